@@ -1,0 +1,1 @@
+"""The thin shell: git, the forge, subprocesses, the Actions environment."""

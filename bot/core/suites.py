@@ -1,0 +1,312 @@
+"""Suite definitions: benchmark suites (scored tasks with a minimum) and regression suites
+(pass/fail checks), and the pure functions that select, shard and fingerprint them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.core.globs import match_any
+from bot.core.yamldoc import Document, parse_yaml, validate_document
+from bot.errors import InputError, Problem
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Metric(Strict):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+    direction: Literal["higher", "lower"] = "higher"
+    kind: Literal["score", "timing"] = "score"
+    weight: float = Field(1.0, gt=0)
+    # a metric that does not gate is reported but never rejects
+    gate: bool = True
+
+
+class FieldRef(Strict):
+    field: str
+
+
+class ContainsScorer(Strict):
+    field: str | None = None
+    value: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ContainsScorer:
+        if (self.field is None) == (self.value is None):
+            raise ValueError("give exactly one of 'field' (the case's expected text) or 'value'")
+        return self
+
+
+class RegexScorer(Strict):
+    pattern: str | None = None
+    field: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> RegexScorer:
+        if (self.field is None) == (self.pattern is None):
+            raise ValueError("give exactly one of 'pattern' or 'field'")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+        return self
+
+
+class JsonSchemaScorer(Strict):
+    schema_: dict | None = Field(None, alias="schema")
+    schema_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> JsonSchemaScorer:
+        if (self.schema_ is None) == (self.schema_file is None):
+            raise ValueError("give exactly one of 'schema' or 'schema_file'")
+        return self
+
+
+class NumericScorer(Strict):
+    field: str
+    tolerance: float = Field(0.0, ge=0)
+
+
+class Scorer(Strict):
+    """Exactly one built-in scorer, written as ``{exact: {field: label}}`` and so on."""
+
+    exact: FieldRef | None = None
+    contains: ContainsScorer | None = None
+    regex: RegexScorer | None = None
+    json_schema: JsonSchemaScorer | None = None
+    numeric: NumericScorer | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Scorer:
+        chosen = [k for k in type(self).model_fields if getattr(self, k) is not None]
+        if len(chosen) != 1:
+            raise ValueError(
+                "name exactly one scorer: exact, contains, regex, json_schema or numeric"
+            )
+        return self
+
+    @property
+    def name(self) -> str:
+        return next(k for k in type(self).model_fields if getattr(self, k) is not None)
+
+    @property
+    def expected_field(self) -> str | None:
+        spec = getattr(self, self.name)
+        return getattr(spec, "field", None)
+
+
+Command = str | list[str]
+
+
+def command_argv(run: Command) -> list[str]:
+    """A task's command as argv. Strings are split like a shell would, but no shell runs it."""
+    return shlex.split(run) if isinstance(run, str) else list(run)
+
+
+def _check_command(v: Command) -> Command:
+    try:
+        argv = command_argv(v)
+    except ValueError as exc:
+        raise ValueError(f"cannot split the command: {exc}") from None
+    if not argv or not argv[0]:
+        raise ValueError("the command is empty")
+    return v
+
+
+class Task(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    run: Command
+    cases: str | None = None
+    scorer: Scorer | None = None
+    # the score metric a data-driven task fills (default: the suite's first score metric)
+    metric: str | None = None
+    timeout: float | None = Field(None, gt=0)
+    env: dict[str, str] = Field(default_factory=dict)
+
+    _cmd = field_validator("run")(_check_command)
+
+    @model_validator(mode="after")
+    def _cases_need_scorer(self) -> Task:
+        if (self.cases is None) != (self.scorer is None):
+            raise ValueError("a data-driven task needs both 'cases' and 'scorer'")
+        return self
+
+
+class Check(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    run: Command
+    # a JUnit XML file the check writes (relative to the repository); its failures are named
+    junit: str | None = None
+    timeout: float | None = Field(None, gt=0)
+    env: dict[str, str] = Field(default_factory=dict)
+
+    _cmd = field_validator("run")(_check_command)
+
+
+def _unique(items: Iterable[str], what: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item in seen:
+            raise ValueError(f"duplicate {what} {item!r}")
+        seen.add(item)
+
+
+class BenchmarkSuite(Strict):
+    kind: Literal["benchmark"] = "benchmark"
+    id: str = Field(pattern=ID_PATTERN)
+    description: str | None = None
+    targets: list[str] = Field(default_factory=lambda: ["**"], min_length=1)
+    minimum: float | None = None
+    repeat: int = Field(5, ge=1, le=1000)
+    timeout: float = Field(120.0, gt=0)
+    metrics: list[Metric] = Field(min_length=1)
+    tasks: list[Task] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BenchmarkSuite:
+        _unique((t.id for t in self.tasks), "task id")
+        _unique((m.name for m in self.metrics), "metric")
+        names = {m.name: m for m in self.metrics}
+        for t in self.tasks:
+            if t.metric is not None and t.metric not in names:
+                raise ValueError(f"task {t.id!r}: metric {t.metric!r} is not declared")
+            if t.cases is not None and self.score_metric(t) is None:
+                raise ValueError(f"task {t.id!r}: a data-driven task needs a score metric")
+        return self
+
+    def score_metric(self, task: Task) -> str | None:
+        if task.metric is not None:
+            return task.metric
+        return next((m.name for m in self.metrics if m.kind == "score"), None)
+
+    def timeout_for(self, task: Task | Check) -> float:
+        return task.timeout or self.timeout
+
+
+class RegressionSuite(Strict):
+    kind: Literal["regression"] = "regression"
+    id: str = Field(pattern=ID_PATTERN)
+    description: str | None = None
+    targets: list[str] = Field(default_factory=lambda: ["**"], min_length=1)
+    timeout: float = Field(600.0, gt=0)
+    checks: list[Check] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RegressionSuite:
+        _unique((c.id for c in self.checks), "check id")
+        return self
+
+    def timeout_for(self, task: Task | Check) -> float:
+        return task.timeout or self.timeout
+
+
+Suite = BenchmarkSuite | RegressionSuite
+
+
+def parse_suite(text: str, file: str, kind: Literal["benchmark", "regression"]) -> Suite:
+    suite, problems = check_suite(parse_yaml(text, file), kind)
+    if problems or suite is None:
+        raise InputError(problems)
+    return suite
+
+
+def check_suite(
+    doc: Document, kind: Literal["benchmark", "regression"]
+) -> tuple[Suite | None, list[Problem]]:
+    model: type[Suite] = BenchmarkSuite if kind == "benchmark" else RegressionSuite
+    if isinstance(doc.data, dict) and doc.data.get("kind", kind) != kind:
+        return None, [
+            Problem(doc.file, f"a suite in this folder must be of kind {kind!r}",
+                    doc.line_of(("kind",)), "kind")
+        ]
+    return validate_document(model, doc)
+
+
+def load_suites(
+    files: Mapping[str, str], kind_of: Mapping[str, Literal["benchmark", "regression"]]
+) -> tuple[list[Suite], list[Problem]]:
+    """Every suite from ``{path: text}``; every problem across all files, and duplicate ids."""
+    suites: list[Suite] = []
+    problems: list[Problem] = []
+    where: dict[str, str] = {}
+    for path in sorted(files):
+        try:
+            doc = parse_yaml(files[path], path)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        suite, found = check_suite(doc, kind_of[path])
+        problems.extend(found)
+        if suite is None:
+            continue
+        if suite.id in where:
+            problems.append(Problem(path, f"suite id {suite.id!r} is also used by {where[suite.id]}",
+                                    doc.line_of(("id",)), "id"))
+            continue
+        where[suite.id] = path
+        suites.append(suite)
+    return suites, problems
+
+
+def select_suites(
+    suites: Iterable[Suite], ids: Iterable[str] | None, changed: Iterable[str] | None
+) -> list[Suite]:
+    """Suites by id (unknown ids are an error) and, when ``changed`` is given, by targets."""
+    suites = list(suites)
+    by_id = {s.id: s for s in suites}
+    wanted = list(ids or [])
+    unknown = [i for i in wanted if i not in by_id]
+    if unknown:
+        known = ", ".join(sorted(by_id)) or "none"
+        raise InputError(
+            [Problem("--suite", f"unknown suite {i!r} (known: {known})") for i in unknown]
+        )
+    chosen = [by_id[i] for i in wanted] if wanted else suites
+    if changed is not None:
+        paths = list(changed)
+        chosen = [s for s in chosen if any(match_any(p, s.targets) for p in paths)]
+    return chosen
+
+
+def definition_hash(suite: Suite, inputs: Mapping[str, bytes]) -> str:
+    """Fingerprint of a suite's definition and the input files it names (cases, schemas)."""
+    h = hashlib.sha256()
+    h.update(json.dumps(suite.model_dump(mode="json", by_alias=True), sort_keys=True).encode())
+    for path in sorted(inputs):
+        h.update(b"\0" + path.encode() + b"\0" + hashlib.sha256(inputs[path]).digest())
+    return "sha256:" + h.hexdigest()
+
+
+def input_paths(suite: Suite) -> list[str]:
+    """Files a suite's definition names, which its fingerprint covers."""
+    out: list[str] = []
+    if isinstance(suite, BenchmarkSuite):
+        for t in suite.tasks:
+            if t.cases:
+                out.append(t.cases)
+            if t.scorer and t.scorer.json_schema and t.scorer.json_schema.schema_file:
+                out.append(t.scorer.json_schema.schema_file)
+    return sorted(set(out))
+
+
+UnitKey = tuple[str, str]
+
+
+def shard_units(units: Iterable[UnitKey], k: int, n: int) -> list[UnitKey]:
+    """The K-th of N deterministic shards (1-based): round-robin over the sorted units."""
+    if not (1 <= k <= n):
+        raise InputError(f"--shard: {k}/{n} is not a shard (want K/N with 1 <= K <= N)")
+    ordered = sorted(set(units))
+    return [u for i, u in enumerate(ordered) if i % n == k - 1]

@@ -1,0 +1,1 @@
+"""Stages orchestrate one event each as gather -> decide (pure) -> act."""
