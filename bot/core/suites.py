@@ -252,8 +252,8 @@ def load_suites(
         if suite is None:
             continue
         if suite.id in where:
-            problems.append(Problem(path, f"suite id {suite.id!r} is also used by {where[suite.id]}",
-                                    doc.line_of(("id",)), "id"))
+            message = f"suite id {suite.id!r} is also used by {where[suite.id]}"
+            problems.append(Problem(path, message, doc.line_of(("id",)), "id"))
             continue
         where[suite.id] = path
         suites.append(suite)

@@ -88,7 +88,9 @@ def _clean_loc(loc: tuple[Any, ...]) -> Path:
     return tuple(p for p in loc if isinstance(p, int) or ("[" not in str(p) and "(" not in str(p)))
 
 
-def problems_from_validation(exc: ValidationError, doc: Document, prefix: Path = ()) -> list[Problem]:
+def problems_from_validation(
+    exc: ValidationError, doc: Document, prefix: Path = ()
+) -> list[Problem]:
     problems = []
     for err in exc.errors():
         loc = prefix + _clean_loc(tuple(err["loc"]))
