@@ -15,6 +15,16 @@ Permission = Literal["read", "triage", "write", "maintain", "admin"]
 
 CONFIG_PATH = ".github/improve.yml"
 
+DEFAULT_TYPES: dict[str, Bump] = {
+    "constant_tune": "patch",
+    "prompt_edit": "minor",
+    "skill_edit": "minor",
+    "config_change": "minor",
+    "code_change": "minor",
+}
+DEFAULT_AUTO_RISKS: list[Risk] = ["low"]
+DEFAULT_APPROVERS: list[Permission] = ["write", "maintain", "admin"]
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -22,15 +32,7 @@ class Strict(BaseModel):
 
 class ProposalsConfig(Strict):
     # proposal type -> the version bump its release makes
-    types: dict[str, Bump] = Field(
-        default_factory=lambda: {
-            "constant_tune": "patch",
-            "prompt_edit": "minor",
-            "skill_edit": "minor",
-            "config_change": "minor",
-            "code_change": "minor",
-        }
-    )
+    types: dict[str, Bump] = Field(default_factory=lambda: dict(DEFAULT_TYPES))
     max_changes: int = Field(5, ge=1, le=100)
 
 
@@ -38,7 +40,7 @@ class AutoRule(Strict):
     """Proposals matching a rule need no person: the auto tier."""
 
     type: str
-    risk: list[Risk] = Field(default_factory=lambda: ["low"])
+    risk: list[Risk] = Field(default_factory=lambda: list(DEFAULT_AUTO_RISKS))
     # a proposer's track record required before its proposals ride the auto tier
     min_merged: int = Field(0, ge=0)
     max_rollback_rate: float = Field(1.0, ge=0.0, le=1.0)
@@ -46,7 +48,7 @@ class AutoRule(Strict):
 
 class ApprovalConfig(Strict):
     # permission levels whose holders may /approve, /hold, /retest and /rollback
-    approvers: list[Permission] = Field(default_factory=lambda: ["write", "maintain", "admin"])
+    approvers: list[Permission] = Field(default_factory=lambda: list(DEFAULT_APPROVERS))
     auto: list[AutoRule] = Field(default_factory=lambda: [AutoRule(type="constant_tune")])
     timeout_days: float = Field(7.0, gt=0)
     automerge: bool = False

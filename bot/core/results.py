@@ -71,7 +71,7 @@ class Shard(Strict):
 
 
 class Results(Strict):
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     commit: str = Field(pattern=r"^[0-9a-f]{40}$")
     ref: str
     created_at: str
