@@ -1,0 +1,64 @@
+"""Shared test fixtures: a git identity for every test, and real temporary git repositories."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
+    # CI machines have no global git identity; tests must not depend on the developer's either
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var, value in {
+        "GIT_AUTHOR_NAME": "Test Author",
+        "GIT_AUTHOR_EMAIL": "author@example.com",
+        "GIT_COMMITTER_NAME": "Test Committer",
+        "GIT_COMMITTER_EMAIL": "committer@example.com",
+    }.items():
+        monkeypatch.setenv(var, value)
+    for var in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_EVENT_PATH"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def write_files(root: Path, files: Mapping[str, str | bytes]) -> None:
+    for rel, content in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            p.write_bytes(content)
+        else:
+            p.write_text(content)
+
+
+def commit_all(root: Path, message: str = "commit") -> str:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[..., Path]:
+    """``make_repo({"path": "text", ...})`` -> a real git repository with one commit on main."""
+    counter = iter(range(1000))
+
+    def _make(files: Mapping[str, str | bytes] | None = None, name: str | None = None) -> Path:
+        root = tmp_path / (name or f"repo{next(counter)}")
+        root.mkdir()
+        git(root, "init", "-q", "-b", "main")
+        write_files(root, files or {"README.md": "hello\n"})
+        commit_all(root, "initial")
+        return root
+
+    return _make
