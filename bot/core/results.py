@@ -13,6 +13,12 @@ from bot.core.suites import Metric
 
 SCHEMA_VERSION = 1
 Status = Literal["ok", "failed"]
+# why a run failed, for machines: the first three are the task's own output contract broken
+# (bad input: exit 2); the rest are outcomes of the code under test
+Failure = Literal[
+    "not_found", "no_metrics", "malformed_metrics", "crashed", "timeout", "check_failed"
+]
+CONTRACT_FAILURES: frozenset[str] = frozenset({"not_found", "no_metrics", "malformed_metrics"})
 
 
 class Strict(BaseModel):
@@ -26,7 +32,8 @@ class Sample(Strict):
     metrics: dict[str, float] = Field(default_factory=dict)
     duration_s: float = Field(ge=0)
     exit_code: int | None = None
-    # why a failed sample failed: crashed, timed out, no metrics, malformed metrics, ...
+    failure: Failure | None = None
+    # why a failed sample failed, for people: "exited with code 3", "timed out after 5 s", ...
     reason: str | None = None
     output_tail: str = ""
 
@@ -95,3 +102,36 @@ def results_schema() -> dict:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://github.com/improve-bot/improve/results.schema.json"
     return schema
+
+
+def parse_results(text: str, file: str) -> Results:
+    """A results file, or InputError naming the file and every field that is wrong."""
+    import json
+
+    from pydantic import ValidationError
+
+    from bot.core.yamldoc import dotted
+    from bot.errors import InputError, Problem
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError([Problem(file, f"not valid JSON: {exc.msg}", exc.lineno)]) from None
+    if isinstance(data, dict) and data.get("schema_version") != SCHEMA_VERSION:
+        found = data.get("schema_version")
+        raise InputError(
+            [
+                Problem(
+                    file,
+                    f"schema version {found!r} is not {SCHEMA_VERSION} "
+                    "(written by another version of improve?)",
+                    field="schema_version",
+                )
+            ]
+        )
+    try:
+        return Results.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(
+            [Problem(file, e["msg"], field=dotted(e["loc"]) or None) for e in exc.errors()]
+        ) from None

@@ -236,9 +236,10 @@ def check_suite(
 
 def load_suites(
     files: Mapping[str, str], kind_of: Mapping[str, Literal["benchmark", "regression"]]
-) -> tuple[list[Suite], list[Problem]]:
-    """Every suite from ``{path: text}``; every problem across all files, and duplicate ids."""
-    suites: list[Suite] = []
+) -> tuple[list[tuple[Suite, str]], list[Problem]]:
+    """Every suite from ``{path: text}`` with its path; every problem across all files, and
+    duplicate ids."""
+    suites: list[tuple[Suite, str]] = []
     problems: list[Problem] = []
     where: dict[str, str] = {}
     for path in sorted(files):
@@ -256,7 +257,7 @@ def load_suites(
             problems.append(Problem(path, message, doc.line_of(("id",)), "id"))
             continue
         where[suite.id] = path
-        suites.append(suite)
+        suites.append((suite, path))
     return suites, problems
 
 

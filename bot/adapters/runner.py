@@ -1,0 +1,131 @@
+"""Running one task command: no shell, its own process group (so a timeout or Ctrl-C kills its
+children too), bounded output kept, and a registry so an interrupted run leaves nothing behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# never handed to a task: the code under test must not reach the forge with the bot's rights
+SECRET_ENV = (
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "IMPROVE_TOKEN",
+)
+KEEP_CHARS = 64_000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    duration_s: float
+    timed_out: bool = False
+    error: str | None = None  # the command could not be started at all
+
+    @property
+    def output_tail(self) -> str:
+        out = self.stdout[-1500:]
+        if self.stderr.strip():
+            out += ("\n" if out else "") + "--- stderr ---\n" + self.stderr[-1500:]
+        return out
+
+
+_running: set[subprocess.Popen[bytes]] = set()
+_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def kill_all() -> None:
+    """Kill every running task's process group and refuse to start new ones (on interrupt)."""
+    _stopping.set()
+    with _lock:
+        procs = list(_running)
+    for proc in procs:
+        _kill_group(proc)
+
+
+def reset() -> None:
+    _stopping.clear()
+
+
+def task_env(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in base.items() if k not in SECRET_ENV}
+    # tasks written as `python ...` get the interpreter the bot runs under, with its packages
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", os.defpath)
+    env.update(extra)
+    return env
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    timeout: float,
+    env: Mapping[str, str],
+    stdin: bytes | None = None,
+) -> Outcome:
+    start = time.monotonic()
+    if _stopping.is_set():
+        return Outcome(None, "", "", 0.0, error="interrupted before it started")
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        return Outcome(
+            None, "", "", time.monotonic() - start, error=f"command not found: {argv[0]}"
+        )
+    except PermissionError:
+        return Outcome(None, "", "", time.monotonic() - start, error=f"not executable: {argv[0]}")
+    with _lock:
+        _running.add(proc)
+    timed_out = False
+    try:
+        try:
+            out, err = proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+            try:
+                out, err = proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                # a descendant left the group and still holds the pipes; stop waiting for it
+                proc.kill()
+                out, err = b"", b""
+    finally:
+        with _lock:
+            _running.discard(proc)
+        # children that outlived a clean exit are killed too: nothing of a task survives it
+        _kill_group(proc)
+    duration = time.monotonic() - start
+    return Outcome(
+        exit_code=proc.returncode,
+        stdout=out.decode("utf-8", "replace")[-KEEP_CHARS:],
+        stderr=err.decode("utf-8", "replace")[-KEEP_CHARS:],
+        duration_s=duration,
+        timed_out=timed_out,
+    )

@@ -1,0 +1,221 @@
+"""Planning an evaluation (which task runs how often, in which shard) and assembling its samples
+into a results file; merging the results of shards. Pure: the runner is elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.core.results import Environment, Results, Sample, Shard, SuiteResult, TaskResult
+from bot.core.suites import BenchmarkSuite, Suite, shard_units
+from bot.errors import InputError, Problem
+
+
+@dataclass(frozen=True)
+class SuiteSource:
+    """A loaded suite with where it came from and its fingerprint."""
+
+    suite: Suite
+    path: str
+    definition_hash: str
+
+
+@dataclass(frozen=True, order=True)
+class Unit:
+    """One run of one task (or check): what the runner schedules."""
+
+    suite_id: str
+    task_id: str
+    repeat: int
+
+
+def task_ids(suite: Suite) -> list[str]:
+    return (
+        [t.id for t in suite.tasks]
+        if isinstance(suite, BenchmarkSuite)
+        else [c.id for c in suite.checks]
+    )
+
+
+def repeats_for(suite: Suite, override: int | None) -> int:
+    if not isinstance(suite, BenchmarkSuite):
+        return 1  # a check passes or fails; repeating it measures nothing
+    return override or suite.repeat
+
+
+def plan_units(
+    sources: Sequence[SuiteSource], repeat: int | None = None, shard: tuple[int, int] | None = None
+) -> list[Unit]:
+    """Every run to make. Sharding splits whole tasks (all repeats stay together), so each
+    shard's per-task results are complete and shards merge without arithmetic."""
+    keys = [(s.suite.id, t) for s in sources for t in task_ids(s.suite)]
+    if shard is not None:
+        keys = shard_units(keys, *shard)
+    chosen = set(keys)
+    units: list[Unit] = []
+    for src in sources:
+        for tid in task_ids(src.suite):
+            if (src.suite.id, tid) in chosen:
+                units.extend(
+                    Unit(src.suite.id, tid, r) for r in range(repeats_for(src.suite, repeat))
+                )
+    return units
+
+
+def summarize_task(
+    task_id: str, samples: Sequence[Sample], failures: Iterable[str] = ()
+) -> TaskResult:
+    failed = [s for s in samples if s.status == "failed"]
+    reason = None
+    if failed:
+        reason = failed[0].reason or "failed"
+        if len(failed) > 1:
+            reason += f" ({len(failed)} of {len(samples)} runs failed)"
+    return TaskResult(
+        id=task_id,
+        status="failed" if failed else "ok",
+        reason=reason,
+        samples=list(samples),
+        failures=sorted(set(failures)),
+    )
+
+
+def build_results(
+    *,
+    commit: str,
+    ref: str,
+    created_at: str,
+    environment: Environment,
+    sources: Sequence[SuiteSource],
+    samples: Mapping[Unit, Sample],
+    failures: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    repeat: int | None = None,
+    shard: tuple[int, int] | None = None,
+    changed_from: str | None = None,
+) -> Results:
+    """Assemble the results file. Suites and tasks are sorted by id so that shards merge into
+    exactly what an unsharded run writes."""
+    failures = failures or {}
+    by_task: dict[tuple[str, str], list[Sample]] = {}
+    for unit in sorted(samples):
+        by_task.setdefault((unit.suite_id, unit.task_id), []).append(samples[unit])
+    suites = []
+    for src in sorted(sources, key=lambda s: s.suite.id):
+        s = src.suite
+        tasks = []
+        for tid in sorted(task_ids(s)):
+            unit_samples = by_task.get((s.id, tid), [])
+            if unit_samples:
+                tasks.append(summarize_task(tid, unit_samples, failures.get((s.id, tid), ())))
+        if not tasks and shard is not None:
+            continue  # this shard ran nothing of the suite; another shard carries it
+        suites.append(
+            SuiteResult(
+                id=s.id,
+                kind=s.kind,
+                path=src.path,
+                definition_hash=src.definition_hash,
+                targets=list(s.targets),
+                minimum=s.minimum if isinstance(s, BenchmarkSuite) else None,
+                repeat=repeats_for(s, repeat),
+                metrics=list(s.metrics) if isinstance(s, BenchmarkSuite) else [],
+                tasks=tasks,
+            )
+        )
+    return Results(
+        commit=commit,
+        ref=ref,
+        created_at=created_at,
+        environment=environment,
+        changed_from=changed_from,
+        shard=Shard(index=shard[0], total=shard[1]) if shard else None,
+        suites=suites,
+    )
+
+
+def merge_results(parts: Sequence[Results], names: Sequence[str] | None = None) -> Results:
+    """Merge shards of one evaluation into the result an unsharded run would have written
+    (apart from timings). Shards of different commits or suite definitions do not merge."""
+    names = list(names or [f"part {i + 1}" for i in range(len(parts))])
+    if not parts:
+        raise InputError("merge needs at least one results file")
+    first = parts[0]
+    problems: list[Problem] = []
+    suites: dict[str, SuiteResult] = {}
+    owner: dict[tuple[str, str], str] = {}
+    for name, part in zip(names, parts, strict=True):
+        if part.commit != first.commit:
+            problems.append(
+                Problem(
+                    name,
+                    f"commit {part.commit[:12]} differs from {first.commit[:12]}",
+                    field="commit",
+                )
+            )
+            continue
+        for s in part.suites:
+            if s.id in suites and suites[s.id].definition_hash != s.definition_hash:
+                problems.append(
+                    Problem(
+                        name, f"suite {s.id!r} has another definition hash", field="definition_hash"
+                    )
+                )
+                continue
+            merged = suites.setdefault(s.id, s.model_copy(update={"tasks": []}))
+            for t in s.tasks:
+                if (s.id, t.id) in owner:
+                    problems.append(
+                        Problem(name, f"task {s.id}/{t.id} is also in {owner[(s.id, t.id)]}")
+                    )
+                    continue
+                owner[(s.id, t.id)] = name
+                merged.tasks.append(t)
+    if problems:
+        raise InputError(problems)
+    out = []
+    for sid in sorted(suites):
+        s = suites[sid]
+        out.append(s.model_copy(update={"tasks": sorted(s.tasks, key=lambda t: t.id)}))
+    return first.model_copy(
+        update={
+            "suites": out,
+            "shard": None,
+            "created_at": max(p.created_at for p in parts),
+        }
+    )
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    mid = n // 2
+    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def summary_markdown(results: Results) -> str:
+    """The job summary of one evaluation: a table per suite, medians over the runs."""
+    from bot.core.render import md_escape
+
+    lines = [f"### improve evaluate: `{results.commit[:12]}`", ""]
+    if not results.suites:
+        lines.append("No suite was selected.")
+    for s in results.suites:
+        failed = sum(1 for t in s.tasks if t.status == "failed")
+        lines += [f"**{md_escape(s.id)}** ({s.kind}, {len(s.tasks)} tasks, {failed} failed)", ""]
+        names = [m.name for m in s.metrics]
+        lines.append(
+            "| task | status | " + " | ".join(md_escape(n) for n in names) + " | median s |"
+        )
+        lines.append("|---|---|" + "---|" * len(names) + "---|")
+        for t in s.tasks:
+            cells = []
+            for n in names:
+                vals = t.values(n)
+                cells.append(f"{_median(vals):.4g}" if vals else "–")
+            dur = _median([x.duration_s for x in t.samples]) if t.samples else 0.0
+            status = "ok" if t.status == "ok" else f"**failed**: {md_escape(t.reason or '', 120)}"
+            lines.append(
+                f"| {md_escape(t.id)} | {status} | " + " | ".join(cells) + f" | {dur:.2f} |"
+            )
+        lines.append("")
+    return "\n".join(lines)

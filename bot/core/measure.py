@@ -1,0 +1,198 @@
+"""What a task's output means: the metrics on its last stdout line, data-driven cases and their
+scoring by the built-in scorers, and the failing tests named in a JUnit XML file."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from bot.core.suites import Scorer
+from bot.errors import InputError, Problem
+
+TAIL_CHARS = 2000
+
+
+def tail(text: str, limit: int = TAIL_CHARS) -> str:
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    metrics: dict[str, float]
+    reason: str | None = None  # set when the output breaks the contract
+    failure: str | None = None  # "no_metrics" or "malformed_metrics" with the reason
+
+
+def parse_metrics(stdout: str, declared: Iterable[str]) -> Parsed:
+    """The JSON object on the last non-empty stdout line, restricted to the declared metrics."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        return Parsed({}, "printed no metrics (stdout was empty)", "no_metrics")
+    last = lines[-1].strip()
+    try:
+        obj = json.loads(last)
+    except json.JSONDecodeError:
+        return Parsed(
+            {},
+            f"malformed metrics: last stdout line is not JSON: {last[:120]!r}",
+            "malformed_metrics",
+        )
+    if not isinstance(obj, dict):
+        return Parsed(
+            {},
+            f"malformed metrics: last stdout line is not an object: {last[:120]!r}",
+            "malformed_metrics",
+        )
+    wanted = list(declared)
+    metrics: dict[str, float] = {}
+    for name in wanted:
+        if name not in obj:
+            continue
+        value = obj[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return Parsed(
+                {}, f"malformed metrics: {name!r} is not a number: {value!r}", "malformed_metrics"
+            )
+        if not math.isfinite(value):
+            return Parsed({}, f"malformed metrics: {name!r} is not finite", "malformed_metrics")
+        metrics[name] = float(value)
+    if not metrics:
+        got = ", ".join(sorted(map(str, obj))) or "none"
+        reason = f"printed none of the declared metrics ({', '.join(wanted)}); got: {got}"
+        return Parsed({}, reason, "no_metrics")
+    return Parsed(metrics)
+
+
+def parse_cases(text: str, file: str) -> list[dict[str, Any]]:
+    """A JSONL cases file: one JSON object per non-empty line. Broken lines are errors."""
+    cases: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(file, f"not valid JSON: {exc.msg} (column {exc.colno})", n))
+            continue
+        if not isinstance(obj, dict):
+            problems.append(Problem(file, "each line must be a JSON object", n))
+            continue
+        cases.append(obj)
+    if not cases and not problems:
+        problems.append(Problem(file, "the cases file has no cases"))
+    if problems:
+        raise InputError(problems)
+    return cases
+
+
+def check_cases(cases: list[dict[str, Any]], scorer: Scorer, file: str) -> list[Problem]:
+    """Every case must carry the field its scorer compares against."""
+    field = scorer.expected_field
+    if field is None:
+        return []
+    return [
+        Problem(file, f"case {i} has no field {field!r}, which the {scorer.name} scorer needs")
+        for i, case in enumerate(cases, start=1)
+        if field not in case
+    ]
+
+
+def case_stdin(case: dict[str, Any], scorer: Scorer) -> bytes:
+    """What a data-driven task reads: the case's ``input`` if it has one, else the case minus
+    the expected answer, as JSON. The expected answer is never shown to the task."""
+    if "input" in case:
+        value = case["input"]
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    else:
+        shown = {k: v for k, v in case.items() if k != scorer.expected_field}
+        text = json.dumps(shown, sort_keys=True)
+    return (text + "\n").encode()
+
+
+def _answer(output: str, field: str | None) -> Any:
+    """The task's answer: the named field of a JSON object it printed, else its stripped text."""
+    text = output.strip()
+    if field is not None:
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        if isinstance(obj, dict) and field in obj:
+            return obj[field]
+        return text
+    return text
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, str) or isinstance(actual, str):
+        return str(expected).strip() == str(actual).strip()
+    return bool(expected == actual)
+
+
+def score_case(
+    scorer: Scorer, case: dict[str, Any], output: str, schemas: dict[str, Any] | None = None
+) -> tuple[float, str | None]:
+    """Score one case's output in [0, 1] and say why it failed when it did."""
+    if scorer.exact is not None:
+        field = scorer.exact.field
+        got = _answer(output, field)
+        ok = _same(case[field], got)
+        return (1.0, None) if ok else (0.0, f"expected {case[field]!r}, got {got!r}")
+    if scorer.contains is not None:
+        needle = case[scorer.contains.field] if scorer.contains.field else scorer.contains.value
+        ok = str(needle) in output
+        return (1.0, None) if ok else (0.0, f"output does not contain {needle!r}")
+    if scorer.regex is not None:
+        pattern = scorer.regex.pattern if scorer.regex.pattern else case[scorer.regex.field or ""]
+        try:
+            ok = re.search(str(pattern), output) is not None
+        except re.error as exc:
+            return 0.0, f"case pattern is not a valid regular expression: {exc}"
+        return (1.0, None) if ok else (0.0, f"output does not match /{pattern}/")
+    if scorer.json_schema is not None:
+        spec = scorer.json_schema
+        schema = spec.schema_
+        if schema is None:
+            schema = (schemas or {})[spec.schema_file or ""]
+        try:
+            doc = json.loads(output)
+        except json.JSONDecodeError:
+            return 0.0, "output is not JSON"
+        errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=str)
+        if errors:
+            return 0.0, f"output does not match the schema: {errors[0].message}"
+        return 1.0, None
+    if scorer.numeric is not None:
+        field = scorer.numeric.field
+        got = _answer(output, field)
+        try:
+            diff = abs(float(got) - float(case[field]))
+        except (TypeError, ValueError):
+            return 0.0, f"expected a number near {case[field]!r}, got {got!r}"
+        if diff <= scorer.numeric.tolerance:
+            return 1.0, None
+        return 0.0, f"expected {case[field]!r} ± {scorer.numeric.tolerance}, got {got!r}"
+    raise AssertionError("scorer validated to have exactly one kind")
+
+
+def junit_failures(xml_text: str) -> list[str]:
+    """Names (``classname.name``) of the failed or errored test cases in a JUnit XML report."""
+    try:
+        root = ET.fromstring(xml_text)
+    except ET.ParseError as exc:
+        return [f"(the JUnit XML could not be read: {exc})"]
+    names = []
+    for case in root.iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            cls = case.get("classname") or ""
+            name = case.get("name") or "?"
+            names.append(f"{cls}.{name}" if cls else name)
+    return sorted(set(names))

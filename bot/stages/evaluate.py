@@ -1,0 +1,328 @@
+"""TEST: run the selected suites on one commit, in a scratch worktree, tasks in parallel.
+
+gather: resolve the commit, the changed paths, the suites at that commit and their inputs;
+decide: which runs to make (core: selection, sharding, repeats);
+act: run them (adapters: worktree, runner, progress) and assemble the results (core)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot import __version__
+from bot.adapters import runner
+from bot.adapters.progress import Progress
+from bot.adapters.worktree import changed_paths, open_repo, resolve, scratch_worktree
+from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.core.evaluation import SuiteSource, Unit, build_results, plan_units
+from bot.core.measure import case_stdin, junit_failures, parse_metrics, score_case, tail
+from bot.core.results import Environment, Results, Sample
+from bot.core.suites import (
+    BenchmarkSuite,
+    Check,
+    RegressionSuite,
+    Task,
+    command_argv,
+    select_suites,
+)
+from bot.errors import InputError
+from bot.stages.suites import Prepared, inside, load_tree_suites, prepare
+
+
+@dataclass
+class EvaluateRequest:
+    repo: Path = Path(".")
+    ref: str = "HEAD"
+    suites: list[str] = field(default_factory=list)
+    changed_from: str | None = None
+    repeat: int | None = None
+    jobs: int = 0  # 0: the number of cores
+    shard: tuple[int, int] | None = None
+
+
+def environment() -> Environment:
+    return Environment(
+        python=platform.python_version(),
+        implementation=platform.python_implementation(),
+        platform=platform.platform(terse=True),
+        machine=platform.machine(),
+        cpu_count=os.cpu_count() or 1,
+        improve=__version__,
+    )
+
+
+def read_config(repo_root: Path) -> Config:
+    """The configuration of the checkout the bot runs in (the trusted one), never the tree under
+    test: a pull request cannot change how it is judged."""
+    path = repo_root / CONFIG_PATH
+    return parse_config(path.read_text() if path.is_file() else None, CONFIG_PATH)
+
+
+def evaluate(req: EvaluateRequest, progress: Progress) -> Results:
+    repo = open_repo(req.repo)
+    root = Path(repo.working_dir)
+    commit = resolve(repo, req.ref)
+    changed = changed_paths(repo, req.changed_from, commit) if req.changed_from else None
+    config = read_config(root)
+    with scratch_worktree(repo, commit) as tree:
+        suites, problems = load_tree_suites(tree, config)
+        if problems:
+            raise InputError(problems)
+        chosen = {s.id for s in select_suites([s for s, _ in suites], req.suites, changed)}
+        env = runner.task_env(os.environ, {})
+        prepared = prepare(tree, config, [(s, p) for s, p in suites if s.id in chosen], env["PATH"])
+        if prepared.problems:
+            raise InputError(prepared.problems)
+        units = plan_units(prepared.sources, req.repeat, req.shard)
+        samples, failures = run_units(units, prepared, tree, commit, req.jobs, progress)
+    return build_results(
+        commit=commit,
+        ref=req.ref,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        environment=environment(),
+        sources=prepared.sources,
+        samples=samples,
+        failures=failures,
+        repeat=req.repeat,
+        shard=req.shard,
+        changed_from=req.changed_from,
+    )
+
+
+def run_units(
+    units: list[Unit],
+    prepared: Prepared,
+    tree: Path,
+    commit: str,
+    jobs: int,
+    progress: Progress,
+) -> tuple[dict[Unit, Sample], dict[tuple[str, str], list[str]]]:
+    by_id = {src.suite.id: src for src in prepared.sources}
+    samples: dict[Unit, Sample] = {}
+    failures: dict[tuple[str, str], list[str]] = {}
+    workers = jobs or os.cpu_count() or 1
+    progress.start(len(units), f"Evaluating {commit[:12]}")
+
+    def job(unit: Unit) -> tuple[Sample, list[str]]:
+        return run_unit(unit, by_id[unit.suite_id], prepared, tree, commit)
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="improve-task")
+    try:
+        pending: dict[Future[tuple[Sample, list[str]]], Unit] = {
+            pool.submit(job, u): u for u in units
+        }
+        while pending:
+            # a timed wait keeps the main thread responsive to Ctrl-C
+            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in done:
+                unit = pending.pop(fut)
+                sample, failed_tests = fut.result()
+                samples[unit] = sample
+                if failed_tests:
+                    failures[(unit.suite_id, unit.task_id)] = failed_tests
+                label = f"{unit.suite_id}/{unit.task_id}#{unit.repeat + 1}"
+                detail = " ".join(f"{k}={v:g}" for k, v in sorted(sample.metrics.items()))
+                progress.done(label, sample.status == "ok", sample.duration_s, detail)
+                if sample.status == "failed":
+                    progress.failure(
+                        label,
+                        sample.reason or "failed",
+                        sample.output_tail,
+                        by_id[unit.suite_id].path,
+                    )
+    except BaseException:
+        runner.kill_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        runner.reset()
+    pool.shutdown(wait=True)
+    failed = sum(1 for s in samples.values() if s.status == "failed")
+    progress.finish(f"{len(samples)} run(s), {failed} failed")
+    return samples, failures
+
+
+def _env(unit: Unit, commit: str, tree: Path, extra: dict[str, str]) -> dict[str, str]:
+    return runner.task_env(
+        os.environ,
+        {
+            "IMPROVE_SUITE": unit.suite_id,
+            "IMPROVE_TASK": unit.task_id,
+            "IMPROVE_REPEAT": str(unit.repeat),
+            "IMPROVE_COMMIT": commit,
+            "IMPROVE_WORKTREE": str(tree),
+            **extra,
+        },
+    )
+
+
+def run_unit(
+    unit: Unit, src: SuiteSource, prepared: Prepared, tree: Path, commit: str
+) -> tuple[Sample, list[str]]:
+    suite = src.suite
+    if isinstance(suite, RegressionSuite):
+        check = next(c for c in suite.checks if c.id == unit.task_id)
+        return run_check(check, suite.timeout_for(check), tree, _env(unit, commit, tree, check.env))
+    task = next(t for t in suite.tasks if t.id == unit.task_id)
+    env = _env(unit, commit, tree, task.env)
+    if task.cases:
+        cases = prepared.cases[(suite.id, task.id)]
+        return run_cases(task, suite, cases, prepared.schemas, tree, env), []
+    return run_task(task, suite, tree, env), []
+
+
+def _failed_start(outcome: runner.Outcome, timeout: float) -> Sample | None:
+    """The sample for a run that did not finish normally, or None when it did."""
+    if outcome.error:
+        return Sample(
+            status="failed",
+            failure="not_found",
+            reason=outcome.error,
+            duration_s=outcome.duration_s,
+        )
+    if outcome.timed_out:
+        return Sample(
+            status="failed",
+            failure="timeout",
+            reason=f"timed out after {timeout:g} s",
+            duration_s=outcome.duration_s,
+            output_tail=tail(outcome.output_tail),
+        )
+    return None
+
+
+def run_task(task: Task, suite: BenchmarkSuite, tree: Path, env: dict[str, str]) -> Sample:
+    timeout = suite.timeout_for(task)
+    outcome = runner.run(command_argv(task.run), cwd=tree, timeout=timeout, env=env)
+    bad = _failed_start(outcome, timeout)
+    if bad:
+        return bad
+    if outcome.exit_code != 0:
+        code = outcome.exit_code or 0
+        how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        return Sample(
+            status="failed",
+            failure="crashed",
+            reason=f"crashed: {how}",
+            exit_code=outcome.exit_code,
+            duration_s=outcome.duration_s,
+            output_tail=tail(outcome.output_tail),
+        )
+    parsed = parse_metrics(outcome.stdout, [m.name for m in suite.metrics])
+    if parsed.reason:
+        return Sample(
+            status="failed",
+            failure=parsed.failure,
+            reason=parsed.reason,
+            exit_code=0,
+            duration_s=outcome.duration_s,
+            output_tail=tail(outcome.output_tail),
+        )
+    return Sample(status="ok", metrics=parsed.metrics, exit_code=0, duration_s=outcome.duration_s)
+
+
+def run_cases(
+    task: Task,
+    suite: BenchmarkSuite,
+    cases: list[dict],
+    schemas: dict,
+    tree: Path,
+    env: dict[str, str],
+    clock: Callable[[], float] = time.monotonic,
+) -> Sample:
+    """A data-driven task: one run per case, each scored by the built-in scorer. The task's
+    timeout covers all its cases together."""
+    assert task.scorer is not None
+    timeout = suite.timeout_for(task)
+    deadline = clock() + timeout
+    start = clock()
+    scores: list[float] = []
+    notes: list[str] = []
+    for i, case in enumerate(cases, start=1):
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return Sample(
+                status="failed",
+                failure="timeout",
+                reason=f"timed out after {timeout:g} s ({i - 1} of {len(cases)} cases)",
+                duration_s=clock() - start,
+                output_tail=tail("\n".join(notes)),
+            )
+        outcome = runner.run(
+            command_argv(task.run),
+            cwd=tree,
+            timeout=remaining,
+            env=env,
+            stdin=case_stdin(case, task.scorer),
+        )
+        bad = _failed_start(outcome, timeout)
+        if bad:
+            return bad.model_copy(update={"duration_s": clock() - start})
+        label = case.get("id", i)
+        if outcome.exit_code != 0:
+            scores.append(0.0)
+            notes.append(f"case {label}: exited with code {outcome.exit_code}")
+            continue
+        score, why = score_case(task.scorer, case, outcome.stdout, schemas)
+        scores.append(score)
+        if why:
+            notes.append(f"case {label}: {why}")
+    elapsed = clock() - start
+    metric = suite.score_metric(task)
+    assert metric is not None
+    metrics = {metric: sum(scores) / len(scores)}
+    for m in suite.metrics:
+        if m.kind == "timing":
+            metrics[m.name] = 1000.0 * elapsed / len(cases)
+    return Sample(
+        status="ok",
+        metrics=metrics,
+        exit_code=0,
+        duration_s=elapsed,
+        output_tail=tail("\n".join(notes)),
+    )
+
+
+def run_check(
+    check: Check, timeout: float, tree: Path, env: dict[str, str]
+) -> tuple[Sample, list[str]]:
+    junit = inside(tree, check.junit) if check.junit else None
+    if junit is not None and junit.exists():
+        junit.unlink()  # a stale report must not speak for this run
+    outcome = runner.run(command_argv(check.run), cwd=tree, timeout=timeout, env=env)
+    bad = _failed_start(outcome, timeout)
+    if bad:
+        return bad, []
+    failed_tests = (
+        junit_failures(junit.read_text(errors="replace")) if junit and junit.is_file() else []
+    )
+    if outcome.exit_code == 0:
+        return Sample(status="ok", exit_code=0, duration_s=outcome.duration_s), failed_tests
+    reason = f"failed: exited with code {outcome.exit_code}"
+    if failed_tests:
+        shown = ", ".join(failed_tests[:5]) + (" …" if len(failed_tests) > 5 else "")
+        reason += f"; failing tests: {shown}"
+    return (
+        Sample(
+            status="failed",
+            failure="check_failed",
+            reason=reason,
+            exit_code=outcome.exit_code,
+            duration_s=outcome.duration_s,
+            output_tail=tail(outcome.output_tail),
+        ),
+        failed_tests,
+    )
+
+
+def write_results(results: Results, path: Path) -> None:
+    """Written whole or not at all: a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(results.model_dump_json(indent=2) + "\n")
+    os.replace(tmp, path)
