@@ -1,0 +1,531 @@
+"""Who may do what, approvals bound to a head SHA, holds, and the ``improve/gate`` status.
+
+Everything here is pure: the stage gathers the event, the commenter's permission (from
+``GET /repos/{o}/{r}/collaborators/{user}/permission``, never ``author_association``), the PR and
+the bot's state comment; these functions decide; the stage acts.
+
+Where the record lives: nothing is remembered outside git and GitHub, so the approval, the hold,
+the last verdict and the idempotence keys of handled commands are a JSON block hidden in one
+comment of the bot's own on the PR (marker ``state``), edited in place. Only a comment written by
+the bot's own login is believed (anyone can paste the marker into a comment of their own). The
+approval names the head SHA it approves; a push changes the head, so the record stops matching
+and the gate goes back to pending without anyone having to clear it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.core.commands import Command, CommandName
+from bot.core.config import ApprovalConfig
+from bot.core.render import find_marker, render
+
+Verdict = Literal["accept", "reject", "inconclusive", "error"]
+Tier = Literal["auto", "person"]
+GateState = Literal["success", "pending", "failure", "error"]
+PrStatus = Literal["open", "closed", "merged"]
+Reaction = Literal["eyes", "+1", "confused"]
+
+GATE_CONTEXT = "improve/gate"
+# GitHub cuts commit-status descriptions at 140 characters
+DESCRIPTION_LIMIT = 140
+STATE_MARKER = "state"
+REPLY_MARKER = "reply"
+HELP_MARKER = "help"
+# the newest handled keys kept in the state comment; a redelivery comes within minutes
+HANDLED_LIMIT = 200
+
+# permission levels, weakest first; "permission" of the endpoint says write for maintain and
+# read for triage, its "role_name" says which
+PERMISSION_LEVELS = ("none", "read", "triage", "write", "maintain", "admin")
+
+# gate descriptions (<= 140 characters once filled in)
+DESC_WAITING = "waiting for the comparison"
+DESC_ERROR = "the test run failed or its results were invalid"
+DESC_REJECT = "the comparison rejects this change"
+DESC_AUTO = "accepted (auto tier)"
+DESC_AWAIT = "{verdict}: awaiting /approve"
+DESC_APPROVED = "{verdict}, approved by @{by} for {sha}"
+DESC_APPROVED_EARLY = "approved by @{by} for {sha}; waiting for the comparison"
+DESC_STALE = "{verdict}: approval of {sha} voided by a push; awaiting /approve"
+DESC_EXPIRED = "{verdict}: approval by @{by} expired; awaiting /approve"
+DESC_HELD = "held by @{by}"
+VERDICT_WORDS: dict[str, str] = {"accept": "accepted", "inconclusive": "inconclusive"}
+
+# why a comment is not read at all (logged, never replied to)
+IGNORE_ACTION = "only newly created comments carry commands"
+IGNORE_NOT_PR = "the comment is on an issue, not a pull request"
+IGNORE_SELF = "the comment is the bot's own"
+IGNORE_BOT = "the comment is another bot's"
+
+# refusals, as the reply says them
+REFUSE_PERMISSION = "needs {needed} permission on this repository; the commenter has {has}"
+REFUSE_AUTHOR = "the author of a pull request cannot approve it"
+REFUSE_CLOSED = "the pull request is closed"
+REFUSE_MERGED = "the pull request is already merged"
+REFUSE_NOT_MERGED = "works on a merged pull request only"
+REFUSE_REJECTED = "the comparison rejects this head; an approval cannot override it"
+MERGE_STALE = (
+    "The approved head {sha} is no longer the head of this pull request (GitHub answered 409), "
+    "so it was not merged. Review the new commits and `/approve` again."
+)
+
+# what each command does, for /help (usage, who, effect)
+COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
+    ("/approve", "approvers, not the PR's author",
+     "approves the current head commit; a later push voids it"),
+    ("/approve cancel", "approvers, not the PR's author", "withdraws the approval"),
+    ("/hold [reason]", "approvers", "keeps the gate pending whatever the numbers say"),
+    ("/unhold", "approvers", "lifts the hold"),
+    ("/retest", "approvers", "runs the test and the comparison again"),
+    ("/rollback [reason]", "approvers", "on a merged improvement PR: opens its revert PR"),
+    ("/help", "anyone", "shows this list"),
+)
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Approval(Frozen):
+    """An approval of one head commit by one person at one time."""
+
+    sha: str = Field(pattern=r"^[0-9a-f]{7,64}$")
+    by: str
+    at: datetime
+
+
+class Hold(Frozen):
+    by: str
+    at: datetime
+    reason: str = ""
+
+
+class VerdictRecord(Frozen):
+    """The comparison's verdict for one head commit, and whether a person must approve."""
+
+    sha: str = Field(pattern=r"^[0-9a-f]{7,64}$")
+    verdict: Verdict
+    tier: Tier = "person"
+
+
+class PrState(Frozen):
+    """What the bot remembers about one PR, kept in its state comment."""
+
+    approval: Approval | None = None
+    hold: Hold | None = None
+    verdict: VerdictRecord | None = None
+    handled: tuple[str, ...] = ()
+
+
+class GateStatus(Frozen):
+    state: GateState
+    description: str
+
+    @field_validator("description")
+    @classmethod
+    def _fits(cls, v: str) -> str:
+        return fit(v)
+
+
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def fit(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """One line of at most ``limit`` characters, cut with an ellipsis, no invisible characters."""
+    s = " ".join(_INVISIBLE.sub("", text).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def short(sha: str) -> str:
+    return sha[:7]
+
+
+# ---------------------------------------------------------------- who may do what
+
+
+def effective_permission(permission: str | None, role_name: str | None = None) -> str:
+    """The level from the collaborator-permission endpoint's answer.
+
+    ``permission`` is the legacy field (admin, write, read, none); ``role_name`` names maintain
+    and triage too. A custom role falls back to the legacy field; anything unknown is "none".
+    """
+    role = (role_name or "").lower()
+    if role in PERMISSION_LEVELS:
+        return role
+    perm = (permission or "").lower()
+    return perm if perm in PERMISSION_LEVELS else "none"
+
+
+def is_bot(login: str, user_type: str = "User") -> bool:
+    return user_type == "Bot" or login.lower().endswith("[bot]")
+
+
+def ignore_reason(
+    action: str, is_pull_request: bool, author: str, author_type: str, bot_login: str
+) -> str | None:
+    """Why a comment event carries no commands, or None when it should be read."""
+    if action != "created":
+        return IGNORE_ACTION
+    if not is_pull_request:
+        return IGNORE_NOT_PR
+    if author.lower() == bot_login.lower():
+        return IGNORE_SELF
+    if is_bot(author, author_type):
+        return IGNORE_BOT
+    return None
+
+
+def may_use(name: CommandName, permission: str, approvers: Iterable[str]) -> bool:
+    """Whether a permission level may use a command at all (/help is for anyone)."""
+    return name == "help" or permission in set(approvers)
+
+
+def idempotence_key(comment_id: int | str, index: int) -> str:
+    """Names one command of one comment, so a redelivered event is recognised."""
+    return f"{comment_id}:{index}"
+
+
+# ---------------------------------------------------------------- approvals and the gate
+
+Standing = Literal["none", "valid", "stale", "expired"]
+
+
+def approval_standing(
+    approval: Approval | None, head_sha: str, now: datetime, timeout_days: float = 7.0
+) -> Standing:
+    """Valid only for the current head and until the timeout; stale once a push moved the head."""
+    if approval is None:
+        return "none"
+    if approval.sha != head_sha:
+        return "stale"
+    if now - approval.at > timedelta(days=timeout_days):
+        return "expired"
+    return "valid"
+
+
+def gate_state(
+    verdict: Verdict | None,
+    tier: Tier,
+    approval: Approval | None,
+    hold: Hold | None,
+    head_sha: str,
+    now: datetime,
+    timeout_days: float = 7.0,
+) -> GateStatus:
+    """The ``improve/gate`` status of the head commit.
+
+    A hold wins over everything; a reject or an error is never turned green by a person; an
+    accepted change in the auto tier needs nobody; otherwise a valid approval of this head does.
+    """
+    if hold is not None:
+        held = DESC_HELD.format(by=hold.by) + (f": {hold.reason}" if hold.reason else "")
+        return GateStatus(state="pending", description=held)
+    if verdict == "error":
+        return GateStatus(state="error", description=DESC_ERROR)
+    if verdict == "reject":
+        return GateStatus(state="failure", description=DESC_REJECT)
+    standing = approval_standing(approval, head_sha, now, timeout_days)
+    if verdict is None:
+        if standing == "valid" and approval is not None:
+            desc = DESC_APPROVED_EARLY.format(by=approval.by, sha=short(approval.sha))
+            return GateStatus(state="pending", description=desc)
+        return GateStatus(state="pending", description=DESC_WAITING)
+    word = VERDICT_WORDS[verdict]
+    if verdict == "accept" and tier == "auto":
+        return GateStatus(state="success", description=DESC_AUTO)
+    if standing == "valid" and approval is not None:
+        desc = DESC_APPROVED.format(verdict=word, by=approval.by, sha=short(approval.sha))
+        return GateStatus(state="success", description=desc)
+    if standing == "stale" and approval is not None:
+        desc = DESC_STALE.format(verdict=word, sha=short(approval.sha))
+    elif standing == "expired" and approval is not None:
+        desc = DESC_EXPIRED.format(verdict=word, by=approval.by)
+    else:
+        desc = DESC_AWAIT.format(verdict=word)
+    return GateStatus(state="pending", description=desc)
+
+
+def gate_for(state: PrState, head_sha: str, now: datetime, timeout_days: float = 7.0) -> GateStatus:
+    """The gate from the state comment: a verdict recorded for another commit does not count."""
+    record = state.verdict if state.verdict and state.verdict.sha == head_sha else None
+    return gate_state(
+        record.verdict if record else None,
+        record.tier if record else "person",
+        state.approval,
+        state.hold,
+        head_sha,
+        now,
+        timeout_days,
+    )
+
+
+def record_verdict(state: PrState, sha: str, verdict: Verdict, tier: Tier) -> PrState:
+    """The state after the comparison of ``sha`` (the report stage calls this)."""
+    return state.model_copy(update={"verdict": VerdictRecord(sha=sha, verdict=verdict, tier=tier)})
+
+
+def tier_for(
+    proposal_type: str | None,
+    risk: str | None,
+    config: ApprovalConfig,
+    merged: int = 0,
+    rollback_rate: float = 0.0,
+    paused: bool = False,
+) -> Tier:
+    """Auto when a configured rule matches the proposal and its proposer's track record.
+
+    ``paused`` is the rollback-rate alert: while it is raised, every change needs a person.
+    """
+    if paused or proposal_type is None or risk is None:
+        return "person"
+    for rule in config.auto:
+        if (
+            rule.type == proposal_type
+            and risk in rule.risk
+            and merged >= rule.min_merged
+            and rollback_rate <= rule.max_rollback_rate
+        ):
+            return "auto"
+    return "person"
+
+
+def automerge_sha(
+    gate: GateStatus, automerge: bool, pr_status: PrStatus, head_sha: str
+) -> str | None:
+    """The SHA to merge with (GitHub refuses with 409 if the head moved meanwhile), or None."""
+    if automerge and pr_status == "open" and gate.state == "success":
+        return head_sha
+    return None
+
+
+def merge_stale_message(sha: str) -> str:
+    return MERGE_STALE.format(sha=f"`{short(sha)}`")
+
+
+# ---------------------------------------------------------------- deciding a comment
+
+
+class CommandContext(Frozen):
+    """What the stage gathered about one comment event."""
+
+    comment_id: int
+    actor: str
+    permission: str  # effective_permission(...) of the actor
+    pr_author: str
+    pr_status: PrStatus
+    head_sha: str
+    now: datetime
+
+
+class Outcome(Frozen):
+    key: str
+    command: str  # as the user wrote it: untrusted, escaped when rendered
+    name: CommandName
+    ok: bool
+    note: str = ""  # what happened, or why it was refused
+
+
+class CommentDecision(Frozen):
+    outcomes: tuple[Outcome, ...] = ()
+    state: PrState = PrState()
+    state_changed: bool = False  # the state comment must be written
+    reactions: tuple[Reaction, ...] = ()  # after the "eyes" the stage adds at once
+    reply: str | None = None  # a comment to post (refusals, /help)
+    gate: GateStatus | None = None  # a new gate status for the head, when its inputs changed
+    retest: bool = False
+    rollback: str | None = None  # the reason, when a revert PR is to be opened
+    merge_sha: str | None = None
+
+
+NOTE_APPROVED = "approved {sha}"
+NOTE_CANCELLED = "approval withdrawn"
+NOTE_NOTHING_TO_CANCEL = "there was no approval to withdraw"
+NOTE_HELD = "held"
+NOTE_ALREADY_HELD = "already held by @{by}"
+NOTE_UNHELD = "hold lifted"
+NOTE_NOT_HELD = "there was no hold"
+NOTE_RETEST = "the test and the comparison will run again"
+NOTE_ROLLBACK = "a revert pull request will be opened"
+NOTE_HELP = "the commands are listed below"
+
+
+def _refusal(cmd: Command, ctx: CommandContext, state: PrState, config: ApprovalConfig) -> str:
+    """Why a command may not run here, or "" when it may."""
+    if cmd.error:
+        return cmd.error
+    if not may_use(cmd.name, ctx.permission, config.approvers):
+        needed = " or ".join(config.approvers) or "no"
+        return REFUSE_PERMISSION.format(needed=needed, has=ctx.permission)
+    if cmd.name == "help":
+        return ""
+    if cmd.name == "rollback":
+        return "" if ctx.pr_status == "merged" else REFUSE_NOT_MERGED
+    if ctx.pr_status != "open":
+        return REFUSE_MERGED if ctx.pr_status == "merged" else REFUSE_CLOSED
+    if cmd.name == "approve" and ctx.actor.lower() == ctx.pr_author.lower():
+        return REFUSE_AUTHOR
+    if cmd.name == "approve" and not cmd.cancel:
+        v = state.verdict
+        if v is not None and v.sha == ctx.head_sha and v.verdict == "reject":
+            return REFUSE_REJECTED
+    return ""
+
+
+def _apply(cmd: Command, ctx: CommandContext, state: PrState) -> tuple[PrState, str]:
+    """The state after an allowed command, and the note for the reply."""
+    if cmd.name == "approve" and cmd.cancel:
+        if state.approval is None:
+            return state, NOTE_NOTHING_TO_CANCEL
+        return state.model_copy(update={"approval": None}), NOTE_CANCELLED
+    if cmd.name == "approve":
+        current = state.approval
+        note = NOTE_APPROVED.format(sha=short(ctx.head_sha))
+        if current and current.sha == ctx.head_sha and current.by.lower() == ctx.actor.lower():
+            return state, note
+        approval = Approval(sha=ctx.head_sha, by=ctx.actor, at=ctx.now)
+        return state.model_copy(update={"approval": approval}), note
+    if cmd.name == "hold":
+        if state.hold is not None:
+            return state, NOTE_ALREADY_HELD.format(by=state.hold.by)
+        hold = Hold(by=ctx.actor, at=ctx.now, reason=cmd.args)
+        return state.model_copy(update={"hold": hold}), NOTE_HELD
+    if cmd.name == "unhold":
+        if state.hold is None:
+            return state, NOTE_NOT_HELD
+        return state.model_copy(update={"hold": None}), NOTE_UNHELD
+    if cmd.name == "retest":
+        return state, NOTE_RETEST
+    if cmd.name == "rollback":
+        return state, NOTE_ROLLBACK
+    return state, NOTE_HELP
+
+
+def decide_comment(
+    commands: Sequence[Command], ctx: CommandContext, state: PrState, config: ApprovalConfig
+) -> CommentDecision:
+    """Everything one comment's commands do, in order; commands already handled are skipped.
+
+    Delivering the same event twice gives an empty decision the second time: the keys of the
+    first delivery are in the state the first delivery wrote.
+    """
+    done = set(state.handled)
+    todo = [c for c in commands if idempotence_key(ctx.comment_id, c.index) not in done]
+    if not todo:
+        return CommentDecision(state=state)
+    before = state
+    outcomes: list[Outcome] = []
+    retest = False
+    rollback: str | None = None
+    for cmd in todo:
+        key = idempotence_key(ctx.comment_id, cmd.index)
+        why = _refusal(cmd, ctx, state, config)
+        if why:
+            outcomes.append(Outcome(key=key, command=cmd.text, name=cmd.name, ok=False, note=why))
+            continue
+        state, note = _apply(cmd, ctx, state)
+        retest = retest or cmd.name == "retest"
+        if cmd.name == "rollback":
+            rollback = cmd.args
+        outcomes.append(Outcome(key=key, command=cmd.text, name=cmd.name, ok=True, note=note))
+    keys = tuple(o.key for o in outcomes)
+    gate_moved = (state.approval, state.hold) != (before.approval, before.hold)
+    state = state.model_copy(update={"handled": (state.handled + keys)[-HANDLED_LIMIT:]})
+    gate = gate_for(state, ctx.head_sha, ctx.now, config.timeout_days) if gate_moved else None
+    reactions: list[Reaction] = []
+    if any(o.ok for o in outcomes):
+        reactions.append("+1")
+    if any(not o.ok for o in outcomes):
+        reactions.append("confused")
+    wants_help = any(o.ok and o.name == "help" for o in outcomes)
+    reply = None
+    if any(not o.ok for o in outcomes) or wants_help:
+        reply = render_reply(ctx.comment_id, outcomes, wants_help)
+    merge = automerge_sha(gate, config.automerge, ctx.pr_status, ctx.head_sha) if gate else None
+    return CommentDecision(
+        outcomes=tuple(outcomes),
+        state=state,
+        # refusals are recorded too, so a redelivery does not reply a second time
+        state_changed=True,
+        reactions=tuple(reactions),
+        reply=reply,
+        gate=gate,
+        retest=retest,
+        rollback=rollback,
+        merge_sha=merge,
+    )
+
+
+# ---------------------------------------------------------------- texts and the state comment
+
+
+def render_help() -> str:
+    return render("help.md.j2", commands=COMMAND_TABLE)
+
+
+def render_reply(comment_id: int, outcomes: Sequence[Outcome], help: bool = False) -> str:
+    if help and all(o.ok and o.name == "help" for o in outcomes):
+        return render_help()
+    return render(
+        "command_reply.md.j2",
+        key=str(comment_id),
+        outcomes=outcomes,
+        help=help,
+        commands=COMMAND_TABLE,
+    )
+
+
+_STATE_BLOCK = re.compile(r"<!-- improve-state ([^>]*) -->")
+
+
+def state_block(state: PrState) -> str:
+    """The hidden JSON block; ``<`` and ``>`` are escaped so the HTML comment cannot end early."""
+    data = json.dumps(state.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    # "@" too: a mention must not ping anyone even from inside the hidden block
+    for ch in "<>@":
+        data = data.replace(ch, f"\\u{ord(ch):04x}")
+    return f"<!-- improve-state {data} -->"
+
+
+def render_state(state: PrState, head_sha: str, now: datetime, timeout_days: float = 7.0) -> str:
+    """The bot's state comment: a readable summary and the hidden record."""
+    standing = approval_standing(state.approval, head_sha, now, timeout_days)
+    expires = state.approval.at + timedelta(days=timeout_days) if state.approval else None
+    return render(
+        "state.md.j2",
+        state=state,
+        standing=standing,
+        expires=expires,
+        gate=gate_for(state, head_sha, now, timeout_days),
+        block=state_block(state),
+    )
+
+
+def parse_state(body: str | None) -> PrState:
+    """The record in a state comment; an unreadable one counts as no record at all."""
+    m = _STATE_BLOCK.search(body or "")
+    if not m:
+        return PrState()
+    try:
+        return PrState.model_validate(json.loads(m.group(1)))
+    except (ValueError, ValidationError):
+        return PrState()
+
+
+def find_state(
+    comments: Iterable[tuple[int, str, str]], bot_login: str
+) -> tuple[int | None, PrState]:
+    """The bot's state comment among ``(id, author, body)``: its id and record.
+
+    Only the bot's own comment is believed; a copy of the marker in anyone else's is ignored.
+    """
+    for comment_id, author, body in comments:
+        if author.lower() == bot_login.lower() and find_marker(body) == STATE_MARKER:
+            return comment_id, parse_state(body)
+    return None, PrState()
