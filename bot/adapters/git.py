@@ -299,14 +299,17 @@ class Git:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             if old:
                 self.run("read-tree", old, env=env)
+            # one --index-info batch, which works in bare repositories too (mode 0 removes)
+            entries = []
             for rel, content in files.items():
                 rel = rel.lstrip("/")
                 if content is None:
-                    self.run("update-index", "--force-remove", "--", rel, env=env)
+                    entries.append(f"0 {'0' * 40}\t{rel}")
                     continue
                 data = content.encode() if isinstance(content, str) else content
                 blob = self._run_input(["hash-object", "-w", "--stdin"], data)
-                self.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{rel}", env=env)
+                entries.append(f"100644 {blob}\t{rel}")
+            self._run_input(["update-index", "--index-info"], "\n".join(entries) + "\n", env)
             tree = self.run("write-tree", env=env)
         if old and self.run("rev-parse", f"{old}^{{tree}}") == tree:
             return old
@@ -427,7 +430,9 @@ class Git:
             return []
         return [p for p in out.splitlines() if p]
 
-    def _run_input(self, args: Sequence[str], data: str | bytes) -> str:
+    def _run_input(
+        self, args: Sequence[str], data: str | bytes, env: Mapping[str, str] | None = None
+    ) -> str:
         import subprocess
 
         raw = data.encode() if isinstance(data, str) else data
@@ -436,7 +441,7 @@ class Git:
             cwd=self.repo.working_tree_dir or self.repo.git_dir,
             input=raw,
             capture_output=True,
-            env={**os.environ, **auth_env(self.token)},
+            env={**os.environ, **auth_env(self.token), **(env or {})},
             check=False,
         )
         if proc.returncode != 0:

@@ -273,6 +273,10 @@ class Forge(Protocol):
         """React to an issue comment (idempotent, as on GitHub)."""
         ...
 
+    def list_reactions(self, comment_id: int) -> list[tuple[str, str]]:
+        """(content, user) pairs of the reactions on an issue comment, sorted."""
+        ...
+
     def set_status(
         self,
         sha: str,
