@@ -1,0 +1,102 @@
+"""The limits on proposing, as pure policy: at most ``max_open`` open proposals, one open
+proposal per target path, a cooldown per target after a release, dependencies merged first,
+and no more than ``alerts.max_waiting`` waiting. Inputs are plain lists; the output is every
+refusal with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from bot.core.config import Config
+
+MAX_OPEN = "{count} proposals are open already; at most {limit} may be open (limits.max_open)"
+TARGET_TAKEN = "{path!r} is already the target of the open proposal {other}{number}; " \
+    "one open proposal per target path (limits.one_per_target)"
+COOLDOWN = "{path!r} was released in {version} at {at}; the next proposal on it may come " \
+    "after {until} (limits.cooldown_hours = {hours:g})"
+DEPENDENCY_NOT_MERGED = "depends on {dep!r}, which is not merged yet"
+TOO_MANY_WAITING = "{count} proposals are waiting; at most {limit} (alerts.max_waiting)"
+
+
+class OpenProposal(BaseModel):
+    """A proposal whose pull request (or, locally, branch) is open."""
+
+    id: str
+    targets: list[str] = Field(default_factory=list)
+    number: int | None = None
+
+
+class ReleaseRecord(BaseModel):
+    """A release, as far as the cooldown needs it: when, which version, which paths."""
+
+    version: str
+    released_at: datetime
+    paths: list[str] = Field(default_factory=list)
+    proposal: str | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str  # max_open | target | cooldown | depends_on | waiting
+    message: str
+
+
+def _fmt_time(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def check_limits(
+    proposal_id: str,
+    targets: Iterable[str],
+    depends_on: Iterable[str],
+    open_proposals: Iterable[OpenProposal],
+    releases: Iterable[ReleaseRecord],
+    merged: Iterable[str],
+    now: datetime,
+    config: Config,
+) -> list[Refusal]:
+    """Every reason this proposal may not be opened now; empty when it may.
+
+    The proposal itself (same id) never counts against it, so proposing again is not refused
+    by its own open pull request."""
+    limits = config.limits
+    others = [p for p in open_proposals if p.id != proposal_id]
+    wanted = sorted(set(targets))
+    refusals: list[Refusal] = []
+    if len(others) >= limits.max_open:
+        refusals.append(
+            Refusal("max_open", MAX_OPEN.format(count=len(others), limit=limits.max_open))
+        )
+    if len(others) >= config.alerts.max_waiting:
+        refusals.append(
+            Refusal("waiting",
+                    TOO_MANY_WAITING.format(count=len(others), limit=config.alerts.max_waiting))
+        )
+    if limits.one_per_target:
+        for path in wanted:
+            for other in others:
+                if path in other.targets:
+                    number = f" (#{other.number})" if other.number is not None else ""
+                    refusals.append(Refusal(
+                        "target", TARGET_TAKEN.format(path=path, other=other.id, number=number)
+                    ))
+                    break
+    window = timedelta(hours=limits.cooldown_hours)
+    if window:
+        for path in wanted:
+            recent = [r for r in releases if path in r.paths and now - r.released_at < window]
+            if recent:
+                last = max(recent, key=lambda r: r.released_at)
+                refusals.append(Refusal("cooldown", COOLDOWN.format(
+                    path=path, version=last.version, at=_fmt_time(last.released_at),
+                    until=_fmt_time(last.released_at + window), hours=limits.cooldown_hours,
+                )))
+    done = set(merged)
+    for dep in depends_on:
+        if dep not in done:
+            refusals.append(Refusal("depends_on", DEPENDENCY_NOT_MERGED.format(dep=dep)))
+    return refusals
