@@ -1,0 +1,437 @@
+"""The forge interface on GitHub, through PyGithub.
+
+The base URL is an argument (callers pass ``GITHUB_API_URL``, so GitHub Enterprise Server and
+the sandbox work). PyGithub's own retry and throttling are off (``seconds_between_*=None``);
+``BotRetry`` (bot/adapters/http_retry.py) retries, bounds the wait and counts every request.
+Responses are read as GitHub's JSON (``raw_data``) and turned into the core's models here, so no
+PyGithub type leaves this module. After retries, errors become the core's typed errors, or a
+``ForgeError`` naming the method, the path, the status and GitHub's message.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from github import Auth, Github, GithubException
+from github.GithubObject import NonCompletableGithubObject
+from github.PaginatedList import PaginatedList
+
+from bot.adapters.http_retry import BotRetry, RetryPolicy
+from bot.core.forge import (
+    CallCounter,
+    CombinedStatus,
+    Comment,
+    Issue,
+    MergeMethod,
+    MergeResult,
+    NotFound,
+    NotMergeable,
+    Permission,
+    PermissionDenied,
+    PullRequest,
+    PullState,
+    Reaction,
+    RepoInfo,
+    StaleHead,
+    StateFilter,
+    Status,
+    StatusState,
+    Unprocessable,
+    normalize_permission,
+    pick_marked_comment,
+)
+from bot.errors import ForgeError
+
+DEFAULT_API_URL = "https://api.github.com"
+# the login GITHUB_TOKEN's comments are made as
+DEFAULT_BOT_LOGIN = "github-actions[bot]"
+PER_PAGE = 100
+
+
+class _Raw(NonCompletableGithubObject):
+    """Any JSON object GitHub returns, kept as it came (for PaginatedList)."""
+
+    def _initAttributes(self) -> None:
+        pass
+
+    def _useAttributes(self, attributes: dict[str, Any]) -> None:
+        pass
+
+
+def _pull(d: Mapping[str, Any]) -> PullRequest:
+    return PullRequest(
+        number=d["number"],
+        title=d.get("title") or "",
+        body=d.get("body") or "",
+        state=d["state"],
+        merged=bool(d.get("merged") or d.get("merged_at")),
+        merge_commit_sha=d.get("merge_commit_sha") if d.get("merged_at") else None,
+        head_ref=d["head"]["ref"],
+        head_sha=d["head"]["sha"],
+        base_ref=d["base"]["ref"],
+        base_sha=d["base"]["sha"],
+        labels=tuple(lb["name"] for lb in d.get("labels") or []),
+        author=(d.get("user") or {}).get("login", ""),
+        url=d.get("html_url") or "",
+        draft=bool(d.get("draft")),
+    )
+
+
+def _issue(d: Mapping[str, Any]) -> Issue:
+    return Issue(
+        number=d["number"],
+        title=d.get("title") or "",
+        body=d.get("body") or "",
+        state=d["state"],
+        labels=tuple(lb["name"] for lb in d.get("labels") or []),
+        author=(d.get("user") or {}).get("login", ""),
+        url=d.get("html_url") or "",
+        is_pull_request="pull_request" in d and d["pull_request"] is not None,
+    )
+
+
+def _comment(d: Mapping[str, Any]) -> Comment:
+    user = d.get("user") or {}
+    return Comment(
+        id=d["id"],
+        body=d.get("body") or "",
+        author=user.get("login", ""),
+        author_type=user.get("type", "User"),
+        created_at=d.get("created_at") or "",
+        updated_at=d.get("updated_at") or "",
+        url=d.get("html_url") or "",
+    )
+
+
+def _status(d: Mapping[str, Any]) -> Status:
+    return Status(
+        context=d.get("context") or "default",
+        state=d["state"],
+        description=d.get("description") or "",
+        target_url=d.get("target_url"),
+    )
+
+
+def _message(exc: GithubException) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    msg = str(data.get("message") or exc.message or "")
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors:
+        details = [e.get("message") or e.get("code") if isinstance(e, dict) else str(e)
+                   for e in errors]
+        msg += " (" + "; ".join(str(d) for d in details if d) + ")"
+    return msg or "no message"
+
+
+class GitHubForge:
+    """One repository on GitHub (or GHES, or the sandbox)."""
+
+    def __init__(
+        self,
+        repo: str,
+        token: str,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        bot_login: str | None = DEFAULT_BOT_LOGIN,
+        max_wait: float = 60.0,
+        timeout: int = 30,
+        policy: RetryPolicy | None = None,
+    ):
+        if repo.count("/") != 1:
+            raise ForgeError(f"repository {repo!r}: expected owner/name")
+        self._full_name = repo
+        self.bot_login = bot_login
+        self.calls = CallCounter()
+        self.policy = policy or RetryPolicy(max_wait=max_wait)
+        self.policy.counter = self.calls
+        self.gh = Github(
+            auth=Auth.Token(token),
+            base_url=api_url.rstrip("/"),
+            timeout=timeout,
+            per_page=PER_PAGE,
+            retry=BotRetry(self.policy),
+            # PyGithub's pauses between requests are off; the bot's policy paces retries
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            lazy=True,
+            user_agent="improve-bot",
+        )
+        self._req = self.gh.requester
+        self._base = f"/repos/{repo}"
+
+    @property
+    def full_name(self) -> str:
+        return self._full_name
+
+    def close(self) -> None:
+        self.gh.close()
+
+    # --- calling --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _call(self, name: str, method: str, path: str) -> Iterator[None]:
+        """Count one operation; turn whatever PyGithub raises into the core's errors."""
+        self.calls.operation(name)
+        self.policy.last_giveup = ""
+        try:
+            yield
+        except GithubException as exc:
+            status = exc.status
+            where = f"{method} {path}: {status} {_message(exc)}"
+            if self.policy.last_giveup:
+                where += f" [{self.policy.last_giveup}]"
+            raise self._typed(name, status, where) from None
+        except requests.RequestException as exc:
+            why = self.policy.last_giveup or type(exc).__name__
+            raise ForgeError(f"{method} {path}: no answer from GitHub ({why})") from None
+
+    @staticmethod
+    def _typed(name: str, status: int, message: str) -> ForgeError:
+        if status == 404:
+            return NotFound(message)
+        if status == 409 and name == "merge_pull":
+            return StaleHead(message)
+        if status == 405:
+            return NotMergeable(message)
+        if status == 403:
+            return PermissionDenied(message)
+        if status == 422:
+            return Unprocessable(message)
+        return ForgeError(message)
+
+    def _json(
+        self, name: str, method: str, path: str, body: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        with self._call(name, method, path):
+            _, data = self._req.requestJsonAndCheck(
+                method, path, parameters=dict(params) if params else None,
+                input=dict(body) if body is not None else None,
+            )
+        return data
+
+    def _list(self, name: str, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Every page of a list (PyGithub follows the Link headers)."""
+        with self._call(name, "GET", path):
+            pages = PaginatedList(_Raw, self._req, path, dict(params or {}))
+            return [item.raw_data for item in pages]
+
+    # --- the interface --------------------------------------------------------------------
+
+    def repo_info(self) -> RepoInfo:
+        d = self._json("repo_info", "GET", self._base)
+        return RepoInfo(full_name=d["full_name"], default_branch=d["default_branch"],
+                        private=bool(d.get("private")), html_url=d.get("html_url") or "")
+
+    def read_file(self, path: str, ref: str | None = None) -> str | None:
+        url = f"{self._base}/contents/{quote(path.lstrip('/'))}"
+        try:
+            d = self._json("read_file", "GET", url, params={"ref": ref} if ref else None)
+        except NotFound:
+            return None
+        if isinstance(d, list) or d.get("type") != "file":
+            return None
+        if d.get("encoding") == "base64":
+            return base64.b64decode(d.get("content") or "").decode("utf-8", errors="replace")
+        return str(d.get("content") or "")
+
+    def list_pulls(
+        self,
+        *,
+        state: StateFilter = "open",
+        head: str | None = None,
+        base: str | None = None,
+        label: str | None = None,
+    ) -> list[PullRequest]:
+        params: dict[str, Any] = {"state": state, "sort": "created", "direction": "desc",
+                                  "per_page": PER_PAGE}
+        if head:
+            # GitHub filters by "owner:branch"; a bare branch means this repository's
+            params["head"] = head if ":" in head else f"{self._full_name.split('/')[0]}:{head}"
+        if base:
+            params["base"] = base
+        pulls = [_pull(d) for d in self._list("list_pulls", f"{self._base}/pulls", params)]
+        return [p for p in pulls if label is None or label in p.labels]
+
+    def get_pull(self, number: int) -> PullRequest:
+        return _pull(self._json("get_pull", "GET", f"{self._base}/pulls/{number}"))
+
+    def create_pull(
+        self,
+        *,
+        title: str,
+        body: str,
+        head: str,
+        base: str,
+        labels: Sequence[str] = (),
+        draft: bool = False,
+    ) -> PullRequest:
+        d = self._json("create_pull", "POST", f"{self._base}/pulls",
+                       {"title": title, "body": body, "head": head, "base": base,
+                        "draft": draft})
+        pr = _pull(d)
+        if labels:
+            names = self.add_labels(pr.number, labels)
+            pr = pr.model_copy(update={"labels": names})
+        return pr
+
+    def update_pull(
+        self,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        state: PullState | None = None,
+    ) -> PullRequest:
+        patch = {k: v for k, v in (("title", title), ("body", body), ("state", state))
+                 if v is not None}
+        return _pull(self._json("update_pull", "PATCH", f"{self._base}/pulls/{number}", patch))
+
+    def add_labels(self, number: int, labels: Sequence[str]) -> tuple[str, ...]:
+        path = f"{self._base}/issues/{number}/labels"
+        existing = {d["name"] for d in self._list("list_labels", f"{self._base}/labels")}
+        for name in labels:
+            if name not in existing:
+                with contextlib.suppress(Unprocessable):  # created meanwhile: fine
+                    self._json("create_label", "POST", f"{self._base}/labels",
+                               {"name": name, "color": "ededed"})
+        d = self._json("add_labels", "POST", path, {"labels": list(labels)})
+        return tuple(lb["name"] for lb in d)
+
+    def remove_label(self, number: int, label: str) -> None:
+        path = f"{self._base}/issues/{number}/labels/{quote(label, safe='')}"
+        with contextlib.suppress(NotFound):
+            self._json("remove_label", "DELETE", path)
+
+    def pull_files(self, number: int) -> list[str]:
+        files = self._list("pull_files", f"{self._base}/pulls/{number}/files",
+                           {"per_page": PER_PAGE})
+        out: set[str] = set()
+        for f in files:
+            out.add(f["filename"])
+            if f.get("previous_filename"):
+                out.add(f["previous_filename"])
+        return sorted(out)
+
+    def merge_pull(
+        self,
+        number: int,
+        *,
+        method: MergeMethod = "merge",
+        sha: str | None = None,
+        title: str | None = None,
+        message: str | None = None,
+    ) -> MergeResult:
+        body: dict[str, Any] = {"merge_method": method}
+        for key, value in (("sha", sha), ("commit_title", title), ("commit_message", message)):
+            if value is not None:
+                body[key] = value
+        d = self._json("merge_pull", "PUT", f"{self._base}/pulls/{number}/merge", body)
+        return MergeResult(merged=bool(d.get("merged")), sha=d.get("sha") or "",
+                           message=d.get("message") or "")
+
+    def list_comments(self, number: int) -> list[Comment]:
+        path = f"{self._base}/issues/{number}/comments"
+        return [_comment(d) for d in self._list("list_comments", path, {"per_page": PER_PAGE})]
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        path = f"{self._base}/issues/{number}/comments"
+        return _comment(self._json("create_comment", "POST", path, {"body": body}))
+
+    def edit_comment(self, comment_id: int, body: str) -> Comment:
+        path = f"{self._base}/issues/comments/{comment_id}"
+        return _comment(self._json("edit_comment", "PATCH", path, {"body": body}))
+
+    def delete_comment(self, comment_id: int) -> None:
+        self._json("delete_comment", "DELETE", f"{self._base}/issues/comments/{comment_id}")
+
+    def find_comment(self, number: int, marker_name: str) -> Comment | None:
+        return pick_marked_comment(self.list_comments(number), marker_name, self.bot_login)
+
+    def upsert_comment(self, number: int, marker_name: str, body: str) -> Comment:
+        found = self.find_comment(number, marker_name)
+        if found is None:
+            return self.create_comment(number, body)
+        if found.body == body:
+            return found
+        return self.edit_comment(found.id, body)
+
+    def add_reaction(self, comment_id: int, content: Reaction) -> None:
+        path = f"{self._base}/issues/comments/{comment_id}/reactions"
+        self._json("add_reaction", "POST", path, {"content": content})
+
+    def list_reactions(self, comment_id: int) -> list[tuple[str, str]]:
+        path = f"{self._base}/issues/comments/{comment_id}/reactions"
+        return sorted((d["content"], (d.get("user") or {}).get("login", ""))
+                      for d in self._list("list_reactions", path))
+
+    def set_status(
+        self,
+        sha: str,
+        *,
+        state: StatusState,
+        context: str,
+        description: str = "",
+        target_url: str | None = None,
+    ) -> Status:
+        body: dict[str, Any] = {"state": state, "context": context,
+                                "description": description[:140]}
+        if target_url:
+            body["target_url"] = target_url
+        return _status(self._json("set_status", "POST", f"{self._base}/statuses/{sha}", body))
+
+    def combined_status(self, sha: str) -> CombinedStatus:
+        d = self._json("combined_status", "GET", f"{self._base}/commits/{sha}/status",
+                       params={"per_page": PER_PAGE})
+        statuses = tuple(_status(s) for s in d.get("statuses") or [])
+        # GitHub says "pending" for a commit with no status at all, as the local forge does
+        return CombinedStatus(sha=d.get("sha") or sha, state=d["state"], statuses=statuses)
+
+    def create_issue(self, *, title: str, body: str, labels: Sequence[str] = ()) -> Issue:
+        issue = _issue(self._json("create_issue", "POST", f"{self._base}/issues",
+                                  {"title": title, "body": body}))
+        if labels:
+            issue = issue.model_copy(update={"labels": self.add_labels(issue.number, labels)})
+        return issue
+
+    def get_issue(self, number: int) -> Issue:
+        return _issue(self._json("get_issue", "GET", f"{self._base}/issues/{number}"))
+
+    def update_issue(
+        self,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        state: PullState | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> Issue:
+        patch: dict[str, Any] = {k: v for k, v in
+                                 (("title", title), ("body", body), ("state", state))
+                                 if v is not None}
+        if labels is not None:
+            patch["labels"] = list(labels)
+        return _issue(self._json("update_issue", "PATCH", f"{self._base}/issues/{number}",
+                                 patch))
+
+    def list_issues(self, *, label: str | None = None, state: StateFilter = "open") -> list[Issue]:
+        params: dict[str, Any] = {"state": state, "per_page": PER_PAGE}
+        if label:
+            params["labels"] = label
+        items = [_issue(d) for d in self._list("list_issues", f"{self._base}/issues", params)]
+        return [i for i in items if not i.is_pull_request]
+
+    def permission(self, user: str) -> Permission:
+        path = f"{self._base}/collaborators/{quote(user, safe='')}/permission"
+        try:
+            d = self._json("permission", "GET", path)
+        except NotFound:
+            return "none"
+        # role_name tells maintain and triage apart; permission folds them into write/read
+        role = normalize_permission(d.get("role_name"))
+        return role if role != "none" else normalize_permission(d.get("permission"))
