@@ -1,0 +1,36 @@
+"""``improve validate``: check the configuration, every suite and the given proposal files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.errors import InputError
+from bot.stages.validate import validate_tree
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check the configuration, every suite and any proposal files given",
+        description="Check .github/improve.yml, every suite in benchmarks/ and regressions/ "
+        "(and the files and commands they name), and the proposal files given. Prints every "
+        "problem, not only the first; exit 2 when there is one.",
+    )
+    p.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="proposal files to check too"
+    )
+    p.add_argument(
+        "--repo", default=".", type=Path, help="the repository (default: the current directory)"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = validate_tree(args.repo, args.paths)
+    if report.problems:
+        raise InputError(report.problems)
+    print("ok: " + "; ".join(report.checked), file=sys.stdout)
+    return 0

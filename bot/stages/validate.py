@@ -1,0 +1,67 @@
+"""``improve validate``: every problem in the configuration, the suites and the given proposal
+files, all at once. Nothing is run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.adapters import runner
+from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.errors import InputError, Problem
+from bot.stages.suites import load_tree_suites, prepare
+
+
+@dataclass
+class Report:
+    problems: list[Problem] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+
+
+def validate_tree(root: Path, extra: Sequence[Path] = ()) -> Report:
+    report = Report()
+    config = Config()
+    cfg = root / CONFIG_PATH
+    if cfg.is_file():
+        try:
+            config = parse_config(cfg.read_text(), CONFIG_PATH)
+            report.checked.append(f"configuration {CONFIG_PATH}")
+        except InputError as exc:
+            report.problems.extend(exc.problems)
+    else:
+        report.checked.append("configuration (none: every default)")
+    suites, problems = load_tree_suites(root, config)
+    report.problems.extend(problems)
+    env = runner.task_env(os.environ, {})
+    prepared = prepare(root, config, suites, env["PATH"])
+    report.problems.extend(prepared.problems)
+    kinds = sorted(s.kind for s, _ in suites)
+    report.checked.append(
+        f"{len(suites)} suite(s) ({kinds.count('benchmark')} benchmark, "
+        f"{kinds.count('regression')} regression)"
+    )
+    for path in extra:
+        report.problems.extend(validate_extra(root, path, config, report))
+    return report
+
+
+def validate_extra(root: Path, path: Path, config: Config, report: Report) -> list[Problem]:
+    """A file named on the command line: suites and the configuration are already covered; any
+    other file is a proposal."""
+    from bot.stages.proposal_files import check_proposal_file
+
+    name = str(path)
+    if not path.is_file():
+        return [Problem(name, "no such file")]
+    try:
+        rel = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        rel = name
+    if rel == CONFIG_PATH or rel.endswith((".github/improve.yml",)):
+        return []
+    if rel.split("/")[0] in (config.benchmarks_dir, config.regressions_dir):
+        return []
+    report.checked.append(f"proposal {name}")
+    return check_proposal_file(root, path)

@@ -1,0 +1,61 @@
+"""``improve validate``: every problem in the configuration and the suites, all at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def improve(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
+
+
+def test_this_repository_validates() -> None:
+    proc = improve(ROOT, "validate")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("ok: ")
+    assert "benchmark" in proc.stdout and "regression" in proc.stdout
+
+
+def test_every_problem_is_printed_not_only_the_first(make_repo: Callable[..., Path]) -> None:
+    repo = make_repo(
+        {
+            ".github/improve.yml": "limits:\n  max_open: 0\n",
+            "benchmarks/a.yaml": "id: a\nmetrics: [{name: x}]\ntasks:\n  - {id: t, run: no-such-tool}\n",
+            "benchmarks/b.yaml": "id: b\nmetrics: [{name: x}]\ntasks: [{id: t}]\n",
+            "regressions/c.yaml": "id: c\nchecks:\n  - {id: k, run: 'true', junit: 1\n",
+            "regressions/d.yaml": json.dumps({"id": "d", "checks": [{"id": "k", "run": "true"}]}),
+        }
+    )
+    proc = improve(repo, "validate")
+    assert proc.returncode == 2
+    err = proc.stderr
+    assert (
+        ".github/improve.yml:2: limits.max_open: Input should be greater than or equal to 1" in err
+    )
+    assert "benchmarks/b.yaml:3: tasks[0].run: required key is missing" in err
+    assert "regressions/c.yaml:" in err and "invalid YAML" in err
+    assert "benchmarks/a.yaml: task t: run: command not found: no-such-tool" in err
+    assert "Traceback" not in err
+
+
+def test_a_clean_repository_with_no_configuration(make_repo: Callable[..., Path]) -> None:
+    repo = make_repo({"regressions/r.yaml": "id: r\nchecks: [{id: k, run: 'true'}]\n"})
+    proc = improve(repo, "validate")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == (
+        "ok: configuration (none: every default); 1 suite(s) (0 benchmark, 1 regression)"
+    )
