@@ -17,7 +17,6 @@ Every path must stay inside the repository: relative, no ``..`` leading out, not
 
 from __future__ import annotations
 
-import io
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -162,7 +161,7 @@ def proposal_path(proposal_id: str) -> str:
 
 def slug(title: str, limit: int = SLUG_MAX) -> str:
     """Lowercase words joined by '-', cut at a word boundary: a branch-safe name."""
-    words = re.findall(r"[a-z0-9]+", title.lower())
+    words = re.findall(r"[a-z0-9]+", re.sub(r"['\u2019]", "", title.lower()))
     out = ""
     for w in words:
         candidate = f"{out}-{w}" if out else w
@@ -382,20 +381,30 @@ def apply_changes(
 
 
 def proposal_file_text(text: str, proposal_id: str) -> str:
-    """The proposal file as committed: the author's text, with the id added first when absent
-    (comments and layout kept)."""
-    from ruamel.yaml import YAML
+    """The proposal file as committed: the author's text, byte for byte, with ``id:`` added as
+    the first key when absent."""
+    import yaml
 
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 1_000_000
-    data = yaml.load(text)
-    if data.get("id") == proposal_id:
-        return text if text.endswith("\n") else text + "\n"
-    data.insert(0, "id", proposal_id)
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
+    body = text if text.endswith("\n") else text + "\n"
+    data = yaml.safe_load(body)
+    if isinstance(data, dict) and data.get("id") == proposal_id:
+        return body
+    lines = body.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or stripped == "---":
+            continue
+        if not line[0].isspace() and not stripped.startswith("{"):
+            candidate = "".join([*lines[:i], f"id: {proposal_id}\n", *lines[i:]])
+            try:
+                parsed = yaml.safe_load(candidate)
+            except yaml.YAMLError:
+                break
+            if isinstance(parsed, dict) and parsed == {"id": proposal_id, **data}:
+                return candidate
+        break
+    # a flow mapping or an unusual layout: written out again, in the same key order
+    return yaml.safe_dump({"id": proposal_id, **data}, sort_keys=False, allow_unicode=True)
 
 
 def one_line(text: str) -> str:
