@@ -1,0 +1,532 @@
+"""The sandbox: a local stand-in for GitHub (REST under ``/api/v3``, git over smart HTTP,
+admin routes under ``/_sandbox/``) on a threaded HTTP server bound to 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import asdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from bot.sandbox import gitops, gitserve, openapi, routes
+from bot.sandbox.shapes import Shapes, error_body
+from bot.sandbox.state import (
+    ROLES,
+    Fault,
+    LoggedRequest,
+    Repo,
+    State,
+    User,
+    now_iso,
+)
+
+API_PREFIX = "/api/v3"
+ADMIN_PREFIX = "/_sandbox"
+BOT_LOGIN = "github-actions[bot]"
+RATE_LIMIT = 5000
+RATE_LIMITED = "API rate limit exceeded for installation. If you reach out to GitHub Support " \
+    "for help, please include the request ID."
+BAD_CREDENTIALS = "Bad credentials"
+PUSH_DENIED = "Permission to {repo}.git denied to {login}."
+FAULT_MESSAGES = {500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+                  504: "Gateway Timeout"}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    sandbox: Sandbox
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    server_version = "GitHub.com"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # the sandbox keeps its own request log
+
+    def do_GET(self) -> None:
+        self.server.sandbox._handle(self, "GET")
+
+    def do_POST(self) -> None:
+        self.server.sandbox._handle(self, "POST")
+
+    def do_PATCH(self) -> None:
+        self.server.sandbox._handle(self, "PATCH")
+
+    def do_PUT(self) -> None:
+        self.server.sandbox._handle(self, "PUT")
+
+    def do_DELETE(self) -> None:
+        self.server.sandbox._handle(self, "DELETE")
+
+
+def _read_body(h: BaseHTTPRequestHandler) -> bytes:
+    if h.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int(h.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                # trailers end with an empty line
+                while h.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                break
+            chunks.append(h.rfile.read(size))
+            h.rfile.readline()
+        return b"".join(chunks)
+    length = int(h.headers.get("Content-Length") or 0)
+    return h.rfile.read(length) if length else b""
+
+
+class Sandbox:
+    """A running sandbox. ``Sandbox.start()`` binds a random port; ``stop()`` ends it."""
+
+    def __init__(self, validate: bool = True, root: Path | None = None, port: int = 0):
+        self.validate = validate
+        self._own_root = root is None
+        self.root = Path(tempfile.mkdtemp(prefix="improve-sandbox-")) if root is None else root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.state = State(self.root)
+        self._httpd = _Server(("127.0.0.1", port), _Handler)
+        self._httpd.sandbox = self
+        self.port = self._httpd.server_address[1]
+        self.server_url = f"http://127.0.0.1:{self.port}"
+        self.api_url = self.server_url + API_PREFIX
+        self.shapes = Shapes(self.state, self.api_url, self.server_url)
+        self._reset_at = int(time.time()) + 3600
+        self._thread: threading.Thread | None = None
+        self.token = self.add_user(BOT_LOGIN, "write", type="Bot")
+
+    # -- life cycle -----------------------------------------------------------------------
+    @classmethod
+    def start(cls, validate: bool = True, root: Path | None = None, port: int = 0) -> Sandbox:
+        if validate:
+            openapi.warm()
+        sb = cls(validate=validate, root=root, port=port)
+        sb._thread = threading.Thread(target=sb._httpd.serve_forever, name="sandbox",
+                                      kwargs={"poll_interval": 0.05}, daemon=True)
+        sb._thread.start()
+        return sb
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+        if self._own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- seeding ----------------------------------------------------------------------------
+    def add_user(self, login: str, permission: str = "write", *, repos: list[str] | None = None,
+                 type: str = "User") -> str:  # noqa: A002
+        """Create (or update) a user with ``permission`` on ``repos`` (None: every repo)."""
+        if permission not in ROLES:
+            raise ValueError(f"permission must be one of {', '.join(ROLES)}, not {permission!r}")
+        with self.state.lock:
+            user = self.state.user(login)
+            if user is None:
+                token = ("ghs_" if type == "Bot" else "ghp_") + secrets.token_hex(18)
+                uid = self.state.new_id()
+                user = User(login, uid, type, token,
+                            email=f"{uid}+{login}@users.noreply.github.com")
+                self.state.users[login] = user
+                self.state.tokens[token] = login
+            for repo in repos or ["*"]:
+                user.roles[repo] = permission
+            return user.token or ""
+
+    def create_repo(self, full_name: str, files: dict[str, str | bytes] | None = None,
+                    default_branch: str = "main", private: bool = False) -> Path:
+        """A bare repository with one commit of ``files``; returns its path."""
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", full_name):
+            raise ValueError(f"repository name must be owner/name, not {full_name!r}")
+        with self.state.lock:
+            if self.state.repo(full_name) is not None:
+                raise ValueError(f"repository {full_name} already exists")
+            path = self.root / f"{full_name}.git"
+            gitops.init_bare(path, default_branch, files or {"README.md": "# sandbox\n"})
+            now = now_iso()
+            owner = full_name.split("/")[0]
+            if self.state.user(owner) is None:
+                uid = self.state.new_id()
+                self.state.users[owner] = User(owner, uid, "Organization",
+                                               roles={full_name: "admin"})
+            else:
+                owner_user = self.state.user(owner)
+                assert owner_user is not None
+                owner_user.roles.setdefault(full_name, "admin")
+            self.state.repos[full_name] = Repo(full_name, self.state.new_id(), path,
+                                               default_branch, private, now, now)
+            return path
+
+    def git_url(self, full_name: str, token: str | None = None) -> str:
+        return (f"http://x-access-token:{token or self.token}@127.0.0.1:{self.port}/"
+                f"{full_name}.git")
+
+    def inject_fault(self, method: str = "*", path: str = ".*", status: int = 502,
+                     times: int = 1, retry_after: float | None = None,
+                     rate_limit_reset: float | None = None,
+                     body: dict[str, Any] | None = None) -> None:
+        """The next ``times`` REST requests matching ``method`` and ``path`` (a regex searched
+        in the path without /api/v3) answer ``status``. ``retry_after`` sets Retry-After;
+        ``rate_limit_reset`` (seconds from now) sets X-RateLimit-Remaining: 0 and
+        X-RateLimit-Reset."""
+        re.compile(path)
+        with self.state.lock:
+            self.state.faults.append(Fault(method.upper(), path, status, times, retry_after,
+                                           rate_limit_reset, body))
+
+    def clear_faults(self) -> None:
+        with self.state.lock:
+            self.state.faults.clear()
+
+    def reject_pushes(self, full_name: str, times: int = 1) -> None:
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            if repo is None:
+                raise ValueError(f"no repository {full_name}")
+            repo.reject_pushes += times
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        with self.state.lock:
+            return list(self.state.log)
+
+    def api_calls(self, since: int = 0) -> int:
+        """REST requests (not git, not admin) logged from index ``since`` of the request log."""
+        with self.state.lock:
+            return sum(1 for r in self.state.log[since:] if r.kind == "api")
+
+    @property
+    def violations(self) -> list[str]:
+        with self.state.lock:
+            return list(self.state.violations)
+
+    def repo_state(self, full_name: str) -> dict[str, Any]:
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            if repo is None:
+                raise KeyError(full_name)
+            refs = gitops.refs(repo.path)
+            pulls, issues = [], []
+            for i in sorted(repo.issues.values(), key=lambda x: x.number):
+                base = {"number": i.number, "title": i.title, "body": i.body, "user": i.user,
+                        "state": i.state, "labels": list(i.labels)}
+                if i.is_pull:
+                    base.update(head=i.head_ref, head_sha=i.head_sha, base=i.base_ref,
+                                merged=i.merged, merge_commit_sha=i.merge_commit_sha,
+                                merged_by=i.merged_by, draft=i.draft)
+                    pulls.append(base)
+                else:
+                    issues.append(base)
+            return {
+                "full_name": repo.full_name,
+                "default_branch": repo.default_branch,
+                "pulls": pulls,
+                "issues": issues,
+                "comments": [
+                    {"id": c.id, "issue_number": c.issue_number, "body": c.body, "user": c.user,
+                     "reactions": [{"id": r.id, "content": r.content, "user": r.user}
+                                   for r in c.reactions]}
+                    for c in sorted(repo.comments.values(), key=lambda c: c.id)
+                ],
+                "labels": [{"name": lbl.name, "color": lbl.color,
+                            "description": lbl.description} for lbl in repo.labels.values()],
+                "statuses": [{k: v for k, v in asdict(s).items()} for s in repo.statuses],
+                "check_runs": [{k: v for k, v in asdict(r).items()}
+                               for r in repo.check_runs.values()],
+                "refs": {k: v for k, v in refs.items() if not k.startswith("refs/tags/")},
+                "tags": {k[len("refs/tags/"):]: v for k, v in refs.items()
+                         if k.startswith("refs/tags/")},
+            }
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _log(self, method: str, path: str, query: str, status: int, user: str | None,
+             kind: str) -> None:
+        with self.state.lock:
+            self.state.log.append(LoggedRequest(method, path, query, status, user, time.time(),
+                                                kind))
+
+    def _send(self, h: BaseHTTPRequestHandler, status: int, body: bytes,
+              headers: dict[str, str]) -> None:
+        h.send_response(status)
+        for k, v in headers.items():
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if h.command != "HEAD" and body:
+            h.wfile.write(body)
+
+    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        url = urlsplit(h.path)
+        path, query = url.path, url.query
+        try:
+            body = _read_body(h)
+        except (ValueError, OSError):
+            self._send(h, 400, b"bad request body", {"Content-Type": "text/plain"})
+            return
+        if path.startswith(ADMIN_PREFIX + "/"):
+            self._admin(h, method, path[len(ADMIN_PREFIX):], query, body)
+        elif path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            self._api(h, method, path[len(API_PREFIX):] or "/", query, body)
+        elif gitserve.GIT_PATH.match(path):
+            self._git(h, method, path, query, body)
+        else:
+            self._log(method, path, query, 404, None, "other")
+            self._send(h, 404, b"Not Found", {"Content-Type": "text/plain"})
+
+    def _token_user(self, h: BaseHTTPRequestHandler) -> tuple[str | None, bool]:
+        """(login, credentials given): Authorization as GitHub takes it."""
+        auth = h.headers.get("Authorization") or ""
+        scheme, _, value = auth.partition(" ")
+        token = None
+        if scheme.lower() in ("token", "bearer"):
+            token = value.strip()
+        elif scheme.lower() == "basic":
+            try:
+                _, _, token = base64.b64decode(value.strip()).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return None, True
+        if token is None:
+            return None, False
+        with self.state.lock:
+            return self.state.tokens.get(token), True
+
+    def _rate_headers(self, login: str | None) -> dict[str, str]:
+        with self.state.lock:
+            key = login or ""
+            remaining = max(0, self.state.remaining.get(key, RATE_LIMIT) - 1)
+            self.state.remaining[key] = remaining
+        return {"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Used": str(RATE_LIMIT - remaining),
+                "X-RateLimit-Reset": str(self._reset_at), "X-RateLimit-Resource": "core"}
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self.state.lock:
+            for fault in self.state.faults:
+                if fault.times > 0 and fault.method in ("*", method) \
+                        and re.search(fault.path, path):
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self.state.faults.remove(fault)
+                    return fault
+        return None
+
+    def _api(self, h: BaseHTTPRequestHandler, method: str, path: str, query: str,
+             body: bytes) -> None:
+        login, given = self._token_user(h)
+        headers = {"Content-Type": "application/json; charset=utf-8",
+                   "X-GitHub-Media-Type": "github.v3; format=json",
+                   "X-GitHub-Request-Id": secrets.token_hex(8).upper()}
+        if given and login is None:
+            self._finish_api(h, method, path, query, None, 401,
+                             error_body(401, BAD_CREDENTIALS), headers, None)
+            return
+        headers.update(self._rate_headers(login))
+        fault = self._take_fault(method, path)
+        if fault is not None:
+            self._fault(h, method, path, query, login, fault, headers)
+            return
+        found = routes.match(method, path)
+        if found is None:
+            self._finish_api(h, method, path, query, login, 404,
+                             error_body(404, routes.NOT_FOUND), headers, None)
+            return
+        route, params = found
+        qs = parse_qs(query, keep_blank_values=True)
+        ctype = h.headers.get("Content-Type", "application/json")
+        checked = self.validate and openapi.operation_exists(method, route.template)
+        if checked:
+            problem = openapi.validate_request(method, route.template, params, qs, body, ctype)
+            if problem:
+                self._violation(problem)
+                self._finish_api(h, method, path, query, login, 422,
+                                 error_body(422, "Invalid request.\n\n" + problem), headers,
+                                 None)
+                return
+        try:
+            data = json.loads(body) if body.strip() else None
+        except ValueError:
+            self._finish_api(h, method, path, query, login, 400,
+                             error_body(400, "Problems parsing JSON"), headers, None)
+            return
+        ctx = routes.Ctx(self.state, self.shapes, login, params, qs, data, path,
+                         {"reset": str(self._reset_at)})
+        try:
+            with self.state.lock:
+                status, result, extra = route.handler(ctx)
+        except routes.ApiError as exc:
+            status, result, extra = exc.status, error_body(exc.status, exc.message, exc.doc,
+                                                           exc.errors), {}
+        except gitops.GitFailed as exc:
+            status, result, extra = 500, error_body(500, f"Server Error: {exc}"), {}
+        headers.update(extra)
+        self._finish_api(h, method, path, query, login, status, result, headers,
+                         (route, params) if checked else None)
+
+    def _finish_api(self, h: BaseHTTPRequestHandler, method: str, path: str, query: str,
+                    login: str | None, status: int, result: Any, headers: dict[str, str],
+                    check: tuple[routes.Route, dict[str, str]] | None) -> None:
+        data = b"" if result is None else json.dumps(result).encode()
+        if result is None:
+            headers.pop("Content-Type", None)
+        if check is not None:
+            route, params = check
+            problem = openapi.validate_response(method, route.template, params, status, data,
+                                                "application/json")
+            if problem:
+                self._violation(problem)
+        self._log(method, path, query, status, login, "api")
+        self._send(h, status, data, headers)
+
+    def _violation(self, problem: str) -> None:
+        with self.state.lock:
+            self.state.violations.append(problem)
+
+    def _fault(self, h: BaseHTTPRequestHandler, method: str, path: str, query: str,
+               login: str | None, fault: Fault, headers: dict[str, str]) -> None:
+        if fault.body is not None:
+            body = fault.body
+        elif fault.status in (403, 429):
+            body = error_body(fault.status, RATE_LIMITED,
+                              "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
+        else:
+            body = error_body(fault.status, FAULT_MESSAGES.get(fault.status, "Server Error"))
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(int(math.ceil(fault.retry_after)))
+        if fault.rate_limit_reset is not None:
+            headers["X-RateLimit-Remaining"] = "0"
+            headers["X-RateLimit-Reset"] = str(int(math.ceil(time.time()
+                                                             + fault.rate_limit_reset)))
+        self._log(method, path, query, fault.status, login, "api")
+        self._send(h, fault.status, json.dumps(body).encode(), headers)
+
+    # -- git over HTTP ---------------------------------------------------------------------------
+    def _git(self, h: BaseHTTPRequestHandler, method: str, path: str, query: str,
+             body: bytes) -> None:
+        m = gitserve.GIT_PATH.match(path)
+        assert m is not None
+        full = f"{m['owner']}/{m['repo']}"
+        service = gitserve.service_of(m["rest"], query)
+        login, given = self._token_user(h)
+        with self.state.lock:
+            repo = self.state.repo(full)
+            user = self.state.user(login) if login else None
+            role = user.role_on(repo.full_name) if (user and repo) else None
+        challenge = {"WWW-Authenticate": 'Basic realm="GitHub"', "Content-Type": "text/plain"}
+
+        def deny(status: int, text: str, extra: dict[str, str] | None = None) -> None:
+            self._log(method, path, query, status, login, "git")
+            self._send(h, status, text.encode(), extra or {"Content-Type": "text/plain"})
+
+        if given and login is None:
+            return deny(401, "Invalid username or token.", challenge)
+        if repo is None:
+            return deny(404, "Repository not found.")
+        needs_auth = service == "receive-pack" or repo.private
+        if needs_auth and login is None:
+            return deny(401, "Authentication required.", challenge)
+        if repo.private and role is None:
+            return deny(404, "Repository not found.")
+        if service == "receive-pack" and (role is None or ROLES.index(role) < 2):
+            return deny(403, PUSH_DENIED.format(repo=repo.full_name, login=login))
+        try:
+            payload = gitserve.decode_body(body, h.headers.get("Content-Encoding"))
+        except OSError:
+            return deny(400, "Cannot decode the request body.")
+        is_push = service == "receive-pack" and method == "POST"
+        if is_push:
+            with self.state.lock:
+                reject = repo.reject_pushes > 0
+                if reject:
+                    repo.reject_pushes -= 1
+            if reject:
+                out = gitserve.reject_non_fast_forward(payload)
+                self._log(method, path, query, 200, login, "git")
+                self._send(h, 200, out, {
+                    "Content-Type": "application/x-git-receive-pack-result",
+                    "Cache-Control": "no-cache"})
+                return None
+        status, headers, out = gitserve.run_backend(
+            self.root, method, f"/{repo.full_name}.git{m['rest']}", query, payload,
+            h.headers.get("Content-Type", ""), login or "anonymous",
+            h.headers.get("Git-Protocol"))
+        if is_push:
+            with self.state.lock:
+                repo.pushed_at = now_iso()
+                routes.sync_pulls(repo)
+        self._log(method, path, query, status, login, "git")
+        self._send(h, status, out, headers)
+        return None
+
+    # -- admin ---------------------------------------------------------------------------------
+    def _admin(self, h: BaseHTTPRequestHandler, method: str, path: str, query: str,
+               body: bytes) -> None:
+        try:
+            data = json.loads(body) if body.strip() else {}
+            status, result = self._admin_route(method, path, parse_qs(query), data)
+        except (ValueError, KeyError, TypeError) as exc:
+            status, result = 400, {"message": str(exc)}
+        self._log(method, ADMIN_PREFIX + path, query, status, None, "admin")
+        self._send(h, status, json.dumps(result).encode(), {"Content-Type": "application/json"})
+
+    def _admin_route(self, method: str, path: str, query: dict[str, list[str]],
+                     data: dict[str, Any]) -> tuple[int, Any]:
+        if (method, path) == ("POST", "/repos"):
+            files = {k: base64.b64decode(v) if data.get("base64") else v
+                     for k, v in (data.get("files") or {}).items()}
+            repo_path = self.create_repo(data["full_name"], files,
+                                         data.get("default_branch", "main"),
+                                         bool(data.get("private", False)))
+            return 201, {"path": str(repo_path), "git_url": self.git_url(data["full_name"])}
+        if (method, path) == ("POST", "/users"):
+            token = self.add_user(data["login"], data.get("permission", "write"),
+                                  repos=data.get("repos"), type=data.get("type", "User"))
+            return 201, {"login": data["login"], "token": token}
+        if (method, path) == ("POST", "/faults"):
+            self.inject_fault(**{k: data[k] for k in ("method", "path", "status", "times",
+                                                      "retry_after", "rate_limit_reset",
+                                                      "body") if k in data})
+            return 201, {"faults": len(self.state.faults)}
+        if (method, path) == ("DELETE", "/faults"):
+            self.clear_faults()
+            return 200, {"faults": 0}
+        if (method, path) == ("POST", "/reject-pushes"):
+            self.reject_pushes(data["repo"], int(data.get("times", 1)))
+            return 201, {"repo": data["repo"]}
+        if (method, path) == ("GET", "/requests"):
+            since = int((query.get("since") or ["0"])[0])
+            return 200, [r.as_dict() for r in self.requests[since:]]
+        if (method, path) == ("GET", "/violations"):
+            return 200, self.violations
+        if (method, path) == ("GET", "/info"):
+            return 200, {"server_url": self.server_url, "api_url": self.api_url,
+                         "token": self.token, "repos": sorted(self.state.repos)}
+        if method == "GET" and path.startswith("/state/"):
+            full = path[len("/state/"):]
+            try:
+                return 200, self.repo_state(full)
+            except KeyError:
+                return 404, {"message": f"no repository {full}"}
+        return 404, {"message": f"no admin route {method} {path}"}

@@ -1,0 +1,209 @@
+"""The sandbox's memory: users, repositories and what GitHub keeps beside git (pull requests,
+issues, comments, reactions, labels, statuses, check runs). Plain dataclasses behind one lock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# GitHub's repository roles, weakest first; `permission` (legacy) folds them to read/write/admin
+ROLES = ("read", "triage", "write", "maintain", "admin")
+LEGACY_PERMISSION = {"read": "read", "triage": "read", "write": "write", "maintain": "write",
+                     "admin": "admin"}
+
+
+def now_iso(t: float | None = None) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if t is None else t))
+
+
+@dataclass
+class User:
+    login: str
+    id: int
+    type: str = "User"
+    token: str | None = None
+    # repo full name (or "*" for every repository) -> role
+    roles: dict[str, str] = field(default_factory=dict)
+    email: str = ""
+
+    def role_on(self, repo: str) -> str | None:
+        return self.roles.get(repo) or self.roles.get("*")
+
+
+@dataclass
+class Label:
+    id: int
+    name: str
+    color: str = "ededed"
+    description: str | None = None
+
+
+@dataclass
+class Reaction:
+    id: int
+    content: str
+    user: str
+    created_at: str
+
+
+@dataclass
+class Comment:
+    id: int
+    issue_number: int
+    body: str
+    user: str
+    created_at: str
+    updated_at: str
+    reactions: list[Reaction] = field(default_factory=list)
+
+
+@dataclass
+class Issue:
+    number: int
+    id: int
+    title: str
+    body: str | None
+    user: str
+    created_at: str
+    updated_at: str
+    state: str = "open"
+    state_reason: str | None = None
+    closed_at: str | None = None
+    closed_by: str | None = None
+    labels: list[str] = field(default_factory=list)
+    # pull request fields (is_pull) — a pull request is an issue with a head and a base
+    is_pull: bool = False
+    pull_id: int = 0
+    head_ref: str = ""
+    head_sha: str = ""
+    base_ref: str = ""
+    draft: bool = False
+    maintainer_can_modify: bool = False
+    merged: bool = False
+    merged_at: str | None = None
+    merged_by: str | None = None
+    merge_commit_sha: str | None = None
+
+
+@dataclass
+class Status:
+    id: int
+    sha: str
+    state: str
+    context: str
+    description: str | None
+    target_url: str | None
+    creator: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass
+class CheckRun:
+    id: int
+    head_sha: str
+    name: str
+    status: str
+    conclusion: str | None
+    started_at: str | None
+    completed_at: str | None
+    details_url: str | None
+    external_id: str | None
+    output: dict[str, Any]
+    app_owner: str
+
+
+@dataclass
+class Repo:
+    full_name: str
+    id: int
+    path: Path
+    default_branch: str
+    private: bool
+    created_at: str
+    pushed_at: str
+    next_number: int = 1
+    issues: dict[int, Issue] = field(default_factory=dict)
+    comments: dict[int, Comment] = field(default_factory=dict)
+    labels: dict[str, Label] = field(default_factory=dict)
+    statuses: list[Status] = field(default_factory=list)
+    check_runs: dict[int, CheckRun] = field(default_factory=dict)
+    reject_pushes: int = 0
+    # (base sha, head sha) -> mergeable, computed by git once per pair
+    mergeable_cache: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    @property
+    def owner(self) -> str:
+        return self.full_name.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.full_name.split("/", 1)[1]
+
+    def label(self, name: str) -> Label | None:
+        for lbl in self.labels.values():
+            if lbl.name.lower() == name.lower():
+                return lbl
+        return None
+
+
+@dataclass
+class Fault:
+    method: str
+    path: str
+    status: int
+    times: int
+    retry_after: float | None = None
+    rate_limit_reset: float | None = None
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    query: str
+    status: int
+    user: str | None
+    timestamp: float
+    kind: str = "api"  # api | git | admin
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "query": self.query,
+                "status": self.status, "user": self.user, "timestamp": self.timestamp,
+                "kind": self.kind}
+
+
+class State:
+    """Everything the sandbox knows, guarded by ``lock`` (handlers hold it while they run)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.lock = threading.RLock()
+        self.users: dict[str, User] = {}
+        self.tokens: dict[str, str] = {}
+        self.repos: dict[str, Repo] = {}
+        self.faults: list[Fault] = []
+        self.log: list[LoggedRequest] = []
+        self.violations: list[str] = []
+        self.remaining: dict[str, int] = {}
+        self._next_id = 1000
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def repo(self, full_name: str) -> Repo | None:
+        for name, repo in self.repos.items():
+            if name.lower() == full_name.lower():
+                return repo
+        return None
+
+    def user(self, login: str) -> User | None:
+        for name, user in self.users.items():
+            if name.lower() == login.lower():
+                return user
+        return None
