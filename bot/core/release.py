@@ -1,0 +1,355 @@
+"""COMMIT, decided: from the facts of a merged pull request to everything the release writes.
+
+``plan_release`` is pure. The stage gathers the facts (the merged PR, the comparison's summary,
+the changelog and version files at the branch tip, the tags with the PR each tagged commit
+releases), calls it, and acts on the plan: commit, tag, push, record, comment. When a push is
+rejected the stage fetches and calls it again on the new tip; the plan then either moves to the
+next version or says the PR is already released, which is what makes racing merges end as
+consecutive versions in merge order and a second run a no-op.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.core.changelog import (
+    ChangeNote,
+    ReleaseEntry,
+    insert_entry,
+    mark_rolled_back,
+    one_line,
+    parse_changelog,
+    parse_history,
+    render_entry,
+)
+from bot.core.config import Config, ReleaseConfig, VersionFile
+from bot.core.version_files import read_versions, write_versions
+from bot.core.versioning import Version, next_version, parse_tag, tag_name
+from bot.errors import GateError
+
+TRAILER_PROPOSAL = "Improve-Proposal"
+TRAILER_RELEASE = "Improve-Release"
+TRAILER_PR = "Improve-PR"
+TRAILER_ROLLBACK_OF = "Improve-Rollback-Of"
+RELEASE_SUBJECT = "chore(release): {tag}"
+RELEASE_PR_BRANCH = "improve-release"
+RECORDS_DIR = "releases"
+# when nothing says what the current version is, the first release bumps from here
+INITIAL_VERSION = "0.0.0"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChangeSummary(Strict):
+    """One change of the proposal as the changelog tells it: ``path: what — why``."""
+
+    path: str
+    what: str = ""
+    why: str = ""
+
+
+class ProposalFacts(Strict):
+    id: str
+    type: str
+    risk: Literal["low", "medium", "high"] = "medium"
+    breaking: bool = False
+    title: str = ""
+    rationale: str = ""
+    author: str | None = None
+    changes: list[ChangeSummary] = Field(default_factory=list)
+
+
+class RollbackFacts(Strict):
+    version: str  # the release rolled back
+    restores: str  # the release whose behaviour it restores
+    reason: str
+    evidence: list[str] = Field(default_factory=list)
+    proposal_id: str | None = None  # the proposal that is reverted
+
+
+class MergedPR(Strict):
+    number: int = Field(ge=1)
+    merge_sha: str
+    merged_at: datetime
+    proposal: ProposalFacts | None = None
+    rollback: RollbackFacts | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> MergedPR:
+        if (self.proposal is None) == (self.rollback is None):
+            raise ValueError("a merged PR releases either a proposal or a rollback")
+        return self
+
+
+class ComparisonSummary(Strict):
+    """What the comparison engine says, as the lines the changelog shows; ``details`` is the
+    comparison as recorded, kept whole in the release record for the monitor."""
+
+    improvement: str | None = None
+    metrics: list[str] = Field(default_factory=list)
+    decision: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class TagFacts(Strict):
+    """A tag as the adapter sees it: the commit it points at, and the PR that commit releases
+    (its ``Improve-PR`` trailer), when it is a release commit."""
+
+    commit: str
+    pr: int | None = None
+
+
+class ReleasePlan(Strict):
+    version: str
+    previous: str | None
+    tag: str
+    tag_message: str
+    commit_message: str
+    date: str
+    pr: int
+    entry: str
+    # path -> new text, for the changelog and every version file that changes
+    files: dict[str, str]
+    record_path: str
+    record: dict[str, Any]
+    mode: Literal["push", "pr"]
+    pr_branch: str
+    pr_title: str
+
+
+class AlreadyReleased(Strict):
+    """The PR's release exists; ``tag_missing`` when the commit landed but the tag did not (the
+    stage then tags the release commit and does nothing else)."""
+
+    version: str
+    tag: str
+    tag_missing: bool = False
+    reason: str
+
+
+class ReleaseConflict(GateError):
+    """The repository's state contradicts itself (a tag where the changelog says there is no
+    release); nothing is written, a person looks."""
+
+
+def parse_trailers(message: str) -> dict[str, str]:
+    """The ``Key: value`` trailers of a commit or tag message's last paragraph."""
+    paragraphs = [p for p in re.split(r"\n[ \t]*\n", message.strip().replace("\r\n", "\n")) if p]
+    if not paragraphs:
+        return {}
+    out: dict[str, str] = {}
+    for line in paragraphs[-1].splitlines():
+        m = re.match(r"([A-Za-z0-9-]+):[ \t]*(.*?)[ \t]*$", line)
+        if m is None:
+            return {}
+        out[m.group(1)] = m.group(2)
+    return out
+
+
+def release_of_message(message: str) -> tuple[str, int | None] | None:
+    """(version, PR) when the message is a release commit's or tag's, else None."""
+    t = parse_trailers(message)
+    if TRAILER_RELEASE not in t:
+        return None
+    pr = t.get(TRAILER_PR, "")
+    return t[TRAILER_RELEASE], int(pr) if pr.isdigit() else None
+
+
+def _is_default_only(specs: list[VersionFile]) -> bool:
+    return [(s.path, s.pattern) for s in specs] == [
+        (s.path, s.pattern) for s in ReleaseConfig().version_files
+    ]
+
+
+def current_version(
+    version_files: Mapping[str, str],
+    config: Config,
+    changelog: str | None,
+    tags: Mapping[str, TagFacts],
+    given: str | None = None,
+) -> Version:
+    """The version being released from: the version files; when the default ``pyproject.toml``
+    is simply absent, the ``given`` one, the changelog's newest release, the newest tag, 0.0.0."""
+    specs = list(config.release.version_files)
+    file = config.release.changelog
+    if specs and not any(s.path in version_files for s in specs) and _is_default_only(specs):
+        specs = []  # the default was never chosen by anyone: no version file is fine
+    from_files = read_versions(version_files, specs)
+    if from_files is not None:
+        if given is not None and str(Version.parse(given)) != str(from_files):
+            raise ReleaseConflict(f"the version files say {from_files} but the current "
+                                  f"version was given as {given}")
+        return from_files
+    if given is not None:
+        return Version.parse(given)
+    if changelog:
+        log = parse_changelog(changelog, file)
+        if log.releases:
+            return Version.parse(log.releases[0].version or "")
+    tagged = [v for v in (parse_tag(t, config.release.tag_prefix) for t in tags) if v]
+    return max(tagged) if tagged else Version.parse(INITIAL_VERSION)
+
+
+def _trailers(pr: MergedPR, version: str) -> list[str]:
+    proposal_id = pr.proposal.id if pr.proposal else (pr.rollback.proposal_id
+                                                      if pr.rollback else None)
+    out = []
+    if proposal_id:
+        out.append(f"{TRAILER_PROPOSAL}: {one_line(proposal_id)}")
+    out.append(f"{TRAILER_RELEASE}: {version}")
+    out.append(f"{TRAILER_PR}: {pr.number}")
+    if pr.rollback:
+        out.append(f"{TRAILER_ROLLBACK_OF}: {one_line(pr.rollback.version)}")
+    return out
+
+
+def _summary(pr: MergedPR) -> str:
+    if pr.rollback:
+        rb = pr.rollback
+        return one_line(f"Roll back {rb.version} (restores {rb.restores}): {rb.reason}")[:200]
+    assert pr.proposal is not None
+    p = pr.proposal
+    return one_line(f"{p.id} (#{pr.number})" + (f": {p.title}" if p.title else ""))[:200]
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+def plan_release(
+    pr: MergedPR,
+    comparison: ComparisonSummary,
+    *,
+    changelog: str | None,
+    version_files: Mapping[str, str],
+    config: Config,
+    tags: Mapping[str, TagFacts],
+    now: datetime,
+    current: str | None = None,
+) -> ReleasePlan | AlreadyReleased:
+    """Everything the release of ``pr`` writes, or ``AlreadyReleased`` when it exists.
+
+    ``version_files`` maps each configured version file that exists to its text; ``tags`` maps
+    tag names to what they point at. Raises ``ReleaseConflict`` when a tag contradicts the
+    changelog, ``InputError`` for a changelog or version file it cannot read with confidence.
+    """
+    rc = config.release
+    file = rc.changelog
+    history = parse_history(changelog, file) if changelog else []
+
+    # idempotence: the changelog and the tags say whether this PR was released already
+    done = next((h for h in history if h.pr == pr.number), None)
+    if done is not None:
+        tag = tag_name(done.version, rc.tag_prefix)
+        facts = tags.get(tag)
+        if facts is None:
+            return AlreadyReleased(version=done.version, tag=tag, tag_missing=True,
+                                   reason=f"{file} has {done.version} for PR #{pr.number}; "
+                                   f"its tag {tag} is missing")
+        if facts.pr != pr.number:
+            raise ReleaseConflict(
+                f"tag {tag} points at {facts.commit[:12]}, "
+                + (f"a release of PR #{facts.pr}" if facts.pr else "which is not a release "
+                   "commit")
+                + f", but {file} says {done.version} released PR #{pr.number}; fix the tag or "
+                "the changelog by hand (tags are never moved by the bot)")
+        return AlreadyReleased(version=done.version, tag=tag,
+                               reason=f"PR #{pr.number} was released as {done.version}")
+    for name, facts in tags.items():
+        v = parse_tag(name, rc.tag_prefix)
+        if v is not None and facts.pr == pr.number:
+            return AlreadyReleased(version=str(v), tag=name,
+                                   reason=f"tag {name} already releases PR #{pr.number}")
+
+    cur = current_version(version_files, config, changelog, tags, current)
+    if pr.rollback:
+        new = next_version(cur, None, config.proposals.types, rollback=True)
+    else:
+        assert pr.proposal is not None
+        new = next_version(cur, pr.proposal.type, config.proposals.types,
+                           breaking=pr.proposal.breaking)
+    version = str(new)
+    tag = tag_name(version, rc.tag_prefix)
+    if tag in tags:
+        facts = tags[tag]
+        raise ReleaseConflict(
+            f"tag {tag} already exists and points at {facts.commit[:12]}"
+            + (f" (PR #{facts.pr})" if facts.pr else "")
+            + f", but the version files and {file} say the current version is {cur}; fetch the "
+            "branch and its tags, or make them agree by hand")
+
+    date = _aware(now).astimezone(UTC).date().isoformat()
+    p, rb = pr.proposal, pr.rollback
+    entry = ReleaseEntry(
+        version=version,
+        date=date,
+        proposal_id=p.id if p else (rb.proposal_id if rb else None),
+        pr=pr.number,
+        improvement=comparison.improvement,
+        changes=tuple(ChangeNote(c.path, c.what, c.why) for c in (p.changes if p else [])),
+        metrics=tuple(comparison.metrics),
+        rollback_of=rb.version if rb else None,
+        restores=rb.restores if rb else None,
+        reason=rb.reason if rb else None,
+        evidence=tuple(rb.evidence) if rb else (),
+    )
+    text = changelog
+    if rb is not None and text and parse_changelog(text, file).release(rb.version) is not None:
+        text = mark_rolled_back(text, rb.version, file)
+    files = {file: insert_entry(text, entry, file)}
+    specs = [s for s in rc.version_files if s.path in version_files]
+    files.update(write_versions(version_files, specs, version))
+
+    trailers = _trailers(pr, version)
+    subject = RELEASE_SUBJECT.format(tag=tag)
+    summary = _summary(pr)
+    commit_message = f"{subject}\n\n{summary}\n\n" + "\n".join(trailers) + "\n"
+    tag_message = f"Release {tag}\n\n{summary}\n\n" + "\n".join(trailers) + "\n"
+    merged_at = _aware(pr.merged_at)
+    record = {
+        "kind": "release",
+        "version": version,
+        "tag": tag,
+        "previous": str(cur),
+        "date": date,
+        "released_at": _aware(now).isoformat(),
+        "pr": pr.number,
+        "merge_sha": pr.merge_sha,
+        "merged_at": merged_at.isoformat(),
+        "proposal": p.model_dump() if p else None,
+        "rollback": rb.model_dump() if rb else None,
+        "comparison": {
+            "decision": comparison.decision,
+            "improvement": comparison.improvement,
+            "details": comparison.details,
+        },
+        "metrics": list(comparison.metrics),
+        "monitor": {
+            "window_days": config.monitor.window_days,
+            "until": (merged_at + timedelta(days=config.monitor.window_days)).isoformat(),
+            "state": "watching",
+        },
+    }
+    return ReleasePlan(
+        version=version,
+        previous=str(cur),
+        tag=tag,
+        tag_message=tag_message,
+        commit_message=commit_message,
+        date=date,
+        pr=pr.number,
+        entry=render_entry(entry),
+        files=files,
+        record_path=f"{RECORDS_DIR}/{tag}.json",
+        record=record,
+        mode=rc.mode,
+        pr_branch=RELEASE_PR_BRANCH,
+        pr_title=subject,
+    )
