@@ -1,0 +1,1076 @@
+"""COMPARE: baseline results against candidate results, and a decision — accept, reject or
+inconclusive — with the statistics that justify it.
+
+Rules (``.github/improve.yml``, ``compare:``):
+
+* Scores are paired by task: each task's mean over its repeats, candidate minus baseline. A
+  metric's delta is the mean of those over the tasks both sides measured; its confidence
+  interval is a seeded paired bootstrap over tasks (over the repeats when a suite has a single
+  task), see :mod:`bot.core.stats`.
+* Timings: per task the ratio of medians; the suite's ratio is their geometric mean (with a
+  bootstrap interval); the test is Mann-Whitney U over the samples, each task's samples scaled
+  by that task's pooled median so that slow and fast tasks mix fairly.
+* A score metric *regresses with confidence* when its (Holm-adjusted) p-value for "worse than
+  -tolerance" is below 1 - confidence, i.e. its interval lies entirely past -tolerance. It is
+  *within tolerance with confidence* when its interval's lower end is at or above -tolerance.
+  A timing regresses with confidence when its Holm-adjusted Mann-Whitney p is below
+  1 - confidence and its ratio is worse than the floor.
+* Reject: a regression check newly fails, a benchmark task newly fails, a suite's score falls
+  under its minimum, or a gating metric regresses with confidence. Accept: every gating metric
+  is within tolerance (or improved) with confidence, each suite's weighted mean delta does not
+  fall, and nothing stands in the way (a changed suite definition, tasks or suites missing on
+  the candidate, partial results). Otherwise inconclusive, with what would settle it.
+
+The result, :class:`Comparison`, is also the ``--format json`` output: :func:`comparison_json`
+serializes it byte-identically for the same inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.core import stats
+from bot.core.config import ApprovalConfig, CompareConfig
+from bot.core.results import SCHEMA_VERSION, Results, SuiteResult, TaskResult
+from bot.core.suites import Metric
+from bot.core.tiers import Tier, approval_tier
+from bot.errors import InputError, Problem
+
+Decision = Literal["accept", "reject", "inconclusive"]
+MetricVerdict = Literal["improved", "ok", "unclear", "regressed", "not compared"]
+CheckVerdict = Literal["pass", "fixed", "new failure", "still failing", "missing"]
+Presence = Literal["both", "baseline", "candidate"]
+
+COMPARISON_VERSION = 1
+HISTOGRAM_MIN_TASKS = 5
+HISTOGRAM_BINS = 8
+OUTPUT_TAIL_LIMIT = 2000
+LIST_LIMIT = 10
+
+# Reasons: code -> message format. The codes are stable for machines; the texts for people.
+R_CHECK_FAILS = "check {subject} fails on the candidate"
+R_TASK_FAILS = "task {subject} fails on the candidate but passed on the baseline"
+R_TASK_FAILS_NEW = "task {subject} fails on the candidate (no baseline result to compare)"
+R_UNDER_MINIMUM = "suite score {value} is under the minimum {minimum}"
+R_SCORE_REGRESSED = "{subject} regressed by {delta} (95% CI {ci}), past the tolerance {tol}"
+R_TIMING_REGRESSED = "{subject} is slower: x{ratio} (p = {p}), past the floor of {floor}"
+R_CHECK_STILL_FAILS = "check {subject} fails on the baseline too: a person must judge it"
+R_CHECK_MISSING = "check {subject} did not run on the candidate"
+R_SUITE_MISSING = "the suite did not run on the candidate"
+R_TASKS_MISSING = "{count} task(s) measured on the baseline are missing on the candidate: {ids}"
+R_DEFINITION_CHANGED = "the suite definition changed between baseline and candidate"
+R_PARTIAL = "the {side} results are one shard ({index}/{total}), not the whole run"
+R_UNCLEAR = "{subject} is unclear: {detail}"
+R_WEIGHTED_FALLS = "the weighted mean delta falls ({delta}), though within tolerance"
+R_NOTHING = "nothing was compared: no suite ran on both sides"
+R_NOT_COMPARED = "{subject} could not be compared: no task has values on both sides"
+
+REC_REPEATS = "run suite {suite} with repeat: {repeats} (now {current}) to settle {metrics}"
+REC_REPEATS_NO_ESTIMATE = "run suite {suite} with more repeats to settle {metrics}"
+REC_PERSON_TASKS_DISAGREE = (
+    "{metrics} in suite {suite}: more repeats would not settle it (the tasks disagree, or "
+    "the effect sits on the tolerance); a person must decide"
+)
+REC_PERSON = "a person must review: {what}"
+
+SUMMARY = {
+    "accept": "accept: nothing regressed with confidence",
+    "reject": "reject: {reason}",
+    "inconclusive": "inconclusive: {reason}",
+}
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Interval(Model):
+    low: float | None
+    high: float | None
+
+
+class Histogram(Model):
+    """Tasks by their delta (candidate - baseline): ``counts[i]`` in [edges[i], edges[i+1])."""
+
+    edges: list[float | None]
+    counts: list[int]
+
+
+class MetricComparison(Model):
+    name: str
+    kind: Literal["score", "timing"]
+    direction: Literal["higher", "lower"]
+    weight: float
+    gate: bool
+    # scores: the tolerated regression (absolute); timings: the effect-size floor (fraction)
+    tolerance: float
+    tasks: int
+    base: float | None
+    cand: float | None
+    delta: float | None
+    delta_pct: float | None
+    # timings: candidate / baseline, the geometric mean over tasks of the ratio of medians
+    ratio: float | None = None
+    # scores: of the delta; timings: of the ratio
+    ci: Interval | None = None
+    # scores: bootstrap p for "worse than -tolerance"; timings: Mann-Whitney U, two-sided
+    p_value: float | None = None
+    # after Holm's correction across the gating metrics of the whole comparison
+    p_adjusted: float | None = None
+    verdict: MetricVerdict
+    histogram: Histogram | None = None
+    missing_tasks: list[str] = []
+
+
+class CheckComparison(Model):
+    id: str
+    base: Literal["ok", "failed"] | None
+    cand: Literal["ok", "failed"] | None
+    verdict: CheckVerdict
+    reason: str | None = None
+    failures: list[str] = []
+    output_tail: str = ""
+
+
+class TaskFailure(Model):
+    id: str
+    side: Literal["baseline", "candidate", "both"]
+    reason: str | None
+    output_tail: str
+
+
+class SuiteComparison(Model):
+    id: str
+    kind: Literal["benchmark", "regression"]
+    present: Presence
+    base_hash: str | None
+    cand_hash: str | None
+    definition_changed: bool
+    repeat: int
+    minimum: float | None = None
+    # suite score: see suite_score(); the delta is candidate - baseline with its interval, the
+    # change is relative to the baseline's score (what the monitor watches)
+    score_base: float | None = None
+    score_cand: float | None = None
+    score_delta: float | None = None
+    score_delta_ci: Interval | None = None
+    score_change: float | None = None
+    score_change_ci: Interval | None = None
+    # weighted mean over gating score metrics, signed so that positive is better
+    weighted_delta: float | None = None
+    tasks_paired: int = 0
+    tasks_base_only: list[str] = []
+    tasks_cand_only: list[str] = []
+    metrics: list[MetricComparison] = []
+    checks: list[CheckComparison] = []
+    failed_tasks: list[TaskFailure] = []
+    notes: list[str] = []
+    verdict: Decision
+
+
+class Reason(Model):
+    code: str
+    suite: str | None
+    subject: str | None
+    message: str
+
+
+class Recommendation(Model):
+    kind: Literal["repeats", "person"]
+    suite: str | None
+    repeats: int | None
+    message: str
+
+
+class Side(Model):
+    commit: str
+    ref: str
+
+
+class Approval(Model):
+    type: str | None
+    risk: str | None
+    tier: Tier
+    needs_person: bool
+    approvers: list[str]
+    timeout_days: float
+
+
+class Settings(Model):
+    confidence: float
+    tolerance: dict[str, float]
+    timing_floor: float
+    resamples: int
+    seed: int
+    holm: bool
+
+
+class Comparison(Model):
+    version: int = COMPARISON_VERSION
+    decision: Decision
+    summary: str
+    reasons: list[Reason]
+    recommendations: list[Recommendation]
+    base: Side
+    cand: Side
+    settings: Settings
+    approval: Approval
+    suites: list[SuiteComparison]
+    notes: list[str]
+
+
+# ---------------------------------------------------------------------------------------------
+# reading results files
+
+
+def parse_results(text: str, file: str) -> Results:
+    """A results file's text as :class:`Results`; anything else is an InputError naming the
+    file and the field."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InputError([Problem(file, f"not JSON: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise InputError([Problem(file, "a results file is a JSON object")])
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise InputError([Problem(
+            file,
+            f"schema_version {version!r} is not supported: this improve reads version "
+            f"{SCHEMA_VERSION}",
+            field="schema_version",
+        )])
+    try:
+        return Results.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(Problem(file, msg, field=loc or None))
+        raise InputError(problems) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# per-suite statistics
+
+
+def suite_score(means: dict[str, float | None], metrics: list[Metric]) -> float | None:
+    """The suite score: the weight-weighted mean, over the suite's higher-is-better score
+    metrics, of each metric's mean over tasks of the task's per-repeat mean.
+
+    ``means`` maps a metric to that mean over tasks. Lower-is-better scores (error rates) and
+    timings do not enter it: a weighted mean of quantities pointing different ways means
+    nothing. None when no such metric has a value.
+    """
+    total = 0.0
+    weight = 0.0
+    for m in metrics:
+        v = means.get(m.name)
+        if m.kind != "score" or m.direction != "higher" or v is None:
+            continue
+        total += m.weight * v
+        weight += m.weight
+    return total / weight if weight else None
+
+
+@dataclass
+class _MetricWork:
+    metric: Metric
+    tolerance: float
+    tasks: int = 0
+    base: float | None = None
+    cand: float | None = None
+    delta: float | None = None
+    ratio: float | None = None
+    ci: tuple[float, float] | None = None
+    p: float | None = None
+    p_adj: float | None = None
+    units: int = 0
+    delta_var: float = 0.0
+    noise_var: float = 0.0
+    deltas: np.ndarray | None = None
+    missing: list[str] = field(default_factory=list)
+    verdict: MetricVerdict = "not compared"
+
+    @property
+    def sign(self) -> float:
+        return 1.0 if self.metric.direction == "higher" else -1.0
+
+    def oriented_delta(self) -> float | None:
+        return None if self.delta is None else self.sign * self.delta
+
+    def oriented_ci(self) -> tuple[float, float] | None:
+        if self.ci is None:
+            return None
+        lo, hi = self.ci
+        return (lo, hi) if self.sign > 0 else (-hi, -lo)
+
+    def oriented_ratio(self) -> float | None:
+        if self.ratio is None or self.ratio <= 0:
+            return None
+        return self.ratio if self.metric.direction == "lower" else 1.0 / self.ratio
+
+
+@dataclass
+class _SuiteWork:
+    id: str
+    kind: Literal["benchmark", "regression"]
+    base: SuiteResult | None
+    cand: SuiteResult | None
+    metrics: list[_MetricWork] = field(default_factory=list)
+    checks: list[CheckComparison] = field(default_factory=list)
+    failed_tasks: list[TaskFailure] = field(default_factory=list)
+    tasks_paired: int = 0
+    base_only: list[str] = field(default_factory=list)
+    cand_only: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    score_base: float | None = None
+    score_cand: float | None = None
+    score_delta: float | None = None
+    score_delta_ci: tuple[float, float] | None = None
+    score_change: float | None = None
+    score_change_ci: tuple[float, float] | None = None
+    weighted_delta: float | None = None
+    rejects: list[Reason] = field(default_factory=list)
+    blockers: list[Reason] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
+
+    @property
+    def present(self) -> Presence:
+        if self.base is not None and self.cand is not None:
+            return "both"
+        return "baseline" if self.cand is None else "candidate"
+
+
+def _ids(items: list[str]) -> str:
+    shown = ", ".join(items[:LIST_LIMIT])
+    return shown + (f" and {len(items) - LIST_LIMIT} more" if len(items) > LIST_LIMIT else "")
+
+
+def _tail(task: TaskResult) -> str:
+    failed = [s for s in task.samples if s.status == "failed" and s.output_tail]
+    sample = failed[-1] if failed else (task.samples[-1] if task.samples else None)
+    text = sample.output_tail if sample is not None else ""
+    return text[-OUTPUT_TAIL_LIMIT:]
+
+
+def _reason(task: TaskResult) -> str | None:
+    if task.reason:
+        return task.reason
+    return next((s.reason for s in task.samples if s.status == "failed" and s.reason), None)
+
+
+def _samples_array(tasks: list[TaskResult], names: list[str]) -> tuple[np.ndarray, int]:
+    """(tasks, max repeats, metrics) of the ok samples' values, NaN where absent; and how many
+    values were absent or NaN."""
+    width = max((len(t.samples) for t in tasks), default=1) or 1
+    arr = np.full((len(tasks), width, len(names)), np.nan)
+    absent = 0
+    for i, t in enumerate(tasks):
+        r = 0
+        for s in t.samples:
+            if s.status != "ok":
+                continue
+            for j, name in enumerate(names):
+                v = s.metrics.get(name)
+                if v is None or v != v:
+                    absent += 1
+                else:
+                    arr[i, r, j] = v
+            r += 1
+    return arr, absent
+
+
+def _nan_stats(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per task and metric: count, mean, variance (ddof 1) and median over repeats."""
+    count = np.sum(~np.isnan(arr), axis=1)
+    with stats.quiet_nan():
+        mean = np.nanmean(arr, axis=1)
+        var = np.nanvar(arr, axis=1, ddof=1)
+        med = np.nanmedian(arr, axis=1)
+    var = np.where(count >= 2, var, np.nan)
+    return count, mean, var, med
+
+
+def _metric_defs(
+    base: SuiteResult | None, cand: SuiteResult | None
+) -> tuple[list[Metric], list[str]]:
+    notes: list[str] = []
+    defs: dict[str, Metric] = {}
+    for m in (cand.metrics if cand else []):
+        defs[m.name] = m
+    for m in (base.metrics if base else []):
+        if m.name not in defs:
+            defs[m.name] = m
+            if cand is not None:
+                notes.append(f"metric {m.name} is defined on the baseline only")
+    if base is not None and cand is not None:
+        base_names = {m.name for m in base.metrics}
+        for m in cand.metrics:
+            if m.name not in base_names:
+                notes.append(f"metric {m.name} is defined on the candidate only")
+            elif m != next(b for b in base.metrics if b.name == m.name):
+                notes.append(f"metric {m.name} is defined differently on each side; "
+                             "the candidate's definition is used")
+    return list(defs.values()), notes
+
+
+def _benchmark(work: _SuiteWork, config: CompareConfig, rng: np.random.Generator) -> None:
+    base, cand = work.base, work.cand
+    metric_defs, notes = _metric_defs(base, cand)
+    work.notes.extend(notes)
+    work.metrics = [
+        _MetricWork(m, config.tolerance_for(m.name) if m.kind == "score" else config.timing_floor)
+        for m in metric_defs
+    ]
+    btasks = {t.id: t for t in (base.tasks if base else [])}
+    ctasks = {t.id: t for t in (cand.tasks if cand else [])}
+    if base is None or cand is None:
+        _one_side(work, btasks if cand is None else ctasks)
+        return
+    both = sorted(set(btasks) & set(ctasks))
+    work.base_only = sorted(set(btasks) - set(ctasks))
+    work.cand_only = sorted(set(ctasks) - set(btasks))
+    paired: list[str] = []
+    for tid in both:
+        b, c = btasks[tid], ctasks[tid]
+        if b.status == "ok" and c.status == "ok":
+            paired.append(tid)
+            continue
+        side: Literal["baseline", "candidate", "both"] = "both"
+        if b.status != c.status:
+            side = "candidate" if c.status == "failed" else "baseline"
+        failing = c if c.status == "failed" else b
+        work.failed_tasks.append(TaskFailure(
+            id=tid, side=side, reason=_reason(failing), output_tail=_tail(failing)))
+        if side == "candidate":
+            work.rejects.append(Reason(code="task_fails", suite=work.id, subject=tid,
+                                       message=R_TASK_FAILS.format(subject=tid)))
+    for tid in work.base_only:
+        if btasks[tid].status == "failed":
+            work.failed_tasks.append(TaskFailure(
+                id=tid, side="baseline", reason=_reason(btasks[tid]),
+                output_tail=_tail(btasks[tid])))
+    for tid in work.cand_only:
+        if ctasks[tid].status == "failed":
+            work.failed_tasks.append(TaskFailure(
+                id=tid, side="candidate", reason=_reason(ctasks[tid]),
+                output_tail=_tail(ctasks[tid])))
+            work.rejects.append(Reason(code="task_fails", suite=work.id, subject=tid,
+                                       message=R_TASK_FAILS_NEW.format(subject=tid)))
+    base_failed = [f.id for f in work.failed_tasks if f.side != "candidate"]
+    if base_failed:
+        work.notes.append(
+            f"{len(base_failed)} task(s) failed on the baseline and are not compared: "
+            f"{_ids(base_failed)}")
+    if work.cand_only:
+        work.notes.append(f"{len(work.cand_only)} task(s) are new on the candidate and have no "
+                          f"baseline to compare with: {_ids(work.cand_only)}")
+    if work.base_only:
+        work.blockers.append(Reason(
+            code="tasks_missing", suite=work.id, subject=None,
+            message=R_TASKS_MISSING.format(count=len(work.base_only), ids=_ids(work.base_only))))
+    work.tasks_paired = len(paired)
+    if paired:
+        _paired_stats(work, [btasks[t] for t in paired], [ctasks[t] for t in paired], paired,
+                      config, rng)
+    for m in work.metrics:
+        if m.tasks == 0:
+            m.verdict = "not compared"
+
+
+def _one_side(work: _SuiteWork, tasks: dict[str, TaskResult]) -> None:
+    """A suite that ran on one side only: its own numbers, nothing to compare."""
+    ok = [tasks[t] for t in sorted(tasks) if tasks[t].status == "ok"]
+    side: Literal["baseline", "candidate"] = "candidate" if work.cand is not None else "baseline"
+    for tid in sorted(tasks):
+        if tasks[tid].status == "failed":
+            work.failed_tasks.append(TaskFailure(
+                id=tid, side=side, reason=_reason(tasks[tid]), output_tail=_tail(tasks[tid])))
+    if side == "candidate":
+        for f in work.failed_tasks:
+            work.rejects.append(Reason(
+                code="task_fails", suite=work.id, subject=f.id,
+                message=R_TASK_FAILS_NEW.format(subject=f.id)))
+    names = [m.metric.name for m in work.metrics]
+    if not ok:
+        return
+    arr, _ = _samples_array(ok, names)
+    count, mean, _, med = _nan_stats(arr)
+    means: dict[str, float | None] = {}
+    for j, m in enumerate(work.metrics):
+        col = mean[:, j] if m.metric.kind == "score" else med[:, j]
+        col = col[count[:, j] > 0]
+        value = float(np.mean(col)) if col.size else None
+        if side == "candidate":
+            m.cand = value
+        else:
+            m.base = value
+        means[m.metric.name] = value
+    score = suite_score(means, [m.metric for m in work.metrics])
+    if side == "candidate":
+        work.score_cand = score
+    else:
+        work.score_base = score
+
+
+def _paired_stats(
+    work: _SuiteWork, btasks: list[TaskResult], ctasks: list[TaskResult], ids: list[str],
+    config: CompareConfig, rng: np.random.Generator,
+) -> None:
+    names = [m.metric.name for m in work.metrics]
+    k = len(names)
+    barr, babsent = _samples_array(btasks, names)
+    carr, cabsent = _samples_array(ctasks, names)
+    failed_samples = sum(
+        1 for t in (*btasks, *ctasks) for s in t.samples if s.status == "failed")
+    if failed_samples:
+        work.notes.append(f"{failed_samples} failed sample(s) inside tasks that passed are not "
+                          "counted")
+    if babsent or cabsent:
+        work.notes.append(f"{babsent + cabsent} metric value(s) were missing or NaN in passing "
+                          "samples (baseline {}, candidate {}) and are not counted"
+                          .format(babsent, cabsent))
+    bcount, bmean, bvar, bmed = _nan_stats(barr)
+    ccount, cmean, cvar, cmed = _nan_stats(carr)
+    timing = [m.metric.kind == "timing" for m in work.metrics]
+    n = len(ids)
+    effect = np.full((n, k), np.nan)
+    for j in range(k):
+        has = (bcount[:, j] > 0) & (ccount[:, j] > 0)
+        if timing[j]:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ok = has & (bmed[:, j] > 0) & (cmed[:, j] > 0)
+                effect[ok, j] = np.log(cmed[ok, j] / bmed[ok, j])
+            nonpos = [ids[i] for i in np.flatnonzero(has & ~ok)]
+            if nonpos:
+                work.notes.append(f"{work.metrics[j].metric.name}: {len(nonpos)} task(s) with a "
+                                  f"median of zero or less are left out of the ratio: "
+                                  f"{_ids(nonpos)}")
+        else:
+            effect[has, j] = cmean[has, j] - bmean[has, j]
+        missing = [ids[i] for i in np.flatnonzero(~has)]
+        work.metrics[j].missing = missing
+    base_cols = np.where(np.isnan(effect), np.nan, bmean)
+    if n >= 2:
+        reps = stats.bootstrap_means(np.concatenate([effect, base_cols], axis=1),
+                                     config.resamples, rng)
+        eff_reps, base_reps = reps[:, :k], reps[:, k:]
+        units = [int(np.count_nonzero(~np.isnan(effect[:, j]))) for j in range(k)]
+    else:
+        eff_reps, base_reps = stats.bootstrap_repeats(barr[0], carr[0], timing,
+                                                      config.resamples, rng)
+        units = [int(min(bcount[0, j], ccount[0, j])) for j in range(k)]
+    for j, m in enumerate(work.metrics):
+        col = effect[:, j]
+        present = ~np.isnan(col)
+        m.tasks = int(np.count_nonzero(present))
+        if m.tasks == 0:
+            continue
+        m.units = units[j]
+        if timing[j]:
+            lb = np.log(bmed[present, j])
+            lc = np.log(cmed[present, j])
+            m.base = float(np.exp(np.mean(lb)))
+            m.cand = float(np.exp(np.mean(lc)))
+            m.ratio = float(np.exp(np.mean(col[present])))
+            m.delta = m.cand - m.base
+            ci = stats.percentile_ci(eff_reps[:, j], m.units, config.confidence)
+            m.ci = (math.exp(ci[0]), math.exp(ci[1])) if ci else None
+            m.p = _timing_p(barr[present, :, j], carr[present, :, j])
+        else:
+            m.base = float(np.mean(bmean[present, j]))
+            m.cand = float(np.mean(cmean[present, j]))
+            m.delta = float(np.mean(col[present]))
+            m.deltas = col[present]
+            m.ci = stats.percentile_ci(eff_reps[:, j], m.units, config.confidence)
+            m.p = stats.bootstrap_p_below(m.sign * eff_reps[:, j], m.units, -m.tolerance)
+            m.delta_var = float(np.var(col[present], ddof=1)) if m.tasks >= 2 else 0.0
+            noise = bvar[present, j] / bcount[present, j] + cvar[present, j] / ccount[present, j]
+            m.noise_var = float(np.nanmean(noise)) if np.any(~np.isnan(noise)) else 0.0
+    _suite_scores(work, eff_reps, base_reps, config)
+
+
+def _timing_p(base: np.ndarray, cand: np.ndarray) -> float | None:
+    """Mann-Whitney U over every sample, each task's samples divided by that task's median of
+    both sides' samples together, so that a slow task does not swamp a fast one."""
+    pooled = np.concatenate([base, cand], axis=1)
+    with stats.quiet_nan():
+        scale = np.nanmedian(pooled, axis=1, keepdims=True)
+    scale = np.where(scale > 0, scale, np.nan)
+    return stats.mann_whitney_p((base / scale).ravel(), (cand / scale).ravel())
+
+
+def _suite_scores(
+    work: _SuiteWork, eff_reps: np.ndarray, base_reps: np.ndarray, config: CompareConfig
+) -> None:
+    scored = [(j, m) for j, m in enumerate(work.metrics)
+              if m.metric.kind == "score" and m.metric.direction == "higher" and m.tasks]
+    if scored:
+        w = np.array([m.metric.weight for _, m in scored])
+        cols = [j for j, _ in scored]
+        work.score_base = suite_score({m.metric.name: m.base for _, m in scored},
+                                      [m.metric for _, m in scored])
+        work.score_cand = suite_score({m.metric.name: m.cand for _, m in scored},
+                                      [m.metric for _, m in scored])
+        assert work.score_base is not None and work.score_cand is not None
+        work.score_delta = work.score_cand - work.score_base
+        d_rep = eff_reps[:, cols] @ w / w.sum()
+        b_rep = base_reps[:, cols] @ w / w.sum()
+        units = min(m.units for _, m in scored)
+        work.score_delta_ci = stats.percentile_ci(d_rep, units, config.confidence)
+        if work.score_base != 0:
+            work.score_change = work.score_delta / abs(work.score_base)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                work.score_change_ci = stats.percentile_ci(
+                    d_rep / np.abs(b_rep), units, config.confidence)
+    gating = [m for m in work.metrics if m.metric.kind == "score" and m.metric.gate and m.tasks]
+    if gating:
+        total = sum(m.metric.weight for m in gating)
+        work.weighted_delta = sum(
+            m.metric.weight * (m.oriented_delta() or 0.0) for m in gating) / total
+
+
+def _regression(work: _SuiteWork) -> None:
+    btasks = {t.id: t for t in (work.base.tasks if work.base else [])}
+    ctasks = {t.id: t for t in (work.cand.tasks if work.cand else [])}
+    if work.cand is None:
+        return
+    for cid in sorted(set(btasks) | set(ctasks)):
+        b, c = btasks.get(cid), ctasks.get(cid)
+        bs = b.status if b else None
+        cs = c.status if c else None
+        verdict: CheckVerdict
+        if c is None:
+            verdict = "missing"
+            work.blockers.append(Reason(code="check_missing", suite=work.id, subject=cid,
+                                        message=R_CHECK_MISSING.format(subject=cid)))
+        elif cs == "ok":
+            verdict = "fixed" if bs == "failed" else "pass"
+        elif bs == "failed":
+            verdict = "still failing"
+            work.blockers.append(Reason(code="check_still_fails", suite=work.id, subject=cid,
+                                        message=R_CHECK_STILL_FAILS.format(subject=cid)))
+        else:
+            verdict = "new failure"
+            work.rejects.append(Reason(code="check_fails", suite=work.id, subject=cid,
+                                       message=R_CHECK_FAILS.format(subject=cid)))
+        shown = c or b
+        assert shown is not None
+        work.checks.append(CheckComparison(
+            id=cid, base=bs, cand=cs, verdict=verdict,
+            reason=_reason(shown) if cs == "failed" or verdict == "missing" else None,
+            failures=list(shown.failures) if cs == "failed" else [],
+            output_tail=_tail(shown) if cs == "failed" else ""))
+
+
+# ---------------------------------------------------------------------------------------------
+# verdicts
+
+
+def _fmt(x: float | None, signed: bool = False) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{x:+.4g}" if signed else f"{x:.4g}"
+
+
+def _fmt_ci(ci: tuple[float, float] | None, signed: bool = True) -> str:
+    if ci is None:
+        return "n/a"
+    return f"[{_fmt(ci[0], signed)}, {_fmt(ci[1], signed)}]"
+
+
+def _metric_verdicts(suites: list[_SuiteWork], config: CompareConfig) -> None:
+    alpha = 1.0 - config.confidence
+    family = [m for s in suites for m in s.metrics if m.metric.gate and m.p is not None]
+    raw = [m.p for m in family if m.p is not None]
+    adjusted = stats.holm(raw) if config.holm else raw
+    for m, adj in zip(family, adjusted, strict=True):
+        m.p_adj = adj
+    for s in suites:
+        for m in s.metrics:
+            if m.tasks == 0:
+                m.verdict = "not compared"
+                continue
+            p = m.p_adj if m.metric.gate else m.p
+            if m.metric.kind == "score":
+                od = m.oriented_delta()
+                oci = m.oriented_ci()
+                if p is not None and p < alpha and od is not None and od < -m.tolerance:
+                    m.verdict = "regressed"
+                elif oci is None:
+                    m.verdict = "unclear"
+                elif oci[0] > 0:
+                    m.verdict = "improved"
+                elif oci[0] >= -m.tolerance:
+                    m.verdict = "ok"
+                else:
+                    m.verdict = "unclear"
+            else:
+                r = m.oriented_ratio()
+                if r is None or p is None:
+                    m.verdict = "unclear"
+                    continue
+                worse = r > 1.0 + m.tolerance
+                better = r < 1.0 / (1.0 + m.tolerance)
+                if p < alpha and worse:
+                    m.verdict = "regressed"
+                elif p < alpha and better:
+                    m.verdict = "improved"
+                elif worse:
+                    m.verdict = "unclear"
+                else:
+                    m.verdict = "ok"
+
+
+def _suite_reasons(s: _SuiteWork, config: CompareConfig) -> None:
+    cand = s.cand
+    if s.base is not None and cand is not None and s.base.definition_hash != cand.definition_hash:
+        s.blockers.append(Reason(code="definition_changed", suite=s.id, subject=None,
+                                 message=R_DEFINITION_CHANGED))
+    if cand is None:
+        s.blockers.append(Reason(code="suite_missing", suite=s.id, subject=None,
+                                 message=R_SUITE_MISSING))
+    elif s.base is None:
+        s.notes.append("the suite did not run on the baseline: the candidate's own results are "
+                       "checked, nothing is compared")
+    minimum = cand.minimum if cand is not None else None
+    if s.kind == "benchmark" and cand is not None and minimum is not None:
+        if s.score_cand is None:
+            s.notes.append(f"the minimum {minimum:g} is not checked: the suite has no "
+                           "higher-is-better score metric with values")
+        elif s.score_cand < minimum:
+            s.rejects.append(Reason(
+                code="under_minimum", suite=s.id, subject=None,
+                message=R_UNDER_MINIMUM.format(value=_fmt(s.score_cand), minimum=f"{minimum:g}")))
+    unclear_scores: list[_MetricWork] = []
+    unclear_timings: list[_MetricWork] = []
+    for m in s.metrics:
+        if not m.metric.gate:
+            continue
+        name = m.metric.name
+        if m.verdict == "regressed" and m.metric.kind == "score":
+            s.rejects.append(Reason(code="metric_regressed", suite=s.id, subject=name,
+                                    message=R_SCORE_REGRESSED.format(
+                                        subject=name, delta=_fmt(m.delta, True),
+                                        ci=_fmt_ci(m.ci), tol=_fmt(m.tolerance))))
+        elif m.verdict == "regressed":
+            s.rejects.append(Reason(code="metric_regressed", suite=s.id, subject=name,
+                                    message=R_TIMING_REGRESSED.format(
+                                        subject=name, ratio=_fmt(m.ratio), p=_fmt(m.p_adj),
+                                        floor=f"{m.tolerance:.0%}")))
+        elif m.verdict == "unclear":
+            if m.ci is None and m.metric.kind == "score":
+                detail = "a single sample per side gives no estimate of the noise"
+            elif m.metric.kind == "score":
+                detail = (f"{_fmt(m.delta, True)} (95% CI {_fmt_ci(m.ci)}) may be past the "
+                          f"tolerance {_fmt(m.tolerance)}")
+            else:
+                detail = (f"x{_fmt(m.ratio)} is past the floor of {m.tolerance:.0%} but not "
+                          f"significant (p = {_fmt(m.p_adj)})")
+            s.blockers.append(Reason(code="metric_unclear", suite=s.id, subject=name,
+                                     message=R_UNCLEAR.format(subject=name, detail=detail)))
+            (unclear_scores if m.metric.kind == "score" else unclear_timings).append(m)
+        elif m.verdict == "not compared" and s.present == "both":
+            s.blockers.append(Reason(code="metric_not_compared", suite=s.id, subject=name,
+                                     message=R_NOT_COMPARED.format(subject=name)))
+    if (not s.rejects and not s.blockers and s.weighted_delta is not None
+            and s.weighted_delta < 0):
+        s.blockers.append(Reason(code="weighted_mean_falls", suite=s.id, subject=None,
+                                 message=R_WEIGHTED_FALLS.format(
+                                     delta=_fmt(s.weighted_delta, True))))
+        s.recommendations.append(Recommendation(
+            kind="person", suite=s.id, repeats=None,
+            message=REC_PERSON.format(what=f"suite {s.id}: "
+                                      + R_WEIGHTED_FALLS.format(
+                                          delta=_fmt(s.weighted_delta, True)))))
+    _recommend(s, unclear_scores, unclear_timings, config)
+
+
+def _recommend(s: _SuiteWork, scores: list[_MetricWork], timings: list[_MetricWork],
+               config: CompareConfig) -> None:
+    current = s.cand.repeat if s.cand is not None else 1
+    need: list[int] = []
+    no_estimate: list[str] = []
+    person: list[str] = []
+    for m in scores:
+        if m.ci is None:
+            no_estimate.append(m.metric.name)
+            continue
+        assert m.delta is not None
+        r = stats.repeats_to_settle(
+            delta=m.sign * m.delta, threshold=-m.tolerance, n_units=m.tasks,
+            ci_units=m.units, delta_var=m.delta_var, noise_var=m.noise_var,
+            repeat=current, confidence=config.confidence)
+        if r is None:
+            person.append(m.metric.name)
+        else:
+            need.append(r)
+    no_estimate.extend(m.metric.name for m in timings)
+    if need:
+        names = ", ".join(m.metric.name for m in scores if m.metric.name not in person
+                          and m.metric.name not in no_estimate)
+        s.recommendations.append(Recommendation(
+            kind="repeats", suite=s.id, repeats=max(need),
+            message=REC_REPEATS.format(suite=s.id, repeats=max(need), current=current,
+                                       metrics=names)))
+    if no_estimate:
+        s.recommendations.append(Recommendation(
+            kind="repeats", suite=s.id, repeats=None,
+            message=REC_REPEATS_NO_ESTIMATE.format(suite=s.id, metrics=", ".join(no_estimate))))
+    if person:
+        s.recommendations.append(Recommendation(
+            kind="person", suite=s.id, repeats=None,
+            message=REC_PERSON_TASKS_DISAGREE.format(suite=s.id, metrics=", ".join(person))))
+    for b in s.blockers:
+        if b.code in {"definition_changed", "suite_missing", "tasks_missing",
+                      "check_still_fails", "check_missing", "metric_not_compared"}:
+            s.recommendations.append(Recommendation(
+                kind="person", suite=s.id, repeats=None,
+                message=REC_PERSON.format(what=f"suite {s.id}: {b.message}")))
+
+
+# ---------------------------------------------------------------------------------------------
+# the public entry point
+
+
+def compare_results(
+    base: Results,
+    cand: Results,
+    config: CompareConfig,
+    *,
+    proposal_type: str | None = None,
+    risk: str | None = None,
+    approval: ApprovalConfig | None = None,
+) -> Comparison:
+    """Compare candidate results with baseline results and decide. Pure and deterministic:
+    the same inputs give the same Comparison, whatever order suites and tasks come in."""
+    suite_ids = sorted({s.id for s in base.suites} | {s.id for s in cand.suites})
+    works: list[_SuiteWork] = []
+    notes: list[str] = []
+    global_blockers: list[Reason] = []
+    for side, res in (("baseline", base), ("candidate", cand)):
+        if res.shard is not None and res.shard.total > 1:
+            global_blockers.append(Reason(
+                code="partial_results", suite=None, subject=side,
+                message=R_PARTIAL.format(side=side, index=res.shard.index,
+                                         total=res.shard.total)))
+    if base.commit == cand.commit:
+        notes.append("baseline and candidate are the same commit")
+    envb, envc = base.environment, cand.environment
+    for key in ("python", "implementation", "platform", "machine", "cpu_count"):
+        if getattr(envb, key) != getattr(envc, key):
+            notes.append(f"environments differ in {key}: {getattr(envb, key)} vs "
+                         f"{getattr(envc, key)}; timings may not be comparable")
+    for sid in suite_ids:
+        b, c = base.suite(sid), cand.suite(sid)
+        kind = (c or b).kind  # type: ignore[union-attr]
+        if b is not None and c is not None and b.kind != c.kind:
+            notes.append(f"suite {sid} is a {b.kind} suite on the baseline and a {c.kind} suite "
+                         "on the candidate; the candidate's kind is used")
+        work = _SuiteWork(id=sid, kind=kind, base=b if b is None or b.kind == kind else None,
+                          cand=c)
+        if kind == "benchmark":
+            _benchmark(work, config, stats.rng_for(config.seed, sid))
+        else:
+            _regression(work)
+        works.append(work)
+    _metric_verdicts(works, config)
+    for w in works:
+        _suite_reasons(w, config)
+    rejects = [r for w in works for r in w.rejects]
+    blockers = global_blockers + [r for w in works for r in w.blockers]
+    compared = any(w.present == "both" or (w.kind == "regression" and w.cand is not None)
+                   for w in works)
+    if not compared and not rejects:
+        blockers.append(Reason(code="nothing_compared", suite=None, subject=None,
+                               message=R_NOTHING))
+    decision: Decision = "reject" if rejects else ("inconclusive" if blockers else "accept")
+    recommendations = [r for w in works for r in w.recommendations] if decision != "reject" else []
+    if decision == "inconclusive" and (global_blockers or not compared):
+        recommendations.append(Recommendation(
+            kind="person", suite=None, repeats=None,
+            message=REC_PERSON.format(what="; ".join(b.message for b in global_blockers)
+                                      or R_NOTHING)))
+    reasons = rejects if decision == "reject" else blockers
+    summary = _summary(decision, reasons, works)
+    approval_cfg = approval or ApprovalConfig()
+    tier = approval_tier(proposal_type, risk, approval_cfg)
+    return Comparison(
+        decision=decision,
+        summary=summary,
+        reasons=reasons,
+        recommendations=recommendations,
+        base=Side(commit=base.commit, ref=base.ref),
+        cand=Side(commit=cand.commit, ref=cand.ref),
+        settings=Settings(confidence=config.confidence, tolerance=dict(config.tolerance),
+                          timing_floor=config.timing_floor, resamples=config.resamples,
+                          seed=config.seed, holm=config.holm),
+        approval=Approval(type=proposal_type, risk=risk, tier=tier,
+                          needs_person=decision != "accept" or tier == "person",
+                          approvers=list(approval_cfg.approvers),
+                          timeout_days=approval_cfg.timeout_days),
+        suites=[_suite_model(w) for w in works],
+        notes=notes,
+    )
+
+
+def _summary(decision: Decision, reasons: list[Reason], works: list[_SuiteWork]) -> str:
+    if decision == "accept":
+        text = SUMMARY["accept"]
+        scored = [w for w in works if w.score_delta is not None]
+        if scored:
+            w = scored[0]
+            text += f"; {w.id} score {_fmt(w.score_delta, True)} {_fmt_ci(w.score_delta_ci)}"
+        return text
+    first = reasons[0]
+    where = f"{first.suite}: " if first.suite else ""
+    more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    return SUMMARY[decision].format(reason=where + first.message + more)
+
+
+def _r(x: float | None) -> float | None:
+    return stats.sig_round(x)
+
+
+def _interval(ci: tuple[float, float] | None) -> Interval | None:
+    return None if ci is None else Interval(low=_r(ci[0]), high=_r(ci[1]))
+
+
+def _histogram(deltas: np.ndarray | None) -> Histogram | None:
+    if deltas is None or deltas.size < HISTOGRAM_MIN_TASKS:
+        return None
+    lo, hi = float(np.min(deltas)), float(np.max(deltas))
+    if lo == hi:
+        return Histogram(edges=[_r(lo), _r(hi)], counts=[int(deltas.size)])
+    counts, edges = np.histogram(deltas, bins=HISTOGRAM_BINS, range=(lo, hi))
+    return Histogram(edges=[_r(float(e)) for e in edges], counts=[int(c) for c in counts])
+
+
+def _metric_model(m: _MetricWork) -> MetricComparison:
+    delta_pct: float | None = None
+    if m.metric.kind == "timing" and m.ratio is not None:
+        delta_pct = (m.ratio - 1.0) * 100.0
+    elif m.delta is not None and m.base:
+        delta_pct = m.delta / abs(m.base) * 100.0
+    return MetricComparison(
+        name=m.metric.name, kind=m.metric.kind, direction=m.metric.direction,
+        weight=m.metric.weight, gate=m.metric.gate, tolerance=m.tolerance, tasks=m.tasks,
+        base=_r(m.base), cand=_r(m.cand), delta=_r(m.delta), delta_pct=_r(delta_pct),
+        ratio=_r(m.ratio), ci=_interval(m.ci), p_value=_r(m.p), p_adjusted=_r(m.p_adj),
+        verdict=m.verdict,
+        histogram=_histogram(m.deltas) if m.metric.kind == "score" else None,
+        missing_tasks=m.missing if m.tasks else [],
+    )
+
+
+def _suite_model(w: _SuiteWork) -> SuiteComparison:
+    verdict: Decision = "reject" if w.rejects else ("inconclusive" if w.blockers else "accept")
+    b, c = w.base, w.cand
+    shown = c or b
+    assert shown is not None
+    return SuiteComparison(
+        id=w.id, kind=w.kind, present=w.present,
+        base_hash=b.definition_hash if b else None, cand_hash=c.definition_hash if c else None,
+        definition_changed=bool(b and c and b.definition_hash != c.definition_hash),
+        repeat=shown.repeat, minimum=shown.minimum,
+        score_base=_r(w.score_base), score_cand=_r(w.score_cand), score_delta=_r(w.score_delta),
+        score_delta_ci=_interval(w.score_delta_ci), score_change=_r(w.score_change),
+        score_change_ci=_interval(w.score_change_ci), weighted_delta=_r(w.weighted_delta),
+        tasks_paired=w.tasks_paired, tasks_base_only=w.base_only, tasks_cand_only=w.cand_only,
+        metrics=[_metric_model(m) for m in w.metrics], checks=w.checks,
+        failed_tasks=w.failed_tasks, notes=w.notes, verdict=verdict,
+    )
+
+
+def comparison_json(comparison: Comparison) -> str:
+    """The JSON form: sorted keys, floats already rounded, no timestamps; byte-identical for
+    the same inputs."""
+    return json.dumps(comparison.model_dump(mode="json"), sort_keys=True, indent=2,
+                      ensure_ascii=False, allow_nan=False) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# the Markdown report
+
+ICONS = {"accept": "✅", "reject": "❌", "inconclusive": "⚠️"}
+
+
+def fmt_num(x: float | None) -> str:
+    """A number for a table cell: four significant digits, big numbers without exponents."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    if abs(x) >= 10000:
+        return f"{x:,.0f}"
+    return f"{x:.4g}"
+
+
+def fmt_signed(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return ("+" if x >= 0 else "−") + fmt_num(abs(x))
+
+
+def fmt_pct(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return ("+" if x >= 0 else "−") + f"{abs(x):.3g}%"
+
+
+def fmt_ci(ci: Interval | None) -> str:
+    if ci is None or ci.low is None or ci.high is None:
+        return "n/a"
+    return f"[{fmt_signed(ci.low)}, {fmt_signed(ci.high)}]"
+
+
+def fmt_ratio(x: float | None) -> str:
+    return "n/a" if x is None else "×" + fmt_num(x)
+
+
+def fmt_ratio_ci(ci: Interval | None) -> str:
+    if ci is None or ci.low is None or ci.high is None:
+        return "n/a"
+    return f"[{fmt_ratio(ci.low)}, {fmt_ratio(ci.high)}]"
+
+
+def fmt_tolerance(m: MetricComparison) -> str:
+    if m.kind == "timing":
+        return f"floor {m.tolerance:.0%}"
+    return fmt_num(m.tolerance)
+
+
+def chart_of(s: SuiteComparison) -> dict[str, str] | None:
+    """The Mermaid bar chart of tasks by delta for the suite's heaviest gating score metric:
+    the spread across tasks is what the table's single interval cannot show."""
+    if s.present != "both":
+        return None
+    candidates = [m for m in s.metrics if m.kind == "score" and m.gate and m.histogram]
+    if not candidates:
+        return None
+    m = max(candidates, key=lambda x: x.weight)
+    h = m.histogram
+    assert h is not None
+    edges = [e if e is not None else 0.0 for e in h.edges]
+    centers = [(edges[i] + edges[i + 1]) / 2 for i in range(len(h.counts))]
+    return {
+        "title": f"{m.name}: tasks by delta",
+        "labels": ", ".join(f'"{fmt_signed(x)}"' for x in centers),
+        "counts": ", ".join(str(n) for n in h.counts),
+    }
+
+
+def render_comparison_markdown(comparison: Comparison) -> str:
+    """The PR comment (and job summary): a one-line verdict first, then per suite a table."""
+    from bot.core.render import render
+
+    return render(
+        "compare.md.j2", c=comparison, icon=ICONS, num=fmt_num, signed=fmt_signed, pct=fmt_pct,
+        ci=fmt_ci, ratio=fmt_ratio, ratio_ci=fmt_ratio_ci, tol=fmt_tolerance, chart_of=chart_of,
+    )
