@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from forge_github_helpers import forge_sandbox, github_world
 from forge_helpers import ForgeWorld, local_world
 
 from bot.core.forge import (
@@ -22,15 +23,10 @@ from bot.core.forge import (
 )
 from bot.core.render import marker
 
-try:  # the GitHub adapter's world needs the sandbox (another engineer's part)
-    from forge_github_helpers import github_world
-except ImportError:  # pragma: no cover - only before the sandbox exists
-    github_world = None  # type: ignore[assignment]
-
-KINDS = ["local", "github"] if github_world is not None else ["local"]
+__all__ = ["forge_sandbox"]  # the GitHub world's module-scoped sandbox fixture
 
 
-@pytest.fixture(params=KINDS)
+@pytest.fixture(params=["local", "github"])
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> ForgeWorld:
     if request.param == "local":
         return local_world(tmp_path)
@@ -108,7 +104,7 @@ def test_permission_order() -> None:
 
 def test_is_a_forge(world: ForgeWorld) -> None:
     assert isinstance(world.forge, Forge)
-    assert world.forge.full_name == "owner/repo"
+    assert world.forge.full_name == world.extra.get("full_name", "owner/repo")
 
 
 def test_repo_info_and_read_file(world: ForgeWorld) -> None:

@@ -299,7 +299,8 @@ class GitHubForge:
             if name not in existing:
                 with contextlib.suppress(Unprocessable):  # created meanwhile: fine
                     self._json("create_label", "POST", f"{self._base}/labels",
-                               {"name": name, "color": "ededed"})
+                               {"name": name, "color": "ededed",
+                                "description": "Created by the improve bot"})
         d = self._json("add_labels", "POST", path, {"labels": list(labels)})
         return tuple(lb["name"] for lb in d)
 
