@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core.commands import parse_commands
-from bot.core.config import ApprovalConfig, AutoRule
+from bot.core.config import ApprovalConfig
 from bot.core.policy import (
     DESC_AUTO,
     DESC_ERROR,
@@ -46,7 +46,6 @@ from bot.core.policy import (
     render_help,
     render_state,
     state_block,
-    tier_for,
 )
 from bot.core.render import find_marker
 
@@ -179,31 +178,6 @@ def test_ignore_reason(
     action: str, is_pr: bool, author: str, author_type: str, reason: str | None
 ) -> None:
     assert ignore_reason(action, is_pr, author, author_type, "improve-app[bot]") == reason
-
-
-@pytest.mark.parametrize(
-    ("ptype", "risk", "merged", "rate", "paused", "tier"),
-    [
-        ("constant_tune", "low", 0, 0.0, False, "auto"),
-        ("constant_tune", "medium", 0, 0.0, False, "person"),
-        ("prompt_edit", "low", 0, 0.0, False, "person"),
-        ("constant_tune", "low", 0, 0.0, True, "person"),
-        (None, "low", 0, 0.0, False, "person"),
-    ],
-)
-def test_tier_for_defaults(
-    ptype: str | None, risk: str, merged: int, rate: float, paused: bool, tier: str
-) -> None:
-    assert tier_for(ptype, risk, ApprovalConfig(), merged, rate, paused) == tier
-
-
-def test_tier_for_track_record() -> None:
-    config = ApprovalConfig(
-        auto=[AutoRule(type="prompt_edit", risk=["low"], min_merged=3, max_rollback_rate=0.2)]
-    )
-    assert tier_for("prompt_edit", "low", config, merged=3, rollback_rate=0.1) == "auto"
-    assert tier_for("prompt_edit", "low", config, merged=2, rollback_rate=0.1) == "person"
-    assert tier_for("prompt_edit", "low", config, merged=5, rollback_rate=0.5) == "person"
 
 
 # ---------------------------------------------------------------- deciding comments

@@ -27,6 +27,7 @@ from bot.core.config import ApprovalConfig
 from bot.core.render import find_marker, render
 
 Verdict = Literal["accept", "reject", "inconclusive", "error"]
+# the same values as bot.core.tiers.approval_tier, which decides the tier
 Tier = Literal["auto", "person"]
 GateState = Literal["success", "pending", "failure", "error"]
 PrStatus = Literal["open", "closed", "merged"]
@@ -269,31 +270,6 @@ def gate_for(state: PrState, head_sha: str, now: datetime, timeout_days: float =
 def record_verdict(state: PrState, sha: str, verdict: Verdict, tier: Tier) -> PrState:
     """The state after the comparison of ``sha`` (the report stage calls this)."""
     return state.model_copy(update={"verdict": VerdictRecord(sha=sha, verdict=verdict, tier=tier)})
-
-
-def tier_for(
-    proposal_type: str | None,
-    risk: str | None,
-    config: ApprovalConfig,
-    merged: int = 0,
-    rollback_rate: float = 0.0,
-    paused: bool = False,
-) -> Tier:
-    """Auto when a configured rule matches the proposal and its proposer's track record.
-
-    ``paused`` is the rollback-rate alert: while it is raised, every change needs a person.
-    """
-    if paused or proposal_type is None or risk is None:
-        return "person"
-    for rule in config.auto:
-        if (
-            rule.type == proposal_type
-            and risk in rule.risk
-            and merged >= rule.min_merged
-            and rollback_rate <= rule.max_rollback_rate
-        ):
-            return "auto"
-    return "person"
 
 
 def automerge_sha(
