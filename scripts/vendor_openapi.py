@@ -113,12 +113,38 @@ def patch(trimmed: dict) -> list[str]:
     if bare not in schema["oneOf"]:
         schema["oneOf"].append(bare)
         applied.append("POST issues/{n}/labels: bare array of label names accepted")
+    # "Get repository content" picks its schema by a discriminator "type", which a directory
+    # listing (an array) cannot carry; the oneOf alone tells the four shapes apart
+    content = trimmed["paths"]["/repos/{owner}/{repo}/contents/{path}"]["get"]
+    schema = content["responses"]["200"]["content"]["application/json"]["schema"]
+    if schema.pop("discriminator", None) is not None:
+        applied.append("GET contents/{path}: discriminator dropped (directories are arrays)")
     # "nullable: true" beside a oneOf/anyOf with no type (commit.author, ...): GitHub sends
     # null there, but validators of OpenAPI 3.0 apply nullable only beside a type
     count = _allow_null(trimmed)
     if count:
         applied.append(f"{count} nullable oneOf/anyOf schemas accept null")
+    # "nullable: true" with an enum that leaves out null (issue.state_reason, a check run's
+    # conclusion): OpenAPI 3.0.3 says the enum must list null for null to be valid
+    count = _null_in_enum(trimmed)
+    if count:
+        applied.append(f"{count} nullable enums list null")
     return applied
+
+
+def _null_in_enum(node: Any) -> int:
+    count = 0
+    if isinstance(node, dict):
+        if node.get("nullable") is True and isinstance(node.get("enum"), list) \
+                and None not in node["enum"]:
+            node["enum"].append(None)
+            count += 1
+        for v in node.values():
+            count += _null_in_enum(v)
+    elif isinstance(node, list):
+        for v in node:
+            count += _null_in_enum(v)
+    return count
 
 
 def _allow_null(node: Any) -> int:

@@ -73,8 +73,11 @@ def _describe(exc: BaseException) -> str:
         errors = getattr(cause, "schema_errors", None)
         if errors:
             for err in list(errors)[:5]:
-                where = "/".join(str(p) for p in err.absolute_path) or "(root)"
-                parts.append(f"{where}: {str(err.message)[:200]}")
+                # for oneOf/anyOf the useful reasons are the alternatives' own errors
+                leaves = [e for e in (err.context or []) if e.validator != "type"] or [err]
+                for leaf in leaves[:4]:
+                    where = "/".join(str(p) for p in leaf.absolute_path) or "(root)"
+                    parts.append(f"{where}: {str(leaf.message)[:160]}")
             break
         cause = cause.__cause__ or cause.__context__
         seen += 1

@@ -233,6 +233,7 @@ def get_user_by_name(ctx: Ctx) -> Result:
     for k in ("plan", "private_gists", "total_private_repos", "owned_private_repos",
               "disk_usage", "collaborators", "two_factor_authentication"):
         obj.pop(k, None)
+    obj["user_view_type"] = "public"
     return ok(obj)
 
 

@@ -58,7 +58,8 @@ class Shapes:
     def private_user(self, u: User) -> dict[str, Any]:
         obj = example("private-user", self._hosts({"octocat": u.login}))
         obj.update(login=u.login, id=u.id, node_id=node_id("User", u.login), type=u.type,
-                   name=u.login, email=u.email or None, site_admin=False)
+                   name=u.login, email=u.email or None, site_admin=False,
+                   user_view_type="private")
         return obj
 
     # -- repositories ----------------------------------------------------------------------
