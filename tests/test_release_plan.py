@@ -8,6 +8,7 @@ import pytest
 
 from bot.core.changelog import parse_history
 from bot.core.config import Config, parse_config
+from bot.core.history import TagRef
 from bot.core.release import (
     AlreadyReleased,
     ChangeSummary,
@@ -21,6 +22,7 @@ from bot.core.release import (
     parse_trailers,
     plan_release,
     release_of_message,
+    tag_facts,
 )
 from bot.errors import InputError
 
@@ -228,3 +230,9 @@ def test_parse_trailers(message: str, expected: dict[str, str]) -> None:
 def test_merged_pr_needs_exactly_one_of_proposal_or_rollback() -> None:
     with pytest.raises(ValueError, match="either a proposal or a rollback"):
         MergedPR(number=1, merge_sha="x", merged_at=NOW)
+
+
+def test_tag_facts_from_tag_refs() -> None:
+    refs = [TagRef("v1.4.0", "c" * 40, "2026-11-21", 42, "1.4.0"), TagRef("x", "d" * 40)]
+    assert tag_facts(refs) == {"v1.4.0": TagFacts(commit="c" * 40, pr=42),
+                               "x": TagFacts(commit="d" * 40)}

@@ -11,7 +11,7 @@ consecutive versions in merge order and a second run a no-op.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ from bot.core.changelog import (
     render_entry,
 )
 from bot.core.config import Config, ReleaseConfig, VersionFile
+from bot.core.history import TagRef
 from bot.core.version_files import read_versions, write_versions
 from bot.core.versioning import Version, next_version, parse_tag, tag_name
 from bot.errors import GateError
@@ -137,6 +138,11 @@ class AlreadyReleased(Strict):
 class ReleaseConflict(GateError):
     """The repository's state contradicts itself (a tag where the changelog says there is no
     release); nothing is written, a person looks."""
+
+
+def tag_facts(refs: Iterable[TagRef]) -> dict[str, TagFacts]:
+    """The tags as ``plan_release`` takes them, from what ``bot.adapters.tags`` reads."""
+    return {r.name: TagFacts(commit=r.commit, pr=r.pr) for r in refs}
 
 
 def parse_trailers(message: str) -> dict[str, str]:
