@@ -45,7 +45,7 @@ from bot.core.policy import (
     record_verdict,
     render_help,
     render_state,
-    state_block,
+    replied_to,
 )
 from bot.core.render import find_marker
 
@@ -241,16 +241,35 @@ def test_quoted_and_inline_approvals_do_nothing() -> None:
 
 
 def test_a_redelivered_event_changes_nothing() -> None:
-    cmds = parse_commands("/approve\n/approve foo")
+    # a state change: the keys travel in the state comment the first delivery wrote
+    cmds = parse_commands("/approve")
     first = decide_comment(cmds, ctx(), ACCEPTED, CONFIG)
-    assert first.reactions == ("+1", "confused") and first.reply is not None
-    # the stage writes first.state into its comment; the second delivery reads it back
-    stored = parse_state(state_block(first.state))
+    assert first.state_changed and first.reply is None
+    stored = parse_state(render_state(first.state, HEAD, NOW))
     second = decide_comment(cmds, ctx(), stored, CONFIG)
     assert second.outcomes == () and second.reactions == () and second.reply is None
     assert not second.state_changed and second.gate is None
     assert second.state == first.state
-    assert idempotence_key(101, 1) in first.state.handled
+    assert idempotence_key(101, 0) in first.state.handled
+
+
+@pytest.mark.parametrize(
+    ("body", "permission"),
+    [("/approve foo", "write"), ("/approve", "read"), ("/help", "none")],
+)
+def test_a_redelivered_reply_is_not_repeated(body: str, permission: str) -> None:
+    # a reply records the handling itself, so the state comment need not be written
+    cmds = parse_commands(body)
+    first = decide_comment(cmds, ctx(permission=permission), ACCEPTED, CONFIG)
+    assert first.reply is not None and not first.state_changed
+    comments = [(900, "improve[bot]", first.reply)]
+    assert replied_to(comments, "improve[bot]") == {"101"}
+    again = decide_comment(
+        cmds, ctx(permission=permission), ACCEPTED, CONFIG, replied_to(comments, "improve[bot]")
+    )
+    assert again == decide_comment([], ctx(), ACCEPTED, CONFIG)
+    # a forged reply from someone else does not silence the bot
+    assert replied_to([(901, "mallory", first.reply)], "improve[bot]") == set()
 
 
 def test_hold_keeps_the_gate_pending_and_unhold_restores_it() -> None:
@@ -302,7 +321,7 @@ def test_retest_rollback_and_help() -> None:
     r = decide_comment(parse_commands("/rollback accuracy fell"), merged, ACCEPTED, CONFIG)
     assert r.rollback == "accuracy fell"
     h = decide_comment(parse_commands("/help"), ctx(permission="none"), ACCEPTED, CONFIG)
-    assert h.reactions == ("+1",) and h.reply == render_help()
+    assert h.reactions == ("+1",) and h.reply == render_help(101)
     assert find_marker(h.reply or "") == "help"
     assert "| `/approve cancel` |" in (h.reply or "")
 

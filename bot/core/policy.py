@@ -384,13 +384,22 @@ def _apply(cmd: Command, ctx: CommandContext, state: PrState) -> tuple[PrState, 
 
 
 def decide_comment(
-    commands: Sequence[Command], ctx: CommandContext, state: PrState, config: ApprovalConfig
+    commands: Sequence[Command],
+    ctx: CommandContext,
+    state: PrState,
+    config: ApprovalConfig,
+    replied: Iterable[str] = (),
 ) -> CommentDecision:
     """Everything one comment's commands do, in order; commands already handled are skipped.
 
-    Delivering the same event twice gives an empty decision the second time: the keys of the
-    first delivery are in the state the first delivery wrote.
+    Delivering the same event twice gives an empty decision the second time: the first delivery
+    left a record, either the keys in the state comment or, when it replied, the reply itself
+    (``replied``: the comment ids from ``replied_to`` over the PR's comments). The state comment
+    is written only when the gate's inputs changed or nothing else records the handling, which
+    keeps a refusal or /help at six API calls.
     """
+    if str(ctx.comment_id) in set(replied):
+        return CommentDecision(state=state)
     done = set(state.handled)
     todo = [c for c in commands if idempotence_key(ctx.comment_id, c.index) not in done]
     if not todo:
@@ -427,8 +436,8 @@ def decide_comment(
     return CommentDecision(
         outcomes=tuple(outcomes),
         state=state,
-        # refusals are recorded too, so a redelivery does not reply a second time
-        state_changed=True,
+        # the reply, when there is one, is the record of the handling; otherwise the state is
+        state_changed=gate_moved or reply is None,
         reactions=tuple(reactions),
         reply=reply,
         gate=gate,
@@ -441,13 +450,14 @@ def decide_comment(
 # ---------------------------------------------------------------- texts and the state comment
 
 
-def render_help() -> str:
-    return render("help.md.j2", commands=COMMAND_TABLE)
+def render_help(comment_id: int | None = None) -> str:
+    key = None if comment_id is None else str(comment_id)
+    return render("help.md.j2", key=key, commands=COMMAND_TABLE)
 
 
 def render_reply(comment_id: int, outcomes: Sequence[Outcome], help: bool = False) -> str:
     if help and all(o.ok and o.name == "help" for o in outcomes):
-        return render_help()
+        return render_help(comment_id)
     return render(
         "command_reply.md.j2",
         key=str(comment_id),
@@ -458,6 +468,17 @@ def render_reply(comment_id: int, outcomes: Sequence[Outcome], help: bool = Fals
 
 
 _STATE_BLOCK = re.compile(r"<!-- improve-state ([^>]*) -->")
+_REPLY_KEY = re.compile(r"<!-- improve-key ([0-9]+) -->")
+
+
+def replied_to(comments: Iterable[tuple[int, str, str]], bot_login: str) -> set[str]:
+    """Ids of the comments the bot has already answered, from its replies among
+    ``(id, author, body)``; only the bot's own comments count."""
+    out: set[str] = set()
+    for _, author, body in comments:
+        if author.lower() == bot_login.lower() and find_marker(body) in (REPLY_MARKER, HELP_MARKER):
+            out.update(_REPLY_KEY.findall(body))
+    return out
 
 
 def state_block(state: PrState) -> str:
