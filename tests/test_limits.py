@@ -1,0 +1,71 @@
+"""The limits on proposing, as a table of situations and the refusals they give."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core.config import AlertsConfig, Config, LimitsConfig
+from bot.core.limits import OpenProposal, ReleaseRecord, check_limits
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def _open(n: int, targets: list[str] | None = None) -> list[OpenProposal]:
+    return [OpenProposal(id=f"p{i}", targets=targets or [f"f{i}"], number=i) for i in range(n)]
+
+
+def _release(hours_ago: float, paths: list[str]) -> ReleaseRecord:
+    return ReleaseRecord(version="1.4.0", released_at=NOW - timedelta(hours=hours_ago),
+                         paths=paths)
+
+
+@pytest.mark.parametrize(
+    ("opened", "releases", "merged", "depends", "config", "expected"),
+    [
+        ([], [], [], [], Config(), []),
+        (_open(2), [], [], [], Config(), []),
+        (_open(3), [], [], [], Config(),
+         ["max_open: 3 proposals are open already; at most 3 may be open (limits.max_open)"]),
+        (_open(1, ["config/router.yaml"]), [], [], [], Config(),
+         ["target: 'config/router.yaml' is already the target of the open proposal p0 (#0); "
+          "one open proposal per target path (limits.one_per_target)"]),
+        (_open(1, ["config/router.yaml"]), [], [], [],
+         Config(limits=LimitsConfig(one_per_target=False)), []),
+        ([], [_release(2, ["config/router.yaml"])], [], [], Config(),
+         ["cooldown: 'config/router.yaml' was released in 1.4.0 at 2026-11-21 10:00 UTC; the "
+          "next proposal on it may come after 2026-11-21 16:00 UTC (limits.cooldown_hours = 6)"]),
+        ([], [_release(7, ["config/router.yaml"])], [], [], Config(), []),
+        ([], [_release(2, ["other.md"])], [], [], Config(), []),
+        ([], [_release(2, ["config/router.yaml"])], [], [],
+         Config(limits=LimitsConfig(cooldown_hours=0)), []),
+        ([], [], ["prop-a"], ["prop-a", "prop-b"], Config(),
+         ["depends_on: depends on 'prop-b', which is not merged yet"]),
+        (_open(2), [], [], [],
+         Config(limits=LimitsConfig(max_open=10), alerts=AlertsConfig(max_waiting=2)),
+         ["waiting: 2 proposals are waiting; at most 2 (alerts.max_waiting)"]),
+        # its own open proposal (same id) never counts against a proposal
+        ([OpenProposal(id="me", targets=["config/router.yaml"])] + _open(2), [], [], [],
+         Config(), []),
+    ],
+)
+def test_check_limits(
+    opened: list[OpenProposal],
+    releases: list[ReleaseRecord],
+    merged: list[str],
+    depends: list[str],
+    config: Config,
+    expected: list[str],
+) -> None:
+    refusals = check_limits(
+        "me", ["config/router.yaml", "notes.md"], depends, opened, releases, merged, NOW, config
+    )
+    assert [f"{r.code}: {r.message}" for r in refusals] == expected
+
+
+def test_every_refusal_at_once() -> None:
+    refusals = check_limits(
+        "me", ["f0"], ["prop-x"], _open(3), [_release(1, ["f0"])], [], NOW, Config()
+    )
+    assert [r.code for r in refusals] == ["max_open", "target", "cooldown", "depends_on"]
