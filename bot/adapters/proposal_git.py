@@ -112,6 +112,7 @@ class TreeReader:
         self.commit = commit
         self._entries: dict[str, Entry] = {}
         self._looked: set[str] = set()
+        self._blobs: dict[str, bytes] = {}
 
     def _lookup(self, paths: Iterable[str]) -> None:
         todo = {p for path in paths for p in _prefixes(path)} - self._looked
@@ -123,7 +124,33 @@ class TreeReader:
         self._lookup([path])
         return self._entries.get(path)
 
+    def prefetch(self, paths: Iterable[str]) -> None:
+        """Look up every path and read every file among them in a few git calls, not one or
+        more per path."""
+        paths = list(paths)
+        self._lookup(paths)
+        shas = sorted({e.sha for p in paths if (e := self._entries.get(p)) and e.type == "blob"}
+                      - set(self._blobs))
+        if not shas:
+            return
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"], cwd=self.repo, capture_output=True,
+            input="".join(f"{sha}\n" for sha in shas).encode(), check=False,
+        )
+        out, pos = proc.stdout, 0
+        while pos < len(out):
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) != 3:  # "<sha> missing": read it later, one by one
+                continue
+            size = int(header[2])
+            self._blobs[header[0].decode()] = out[pos : pos + size]
+            pos += size + 1
+
     def blob(self, sha: str) -> bytes:
+        if sha in self._blobs:
+            return self._blobs[sha]
         proc = subprocess.run(
             ["git", "cat-file", "blob", sha], cwd=self.repo, capture_output=True, check=False
         )
@@ -180,16 +207,25 @@ def commit_files(
     with tempfile.TemporaryDirectory(prefix="improve-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         git(repo, "read-tree", base, env=env)
-        reader = TreeReader(repo, base)
-        lines = []
-        for path, text in sorted(files.items()):
-            if text is None:
-                lines.append(f"0 {ZERO}\t{path}")
-                continue
-            sha = git(repo, "hash-object", "-w", "--stdin", input=text.encode())
-            old = reader.entry(path)
+        written = sorted(p for p, t in files.items() if t is not None)
+        # one hash-object for every file, from copies in the scratch directory
+        copies = []
+        for n, path in enumerate(written):
+            copy = Path(tmp) / f"blob{n}"
+            copy.write_bytes((files[path] or "").encode())
+            copies.append(str(copy))
+        shas = git(repo, "hash-object", "-w", "--stdin-paths",
+                   input="\n".join(copies).encode()).split()
+        staged = git(repo, "ls-files", "-s", "-z", "--", *written, env=env) if written else ""
+        modes = {}
+        for item in staged.split("\0"):
+            if item:
+                meta, name = item.split("\t", 1)
+                modes[name] = meta.split()[0]
+        lines = [f"0 {ZERO}\t{p}" for p, t in sorted(files.items()) if t is None]
+        for path, sha in zip(written, shas, strict=True):
             # an executable stays executable; everything else is a regular file
-            mode = "100755" if old is not None and old.mode == "100755" else "100644"
+            mode = "100755" if modes.get(path) == "100755" else "100644"
             lines.append(f"{mode} {sha}\t{path}")
         git(repo, "update-index", "-z", "--index-info",
             input="".join(line + "\0" for line in lines).encode(), env=env)

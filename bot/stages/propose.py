@@ -38,6 +38,7 @@ from bot.core.proposals import (
     proposal_file_text,
     proposal_path,
     slug,
+    targets,
 )
 from bot.core.render import render
 from bot.core.tiers import Tier, approval_tier
@@ -154,6 +155,7 @@ def plan_proposal(repo: Path, text: str, file: str, today: date) -> Plan:
         raise InputError(checked.problems)
     proposal = checked.proposal
     reader = pg.TreeReader(repo, base)
+    reader.prefetch(targets(proposal))
     applied = apply_changes(proposal, reader, file=file, doc=checked.doc, patcher=apply_patch)
     if applied.problems:
         raise InputError(applied.problems)
