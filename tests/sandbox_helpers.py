@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,7 +57,10 @@ def call(
 
 
 def run_git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd, check=check, capture_output=True, text=True)
+    # a refused credential must fail the command, never wait for a person to type one
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    return subprocess.run(["git", *args], cwd=cwd, check=check, capture_output=True, text=True,
+                          env=env)
 
 
 def clone(sb: Sandbox, full_name: str, dest: Path, token: str | None = None) -> Path:

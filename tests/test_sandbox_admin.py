@@ -1,0 +1,106 @@
+"""The sandbox from another process: admin routes over HTTP and ``improve sandbox serve``."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from sandbox_helpers import call, run_git, sandbox  # noqa: F401
+
+from bot.commands.sandbox import seed_repos
+from bot.errors import InputError
+from bot.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def admin(server_url: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    url = urlsplit(server_url)
+    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
+    try:
+        conn.request(method, "/_sandbox" + path,
+                     body=None if body is None else json.dumps(body).encode())
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"null")
+    finally:
+        conn.close()
+
+
+def test_admin_routes(sandbox: Sandbox, tmp_path: Path) -> None:  # noqa: F811
+    url = sandbox.server_url
+    status, made = admin(url, "POST", "/repos", {"full_name": "o/r", "files": {"a.txt": "a\n"}})
+    assert status == 201 and made["git_url"] == sandbox.git_url("o/r")
+    status, user = admin(url, "POST", "/users", {"login": "carol", "permission": "admin"})
+    assert status == 201
+    assert call(sandbox, "GET", "/user", token=user["token"])[2]["login"] == "carol"
+    assert admin(url, "POST", "/faults", {"path": "^/rate_limit$", "status": 503})[0] == 201
+    assert call(sandbox, "GET", "/rate_limit")[0] == 503
+    assert call(sandbox, "GET", "/rate_limit")[0] == 200
+    assert admin(url, "POST", "/reject-pushes", {"repo": "o/r"})[0] == 201
+    status, log = admin(url, "GET", "/requests")
+    assert [(q["path"], q["status"]) for q in log if q["kind"] == "api"][-2:] == [
+        ("/rate_limit", 503), ("/rate_limit", 200)]
+    status, state = admin(url, "GET", "/state/o/r")
+    assert status == 200 and set(state["refs"]) == {"refs/heads/main"}
+    assert admin(url, "GET", "/state/o/none")[0] == 404
+    assert admin(url, "POST", "/repos", {"nope": 1})[0] == 400
+    assert admin(url, "GET", "/violations") == (200, [])
+    run_git(tmp_path, "clone", "-q", sandbox.git_url("o/r"), "c")
+    assert (tmp_path / "c" / "a.txt").read_text() == "a\n"
+
+
+def test_seed_folder(tmp_path: Path) -> None:
+    (tmp_path / "acme" / "widgets" / "config").mkdir(parents=True)
+    (tmp_path / "acme" / "widgets" / "config" / "x.yaml").write_text("a: 1\n")
+    assert seed_repos(tmp_path) == {"acme/widgets": {"config/x.yaml": b"a: 1\n"}}
+    with pytest.raises(InputError, match="no OWNER/NAME"):
+        seed_repos(tmp_path / "acme" / "widgets" / "config")
+    with pytest.raises(InputError, match="not a directory"):
+        seed_repos(tmp_path / "missing")
+
+
+def test_serve_command(tmp_path: Path) -> None:
+    seed = tmp_path / "seed"
+    (seed / "acme" / "widgets").mkdir(parents=True)
+    (seed / "acme" / "widgets" / "README.md").write_text("seeded\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox", "serve", "--seed", str(seed), "--user",
+         "dave:read"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        lines: dict[str, str] = {}
+        while "serving" not in lines:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else ""
+            key, _, value = line.partition(":")
+            lines[key.strip() if value else line.split(";")[0]] = value.strip()
+        api = lines["API URL"]
+        token = lines["token"].split()[0]
+        conn = http.client.HTTPConnection(urlsplit(api).hostname or "", urlsplit(api).port)
+        conn.request("GET", "/api/v3/repos/acme/widgets",
+                     headers={"Authorization": f"token {token}"})
+        resp = conn.getresponse()
+        assert resp.status == 200 and json.loads(resp.read())["full_name"] == "acme/widgets"
+        conn.close()
+        assert lines["git URL"].endswith("/acme/widgets.git")
+        assert lines["user"].startswith("dave (read) token ")
+        run_git(tmp_path, "clone", "-q", lines["git URL"], "clone")
+        assert (tmp_path / "clone" / "README.md").read_text() == "seeded\n"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_rejects_bad_user_spec(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "bot", "sandbox", "serve", "--user", "x:boss"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and "--user" in proc.stderr
