@@ -948,7 +948,8 @@ def _histogram(deltas: np.ndarray | None) -> Histogram | None:
     if deltas is None or deltas.size < HISTOGRAM_MIN_TASKS:
         return None
     lo, hi = float(np.min(deltas)), float(np.max(deltas))
-    if lo == hi:
+    # equal up to float noise (0.75 - 0.7 != 0.8 - 0.75): one bar, not eight spurious ones
+    if hi - lo <= 1e-9 * max(1.0, abs(lo), abs(hi)):
         return Histogram(edges=[_r(lo), _r(hi)], counts=[int(deltas.size)])
     counts, edges = np.histogram(deltas, bins=HISTOGRAM_BINS, range=(lo, hi))
     return Histogram(edges=[_r(float(e)) for e in edges], counts=[int(c) for c in counts])
