@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.errors import InputError, Problem
 
@@ -25,12 +25,13 @@ BumpKind = str  # "major" | "minor" | "patch"; kept a str so the config's Litera
 
 # semver.org's own regular expression, with ASCII digits only (Python's \d matches any Unicode
 # digit, which SemVer does not allow)
-_SEMVER = re.compile(
+SEMVER_PATTERN = (
     r"(?P<major>0|[1-9][0-9]*)\.(?P<minor>0|[1-9][0-9]*)\.(?P<patch>0|[1-9][0-9]*)"
     r"(?:-(?P<pre>(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)"
     r"(?:\.(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
     r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
 )
+_SEMVER = re.compile(SEMVER_PATTERN)
 
 BUMPS = ("major", "minor", "patch")
 
@@ -40,6 +41,14 @@ def _ident_key(ident: str) -> tuple[int, int, str]:
     if ident.isdigit():
         return (0, int(ident), "")
     return (1, 0, ident)
+
+
+def precedence_key(major: int, minor: int, patch: int, prerelease: tuple[str, ...] = ()) -> tuple:
+    """What SemVer precedence compares: a release sorts above its pre-releases; a longer
+    pre-release list sorts above an equal prefix of it (SemVer 11.4.4). Build metadata is not in
+    it. Exposed so that a 10,000-release changelog can be checked without building Versions."""
+    pre: tuple = (1,) if not prerelease else (0, tuple(map(_ident_key, prerelease)))
+    return (major, minor, patch, pre)
 
 
 @functools.total_ordering
@@ -53,6 +62,12 @@ class Version:
     patch: int
     prerelease: tuple[str, ...] = ()
     build: tuple[str, ...] = ()
+    # computed once: comparing and hashing 10,000 versions of a changelog must stay cheap
+    _key: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_key", precedence_key(self.major, self.minor, self.patch,
+                                                        self.prerelease))
 
     @classmethod
     def parse(cls, text: str) -> Version:
@@ -88,24 +103,22 @@ class Version:
     def is_prerelease(self) -> bool:
         return bool(self.prerelease)
 
-    def precedence_key(self) -> tuple:
-        # a release sorts above all of its pre-releases; a longer pre-release list sorts above
-        # an equal prefix of it (SemVer 11.4.4)
-        pre: tuple = (1,) if not self.prerelease else (0, tuple(map(_ident_key, self.prerelease)))
-        return (self.major, self.minor, self.patch, pre)
+    @property
+    def key(self) -> tuple:
+        return self._key
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Version):
             return NotImplemented
-        return self.precedence_key() == other.precedence_key()
+        return self._key == other._key
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):
             return NotImplemented
-        return self.precedence_key() < other.precedence_key()
+        return self._key < other._key
 
     def __hash__(self) -> int:
-        return hash(self.precedence_key())
+        return hash(self._key)
 
     def finalize(self) -> Version:
         """The release this version leads to: no pre-release, no build metadata."""
