@@ -51,6 +51,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes; with Nagle on, keep-alive clients wait for a
+    # delayed ACK (~40 ms) on every response
+    disable_nagle_algorithm = True
     server: _Server
     server_version = "GitHub.com"
     sys_version = ""
