@@ -122,15 +122,12 @@ def route(method: str, template: str) -> Callable[[Handler], Handler]:
 
 
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    found_path = False
     for r in ROUTES:
+        if r.method != method:
+            continue
         m = r.regex.match(path)
         if m:
-            found_path = True
-            if r.method == method:
-                return r, {k: unquote(v) for k, v in m.groupdict().items()}
-    if found_path:
-        return None
+            return r, {k: unquote(v) for k, v in m.groupdict().items()}
     return None
 
 
@@ -176,9 +173,8 @@ def _number(ctx: Ctx, name: str) -> int:
 
 
 def _safe_ref(ref: str) -> str:
-    if not ref or ref.startswith("-") or ".." in ref.replace("...", "") and False:
-        raise ApiError(404, NOT_FOUND)
-    if ref.startswith("-"):
+    # a ref reaches git's command line; one that looks like an option is no ref at all
+    if not ref or ref.startswith("-"):
         raise ApiError(404, NOT_FOUND)
     return ref
 
