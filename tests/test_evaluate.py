@@ -43,7 +43,8 @@ def py_task(tid: str, code: str, **extra: object) -> dict:
 
 
 def metrics_code(acc: float = 0.8) -> str:
-    return f"import json; print('warming up'); print(json.dumps({{'accuracy': {acc}, 'latency_ms': 3}}))"
+    metrics = f"{{'accuracy': {acc}, 'latency_ms': 3}}"
+    return f"import json; print('warming up'); print(json.dumps({metrics}))"
 
 
 def improve(
@@ -219,7 +220,8 @@ def test_a_crashing_task_is_a_failed_task_with_its_output_tail(
         ),
         (
             {
-                "benchmarks/b.yaml": "id: b\nmetrics: [{name: a}]\ntasks:\n  - {id: t, run: x, colour: red}\n"
+                "benchmarks/b.yaml": "id: b\nmetrics: [{name: a}]\n"
+                "tasks:\n  - {id: t, run: x, colour: red}\n"
             },
             [],
             "benchmarks/b.yaml:4: tasks[0].colour: unknown key",
@@ -309,7 +311,8 @@ def test_a_task_printing_non_json_names_the_file_and_task(
     proc = improve(repo, "evaluate", "-o", "out.json", env=tmpdir_env)
     assert proc.returncode == 2
     assert (
-        "benchmarks/b.yaml: task chatty: malformed metrics: last stdout line is not JSON: 'all good!'"
+        "benchmarks/b.yaml: task chatty: malformed metrics: "
+        "last stdout line is not JSON: 'all good!'"
         in proc.stderr
     )
     assert "Traceback" not in proc.stderr
@@ -428,8 +431,9 @@ def test_regression_checks_name_junit_failures(
     make_repo: Callable[..., Path], tmpdir_env: dict[str, str]
 ) -> None:
     write_junit = (
-        "import sys; open('report.xml', 'w').write('<testsuite><testcase classname=\"t.m\" name=\"test_x\">"
-        '<failure/></testcase><testcase classname="t.m" name="test_ok"/></testsuite>\'); sys.exit(1)'
+        "import sys; open('report.xml', 'w').write('<testsuite>"
+        '<testcase classname="t.m" name="test_x"><failure/></testcase>'
+        '<testcase classname="t.m" name="test_ok"/></testsuite>\'); sys.exit(1)'
     )
     repo = make_repo(
         {

@@ -34,7 +34,8 @@ def test_every_problem_is_printed_not_only_the_first(make_repo: Callable[..., Pa
     repo = make_repo(
         {
             ".github/improve.yml": "limits:\n  max_open: 0\n",
-            "benchmarks/a.yaml": "id: a\nmetrics: [{name: x}]\ntasks:\n  - {id: t, run: no-such-tool}\n",
+            "benchmarks/a.yaml": "id: a\nmetrics: [{name: x}]\n"
+            "tasks:\n  - {id: t, run: no-such-tool}\n",
             "benchmarks/b.yaml": "id: b\nmetrics: [{name: x}]\ntasks: [{id: t}]\n",
             "regressions/c.yaml": "id: c\nchecks:\n  - {id: k, run: 'true', junit: 1\n",
             "regressions/d.yaml": json.dumps({"id": "d", "checks": [{"id": "k", "run": "true"}]}),
