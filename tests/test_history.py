@@ -151,6 +151,8 @@ def test_history_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
     (tmp_path / "CHANGELOG.md").write_text("## [1.2] - 2026-01-01\n")
     with pytest.raises(InputError, match=r"CHANGELOG.md:1: cannot read the version"):
         run_history("--repo", str(tmp_path))
+    with pytest.raises(InputError, match="cannot run git in"):
+        run_history("--repo", str(tmp_path / "missing"))
     # no changelog, no repository: an empty history, not an error
     (tmp_path / "CHANGELOG.md").unlink()
     assert run_history("--repo", str(tmp_path)) == 0

@@ -7,6 +7,8 @@ one call), and nothing but plain values out.
 from __future__ import annotations
 
 import subprocess
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.core.history import TagRef
@@ -37,20 +39,44 @@ def _trailers(*blocks: str) -> dict[str, str]:
     return found
 
 
+def start_list_tags(repo: Path | str = ".") -> Callable[[], list[TagRef]]:
+    """Start ``git for-each-ref`` and return a function that waits for it and returns the tags,
+    so the caller can parse the changelog meanwhile (the output goes to a temporary file, not a
+    pipe, so git never waits for the reader)."""
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish(), after git is done
+    try:
+        proc = subprocess.Popen(
+            ["git", "for-each-ref", f"--format={FORMAT}", "refs/tags"],
+            cwd=repo, stdout=out, stderr=subprocess.PIPE,
+        )
+    except OSError as exc:
+        out.close()
+        raise InputError(f"cannot run git in {repo}: {exc}") from None
+
+    def finish() -> list[TagRef]:
+        with out:
+            _, err_bytes = proc.communicate()
+            err = err_bytes.decode("utf-8", "replace")
+            if proc.returncode != 0:
+                if NOT_A_REPO in err:
+                    return []
+                raise InputError(f"git for-each-ref refs/tags failed in {repo}: "
+                                 f"{err.strip() or proc.returncode}")
+            out.seek(0)
+            return _parse(out.read().decode("utf-8", "replace"))
+
+    return finish
+
+
 def list_tags(repo: Path | str = ".") -> list[TagRef]:
     """Every tag of the repository; none when ``repo`` is not a git repository (the history of
     a changelog alone is still worth showing)."""
-    proc = subprocess.run(
-        ["git", "for-each-ref", f"--format={FORMAT}", "refs/tags"],
-        cwd=repo, capture_output=True, text=True, check=False,
-    )
-    if proc.returncode != 0:
-        if NOT_A_REPO in proc.stderr:
-            return []
-        raise InputError(f"git for-each-ref refs/tags failed in {repo}: "
-                         f"{proc.stderr.strip() or proc.returncode}")
+    return start_list_tags(repo)()
+
+
+def _parse(stdout: str) -> list[TagRef]:
     tags: list[TagRef] = []
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         parts = line.split("\0")
         if len(parts) < len(_FIELDS):
             continue

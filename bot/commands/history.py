@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.tags import list_tags
+from bot.adapters.tags import start_list_tags
 from bot.core.config import CONFIG_PATH, parse_config
 from bot.core.history import build_history, format_history, history_json
 from bot.errors import InputError, Problem
@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         raise InputError("--limit: must be 0 or more")
     repo: Path = args.repo
+    tags = start_list_tags(repo)  # git reads the tags while the changelog is parsed
     config_file = repo / CONFIG_PATH
     config = parse_config(config_file.read_text(encoding="utf-8") if config_file.is_file()
                           else None, str(config_file))
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.changelog:
         raise InputError([Problem(str(changelog_path), NO_FILE)])
     records = _read_records(args.records) if args.records else []
-    rows = build_history(changelog, list_tags(repo), records,
+    rows = build_history(changelog, tags, records,
                          tag_prefix=config.release.tag_prefix, file=str(changelog_path),
                          limit=args.limit)
     sys.stdout.write(history_json(rows) + "\n" if args.json else format_history(rows))

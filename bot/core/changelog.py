@@ -20,6 +20,7 @@ stays consistent and readable next time); in a file with none it is the design's
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -443,43 +444,68 @@ def mark_rolled_back(text: str, version: str, file: str = DEFAULT_FILE) -> str:
 
 # ---------------------------------------------------------------- reading the history back
 
-_PROPOSAL = re.compile(r"^\*\*Proposal\*\*:[ \t]*(\S+)(?:[ \t]+\(#([0-9]+)\))?", re.M)
-_PULL = re.compile(r"^\*\*Pull request\*\*:[ \t]*#([0-9]+)", re.M)
-_IMPROVEMENT = re.compile(r"^\*\*Improvement\*\*:[ \t]*(.*?)[ \t]*\r?$", re.M)
-_ROLLBACK_OF = re.compile(
-    r"^\*\*Rollback of\*\*:[ \t]*([^\s(]+)(?:[ \t]+\(restores[ \t]+([^\s)]+)\))?", re.M
+# the bot's own field lines, found in one pass over the whole text (a literal "\n**" prefix
+# keeps it fast) and assigned to their sections in order
+_FIELD = re.compile(
+    r"\n\*\*(?P<key>Proposal|Pull request|Improvement|Rollback of|Reason|Metrics)\*\*:"
+    r"[ \t]*(?P<value>[^\r\n]*)"  # trailing blanks are cut in Python: a lazy match is 2x slower
 )
-_REASON = re.compile(r"^\*\*Reason\*\*:[ \t]*(.*?)[ \t]*\r?$", re.M)
-_METRICS = re.compile(r"^\*\*Metrics\*\*:[ \t]*\r?\n((?:[-*][ \t]+.*(?:\n|$))+)", re.M)
+_PROPOSAL = re.compile(r"(\S+)(?:[ \t]+\(#([0-9]+)\))?")
+_PULL = re.compile(r"#([0-9]+)")
+_ROLLBACK_OF = re.compile(r"([^\s(]+)(?:[ \t]+\(restores[ \t]+([^\s)]+)\))?")
+_LIST = re.compile(r"(?:\r?\n[-*][ \t]+[^\r\n]*)+")
 
 
 def parse_history(text: str, file: str = DEFAULT_FILE) -> list[HistoryEntry]:
     """Every release in the changelog, newest first, with what the bot's entries say about it
     (entries written by hand simply have fewer fields)."""
     log = parse_changelog(text, file)
+    releases = log.releases
+    fields: list[dict[str, tuple[str, int]]] = [{} for _ in releases]
+    starts = [r.heading.end for r in releases]
+    ends = [r.end for r in releases]
+    for m in _FIELD.finditer("\n" + text):
+        pos = m.start()  # the line's offset in text
+        i = bisect_right(starts, pos) - 1
+        if i < 0 or pos >= ends[i]:
+            continue  # above the first release, or in a section that is not a release
+        key, value = m.group("key", "value")
+        # the first of each field in a section wins; m.end() - 1 is where the line ends in text
+        if key not in fields[i]:
+            fields[i][key] = (value.rstrip(" \t"), m.end() - 1)
     out: list[HistoryEntry] = []
-    for s in log.releases:
-        body = text[s.heading.end:s.end]
-        prop = _PROPOSAL.search(body)
-        pull = _PULL.search(body)
-        imp = _IMPROVEMENT.search(body)
-        rb = _ROLLBACK_OF.search(body)
-        reason = _REASON.search(body)
-        met = _METRICS.search(body)
-        pr = prop.group(2) if prop and prop.group(2) else (pull.group(1) if pull else None)
-        metrics = [ln.rstrip("\r")[2:].strip() for ln in met.group(1).splitlines()] if met else []
+    for s, f in zip(releases, fields, strict=True):
+        pr: str | None = None
+        proposal_id = None
+        if "Proposal" in f:
+            pm = _PROPOSAL.match(f["Proposal"][0])
+            if pm:
+                proposal_id, pr = pm.group(1), pm.group(2)
+        if pr is None and "Pull request" in f:
+            pl = _PULL.match(f["Pull request"][0])
+            pr = pl.group(1) if pl else None
+        rollback_of = restores = None
+        if "Rollback of" in f:
+            rm = _ROLLBACK_OF.match(f["Rollback of"][0])
+            if rm:
+                rollback_of, restores = rm.group(1), rm.group(2)
+        metrics: list[str] = []
+        if "Metrics" in f:
+            lm = _LIST.match(text, f["Metrics"][1])
+            if lm:
+                metrics = [ln.strip()[2:].strip() for ln in lm.group(0).splitlines() if ln.strip()]
         out.append(HistoryEntry(
             version=s.version or "",
             line=s.start_line,
             date=s.date,
-            proposal_id=prop.group(1) if prop else None,
+            proposal_id=proposal_id,
             pr=int(pr) if pr else None,
-            improvement=imp.group(1) if imp else None,
+            improvement=f["Improvement"][0] if "Improvement" in f else None,
             metrics=metrics,
             rolled_back=s.rolled_back,
-            rollback_of=rb.group(1) if rb else None,
-            restores=rb.group(2) if rb else None,
-            reason=reason.group(1) if reason else None,
+            rollback_of=rollback_of,
+            restores=restores,
+            reason=f["Reason"][0] if "Reason" in f else None,
             flags=s.flags,
         ))
     return out
