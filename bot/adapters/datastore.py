@@ -1,0 +1,96 @@
+"""The data branch (``improve-data`` by default): the bot's machine records as JSON files in git.
+Results per commit, release records, monitor runs. Nothing is remembered anywhere else.
+
+Writes are compare-and-swap: commit on the branch as last fetched, push without force; when
+another job pushed first, fetch and write again on the new tip (bounded tries)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bot.adapters.git import Git, GitError, PushRejected
+from bot.errors import ForgeError
+
+Files = Mapping[str, Any]  # path -> JSON value (None deletes the file)
+
+
+class DataStore:
+    def __init__(self, git: Git, branch: str = "improve-data", remote: str | None = "origin"):
+        self.git = git
+        self.branch = branch
+        self.remote = remote
+        self.ref = f"refs/heads/{branch}"
+        self._fetched = False
+
+    def refresh(self) -> None:
+        """Bring the local copy of the branch to the remote's tip (no-op without a remote)."""
+        if self.remote is None:
+            return
+        tracking = f"refs/remotes/{self.remote}/{self.branch}"
+        try:
+            self.git.fetch(f"+{self.ref}:{tracking}", remote=self.remote)
+        except GitError as exc:
+            if "couldn't find remote ref" not in str(exc).lower():
+                raise
+            # no data branch yet: the first write creates it
+            if self.git.try_rev_parse(self.ref):
+                self.git.run("update-ref", "-d", self.ref)
+            self._fetched = True
+            return
+        self.git.run("update-ref", self.ref, self.git.rev_parse(tracking))
+        self._fetched = True
+
+    def _ensure(self) -> None:
+        if not self._fetched:
+            self.refresh()
+
+    def read(self, path: str) -> Any | None:
+        self._ensure()
+        if self.git.try_rev_parse(self.ref) is None:
+            return None
+        text = self.git.file_at(self.ref, path)
+        return None if text is None else json.loads(text)
+
+    def list(self, prefix: str = "") -> list[str]:
+        self._ensure()
+        if self.git.try_rev_parse(self.ref) is None:
+            return []
+        return self.git.list_files(self.ref, prefix)
+
+    def write(
+        self,
+        files: Files | Callable[[], Files],
+        message: str,
+        *,
+        tries: int = 5,
+    ) -> str | None:
+        """Commit ``files`` (or what a callable computes from the fresh branch) and push.
+        Returns the new tip, or None when nothing changed."""
+        last: Exception | None = None
+        for _ in range(tries):
+            self.refresh()
+            wanted = files() if callable(files) else files
+            encoded = {
+                path: None if value is None else json.dumps(value, indent=2, sort_keys=True) + "\n"
+                for path, value in wanted.items()
+            }
+            old = self.git.try_rev_parse(self.ref)
+            try:
+                tip = self.git.commit_to_branch(self.branch, encoded, message)
+            except GitError as exc:  # a concurrent local writer moved the ref
+                last = exc
+                continue
+            if tip == old:
+                return None
+            if self.remote is None:
+                return tip
+            try:
+                self.git.push(f"{self.ref}:{self.ref}", remote=self.remote)
+                return tip
+            except PushRejected as exc:
+                last = exc  # someone else wrote first: write again on their tip
+        raise ForgeError(
+            f"could not write to the data branch {self.branch} after {tries} tries: {last}"
+        )
