@@ -153,6 +153,8 @@ SHAPES: dict[str, tuple[str | None, str]] = {
     "level-one": ("# 1.3.2 / 2026-10-01\n\n- x\n\n# 1.3.1\n", "# 1.4.0 - 2026-11-21"),
     "setext": (PAREN_DATE, "1.4.0 (2026-11-21)"),
     "setext-crlf": (PAREN_DATE.replace("\n", "\r\n"), "1.4.0 (2026-11-21)"),
+    "setext-bom-crlf-first-line": ("\ufeff1.3.2 (2026-10-01)\r\n------------------\r\n\r\n"
+                                   "- x\r\n", "1.4.0 (2026-11-21)"),
     "empty": ("", "## [1.4.0] - 2026-11-21"),
     "missing": (None, "## [1.4.0] - 2026-11-21"),
     "only-blank-lines": ("\n\n", "## [1.4.0] - 2026-11-21"),
@@ -321,6 +323,11 @@ def test_mark_rolled_back(text: str, version: str, expected: str) -> None:
     assert removed_one_run(marked, text) and len(marked) - len(text) == len(" [ROLLED BACK]")
     assert mark_rolled_back(marked, version) == marked  # idempotent
     assert next(h for h in parse_history(marked) if h.version == version).rolled_back
+
+
+def test_fenced_setext_lookalike_is_not_a_heading() -> None:
+    text = "# Changelog\n\n~~~\n9.9.9\n-----\n~~~\n\n## [1.3.2] - 2026-10-01\n"
+    assert [s.version for s in parse_changelog(text).releases] == ["1.3.2"]
 
 
 def test_mark_rolled_back_unknown_version() -> None:

@@ -236,3 +236,13 @@ def test_tag_facts_from_tag_refs() -> None:
     refs = [TagRef("v1.4.0", "c" * 40, "2026-11-21", 42, "1.4.0"), TagRef("x", "d" * 40)]
     assert tag_facts(refs) == {"v1.4.0": TagFacts(commit="c" * 40, pr=42),
                                "x": TagFacts(commit="d" * 40)}
+
+
+def test_rollback_of_a_version_missing_from_the_changelog_still_releases() -> None:
+    # released by hand before the bot, say: nothing to mark, the rollback entry is still written
+    pr = MergedPR(number=9, merge_sha="b" * 40, merged_at=NOW,
+                  rollback=RollbackFacts(version="1.3.1", restores="1.3.0", reason="slow"))
+    p = plan(pr)
+    assert isinstance(p, ReleasePlan) and p.version == "1.3.3"
+    assert "[ROLLED BACK]" not in p.files["CHANGELOG.md"]
+    assert "**Rollback of**: 1.3.1 (restores 1.3.0)\n**Pull request**: #9\n" in p.entry

@@ -210,7 +210,7 @@ def _headings(text: str) -> list[Heading]:
                                title_end, "atx", len(atx)))
             continue
         marker = m.group("fence")
-        end = text.find("\n", start + 1 if start < bom + 1 else start)
+        end = text.find("\n", start)
         if end < 0:
             end = n
         if marker:
