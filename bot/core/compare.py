@@ -71,7 +71,10 @@ R_WEIGHTED_FALLS = "the weighted mean delta falls ({delta}), though within toler
 R_NOTHING = "nothing was compared: no suite ran on both sides"
 R_NOT_COMPARED = "{subject} could not be compared: no task has values on both sides"
 
-REC_REPEATS = "run suite {suite} with repeat: {repeats} (now {current}) to settle {metrics}"
+REC_REPEATS = (
+    "run suite {suite} with repeat: {repeats} (now {current}) to settle {metrics}, if the "
+    "effect stays near its estimate"
+)
 REC_REPEATS_NO_ESTIMATE = "run suite {suite} with more repeats to settle {metrics}"
 REC_PERSON_TASKS_DISAGREE = (
     "{metrics} in suite {suite}: more repeats would not settle it (the tasks disagree, or "
