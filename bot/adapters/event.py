@@ -1,0 +1,90 @@
+"""The event an Actions step was started for: read from ``GITHUB_EVENT_NAME``,
+``GITHUB_EVENT_PATH`` and the other variables Actions sets. The payload is untrusted data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.errors import InputError, Problem
+
+MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    payload: dict[str, Any]
+    repo: str
+    api_url: str = "https://api.github.com"
+    server_url: str = "https://github.com"
+    token: str | None = None
+    sha: str | None = None
+    ref: str | None = None
+    workspace: Path = Path(".")
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def action(self) -> str | None:
+        value = self.payload.get("action")
+        return value if isinstance(value, str) else None
+
+    def get(self, *path: str | int, default: Any = None) -> Any:
+        """A nested payload value, or ``default`` when any step is missing."""
+        node: Any = self.payload
+        for step in path:
+            if isinstance(step, int) and isinstance(node, list) and -len(node) <= step < len(node):
+                node = node[step]
+            elif isinstance(step, str) and isinstance(node, dict) and step in node:
+                node = node[step]
+            else:
+                return default
+        return node
+
+    @property
+    def default_branch(self) -> str | None:
+        value = self.get("repository", "default_branch")
+        return value if isinstance(value, str) else None
+
+
+def read_event(env: Mapping[str, str]) -> Event:
+    """The event of this step, or InputError naming the variable or file that is wrong."""
+    missing = [
+        v for v in ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY") if not env.get(v)
+    ]
+    if missing:
+        raise InputError(
+            [
+                Problem(v, "is not set (improve handle runs inside a GitHub Actions step)")
+                for v in missing
+            ]
+        )
+    path = Path(env["GITHUB_EVENT_PATH"])
+    try:
+        if path.stat().st_size > MAX_EVENT_BYTES:
+            raise InputError([Problem(str(path), "the event file is larger than 25 MB")])
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError([Problem(str(path), "GITHUB_EVENT_PATH names no file")]) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(str(path), f"the event file is not JSON: {exc}")]) from None
+    if not isinstance(payload, dict):
+        raise InputError([Problem(str(path), "the event file is not a JSON object")])
+    repo = env["GITHUB_REPOSITORY"]
+    if repo.count("/") != 1:
+        raise InputError([Problem("GITHUB_REPOSITORY", f"{repo!r} is not owner/name")])
+    return Event(
+        name=env["GITHUB_EVENT_NAME"],
+        payload=payload,
+        repo=repo,
+        api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
+        server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",
+        token=env.get("GITHUB_TOKEN") or None,
+        sha=env.get("GITHUB_SHA") or None,
+        ref=env.get("GITHUB_REF") or None,
+        workspace=Path(env.get("GITHUB_WORKSPACE") or "."),
+        env=dict(env),
+    )

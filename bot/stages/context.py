@@ -1,0 +1,67 @@
+"""What a stage is handed: the forge, the git checkout, the trusted configuration, the clock and
+the output streams, each built on first use (the token-less half of a pull request never builds
+a forge). Tests pass their own (the sandbox's forge, a fixed clock)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.adapters.event import Event
+from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.core.forge import Forge
+from bot.errors import InputError
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    make_forge: Callable[[], Forge]
+    workspace: Path = Path(".")
+    now: Callable[[], datetime] = _now
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def forge(self) -> Forge:
+        return self.make_forge()
+
+    @cached_property
+    def default_branch(self) -> str:
+        return self.forge.repo_info().default_branch
+
+    @cached_property
+    def config(self) -> Config:
+        """The configuration as it is on the default branch: never from a pull request, so a
+        pull request cannot change how it is judged or who may approve it."""
+        text = self.forge.read_file(CONFIG_PATH, ref=self.default_branch)
+        return parse_config(text, f"{CONFIG_PATH} (on {self.default_branch})")
+
+
+def github_services(event: Event, **kwargs: Any) -> Services:
+    def make() -> Forge:
+        from bot.adapters.github_forge import GitHubForge
+
+        if not event.token:
+            raise InputError("GITHUB_TOKEN: is not set, and this step needs to talk to GitHub")
+        return GitHubForge(event.repo, event.token, api_url=event.api_url)
+
+    return Services(make_forge=make, workspace=event.workspace, **kwargs)
+
+
+def local_services(event: Event, **kwargs: Any) -> Services:
+    def make() -> Forge:
+        from bot.adapters.local_forge import LocalForge
+
+        return LocalForge(event.workspace, full_name=event.repo)
+
+    return Services(make_forge=make, workspace=event.workspace, **kwargs)
