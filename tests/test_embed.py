@@ -31,3 +31,11 @@ def test_too_large_is_refused() -> None:
     noise = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(100_000))
     with pytest.raises(EmbedTooLarge):
         embed("x", noise)
+
+
+def test_a_compression_bomb_is_not_inflated() -> None:
+    import base64
+    import zlib
+
+    bomb = base64.b64encode(zlib.compress(b"[" + b"0," * 5_000_000 + b"0]", 9)).decode()
+    assert extract(f"<!-- improve-data:x {bomb} -->", "x") is None

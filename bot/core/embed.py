@@ -12,6 +12,7 @@ from typing import Any
 
 # GitHub caps a comment at 65,536 characters; leave room for the human part
 MAX_EMBED_CHARS = 40_000
+MAX_INFLATED = 4_000_000
 _PATTERN = r"<!-- improve-data:{name} ([A-Za-z0-9+/=]+) -->"
 
 
@@ -35,8 +36,10 @@ def extract(body: str | None, name: str) -> Any | None:
     if not m:
         return None
     try:
-        raw = zlib.decompress(base64.b64decode(m.group(1), validate=True), bufsize=1 << 16)
-        if len(raw) > 8 * MAX_EMBED_CHARS * 10:
+        inflater = zlib.decompressobj()
+        # bounded: a crafted block cannot inflate into gigabytes
+        raw = inflater.decompress(base64.b64decode(m.group(1), validate=True), MAX_INFLATED)
+        if inflater.unconsumed_tail:
             return None
         return json.loads(raw)
     except (ValueError, zlib.error):
