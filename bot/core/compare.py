@@ -33,14 +33,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from bot.core import stats
 from bot.core.config import ApprovalConfig, CompareConfig
-from bot.core.results import SCHEMA_VERSION, Results, SuiteResult, TaskResult
+from bot.core.results import Results, SuiteResult, TaskResult
 from bot.core.suites import Metric
 from bot.core.tiers import Tier, approval_tier
-from bot.errors import InputError, Problem
 
 Decision = Literal["accept", "reject", "inconclusive"]
 MetricVerdict = Literal["improved", "ok", "unclear", "regressed", "not compared"]
@@ -230,39 +229,6 @@ class Comparison(Model):
 
 # ---------------------------------------------------------------------------------------------
 # reading results files
-
-
-def parse_results(text: str, file: str) -> Results:
-    """A results file's text as :class:`Results`; anything else is an InputError naming the
-    file and the field."""
-    try:
-        # the fast path: pydantic parses the JSON itself; errors are explained by the slow one
-        return Results.model_validate_json(text)
-    except ValueError:
-        pass
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise InputError([Problem(file, f"not JSON: {exc}")]) from None
-    if not isinstance(data, dict):
-        raise InputError([Problem(file, "a results file is a JSON object")])
-    version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise InputError([Problem(
-            file,
-            f"schema_version {version!r} is not supported: this improve reads version "
-            f"{SCHEMA_VERSION}",
-            field="schema_version",
-        )])
-    try:
-        return Results.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(Problem(file, msg, field=loc or None))
-        raise InputError(problems) from None
 
 
 # ---------------------------------------------------------------------------------------------

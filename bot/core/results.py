@@ -104,27 +104,35 @@ def results_schema() -> dict:
     return schema
 
 
+
 def parse_results(text: str, file: str) -> Results:
-    """A results file, or InputError naming the file and every field that is wrong."""
+    """A results file's text as :class:`Results`; anything else is an InputError naming the
+    file and the field."""
     import json
 
     from pydantic import ValidationError
 
-    from bot.core.yamldoc import dotted
     from bot.errors import InputError, Problem
 
     try:
+        # the fast path: pydantic parses the JSON itself; errors are explained by the slow one
+        return Results.model_validate_json(text)
+    except ValueError:
+        pass
+    try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError([Problem(file, f"not valid JSON: {exc.msg}", exc.lineno)]) from None
-    if isinstance(data, dict) and data.get("schema_version") != SCHEMA_VERSION:
-        found = data.get("schema_version")
+    except (ValueError, RecursionError) as exc:
+        raise InputError([Problem(file, f"not JSON: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise InputError([Problem(file, "a results file is a JSON object")])
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
         raise InputError(
             [
                 Problem(
                     file,
-                    f"schema version {found!r} is not {SCHEMA_VERSION} "
-                    "(written by another version of improve?)",
+                    f"schema_version {version!r} is not supported: this improve reads version "
+                    f"{SCHEMA_VERSION}",
                     field="schema_version",
                 )
             ]
@@ -132,6 +140,9 @@ def parse_results(text: str, file: str) -> Results:
     try:
         return Results.model_validate(data)
     except ValidationError as exc:
-        raise InputError(
-            [Problem(file, e["msg"], field=dotted(e["loc"]) or None) for e in exc.errors()]
-        ) from None
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(Problem(file, msg, field=loc or None))
+        raise InputError(problems) from None

@@ -12,11 +12,10 @@ from bot.core.compare import (
     Comparison,
     compare_results,
     comparison_json,
-    parse_results,
     render_comparison_markdown,
 )
 from bot.core.config import CONFIG_PATH, Config, parse_config
-from bot.core.results import Results
+from bot.core.results import Results, parse_results
 from bot.errors import InputError, Problem
 
 Format = Literal["md", "json"]
