@@ -31,88 +31,120 @@ class Strict(BaseModel):
 
 
 class ProposalsConfig(Strict):
-    # proposal type -> the version bump its release makes
-    types: dict[str, Bump] = Field(default_factory=lambda: dict(DEFAULT_TYPES))
-    max_changes: int = Field(5, ge=1, le=100)
+    types: dict[str, Bump] = Field(
+        default_factory=lambda: dict(DEFAULT_TYPES),
+        description="Proposal types and the version bump a release of each makes.",
+    )
+    max_changes: int = Field(5, ge=1, le=100, description="Most changes one proposal may make.")
 
 
 class AutoRule(Strict):
     """Proposals matching a rule need no person: the auto tier."""
 
-    type: str
-    risk: list[Risk] = Field(default_factory=lambda: list(DEFAULT_AUTO_RISKS))
-    # a proposer's track record required before its proposals ride the auto tier
-    min_merged: int = Field(0, ge=0)
-    max_rollback_rate: float = Field(1.0, ge=0.0, le=1.0)
+    type: str = Field(description="The proposal type this rule lets through.")
+    risk: list[Risk] = Field(
+        default_factory=lambda: list(DEFAULT_AUTO_RISKS), description="Risk levels it covers."
+    )
+    min_merged: int = Field(
+        0, ge=0, description="Merged proposals the proposer needs before riding the auto tier."
+    )
+    max_rollback_rate: float = Field(
+        1.0, ge=0.0, le=1.0, description="Highest share of the proposer's releases rolled back."
+    )
 
 
 class ApprovalConfig(Strict):
-    # permission levels whose holders may /approve, /hold, /retest and /rollback
-    approvers: list[Permission] = Field(default_factory=lambda: list(DEFAULT_APPROVERS))
-    auto: list[AutoRule] = Field(default_factory=lambda: [AutoRule(type="constant_tune")])
-    timeout_days: float = Field(7.0, gt=0)
-    automerge: bool = False
+    approvers: list[Permission] = Field(
+        default_factory=lambda: list(DEFAULT_APPROVERS),
+        description="Permission levels whose holders may /approve, /hold, /retest, /rollback.",
+    )
+    auto: list[AutoRule] = Field(
+        default_factory=lambda: [AutoRule(type="constant_tune")],
+        description="The auto tier: accepted proposals matching a rule need no person.",
+    )
+    timeout_days: float = Field(7.0, gt=0, description="Days after which an approval expires.")
+    automerge: bool = Field(
+        False, description="Merge with the approved SHA once the gate is green."
+    )
 
 
 class LimitsConfig(Strict):
-    max_open: int = Field(3, ge=1)
-    one_per_target: bool = True
-    cooldown_hours: float = Field(6.0, ge=0)
-    max_releases_per_day: int = Field(10, ge=1)
-    max_tune_cycles_per_day: int = Field(4, ge=0)
+    max_open: int = Field(3, ge=1, description="Most improvement proposals open at once.")
+    one_per_target: bool = Field(True, description="At most one open proposal per target path.")
+    cooldown_hours: float = Field(
+        6.0, ge=0, description="Hours after a release of a path before it may be proposed again."
+    )
+    max_releases_per_day: int = Field(10, ge=1, description="Most releases in 24 hours.")
+    max_tune_cycles_per_day: int = Field(4, ge=0, description="Most tuner runs in 24 hours.")
 
 
 class CompareConfig(Strict):
-    confidence: float = Field(0.95, gt=0.5, lt=1.0)
-    # tolerated regression per score metric, as an absolute delta; "default" applies to the rest
-    tolerance: dict[str, float] = Field(default_factory=lambda: {"default": 0.0})
-    # timing ratios within this floor are never called a change: hosted runners are noisy
-    timing_floor: float = Field(0.10, ge=0.0, lt=1.0)
-    resamples: int = Field(10000, ge=100)
-    seed: int = 20261121
-    holm: bool = True
+    confidence: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence of the intervals.")
+    tolerance: dict[str, float] = Field(
+        default_factory=lambda: {"default": 0.0},
+        description="Tolerated drop per score metric (absolute); `default` covers the rest.",
+    )
+    timing_floor: float = Field(
+        0.10,
+        ge=0.0,
+        lt=1.0,
+        description="Timing ratios within this are never a change: hosted runners are noisy.",
+    )
+    resamples: int = Field(10000, ge=100, description="Bootstrap resamples.")
+    seed: int = Field(20261121, description="Seed: the same inputs always give the same verdict.")
+    holm: bool = Field(True, description="Holm correction across gating metrics.")
 
     def tolerance_for(self, metric: str) -> float:
         return self.tolerance.get(metric, self.tolerance.get("default", 0.0))
 
 
 class MonitorConfig(Strict):
-    window_days: float = Field(7.0, gt=0)
-    warn_drop: float = Field(0.03, gt=0, lt=1)
-    rollback_drop: float = Field(0.10, gt=0, lt=1)
-    warn_runs: int = Field(2, ge=1)
+    window_days: float = Field(7.0, gt=0, description="Days a release is watched after it.")
+    warn_drop: float = Field(0.03, gt=0, lt=1, description="Relative drop that warns.")
+    rollback_drop: float = Field(
+        0.10, gt=0, lt=1, description="Relative drop, with confidence, that opens a revert PR."
+    )
+    warn_runs: int = Field(2, ge=1, description="Runs in a row past the warning before it warns.")
 
 
 class VersionFile(Strict):
-    path: str
-    # for files other than pyproject.toml, package.json and VERSION: a regex whose group 1 is
-    # the version
-    pattern: str | None = None
+    path: str = Field(description="A file holding the version.")
+    pattern: str | None = Field(
+        None,
+        description="For files other than pyproject.toml, package.json and VERSION: "
+        "a regex whose group 1 is the version.",
+    )
 
 
 class ReleaseConfig(Strict):
-    mode: Literal["push", "pr"] = "push"
-    version_files: list[VersionFile] = Field(
-        default_factory=lambda: [VersionFile(path="pyproject.toml")]
+    mode: Literal["push", "pr"] = Field(
+        "push",
+        description="`push` the release commit, or open a release `pr` (protected branches).",
     )
-    changelog: str = "CHANGELOG.md"
-    tag_prefix: str = "v"
-    push_retries: int = Field(5, ge=1)
+    version_files: list[VersionFile] = Field(
+        default_factory=lambda: [VersionFile(path="pyproject.toml")],
+        description="Files whose version a release rewrites in place.",
+    )
+    changelog: str = Field("CHANGELOG.md", description="The changelog a release writes to.")
+    tag_prefix: str = Field("v", description="Tags are this prefix and the version.")
+    push_retries: int = Field(5, ge=1, description="Tries when a push is rejected.")
 
 
 class AlertsConfig(Strict):
-    rollback_rate: float = Field(0.30, ge=0, le=1)
-    rollback_rate_days: int = Field(30, ge=1)
-    metric_drop: float = Field(0.20, gt=0, lt=1)
-    max_waiting: int = Field(50, ge=1)
-    failing_runs: int = Field(5, ge=2)
+    rollback_rate: float = Field(
+        0.30, ge=0, le=1, description="Rollback rate that raises an alert and pauses the auto tier."
+    )
+    rollback_rate_days: int = Field(30, ge=1, description="Days the rollback rate looks back.")
+    metric_drop: float = Field(0.20, gt=0, lt=1, description="Monitored metric drop that alerts.")
+    max_waiting: int = Field(50, ge=1, description="Proposals waiting that raise an alert.")
+    failing_runs: int = Field(5, ge=2, description="Runs in a row a task fails before it alerts.")
 
 
 class Config(Strict):
-    default_branch: str = "main"
-    data_branch: str = "improve-data"
-    benchmarks_dir: str = "benchmarks"
-    regressions_dir: str = "regressions"
+    default_branch: str = Field("main", description="Used when the forge cannot say.")
+    data_branch: str = Field("improve-data", description="Branch holding the bot's records.")
+    benchmarks_dir: str = Field("benchmarks", description="Folder of benchmark suites.")
+    regressions_dir: str = Field("regressions", description="Folder of regression suites.")
     proposals: ProposalsConfig = Field(default_factory=ProposalsConfig)
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
