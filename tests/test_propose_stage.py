@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.commands.propose import NOT_WIRED
+from bot.commands.propose import NO_TOKEN
 from bot.errors import GateError, InputError
 from bot.stages.propose import LABEL, PublishRequest, propose, unified_diff
 from tests.conftest import commit_all, git, write_files
@@ -236,7 +236,7 @@ def test_cli_dry_run_no_push_and_the_unwired_forge(
     file.write_text(PROPOSAL.replace("title:", f"id: {PID}\ntitle:"))
     refs = _refs(repo)
     assert main(["propose", str(file), "--repo", str(repo)]) == 2
-    assert NOT_WIRED.format(forge="github") in capsys.readouterr().err
+    assert NO_TOKEN in capsys.readouterr().err
     assert main(["propose", str(file), "--repo", str(repo), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "+  threshold: 0.62  # tuned" in out and "<!-- improve:proposal -->" in out

@@ -1,18 +1,31 @@
-"""``improve propose FILE``: validate a proposal, commit it on ``improve/<id>`` and (next)
-push it and open its pull request."""
+"""``improve propose FILE``: validate a proposal, commit it on ``improve/<id>``, push it and
+open its pull request (GitHub, or the local forge)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from bot.adapters.git import Git
+from bot.adapters.proposal_git import toplevel
+from bot.core.forge import Forge
 from bot.errors import InputError, Problem
-from bot.stages.propose import propose, unified_diff
+from bot.stages.propose import Publisher, propose, resolve_base, unified_diff
+from bot.stages.publish import (
+    data_store,
+    forge_publisher,
+    github_token_warning,
+    open_proposals,
+    release_records,
+    sync_proposal_branches,
+)
 
-NOT_WIRED = "publishing through --forge {forge} is not wired yet: use --dry-run to preview, " \
-    "or --no-push to commit the branch locally"
+NO_TOKEN = "GITHUB_TOKEN: is not set; publishing through --forge github needs a token " \
+    "(use --dry-run to preview, or --no-push to commit the branch locally)"
+NO_REPOSITORY = "GITHUB_REPOSITORY: is not set; pass --github-repo OWNER/NAME"
 NO_FILE = "no such file"
 NOT_TEXT = "not UTF-8 text"
 
@@ -42,12 +55,52 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--repo", default=".", type=Path, help="the repository (default: the current directory)"
     )
+    p.add_argument(
+        "--github-repo", metavar="OWNER/NAME",
+        help="the repository on GitHub (default: $GITHUB_REPOSITORY); the token is read from "
+        "$GITHUB_TOKEN only, never from the command line",
+    )
+    p.add_argument("--api-url", help="the GitHub API (default: $GITHUB_API_URL or api.github.com)")
+    p.add_argument("--remote", default="origin", help="the git remote to push to (default: origin)")
     p.set_defaults(func=run)
 
 
+def _forge(args: argparse.Namespace, env: dict[str, str]) -> tuple[Forge, Git | None]:
+    """The forge to publish through, and the repository to push from (None: the local forge
+    is this repository, nothing to push)."""
+    if args.forge == "local":
+        from bot.adapters.local_forge import LocalForge
+
+        return LocalForge(args.repo), None
+    token = env.get("GITHUB_TOKEN")
+    if not token:
+        raise InputError(NO_TOKEN)
+    full_name = args.github_repo or env.get("GITHUB_REPOSITORY")
+    if not full_name:
+        raise InputError(NO_REPOSITORY)
+    from bot.adapters.github_forge import GitHubForge
+
+    api_url = args.api_url or env.get("GITHUB_API_URL") or "https://api.github.com"
+    return GitHubForge(full_name, token, api_url=api_url), Git(args.repo, token=token)
+
+
 def run(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    publish: Publisher | None = None
+    notes: list[str] = []
+    kwargs: dict[str, Any] = {}
+    warning = None
     if not (args.dry_run or args.no_push):
-        raise InputError(NOT_WIRED.format(forge=args.forge))
+        args.repo = toplevel(args.repo)
+        forge, pusher = _forge(args, env)
+        warning = github_token_warning(env) if pusher is not None else None
+        branch, _, config = resolve_base(args.repo)
+        if pusher is not None:
+            sync_proposal_branches(pusher, branch, args.remote)
+        store = data_store(args.repo, pusher.token if pusher else None, config.data_branch,
+                           args.remote if pusher is not None else None)
+        publish = forge_publisher(forge, pusher, remote=args.remote, warning=warning, log=notes)
+        kwargs = {"open_proposals": open_proposals(forge), "releases": release_records(store)}
     name = str(args.file)
     try:
         text = args.file.read_text(encoding="utf-8")
@@ -57,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError([Problem(name, NOT_TEXT)]) from None
     except OSError as exc:
         raise InputError([Problem(name, exc.strerror or str(exc))]) from None
-    outcome = propose(args.repo, text, name, dry_run=args.dry_run)
+    outcome = propose(args.repo, text, name, dry_run=args.dry_run, publish=publish, **kwargs)
     plan = outcome.plan
     out = sys.stdout
     if outcome.status == "dry-run":
@@ -69,9 +122,15 @@ def run(args: argparse.Namespace) -> int:
     if outcome.status == "unchanged":
         print(f"{plan.branch} already holds proposal {plan.id} at {outcome.commit}: "
               "nothing changed", file=out)
-        return 0
-    print(f"created {plan.branch} at {outcome.commit} from {plan.base_branch} "
-          f"({len(plan.applied.files)} file(s) changed, tier: {plan.tier})", file=out)
+    else:
+        print(f"created {plan.branch} at {outcome.commit} from {plan.base_branch} "
+              f"({len(plan.applied.files)} file(s) changed, tier: {plan.tier})", file=out)
+    for note in notes:
+        print(note, file=out)
+    if outcome.url:
+        print(f"pull request: {outcome.url}", file=out)
     if args.no_push:
         print("not pushed (--no-push); no pull request opened", file=out)
+    if warning and outcome.status == "created":
+        print(f"warning: {warning}", file=sys.stderr)
     return 0

@@ -53,4 +53,6 @@ class Router:
 
 def bot_router() -> Router:
     """Every stage's router, composed. A new stage adds its module here."""
-    return Router()
+    from bot.stages import comment_commands, pr_evaluation, release
+
+    return Router(pr_evaluation.router, release.router, comment_commands.router)

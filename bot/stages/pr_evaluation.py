@@ -1,0 +1,509 @@
+"""TEST and COMPARE for pull requests: the suites selected by the changed paths run on the PR's
+base and head commits, the comparison becomes the one living ``compare`` comment, the verdict
+sets ``improve/gate`` (through bot.stages.pr_state, the one place the gate is set), and the job
+summary gets the report.
+
+Three ways to run, chosen by ``improve handle``'s options:
+
+1. single job (a token, no ``--results-out``/``--results-in``): everything here.
+2. ``--results-out FILE`` on ``pull_request``: the token-less half. Evaluates and writes one
+   artifact (both sides' results, the PR and head it believes in); no API call at all.
+3. ``--results-in FILE`` on ``workflow_run``: the reporting half. Reads the artifact as
+   untrusted data (size-capped, schema-validated, never executed), finds the PR through the
+   forge by the run's head SHA (never by the artifact's word), compares with the trusted
+   configuration and posts.
+
+The baseline is the merge base of the PR's base and head (what the PR's "files changed" is
+computed against). Its results come from the data branch (``results/<sha>.json``, written by
+the ``push`` handler below on the default branch) when a suite's definition and inputs hash the
+same and nothing it targets changed since the recorded commit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import git as gitpython
+
+from bot.adapters import actions, runner
+from bot.adapters.datastore import DataStore
+from bot.adapters.event import Event
+from bot.adapters.git import Git, GitError
+from bot.adapters.progress import Progress, make_progress
+from bot.adapters.worktree import open_repo, scratch_worktree
+from bot.core.compare import Comparison, compare_results, render_comparison_markdown
+from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.core.evaluation import SuiteSource, build_results, plan_units
+from bot.core.forge import Comment, PullRequest, pick_marked_comment
+from bot.core.globs import match_any
+from bot.core.policy import GATE_CONTEXT, GateStatus, Tier, Verdict
+from bot.core.pr_evaluation import (
+    COMMENT_MARKER,
+    MAX_ARTIFACT_BYTES,
+    NO_ARTIFACT,
+    TOO_LARGE,
+    PrArtifact,
+    ProposalMeta,
+    artifact_problems,
+    embed_comparison,
+    is_improvement,
+    parse_artifact,
+    pick_proposal_file,
+    proposal_meta,
+    pull_facts,
+    verdict_of,
+)
+from bot.core.render import render
+from bot.core.results import Results, SuiteResult, parse_results
+from bot.core.suites import input_paths, select_suites
+from bot.core.tiers import approval_tier
+from bot.errors import ImproveError, InputError
+from bot.stages.evaluate import environment, run_units
+from bot.stages.pr_state import publish_verdict
+from bot.stages.router import Router
+from bot.stages.suites import load_tree_suites, prepare
+
+if TYPE_CHECKING:
+    from bot.stages.context import Services
+
+router = Router()
+
+RESULTS_DIR = "results"
+CACHE_DEPTH = 10  # first-parent ancestors of the baseline searched for reusable results
+
+SKIP_NOT_PROPOSAL = "improve: pull request #{number} is not a proposal (no {label!r} label, " \
+    "no proposal file): left alone"
+SKIP_NO_PR = "improve: no open pull request has head {sha}: nothing to report (a newer push " \
+    "supersedes this run)"
+SKIP_NOT_PR_RUN = "improve: the workflow run was not for a pull request: nothing to report"
+SKIP_NO_RESULTS_IN = "improve: workflow_run without --results-in: nothing to report"
+DESC_RUNNING = "running the suites on the base and head commits"
+WROTE_ARTIFACT = "improve: wrote the results of #{number} ({head}) to {path}"
+STORED = "improve: stored the results of {sha} on {branch} as {path}"
+NOT_DEFAULT = "improve: push to {ref}, not the default branch {branch}: nothing to store"
+ALREADY_STORED = "improve: results of {sha} are already on {branch}"
+INTERNAL = "internal error while evaluating: {kind}: {message}"
+
+
+# --------------------------------------------------------------------------- gathering
+
+
+@dataclass
+class Sides:
+    base: Results
+    head: Results
+    base_cached: bool
+    changed: list[str]
+
+
+def _results_path(sha: str) -> str:
+    return f"{RESULTS_DIR}/{sha}.json"
+
+
+def ensure_commits(repo: Git, *shas: str) -> None:
+    """Fetch the commits the checkout lacks (a shallow or single-branch checkout)."""
+    missing = [s for s in shas if repo.try_rev_parse(s) is None]
+    if missing:
+        repo.fetch(*missing)
+
+
+def baseline(repo: Git, base_sha: str, head_sha: str) -> str:
+    return repo.merge_base(base_sha, head_sha) or base_sha
+
+
+class ResultsCache:
+    """Results of default-branch commits on the data branch, read as the baseline when still
+    valid for a suite: same definition hash, nothing the suite targets, its file or its inputs
+    changed between the recorded commit and the baseline."""
+
+    def __init__(self, repo: Git, read: Callable[[str], Any]):
+        self.repo = repo
+        self._read = read
+        self._loaded: dict[str, Results | None] = {}
+        self._diffs: dict[tuple[str, str], list[str]] = {}
+
+    def results(self, sha: str) -> Results | None:
+        if sha not in self._loaded:
+            try:
+                data = self._read(_results_path(sha))
+                self._loaded[sha] = None if data is None else parse_results(
+                    json.dumps(data), _results_path(sha))
+            except (ImproveError, ValueError):
+                self._loaded[sha] = None  # an unreadable record is no record
+        return self._loaded[sha]
+
+    def _diff(self, older: str, newer: str) -> list[str]:
+        key = (older, newer)
+        if key not in self._diffs:
+            out = self.repo.run("diff", "--name-only", "--no-renames", "-z", older, newer,
+                                strip=False)
+            self._diffs[key] = [p for p in out.split("\0") if p]
+        return self._diffs[key]
+
+    def lookup(self, base: str, sources: Sequence[SuiteSource]) -> Results | None:
+        if not sources:
+            return None
+        chain = self.repo.run("rev-list", "--first-parent", f"--max-count={CACHE_DEPTH}",
+                              base).split()
+        found: dict[str, SuiteResult] = {}
+        env = None
+        for src in sources:
+            watched = [src.path, *input_paths(src.suite)]
+            for sha in chain:
+                if sha != base:
+                    changed = self._diff(sha, base)
+                    if any(p in watched or match_any(p, src.suite.targets) for p in changed):
+                        break  # older records are older still: the change sits between
+                res = self.results(sha)
+                suite = res.suite(src.suite.id) if res and res.shard is None else None
+                if suite is not None and suite.definition_hash == src.definition_hash:
+                    found[src.suite.id] = suite
+                    env = env or (res.environment if res else None)
+                    break
+            else:
+                return None
+            if src.suite.id not in found:
+                return None
+        assert env is not None
+        return Results(
+            commit=base, ref=base, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            environment=env, suites=[found[k] for k in sorted(found)],
+        )
+
+
+def evaluate_commit(
+    repo: gitpython.Repo,
+    commit: str,
+    config: Config,
+    changed: Sequence[str] | None,
+    progress: Progress,
+    cache: ResultsCache | None = None,
+) -> tuple[Results, bool]:
+    """The results of the suites selected by ``changed`` (None: every suite) at ``commit``,
+    from the cache when it holds them; (results, from the cache)."""
+    with scratch_worktree(repo, commit) as tree:
+        suites, problems = load_tree_suites(tree, config)
+        if problems:
+            raise InputError(problems)
+        chosen = {s.id for s in select_suites([s for s, _ in suites], None, changed)}
+        env = runner.task_env(os.environ, {})
+        prepared = prepare(tree, config, [(s, p) for s, p in suites if s.id in chosen],
+                           env["PATH"])
+        if prepared.problems:
+            raise InputError(prepared.problems)
+        if cache is not None:
+            hit = cache.lookup(commit, prepared.sources)
+            if hit is not None:
+                return hit, True
+        units = plan_units(prepared.sources)
+        samples, failures = run_units(units, prepared, tree, commit, 0, progress)
+    results = build_results(
+        commit=commit, ref=commit, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        environment=environment(), sources=prepared.sources, samples=samples, failures=failures,
+    )
+    return results, False
+
+
+def evaluate_sides(
+    workspace: Path, base_sha: str, head_sha: str, config: Config, progress: Progress,
+    cache: ResultsCache | None = None,
+) -> Sides:
+    repo = Git(workspace)
+    base = baseline(repo, base_sha, head_sha)
+    changed = repo.changed_paths(base, head_sha)
+    raw = open_repo(workspace)
+    head, _ = evaluate_commit(raw, head_sha, config, changed, progress)
+    base_results, cached = evaluate_commit(raw, base, config, changed, progress, cache)
+    return Sides(base=base_results, head=head, base_cached=cached, changed=changed)
+
+
+def data_cache(workspace: Path, token: str | None, config: Config, err: Any) -> ResultsCache:
+    repo = Git(workspace, token=token)
+    store = DataStore(repo, branch=config.data_branch)
+
+    def read(path: str) -> Any:
+        try:
+            return store.read(path)
+        except GitError as exc:  # no remote, no access: evaluate instead
+            print(f"improve: the data branch is not readable ({exc}); evaluating the baseline",
+                  file=err)
+            store._fetched = True
+            store.remote = None
+            return None
+
+    return ResultsCache(repo, read)
+
+
+def local_meta(repo: Git, changed: Sequence[str], head_ref: str, head_sha: str,
+               config: Config) -> ProposalMeta | None:
+    path = pick_proposal_file(changed, head_ref)
+    return proposal_meta(repo.file_at(head_sha, path), config) if path else None
+
+
+# --------------------------------------------------------------------------- deciding
+
+
+def tier_for(meta: ProposalMeta | None, config: Config, fork: bool) -> Tier:
+    # a fork's results come from a run its author controls: never the auto tier
+    if fork or meta is None:
+        return "person"
+    return approval_tier(meta.type, meta.risk, config.approval)
+
+
+def decide(base: Results, head: Results, config: Config, meta: ProposalMeta | None,
+           fork: bool) -> Comparison:
+    use = meta if not fork else None
+    return compare_results(base, head, config.compare,
+                           proposal_type=use.type if use else None,
+                           risk=use.risk if use else None, approval=config.approval)
+
+
+def comment_body(comparison: Comparison, head_sha: str, meta: ProposalMeta | None, fork: bool,
+                 base_cached: bool, warning: str = "") -> str:
+    tier = comparison.approval.tier
+    footer = render("pr_evaluation_footer.md.j2", tier=tier, ptype=meta.type if meta else "",
+                    risk=meta.risk if meta else "", head_sha=head_sha, fork=fork,
+                    base_cached=base_cached, warning=warning)
+    hidden = embed_comparison(comparison)
+    return render_comparison_markdown(comparison).rstrip("\n") + "\n" + footer + \
+        (f"\n{hidden}\n" if hidden else "")
+
+
+def error_body(head_sha: str, problems: Sequence[str]) -> str:
+    return render("pr_evaluation_error.md.j2", head_sha=head_sha, problems=list(problems))
+
+
+# --------------------------------------------------------------------------- acting
+
+
+def _upsert(services: Services, number: int, comments: list[Comment], body: str) -> None:
+    forge = services.forge
+    login = getattr(forge, "bot_login", None)
+    found = pick_marked_comment(comments, COMMENT_MARKER, login)
+    if found is None:
+        forge.create_comment(number, body)
+    elif found.body != body:
+        forge.edit_comment(found.id, body)
+
+
+def post(
+    services: Services, number: int, head_sha: str, body: str, verdict: Verdict, tier: Tier,
+    config: Config, summary: str, env: dict[str, str],
+) -> GateStatus:
+    """The one comment (created or edited), the verdict and the gate, the job summary: one list
+    of the comments serves both the compare comment and the state comment."""
+    comments = services.forge.list_comments(number)
+    _upsert(services, number, comments, body)
+    gate = publish_verdict(services, number, head_sha, verdict, tier, comments=comments,
+                           timeout_days=config.approval.timeout_days)
+    actions.append_summary(summary, env)
+    print(f"improve: #{number} {head_sha[:12]}: {verdict}; improve/gate {gate.state} "
+          f"({gate.description})", file=services.out)
+    return gate
+
+
+def post_error(services: Services, number: int, head_sha: str, problems: Sequence[str],
+               config: Config | None, env: dict[str, str]) -> int:
+    body = error_body(head_sha, problems)
+    timeout = config.approval.timeout_days if config else 7.0
+    comments = services.forge.list_comments(number)
+    _upsert(services, number, comments, body)
+    publish_verdict(services, number, head_sha, "error", "person", comments=comments,
+                    timeout_days=timeout)
+    actions.append_summary(body, env)
+    for p in problems:
+        actions.command("error", p, services.err, title="improve")
+    return 1
+
+
+def _exit(gate: GateStatus) -> int:
+    return 1 if gate.state in ("failure", "error") else 0
+
+
+def _default_branch_from(event: Event, services: Services) -> None:
+    # the event says which branch is the default: one API call fewer than asking the forge
+    if event.default_branch and "default_branch" not in services.__dict__:
+        services.__dict__["default_branch"] = event.default_branch
+
+
+def _describe(exc: BaseException) -> list[str]:
+    if isinstance(exc, InputError) and exc.problems:
+        return [str(p) for p in exc.problems[:20]]
+    if isinstance(exc, ImproveError):
+        return [str(exc)]
+    return [INTERNAL.format(kind=type(exc).__name__, message=exc)]
+
+
+@router.register("pull_request", "opened", "synchronize", "reopened")
+def on_pull_request(event: Event, services: Services) -> int:
+    facts = pull_facts(event.payload)
+    number, head_sha, base_sha = facts["number"], facts["head_sha"], facts["base_sha"]
+    env = dict(event.env)
+    out_path: Path | None = services.options.get("results_out")
+    repo = Git(services.workspace, token=None if out_path else event.token)
+    try:
+        ensure_commits(repo, base_sha, head_sha)
+        changed = repo.changed_paths(baseline(repo, base_sha, head_sha), head_sha)
+    except GitError as exc:
+        if out_path is not None:
+            return write_error_artifact(services, facts, Path(out_path), _describe(exc))
+        if "improvement" not in facts["labels"]:
+            raise
+        return post_error(services, number, head_sha, _describe(exc), None, env)
+    if not is_improvement(facts["labels"], changed):
+        print(SKIP_NOT_PROPOSAL.format(number=number, label="improvement"), file=services.out)
+        return 0
+    if out_path is not None:
+        return write_artifact(event, services, facts, repo, Path(out_path), env)
+    forge = services.forge
+    forge.set_status(head_sha, state="pending", context=GATE_CONTEXT, description=DESC_RUNNING)
+    _default_branch_from(event, services)
+    config: Config | None = None
+    try:
+        config = services.config
+        progress = make_progress(services.err, env)
+        cache = data_cache(services.workspace, event.token, config, services.err)
+        sides = evaluate_sides(services.workspace, base_sha, head_sha, config, progress, cache)
+        meta = local_meta(repo, sides.changed, facts["head_ref"], head_sha, config)
+        comparison = decide(sides.base, sides.head, config, meta, facts["fork"])
+    except Exception as exc:  # reported on the PR, never lost
+        return post_error(services, number, head_sha, _describe(exc), config, env)
+    body = comment_body(comparison, head_sha, meta, facts["fork"], sides.base_cached)
+    gate = post(services, number, head_sha, body, verdict_of(comparison),
+                comparison.approval.tier, config, render_comparison_markdown(comparison), env)
+    return _exit(gate)
+
+
+def write_artifact(event: Event, services: Services, facts: dict[str, Any], repo: Git,
+                   path: Path, env: dict[str, str]) -> int:
+    """The token-less half: evaluate, write the artifact; no API call at all."""
+    head_sha, base_sha = facts["head_sha"], facts["base_sha"]
+    try:
+        # the configuration of the base commit: never the pull request's own
+        config = parse_config(repo.file_at(base_sha, CONFIG_PATH),
+                              f"{CONFIG_PATH} (at {base_sha[:12]})")
+        cache = data_cache(services.workspace, None, config, services.err)
+        progress = make_progress(services.err, env)
+        sides = evaluate_sides(services.workspace, base_sha, head_sha, config, progress, cache)
+        meta = local_meta(repo, sides.changed, facts["head_ref"], head_sha, config)
+        artifact = PrArtifact(pr_number=facts["number"], head_sha=head_sha,
+                              base_sha=sides.base.commit, proposal=meta, base=sides.base,
+                              head=sides.head, base_cached=sides.base_cached)
+        actions.append_summary(render_comparison_markdown(decide(
+            sides.base, sides.head, config, meta, facts["fork"])), env)
+    except Exception as exc:  # the reporting half posts it
+        return write_error_artifact(services, facts, path, _describe(exc))
+    _write(services, facts, path, artifact)
+    return 0
+
+
+def write_error_artifact(services: Services, facts: dict[str, Any], path: Path,
+                         problems: Sequence[str]) -> int:
+    for p in problems:
+        actions.command("error", p, services.err, title="improve")
+    base = facts["base_sha"] if len(facts["base_sha"]) == 40 else facts["head_sha"]
+    artifact = PrArtifact(pr_number=facts["number"], head_sha=facts["head_sha"], base_sha=base,
+                          error="; ".join(problems)[:4000])
+    _write(services, facts, path, artifact)
+    return 1
+
+
+def _write(services: Services, facts: dict[str, Any], path: Path, artifact: PrArtifact) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(artifact.model_dump_json() + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    print(WROTE_ARTIFACT.format(number=facts["number"], head=facts["head_sha"][:12], path=path),
+          file=services.out)
+
+
+def read_artifact(path: Path) -> PrArtifact:
+    """The artifact file, refused before reading when it is too large or not a plain file."""
+    name = path.name
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise InputError(f"{name}: not a regular file")
+    size = path.stat().st_size
+    if size > MAX_ARTIFACT_BYTES:
+        raise InputError(TOO_LARGE.format(size=size, limit=MAX_ARTIFACT_BYTES))
+    return parse_artifact(path.read_bytes(), name)
+
+
+def find_pull(services: Services, head_sha: str) -> PullRequest | None:
+    return next((p for p in services.forge.list_pulls(state="open") if p.head_sha == head_sha),
+                None)
+
+
+@router.register("workflow_run", "completed")
+def on_workflow_run(event: Event, services: Services) -> int:
+    """The reporting half: the artifact is data from a run of the PR's code."""
+    in_path: Path | None = services.options.get("results_in")
+    if in_path is None:
+        print(SKIP_NO_RESULTS_IN, file=services.out)
+        return 0
+    run = event.get("workflow_run", default={}) or {}
+    if run.get("event") != "pull_request":
+        print(SKIP_NOT_PR_RUN, file=services.out)
+        return 0
+    head_sha = str(run.get("head_sha") or "")
+    head_repo = str(event.get("workflow_run", "head_repository", "full_name", default="") or "")
+    fork = bool(head_repo) and head_repo != event.repo
+    env = dict(event.env)
+    pr = find_pull(services, head_sha)
+    if pr is None:
+        print(SKIP_NO_PR.format(sha=head_sha[:12]), file=services.out)
+        return 0
+    if "improvement" not in pr.labels and not is_improvement(
+            pr.labels, services.forge.pull_files(pr.number)):
+        print(SKIP_NOT_PROPOSAL.format(number=pr.number, label="improvement"), file=services.out)
+        return 0
+    _default_branch_from(event, services)
+    config: Config | None = None
+    try:
+        config = services.config
+        path = Path(in_path)
+        if not path.exists():
+            raise InputError(NO_ARTIFACT.format(conclusion=run.get("conclusion") or "unknown"))
+        art = read_artifact(path)
+        problems = artifact_problems(art, pr.number, pr.head_sha)
+        if problems:
+            return post_error(services, pr.number, pr.head_sha, problems, config, env)
+        assert art.base is not None and art.head is not None
+        comparison = decide(art.base, art.head, config, art.proposal, fork)
+    except Exception as exc:
+        return post_error(services, pr.number, pr.head_sha, _describe(exc), config, env)
+    body = comment_body(comparison, pr.head_sha, art.proposal, fork, art.base_cached)
+    gate = post(services, pr.number, pr.head_sha, body, verdict_of(comparison),
+                comparison.approval.tier, config, render_comparison_markdown(comparison), env)
+    return _exit(gate)
+
+
+@router.register("push")
+def on_push(event: Event, services: Services) -> int:
+    """On the default branch: measure every suite at the pushed commit and store the results on
+    the data branch, where pull requests based on it find their baseline."""
+    ref = str(event.get("ref", default="") or "")
+    sha = str(event.get("after", default="") or event.sha or "")
+    repo = Git(services.workspace, token=event.token)
+    config = parse_config(repo.file_at(sha, CONFIG_PATH), f"{CONFIG_PATH} (at {sha[:12]})")
+    branch = event.default_branch or config.default_branch
+    if ref != f"refs/heads/{branch}" or not sha or set(sha) == {"0"}:
+        print(NOT_DEFAULT.format(ref=ref, branch=branch), file=services.out)
+        return 0
+    store = DataStore(repo, branch=config.data_branch)
+    path = _results_path(sha)
+    if store.read(path) is not None:
+        print(ALREADY_STORED.format(sha=sha[:12], branch=config.data_branch), file=services.out)
+        return 0
+    results, _ = evaluate_commit(open_repo(services.workspace), sha, config, None,
+                                 make_progress(services.err, dict(event.env)))
+    store.write({path: json.loads(results.model_dump_json())},
+                f"results: {sha[:12]}\n\nImprove-Results: {sha}")
+    print(STORED.format(sha=sha[:12], branch=config.data_branch, path=path), file=services.out)
+    return 0
+

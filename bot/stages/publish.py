@@ -1,0 +1,124 @@
+"""PROPOSE's publishing half: the branch ``improve/<id>`` pushed (never forced) and its pull
+request opened with the ``improvement`` label, or found when it exists; the limits' inputs
+gathered from the forge (open proposals) and the data branch (release records).
+
+Idempotent: a proposal already published is found (branch at the same commit, an open pull
+request for the branch) and nothing is written."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.adapters.datastore import DataStore
+from bot.adapters.git import Git, GitError, PushRejected
+from bot.core.forge import Forge
+from bot.core.limits import OpenProposal, ReleaseRecord
+from bot.core.proposals import BRANCH_PREFIX, PROPOSALS_DIR
+from bot.core.release import RECORDS_DIR
+from bot.errors import GateError
+from bot.stages.propose import LABEL, Publisher, PublishRequest
+
+TOKEN_WARNING = (
+    "This pull request was opened with the workflow's GITHUB_TOKEN: GitHub starts no workflow "
+    "for it, so the suites will not run until someone pushes to it or re-opens it. Use a GitHub "
+    "App token (see the README) to have proposals tested automatically."
+)
+REMOTE_DIVERGED = "branch {branch} on {remote} holds commits this proposal's branch lacks " \
+    "({reason}); it is left as it is (never forced over)"
+
+
+def github_token_warning(env: dict[str, str] | Any) -> str | None:
+    """The warning when the token is a GITHUB_TOKEN (``IMPROVE_TOKEN_SOURCE``, set by
+    action.yml), else None."""
+    return TOKEN_WARNING if env.get("IMPROVE_TOKEN_SOURCE") == "github-token" else None
+
+
+def sync_proposal_branches(repo: Git, default_branch: str, remote: str = "origin") -> None:
+    """Fetch the default branch and every ``improve/*`` branch from the remote; create the local
+    branches this clone lacks, so a proposal published from elsewhere is found, not re-made."""
+    repo.fetch(f"+refs/heads/{default_branch}:refs/remotes/{remote}/{default_branch}",
+               f"+refs/heads/{BRANCH_PREFIX}*:refs/remotes/{remote}/{BRANCH_PREFIX}*",
+               remote=remote)
+    out = repo.run("for-each-ref", "--format=%(refname) %(objectname)",
+                   f"refs/remotes/{remote}/{BRANCH_PREFIX}")
+    for line in out.splitlines():
+        ref, _, sha = line.partition(" ")
+        name = ref.removeprefix(f"refs/remotes/{remote}/")
+        if repo.try_rev_parse(f"refs/heads/{name}") is None:
+            repo.run("update-ref", f"refs/heads/{name}", sha, "0" * 40)
+
+
+def open_proposals(forge: Forge) -> Iterator[OpenProposal]:
+    """Open pull requests with the label: their ids (the branch's ``improve/<id>``) and targets
+    (the paths they change, proposal files aside). Lazy: a re-run that finds its own branch
+    never asks."""
+    for pr in forge.list_pulls(state="open", label=LABEL):
+        paths = [p for p in forge.pull_files(pr.number)
+                 if not p.startswith(PROPOSALS_DIR + "/")]
+        yield OpenProposal(id=pr.head_ref.removeprefix(BRANCH_PREFIX), targets=paths,
+                           number=pr.number)
+
+
+def release_records(store: DataStore) -> Iterator[ReleaseRecord]:
+    """Release records on the data branch (written by the release stage), as the cooldown needs
+    them; unreadable ones are skipped."""
+    for path in store.list(RECORDS_DIR):
+        if not path.endswith(".json"):
+            continue
+        with contextlib.suppress(ValueError, TypeError, AttributeError, GitError):
+            data: Any = store.read(path) or {}
+            proposal = data.get("proposal") or {}
+            changes = proposal.get("changes") or []
+            yield ReleaseRecord(
+                version=str(data["version"]),
+                released_at=datetime.fromisoformat(str(data["released_at"])),
+                paths=[str(c["path"]) for c in changes if isinstance(c, dict) and c.get("path")],
+                proposal=proposal.get("id"),
+            )
+
+
+def _remote_tip(repo: Git, remote: str, branch: str) -> str | None:
+    out = repo.run("ls-remote", remote, f"refs/heads/{branch}")
+    return out.split()[0] if out.strip() else None
+
+
+def forge_publisher(
+    forge: Forge, repo: Git | None, *, remote: str = "origin", warning: str | None = None,
+    log: list[str] | None = None,
+) -> Publisher:
+    """Push the branch (when ``repo`` is given: a remote forge) and open or find its PR."""
+    notes = log if log is not None else []
+
+    def publish(req: PublishRequest) -> str | None:
+        if repo is not None:
+            tip = _remote_tip(repo, remote, req.branch)
+            if tip != req.commit:
+                try:
+                    repo.push(f"{req.commit}:refs/heads/{req.branch}", remote=remote)
+                except PushRejected as exc:
+                    raise GateError(REMOTE_DIVERGED.format(branch=req.branch, remote=remote,
+                                                           reason=exc)) from None
+                notes.append(f"pushed {req.branch} at {req.commit[:12]}")
+        found = forge.list_pulls(state="open", head=req.branch)
+        if found:
+            pr = found[0]
+            if LABEL not in pr.labels:
+                forge.add_labels(pr.number, [LABEL])
+                notes.append(f"labelled #{pr.number} {LABEL}")
+            notes.append(f"pull request #{pr.number} already open")
+            return pr.url or f"#{pr.number}"
+        body = req.body if not warning else f"{req.body.rstrip()}\n\n> [!WARNING]\n> {warning}\n"
+        pr = forge.create_pull(title=req.title, body=body, head=req.branch, base=req.base_branch,
+                               labels=list(req.labels))
+        notes.append(f"opened pull request #{pr.number}")
+        return pr.url or f"#{pr.number}"
+
+    return publish
+
+
+def data_store(repo_path: Path, token: str | None, branch: str, remote: str | None) -> DataStore:
+    return DataStore(Git(repo_path, token=token), branch=branch, remote=remote)
