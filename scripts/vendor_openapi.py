@@ -72,6 +72,9 @@ OPERATIONS: list[tuple[str, str]] = [
     ("get", "/repos/{owner}/{repo}/tags"),
     ("get", "/repos/{owner}/{repo}/contents/{path}"),
     ("get", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
+    # /retest: find the test workflow's run for a head commit and re-run it
+    ("get", "/repos/{owner}/{repo}/actions/runs"),
+    ("post", "/repos/{owner}/{repo}/actions/runs/{run_id}/rerun"),
 ]
 
 # named examples the response builders start from (besides those the operations reference)
@@ -97,6 +100,7 @@ EXAMPLES: list[str] = [
     "pull-request-merge-result-response-if-merge-was-successful",
     "tag-items",
     "diff-entry-items",
+    "workflow-run",
 ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -42,6 +43,7 @@ from bot.core.forge import (
     Status,
     StatusState,
     Unprocessable,
+    WorkflowRun,
     normalize_permission,
     pick_marked_comment,
 )
@@ -362,9 +364,19 @@ class GitHubForge:
             return found
         return self.edit_comment(found.id, body)
 
-    def add_reaction(self, comment_id: int, content: Reaction) -> None:
+    def add_reaction(self, comment_id: int, content: Reaction) -> bool:
         path = f"{self._base}/issues/comments/{comment_id}/reactions"
-        self._json("add_reaction", "POST", path, {"content": content})
+        with self._call("add_reaction", "POST", path):
+            # requestJson rather than requestJsonAndCheck: the status tells new from existing
+            status, headers, output = self._req.requestJson("POST", path,
+                                                             input={"content": content})
+            if status >= 400:
+                data: Any = None
+                with contextlib.suppress(ValueError):
+                    data = json.loads(output) if output else None
+                raise self._req.createException(status, headers, data)
+        # 201: a new reaction; 200: the bot had already reacted so (a redelivered event)
+        return status == 201
 
     def list_reactions(self, comment_id: int) -> list[tuple[str, str]]:
         path = f"{self._base}/issues/comments/{comment_id}/reactions"
@@ -426,6 +438,23 @@ class GitHubForge:
             params["labels"] = label
         items = [_issue(d) for d in self._list("list_issues", f"{self._base}/issues", params)]
         return [i for i in items if not i.is_pull_request]
+
+    def list_workflow_runs(self, *, head_sha: str, event: str | None = None) -> list[WorkflowRun]:
+        params: dict[str, Any] = {"head_sha": head_sha, "per_page": PER_PAGE}
+        if event:
+            params["event"] = event
+        d = self._json("list_workflow_runs", "GET", f"{self._base}/actions/runs", params=params)
+        runs = [
+            WorkflowRun(id=r["id"], name=r.get("name") or "", path=r.get("path") or "",
+                        head_sha=r["head_sha"], event=r.get("event") or "",
+                        status=r.get("status") or "", conclusion=r.get("conclusion"),
+                        run_attempt=r.get("run_attempt") or 1, url=r.get("html_url") or "")
+            for r in d.get("workflow_runs") or []
+        ]
+        return sorted(runs, key=lambda r: -r.id)
+
+    def rerun_workflow(self, run_id: int) -> None:
+        self._json("rerun_workflow", "POST", f"{self._base}/actions/runs/{run_id}/rerun")
 
     def permission(self, user: str) -> Permission:
         path = f"{self._base}/collaborators/{quote(user, safe='')}/permission"

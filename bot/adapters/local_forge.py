@@ -46,6 +46,7 @@ from bot.core.forge import (
     Status,
     StatusState,
     Unprocessable,
+    WorkflowRun,
     combine_statuses,
     pick_marked_comment,
 )
@@ -491,17 +492,23 @@ class LocalForge:
             return found
         return self.edit_comment(found.id, body)
 
-    def add_reaction(self, comment_id: int, content: Reaction) -> None:
+    def add_reaction(self, comment_id: int, content: Reaction) -> bool:
         self._op("add_reaction")
         if content not in REACTIONS:
             raise Unprocessable(f"local forge: reaction {content!r} is not one of {REACTIONS}")
+        if self.actor in self._comment_record(comment_id).get("reactions", {}).get(content, []):
+            return False  # as GitHub's 200: the reaction was there already
+        created = False
 
         def apply(rec: dict[str, Any]) -> None:
+            nonlocal created
             users = rec.setdefault("reactions", {}).setdefault(content, [])
-            if self.actor not in users:
+            created = self.actor not in users
+            if created:
                 users.append(self.actor)
 
         self._edit_comment_record(comment_id, "react to", apply)
+        return created
 
     def list_reactions(self, comment_id: int) -> list[tuple[str, str]]:
         self._op("list_reactions")
@@ -594,3 +601,34 @@ class LocalForge:
         if user == self.bot_login:
             return "write"
         return self.default_permission
+
+    # --- Actions runs: there is no Actions here; a re-run is recorded for whoever runs TEST --
+
+    def list_workflow_runs(self, *, head_sha: str, event: str | None = None) -> list[WorkflowRun]:
+        """Runs recorded under ``forge/runs/`` (by whatever runs TEST locally), newest first."""
+        self._op("list_workflow_runs")
+        recs = [r for r in self._read_dir("runs")
+                if r["head_sha"] == head_sha and event in (None, r.get("event"))]
+        return sorted((WorkflowRun(**{k: v for k, v in r.items() if k != "reruns"})
+                       for r in recs), key=lambda r: -r.id)
+
+    def rerun_workflow(self, run_id: int) -> None:
+        """Record the request (``reruns`` on the run's record): nothing runs by itself here."""
+        self._op("rerun_workflow")
+        path = f"{ROOT}/runs/{run_id}.json"
+
+        def change() -> tuple[dict[str, str | None], None]:
+            rec = self._read(path)
+            if rec is None:
+                raise NotFound(f"local forge: workflow run {run_id} not found")
+            rec["reruns"] = [*rec.get("reruns", []), {"by": self.actor, "at": _now()}]
+            rec.update(status="queued", conclusion=None,
+                       run_attempt=int(rec.get("run_attempt", 1)) + 1)
+            return {path: _dump(rec)}, None
+
+        self._transact(f"re-run workflow run {run_id}", change)
+
+    def record_workflow_run(self, run: WorkflowRun) -> None:
+        """Write a run's record (what a local TEST runner, or a test, does)."""
+        self._transact(f"workflow run {run.id}",
+                       lambda: ({f"{ROOT}/runs/{run.id}.json": _dump(run.model_dump())}, None))

@@ -98,6 +98,20 @@ class CombinedStatus(Frozen):
         return next((s for s in self.statuses if s.context == context), None)
 
 
+class WorkflowRun(Frozen):
+    """One GitHub Actions run: which workflow, for which commit, and how it ended."""
+
+    id: int
+    name: str
+    path: str  # ".github/workflows/improve-test.yml" (GitHub may append "@ref")
+    head_sha: str
+    event: str
+    status: str  # queued, in_progress, completed, ...
+    conclusion: str | None = None
+    run_attempt: int = 1
+    url: str = ""
+
+
 class MergeResult(Frozen):
     merged: bool
     sha: str
@@ -269,8 +283,10 @@ class Forge(Protocol):
         Two API calls when it exists (list, edit); an unchanged body is not re-sent."""
         ...
 
-    def add_reaction(self, comment_id: int, content: Reaction) -> None:
-        """React to an issue comment (idempotent, as on GitHub)."""
+    def add_reaction(self, comment_id: int, content: Reaction) -> bool:
+        """React to an issue comment as the bot (idempotent, as on GitHub). True when the
+        reaction is new, False when the bot had already made it (GitHub answers 200 instead of
+        201): a free sign that an event is being delivered a second time."""
         ...
 
     def list_reactions(self, comment_id: int) -> list[tuple[str, str]]:
@@ -317,6 +333,16 @@ class Forge(Protocol):
     def permission(self, user: str) -> Permission:
         """The user's permission on the repository ("none" for a stranger), as
         ``GET /repos/{o}/{r}/collaborators/{user}/permission`` reports it."""
+        ...
+
+    def list_workflow_runs(self, *, head_sha: str, event: str | None = None) -> list[WorkflowRun]:
+        """Actions runs for a commit (``GET /repos/{o}/{r}/actions/runs?head_sha=``), newest
+        first, optionally only those started by ``event``."""
+        ...
+
+    def rerun_workflow(self, run_id: int) -> None:
+        """Re-run a finished Actions run (``POST .../actions/runs/{id}/rerun``): a new attempt
+        of the same workflow on the same commit, with the workflow's own permissions."""
         ...
 
 

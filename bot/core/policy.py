@@ -389,6 +389,7 @@ def decide_comment(
     state: PrState,
     config: ApprovalConfig,
     replied: Iterable[str] = (),
+    record_handled: bool = True,
 ) -> CommentDecision:
     """Everything one comment's commands do, in order; commands already handled are skipped.
 
@@ -396,7 +397,9 @@ def decide_comment(
     left a record, either the keys in the state comment or, when it replied, the reply itself
     (``replied``: the comment ids from ``replied_to`` over the PR's comments). The state comment
     is written only when the gate's inputs changed or nothing else records the handling, which
-    keeps a refusal or /help at six API calls.
+    keeps a refusal or /help at six API calls. With ``record_handled=False`` the caller keeps
+    its own record of the handling (the bot's result reaction on the comment, which the stage
+    checks before deciding), so the state is written only when the gate's inputs changed.
     """
     if str(ctx.comment_id) in set(replied):
         return CommentDecision(state=state)
@@ -437,7 +440,7 @@ def decide_comment(
         outcomes=tuple(outcomes),
         state=state,
         # the reply, when there is one, is the record of the handling; otherwise the state is
-        state_changed=gate_moved or reply is None,
+        state_changed=gate_moved or (record_handled and reply is None),
         reactions=tuple(reactions),
         reply=reply,
         gate=gate,

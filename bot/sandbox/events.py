@@ -223,6 +223,8 @@ def _apply_facts(
         sender = _user(f["sender"], kind=f.get("sender_type", "User"), uid=9)
         payload["sender"] = sender
     payload.pop("installation", None)
+    if "default_branch" in f and isinstance(payload.get("repository"), dict):
+        payload["repository"]["default_branch"] = f["default_branch"]
     if event == "pull_request":
         pr = payload["pull_request"]
         _pull_facts(pr, f, full_name)
@@ -253,8 +255,18 @@ def _apply_facts(
             }
         if "labels" in f:
             issue["labels"] = _labels(f["labels"])
+        if "pr_author" in f:
+            issue["user"] = _user(f["pr_author"], uid=7)
+        if "issue_state" in f:
+            issue["state"] = f["issue_state"]
+            issue["closed_at"] = None if f["issue_state"] == "open" else "2026-11-21T12:00:00Z"
+        if f.get("merged") and "pull_request" in issue:
+            issue["pull_request"]["merged_at"] = "2026-11-21T12:00:00Z"
         comment["body"] = f.get("body", comment["body"])
         comment["id"] = int(f.get("comment_id", comment["id"]))
+        kind = "pull" if "pull_request" in issue else "issues"
+        comment["html_url"] = f"https://github.com/{full_name}/{kind}/{number}" \
+            f"#issuecomment-{comment['id']}"
         comment["user"] = copy.deepcopy(payload["sender"])
         comment["author_association"] = f.get("author_association", "CONTRIBUTOR")
     elif event == "workflow_run":
@@ -294,11 +306,13 @@ def _run_pull(p: Mapping[str, Any], full_name: str) -> dict[str, Any]:
 def build_event(name: str, action: str | None = None, **facts: Any) -> dict[str, Any]:
     """An Actions event payload for ``name``/``action`` with ``facts`` applied, validated.
 
-    Facts (all optional): ``repo`` ("owner/name"), ``sender``, ``sender_type``; pull_request:
+    Facts (all optional): ``repo`` ("owner/name"), ``sender``, ``sender_type``,
+    ``default_branch``; pull_request:
     ``number``, ``title``, ``body``, ``author``, ``labels``, ``head_ref``, ``head_sha``,
     ``base_ref``, ``base_sha``, ``draft``, ``merged``, ``merge_commit_sha``, ``before``,
     ``after``; issue_comment: ``number``, ``body``, ``comment_id``, ``is_pull_request``,
-    ``labels``, ``author_association``; workflow_run: ``conclusion``, ``head_sha``,
+    ``labels``, ``author_association``, ``pr_author``, ``issue_state``, ``merged``;
+    workflow_run: ``conclusion``, ``head_sha``,
     ``head_branch``, ``name``, ``event``, ``id``, ``pull_requests`` (dicts with ``number``,
     ``head_ref``, ``head_sha``, ``base_ref``, ``base_sha``); workflow_dispatch: ``ref``,
     ``inputs``, ``workflow``; schedule: ``cron``; push: ``ref``, ``before``, ``after``.

@@ -21,6 +21,7 @@ from bot.sandbox.state import (
     Repo,
     State,
     Status,
+    WorkflowRun,
     now_iso,
 )
 
@@ -998,3 +999,54 @@ def collaborator_permission(ctx: Ctx) -> Result:
         # anyone may read a public repository; GitHub reports such users as "read"
         role = "read"
     return ok(ctx.shapes.permission(user.login, role))
+
+
+# -- Actions runs (registered by tests through the admin route; the sandbox runs nothing) ----
+
+@route("GET", "/repos/{owner}/{repo}/actions/runs")
+def list_workflow_runs(ctx: Ctx) -> Result:
+    repo = ctx.repo
+    filters = {k: ctx.q(k) for k in ("head_sha", "event", "status", "branch")}
+    runs = []
+    for run in sorted(repo.workflow_runs.values(), key=lambda r: -r.id):
+        if filters["head_sha"] not in (None, run.head_sha):
+            continue
+        if filters["event"] not in (None, run.event):
+            continue
+        if filters["branch"] not in (None, run.head_branch):
+            continue
+        if filters["status"] not in (None, run.status, run.conclusion):
+            continue
+        runs.append(run)
+    _, page, headers = paginate(ctx, runs)
+    return 200, {"total_count": len(runs),
+                 "workflow_runs": [ctx.shapes.workflow_run(repo, r) for r in page]}, headers
+
+
+@route("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/rerun")
+def rerun_workflow(ctx: Ctx) -> Result:
+    repo = ctx.repo
+    run = repo.workflow_runs.get(_number(ctx, "run_id"))
+    if run is None:
+        raise ApiError(404, NOT_FOUND)
+    ctx.require("write")
+    if run.status != "completed":
+        # GitHub refuses to re-run a run that has not finished
+        raise ApiError(403, f"This workflow run is not complete (status: {run.status}).")
+    run.run_attempt += 1
+    run.status, run.conclusion = "queued", None
+    run.updated_at = now_iso()
+    return 201, {}, {}
+
+
+def add_workflow_run(repo: Repo, run_id: int, *, name: str, path: str, head_sha: str,
+                     head_branch: str, event: str = "pull_request", status: str = "completed",
+                     conclusion: str | None = "success",
+                     pull_requests: list[int] | None = None) -> WorkflowRun:
+    now = now_iso()
+    number = 1 + sum(1 for r in repo.workflow_runs.values() if r.path == path)
+    run = WorkflowRun(run_id, name, path, head_sha, head_branch, event, status,
+                      conclusion if status == "completed" else None, number, now, now,
+                      pull_requests=list(pull_requests or []))
+    repo.workflow_runs[run_id] = run
+    return run

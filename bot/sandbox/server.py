@@ -199,6 +199,31 @@ class Sandbox:
             self.state.faults.append(Fault(method.upper(), path, status, times, retry_after,
                                            rate_limit_reset, body))
 
+    def add_workflow_run(self, full_name: str, *, head_sha: str, head_branch: str,
+                         name: str = "improve-test",
+                         path: str = ".github/workflows/improve-test.yml",
+                         event: str = "pull_request", status: str = "completed",
+                         conclusion: str | None = "success",
+                         pull_requests: list[int] | None = None) -> int:
+        """Register a finished (by default) Actions run for a head commit, as if a workflow
+        had run; returns its id. The sandbox runs no workflows: tests set the scene."""
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            if repo is None:
+                raise ValueError(f"no repository {full_name}")
+            run = routes.add_workflow_run(repo, self.state.new_id(), name=name, path=path,
+                                          head_sha=head_sha, head_branch=head_branch,
+                                          event=event, status=status, conclusion=conclusion,
+                                          pull_requests=pull_requests)
+            return run.id
+
+    def workflow_runs(self, full_name: str) -> list[dict[str, Any]]:
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            if repo is None:
+                raise KeyError(full_name)
+            return [asdict(r) for r in sorted(repo.workflow_runs.values(), key=lambda r: r.id)]
+
     def clear_faults(self) -> None:
         with self.state.lock:
             self.state.faults.clear()
@@ -259,6 +284,8 @@ class Sandbox:
                 "statuses": [{k: v for k, v in asdict(s).items()} for s in repo.statuses],
                 "check_runs": [{k: v for k, v in asdict(r).items()}
                                for r in repo.check_runs.values()],
+                "workflow_runs": [asdict(r) for r in sorted(repo.workflow_runs.values(),
+                                                            key=lambda r: r.id)],
                 "refs": {k: v for k, v in refs.items() if not k.startswith("refs/tags/")},
                 "tags": {k[len("refs/tags/"):]: v for k, v in refs.items()
                          if k.startswith("refs/tags/")},
@@ -515,6 +542,12 @@ class Sandbox:
         if (method, path) == ("DELETE", "/faults"):
             self.clear_faults()
             return 200, {"faults": 0}
+        if (method, path) == ("POST", "/runs"):
+            keys = ("head_sha", "head_branch", "name", "path", "event", "status", "conclusion",
+                    "pull_requests")
+            run_id = self.add_workflow_run(data["repo"], **{k: data[k] for k in keys
+                                                            if k in data})
+            return 201, {"id": run_id}
         if (method, path) == ("POST", "/reject-pushes"):
             self.reject_pushes(data["repo"], int(data.get("times", 1)))
             return 201, {"repo": data["repo"]}

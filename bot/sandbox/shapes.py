@@ -21,6 +21,7 @@ from bot.sandbox.state import (
     State,
     Status,
     User,
+    WorkflowRun,
     now_iso,
 )
 
@@ -308,6 +309,46 @@ class Shapes:
         obj["app"]["slug"] = "github-actions"
         obj["app"]["name"] = "GitHub Actions"
         obj["app"]["owner"] = self.user(run.app_owner)
+        return obj
+
+    def workflow_run(self, repo: Repo, run: WorkflowRun) -> dict[str, Any]:
+        obj = example("workflow-run", self._hosts({"octo-org/octo-repo": repo.full_name,
+                                                   "octocat/Hello-World": repo.full_name}))
+        api = f"{self.api}/repos/{repo.full_name}"
+        run_url = f"{api}/actions/runs/{run.id}"
+        base = gitops.resolve(repo.path, f"refs/heads/{repo.default_branch}") or run.head_sha
+        mini = {"id": repo.id, "url": api, "name": repo.name}
+        pulls = []
+        for number in run.pull_requests:
+            pr = repo.issues.get(number)
+            if pr is None or not pr.is_pull:
+                continue
+            pulls.append({"id": pr.pull_id, "number": pr.number, "url": f"{api}/pulls/{number}",
+                          "head": {"ref": pr.head_ref, "sha": pr.head_sha, "repo": mini},
+                          "base": {"ref": pr.base_ref, "sha": base, "repo": mini}})
+        obj.update(
+            id=run.id, node_id=node_id("WorkflowRun", run.id), name=run.name,
+            path=run.path, display_title=run.name, event=run.event, status=run.status,
+            conclusion=run.conclusion, head_sha=run.head_sha, head_branch=run.head_branch,
+            run_number=run.run_number, run_attempt=run.run_attempt,
+            created_at=run.created_at, updated_at=run.updated_at,
+            run_started_at=run.created_at, url=run_url,
+            html_url=f"{self.server}/{repo.full_name}/actions/runs/{run.id}",
+            jobs_url=f"{run_url}/jobs", logs_url=f"{run_url}/logs",
+            cancel_url=f"{run_url}/cancel", rerun_url=f"{run_url}/rerun",
+            artifacts_url=f"{run_url}/artifacts", pull_requests=pulls,
+            actor=self.user(repo.owner), triggering_actor=self.user(repo.owner),
+            referenced_workflows=[],
+        )
+        if run.run_attempt > 1:
+            obj["previous_attempt_url"] = f"{run_url}/attempts/{run.run_attempt - 1}"
+        else:
+            obj.pop("previous_attempt_url", None)
+        obj["head_commit"]["id"] = run.head_sha
+        for key in ("repository", "head_repository"):
+            obj[key].update(id=repo.id, node_id=node_id("Repository", repo.id),
+                            name=repo.name, full_name=repo.full_name,
+                            owner=self.user(repo.owner), private=repo.private)
         return obj
 
     # -- git objects ------------------------------------------------------------------------

@@ -117,6 +117,26 @@ class CheckRun:
 
 
 @dataclass
+class WorkflowRun:
+    """A GitHub Actions run, registered by a test (the sandbox runs no workflows); a re-run
+    starts a new attempt, queued, as GitHub does."""
+
+    id: int
+    name: str
+    path: str
+    head_sha: str
+    head_branch: str
+    event: str
+    status: str
+    conclusion: str | None
+    run_number: int
+    created_at: str
+    updated_at: str
+    run_attempt: int = 1
+    pull_requests: list[int] = field(default_factory=list)
+
+
+@dataclass
 class Repo:
     full_name: str
     id: int
@@ -131,6 +151,7 @@ class Repo:
     labels: dict[str, Label] = field(default_factory=dict)
     statuses: list[Status] = field(default_factory=list)
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
+    workflow_runs: dict[int, WorkflowRun] = field(default_factory=dict)
     reject_pushes: int = 0
     # (base sha, head sha) -> mergeable, computed by git once per pair
     mergeable_cache: dict[tuple[str, str], bool] = field(default_factory=dict)
