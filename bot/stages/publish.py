@@ -98,7 +98,7 @@ def forge_publisher(
             tip = _remote_tip(repo, remote, req.branch)
             if tip != req.commit:
                 try:
-                    repo.push(f"{req.commit}:refs/heads/{req.branch}", remote=remote)
+                    repo.push(f"refs/heads/{req.branch}:refs/heads/{req.branch}", remote=remote)
                 except PushRejected as exc:
                     raise GateError(REMOTE_DIVERGED.format(branch=req.branch, remote=remote,
                                                            reason=exc)) from None
