@@ -1,0 +1,93 @@
+"""The records on the data branch, as models: where each kind lives and what it holds.
+
+Writers: the release stage (``releases/<tag>.json``, ``results/<sha>.json``), the monitor
+(``monitors/<tag>.json``). Readers: the monitor, the limits, the dashboard, ``improve history``.
+Records written by an older bot may carry more keys; readers keep what they know."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RELEASES_DIR = "releases"
+MONITORS_DIR = "monitors"
+RESULTS_DIR = "results"
+
+
+def release_path(tag: str) -> str:
+    return f"{RELEASES_DIR}/{tag}.json"
+
+
+def monitor_path(tag: str) -> str:
+    return f"{MONITORS_DIR}/{tag}.json"
+
+
+def results_path(sha: str) -> str:
+    return f"{RESULTS_DIR}/{sha}.json"
+
+
+class Lenient(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class MonitorWindow(Lenient):
+    window_days: float
+    until: datetime
+    state: Literal["watching", "kept", "rolled_back"] = "watching"
+
+
+class ReleaseRecord(Lenient):
+    """``releases/<tag>.json``: written once by the release stage (see bot/core/release.py)."""
+
+    kind: Literal["release"] = "release"
+    version: str
+    tag: str
+    previous: str | None = None
+    date: str
+    released_at: datetime
+    pr: int
+    merge_sha: str
+    merged_at: datetime
+    proposal: dict[str, Any] | None = None
+    rollback: dict[str, Any] | None = None
+    comparison: dict[str, Any] = Field(default_factory=dict)
+    metrics: list[str] = Field(default_factory=list)
+    monitor: MonitorWindow
+    # the release commit and the results measured on it at release (the monitor's reference)
+    release_commit: str | None = None
+    results: str | None = None
+
+
+MonitorState = Literal["watching", "warned", "rollback_opened", "rolled_back", "kept"]
+
+
+class MonitorRun(Lenient):
+    at: datetime
+    commit: str
+    results: str | None = None  # results_path of this run's measurement
+    # per suite: the relative change of the suite score against the reference, with its CI
+    changes: dict[str, float | None] = Field(default_factory=dict)
+    change_ci: dict[str, tuple[float | None, float | None]] = Field(default_factory=dict)
+    worst: float | None = None  # the most negative relative change over the suites
+    past_warning: bool = False
+    past_rollback: bool = False  # past the rollback threshold with confidence
+    failed_tasks: list[str] = Field(default_factory=list)  # "suite/task" failing in this run
+    note: str | None = None
+
+
+class MonitorRecord(Lenient):
+    """``monitors/<tag>.json``: one per release in its window, appended by each monitor run."""
+
+    kind: Literal["monitor"] = "monitor"
+    version: str
+    tag: str
+    pr: int
+    state: MonitorState = "watching"
+    until: datetime
+    runs: list[MonitorRun] = Field(default_factory=list)
+    warning_comment: int | None = None
+    revert_pr: int | None = None
+    ended_at: datetime | None = None
+    ended_because: str | None = None
