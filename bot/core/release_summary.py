@@ -1,0 +1,127 @@
+"""What a release's changelog entry says about the measurement: the comparison the bot posted on
+the pull request, as the design's two kinds of lines.
+
+``**Improvement**: accuracy +0.031 [+0.012, +0.050], no regression`` (the headline) and
+``- accuracy: 0.842 -> 0.873 (+3.7%)`` (one per measured metric). A pull request that was never
+evaluated (an improvement PR opened by hand and merged before the bot commented) is still
+released: its entry says ``not measured`` instead of inventing numbers. Pure.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.core.compare import Comparison, MetricComparison, SuiteComparison
+from bot.core.embed import extract
+from bot.core.release import ComparisonSummary
+
+EMBED_NAME = "comparison"
+COMPARE_MARKER = "compare"
+NOT_MEASURED = "not measured (the pull request carries no comparison by the bot)"
+UNREADABLE = "not measured (the bot's comparison on the pull request could not be read)"
+NOTHING_COMPARED = "nothing compared"
+NO_REGRESSION = "no regression"
+REGRESSED = "regressed: {names}"
+
+
+def fmt_value(x: float) -> str:
+    """Three significant digits, at least one decimal: 0.842, 41.0, 1234.5, 0.0123."""
+    if x == 0 or not math.isfinite(x):
+        return "0.0" if x == 0 else str(x)
+    decimals = max(1, 2 - math.floor(math.log10(abs(x))))
+    return f"{x:.{decimals}f}"
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.3f}"
+
+
+def _label(suite: SuiteComparison, m: MetricComparison, many: bool) -> str:
+    return f"{suite.id}/{m.name}" if many else m.name
+
+
+def _headline(suite: SuiteComparison, m: MetricComparison, many: bool) -> str:
+    name = _label(suite, m, many)
+    if m.kind == "timing" and m.ratio is not None:
+        text = f"{name} x{m.ratio:.2f}"
+        if m.ci is not None and m.ci.low is not None and m.ci.high is not None:
+            text += f" [{m.ci.low:.2f}, {m.ci.high:.2f}]"
+        return text
+    assert m.delta is not None
+    text = f"{name} {_signed(m.delta)}"
+    if m.ci is not None and m.ci.low is not None and m.ci.high is not None:
+        text += f" [{_signed(m.ci.low)}, {_signed(m.ci.high)}]"
+    return text
+
+
+def _metric_line(suite: SuiteComparison, m: MetricComparison, many: bool) -> str | None:
+    if m.base is None or m.cand is None:
+        return None
+    line = f"{_label(suite, m, many)}: {fmt_value(m.base)} -> {fmt_value(m.cand)}"
+    if m.delta_pct is not None and math.isfinite(m.delta_pct):
+        line += f" ({m.delta_pct:+.1f}%)"
+    return line
+
+
+def comparison_summary(comparison: Comparison) -> ComparisonSummary:
+    """The headline and the metric lines of a comparison; the comparison itself is kept whole in
+    ``details`` for the release record (the monitor compares against it later).
+
+    The headline is the improved score metric with the largest delta (a timing when only timings
+    improved; else the score metric that moved most), followed by ``no regression`` or the
+    metrics and checks that regressed."""
+    suites = [s for s in comparison.suites if s.present == "both"]
+    many = len({s.id for s in suites if s.metrics}) > 1
+    metrics = [(s, m) for s in suites for m in s.metrics]
+    lines = [line for s, m in metrics if (line := _metric_line(s, m, many)) is not None]
+
+    def delta_of(pair: tuple[SuiteComparison, MetricComparison]) -> float:
+        return pair[1].delta or 0.0
+
+    scores = [(s, m) for s, m in metrics if m.kind == "score" and m.delta is not None]
+    improved = [p for p in scores if p[1].verdict == "improved"]
+    timings = [(s, m) for s, m in metrics
+               if m.kind == "timing" and m.ratio is not None and m.verdict == "improved"]
+    if improved:
+        head: str | None = _headline(*max(improved, key=delta_of), many)
+    elif timings:
+        head = _headline(*min(timings, key=lambda p: p[1].ratio or 1.0), many)
+    elif scores:
+        head = _headline(*max(scores, key=lambda p: abs(p[1].delta or 0.0)), many)
+    else:
+        head = None
+    regressed = [_label(s, m, many) for s, m in metrics if m.verdict == "regressed"]
+    regressed += [f"check {c.id}" for s in comparison.suites for c in s.checks
+                  if c.verdict in ("new failure", "still failing")]
+    tail = REGRESSED.format(names=", ".join(regressed)) if regressed else NO_REGRESSION
+    if head is None and not any(s.checks for s in suites):
+        improvement = NOTHING_COMPARED
+    else:
+        improvement = f"{head}, {tail}" if head else tail
+    if comparison.decision != "accept":
+        # merged anyway (a person approved an inconclusive result, or overrode a rejection)
+        improvement += f" (the comparison said {comparison.decision})"
+    return ComparisonSummary(
+        improvement=improvement,
+        metrics=lines,
+        decision=comparison.decision,
+        details=comparison.model_dump(mode="json"),
+    )
+
+
+def summary_from_comment(body: str | None) -> ComparisonSummary:
+    """The summary of the comparison embedded in the bot's ``compare`` comment; ``not measured``
+    when there is no such comment or its data does not read as a comparison."""
+    if body is None:
+        return ComparisonSummary(improvement=NOT_MEASURED)
+    data: Any = extract(body, EMBED_NAME)
+    if not isinstance(data, dict):
+        return ComparisonSummary(improvement=UNREADABLE)
+    try:
+        comparison = Comparison.model_validate(data)
+    except ValidationError:
+        return ComparisonSummary(improvement=UNREADABLE)
+    return comparison_summary(comparison)

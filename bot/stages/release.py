@@ -1,0 +1,515 @@
+"""COMMIT: every merged improvement pull request not yet released becomes a release, in merge
+order: version bump, changelog entry, release commit ``chore(release): vX.Y.Z``, annotated tag,
+release record on the data branch, and a "Released vX.Y.Z" comment on the pull request.
+
+gather (the pending pull requests from the forge; the changelog, version files and tags from a
+private bare clone at the branch tip; the proposal file at the merge commit; the comparison the
+bot posted) -> decide (``bot.core.release.plan_release``, pure) -> act (commit, tag, atomic
+push; on a rejection fetch, decide again on the new tip, bounded tries; record; comment).
+
+One run releases all that is pending, not only the pull request of its event: GitHub keeps one
+pending run per concurrency group, so the run for a later merge may be the only one left.
+Running it again changes nothing: the changelog and the tags say what was released.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, TextIO
+
+import yaml
+
+from bot.adapters import actions
+from bot.adapters.datastore import DataStore
+from bot.adapters.event import Event
+from bot.adapters.git import GitError, PushRejected
+from bot.adapters.release_git import Published, Workspace
+from bot.adapters.tags import list_tags
+from bot.core.changelog import parse_history
+from bot.core.config import Config
+from bot.core.embed import embed
+from bot.core.forge import Comment, Forge, PullRequest
+from bot.core.release import (
+    RELEASE_PR_BRANCH,
+    TRAILER_PR,
+    TRAILER_RELEASE,
+    AlreadyReleased,
+    ComparisonSummary,
+    MergedPR,
+    ReleasePlan,
+    TagFacts,
+    plan_release,
+    release_of_message,
+    tag_facts,
+)
+from bot.core.release_facts import (
+    handmade_facts,
+    merged_pr,
+    pending,
+    proposal_facts,
+    proposal_path_of,
+    rollback_facts,
+)
+from bot.core.release_summary import COMPARE_MARKER, summary_from_comment
+from bot.core.render import find_marker, render
+from bot.core.versioning import tag_name
+from bot.errors import GateError, InputError, Problem
+from bot.stages.router import Router
+
+RELEASED_MARKER = "released"
+RELEASE_PR_LABEL = "release"
+RECORD_MESSAGE = "release: record {tag}"
+RESULTS_DIR = "results"
+NOTHING_PENDING = "improve release: nothing to release"
+GAVE_UP = ("improve release: PR #{pr}: the branch {branch} kept moving; gave up after {tries} "
+           "tries (release.push_retries). Nothing was left half-written; run it again.")
+NOT_MERGED = "PR #{pr} is not a merged pull request into {branch}"
+NO_RELEASE_COMMIT = ("{file} says {version} released PR #{pr}, but no commit on {branch} carries "
+                     "its '{trailer}' trailer and no merged release pull request names it; tag "
+                     "the release commit by hand")
+
+Action = Literal["released", "tagged", "planned", "release-pr", "already"]
+
+
+@dataclass
+class Outcome:
+    pr: int
+    version: str
+    tag: str
+    action: Action
+    commit: str | None = None
+    detail: str = ""
+    url: str | None = None
+
+
+@dataclass
+class ReleaseRequest:
+    dry_run: bool = False
+    only_pr: int | None = None
+    # run the suites the merge touched on the release commit (the monitor's reference); a
+    # release.measure option belongs in the configuration once the README reference follows
+    measure: bool = True
+
+
+@dataclass
+class Env:
+    """What the stage works with: built by the command or the event handler."""
+
+    forge: Forge
+    config: Config
+    open_workspace: Callable[[str], Workspace]  # default branch -> workspace
+    now: Callable[[], datetime]
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    default_branch: str | None = None
+    in_actions: bool = False
+
+
+@dataclass
+class _State:
+    """The branch as last read (or as the dry run imagines it after the plans before)."""
+
+    tip: str
+    changelog: str | None
+    version_files: dict[str, str]
+    tags: dict[str, TagFacts]
+
+
+# --- gather -------------------------------------------------------------------------------------
+
+
+def _read_state(ws: Workspace, config: Config, rev: str | None = None) -> _State:
+    tip = rev or ws.tip()
+    rc = config.release
+    files = {}
+    for spec in rc.version_files:
+        text = ws.text_at(tip, spec.path)
+        if text is not None:
+            files[spec.path] = text
+    return _State(tip=tip, changelog=ws.text_at(tip, rc.changelog), version_files=files,
+                  tags=tag_facts(list_tags(ws.path)))
+
+
+def _replace(state: _State, fresh: _State) -> None:
+    state.tip, state.changelog = fresh.tip, fresh.changelog
+    state.version_files, state.tags = fresh.version_files, fresh.tags
+
+
+def _released(state: _State, config: Config) -> set[int]:
+    """Pull requests released and tagged. One the changelog names without its tag is still
+    pending: the release pull request of ``release.mode: pr`` merged, and the tag is due."""
+    done = {t.pr for t in state.tags.values() if t.pr is not None}
+    if state.changelog:
+        prefix = config.release.tag_prefix
+        done |= {h.pr for h in parse_history(state.changelog, config.release.changelog)
+                 if h.pr and tag_name(h.version, prefix) in state.tags}
+    return done
+
+
+def _facts(ws: Workspace, pr: PullRequest, config: Config) -> MergedPR:
+    sha = pr.merge_commit_sha
+    assert sha is not None
+    merged_at = datetime.fromisoformat(ws.commit_date(sha))
+    rollback = rollback_facts(pr)
+    if rollback is not None:
+        return merged_pr(pr, merged_at, None, rollback)
+    changed = ws.changed(sha)
+    path = proposal_path_of(pr, changed)
+    if path is None:
+        return merged_pr(pr, merged_at, handmade_facts(pr, config, changed), None)
+    text = ws.text_at(sha, path) or ""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError([Problem(path, f"is not YAML: {exc}")]) from None
+    return merged_pr(pr, merged_at, proposal_facts(data, path, ws.messages(sha)), None)
+
+
+def _comparison(comments: list[Comment]) -> ComparisonSummary:
+    # the bot's own comment only: anyone can paste a marker, nobody but an app is a "Bot"
+    found = next((c for c in comments if find_marker(c.body) == COMPARE_MARKER
+                  and c.author_type == "Bot"), None)
+    return summary_from_comment(found.body if found else None)
+
+
+# --- act ----------------------------------------------------------------------------------------
+
+
+def _released_comment(plan_tag: str, commit: str | None, summary: ComparisonSummary,
+                      monitor_until: str | None) -> str:
+    return render("released.md.j2", tag=plan_tag, commit=commit, improvement=summary.improvement,
+                  metrics=summary.metrics, monitor_until=monitor_until)
+
+
+def _upsert(forge: Forge, number: int, comments: list[Comment], marker: str, body: str) -> bool:
+    """Edit the bot's comment with ``marker`` or create it, reusing a comment list already read
+    (one API call at most); an unchanged comment is not touched. True when it wrote."""
+    own = next((c for c in comments if find_marker(c.body) == marker
+                and c.author_type == "Bot"), None)
+    if own is None:
+        forge.create_comment(number, body)
+        return True
+    if own.body.rstrip() == body.rstrip():
+        return False
+    forge.edit_comment(own.id, body)
+    return True
+
+
+def _measure(ws: Workspace, commit: str, merge_sha: str, err: TextIO) -> dict[str, Any] | None:
+    """The suites the merge touched, run on the release commit itself (PR results are untrusted
+    artifacts); None when no suite is selected."""
+    from bot.adapters.progress import PlainProgress
+    from bot.stages.evaluate import EvaluateRequest, evaluate
+
+    parent = ws.first_parent(merge_sha) or merge_sha
+    with ws.git.worktree(commit) as wt:
+        results = evaluate(EvaluateRequest(repo=wt.path, ref="HEAD", changed_from=parent),
+                           PlainProgress(err))
+    if not results.suites:
+        return None
+    data: dict[str, Any] = json.loads(results.model_dump_json())
+    return data
+
+
+def _record(ws: Workspace, config: Config, plan: ReleasePlan, commit: str, pr: PullRequest,
+            results: dict[str, Any] | None) -> None:
+    record = dict(plan.record)
+    record["release_commit"] = commit
+    record["pr_url"] = pr.url
+    results_path = f"{RESULTS_DIR}/{commit}.json" if results is not None else None
+    record["results"] = results_path
+    files: dict[str, Any] = {plan.record_path: record}
+    if results is not None and results_path is not None:
+        files[results_path] = results
+    DataStore(ws.git, config.data_branch, ws.remote).write(
+        files, RECORD_MESSAGE.format(tag=plan.tag))
+
+
+def _find_release_commit(ws: Workspace, forge: Forge, pulls: list[PullRequest], state: _State,
+                         config: Config, done: AlreadyReleased, pr: int) -> str:
+    """The commit that released ``pr`` as ``done.version``: the one carrying its trailers, or
+    the merge of the release pull request that carried it (a squash loses the trailers)."""
+    for sha in ws.find_commit(state.tip, f"{TRAILER_RELEASE}: {done.version}"):
+        if release_of_message(ws.message(sha)) == (done.version, pr):
+            return sha
+    for p in pulls:
+        if p.head_ref == RELEASE_PR_BRANCH and p.merged and p.merge_commit_sha:
+            from bot.core.embed import extract
+
+            data = extract(p.body, "release")
+            if isinstance(data, dict) and data.get("version") == done.version \
+                    and data.get("pr") == pr:
+                return p.merge_commit_sha
+    raise GateError(NO_RELEASE_COMMIT.format(file=config.release.changelog, version=done.version,
+                                             pr=pr, branch=ws.branch,
+                                             trailer=f"{TRAILER_PR}: {pr}"))
+
+
+@contextlib.contextmanager
+def _group(env: Env, title: str) -> Iterator[None]:
+    if env.in_actions:
+        with actions.group(title, env.out):
+            yield
+    else:
+        print(title, file=env.out, flush=True)
+        yield
+
+
+def _summary_line(env: Env, o: Outcome) -> None:
+    words = {"released": "released", "tagged": "tagged", "planned": "would release",
+             "release-pr": "opened the release PR for", "already": "already released"}
+    line = f"- {words[o.action]} **{o.tag}** (PR #{o.pr})"
+    if o.commit:
+        line += f" at `{o.commit[:12]}`"
+    if env.in_actions:
+        actions.append_summary(line)
+
+
+def _release_pr(env: Env, ws: Workspace, plan: ReleasePlan, state: _State,
+                pulls_open: list[PullRequest]) -> Outcome:
+    """``release.mode: pr``: the release commit on branch ``improve-release`` and a pull request
+    for it, opened or updated; an unchanged branch is not pushed again."""
+    branch = plan.pr_branch
+    current = ws.remote_sha(f"refs/heads/{branch}")
+    reuse = False
+    if current is not None:
+        with contextlib.suppress(GitError):
+            if ws.remote is not None:
+                ws.git.fetch(f"+refs/heads/{branch}:refs/remotes/{ws.remote}/{branch}",
+                             remote=ws.remote)
+            reuse = (ws.first_parent(current) == state.tip
+                     and ws.tree_of(current) == ws.tree_of(
+                         ws.commit_on(state.tip, plan.files, plan.commit_message)))
+    commit = current if reuse and current else ws.commit_on(state.tip, plan.files,
+                                                            plan.commit_message)
+    if not reuse:
+        if ws.remote is None:
+            ws.git.run("update-ref", f"refs/heads/{branch}", commit)
+        else:
+            try:
+                ws.push(f"+{commit}:refs/heads/{branch}")
+            except Published as exc:
+                raise PushRejected(f"git push {branch}: {exc}", [branch]) from None
+    body = render("release_pr.md.j2", tag=plan.tag, pr=plan.pr, files=sorted(plan.files),
+                  entry=plan.entry, data=embed("release", {"version": plan.version,
+                                                           "tag": plan.tag, "pr": plan.pr}))
+    existing = next((p for p in pulls_open if p.head_ref == branch), None)
+    if existing is None:
+        made = env.forge.create_pull(title=plan.pr_title, body=body, head=branch,
+                                     base=ws.branch, labels=[RELEASE_PR_LABEL])
+        url, number = made.url, made.number
+    else:
+        if existing.title != plan.pr_title or existing.body.rstrip() != body.rstrip():
+            env.forge.update_pull(existing.number, title=plan.pr_title, body=body)
+        url, number = existing.url, existing.number
+    return Outcome(plan.pr, plan.version, plan.tag, "release-pr", commit,
+                   f"release PR #{number}", url)
+
+
+def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[PullRequest],
+         req: ReleaseRequest) -> Outcome:
+    config = env.config
+    facts = _facts(ws, pr, config)
+    comments = env.forge.list_comments(pr.number)
+    summary = _comparison(comments)
+    tries = config.release.push_retries
+    for attempt in range(1, tries + 1):
+        decided = plan_release(facts, summary, changelog=state.changelog,
+                               version_files=state.version_files, config=config,
+                               tags=state.tags, now=env.now())
+        if isinstance(decided, AlreadyReleased):
+            if not decided.tag_missing:
+                return Outcome(pr.number, decided.version, decided.tag, "already",
+                               detail=decided.reason)
+            if req.dry_run:
+                return Outcome(pr.number, decided.version, decided.tag, "planned",
+                               detail=f"would tag: {decided.reason}")
+            if attempt == 1 and ws.remote is not None:
+                # a tag pushed with its commit may have been missed by a fetch racing the push:
+                # look again before tagging anything
+                ws.refresh()
+                _replace(state, _read_state(ws, config))
+                continue
+            commit = _find_release_commit(ws, env.forge, pulls, state, config, decided,
+                                          pr.number)
+            # the plan as it was before the release commit gives the tag message and the record
+            before = _read_state(ws, config, ws.first_parent(commit) or commit)
+            before.tags = {k: v for k, v in state.tags.items() if k != decided.tag}
+            replan = plan_release(facts, summary, changelog=before.changelog,
+                                  version_files=before.version_files, config=config,
+                                  tags=before.tags, now=env.now())
+            message = (replan.tag_message if isinstance(replan, ReleasePlan)
+                       else f"Release {decided.tag}\n\n{TRAILER_RELEASE}: {decided.version}\n"
+                       f"{TRAILER_PR}: {pr.number}\n")
+            ws.tag(decided.tag, commit, message)
+            ws.push_tag(decided.tag)
+            state.tags[decided.tag] = TagFacts(commit=commit, pr=pr.number)
+            if isinstance(replan, ReleasePlan):
+                _finish(env, ws, replan, commit, pr, req)
+            return Outcome(pr.number, decided.version, decided.tag, "tagged", commit,
+                           decided.reason)
+
+        plan = decided
+        if req.dry_run:
+            _print_plan(env.out, plan)
+            # the next pending pull request is planned on the branch as this one would leave it
+            state.changelog = plan.files.get(config.release.changelog, state.changelog)
+            state.version_files.update({k: v for k, v in plan.files.items()
+                                        if k in state.version_files})
+            state.tags[plan.tag] = TagFacts(commit="0" * 40, pr=pr.number)
+            return Outcome(pr.number, plan.version, plan.tag, "planned")
+        if plan.mode == "pr":
+            opened = env.forge.list_pulls(state="open", head=plan.pr_branch, base=ws.branch)
+            return _release_pr(env, ws, plan, state, opened)
+
+        commit = ws.commit_on(state.tip, plan.files, plan.commit_message)
+        ws.tag(plan.tag, commit, plan.tag_message)
+        try:
+            ws.publish(state.tip, commit, plan.tag)
+        except Published as exc:
+            ws.drop_tag(plan.tag)
+            print(f"  the branch moved ({str(exc).splitlines()[0] if str(exc) else 'rejected'}); "
+                  f"fetching and planning again ({attempt}/{tries})", file=env.err, flush=True)
+            if attempt == tries:
+                break
+            time.sleep(min(0.2 * attempt, 2.0))
+            ws.refresh()
+            _replace(state, _read_state(ws, config))
+            continue
+        state.tip = commit
+        state.changelog = plan.files.get(config.release.changelog, state.changelog)
+        state.version_files.update({k: v for k, v in plan.files.items()
+                                    if k in state.version_files})
+        state.tags[plan.tag] = TagFacts(commit=commit, pr=pr.number)
+        _finish(env, ws, plan, commit, pr, req)
+        return Outcome(pr.number, plan.version, plan.tag, "released", commit)
+    raise GateError(GAVE_UP.format(pr=pr.number, branch=ws.branch, tries=tries))
+
+
+def _finish(env: Env, ws: Workspace, plan: ReleasePlan, commit: str, pr: PullRequest,
+            req: ReleaseRequest) -> None:
+    """After the release is on the branch: measure, record, comment (each idempotent)."""
+    results = _measure(ws, commit, pr.merge_commit_sha or commit, env.err) if req.measure \
+        else None
+    _record(ws, env.config, plan, commit, pr, results)
+    summary = ComparisonSummary(improvement=plan.record["comparison"]["improvement"],
+                                metrics=list(plan.record["metrics"]))
+    body = _released_comment(plan.tag, commit, summary, plan.record["monitor"]["until"][:10])
+    # read again: the list read before the push may predate another job's comment
+    _upsert(env.forge, pr.number, env.forge.list_comments(pr.number), RELEASED_MARKER, body)
+
+
+def _print_plan(out: TextIO, plan: ReleasePlan) -> None:
+    print(f"would release {plan.tag} (from {plan.previous}) for PR #{plan.pr}", file=out)
+    print(f"  commit: {plan.commit_message.splitlines()[0]}", file=out)
+    print(f"  files: {', '.join(sorted(plan.files))}", file=out)
+    print(f"  record: {plan.record_path}", file=out)
+    print("  entry:", file=out)
+    for line in plan.entry.rstrip("\n").splitlines():
+        print(f"    {line}", file=out)
+    out.flush()
+
+
+def run_release(env: Env, req: ReleaseRequest) -> list[Outcome]:
+    """Release every pending merged pull request (or only ``req.only_pr``), in merge order."""
+    branch = env.default_branch or env.forge.repo_info().default_branch
+    ws = env.open_workspace(branch)
+    try:
+        state = _read_state(ws, env.config)
+        pulls = env.forge.list_pulls(state="closed", base=branch)
+        if req.only_pr is not None and not any(
+                p.number == req.only_pr and p.merged for p in pulls):
+            raise InputError([Problem("--pr", NOT_MERGED.format(pr=req.only_pr, branch=branch))])
+        released = _released(state, env.config)
+        if req.only_pr is not None:
+            released.discard(req.only_pr)  # asked for by number: let the plan say if it is done
+        candidates = [p for p in pulls if p.merged and p.merge_commit_sha
+                      and (req.only_pr is None or p.number == req.only_pr)
+                      and p.number not in released]
+        order = ws.order(state.tip, {p.merge_commit_sha or "" for p in candidates})
+        todo = pending(candidates, branch=branch, released=released, order=order,
+                       only=req.only_pr)
+        if not todo:
+            print(NOTHING_PENDING, file=env.out, flush=True)
+            return []
+        outcomes = []
+        for pr in todo:
+            with _group(env, f"release of PR #{pr.number}"):
+                o = _one(env, ws, state, pr, pulls, req)
+                outcomes.append(o)
+                print(_describe(o), file=env.out, flush=True)
+            _summary_line(env, o)
+            if o.action == "release-pr":
+                break  # one release pull request at a time; the next follows its merge
+        return outcomes
+    finally:
+        ws.close()
+
+
+def _describe(o: Outcome) -> str:
+    if o.action == "released":
+        return f"released {o.tag} for PR #{o.pr} at {o.commit}"
+    if o.action == "tagged":
+        return f"tagged {o.tag} for PR #{o.pr} at {o.commit} ({o.detail})"
+    if o.action == "release-pr":
+        return f"opened or updated the {o.detail} for {o.tag} (PR #{o.pr}): {o.url}"
+    if o.action == "planned":
+        return f"dry run: {o.tag} for PR #{o.pr}" + (f" ({o.detail})" if o.detail else "")
+    return f"PR #{o.pr}: {o.detail}"
+
+
+# --- wiring -------------------------------------------------------------------------------------
+
+
+def clone_url(event: Event) -> str:
+    return f"{event.server_url.rstrip('/')}/{event.repo}.git"
+
+
+def env_for_event(event: Event, services: Any) -> Env:
+    """The stage's environment from an Actions event and the handler's ``Services``."""
+    from bot.adapters.local_forge import LocalForge
+
+    forge = services.forge
+    local = isinstance(forge, LocalForge)
+
+    def open_ws(branch: str) -> Workspace:
+        if local:
+            return Workspace.local(forge.git.path, branch)
+        return Workspace.clone(clone_url(event), branch, token=event.token)
+
+    return Env(forge=forge, config=services.config, open_workspace=open_ws, now=services.now,
+               out=services.out, err=services.err, default_branch=services.default_branch,
+               in_actions=actions.in_actions(event.env))
+
+
+router = Router()
+
+
+@router.register("push")
+def on_push(event: Event, services: Any) -> int:
+    """A push to the default branch (a merge, or a release pull request merged)."""
+    branch = event.default_branch
+    ref = event.get("ref") or event.ref
+    if branch is None or ref != f"refs/heads/{branch}" or event.get("deleted"):
+        print(f"improve release: a push to {ref}, not to the default branch; nothing to do",
+              file=services.out)
+        return 0
+    run_release(env_for_event(event, services), ReleaseRequest())
+    return 0
+
+
+@router.register("pull_request", "closed")
+def on_merged(event: Event, services: Any) -> int:
+    if not event.get("pull_request", "merged"):
+        return 0
+    base = event.get("pull_request", "base", "ref")
+    if event.default_branch is not None and base != event.default_branch:
+        return 0
+    run_release(env_for_event(event, services), ReleaseRequest())
+    return 0

@@ -1,0 +1,251 @@
+"""COMMIT end to end against the sandbox: merge, release, and what exists afterwards (the commit,
+the tag, the entry, the version file, the record, the comment), idempotence, racing releases, a
+rejected push, ``release.mode: pr``, and ``python -m bot handle`` as Actions runs it."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.core.changelog import parse_history
+from bot.core.config import parse_config
+from bot.sandbox import Sandbox
+from bot.sandbox.events import actions_env, build_event
+from bot.stages.release import Outcome, ReleaseRequest, run_release
+from tests.release_helpers import (
+    CHANGELOG,
+    REPO,
+    data_file,
+    git_bare,
+    make_clone,
+    merge,
+    open_improvement,
+    release,
+    setup_repo,
+    stage_env,
+)
+from tests.sandbox_helpers import call, sandbox  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.usefixtures("sandbox")
+
+
+@pytest.fixture
+def sb(sandbox: Sandbox) -> Sandbox:  # noqa: F811
+    setup_repo(sandbox)
+    # labels made with a description: the description requires a string there
+    for name in ("improvement", "release"):
+        call(sandbox, "POST", f"/repos/{REPO}/labels",
+             {"name": name, "color": "ededed", "description": name})
+    return sandbox
+
+
+def _without(text: str, entry_start: str, entry_end: str) -> str:
+    i = text.index(entry_start)
+    j = text.index(entry_end, i)
+    return text[:i] + text[j:]
+
+
+def test_merge_then_release_writes_everything_once(sb: Sandbox, tmp_path: Path) -> None:
+    work = make_clone(sb, tmp_path)
+    number = open_improvement(sb, work, "prop-a")
+    merge_sha = merge(sb, number)
+
+    outcomes = release(sb)
+    assert [(o.pr, o.version, o.action) for o in outcomes] == [(number, "1.3.3", "released")]
+    commit = outcomes[0].commit
+    assert commit is not None
+
+    # the commit on main, its parent the merge, its message and trailers
+    assert git_bare(sb, "rev-parse", "main") == commit
+    assert git_bare(sb, "rev-parse", f"{commit}^") == merge_sha
+    message = git_bare(sb, "log", "-1", "--format=%B", commit)
+    assert message.startswith("chore(release): v1.3.3\n")
+    assert "Improve-Proposal: prop-a" in message and f"Improve-PR: {number}" in message
+    # an annotated tag on it
+    assert git_bare(sb, "cat-file", "-t", "v1.3.3") == "tag"
+    assert git_bare(sb, "rev-parse", "v1.3.3^{commit}") == commit
+    # the entry, and the rest of the changelog byte for byte
+    log = git_bare(sb, "show", "v1.3.3:CHANGELOG.md") + "\n"
+    entry = log[log.index("## [1.3.3]"):log.index("## [1.3.2]")]
+    assert "**Proposal**: prop-a (#1)" in entry
+    assert "**Improvement**: accuracy +0.031 [+0.012, +0.050], no regression" in entry
+    assert "- config/router.yaml: routing.threshold 0.55 -> 0.62 — low-confidence" in entry
+    assert "- accuracy: 0.842 -> 0.873 (+3.7%)" in entry
+    assert _without(log, "## [1.3.3]", "## [1.3.2]") == CHANGELOG
+    # the version file, nothing else in it changed
+    assert git_bare(sb, "show", "v1.3.3:pyproject.toml") == \
+        '[project]\nname = "app"\nversion = "1.3.3"  # kept'
+    # the record on the data branch
+    record = data_file(sb, "releases/v1.3.3.json")
+    assert (record["version"], record["pr"], record["release_commit"]) == ("1.3.3", number, commit)
+    assert record["proposal"]["id"] == "prop-a" and record["monitor"]["state"] == "watching"
+    assert record["comparison"]["details"]["decision"] == "accept"
+    # the comment
+    comments = [c for c in sb.repo_state(REPO)["comments"] if c["issue_number"] == number]
+    released = [c for c in comments if "<!-- improve:released -->" in c["body"]]
+    assert len(released) == 1 and "Released **v1.3.3**" in released[0]["body"]
+
+    # a second run changes nothing: no commit, tag, entry, comment, record, API write
+    before_refs = sb.repo_state(REPO)["refs"], sb.repo_state(REPO)["tags"]
+    mark = len(sb.requests)
+    assert release(sb) == []
+    assert (sb.repo_state(REPO)["refs"], sb.repo_state(REPO)["tags"]) == before_refs
+    writes = [r for r in sb.requests[mark:] if r.kind == "api" and r.method != "GET"]
+    assert writes == []
+    assert len(sb.repo_state(REPO)["comments"]) == len(comments) + 0
+
+
+def test_two_merges_one_run_in_merge_order_and_dry_run(sb: Sandbox, tmp_path: Path) -> None:
+    work = make_clone(sb, tmp_path)
+    first = open_improvement(sb, work, "prop-a", "0.60", ptype="prompt_edit",
+                             path="config/a.yaml")
+    second = open_improvement(sb, work, "prop-b", "0.61", path="config/b.yaml")
+    # merged in the other order than opened: merge order decides
+    merge(sb, second)
+    merge(sb, first, method="squash")
+
+    out = io.StringIO()
+    planned = run_release(stage_env(sb, out=out), ReleaseRequest(dry_run=True))
+    assert [(o.pr, o.version, o.action) for o in planned] == [
+        (second, "1.3.3", "planned"), (first, "1.4.0", "planned")]
+    assert "would release v1.3.3" in out.getvalue() and "## [1.4.0] - 2026-11-21" in \
+        out.getvalue()
+    assert sb.repo_state(REPO)["tags"] == {}
+
+    done = release(sb)
+    assert [(o.pr, o.version) for o in done] == [(second, "1.3.3"), (first, "1.4.0")]
+    history = parse_history(git_bare(sb, "show", "main:CHANGELOG.md"))
+    assert [(h.version, h.pr) for h in history] == [("1.4.0", first), ("1.3.3", second),
+                                                    ("1.3.2", None)]
+    assert set(sb.repo_state(REPO)["tags"]) == {"v1.3.3", "v1.4.0"}
+
+
+def test_two_concurrent_releases_end_as_two_versions(sb: Sandbox, tmp_path: Path) -> None:
+    work = make_clone(sb, tmp_path)
+    a = open_improvement(sb, work, "prop-a", "0.60", path="config/a.yaml")
+    b = open_improvement(sb, work, "prop-b", "0.61", path="config/b.yaml")
+    merge(sb, a)
+    merge(sb, b)
+    results: dict[str, list[Outcome] | BaseException] = {}
+
+    def run(name: str) -> None:
+        try:
+            results[name] = run_release(stage_env(sb), ReleaseRequest())
+        except BaseException as exc:  # reported below
+            results[name] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("one", "two")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(isinstance(r, BaseException) for r in results.values()), results
+    history = parse_history(git_bare(sb, "show", "main:CHANGELOG.md"))
+    assert [(h.version, h.pr) for h in history] == [("1.3.4", b), ("1.3.3", a), ("1.3.2", None)]
+    tags = sb.repo_state(REPO)["tags"]
+    assert set(tags) == {"v1.3.3", "v1.3.4"}
+    subjects = git_bare(sb, "log", "--first-parent", "--format=%s", "main").splitlines()
+    assert subjects[:2] == ["chore(release): v1.3.4", "chore(release): v1.3.3"]
+    assert git_bare(sb, "show", "v1.3.4:pyproject.toml").count('version = "1.3.4"') == 1
+    released = [c for c in sb.repo_state(REPO)["comments"]
+                if "<!-- improve:released -->" in c["body"]]
+    assert sorted(c["issue_number"] for c in released) == [a, b]
+    assert data_file(sb, "releases/v1.3.4.json")["pr"] == b
+
+
+def test_a_rejected_push_is_retried_on_the_new_tip(sb: Sandbox, tmp_path: Path) -> None:
+    work = make_clone(sb, tmp_path)
+    number = open_improvement(sb, work, "prop-a")
+    merge(sb, number)
+    sb.reject_pushes(REPO, times=1)
+    env = stage_env(sb)
+    outcomes = run_release(env, ReleaseRequest())
+    assert [(o.version, o.action) for o in outcomes] == [("1.3.3", "released")]
+    assert "fetching and planning again (1/5)" in env.err.getvalue()  # type: ignore[attr-defined]
+    assert git_bare(sb, "rev-parse", "v1.3.3^{commit}") == git_bare(sb, "rev-parse", "main")
+
+
+def test_release_mode_pr_opens_a_release_pr_and_tags_when_it_merges(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    work = make_clone(sb, tmp_path)
+    number = open_improvement(sb, work, "prop-a")
+    merge_sha = merge(sb, number)
+    config = parse_config("release:\n  mode: pr\n")
+
+    outcomes = run_release(stage_env(sb, config=config), ReleaseRequest())
+    assert [(o.pr, o.version, o.action) for o in outcomes] == [(number, "1.3.3", "release-pr")]
+    state = sb.repo_state(REPO)
+    assert state["refs"]["refs/heads/main"] == merge_sha  # nothing pushed to main
+    assert state["tags"] == {}
+    release_prs = [p for p in state["pulls"] if p["head"] == "improve-release"]
+    assert len(release_prs) == 1 and release_prs[0]["title"] == "chore(release): v1.3.3"
+    assert "release" in release_prs[0]["labels"]
+
+    # running again while it is open changes nothing
+    branch_before = state["refs"]["refs/heads/improve-release"]
+    again = run_release(stage_env(sb, config=config), ReleaseRequest())
+    assert [o.action for o in again] == ["release-pr"]
+    state = sb.repo_state(REPO)
+    assert state["refs"]["refs/heads/improve-release"] == branch_before
+    assert len([p for p in state["pulls"] if p["head"] == "improve-release"]) == 1
+
+    # the release PR merges: the next run tags the release commit and records it
+    merge(sb, release_prs[0]["number"])
+    tagged = run_release(stage_env(sb, config=config), ReleaseRequest())
+    assert [(o.pr, o.version, o.action) for o in tagged] == [(number, "1.3.3", "tagged")]
+    assert git_bare(sb, "rev-parse", "v1.3.3^{commit}") == branch_before
+    assert data_file(sb, "releases/v1.3.3.json")["release_commit"] == branch_before
+    assert run_release(stage_env(sb, config=config), ReleaseRequest()) == []
+
+
+def test_a_pr_without_a_comparison_is_released_as_not_measured(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    work = make_clone(sb, tmp_path)
+    number = open_improvement(sb, work, "prop-a", compare=False)
+    merge(sb, number)
+    release(sb)
+    log = git_bare(sb, "show", "main:CHANGELOG.md")
+    assert "**Improvement**: not measured (the pull request carries no comparison by the bot)" \
+        in log
+
+
+def test_handle_push_as_a_subprocess_in_actions(sb: Sandbox, tmp_path: Path) -> None:
+    work = make_clone(sb, tmp_path)
+    number = open_improvement(sb, work, "prop-a")
+    merge_sha = merge(sb, number)
+    payload = build_event("push", None, repo=REPO, ref="refs/heads/main", after=merge_sha)
+    payload["repository"]["default_branch"] = "main"
+    env = actions_env("push", payload, repo=REPO, api_url=sb.api_url, server_url=sb.server_url,
+                      token=sb.token, sha=merge_sha, ref="refs/heads/main",
+                      workdir=tmp_path / "runner")
+    # what actions/checkout leaves: the default branch at the pushed commit
+    checkout = make_clone(sb, tmp_path, "checkout")
+    env["GITHUB_WORKSPACE"] = str(checkout)
+    proc = subprocess.run([sys.executable, "-m", "bot", "handle"], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "::group::release of PR #1" in proc.stdout
+    assert "released v1.3.3 for PR #1" in proc.stdout
+    summary = (tmp_path / "runner" / "step_summary.md").read_text()
+    assert "released **v1.3.3** (PR #1)" in summary
+    assert git_bare(sb, "rev-parse", "v1.3.3^{commit}") == git_bare(sb, "rev-parse", "main")
+    # the merged pull_request event that follows finds nothing left to do
+    closed = build_event("pull_request", "closed", repo=REPO, number=number, merged=True,
+                         merge_commit_sha=merge_sha, base_ref="main")
+    closed["repository"]["default_branch"] = "main"
+    env2 = actions_env("pull_request", closed, repo=REPO, api_url=sb.api_url,
+                       server_url=sb.server_url, token=sb.token, sha=merge_sha,
+                       ref="refs/heads/main", workdir=tmp_path / "runner2")
+    env2["GITHUB_WORKSPACE"] = str(checkout)
+    proc2 = subprocess.run([sys.executable, "-m", "bot", "handle"], env={**os.environ, **env2},
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert proc2.returncode == 0, proc2.stderr
+    assert "nothing to release" in proc2.stdout
