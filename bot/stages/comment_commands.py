@@ -1,0 +1,289 @@
+"""COMMANDS: ``/approve``, ``/hold``, ``/retest`` and friends, from a comment on a pull request.
+
+gather -> decide -> act, in as few API calls as the answer allows (the goal is six):
+
+- from the payload, free: the comment (id, body, author and type), the PR's number, author and
+  state, the default branch; the configuration comes from the default branch's commit that the
+  workflow checked out (``GITHUB_SHA``, read from git by its hash) when it is there, else from
+  the API at the default branch, never from the PR;
+- the eyes reaction, at once; GitHub answers 201 when it is new and 200 when the bot had already
+  reacted, so a redelivered event is known without a read, and the bot's result reaction
+  (+1 or confused, always the last write) tells a finished handling from an interrupted one;
+- the commenter's permission (``GET .../collaborators/{user}/permission``, never
+  ``author_association``), unless the comment holds only ``/help``;
+- the state comment, only when a command may change the gate; the gate stands on the head
+  whose comparison was recorded there (the PR is read only when there is none, or for /retest);
+- then the writes the pure decision asks for: the state comment, the status, the reply, the
+  merge, the re-run, and last the result reaction.
+
+/retest never runs PR code here (that would hand the PR a write token): it asks GitHub to re-run
+the TEST workflow's latest finished run for the head commit; TEST runs with its own read-only
+token, and its completion starts REPORT, which compares and sets the gate again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.adapters.actions import print_untrusted
+from bot.adapters.event import Event
+from bot.core.commands import Command, parse_commands
+from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.core.forge import Forge, PullRequest, WorkflowRun
+from bot.core.policy import (
+    CommandContext,
+    CommentDecision,
+    PrState,
+    decide_comment,
+    effective_permission,
+    ignore_reason,
+    render_reply,
+)
+from bot.stages.context import Services
+from bot.stages.pr_state import (
+    StoredState,
+    forge_login,
+    merge_approved,
+    pr_status,
+    read_state,
+    set_gate,
+    write_state,
+)
+from bot.stages.router import Router
+
+router = Router()
+
+TEST_WORKFLOW = "improve-test.yml"
+# what the reply says where this workflow does not carry a command out (yet)
+ROLLBACK_UNAVAILABLE = (
+    "not handled by the comment workflow yet: the monitor and rollback stage opens revert PRs"
+)
+RETEST_NO_RUN = "found no finished run of the test workflow ({workflow}) for {sha} to re-run"
+RETEST_RUNNING = "the test of {sha} is still running"
+RESULT_REACTIONS = ("+1", "confused")
+
+
+@dataclass(frozen=True)
+class CommentFacts:
+    """What the issue_comment payload says, taken as GitHub sent it (the text is untrusted)."""
+
+    action: str
+    comment_id: int
+    body: str
+    author: str
+    author_type: str
+    url: str
+    number: int
+    is_pull_request: bool
+    pr_author: str
+    pr_state: str
+    merged: bool
+    default_branch: str | None
+
+
+def comment_facts(event: Event) -> CommentFacts:
+    def text(*path: str | int) -> str:
+        value = event.get(*path)
+        return value if isinstance(value, str) else ""
+
+    pull = event.get("issue", "pull_request")
+    return CommentFacts(
+        action=event.action or "",
+        comment_id=int(event.get("comment", "id", default=0) or 0),
+        body=text("comment", "body"),
+        author=text("comment", "user", "login"),
+        author_type=text("comment", "user", "type") or "User",
+        url=text("comment", "html_url"),
+        number=int(event.get("issue", "number", default=0) or 0),
+        is_pull_request=isinstance(pull, dict),
+        pr_author=text("issue", "user", "login"),
+        pr_state=text("issue", "state") or "open",
+        merged=isinstance(pull, dict) and bool(pull.get("merged_at")),
+        default_branch=event.default_branch,
+    )
+
+
+def trusted_config(event: Event, services: Services) -> Config:
+    """The configuration at the default branch's commit.
+
+    For issue_comment, Actions sets ``GITHUB_SHA`` to the default branch's last commit; the
+    COMMANDS workflow checks that branch out. Read by its hash from the checkout's object store,
+    the file is the default branch's whatever the working tree holds (a hash names its content),
+    so this costs no API call; when the commit is not there, the forge reads it instead.
+    """
+    branch = event.default_branch
+    if (
+        event.name == "issue_comment"
+        and branch
+        and event.sha
+        and event.ref == f"refs/heads/{branch}"
+        and (event.workspace / ".git").exists()
+    ):
+        from bot.adapters.git import Git, GitError
+
+        try:
+            git = Git(event.workspace)
+            if git.try_rev_parse(f"{event.sha}^{{commit}}") == event.sha:
+                text = git.file_at(event.sha, CONFIG_PATH)
+                config = parse_config(text, f"{CONFIG_PATH} (on {branch} at {event.sha[:7]})")
+                services.config = config
+                return config
+        except GitError:
+            pass
+    if branch:
+        services.default_branch = branch  # the payload says it: no repo_info call
+    return services.config
+
+
+def _replace(
+    decision: CommentDecision, comment_id: int, changes: dict[int, str]
+) -> CommentDecision:
+    """The decision with some allowed outcomes turned into refusals (``changes``: index -> why),
+    its reactions and reply redone to match."""
+    if not changes:
+        return decision
+    outcomes = tuple(
+        o.model_copy(update={"ok": False, "note": changes[i]}) if i in changes else o
+        for i, o in enumerate(decision.outcomes)
+    )
+    reactions: list[Any] = []
+    if any(o.ok for o in outcomes):
+        reactions.append("+1")
+    if any(not o.ok for o in outcomes):
+        reactions.append("confused")
+    wants_help = any(o.ok and o.name == "help" for o in outcomes)
+    rollback = decision.rollback if any(o.ok and o.name == "rollback" for o in outcomes) else None
+    return decision.model_copy(update={
+        "outcomes": outcomes,
+        "reactions": tuple(reactions),
+        "reply": render_reply(comment_id, outcomes, wants_help),
+        "retest": decision.retest and any(o.ok and o.name == "retest" for o in outcomes),
+        "rollback": rollback,
+    })
+
+
+def _unavailable(decision: CommentDecision) -> dict[int, str]:
+    return {i: ROLLBACK_UNAVAILABLE for i, o in enumerate(decision.outcomes)
+            if o.ok and o.name == "rollback"}
+
+
+def test_run_to_rerun(runs: list[WorkflowRun], sha: str) -> tuple[WorkflowRun | None, str]:
+    """The newest run of the TEST workflow for ``sha`` and, when there is none to re-run, why."""
+    mine = [r for r in runs if r.path.split("@", 1)[0].endswith(f"/{TEST_WORKFLOW}")
+            and r.head_sha == sha]
+    if not mine:
+        return None, RETEST_NO_RUN.format(workflow=TEST_WORKFLOW, sha=sha[:7])
+    newest = max(mine, key=lambda r: r.id)
+    if newest.status != "completed":
+        return None, RETEST_RUNNING.format(sha=sha[:7])
+    return newest, ""
+
+
+@dataclass
+class _Gathered:
+    forge: Forge
+    number: int
+    stored: StoredState | None = None
+    pull: PullRequest | None = None
+
+    def state(self) -> StoredState:
+        if self.stored is None:
+            self.stored = read_state(self.forge, self.number)
+        return self.stored
+
+    def get_pull(self) -> PullRequest:
+        if self.pull is None:
+            self.pull = self.forge.get_pull(self.number)
+        return self.pull
+
+    def head(self, need_current: bool) -> str:
+        known = None if need_current else self.state().head
+        return known or self.get_pull().head_sha
+
+
+def _allowed(commands: list[Command], ctx: CommandContext, config: Config) -> set[str]:
+    """The commands that may run as far as the payload and the permission tell. When none may
+    but /help, the answer is final without reading the state comment or the PR."""
+    probe = decide_comment(commands, ctx, PrState(), config.approval, record_handled=False)
+    return {o.name for o in probe.outcomes if o.ok}
+
+
+@router.register("issue_comment", "created", "edited", "deleted")
+def on_comment(event: Event, services: Services) -> int:
+    facts = comment_facts(event)
+    out = services.out
+    # a bot's login ends in "[bot]", so is_bot already ignores the bot's own comments; the
+    # forge's login is still asked for, as policy.ignore_reason wants it
+    why = ignore_reason(facts.action, facts.is_pull_request, facts.author, facts.author_type,
+                        forge_login(services.forge))
+    if why:
+        print(f"improve: comment ignored: {why}", file=out)
+        return 0
+    commands = parse_commands(facts.body)
+    if not commands:
+        print("improve: the comment holds no command", file=out)
+        return 0
+    forge = services.forge
+    if not forge.add_reaction(facts.comment_id, "eyes"):
+        done = {c for c, user in forge.list_reactions(facts.comment_id)
+                if user.lower() == forge_login(forge).lower()}
+        if done & set(RESULT_REACTIONS):
+            print("improve: this comment was handled already (a redelivered event)", file=out)
+            return 0
+    only_help = all(c.name == "help" for c in commands)
+    config = trusted_config(event, services)
+    permission = "none" if only_help else effective_permission(forge.permission(facts.author))
+    gathered = _Gathered(forge, facts.number)
+    status = pr_status(facts.pr_state, facts.merged)
+    ctx = CommandContext(comment_id=facts.comment_id, actor=facts.author, permission=permission,
+                         pr_author=facts.pr_author, pr_status=status, head_sha="0" * 40,
+                         now=services.now())
+    allowed = _allowed(commands, ctx, config)
+    stored: StoredState | None = None
+    if allowed & {"approve", "hold", "unhold"}:
+        stored = gathered.state()
+        ctx = ctx.model_copy(update={"head_sha": gathered.head(need_current="retest" in allowed)})
+    elif "retest" in allowed:
+        ctx = ctx.model_copy(update={"head_sha": gathered.get_pull().head_sha})
+    decision = decide_comment(commands, ctx, stored.state if stored else PrState(),
+                              config.approval, stored.replied if stored else (),
+                              record_handled=False)
+    decision = _replace(decision, facts.comment_id, _unavailable(decision))
+    if decision.retest:
+        run, why_not = test_run_to_rerun(
+            forge.list_workflow_runs(head_sha=ctx.head_sha, event="pull_request"), ctx.head_sha)
+        if run is None:
+            changes = {i: why_not for i, o in enumerate(decision.outcomes)
+                       if o.ok and o.name == "retest"}
+            decision = _replace(decision, facts.comment_id, changes)
+        else:
+            forge.rerun_workflow(run.id)
+    _act(decision, facts, gathered, ctx, services)
+    _log(decision, facts, out)
+    return 0
+
+
+def _act(decision: CommentDecision, facts: CommentFacts, gathered: _Gathered,
+         ctx: CommandContext, services: Services) -> None:
+    forge = gathered.forge
+    if decision.state_changed and gathered.stored is not None:
+        write_state(forge, facts.number, gathered.stored, decision.state, ctx.head_sha, services)
+    if decision.gate is not None:
+        set_gate(forge, ctx.head_sha, decision.gate, facts.url or None)
+    if decision.merge_sha is not None:
+        merge_approved(forge, facts.number, decision.merge_sha)
+    if decision.reply is not None:
+        forge.create_comment(facts.number, decision.reply)
+    # the result reaction last: it is the record that the handling finished
+    for reaction in decision.reactions:
+        forge.add_reaction(facts.comment_id, reaction)
+
+
+def _log(decision: CommentDecision, facts: CommentFacts, out: Any) -> None:
+    lines = [f"{'ok' if o.ok else 'refused'}: {o.command[:80]} by @{facts.author}: {o.note}"
+             for o in decision.outcomes]
+    if not lines:
+        lines = ["every command of this comment was handled already"]
+    # commands and notes quote the comment: printed with workflow commands switched off
+    print_untrusted("\n".join(lines), out)

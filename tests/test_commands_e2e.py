@@ -1,0 +1,255 @@
+"""The comment commands end to end: the sandbox's state and request log after each event."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from commands_helpers import BOT, PrWorld, make_world, module_sandbox
+from sandbox_helpers import push_change
+
+from bot.core.policy import MERGE_STALE, REFUSE_AUTHOR, REFUSE_PERMISSION
+from bot.sandbox import Sandbox
+from bot.sandbox.events import actions_env
+from bot.stages.comment_commands import RETEST_NO_RUN, ROLLBACK_UNAVAILABLE
+from bot.stages.pr_state import publish_verdict
+
+__all__ = ["module_sandbox"]
+
+GOAL = 6  # API calls per command event
+
+
+@pytest.fixture
+def world(module_sandbox: Sandbox, tmp_path: Path) -> Iterator[PrWorld]:
+    seen = len(module_sandbox.violations)
+    w = make_world(module_sandbox, tmp_path)
+    yield w
+    w.close()
+    assert module_sandbox.violations[seen:] == []
+
+
+def compared(w: PrWorld, verdict: str = "accept", tier: str = "person") -> None:
+    """What REPORT does once the comparison of the head is in."""
+    publish_verdict(w.services(), w.number, w.head, verdict, tier)  # type: ignore[arg-type]
+
+
+def test_reader_approve_is_refused_and_the_gate_does_not_move(world: PrWorld) -> None:
+    compared(world)
+    before = [s for s in world.state()["statuses"] if s["context"] == "improve/gate"]
+    c, calls = world.say("rita", "/approve")
+    assert world.reactions(c.id) == ["confused", "eyes"]
+    reply = world.bot_comments()[-1]
+    assert REFUSE_PERMISSION.format(needed="write or maintain or admin", has="read") in reply
+    assert [s for s in world.state()["statuses"] if s["context"] == "improve/gate"] == before
+    assert world.gate() == ("pending", "accepted: awaiting /approve")
+    assert calls <= 4  # eyes, permission, reply, confused: no state needed to refuse
+
+
+def test_writer_approves_the_head_and_a_push_voids_it(world: PrWorld) -> None:
+    compared(world)
+    approved = world.head
+    c, calls = world.say("bob", "/approve")
+    assert world.gate() == ("success", f"accepted, approved by @bob for {approved[:7]}")
+    assert world.reactions(c.id) == ["+1", "eyes"]
+    assert calls <= GOAL
+    log = [(r.method, r.path.split("/")[-1]) for r in world.sb.requests[-calls:]]
+    assert ("GET", "permission") in log and ("POST", approved) in log
+    # a push: the new head has no green gate, and its comparison finds the approval stale
+    new = world.push({"config/router.yaml": "threshold: 0.7\n"})
+    assert world.gate(new) is None
+    compared(world)
+    assert world.gate(new) == ("pending",
+                               f"accepted: approval of {approved[:7]} voided by a push; "
+                               "awaiting /approve")
+    assert world.gate(approved)[0] == "success"  # type: ignore[index]  # its own commit only
+
+
+def test_the_author_cannot_approve_their_own_pull_request(world: PrWorld) -> None:
+    compared(world)
+    c, _ = world.say("alice", "/approve")
+    assert world.reactions(c.id) == ["confused", "eyes"]
+    assert REFUSE_AUTHOR in world.bot_comments()[-1]
+    assert world.gate() == ("pending", "accepted: awaiting /approve")
+
+
+@pytest.mark.parametrize("body", ["> /approve", "please /approve", "```\n/approve\n```",
+                                  "\u200b/approve"])
+def test_quoted_or_inline_commands_do_nothing(world: PrWorld, body: str) -> None:
+    compared(world)
+    before = world.bot_comments()
+    c, calls = world.say("bob", body)
+    assert (calls, world.reactions(c.id), world.bot_comments()) == (0, [], before)
+    assert world.gate() == ("pending", "accepted: awaiting /approve")
+
+
+@pytest.mark.parametrize(("login", "body"), [("bob", "/approve"), ("rita", "/approve"),
+                                             ("bob", "/help"), ("bob", "/hold wait")])
+def test_a_redelivered_event_changes_nothing(world: PrWorld, login: str, body: str) -> None:
+    compared(world)
+    c, _ = world.say(login, body)
+    after_first = (world.state()["comments"], world.state()["statuses"])
+    since = len(world.sb.requests)
+    assert world.handle(world.event(c)) == 0
+    assert (world.state()["comments"], world.state()["statuses"]) == after_first
+    # eyes answered 200 (already there), the result reaction shows the handling finished
+    assert world.sb.api_calls(since) == 2
+    assert "handled already" in world.out.getvalue()
+
+
+def test_hold_keeps_the_gate_pending_whatever_the_numbers_say(world: PrWorld) -> None:
+    compared(world)
+    world.say("bob", "/approve")
+    _, calls = world.say("mo", "/hold the data is late")
+    assert world.gate() == ("pending", "held by @mo: the data is late")
+    assert calls <= GOAL
+    compared(world, "accept", "auto")  # a fresh comparison, auto tier: still held
+    assert world.gate() == ("pending", "held by @mo: the data is late")
+    c, calls = world.say("bob", "/unhold")
+    assert world.gate() == ("success", "accepted (auto tier)")
+    assert world.reactions(c.id) == ["+1", "eyes"] and calls <= GOAL
+
+
+def test_configuration_changed_in_the_pull_request_has_no_effect(world: PrWorld) -> None:
+    # the PR widens the approvers to everyone who can read; the default branch's file rules
+    widened = "approval:\n  approvers: [read, triage, write, maintain, admin]\n  automerge: true\n"
+    world.push({".github/improve.yml": widened})
+    compared(world)
+    c, calls = world.say("rita", "/approve")
+    assert world.reactions(c.id) == ["confused", "eyes"]
+    assert world.gate() == ("pending", "accepted: awaiting /approve")
+    assert not any("/contents/" in r.path for r in world.sb.requests[-calls:])
+
+
+def test_the_configuration_comes_from_the_api_without_a_checkout(world: PrWorld,
+                                                                 tmp_path: Path) -> None:
+    compared(world)
+    world.checkout = tmp_path / "empty"
+    world.checkout.mkdir()
+    c, calls = world.say("bob", "/approve")
+    log = [r for r in world.sb.requests[-calls:] if "/contents/" in r.path]
+    assert [r.query for r in log] == ["ref=main"]
+    assert world.gate()[0] == "success"  # type: ignore[index]
+
+
+def test_hostile_comments_reach_no_shell_and_come_back_escaped(world: PrWorld,
+                                                               tmp_path: Path) -> None:
+    compared(world)
+    marker = tmp_path / "pwned"
+    hostile = ("@octo/admins @bob \u202eevil\u200b <script>x</script> "
+               f"$(touch {marker}) `touch {marker}` ; touch {marker}")
+    padding = "\n" + ("x" * 79 + "\n") * 800  # a 64 KB comment
+    c, _ = world.say("rita", f"/hold {hostile}{padding}"[:65536])
+    assert not marker.exists()
+    reply = world.bot_comments()[-1]
+    assert world.reactions(c.id) == ["confused", "eyes"]
+    assert "@octo/admins" not in reply and "@bob" not in reply and "@\u2060octo/admins" in reply
+    assert "\u202e" not in reply and "U\\+202E" in reply and "<script>" not in reply
+    assert len(reply) < 2000
+    # from an approver the reason lands in the status and the state comment, inert there too
+    world.say("bob", f"/hold {hostile}")
+    assert not marker.exists()
+    state, desc = world.gate()  # type: ignore[misc]
+    assert state == "pending" and "\u202e" not in desc and len(desc) <= 140
+    body = next(b for b in world.bot_comments() if "improve:state" in b)
+    assert "@octo/admins" not in body and "\u202e" not in body and "<script>" not in body
+
+
+def test_an_approval_expires(world: PrWorld) -> None:
+    compared(world)
+    world.say("bob", "/approve")
+    assert world.gate()[0] == "success"  # type: ignore[index]
+    world.clock.advance(days=8)
+    compared(world)  # any later evaluation of the gate, e.g. after /retest
+    assert world.gate() == ("pending", "accepted: approval by @bob expired; awaiting /approve")
+
+
+def test_retest_reruns_the_test_workflow_for_the_head(world: PrWorld) -> None:
+    compared(world, "inconclusive")
+    c, calls = world.say("bob", "/retest")
+    assert world.reactions(c.id) == ["confused", "eyes"]
+    assert RETEST_NO_RUN.format(workflow="improve-test.yml", sha=world.head[:7]).replace(
+        "(", "\\(").replace(")", "\\)") in world.bot_comments()[-1]
+    run = world.sb.add_workflow_run(world.repo, head_sha=world.head, head_branch="improve/p1",
+                                    conclusion="failure", pull_requests=[world.number])
+    c, calls = world.say("bob", "/retest")
+    runs = {r["id"]: r for r in world.sb.workflow_runs(world.repo)}
+    assert (runs[run]["run_attempt"], runs[run]["status"]) == (2, "queued")
+    assert world.reactions(c.id) == ["+1", "eyes"] and calls <= GOAL
+
+
+def test_help_answers_anyone(world: PrWorld) -> None:
+    c, calls = world.say("rita", "/help")  # read permission: /help only
+    assert "| `/approve` |" in world.bot_comments()[-1]
+    assert world.reactions(c.id) == ["+1", "eyes"] and calls == 3
+
+
+def test_rollback_is_parsed_and_said_not_handled_here(world: PrWorld) -> None:
+    c, _ = world.say("bob", "/rollback accuracy fell", issue_state="closed", merged=True)
+    assert world.reactions(c.id) == ["confused", "eyes"]
+    assert ROLLBACK_UNAVAILABLE in world.bot_comments()[-1]
+
+
+@pytest.mark.parametrize("facts", [{"action": "edited"}, {"action": "deleted"},
+                                   {"is_pull_request": False},
+                                   {"sender_type": "Bot", "login": "renovate[bot]"}])
+def test_ignored_comments_cost_nothing(world: PrWorld, facts: dict[str, object]) -> None:
+    c = world.comment("bob", "/approve")
+    login = facts.pop("login", None)
+    since = len(world.sb.requests)
+    assert world.handle(world.event(c, login=login, **facts)) == 0  # type: ignore[arg-type]
+    assert world.sb.api_calls(since) == 0 and world.reactions(c.id) == []
+    assert "comment ignored" in world.out.getvalue()
+
+
+def _automerge_world(sb: Sandbox, tmp_path: Path) -> PrWorld:
+    return make_world(sb, tmp_path, "approval:\n  automerge: true\n")
+
+
+def test_automerge_merges_the_approved_sha(module_sandbox: Sandbox, tmp_path: Path) -> None:
+    w = _automerge_world(module_sandbox, tmp_path)
+    compared(w)
+    w.say("bob", "/approve")
+    pr = next(p for p in w.state()["pulls"] if p["number"] == w.number)
+    assert pr["merged"] and pr["merged_by"] == BOT
+    merges = [r for r in w.sb.requests if r.path.endswith("/merge") and r.method == "PUT"]
+    assert [r.status for r in merges] == [200]
+    w.close()
+
+
+def test_automerge_409_says_the_approval_went_stale(module_sandbox: Sandbox,
+                                                    tmp_path: Path) -> None:
+    w = _automerge_world(module_sandbox, tmp_path)
+    compared(w)
+    approved = w.head
+    # a push lands while its comparison is still running: the gate stands on the compared head
+    push_change(w.work, "improve/p1", {"x.txt": "late\n"}, "late", new_branch=False)
+    w.say("bob", "/approve")
+    pr = next(p for p in w.state()["pulls"] if p["number"] == w.number)
+    assert not pr["merged"]
+    assert MERGE_STALE.format(sha=f"`{approved[:7]}`") in w.bot_comments()[-1]
+    w.close()
+
+
+def test_handle_runs_as_actions_runs_it(world: PrWorld, tmp_path: Path) -> None:
+    compared(world)
+    c = world.comment("bob", "/approve")
+    event = world.event(c)
+    env = actions_env("issue_comment", event.payload, repo=world.repo, api_url=world.sb.api_url,
+                      server_url=world.sb.server_url, token=world.sb.token, sha=world.main_sha,
+                      ref="refs/heads/main", workdir=world.checkout)
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    # the bot's package from this tree, run from the checkout as the action runs it
+    keep["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    proc = subprocess.run([sys.executable, "-m", "bot", "handle"], env={**keep, **env},
+                          cwd=world.checkout, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert world.gate() == ("success", f"accepted, approved by @bob for {world.head[:7]}")
+    assert world.reactions(c.id) == ["+1", "eyes"]
+    assert "::stop-commands::" in proc.stdout
+    assert json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text())["comment"]["id"] == c.id
