@@ -275,6 +275,9 @@ def _apply_facts(
             if key in f:
                 run[key] = f[key]
         run["actor"] = run["triggering_actor"] = copy.deepcopy(payload["sender"])
+        if "head_repo" in f:  # the repository the run's head commit is in (a fork, or this one)
+            head = run["head_repository"]
+            run["head_repository"] = _rename_repo(head, head["full_name"], f["head_repo"])
         if "pull_requests" in f:
             run["pull_requests"] = [_run_pull(p, full_name) for p in f["pull_requests"]]
     elif event == "workflow_dispatch":
@@ -313,7 +316,7 @@ def build_event(name: str, action: str | None = None, **facts: Any) -> dict[str,
     ``after``; issue_comment: ``number``, ``body``, ``comment_id``, ``is_pull_request``,
     ``labels``, ``author_association``, ``pr_author``, ``issue_state``, ``merged``;
     workflow_run: ``conclusion``, ``head_sha``,
-    ``head_branch``, ``name``, ``event``, ``id``, ``pull_requests`` (dicts with ``number``,
+    ``head_branch``, ``name``, ``event``, ``id``, ``head_repo``, ``pull_requests`` (dicts with ``number``,
     ``head_ref``, ``head_sha``, ``base_ref``, ``base_sha``); workflow_dispatch: ``ref``,
     ``inputs``, ``workflow``; schedule: ``cron``; push: ``ref``, ``before``, ``after``.
     A payload the schema rejects raises InputError naming the field.
