@@ -315,9 +315,9 @@ def build_event(name: str, action: str | None = None, **facts: Any) -> dict[str,
     ``base_ref``, ``base_sha``, ``draft``, ``merged``, ``merge_commit_sha``, ``before``,
     ``after``; issue_comment: ``number``, ``body``, ``comment_id``, ``is_pull_request``,
     ``labels``, ``author_association``, ``pr_author``, ``issue_state``, ``merged``;
-    workflow_run: ``conclusion``, ``head_sha``,
-    ``head_branch``, ``name``, ``event``, ``id``, ``head_repo``, ``pull_requests`` (dicts with ``number``,
-    ``head_ref``, ``head_sha``, ``base_ref``, ``base_sha``); workflow_dispatch: ``ref``,
+    workflow_run: ``conclusion``, ``head_sha``, ``head_repo`` (owner/name of the head commit's
+    repository), ``head_branch``, ``name``, ``event``, ``id``, ``pull_requests`` (dicts with
+    ``number``, ``head_ref``, ``head_sha``, ``base_ref``, ``base_sha``); workflow_dispatch: ``ref``,
     ``inputs``, ``workflow``; schedule: ``cron``; push: ``ref``, ``before``, ``after``.
     A payload the schema rejects raises InputError naming the field.
     """
