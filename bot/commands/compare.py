@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.stages import compare as stage
-
 
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
@@ -30,5 +28,8 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # imported here: the stage pulls in numpy and scipy, which every other command would pay for
+    from bot.stages import compare as stage
+
     return stage.run(args.base, args.cand, fmt=args.format, output=args.output,
                      config_path=args.config, proposal_type=args.proposal_type, risk=args.risk)

@@ -9,12 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.adapters import actions
-from bot.adapters.progress import make_progress
-from bot.core.evaluation import summary_markdown
-from bot.core.results import CONTRACT_FAILURES
 from bot.errors import InputError, Problem
-from bot.stages.evaluate import EvaluateRequest, evaluate, write_results
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -61,6 +56,13 @@ def _sigterm(signum: int, frame: object) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # the stage loads when the command runs, not when the CLI starts
+    from bot.adapters import actions
+    from bot.adapters.progress import make_progress
+    from bot.core.evaluation import summary_markdown
+    from bot.core.results import CONTRACT_FAILURES
+    from bot.stages.evaluate import EvaluateRequest, evaluate, write_results
+
     if args.repeat is not None and args.repeat < 1:
         raise InputError("--repeat: must be at least 1")
     if args.jobs < 0:

@@ -8,10 +8,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.event import read_event
-from bot.stages.context import github_services, local_services
-from bot.stages.router import bot_router
-
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -36,6 +32,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # the stage loads when the command runs, not when the CLI starts
+    from bot.adapters.event import read_event
+    from bot.stages.context import github_services, local_services
+    from bot.stages.router import bot_router
+
     event = read_event(os.environ)
     options = {"results_out": args.results_out, "results_in": args.results_in}
     make = local_services if args.forge == "local" else github_services

@@ -6,10 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bot.core.evaluation import merge_results
-from bot.core.results import parse_results
 from bot.errors import InputError, Problem
-from bot.stages.evaluate import write_results
 
 
 def register(sub: Any) -> None:
@@ -25,6 +22,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # the stage loads when the command runs, not when the CLI starts
+    from bot.core.evaluation import merge_results
+    from bot.core.results import parse_results
+    from bot.stages.evaluate import write_results
+
     parts = []
     for path in args.inputs:
         if not path.is_file():

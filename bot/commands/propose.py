@@ -7,21 +7,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.adapters.git import Git
-from bot.adapters.proposal_git import toplevel
-from bot.core.forge import Forge
 from bot.errors import InputError, Problem
-from bot.stages.propose import Publisher, propose, resolve_base, unified_diff
-from bot.stages.publish import (
-    data_store,
-    forge_publisher,
-    github_token_warning,
-    open_proposals,
-    release_records,
-    sync_proposal_branches,
-)
+
+if TYPE_CHECKING:
+    from bot.adapters.git import Git
+    from bot.core.forge import Forge
+    from bot.stages.propose import Publisher
 
 NO_TOKEN = "GITHUB_TOKEN: is not set; publishing through --forge github needs a token " \
     "(use --dry-run to preview, or --no-push to commit the branch locally)"
@@ -68,6 +61,8 @@ def register(sub: Any) -> None:
 def _forge(args: argparse.Namespace, env: dict[str, str]) -> tuple[Forge, Git | None]:
     """The forge to publish through, and the repository to push from (None: the local forge
     is this repository, nothing to push)."""
+    from bot.adapters.git import Git
+
     if args.forge == "local":
         from bot.adapters.local_forge import LocalForge
 
@@ -85,6 +80,18 @@ def _forge(args: argparse.Namespace, env: dict[str, str]) -> tuple[Forge, Git | 
 
 
 def run(args: argparse.Namespace) -> int:
+    # the stage loads when the command runs, not when the CLI starts
+    from bot.adapters.proposal_git import toplevel
+    from bot.stages.propose import propose, resolve_base, unified_diff
+    from bot.stages.publish import (
+        data_store,
+        forge_publisher,
+        github_token_warning,
+        open_proposals,
+        release_records,
+        sync_proposal_branches,
+    )
+
     env = dict(os.environ)
     publish: Publisher | None = None
     notes: list[str] = []

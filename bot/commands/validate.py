@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import InputError
-from bot.stages.validate import validate_tree
 
 
 def register(sub: Any) -> None:
@@ -29,6 +28,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # the stage loads when the command runs, not when the CLI starts
+    from bot.stages.validate import validate_tree
+
     report = validate_tree(args.repo, args.paths)
     if report.problems:
         raise InputError(report.problems)
