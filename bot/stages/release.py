@@ -35,6 +35,7 @@ from bot.core.changelog import parse_history
 from bot.core.config import Config
 from bot.core.embed import embed
 from bot.core.forge import Comment, Forge, PullRequest
+from bot.core.records import ReleaseRecord, results_path
 from bot.core.release import (
     RELEASE_PR_BRANCH,
     TRAILER_PR,
@@ -65,7 +66,6 @@ from bot.stages.router import Router
 RELEASED_MARKER = "released"
 RELEASE_PR_LABEL = "release"
 RECORD_MESSAGE = "release: record {tag}"
-RESULTS_DIR = "results"
 NOTHING_PENDING = "improve release: nothing to release"
 GAVE_UP = ("improve release: PR #{pr}: the branch {branch} kept moving; gave up after {tries} "
            "tries (release.push_retries). Nothing was left half-written; run it again.")
@@ -222,11 +222,12 @@ def _record(ws: Workspace, config: Config, plan: ReleasePlan, commit: str, pr: P
     record = dict(plan.record)
     record["release_commit"] = commit
     record["pr_url"] = pr.url
-    results_path = f"{RESULTS_DIR}/{commit}.json" if results is not None else None
-    record["results"] = results_path
+    path = results_path(commit) if results is not None else None
+    record["results"] = path
+    ReleaseRecord.model_validate(record)  # what the monitor and the dashboard will read
     files: dict[str, Any] = {plan.record_path: record}
-    if results is not None and results_path is not None:
-        files[results_path] = results
+    if results is not None and path is not None:
+        files[path] = results
     DataStore(ws.git, config.data_branch, ws.remote).write(
         files, RECORD_MESSAGE.format(tag=plan.tag))
 

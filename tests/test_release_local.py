@@ -1,0 +1,109 @@
+"""COMMIT with the local forge: a plain git repository, an improvement branch merged through the
+local forge, then ``improve release --forge local`` — no GitHub anywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.local_forge import LocalForge
+from bot.core.changelog import parse_history
+from bot.core.embed import embed
+from tests.conftest import commit_all, git
+from tests.release_helpers import comparison_data, proposal_yaml
+
+# CRLF and a byte-order mark: the release must keep both, byte for byte
+CHANGELOG = "\ufeff# Changelog\r\n\r\n## v1.3.2\r\n\r\n- the first  \r\n"
+PYPROJECT = '[project]\nname = "app"\nversion = "1.3.2"\n'
+
+
+def _cli(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", "release", "--forge", "local",
+                           "--repo", str(repo), "--no-measure", *args],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env=dict(os.environ))
+
+
+def _merged_improvement(repo: Path, pid: str = "prop-a") -> int:
+    git(repo, "checkout", "-q", "-b", f"improve/{pid}")
+    (repo / "config.yaml").write_text("routing:\n  threshold: 0.62\n")
+    (repo / ".improve/proposals").mkdir(parents=True, exist_ok=True)
+    (repo / f".improve/proposals/{pid}.yaml").write_text(
+        proposal_yaml(pid, path="config.yaml"))
+    commit_all(repo, f"Raise the threshold\n\nImprove-Proposal: {pid}")
+    git(repo, "checkout", "-q", "main")
+    forge = LocalForge(repo)
+    pr = forge.create_pull(title="Raise the threshold", body="", head=f"improve/{pid}",
+                           base="main", labels=["improvement"])
+    forge.create_comment(pr.number, "<!-- improve:compare -->\n" +
+                         embed("comparison", comparison_data()))
+    forge.merge_pull(pr.number)
+    return pr.number
+
+
+@pytest.fixture
+def repo(make_repo: Callable[..., Path]) -> Path:
+    return make_repo({"CHANGELOG.md": CHANGELOG.encode(), "pyproject.toml": PYPROJECT,
+                      "config.yaml": "routing:\n  threshold: 0.55\n"})
+
+
+def test_release_in_a_plain_repository(repo: Path) -> None:
+    number = _merged_improvement(repo)
+    merge_sha = git(repo, "rev-parse", "main")
+
+    dry = _cli(repo, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would release v1.3.3 (from 1.3.2) for PR #1" in dry.stdout
+    assert git(repo, "rev-parse", "main") == merge_sha and git(repo, "tag") == ""
+
+    done = _cli(repo)
+    assert done.returncode == 0, done.stderr
+    assert "released v1.3.3 for PR #1" in done.stdout
+    commit = git(repo, "rev-parse", "main")
+    assert git(repo, "rev-parse", f"{commit}^") == merge_sha
+    assert git(repo, "rev-parse", "v1.3.3^{commit}") == commit
+    assert git(repo, "log", "-1", "--format=%s", commit) == "chore(release): v1.3.3"
+    # the checked-out tree followed the branch; CRLF, the BOM and trailing blanks kept
+    data = (repo / "CHANGELOG.md").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf# Changelog\r\n\r\n## v1.3.3 - 2026-") or \
+        data.startswith(b"\xef\xbb\xbf# Changelog\r\n\r\n## v1.3.3 - ")
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert data.endswith(b"## v1.3.2\r\n\r\n- the first  \r\n")
+    start = data.index(b"## v1.3.3")
+    assert data[:start] + data[data.index(b"## v1.3.2"):] == CHANGELOG.encode()
+    assert git(repo, "status", "--porcelain") == ""
+    assert 'version = "1.3.3"' in (repo / "pyproject.toml").read_text()
+    history = parse_history(data.decode())
+    assert [(h.version, h.pr) for h in history] == [("1.3.3", number), ("1.3.2", None)]
+    # the record on the data branch of the same repository, and the comment
+    record = json.loads(git(repo, "show", "improve-data:releases/v1.3.3.json"))
+    assert record["release_commit"] == commit and record["proposal"]["id"] == "prop-a"
+    comments = LocalForge(repo).list_comments(number)
+    assert sum("<!-- improve:released -->" in c.body for c in comments) == 1
+
+    again = _cli(repo)
+    assert again.returncode == 0 and "nothing to release" in again.stdout
+    assert git(repo, "rev-parse", "main") == commit
+    assert len(LocalForge(repo).list_comments(number)) == len(comments)
+    # asked for by number, it says it was released
+    by_number = _cli(repo, "--pr", str(number))
+    assert by_number.returncode == 0 and "was released as 1.3.3" in by_number.stdout
+
+
+def test_refusals(repo: Path) -> None:
+    not_merged = _cli(repo, "--pr", "7")
+    assert not_merged.returncode == 2
+    assert "--pr: PR #7 is not a merged pull request into main" in not_merged.stderr
+    (repo / "CHANGELOG.md").write_text("# Changelog\n\n## [1.2.x] - 2026-01-01\n")
+    commit_all(repo, "a changelog the bot cannot read")
+    _merged_improvement(repo)
+    refused = _cli(repo)
+    assert refused.returncode == 2
+    assert "CHANGELOG.md:3" in refused.stderr and "Traceback" not in refused.stderr
+    assert git(repo, "tag") == ""
