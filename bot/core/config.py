@@ -138,6 +138,18 @@ class AlertsConfig(Strict):
     metric_drop: float = Field(0.20, gt=0, lt=1, description="Monitored metric drop that alerts.")
     max_waiting: int = Field(50, ge=1, description="Proposals waiting that raise an alert.")
     failing_runs: int = Field(5, ge=2, description="Runs in a row a task fails before it alerts.")
+    opportunity_failures: int = Field(
+        3, ge=2, description="Failures of one task within `history_runs` runs that file an "
+        "opportunity issue.",
+    )
+    history_runs: int = Field(
+        10, ge=4, description="Recent runs the opportunities look at (failures and drift)."
+    )
+    drift: float = Field(
+        0.05, gt=0, lt=1,
+        description="Relative fall of a suite's score across `history_runs` runs (newer half "
+        "against older half) that files an opportunity issue.",
+    )
 
 
 class Config(Strict):
