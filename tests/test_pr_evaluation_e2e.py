@@ -51,7 +51,8 @@ def propose(sb: Sandbox, tmp_path: Path, value: float, **kw: Any) -> tuple[Path,
 def pr_env(sb: Sandbox, tmp_path: Path, work: Path, action: str, pr: dict[str, Any],
            token: str | None = None, **extra: Any) -> dict[str, str]:
     main_sha = sb.repo_state(NAME)["refs"]["refs/heads/main"]
-    payload = build_event("pull_request", action, repo=NAME, number=pr["number"],
+    payload = build_event("pull_request", action, repo=NAME, default_branch="main",
+                          number=pr["number"],
                           head_ref=pr["head"], head_sha=pr["head_sha"], base_ref="main",
                           base_sha=main_sha, labels=pr["labels"], title=pr["title"], **extra)
     env = actions_env("pull_request", payload, repo=NAME, api_url=sb.api_url,
@@ -97,6 +98,7 @@ def test_pull_request_gets_one_comment_and_a_gate_and_synchronize_edits_it(
     (comment,) = bot_comments(sb, "compare")
     assert len(bot_comments(sb, "state")) == 1
     assert "improve accept" in comment["body"]
+    assert "2000 bootstrap resamples" in comment["body"]  # the configuration on main
     data = extract(comment["body"], "comparison")
     assert data["decision"] == "accept" and data["cand"]["commit"] == pr["head_sha"]
     assert data["suites"][0]["metrics"][0]["delta"] > 0
@@ -194,7 +196,8 @@ def run_token_less_half(sb: Sandbox, tmp_path: Path, work: Path, pr: dict[str, A
 def report_env(sb: Sandbox, tmp_path: Path, work: Path, pr: dict[str, Any],
                conclusion: str = "success", head_repo: str = NAME) -> dict[str, str]:
     # a fork's run lists no pull requests: the bot finds the PR by the head SHA
-    payload = build_event("workflow_run", "completed", repo=NAME, head_sha=pr["head_sha"],
+    payload = build_event("workflow_run", "completed", repo=NAME, default_branch="main",
+                          head_sha=pr["head_sha"],
                           head_branch=pr["head"], event="pull_request", conclusion=conclusion,
                           pull_requests=[], head_repo=head_repo)
     env = actions_env("workflow_run", payload, repo=NAME, api_url=sb.api_url,
@@ -282,3 +285,30 @@ def test_the_report_half_refuses_a_malicious_artifact(
                 "wrong head": "speaks for commit ffffffffffff",
                 "missing": "the test run \\(failure\\) left no results artifact"}[kind]
     assert expected in body
+
+
+def test_main_results_are_stored_and_serve_as_the_baseline(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main_sha = sb.repo_state(NAME)["refs"]["refs/heads/main"]
+    checkout = tmp_path / "main-checkout"
+    run_git(tmp_path, "clone", "-q", f"{sb.server_url}/{NAME}.git", str(checkout))
+    payload = build_event("push", None, repo=NAME, default_branch="main", ref="refs/heads/main",
+                          after=main_sha)
+    env = actions_env("push", payload, repo=NAME, api_url=sb.api_url, server_url=sb.server_url,
+                      token=sb.token, sha=main_sha, ref="refs/heads/main",
+                      workdir=tmp_path / "push")
+    env["GITHUB_WORKSPACE"] = str(checkout)
+    assert handle(env, monkeypatch) == 0
+    stored = run_git(sb.root / f"{NAME}.git", "show",
+                     f"improve-data:results/{main_sha}.json").stdout
+    assert json.loads(stored)["commit"] == main_sha
+    assert handle(env, monkeypatch) == 0  # again: already stored, no second commit
+    log = run_git(sb.root / f"{NAME}.git", "log", "--format=%H", "improve-data").stdout.split()
+    assert len(log) == 1
+
+    work, pr = propose(sb, tmp_path, 0.6)
+    assert handle(pr_env(sb, tmp_path, work, "opened", pr), monkeypatch) == 0
+    (comment,) = bot_comments(sb, "compare")
+    assert "Baseline results were read from the data branch" in comment["body"]
+    assert gate(sb, pr["head_sha"])[-1] == ("success", "accepted (auto tier)")

@@ -223,6 +223,11 @@ def _apply_facts(
         sender = _user(f["sender"], kind=f.get("sender_type", "User"), uid=9)
         payload["sender"] = sender
     payload.pop("installation", None)
+    repo_node = payload.get("repository")
+    if "default_branch" in f and isinstance(repo_node, dict):
+        repo_node["default_branch"] = f["default_branch"]
+        if "master_branch" in repo_node:  # the push payload's older name for it
+            repo_node["master_branch"] = f["default_branch"]
     if "default_branch" in f and isinstance(payload.get("repository"), dict):
         payload["repository"]["default_branch"] = f["default_branch"]
     if event == "pull_request":
