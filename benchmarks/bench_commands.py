@@ -1,83 +1,141 @@
-"""API calls per comment-command event, and the parser's cost on a 64 KB comment.
+"""API calls and wall time per comment-command event: the real COMMANDS stage (PyGithub through
+the GitHub adapter) against the sandbox, counted from the sandbox's request log. Goal: at most 6
+calls per event. Also the parser's cost on a 64 KB comment.
 
-The calls are counted from the pure decision (bot.core.policy.decide_comment) under the flow the
-COMMANDS stage follows, so the figure moves when the policy asks for more or fewer writes:
-
-  reads  GET /pulls/{n} (head SHA), GET /collaborators/{u}/permission, GET /issues/{n}/comments
-         (the bot's state comment); the configuration comes from the default-branch checkout
-  writes the eyes reaction, each result reaction, the reply, the state comment, the status,
-         the re-run of the test workflow, the merge
-
-A comment with no command costs nothing (the workflow's `if:` and the parser stop it first).
+Each kind runs on a fresh pull request whose comparison is recorded (accepted, person tier), with
+the configuration read from a checkout of the default branch as the COMMANDS workflow has it.
 Prints one JSON object of metrics on its last line.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.adapters.event import Event  # noqa: E402
+from bot.adapters.github_forge import GitHubForge  # noqa: E402
 from bot.core.commands import parse_commands  # noqa: E402
-from bot.core.config import ApprovalConfig  # noqa: E402
-from bot.core.policy import (  # noqa: E402
-    CommandContext,
-    PrState,
-    decide_comment,
-    record_verdict,
-)
+from bot.sandbox import Sandbox  # noqa: E402
+from bot.sandbox.events import build_event  # noqa: E402
+from bot.stages.context import Services  # noqa: E402
+from bot.stages.pr_state import publish_verdict  # noqa: E402
+from bot.stages.router import bot_router  # noqa: E402
 
-READS = 3
-HEAD = "a" * 40
-NOW = datetime(2026, 11, 21, tzinfo=UTC)
+NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
+# kind -> (who comments, the comment); "redelivered" repeats the approve event
+KINDS: dict[str, tuple[str, str]] = {
+    "approve": ("bob", "/approve"),
+    "approve_cancel": ("bob", "/approve cancel"),
+    "approve_refused_reader": ("rita", "/approve"),
+    "approve_refused_author": ("alice", "/approve"),
+    "hold": ("bob", "/hold data is late"),
+    "unhold": ("bob", "/unhold"),
+    "retest": ("bob", "/retest"),
+    "help": ("rita", "/help"),
+    "quoted": ("bob", "> /approve"),
+    "redelivered": ("bob", "/approve"),
+}
 
 
-def calls(body: str, permission: str = "write", actor: str = "bob",
-          state: PrState | None = None) -> tuple[int, PrState]:
-    commands = parse_commands(body)
-    if not commands:
-        return 0, state or PrState()
-    base = state or record_verdict(PrState(), HEAD, "accept", "person")
-    ctx = CommandContext(comment_id=7, actor=actor, permission=permission, pr_author="alice",
-                         pr_status="open", head_sha=HEAD, now=NOW)
-    d = decide_comment(commands, ctx, base, ApprovalConfig())
-    if not d.outcomes:  # a redelivery: the state comment shows it was handled
-        return READS, d.state
-    writes = 1 + len(d.reactions) + (d.reply is not None) + d.state_changed
-    writes += (d.gate is not None) + d.retest + (d.merge_sha is not None)
-    return READS + writes, d.state
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+class Bench:
+    def __init__(self, sb: Sandbox, tmp: Path):
+        self.sb, self.tmp, self.n = sb, tmp, 0
+        self.tokens: dict[str, str] = {}
+
+    def pull_request(self) -> tuple[str, int, str, Path, str]:
+        self.n += 1
+        name = f"bench/app{self.n}"
+        self.sb.create_repo(name, {"README.md": "# app\n", ".github/improve.yml": "{}\n"})
+        for login, perm in (("alice", "write"), ("bob", "write"), ("rita", "read")):
+            self.tokens[login] = self.sb.add_user(login, perm)
+        work = self.tmp / f"work{self.n}"
+        git(self.tmp, "clone", "-q", self.sb.git_url(name), str(work))
+        git(work, "checkout", "-q", "-b", "improve/p")
+        (work / "x.txt").write_text("x\n")
+        git(work, "add", "x.txt")
+        git(work, "-c", "user.name=a", "-c", "user.email=a@x", "commit", "-q", "-m", "x")
+        git(work, "push", "-q", "origin", "improve/p")
+        head = git(work, "rev-parse", "HEAD")
+        git(work, "checkout", "-q", "main")
+        alice = GitHubForge(name, self.tokens["alice"], api_url=self.sb.api_url)
+        number = alice.create_pull(title="t", body="b", head="improve/p", base="main").number
+        alice.close()
+        self.sb.add_workflow_run(name, head_sha=head, head_branch="improve/p")
+        return name, number, head, work, git(work, "rev-parse", "HEAD")
+
+    def services(self, name: str, work: Path) -> Services:
+        return Services(make_forge=lambda: GitHubForge(name, self.sb.token,
+                                                       api_url=self.sb.api_url),
+                        workspace=work, now=lambda: NOW, out=io.StringIO())
+
+    def event(self, name: str, number: int, login: str, body: str, work: Path,
+              main: str) -> Event:
+        forge = GitHubForge(name, self.tokens[login], api_url=self.sb.api_url)
+        c = forge.create_comment(number, body)
+        forge.close()
+        payload = build_event("issue_comment", "created", repo=name, number=number, body=body,
+                              comment_id=c.id, sender=login, pr_author="alice",
+                              default_branch="main")
+        return Event("issue_comment", payload, name, api_url=self.sb.api_url,
+                     token=self.sb.token, sha=main, ref="refs/heads/main", workspace=work)
+
+    def run(self, kind: str) -> tuple[int, float]:
+        name, number, head, work, main = self.pull_request()
+        publish_verdict(self.services(name, work), number, head, "accept", "person")
+        login, body = KINDS[kind]
+        if kind == "unhold":
+            ev = self.event(name, number, "bob", "/hold", work, main)
+            bot_router().dispatch(ev, self.services(name, work))
+        ev = self.event(name, number, login, body, work, main)
+        if kind == "redelivered":
+            bot_router().dispatch(ev, self.services(name, work))
+        since = len(self.sb.requests)
+        start = time.perf_counter()
+        bot_router().dispatch(ev, self.services(name, work))
+        elapsed = (time.perf_counter() - start) * 1000
+        return self.sb.api_calls(since), elapsed
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=3, help="events per kind (wall time median)")
     args = ap.parse_args()
-    scenarios = {
-        "approve": calls("/approve")[0],
-        "approve_refused_reader": calls("/approve", permission="read")[0],
-        "approve_refused_author": calls("/approve", actor="alice")[0],
-        "hold": calls("/hold data is late")[0],
-        "retest": calls("/retest")[0],
-        "help": calls("/help", permission="none")[0],
-        "quoted": calls("> /approve")[0],
-        "redelivered": calls("/approve", state=calls("/approve")[1])[0],
-    }
+    metrics: dict[str, float] = {}
+    times: list[float] = []
+    with Sandbox.start() as sb, tempfile.TemporaryDirectory() as tmp:
+        bench = Bench(sb, Path(tmp))
+        for kind in KINDS:
+            runs = [bench.run(kind) for _ in range(args.rounds)]
+            metrics[f"calls_{kind}"] = max(c for c, _ in runs)
+            times += [t for _, t in runs]
+        if sb.violations:
+            print("\n".join(sb.violations), file=sys.stderr)
+            return 1
     body = "\n".join(f"> /approve {i}\n```\n/hold\n```\nplease /retest" for i in range(2000))
     body = body[:65536]
-    times = []
-    for _ in range(args.rounds):
+    parse = []
+    for _ in range(20):
         start = time.perf_counter()
         parse_commands(body)
-        times.append((time.perf_counter() - start) * 1000)
-    metrics = {f"calls_{k}": v for k, v in scenarios.items()}
-    metrics["calls_max"] = max(scenarios.values())
-    metrics["parse_64kb_ms"] = round(statistics.median(times), 3)
+        parse.append((time.perf_counter() - start) * 1000)
+    metrics["calls_max"] = max(v for k, v in metrics.items() if k.startswith("calls_"))
+    metrics["event_ms_median"] = round(statistics.median(times), 2)
+    metrics["parse_64kb_ms"] = round(statistics.median(parse), 3)
     print(json.dumps(metrics, sort_keys=True))
     return 0
 

@@ -168,7 +168,7 @@ def _unavailable(decision: CommentDecision) -> dict[int, str]:
             if o.ok and o.name == "rollback"}
 
 
-def test_run_to_rerun(runs: list[WorkflowRun], sha: str) -> tuple[WorkflowRun | None, str]:
+def run_to_rerun(runs: list[WorkflowRun], sha: str) -> tuple[WorkflowRun | None, str]:
     """The newest run of the TEST workflow for ``sha`` and, when there is none to re-run, why."""
     mine = [r for r in runs if r.path.split("@", 1)[0].endswith(f"/{TEST_WORKFLOW}")
             and r.head_sha == sha]
@@ -251,7 +251,7 @@ def on_comment(event: Event, services: Services) -> int:
                               record_handled=False)
     decision = _replace(decision, facts.comment_id, _unavailable(decision))
     if decision.retest:
-        run, why_not = test_run_to_rerun(
+        run, why_not = run_to_rerun(
             forge.list_workflow_runs(head_sha=ctx.head_sha, event="pull_request"), ctx.head_sha)
         if run is None:
             changes = {i: why_not for i, o in enumerate(decision.outcomes)
