@@ -107,3 +107,26 @@ def test_refusals(repo: Path) -> None:
     assert refused.returncode == 2
     assert "CHANGELOG.md:3" in refused.stderr and "Traceback" not in refused.stderr
     assert git(repo, "tag") == ""
+
+
+def test_the_release_commit_is_measured_when_a_suite_targets_the_change(
+    make_repo: Callable[..., Path],
+) -> None:
+    suite = ("id: router-v1\ntargets: [\"config.yaml\"]\nrepeat: 1\ntimeout: 60\n"
+             "metrics:\n  - {name: accuracy, direction: higher}\n"
+             "tasks:\n  - id: t1\n    run: python score.py\n")
+    repo = make_repo({"CHANGELOG.md": CHANGELOG.encode(), "pyproject.toml": PYPROJECT,
+                      "config.yaml": "routing:\n  threshold: 0.55\n",
+                      "benchmarks/router.yaml": suite,
+                      "score.py": "print('{\"accuracy\": 0.9}')\n"})
+    _merged_improvement(repo)
+    done = subprocess.run([sys.executable, "-m", "bot", "release", "--forge", "local",
+                           "--repo", str(repo)], capture_output=True, text=True, timeout=120,
+                          check=False, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    commit = git(repo, "rev-parse", "main")
+    record = json.loads(git(repo, "show", "improve-data:releases/v1.3.3.json"))
+    assert record["results"] == f"results/{commit}.json"
+    results = json.loads(git(repo, "show", f"improve-data:results/{commit}.json"))
+    assert results["commit"] == commit
+    assert [s["id"] for s in results["suites"]] == ["router-v1"]

@@ -60,13 +60,15 @@ from bot.core.release_facts import (
 from bot.core.release_summary import COMPARE_MARKER, summary_from_comment
 from bot.core.render import find_marker, render
 from bot.core.versioning import tag_name
-from bot.errors import GateError, InputError, Problem
+from bot.errors import GateError, ImproveError, InputError, Problem
 from bot.stages.router import Router
 
 RELEASED_MARKER = "released"
 RELEASE_PR_LABEL = "release"
 RECORD_MESSAGE = "release: record {tag}"
 NOTHING_PENDING = "improve release: nothing to release"
+MEASURE_FAILED = ("improve release: the release commit {commit} was not measured ({reason}); "
+                  "the record says so (results: null)")
 GAVE_UP = ("improve release: PR #{pr}: the branch {branch} kept moving; gave up after {tries} "
            "tries (release.push_retries). Nothing was left half-written; run it again.")
 NOT_MERGED = "PR #{pr} is not a merged pull request into {branch}"
@@ -208,9 +210,14 @@ def _measure(ws: Workspace, commit: str, merge_sha: str, err: TextIO) -> dict[st
     from bot.stages.evaluate import EvaluateRequest, evaluate
 
     parent = ws.first_parent(merge_sha) or merge_sha
-    with ws.git.worktree(commit) as wt:
-        results = evaluate(EvaluateRequest(repo=wt.path, ref="HEAD", changed_from=parent),
-                           PlainProgress(err))
+    try:
+        with ws.git.worktree(commit) as wt:
+            results = evaluate(EvaluateRequest(repo=wt.path, ref="HEAD", changed_from=parent),
+                               PlainProgress(err))
+    except ImproveError as exc:
+        # the release is published already: its record and comment must still be written
+        print(MEASURE_FAILED.format(commit=commit[:12], reason=exc), file=err, flush=True)
+        return None
     if not results.suites:
         return None
     data: dict[str, Any] = json.loads(results.model_dump_json())
