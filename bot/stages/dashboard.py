@@ -1,0 +1,310 @@
+"""Seeing and steering the loop: the dashboard issue, alerts and opportunities, run by the
+scheduled workflow (``schedule`` / ``workflow_dispatch``) and by ``improve status``,
+``improve report``, ``improve dashboard``.
+
+gather (records from the data branch in one ``git cat-file --batch``; the open proposals, their
+gate status and proposal file from the forge; the dashboard issue) -> decide (alerts, health,
+effectiveness, opportunities: bot/core, pure) -> act (the issue created once and then edited in
+place, found by its label and marker; one comment per alert raised or cleared; one issue per
+opportunity).
+
+Pinning: GitHub pins issues only through GraphQL (``pinIssue``); the bot does not call it. The
+dashboard is found by the label ``improve-dashboard`` and its marker; pin it once by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+from pydantic import ValidationError
+
+from bot.adapters.datastore import DataStore
+from bot.adapters.event import Event
+from bot.adapters.git import Git, GitError
+from bot.adapters.record_reader import read_blobs, read_json_files
+from bot.core import dashboard as dash
+from bot.core import opportunities as opp
+from bot.core.alerts import AlertUpdate, current_alerts, update_alerts
+from bot.core.config import Config
+from bot.core.effectiveness import (
+    Effectiveness,
+    Predicted,
+    effectiveness,
+    release_outcomes,
+)
+from bot.core.forge import Forge, Issue
+from bot.core.policy import GATE_CONTEXT
+from bot.core.proposals import BRANCH_PREFIX, PROPOSALS_DIR
+from bot.core.records import (
+    MONITORS_DIR,
+    RELEASES_DIR,
+    RESULTS_DIR,
+    MonitorRecord,
+    ReleaseRecord,
+)
+from bot.core.render import find_marker, render
+from bot.core.results import Results
+from bot.core.trends import RunSummary, merge_runs, monitor_runs, summarize_results
+from bot.stages.router import Router
+
+PROPOSAL_LABEL = "improvement"
+CREATED = "created the dashboard issue #{number}"
+EDITED = "edited the dashboard issue #{number}"
+UNCHANGED = "the dashboard issue #{number} is up to date"
+FILED = "filed opportunity #{number}: {title}"
+RESULTS_LIMIT = 200  # the newest results files the trends read
+
+
+@dataclass
+class LoopEnv:
+    """What the stage works with, built by a command or the event handler."""
+
+    forge: Forge
+    config: Config
+    git: Git  # a clone (or the repository itself): the data branch and the default branch
+    remote: str | None
+    default_branch: str
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+
+    @property
+    def store(self) -> DataStore:
+        return DataStore(self.git, self.config.data_branch, self.remote)
+
+
+@dataclass
+class Gathered:
+    releases: list[ReleaseRecord]
+    monitors: list[MonitorRecord]
+    runs: list[RunSummary]
+    proposals: list[dash.ProposalView]
+    effectiveness: Effectiveness
+    issue: Issue | None
+
+
+@dataclass
+class RefreshOutcome:
+    number: int
+    action: str  # "created" | "edited" | "unchanged"
+    update: AlertUpdate
+    dashboard: dash.Dashboard
+    filed: list[Issue] = field(default_factory=list)
+
+
+# --- gather -------------------------------------------------------------------------------------
+
+
+def _models(raw: Mapping[str, Any], model: type[Any]) -> list[Any]:
+    out = []
+    for data in raw.values():
+        with contextlib.suppress(ValidationError, TypeError, ValueError):
+            out.append(model.model_validate(data))
+    return out
+
+
+def _results_paths(git: Git, ref: str) -> list[str]:
+    """The results files, newest first by the commit that added them, at most RESULTS_LIMIT."""
+    out = git.run("log", "--format=", "--name-only", "--diff-filter=A", ref, "--",
+                  f"{RESULTS_DIR}/")
+    seen: list[str] = []
+    for line in out.splitlines():
+        if line.endswith(".json") and line not in seen:
+            seen.append(line)
+        if len(seen) >= RESULTS_LIMIT:
+            break
+    return seen
+
+
+def read_records(env: LoopEnv) -> tuple[list[ReleaseRecord], list[MonitorRecord],
+                                        list[RunSummary]]:
+    store = env.store
+    store.refresh()
+    ref = store.ref
+    if env.git.try_rev_parse(ref) is None:
+        return [], [], []
+    files = env.git.list_files(ref)
+    releases = [p for p in files if p.startswith(RELEASES_DIR + "/") and p.endswith(".json")]
+    monitors = [p for p in files if p.startswith(MONITORS_DIR + "/") and p.endswith(".json")]
+    results = _results_paths(env.git, ref)
+    raw = read_json_files(env.git.path, ref, releases + monitors + results)
+    rel = _models({p: raw[p] for p in releases if p in raw}, ReleaseRecord)
+    mon = _models({p: raw[p] for p in monitors if p in raw}, MonitorRecord)
+    summaries = []
+    for p in results:
+        if p not in raw:
+            continue
+        with contextlib.suppress(ValidationError, TypeError, ValueError):
+            s = summarize_results(Results.model_validate(raw[p]), p)
+            if s is not None:
+                summaries.append(s)
+    return rel, mon, merge_runs(summaries, monitor_runs(mon))
+
+
+def _default_rev(env: LoopEnv) -> str | None:
+    for ref in ([f"refs/remotes/{env.remote}/{env.default_branch}"] if env.remote else []) + [
+            f"refs/heads/{env.default_branch}"]:
+        if env.git.try_rev_parse(ref):
+            return ref
+    return None
+
+
+def predicted_gains(env: LoopEnv, ids: list[str]) -> dict[str, Predicted]:
+    """Each merged proposal's ``predicted_improvement``, from its file on the default branch
+    (the release record keeps the facts the changelog needs, not the prediction)."""
+    rev = _default_rev(env)
+    if rev is None or not ids:
+        return {}
+    out: dict[str, Predicted] = {}
+    blobs = read_blobs(env.git.path, rev, [f"{PROPOSALS_DIR}/{i}.yaml" for i in ids])
+    for pid in ids:
+        blob = blobs.get(f"{PROPOSALS_DIR}/{pid}.yaml")
+        with contextlib.suppress(yaml.YAMLError, TypeError, ValueError, KeyError,
+                                 AttributeError):
+            pred = yaml.safe_load(blob or b"")["predicted_improvement"]
+            out[pid] = Predicted(metric=str(pred["metric"]), delta=float(pred["delta"]))
+    return out
+
+
+def open_proposals(forge: Forge) -> list[dash.ProposalView]:
+    """Open improvement PRs with their state (from the ``improve/gate`` status on the head) and
+    proposer and type (from the proposal file on the branch)."""
+    views = []
+    for pr in forge.list_pulls(state="open", label=PROPOSAL_LABEL):
+        status = forge.combined_status(pr.head_sha).get(GATE_CONTEXT)
+        pid = pr.head_ref.removeprefix(BRANCH_PREFIX)
+        author, ptype = pr.author, ""
+        with contextlib.suppress(Exception):  # a hand-made PR has no proposal file
+            data = yaml.safe_load(forge.read_file(f"{PROPOSALS_DIR}/{pid}.yaml",
+                                                  ref=pr.head_sha) or "") or {}
+            author = str(data.get("author") or author)
+            ptype = str(data.get("type") or "")
+        views.append(dash.ProposalView(number=pr.number, title=pr.title, url=pr.url,
+                                       state=dash.proposal_state(status.description
+                                                                 if status else None),
+                                       author=author, type=ptype))
+    return views
+
+
+def find_dashboard(forge: Forge) -> Issue | None:
+    """The dashboard issue: open, labelled, carrying the marker; the oldest if several."""
+    found = [i for i in forge.list_issues(label=dash.LABEL, state="open")
+             if find_marker(i.body) == dash.MARKER]
+    return min(found, key=lambda i: i.number) if found else None
+
+
+def gather(env: LoopEnv, with_issue: bool = True) -> Gathered:
+    releases, monitors, runs = read_records(env)
+    ids = [str(r.proposal.get("id")) for r in releases if r.proposal and r.proposal.get("id")]
+    eff = effectiveness(release_outcomes(releases, monitors, predicted_gains(env, ids)))
+    return Gathered(releases, monitors, runs, open_proposals(env.forge), eff,
+                    find_dashboard(env.forge) if with_issue else None)
+
+
+# --- decide -------------------------------------------------------------------------------------
+
+
+def decide(env: LoopEnv, g: Gathered) -> tuple[dash.Dashboard, AlertUpdate]:
+    now = env.now()
+    waiting = [(p.number, p.title, p.state) for p in g.proposals if p.state != "rejected"]
+    alerts = current_alerts(g.releases, g.monitors, g.runs, waiting, now, env.config)
+    previous = dash.alert_state(g.issue.body if g.issue else None)
+    update = update_alerts(previous, alerts, now)
+    d = dash.dashboard(g.releases, g.monitors, g.runs, g.proposals, update.active,
+                       g.effectiveness, now, env.config)
+    return d, update
+
+
+def build(env: LoopEnv) -> dash.Dashboard:
+    """The dashboard without writing anything (``improve status``, ``improve report``)."""
+    d, _ = decide(env, gather(env))
+    return d
+
+
+# --- act ----------------------------------------------------------------------------------------
+
+
+def refresh_dashboard(env: LoopEnv, g: Gathered | None = None) -> RefreshOutcome:
+    """Create the dashboard issue once, then edit it in place; announce alerts raised or
+    cleared since the last refresh with one comment."""
+    g = g or gather(env)
+    d, update = decide(env, g)
+    body = dash.render_markdown(d, update.state())
+    if g.issue is None:
+        issue = env.forge.create_issue(title=dash.TITLE, body=body, labels=[dash.LABEL])
+        action = "created"
+        print(CREATED.format(number=issue.number), file=env.out)
+    elif g.issue.body.rstrip() != body.rstrip():
+        issue = env.forge.update_issue(g.issue.number, body=body)
+        action = "edited"
+        print(EDITED.format(number=issue.number), file=env.out)
+    else:
+        issue, action = g.issue, "unchanged"
+        print(UNCHANGED.format(number=issue.number), file=env.out)
+    if update.raised or update.cleared:
+        env.forge.create_comment(issue.number, render(
+            "alert_comment.md.j2", raised=update.raised, cleared=update.cleared))
+    return RefreshOutcome(issue.number, action, update, d)
+
+
+def file_opportunities(env: LoopEnv, runs: list[RunSummary]) -> list[Issue]:
+    """One issue per opportunity not filed before (open or closed: closing it says no)."""
+    found = opp.find_opportunities(runs, env.config)
+    if not found:
+        return []
+    filed = opp.filed_keys(i.body for i in env.forge.list_issues(label=opp.LABEL, state="all"))
+    out = []
+    for o in opp.to_file(found, filed):
+        body = render("opportunity.md.j2", kind=o.kind, subject=o.subject,
+                      evidence=o.evidence, key_line=o.key_line())
+        issue = env.forge.create_issue(title=o.title, body=body, labels=[opp.LABEL])
+        print(FILED.format(number=issue.number, title=o.title), file=env.out)
+        out.append(issue)
+    return out
+
+
+def scheduled(env: LoopEnv) -> RefreshOutcome:
+    """What the scheduled run does here: refresh the dashboard, file the opportunities."""
+    g = gather(env)
+    outcome = refresh_dashboard(env, g)
+    outcome.filed = file_opportunities(env, g.runs)
+    return outcome
+
+
+# --- wiring -------------------------------------------------------------------------------------
+
+
+def has_remote(path: Path, remote: str = "origin") -> bool:
+    proc = subprocess.run(["git", "remote", "get-url", remote], cwd=path, capture_output=True,
+                          check=False)
+    return proc.returncode == 0
+
+
+def env_for_event(event: Event, services: Any) -> LoopEnv:
+    git = Git(services.workspace, token=event.token)
+    remote = "origin" if has_remote(git.path) else None
+    return LoopEnv(forge=services.forge, config=services.config, git=git, remote=remote,
+                   default_branch=services.default_branch, now=services.now, out=services.out,
+                   err=services.err)
+
+
+router = Router()
+
+
+@router.register("schedule")
+@router.register("workflow_dispatch")
+def on_schedule(event: Event, services: Any) -> int:
+    try:
+        scheduled(env_for_event(event, services))
+    except GitError as exc:
+        print(f"improve dashboard: the data branch is not readable: {exc}", file=services.err)
+        return 1
+    return 0
