@@ -53,6 +53,7 @@ class Router:
 
 def bot_router() -> Router:
     """Every stage's router, composed. A new stage adds its module here."""
-    from bot.stages import comment_commands, pr_evaluation, release
+    from bot.stages import comment_commands, dashboard, pr_evaluation, release
 
-    return Router(pr_evaluation.router, release.router, comment_commands.router)
+    return Router(pr_evaluation.router, release.router, comment_commands.router,
+                  dashboard.router)
