@@ -294,14 +294,14 @@ def _upsert(services: Services, number: int, comments: list[Comment], body: str)
 
 def post(
     services: Services, number: int, head_sha: str, body: str, verdict: Verdict, tier: Tier,
-    config: Config, summary: str, env: dict[str, str],
+    config: Config, summary: str, env: dict[str, str], pull: PullRequest | None = None,
 ) -> GateStatus:
     """The one comment (created or edited), the verdict and the gate, the job summary: one list
     of the comments serves both the compare comment and the state comment."""
     comments = services.forge.list_comments(number)
     _upsert(services, number, comments, body)
     gate = publish_verdict(services, number, head_sha, verdict, tier, comments=comments,
-                           timeout_days=config.approval.timeout_days)
+                           timeout_days=config.approval.timeout_days, pull=pull)
     actions.append_summary(summary, env)
     print(f"improve: #{number} {head_sha[:12]}: {verdict}; improve/gate {gate.state} "
           f"({gate.description})", file=services.out)
@@ -309,13 +309,13 @@ def post(
 
 
 def post_error(services: Services, number: int, head_sha: str, problems: Sequence[str],
-               config: Config | None, env: dict[str, str]) -> int:
+               config: Config | None, env: dict[str, str], pull: PullRequest | None = None) -> int:
     body = error_body(head_sha, problems)
     timeout = config.approval.timeout_days if config else 7.0
     comments = services.forge.list_comments(number)
     _upsert(services, number, comments, body)
     publish_verdict(services, number, head_sha, "error", "person", comments=comments,
-                    timeout_days=timeout)
+                    timeout_days=timeout, pull=pull)
     actions.append_summary(body, env)
     for p in problems:
         actions.command("error", p, services.err, title="improve")
@@ -472,14 +472,14 @@ def on_workflow_run(event: Event, services: Services) -> int:
         art = read_artifact(path)
         problems = artifact_problems(art, pr.number, pr.head_sha)
         if problems:
-            return post_error(services, pr.number, pr.head_sha, problems, config, env)
+            return post_error(services, pr.number, pr.head_sha, problems, config, env, pr)
         assert art.base is not None and art.head is not None
         comparison = decide(art.base, art.head, config, art.proposal, fork)
     except Exception as exc:
-        return post_error(services, pr.number, pr.head_sha, _describe(exc), config, env)
+        return post_error(services, pr.number, pr.head_sha, _describe(exc), config, env, pr)
     body = comment_body(comparison, pr.head_sha, art.proposal, fork, art.base_cached)
     gate = post(services, pr.number, pr.head_sha, body, verdict_of(comparison),
-                comparison.approval.tier, config, render_comparison_markdown(comparison), env)
+                comparison.approval.tier, config, render_comparison_markdown(comparison), env, pr)
     return _exit(gate)
 
 
