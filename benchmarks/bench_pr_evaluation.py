@@ -45,7 +45,7 @@ def _timed_run_units(*args: Any, **kwargs: Any) -> Any:
 
 
 _real_run_units = pr_evaluation.run_units
-pr_evaluation.run_units = _timed_run_units  # type: ignore[assignment]
+pr_evaluation.run_units = _timed_run_units
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -84,7 +84,7 @@ def dataset(split: str, n: int = 30) -> str:
     return "\n".join(lines) + "\n"
 
 
-def files(threshold: float = START) -> dict[str, str]:
+def files(threshold: float = START) -> dict[str, str | bytes]:
     return {
         "README.md": "# router\n\nA rule-based classifier.\n",
         ".github/improve.yml": CONFIG,
