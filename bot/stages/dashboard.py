@@ -308,3 +308,20 @@ def on_schedule(event: Event, services: Any) -> int:
         print(f"improve dashboard: the data branch is not readable: {exc}", file=services.err)
         return 1
     return 0
+
+
+# --- improvement requests -----------------------------------------------------------------------
+
+REQUEST_LABEL = "improvement-request"
+REQUEST_MARKER = "request"
+
+
+def file_request(forge: Forge, *, title: str, what: str, evidence: str, author: str,
+                 target: str | None = None) -> tuple[Issue, bool]:
+    """Open an improvement request issue (label ``improvement-request``), or find the open one
+    with the same title that ``improve request`` filed before: (issue, created)."""
+    for issue in forge.list_issues(label=REQUEST_LABEL, state="open"):
+        if issue.title == title and find_marker(issue.body) == REQUEST_MARKER:
+            return issue, False
+    body = render("request.md.j2", what=what, evidence=evidence, target=target, author=author)
+    return forge.create_issue(title=title, body=body, labels=[REQUEST_LABEL]), True
