@@ -128,6 +128,11 @@ class ReleaseConfig(Strict):
     changelog: str = Field("CHANGELOG.md", description="The changelog a release writes to.")
     tag_prefix: str = Field("v", description="Tags are this prefix and the version.")
     push_retries: int = Field(5, ge=1, description="Tries when a push is rejected.")
+    measure: bool = Field(
+        True,
+        description="Measure the suites a merge touched on the release commit: the monitor's "
+        "reference (results from pull-request jobs are untrusted artifacts).",
+    )
 
 
 class AlertsConfig(Strict):

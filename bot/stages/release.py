@@ -94,8 +94,8 @@ class Outcome:
 class ReleaseRequest:
     dry_run: bool = False
     only_pr: int | None = None
-    # run the suites the merge touched on the release commit (the monitor's reference); a
-    # release.measure option belongs in the configuration once the README reference follows
+    # run the suites the merge touched on the release commit (the monitor's reference);
+    # measured only when this and the configuration's release.measure both say so
     measure: bool = True
 
 
@@ -403,8 +403,8 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
 def _finish(env: Env, ws: Workspace, plan: ReleasePlan, commit: str, pr: PullRequest,
             req: ReleaseRequest) -> None:
     """After the release is on the branch: measure, record, comment (each idempotent)."""
-    results = _measure(ws, commit, pr.merge_commit_sha or commit, env.err) if req.measure \
-        else None
+    measure = req.measure and env.config.release.measure
+    results = _measure(ws, commit, pr.merge_commit_sha or commit, env.err) if measure else None
     _record(ws, env.config, plan, commit, pr, results)
     summary = ComparisonSummary(improvement=plan.record["comparison"]["improvement"],
                                 metrics=list(plan.record["metrics"]))
