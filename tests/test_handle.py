@@ -109,3 +109,15 @@ def test_handle_outside_actions_is_a_clear_error(tmp_path: Path) -> None:
         "GITHUB_EVENT_NAME: is not set (improve handle runs inside a GitHub Actions step)"
         in proc.stderr
     )
+
+
+def test_the_bot_login_follows_the_app_token() -> None:
+    from bot.stages.context import github_services
+
+    base = {"GITHUB_TOKEN": "t"}
+    app = Event(
+        "issue_comment", {}, "o/r", token="t", env={**base, "IMPROVE_BOT_LOGIN": "improve-app[bot]"}
+    )
+    plain = Event("issue_comment", {}, "o/r", token="t", env=base)
+    assert github_services(app).forge.bot_login == "improve-app[bot]"  # type: ignore[attr-defined]
+    assert github_services(plain).forge.bot_login == "github-actions[bot]"  # type: ignore[attr-defined]

@@ -17,6 +17,8 @@ from bot.core.config import CONFIG_PATH, Config, parse_config
 from bot.core.forge import Forge
 from bot.errors import InputError
 
+DEFAULT_BOT_LOGIN = "github-actions[bot]"
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -53,7 +55,10 @@ def github_services(event: Event, **kwargs: Any) -> Services:
 
         if not event.token:
             raise InputError("GITHUB_TOKEN: is not set, and this step needs to talk to GitHub")
-        return GitHubForge(event.repo, event.token, api_url=event.api_url)
+        # with a GitHub App token the bot writes as "<app-slug>[bot]"; its own comments (the
+        # living comment, the state) are recognised by that login
+        login = event.env.get("IMPROVE_BOT_LOGIN") or DEFAULT_BOT_LOGIN
+        return GitHubForge(event.repo, event.token, api_url=event.api_url, bot_login=login)
 
     return Services(make_forge=make, workspace=event.workspace, **kwargs)
 
