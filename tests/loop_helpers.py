@@ -81,8 +81,8 @@ print(json.dumps({"score": score}))
 '''
 
 
-def suite_yaml(sid: str, mode: str, tasks: int = 6) -> str:
-    lines = [f"id: {sid}", "targets: [config/knob.yaml]", "repeat: 1",
+def suite_yaml(sid: str, mode: str, targets: str, tasks: int = 6) -> str:
+    lines = [f"id: {sid}", f"targets: [{targets}]", "repeat: 1",
              "metrics:", "  - {name: score, direction: higher}", "tasks:"]
     lines += [f"  - {{id: t{i}, run: python score.py {mode}}}" for i in range(1, tasks + 1)]
     return "\n".join(lines) + "\n"
@@ -92,8 +92,8 @@ def tune_files(cycles: int = 4) -> dict[str, str]:
     return {".github/improve.yml": TUNE_CONFIG.format(cycles=cycles),
             "config/knob.yaml": "knob: 1  # the tuned constant\n",
             "score.py": SCORE_PY,
-            "benchmarks/knob.yaml": suite_yaml("knob-v1", "true"),
-            "benchmarks/noise.yaml": suite_yaml("noise-v1", "noise"),
+            "benchmarks/knob.yaml": suite_yaml("knob-v1", "true", "config/knob.yaml"),
+            "benchmarks/noise.yaml": suite_yaml("noise-v1", "noise", "score.py"),
             "README.md": "tunable\n"}
 
 
