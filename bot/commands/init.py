@@ -1,0 +1,89 @@
+"""``improve init``: install the bot in an existing repository (configuration, workflows, an
+example benchmark and regression suite), never overwriting what is there."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.errors import InputError, Problem
+
+NO_DIR = "no such directory"
+NOT_A_REPO = "is not inside a git repository (run git init first, or pass --dir)"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "init",
+        help="install the bot in a repository: configuration, workflows, example suites",
+        description="Write .github/improve.yml (every key at its default, with what it means), "
+        "the improve-*.yml workflows and an example benchmark and regression suite into the "
+        "repository. Existing files are never overwritten: they are listed as skipped.",
+    )
+    p.add_argument("--dir", default=".", type=Path, metavar="PATH",
+                   help="a directory inside the repository (default: the current directory)")
+    p.add_argument("--action", metavar="OWNER/REPO@SHA",
+                   help="what the workflows run: the improve action pinned to a full commit SHA "
+                   "(default: a placeholder to replace)")
+    p.add_argument("--default-branch", metavar="BRANCH",
+                   help="the branch releases go to (default: origin's, else the current one)")
+    p.set_defaults(func=run)
+
+
+def _default_branch(git: Any) -> str:
+    from bot.adapters.git import GitError
+
+    try:
+        return str(git.run("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
+                   ).removeprefix("origin/")
+    except GitError:
+        return git.current_branch() or "main"
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot import __version__
+    from bot.adapters.git import Git, GitError
+    from bot.core.init_files import (
+        PLACEHOLDER_ACTION,
+        REPLACE_ACTION,
+        SKIPPED,
+        WROTE,
+        init_files,
+        plan_init,
+        version_file_for,
+    )
+
+    where: Path = args.dir
+    if not where.is_dir():
+        raise InputError([Problem(f"--dir {where}", NO_DIR)])
+    # the top of the repository: .github belongs there, whichever folder init was run from
+    top = next((d for d in (where.resolve(), *where.resolve().parents)
+                if (d / ".git").exists()), None)
+    try:
+        if top is None:
+            raise GitError("no .git")
+        git = Git(top)
+        root = Path(git.run("rev-parse", "--show-toplevel"))
+    except GitError:
+        raise InputError([Problem(f"--dir {where}", NOT_A_REPO)]) from None
+    action = args.action or PLACEHOLDER_ACTION
+    branch = args.default_branch or _default_branch(git)
+    version_file = version_file_for(p.name for p in root.iterdir())
+    files = init_files(default_branch=branch, action=action, version=f"v{__version__}",
+                       version_file=version_file)
+    plan = plan_init(files, (p for p in files if (root / p).exists() or (root / p).is_symlink()))
+    for rel, text in plan.write.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # "x": a file appearing meanwhile is still never overwritten
+        with target.open("x", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        print(WROTE.format(path=rel))
+    for rel in plan.skipped:
+        print(SKIPPED.format(path=rel))
+    if action == PLACEHOLDER_ACTION and any(p.startswith(".github/workflows/") for p in plan.write):
+        print("note: " + REPLACE_ACTION.format(action=action), file=sys.stderr)
+    print(f"next: improve validate --repo {root}, then commit and push the files")
+    return 0
