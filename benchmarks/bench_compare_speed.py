@@ -23,11 +23,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.core.compare import (  # noqa: E402
     compare_results,
-    parse_results,
     render_comparison_markdown,
 )
 from bot.core.config import CompareConfig  # noqa: E402
-from bot.core.results import Environment, Results, Sample, SuiteResult, TaskResult  # noqa: E402
+from bot.core.results import (  # noqa: E402
+    Environment,
+    Results,
+    Sample,
+    SuiteResult,
+    TaskResult,
+    parse_results,  # noqa: E402
+)
 from bot.core.suites import Metric  # noqa: E402
 from bot.stages import compare as stage  # noqa: E402
 

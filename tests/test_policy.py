@@ -67,8 +67,8 @@ HOLD = Hold(by="carol", at=NOW, reason="waiting for data")
         ("accept", "auto", None, None, "success", DESC_AUTO),
         ("accept", "person", None, None, "pending", "accepted: awaiting /approve"),
         ("accept", "person", APPROVAL, None, "success", "accepted, approved by @bob for aaaaaaa"),
-        ("inconclusive", "person", None, None, "pending", "inconclusive: awaiting /approve"),
-        ("inconclusive", "auto", None, None, "pending", "inconclusive: awaiting /approve"),
+        ("inconclusive", "person", None, None, "failure", "inconclusive: awaiting /approve"),
+        ("inconclusive", "auto", None, None, "failure", "inconclusive: awaiting /approve"),
         ("inconclusive", "person", APPROVAL, None, "success",
          "inconclusive, approved by @bob for aaaaaaa"),
         # a later push voids the approval

@@ -224,6 +224,8 @@ def gate_state(
 
     A hold wins over everything; a reject or an error is never turned green by a person; an
     accepted change in the auto tier needs nobody; otherwise a valid approval of this head does.
+    Without one, an inconclusive comparison fails the gate (it is never merged on its own: more
+    repeats or a person), and an accepted change outside the auto tier waits, pending.
     """
     if hold is not None:
         held = DESC_HELD.format(by=hold.by) + (f": {hold.reason}" if hold.reason else "")
@@ -250,7 +252,7 @@ def gate_state(
         desc = DESC_EXPIRED.format(verdict=word, by=approval.by)
     else:
         desc = DESC_AWAIT.format(verdict=word)
-    return GateStatus(state="pending", description=desc)
+    return GateStatus(state="failure" if verdict == "inconclusive" else "pending", description=desc)
 
 
 def gate_for(state: PrState, head_sha: str, now: datetime, timeout_days: float = 7.0) -> GateStatus:
