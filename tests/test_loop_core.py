@@ -358,3 +358,13 @@ def test_parse_values(text: str, values: list) -> None:
 def test_parse_values_refuses_nothing() -> None:
     with pytest.raises(InputError):
         parse_values(" , ")
+
+
+def test_the_loop_benchmark_suite_loads() -> None:
+    from pathlib import Path
+
+    from bot.core.suites import parse_suite
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "loop.yaml"
+    suite = parse_suite(path.read_text(), "benchmarks/loop.yaml", "benchmark")
+    assert suite.id == "loop-dashboard" and len(suite.tasks) == 2
