@@ -15,6 +15,7 @@ dashboard is found by the label ``improve-dashboard`` and its marker; pin it onc
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -232,6 +233,11 @@ def build(env: LoopEnv) -> dash.Dashboard:
 # --- act ----------------------------------------------------------------------------------------
 
 
+def _without_time(body: str) -> str:
+    # a refresh that changes only the "Refreshed ..." line is not worth an API call
+    return re.sub(r"<sub>Refreshed [^<]*</sub>", "", body).rstrip()
+
+
 def refresh_dashboard(env: LoopEnv, g: Gathered | None = None) -> RefreshOutcome:
     """Create the dashboard issue once, then edit it in place; announce alerts raised or
     cleared since the last refresh with one comment."""
@@ -242,7 +248,7 @@ def refresh_dashboard(env: LoopEnv, g: Gathered | None = None) -> RefreshOutcome
         issue = env.forge.create_issue(title=dash.TITLE, body=body, labels=[dash.LABEL])
         action = "created"
         print(CREATED.format(number=issue.number), file=env.out)
-    elif g.issue.body.rstrip() != body.rstrip():
+    elif _without_time(g.issue.body) != _without_time(body):
         issue = env.forge.update_issue(g.issue.number, body=body)
         action = "edited"
         print(EDITED.format(number=issue.number), file=env.out)
