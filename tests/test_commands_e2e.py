@@ -13,10 +13,12 @@ import pytest
 from commands_helpers import BOT, PrWorld, make_world, module_sandbox
 from sandbox_helpers import push_change
 
+from bot.core.monitor import NO_RELEASE_PR
 from bot.core.policy import MERGE_STALE, REFUSE_AUTHOR, REFUSE_PERMISSION
+from bot.core.render import md_escape
 from bot.sandbox import Sandbox
 from bot.sandbox.events import actions_env
-from bot.stages.comment_commands import RETEST_NO_RUN, ROLLBACK_UNAVAILABLE
+from bot.stages.comment_commands import RETEST_NO_RUN
 from bot.stages.pr_state import publish_verdict
 
 __all__ = ["module_sandbox"]
@@ -188,10 +190,11 @@ def test_help_answers_anyone(world: PrWorld) -> None:
     assert world.reactions(c.id) == ["+1", "eyes"] and calls == 3
 
 
-def test_rollback_is_parsed_and_said_not_handled_here(world: PrWorld) -> None:
+def test_rollback_of_a_pr_never_released_is_refused(world: PrWorld) -> None:
+    # the full /rollback story is in tests/test_rollback_e2e.py
     c, _ = world.say("bob", "/rollback accuracy fell", issue_state="closed", merged=True)
     assert world.reactions(c.id) == ["confused", "eyes"]
-    assert ROLLBACK_UNAVAILABLE in world.bot_comments()[-1]
+    assert md_escape(NO_RELEASE_PR.format(pr=world.number)) in world.bot_comments()[-1]
 
 
 @pytest.mark.parametrize("facts", [{"action": "edited"}, {"action": "deleted"},

@@ -55,10 +55,6 @@ from bot.stages.router import Router
 router = Router()
 
 TEST_WORKFLOW = "improve-test.yml"
-# what the reply says where this workflow does not carry a command out (yet)
-ROLLBACK_UNAVAILABLE = (
-    "not handled by the comment workflow yet: the monitor and rollback stage opens revert PRs"
-)
 RETEST_NO_RUN = "found no finished run of the test workflow ({workflow}) for {sha} to re-run"
 RETEST_RUNNING = "the test of {sha} is still running"
 RESULT_REACTIONS = ("+1", "confused")
@@ -163,9 +159,30 @@ def _replace(
     })
 
 
-def _unavailable(decision: CommentDecision) -> dict[int, str]:
-    return {i: ROLLBACK_UNAVAILABLE for i, o in enumerate(decision.outcomes)
-            if o.ok and o.name == "rollback"}
+def _annotate(decision: CommentDecision, comment_id: int, note: str) -> CommentDecision:
+    """The decision with the allowed /rollback's note replaced by what happened, answered with
+    a reply (it names the revert pull request)."""
+    outcomes = tuple(o.model_copy(update={"note": note}) if o.ok and o.name == "rollback" else o
+                     for o in decision.outcomes)
+    wants_help = any(o.ok and o.name == "help" for o in outcomes)
+    return decision.model_copy(update={
+        "outcomes": outcomes, "reply": render_reply(comment_id, outcomes, wants_help)})
+
+
+def _rollback(decision: CommentDecision, facts: CommentFacts, event: Event,
+              services: Services) -> CommentDecision:
+    """/rollback: open the revert pull request of the release this PR made, once; a second
+    request points at the open one; a refusal or a conflict is the reply's reason."""
+    from bot.stages.monitor import rollback_release
+    from bot.stages.release import env_for_event
+
+    result = rollback_release(env_for_event(event, services), pr=facts.number,
+                              reason=decision.rollback or "", requested_by=facts.author)
+    if result.ok:
+        return _annotate(decision, facts.comment_id, result.message)
+    changes = {i: result.message for i, o in enumerate(decision.outcomes)
+               if o.ok and o.name == "rollback"}
+    return _replace(decision, facts.comment_id, changes)
 
 
 def run_to_rerun(runs: list[WorkflowRun], sha: str) -> tuple[WorkflowRun | None, str]:
@@ -249,7 +266,8 @@ def on_comment(event: Event, services: Services) -> int:
     decision = decide_comment(commands, ctx, stored.state if stored else PrState(),
                               config.approval, stored.replied if stored else (),
                               record_handled=False)
-    decision = _replace(decision, facts.comment_id, _unavailable(decision))
+    if decision.rollback is not None:
+        decision = _rollback(decision, facts, event, services)
     if decision.retest:
         run, why_not = run_to_rerun(
             forge.list_workflow_runs(head_sha=ctx.head_sha, event="pull_request"), ctx.head_sha)

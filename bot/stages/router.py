@@ -53,7 +53,8 @@ class Router:
 
 def bot_router() -> Router:
     """Every stage's router, composed. A new stage adds its module here."""
-    from bot.stages import comment_commands, dashboard, pr_evaluation, release
+    from bot.stages import comment_commands, dashboard, monitor, pr_evaluation, release
 
+    # the monitor before the dashboard: the dashboard then shows this run's monitor records
     return Router(pr_evaluation.router, release.router, comment_commands.router,
-                  dashboard.router)
+                  monitor.router, dashboard.router)

@@ -1,0 +1,516 @@
+"""MONITOR and ROLLBACK: releases still in their window are re-measured on the default branch's
+head and compared with what was measured on the release commit at release; a sustained drop
+warns on the release's pull request, a confident drop past the rollback threshold opens the
+revert pull request; ``/rollback`` and ``improve rollback`` open it on request.
+
+gather (release and monitor records from the data branch in one ``git cat-file --batch``, in a
+private bare clone of the default branch) -> decide (``bot.core.monitor``, pure: which releases
+are watched, what a run found, warn or revert) -> act (the head measured ONCE per run with the
+union of the suites the watched releases need, in a scratch worktree; the warning comment
+edited by its id; the revert branch and pull request; one write of every record).
+
+A revert is of the improvement's own change: its merge commit against the first parent, or its
+squashed commit; never the release commit (that would undo the version and the changelog).
+The proposal file the merge brought stays: ``.improve/proposals`` is the audit trail of intent.
+A revert that conflicts is reported on the release's pull request with the files, and nothing
+is pushed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, TextIO
+
+from bot.adapters import actions
+from bot.adapters.datastore import DataStore
+from bot.adapters.event import Event
+from bot.adapters.git import Git, GitError, MergeConflict
+from bot.adapters.record_reader import read_json_files
+from bot.adapters.release_git import Published, Workspace
+from bot.core import monitor as core
+from bot.core.compare import compare_results
+from bot.core.embed import embed
+from bot.core.forge import NotFound, PullRequest, Unprocessable
+from bot.core.proposals import PROPOSALS_DIR
+from bot.core.records import (
+    MONITORS_DIR,
+    RELEASES_DIR,
+    MonitorRecord,
+    MonitorRun,
+    ReleaseRecord,
+    monitor_path,
+    release_path,
+    results_path,
+)
+from bot.core.release import RollbackFacts
+from bot.core.render import render
+from bot.core.results import Results
+from bot.errors import ImproveError
+from bot.stages.release import Env
+from bot.stages.router import Router
+
+RECORD_MESSAGE = "monitor: {count} release(s) at {commit}"
+NOTHING_WATCHED = "improve monitor: no release is in its monitor window"
+NOT_MEASURED = "could not measure {commit}: {reason}"
+NO_REFERENCE = "no results were measured on the release commit at release: nothing to compare"
+REVERT_CLOSED = "the window closed; the revert pull request #{number} was closed without merging"
+WINDOW_CLOSED = "the window closed on {until} with no rollback"
+ROLLED_BACK = "rolled back by {tag} (PR #{pr})"
+NOT_ON_BRANCH = "the change of {tag} ({sha}) is not on {branch}: nothing to revert"
+AUTO_ROLLBACK_SKIPPED = "past the rollback threshold; {why}"
+
+Action = Literal["measured", "warned", "revert-opened", "revert-exists", "conflict", "kept",
+                 "rolled-back", "waiting", "skipped", "ended"]
+RollbackStatus = Literal["opened", "exists", "refused", "conflict", "planned", "unknown"]
+
+
+@dataclass
+class MonitorRequest:
+    dry_run: bool = False
+
+
+@dataclass
+class MonitorOutcome:
+    tag: str
+    action: Action
+    detail: str = ""
+    run: MonitorRun | None = None
+    revert_pr: int | None = None
+
+
+@dataclass
+class RollbackResult:
+    status: RollbackStatus
+    message: str
+    number: int | None = None
+    url: str | None = None
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("opened", "exists", "planned")
+
+
+# --- gather -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Records:
+    releases: list[ReleaseRecord]
+    monitors: dict[str, MonitorRecord]  # tag -> record
+
+
+def read_records(ws: Workspace, store: DataStore) -> Records:
+    store.refresh()
+    if ws.git.try_rev_parse(store.ref) is None:
+        return Records([], {})
+    paths = [p for p in ws.git.list_files(store.ref)
+             if p.endswith(".json") and p.startswith((RELEASES_DIR + "/", MONITORS_DIR + "/"))]
+    raw = read_json_files(ws.git.path, store.ref, paths)
+    releases: list[ReleaseRecord] = []
+    monitors: dict[str, MonitorRecord] = {}
+    for path, data in raw.items():
+        try:
+            if path.startswith(RELEASES_DIR + "/"):
+                releases.append(ReleaseRecord.model_validate(data))
+            else:
+                rec = MonitorRecord.model_validate(data)
+                monitors[rec.tag] = rec
+        except ValueError:
+            continue  # a record another bot version wrote badly must not stop the monitor
+    return Records(sorted(releases, key=lambda r: r.released_at), monitors)
+
+
+def _measure(ws: Workspace, commit: str, suites: list[str], err: TextIO) -> Results:
+    """The suites at ``commit``, in a scratch worktree of the private clone (the configuration
+    read there is the default branch's own)."""
+    from bot.adapters.progress import PlainProgress
+    from bot.stages.evaluate import EvaluateRequest, evaluate
+
+    with ws.git.worktree(commit) as wt:
+        return evaluate(EvaluateRequest(repo=wt.path, ref="HEAD", suites=suites),
+                        PlainProgress(err))
+
+
+def _only(results: Results, suites: set[str]) -> Results:
+    return results.model_copy(update={"suites": [s for s in results.suites if s.id in suites]})
+
+
+# --- rollback -----------------------------------------------------------------------------------
+
+
+def _conflicts(wt: Git) -> list[str]:
+    try:
+        out = wt.run("diff", "--name-only", "--diff-filter=U")
+    except GitError:
+        return []
+    return [p for p in out.splitlines() if p]
+
+
+def revert_commit(ws: Workspace, tip: str, release: ReleaseRecord, message: str) -> str | None:
+    """A commit on ``tip`` that reverts the improvement's own change (no ref moved); None when
+    the revert changes nothing. Raises ``MergeConflict`` with the files in conflict."""
+    sha = release.merge_sha
+    parents = ws.git.run("rev-list", "--parents", "-n", "1", sha).split()[1:]
+    with ws.git.worktree(tip) as wt:
+        args = ["revert", "--no-commit", *(["-m", "1"] if len(parents) > 1 else []), sha]
+        try:
+            wt.run(*args, env=ws.ident)
+        except GitError:
+            paths = _conflicts(wt)
+            try:
+                wt.run("revert", "--abort")
+            except GitError:
+                wt.run("reset", "--hard", "--quiet", tip)
+            raise MergeConflict(f"revert of {sha[:12]}", paths) from None
+        # the proposal file stays: .improve/proposals is the audit trail of intent
+        kept = [p for p in wt.run("diff", "--cached", "--name-only", "HEAD", "--",
+                                  PROPOSALS_DIR + "/").splitlines() if p]
+        if kept:
+            wt.run("reset", "--quiet", "HEAD", "--", *kept)
+            wt.run("checkout", "HEAD", "--", *kept)
+        tree = wt.run("write-tree")
+    if tree == ws.tree_of(tip):
+        return None
+    return ws.git.run("commit-tree", tree, "-p", tip, "-m", message.rstrip("\n"), env=ws.ident)
+
+
+def _publish_branch(ws: Workspace, branch: str, commit: str) -> None:
+    if ws.remote is None:
+        ws.git.run("update-ref", f"refs/heads/{branch}", commit)
+        return
+    try:
+        # the bot's own branch, with no open pull request: a leftover of an earlier try is replaced
+        ws.push(f"+{commit}:refs/heads/{branch}")
+    except Published as exc:
+        raise GitError(f"git push {branch}: {exc}") from None
+
+
+def _open_revert(env: Env, branch: str) -> PullRequest | None:
+    found = env.forge.list_pulls(state="open", head=branch)
+    return next((p for p in found if p.head_ref == branch), None)
+
+
+def open_rollback(
+    env: Env,
+    ws: Workspace,
+    release: ReleaseRecord,
+    releases: list[ReleaseRecord],
+    *,
+    reason: str,
+    evidence: list[str],
+    requested_by: str | None = None,
+    dry_run: bool = False,
+) -> RollbackResult:
+    """The revert pull request of ``release``: opened, or the open one pointed at, or refused
+    with the reason, or the conflict reported on the release's pull request."""
+    rolled = core.rolled_back_by(releases).get(release.version)
+    check, why = core.check_rollback(release, rolled)
+    if check != "ok":
+        return RollbackResult("refused", why)
+    branch = core.rollback_branch(release.tag)
+    existing = _open_revert(env, branch)
+    if existing is not None:
+        return RollbackResult("exists", core.EXISTS.format(number=existing.number,
+                                                           url=existing.url),
+                              existing.number, existing.url)
+    tip = ws.tip()
+    if ws.git.try_rev_parse(release.merge_sha) is None or not ws.git.is_ancestor(
+            release.merge_sha, tip):
+        return RollbackResult("refused", NOT_ON_BRANCH.format(
+            tag=release.tag, sha=release.merge_sha[:12], branch=ws.branch))
+    reason = " ".join(reason.split()) or core.DEFAULT_REASON.format(actor=requested_by or "?")
+    try:
+        commit = revert_commit(ws, tip, release, core.revert_message(release, reason))
+    except MergeConflict as exc:
+        message = core.CONFLICTED.format(sha=release.merge_sha[:12], branch=ws.branch,
+                                         files=", ".join(exc.paths) or "(unknown files)")
+        if not dry_run:
+            body = render("rollback_conflict.md.j2", tag=release.tag, merge_sha=release.merge_sha,
+                          branch=ws.branch, files=exc.paths, reason=reason)
+            env.forge.upsert_comment(release.pr, core.CONFLICT_MARKER, body)
+        return RollbackResult("conflict", message, files=list(exc.paths))
+    if commit is None:
+        return RollbackResult("refused", core.NOTHING_TO_REVERT.format(
+            sha=release.merge_sha[:12], branch=ws.branch))
+    if dry_run:
+        return RollbackResult("planned", f"would open {branch} reverting "
+                              f"{release.merge_sha[:12]}")
+    facts = RollbackFacts(version=release.version, restores=release.previous or "unknown",
+                          reason=reason, evidence=evidence,
+                          proposal_id=str((release.proposal or {}).get("id") or "") or None)
+    body = render("rollback_pr.md.j2", tag=release.tag, pr=release.pr,
+                  proposal_id=facts.proposal_id, merge_sha=release.merge_sha,
+                  restores=facts.restores, version=release.version, reason=reason,
+                  evidence=evidence, requested_by=f"@{requested_by}" if requested_by else None,
+                  data=embed("rollback", facts.model_dump()))
+    _publish_branch(ws, branch, commit)
+    try:
+        pr = env.forge.create_pull(title=core.rollback_title(release), body=body, head=branch,
+                                   base=ws.branch, labels=list(core.ROLLBACK_LABELS))
+    except Unprocessable:
+        # opened meanwhile by another delivery of the same request
+        again = _open_revert(env, branch)
+        if again is None:
+            raise
+        return RollbackResult("exists", core.EXISTS.format(number=again.number, url=again.url),
+                              again.number, again.url)
+    return RollbackResult("opened", core.OPENED.format(number=pr.number, url=pr.url),
+                          pr.number, pr.url)
+
+
+def evidence_of(monitor: MonitorRecord | None, release: ReleaseRecord) -> list[str]:
+    """The monitor's latest numbers, when it measured anything."""
+    if monitor is None or not monitor.runs:
+        return []
+    return core.evidence_lines(monitor.runs[-1], release.results)
+
+
+def rollback_release(env: Env, *, tag: str | None = None, pr: int | None = None,
+                     reason: str = "", requested_by: str | None = None,
+                     dry_run: bool = False) -> RollbackResult:
+    """``improve rollback vX.Y.Z`` and ``/rollback`` on a merged PR: find the release, open its
+    revert pull request (or point at the open one)."""
+    branch = env.default_branch or env.forge.repo_info().default_branch
+    ws = env.open_workspace(branch)
+    try:
+        store = DataStore(ws.git, env.config.data_branch, ws.remote)
+        records = read_records(ws, store)
+        if tag is not None:
+            release = next((r for r in records.releases if r.tag == tag), None)
+            missing = core.NO_RELEASE_TAG.format(tag=tag)
+        else:
+            release = next((r for r in records.releases if r.pr == pr), None)
+            missing = core.NO_RELEASE_PR.format(pr=pr)
+        if release is None:
+            return RollbackResult("unknown", missing)
+        return open_rollback(env, ws, release, records.releases, reason=reason,
+                             evidence=evidence_of(records.monitors.get(release.tag), release),
+                             requested_by=requested_by, dry_run=dry_run)
+    finally:
+        ws.close()
+
+
+# --- the monitor run ----------------------------------------------------------------------------
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1%}"
+
+
+def warning_body(release: ReleaseRecord, record: MonitorRecord, run: MonitorRun,
+                 env: Env, recovered: bool, revert_url: str | None, note: str | None) -> str:
+    rows = []
+    for suite, change in sorted(run.changes.items()):
+        low, high = run.change_ci.get(suite, (None, None))
+        rows.append({"suite": suite, "change": _pct(change),
+                     "ci": f"[{_pct(low)}, {_pct(high)}]"})
+    cfg = env.config.monitor
+    return render("monitor_warning.md.j2", tag=release.tag, run=run, rows=rows,
+                  recovered=recovered, runs_in_a_row=core.streak(record.runs),
+                  warn_drop=cfg.warn_drop, rollback_drop=cfg.rollback_drop,
+                  reference=release.results, revert_url=revert_url, note=note)
+
+
+def _write_comment(env: Env, release: ReleaseRecord, record: MonitorRecord, body: str) -> int:
+    """Edit the warning comment by the id the record keeps (one call), else find or create it."""
+    if record.warning_comment is not None:
+        try:
+            return env.forge.edit_comment(record.warning_comment, body).id
+        except NotFound:
+            pass  # deleted by someone: write it again
+    return env.forge.upsert_comment(release.pr, core.WARN_MARKER, body).id
+
+
+@dataclass
+class _Plan:
+    release: ReleaseRecord
+    record: MonitorRecord
+    triage: core.Triage
+
+
+def run_monitor(env: Env, req: MonitorRequest) -> list[MonitorOutcome]:
+    branch = env.default_branch or env.forge.repo_info().default_branch
+    ws = env.open_workspace(branch)
+    try:
+        return _run(env, ws, req)
+    finally:
+        ws.close()
+
+
+def _run(env: Env, ws: Workspace, req: MonitorRequest) -> list[MonitorOutcome]:
+    store = DataStore(ws.git, env.config.data_branch, ws.remote)
+    records = read_records(ws, store)
+    now = env.now()
+    rolled = core.rolled_back_by(records.releases)
+    plans = []
+    for r in records.releases:
+        record = records.monitors.get(r.tag)
+        t = core.triage(r, record, now, rolled.get(r.version))
+        if t != "ended":
+            plans.append(_Plan(r, record or core.new_record(r), t))
+    if not plans:
+        print(NOTHING_WATCHED, file=env.out, flush=True)
+        return []
+    tip = ws.tip()
+    outcomes: list[MonitorOutcome] = []
+    changed: dict[str, MonitorRecord] = {}
+    release_states: dict[str, str] = {}
+
+    # the head measured once, with every suite a watched release needs
+    measuring = [p for p in plans if p.triage == "measure"]
+    refs = read_json_files(ws.git.path, store.ref, sorted({p.release.results or ""
+                                                           for p in measuring}))
+    wanted = sorted({s for data in refs.values() if isinstance(data, dict)
+                     for s in core.suites_of(data)})
+    now_results: Results | None = None
+    failure: str | None = None
+    if wanted:
+        try:
+            now_results = _measure(ws, tip, wanted, env.err)
+        except ImproveError as exc:
+            failure = NOT_MEASURED.format(commit=tip[:12], reason=exc)
+    new_results_path = results_path(tip)
+
+    for p in plans:
+        r, record = p.release, p.record
+        if p.triage == "rolled_back":
+            by = rolled[r.version]
+            changed[r.tag] = core.ended(record, "rolled_back", now,
+                                        ROLLED_BACK.format(tag=by.tag, pr=by.pr))
+            release_states[r.tag] = "rolled_back"
+            outcomes.append(MonitorOutcome(r.tag, "rolled-back", changed[r.tag].ended_because
+                                           or ""))
+            continue
+        if p.triage == "kept":
+            changed[r.tag] = core.ended(record, "kept", now, WINDOW_CLOSED.format(
+                until=r.monitor.until.isoformat(timespec="minutes")))
+            release_states[r.tag] = "kept"
+            outcomes.append(MonitorOutcome(r.tag, "kept", changed[r.tag].ended_because or ""))
+            continue
+        if p.triage == "await_revert":
+            number = record.revert_pr
+            pull = env.forge.get_pull(number) if number is not None else None
+            if pull is not None and pull.state == "closed" and not pull.merged:
+                changed[r.tag] = core.ended(record, "kept", now,
+                                            REVERT_CLOSED.format(number=number))
+                release_states[r.tag] = "kept"
+                outcomes.append(MonitorOutcome(r.tag, "kept", changed[r.tag].ended_because
+                                               or ""))
+            else:
+                outcomes.append(MonitorOutcome(r.tag, "waiting", f"revert PR #{number}"))
+            continue
+        if p.triage == "no_reference":
+            if r.tag not in records.monitors:
+                changed[r.tag] = record.model_copy(update={"state": "watching"})
+            outcomes.append(MonitorOutcome(r.tag, "skipped", NO_REFERENCE))
+            continue
+        reference = refs.get(r.results or "")
+        if failure is not None or now_results is None or not isinstance(reference, dict):
+            note = failure or f"the reference {r.results} is not readable"
+            run = MonitorRun(at=now, commit=tip, note=note)
+            changed[r.tag] = record.model_copy(update={"runs": [*record.runs, run]})
+            outcomes.append(MonitorOutcome(r.tag, "skipped", note, run))
+            continue
+        outcomes.append(_one(env, ws, req, r, record, reference, now_results, now,
+                             new_results_path, records, changed))
+
+    if req.dry_run:
+        for o in outcomes:
+            print(f"dry run: {o.tag}: {o.action}" + (f" ({o.detail})" if o.detail else ""),
+                  file=env.out)
+        return outcomes
+
+    def files() -> dict[str, Any]:
+        out: dict[str, Any] = {monitor_path(tag): json.loads(rec.model_dump_json())
+                               for tag, rec in changed.items()}
+        for tag, state in release_states.items():
+            fresh = store.read(release_path(tag))
+            if isinstance(fresh, dict):
+                fresh.setdefault("monitor", {})["state"] = state
+                out[release_path(tag)] = fresh
+        if now_results is not None and store.read(new_results_path) is None:
+            out[new_results_path] = json.loads(now_results.model_dump_json())
+        return out
+
+    if changed or release_states:
+        store.write(files, RECORD_MESSAGE.format(count=len(changed), commit=tip[:12]))
+    for o in outcomes:
+        line = f"improve monitor: {o.tag}: {o.action}" + (f": {o.detail}" if o.detail else "")
+        print(line, file=env.out, flush=True)
+        if env.in_actions:
+            actions.append_summary(f"- **{o.tag}**: {o.action}" + (
+                f": {o.detail}" if o.detail else ""))
+    return outcomes
+
+
+def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record: MonitorRecord,
+         reference: dict[str, Any], now_results: Results, now: datetime, stored: str,
+         records: Records, changed: dict[str, MonitorRecord]) -> MonitorOutcome:
+    cfg = env.config.monitor
+    ref = Results.model_validate(reference)
+    ids = {s.id for s in ref.suites}
+    comparison = compare_results(ref, _only(now_results, ids), env.config.compare)
+    run = core.summarize(comparison, cfg, now, now_results.commit, stored)
+    decision = core.after_run(record, run, cfg, is_rollback=bool(r.rollback))
+    rec = decision.record
+    action: Action = "warned" if decision.warned else "measured"
+    detail = f"worst {_pct(run.worst)}"
+    revert_url: str | None = None
+    note: str | None = None
+    if run.past_rollback and r.rollback:
+        note = AUTO_ROLLBACK_SKIPPED.format(why="a rollback is not rolled back automatically")
+    if decision.open_revert:
+        result = open_rollback(env, ws, r, records.releases, reason=core.auto_reason(run, cfg),
+                               evidence=core.evidence_lines(run, r.results),
+                               requested_by=None, dry_run=req.dry_run)
+        if result.number is not None:
+            rec = rec.model_copy(update={"revert_pr": result.number,
+                                         "state": "rollback_opened"})
+            revert_url = result.url
+            action = "revert-opened" if result.status == "opened" else "revert-exists"
+        elif result.status == "conflict":
+            action = "conflict"
+            note = AUTO_ROLLBACK_SKIPPED.format(why=result.message)
+        else:
+            note = AUTO_ROLLBACK_SKIPPED.format(why=result.message)
+        detail += f"; {result.message}"
+    elif rec.revert_pr is not None:
+        revert_url = f"#{rec.revert_pr}"
+    if note:
+        run = run.model_copy(update={"note": note})
+        rec = rec.model_copy(update={"runs": [*rec.runs[:-1], run]})
+    if decision.write_comment and not req.dry_run:
+        body = warning_body(r, rec, run, env, decision.recovered, revert_url, note)
+        rec = rec.model_copy(update={"warning_comment": _write_comment(env, r, rec, body)})
+    changed[r.tag] = rec
+    return MonitorOutcome(r.tag, action, detail, run, rec.revert_pr)
+
+
+# --- wiring -------------------------------------------------------------------------------------
+
+
+def _branch_from_event(event: Event, services: Any) -> None:
+    """A scheduled run is on the default branch (GITHUB_REF names it), a dispatch says it in its
+    payload: one API call fewer than asking the forge."""
+    branch = event.default_branch
+    if branch is None and event.name == "schedule" and (event.ref or "").startswith(
+            "refs/heads/"):
+        branch = (event.ref or "").removeprefix("refs/heads/")
+    if branch and "default_branch" not in services.__dict__:
+        services.__dict__["default_branch"] = branch
+
+
+router = Router()
+
+
+@router.register("schedule")
+@router.register("workflow_dispatch")
+def on_schedule(event: Event, services: Any) -> int:
+    from bot.stages.release import env_for_event
+
+    _branch_from_event(event, services)
+    run_monitor(env_for_event(event, services), MonitorRequest())
+    return 0
