@@ -301,7 +301,7 @@ def _pct(value: float | None) -> str:
 
 
 def warning_body(release: ReleaseRecord, record: MonitorRecord, run: MonitorRun,
-                 env: Env, recovered: bool, revert_url: str | None, note: str | None) -> str:
+                 env: Env, recovered: bool, revert_pr: int | None, note: str | None) -> str:
     rows = []
     for suite, change in sorted(run.changes.items()):
         low, high = run.change_ci.get(suite, (None, None))
@@ -311,7 +311,7 @@ def warning_body(release: ReleaseRecord, record: MonitorRecord, run: MonitorRun,
     return render("monitor_warning.md.j2", tag=release.tag, run=run, rows=rows,
                   recovered=recovered, runs_in_a_row=core.streak(record.runs),
                   warn_drop=cfg.warn_drop, rollback_drop=cfg.rollback_drop,
-                  reference=release.results, revert_url=revert_url, note=note)
+                  reference=release.results, revert_pr=revert_pr, note=note)
 
 
 def _write_comment(env: Env, release: ReleaseRecord, record: MonitorRecord, body: str) -> int:
@@ -458,7 +458,6 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
     rec = decision.record
     action: Action = "warned" if decision.warned else "measured"
     detail = f"worst {_pct(run.worst)}"
-    revert_url: str | None = None
     note: str | None = None
     if run.past_rollback and r.rollback:
         note = AUTO_ROLLBACK_SKIPPED.format(why="a rollback is not rolled back automatically")
@@ -469,7 +468,6 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
         if result.number is not None:
             rec = rec.model_copy(update={"revert_pr": result.number,
                                          "state": "rollback_opened"})
-            revert_url = result.url
             action = "revert-opened" if result.status == "opened" else "revert-exists"
         elif result.status == "conflict":
             action = "conflict"
@@ -477,13 +475,11 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
         else:
             note = AUTO_ROLLBACK_SKIPPED.format(why=result.message)
         detail += f"; {result.message}"
-    elif rec.revert_pr is not None:
-        revert_url = f"#{rec.revert_pr}"
     if note:
         run = run.model_copy(update={"note": note})
         rec = rec.model_copy(update={"runs": [*rec.runs[:-1], run]})
     if decision.write_comment and not req.dry_run:
-        body = warning_body(r, rec, run, env, decision.recovered, revert_url, note)
+        body = warning_body(r, rec, run, env, decision.recovered, rec.revert_pr, note)
         rec = rec.model_copy(update={"warning_comment": _write_comment(env, r, rec, body)})
     changed[r.tag] = rec
     return MonitorOutcome(r.tag, action, detail, run, rec.revert_pr)

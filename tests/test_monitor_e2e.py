@@ -1,0 +1,206 @@
+"""MONITOR end to end on the sandbox: a released improvement whose benchmark later degrades is
+warned about after two runs, then reverted through a PR the monitor opens; /approve and the
+merge release the rollback with its entry and mark, and the monitor of the rolled-back release
+stops. A release that stays healthy through its window is recorded as kept. Asserted on the
+sandbox's state, its request log and the data branch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.core.embed import extract
+from bot.core.monitor import rollback_branch
+from bot.core.records import monitor_path
+from bot.sandbox import Sandbox
+from bot.sandbox.events import actions_env, build_event
+from bot.stages import pr_evaluation
+from bot.stages.monitor import NOTHING_WATCHED
+from tests import sample_repo as sample
+from tests.monitor_helpers import World, make_world
+from tests.sandbox_helpers import run_git, sandbox  # noqa: F401
+
+TAG = "v1.3.1"
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:  # noqa: F811
+    w = make_world(sandbox, tmp_path)
+    yield w
+    w.close()
+
+
+def released(world: World) -> int:
+    """The improvement (threshold 0.50 -> 0.62) merged and released as v1.3.1."""
+    number = world.propose_and_merge("prop-threshold", 0.62)
+    (o,) = world.release()
+    assert (o.action, o.tag) == ("released", TAG)
+    assert world.release_record(TAG).results is not None  # the monitor's reference
+    return number
+
+
+def test_degraded_release_is_warned_then_reverted_and_the_rollback_released(
+    world: World,
+) -> None:
+    pr = released(world)
+
+    # the data drifts a little after the release: past the warning (3%), short of a rollback
+    world.drift(0.55)
+    world.clock.advance(days=1)
+    (o1,) = world.monitor()
+    assert o1.action == "measured" and o1.run is not None and o1.run.past_warning
+    assert not o1.run.past_rollback
+    assert world.comments(pr, "monitor") == []  # one run past the warning is not enough
+    rec = world.monitor_record(TAG)
+    assert (len(rec.runs), rec.state) == (1, "watching")
+    assert rec.runs[0].commit == world.main_sha()
+
+    world.clock.advance(days=1)
+    since = len(world.sb.requests)
+    (o2,) = world.monitor()
+    assert o2.action == "warned"
+    (warning,) = world.comments(pr, "monitor")
+    assert "2 monitor run(s) in a row" in warning["body"]
+    assert sample.SUITE_ID in warning["body"]
+    assert world.monitor_record(TAG).state == "warned"
+    assert world.monitor_record(TAG).warning_comment == warning["id"]
+    # one comment found and written; the rest is git (clone, data branch)
+    assert world.api_since(since) == [("GET", f"/repos/{world.name}/issues/{pr}/comments"),
+                                      ("POST", f"/repos/{world.name}/issues/{pr}/comments")]
+    assert world.pulls()[-1]["number"] == pr  # no revert yet
+
+    # the drift goes on: past the rollback threshold with confidence -> the revert PR
+    world.drift(0.40)
+    world.clock.advance(days=1)
+    (o3,) = world.monitor()
+    assert o3.action == "revert-opened" and o3.run is not None and o3.run.past_rollback
+    revert = world.pulls()[-1]
+    assert revert["number"] == o3.revert_pr
+    assert revert["head"] == rollback_branch(TAG) and revert["state"] == "open"
+    assert set(revert["labels"]) == {"improvement", "rollback"}
+    facts = extract(revert["body"], "rollback")
+    assert facts["version"] == "1.3.1" and facts["restores"] == "1.3.0"
+    assert facts["proposal_id"] == "prop-threshold"
+    assert "the monitor measured" in facts["reason"]
+    assert any(sample.SUITE_ID in line and "CI" in line for line in facts["evidence"])
+    # the revert is of the improvement's own change: the threshold is back, the release
+    # commit (changelog, version) and the proposal file stay
+    head = revert["head_sha"]
+    rules = world.git_bare("show", f"{head}:{sample.THRESHOLD_PATH}")
+    assert "threshold: 0.5 " in rules or "threshold: 0.5\n" in rules
+    assert "1.3.1" in world.git_bare("show", f"{head}:pyproject.toml")
+    world.git_bare("cat-file", "-e", f"{head}:.improve/proposals/prop-threshold.yaml")
+    (warning,) = world.comments(pr, "monitor")  # the same comment, edited
+    assert f"#{revert['number']}" in warning["body"]
+    rec = world.monitor_record(TAG)
+    assert (rec.state, rec.revert_pr, len(rec.runs)) == ("rollback_opened", revert["number"], 3)
+
+    # another run: still one revert PR
+    world.clock.advance(hours=6)
+    (o4,) = world.monitor()
+    assert o4.revert_pr == revert["number"]
+    assert [p["number"] for p in world.pulls()] == [pr, revert["number"]]
+
+    # the revert PR is evaluated like any proposal: accepted, but a person must approve it
+    run_git(world.checkout, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*")
+    main_sha = world.main_sha()
+    payload = build_event("pull_request", "opened", repo=world.name, default_branch="main",
+                          number=revert["number"], head_ref=revert["head"], head_sha=head,
+                          base_ref="main", base_sha=main_sha, labels=revert["labels"],
+                          title=revert["title"])
+    pr_evaluation.on_pull_request(world.event("pull_request", payload, sha=head,
+                                              ref=f"refs/pull/{revert['number']}/merge"),
+                                  world.services())
+    gates = [s for s in world.state()["statuses"] if s["sha"] == head
+             and s["context"] == "improve/gate"]
+    assert (gates[-1]["state"], gates[-1]["description"]) == (
+        "pending", "accepted: awaiting /approve")
+
+    # /approve through the real COMMANDS stage, then the merge and the release
+    world.say("bob", revert["number"], "/approve", merged=False)
+    gates = [s for s in world.state()["statuses"] if s["sha"] == head
+             and s["context"] == "improve/gate"]
+    assert gates[-1]["state"] == "success" and "approved by @bob" in gates[-1]["description"]
+    world.merge(revert["number"])
+    world.clock.advance(hours=1)
+    (rel,) = world.release()
+    assert (rel.action, rel.tag, rel.pr) == ("released", "v1.3.2", revert["number"])
+    changelog = world.file_on_main("CHANGELOG.md")
+    assert "**Rollback of**: 1.3.1 (restores 1.3.0)" in changelog
+    assert "## [1.3.1] - " in changelog and "[ROLLED BACK]" in changelog.split("## [1.3.1]")[1] \
+        .splitlines()[0]
+    assert "the monitor measured" in changelog.split("## [1.3.1]")[0]
+    assert world.release_record("v1.3.2").rollback["version"] == "1.3.1"
+
+    # the next monitor run ends the rolled-back release's monitor, and watches the rollback
+    world.clock.advance(hours=1)
+    outcomes = {o.tag: o for o in world.monitor()}
+    assert outcomes[TAG].action == "rolled-back"
+    assert outcomes["v1.3.2"].action == "measured"
+    rec = world.monitor_record(TAG)
+    assert rec.state == "rolled_back" and "v1.3.2" in (rec.ended_because or "")
+    assert len(rec.runs) == 4 and rec.ended_at == world.clock.now
+    assert world.release_record(TAG).monitor.state == "rolled_back"
+
+    world.clock.advance(hours=6)
+    outcomes = {o.tag: o for o in world.monitor()}
+    assert TAG not in outcomes and "v1.3.2" in outcomes
+    assert len(world.monitor_record(TAG).runs) == 4  # stopped
+
+
+def test_healthy_release_is_recorded_as_kept_when_its_window_closes(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pr = released(world)
+    world.push_main({"README.md": "# router\n\nNothing the suite reads.\n"}, "docs")
+
+    # the scheduled workflow, as a subprocess: `python -m bot handle` on a schedule event
+    main_sha = world.main_sha()
+    run_git(world.checkout, "fetch", "-q", "origin")
+    run_git(world.checkout, "checkout", "-q", "--detach", main_sha)
+    env = actions_env("schedule", build_event("schedule"), repo=world.name,
+                      api_url=world.sb.api_url, server_url=world.sb.server_url,
+                      token=world.sb.token, sha=main_sha, ref="refs/heads/main",
+                      workdir=tmp_path / "runner")
+    env["GITHUB_WORKSPACE"] = str(world.checkout)
+    proc = subprocess.run([sys.executable, "-m", "bot", "handle"], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert f"improve monitor: {TAG}: measured" in proc.stdout
+    rec = world.monitor_record(TAG)
+    assert rec.state == "watching" and len(rec.runs) == 1
+    (run,) = rec.runs
+    assert run.commit == main_sha and not run.past_warning
+    assert run.changes[sample.SUITE_ID] == pytest.approx(0.0)
+    assert f"**{TAG}**: measured" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert world.comments(pr, "monitor") == []
+    # the head's results are stored on the data branch beside the monitor record
+    assert world.data(f"results/{main_sha}.json")["commit"] == main_sha
+
+    # a run inside the window, then one after it closes: kept
+    world.clock.advance(days=3)
+    assert world.scheduled() == 0
+    assert len(world.monitor_record(TAG).runs) == 2
+    world.clock.advance(days=5)
+    since = len(world.sb.requests)
+    assert world.scheduled() == 0
+    rec = world.monitor_record(TAG)
+    assert rec.state == "kept" and len(rec.runs) == 2 and "window closed" in (
+        rec.ended_because or "")
+    assert world.release_record(TAG).monitor.state == "kept"
+    # deciding "kept" takes no API call but reading the configuration
+    assert [p for _, p in world.api_since(since)] == [f"/repos/{world.name}/contents/"
+                                                      ".github/improve.yml"]
+    assert world.comments(pr) and world.comments(pr, "monitor") == []
+
+    # nothing is watched any more
+    world.out.truncate(0)
+    assert world.scheduled() == 0
+    assert NOTHING_WATCHED in world.out.getvalue()
+    assert world.git_bare("log", "-1", "--format=%s", "improve-data").startswith("monitor:")
+    assert monitor_path(TAG) in world.git_bare("ls-tree", "-r", "--name-only", "improve-data")
