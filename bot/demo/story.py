@@ -142,8 +142,12 @@ def _reply_to(world: World, number: int, after: int) -> str:
                 and c["user"] != sample.READER:
             body = "\n".join(ln for ln in c["body"].splitlines()
                              if ln.strip() and not ln.startswith("<!--"))
-            return body.splitlines()[0][:160] if body else ""
+            return _short(body.splitlines()[0].lstrip("- ")) if body else ""
     return ""
+
+
+def _short(text: str, limit: int = 150) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _last_comment_id(world: World) -> int:
@@ -242,7 +246,7 @@ def _monitor_comment(world: World, after: int) -> str:
     for c in world.state()["comments"]:
         if c["id"] > after and find_marker(c["body"]) not in (None, "dashboard"):
             lines = [ln for ln in c["body"].splitlines() if ln.strip() and "<!--" not in ln]
-            return f"commented on #{c['issue_number']}: {lines[0][:140] if lines else ''}"
+            return f"commented on #{c['issue_number']}: {_short(lines[0]) if lines else ''}"
     return ""
 
 

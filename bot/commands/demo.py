@@ -1,0 +1,78 @@
+"""``improve demo``: the whole loop on the sandbox, offline, through the bot's real GitHub code
+path: propose, compare, auto tier, /approve (refused, then given), reject, release, monitor,
+rollback. Prints a transcript, then the repository's resulting CHANGELOG.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.errors import InputError, Problem
+
+INTRO = ("improve demo: {repo} on a local GitHub stand-in (no network, no account); every step "
+         "runs `improve propose` or `improve handle` as a workflow step would.")
+KEPT = "kept: the sandbox's bare repositories in {root}/sandbox, the workspace in {root}/workspace"
+WROTE_HTML = "wrote {file}: open it in a browser"
+NOT_EMPTY = "exists and is not empty (the demo keeps its files in a new or empty directory)"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="play the whole loop on a local GitHub stand-in, offline, and print what happened",
+        description="Start the sandbox, seed a sample repository (a ticket router with labelled "
+        "data and suites), and play the story through improve handle: an auto-tier tune "
+        "released as a patch; a riskier change approved by a maintainer (a read-only user's "
+        "/approve refused) and released as a minor; a regression rejected; data drift, the "
+        "monitor's warning, the revert pull request and the rollback release.",
+    )
+    p.add_argument("--keep", type=Path, metavar="DIR",
+                   help="keep the sandbox's repositories and the workspace in DIR")
+    p.add_argument("--html", type=Path, metavar="FILE",
+                   help="write a page with the pull requests, their comments and the metric "
+                   "history")
+    p.set_defaults(func=run)
+
+
+def print_step(step: Any, elapsed: float) -> None:
+    print(f"\n{step.number}. {step.title}  [{elapsed:.1f} s]")
+    for line in step.lines:
+        print(f"   {line.what:<9} {line.text}")
+    sys.stdout.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.demo import sample
+    from bot.demo.engine import World
+    from bot.demo.history import changelog, metric_history
+    from bot.demo.story import play
+
+    keep: Path | None = args.keep
+    if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
+        raise InputError([Problem(f"--keep {keep}", NOT_EMPTY)])
+    if args.html is not None and not args.html.parent.is_dir():
+        raise InputError([Problem(f"--html {args.html}", "its directory does not exist")])
+    root = keep.resolve() if keep is not None else Path(tempfile.mkdtemp(prefix="improve-demo-"))
+    start = time.monotonic()
+    print(INTRO.format(repo=sample.FULL_NAME))
+    world = World.start(root)
+    try:
+        steps = play(world, lambda s: print_step(s, time.monotonic() - start))
+        text = changelog(world)
+        print(f"\n--- CHANGELOG.md on main ---\n\n{text}")
+        if args.html is not None:
+            from bot.demo.page import page
+
+            args.html.write_text(page(steps, world.state(), text, metric_history(world)),
+                                 encoding="utf-8")
+            print(WROTE_HTML.format(file=args.html))
+        print(f"done in {time.monotonic() - start:.1f} s")
+        if keep is not None:
+            print(KEPT.format(root=root))
+    finally:
+        world.stop(keep=keep is not None)
+    return 0
