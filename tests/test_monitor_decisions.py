@@ -1,0 +1,188 @@
+"""The monitor's pure decisions, as tables: which releases are watched (triage), what a run
+found (summarize over a real COMPARE), when it warns, reverts, recovers, and what a rollback
+may be."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.core import monitor as core
+from bot.core.compare import compare_results
+from bot.core.config import CompareConfig, MonitorConfig
+from bot.core.records import MonitorRecord, MonitorRun, ReleaseRecord
+from bot.core.results import Environment, Results, Sample, SuiteResult, TaskResult
+from bot.core.suites import Metric
+
+T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+CFG = MonitorConfig()  # warn 3%, rollback 10% with confidence, two runs in a row
+
+
+def release(**kw: Any) -> ReleaseRecord:
+    data: dict[str, Any] = {
+        "version": "1.4.0", "tag": "v1.4.0", "previous": "1.3.2", "date": "2026-11-21",
+        "released_at": T0, "pr": 42, "merge_sha": "a" * 40, "merged_at": T0,
+        "proposal": {"id": "prop-x", "title": "Raise the threshold"},
+        "monitor": {"window_days": 7, "until": T0 + timedelta(days=7)},
+        "results": "results/" + "b" * 40 + ".json",
+    }
+    data.update(kw)
+    return ReleaseRecord.model_validate(data)
+
+
+def record(state: str = "watching", runs: list[MonitorRun] | None = None,
+           **kw: Any) -> MonitorRecord:
+    return MonitorRecord(version="1.4.0", tag="v1.4.0", pr=42, state=state,  # type: ignore[arg-type]
+                         until=T0 + timedelta(days=7), runs=runs or [], **kw)
+
+
+def run(warn: bool = False, roll: bool = False, at: datetime = T0) -> MonitorRun:
+    return MonitorRun(at=at, commit="c" * 40, past_warning=warn or roll, past_rollback=roll)
+
+
+ROLLBACK = release(version="1.4.1", tag="v1.4.1", pr=43, proposal=None,
+                   rollback={"version": "1.4.0", "restores": "1.3.2", "reason": "r"})
+
+
+@pytest.mark.parametrize("rel, mon, now, rolled, expected", [
+    (release(), None, T0 + timedelta(days=1), None, "measure"),
+    (release(), record(), T0 + timedelta(days=6, hours=23), None, "measure"),
+    (release(results=None), None, T0 + timedelta(days=1), None, "no_reference"),
+    (release(), record(), T0 + timedelta(days=7), None, "kept"),
+    (release(), None, T0 + timedelta(days=30), None, "kept"),
+    (release(), record("warned"), T0 + timedelta(days=8), None, "kept"),
+    (release(), record("rollback_opened", revert_pr=7), T0 + timedelta(days=8), None,
+     "await_revert"),
+    (release(), record("rollback_opened", revert_pr=7), T0 + timedelta(days=2), ROLLBACK,
+     "rolled_back"),
+    (release(), record("warned"), T0 + timedelta(days=9), ROLLBACK, "rolled_back"),
+    (release(), record("kept"), T0 + timedelta(days=9), None, "ended"),
+    (release(), record("rolled_back"), T0 + timedelta(days=2), ROLLBACK, "ended"),
+    (release(monitor={"window_days": 7, "until": T0 + timedelta(days=7), "state": "kept"}),
+     None, T0 + timedelta(days=1), None, "ended"),
+])
+def test_triage(rel: ReleaseRecord, mon: MonitorRecord | None, now: datetime,
+                rolled: ReleaseRecord | None, expected: str) -> None:
+    assert core.triage(rel, mon, now, rolled) == expected
+
+
+@pytest.mark.parametrize("before, new, is_rollback, state, comment, revert, warned, recovered", [
+    # a first run past the warning: not yet
+    ([], run(warn=True), False, "watching", False, False, False, False),
+    # two in a row: warn
+    ([run(warn=True)], run(warn=True), False, "warned", True, False, True, False),
+    # interrupted streak: not yet
+    ([run(warn=True), run()], run(warn=True), False, "watching", False, False, False, False),
+    # past the rollback threshold with confidence: revert at once, and say so on the PR
+    ([], run(roll=True), False, "warned", True, True, False, False),
+    ([run(warn=True)], run(roll=True), False, "warned", True, True, True, False),
+    # a rollback release is never reverted automatically (but warns)
+    ([run(warn=True)], run(roll=True), True, "warned", True, False, True, False),
+    # healthy
+    ([run(), run()], run(), False, "watching", False, False, False, False),
+])
+def test_after_run(before: list[MonitorRun], new: MonitorRun, is_rollback: bool, state: str,
+                   comment: bool, revert: bool, warned: bool, recovered: bool) -> None:
+    d = core.after_run(record(runs=before), new, CFG, is_rollback)
+    assert (d.record.state, d.write_comment, d.open_revert, d.warned, d.recovered) == (
+        state, comment, revert, warned, recovered)
+    assert d.record.runs[-1] == new and len(d.record.runs) == len(before) + 1
+
+
+@pytest.mark.parametrize("rec, new, state, comment, revert, recovered", [
+    # a revert PR was opened (and maybe closed by a person): never another one
+    (record("rollback_opened", [run(roll=True)], revert_pr=9), run(roll=True),
+     "rollback_opened", True, False, False),
+    # warned, then recovered: the comment is edited to say so, the state goes back
+    (record("warned", [run(warn=True), run(warn=True)], warning_comment=5), run(),
+     "watching", True, False, True),
+    # warned and still past the warning on one run after a dip: the comment is kept current
+    (record("warned", [run(warn=True), run()], warning_comment=5), run(warn=True),
+     "warned", True, False, False),
+])
+def test_after_run_with_history(rec: MonitorRecord, new: MonitorRun, state: str, comment: bool,
+                                revert: bool, recovered: bool) -> None:
+    d = core.after_run(rec, new, CFG, False)
+    assert (d.record.state, d.write_comment, d.open_revert, d.recovered) == (
+        state, comment, revert, recovered)
+
+
+def results(values: list[float], commit: str) -> Results:
+    env = Environment(python="3.11", implementation="CPython", platform="linux",
+                      machine="x86_64", cpu_count=2, improve="0")
+    tasks = [TaskResult(id=f"t{i}", status="ok",
+                        samples=[Sample(status="ok", metrics={"accuracy": v}, duration_s=0.1)])
+             for i, v in enumerate(values)]
+    suite = SuiteResult(id="acc", kind="benchmark", path="benchmarks/acc.yaml",
+                        definition_hash="sha256:x", targets=["**"], repeat=1,
+                        metrics=[Metric(name="accuracy", direction="higher")], tasks=tasks)
+    return Results(commit=commit * 40, ref="main", created_at="2026-11-21T12:00:00+00:00",
+                   environment=env, suites=[suite])
+
+
+REF = [0.90, 0.92, 0.88, 0.91, 0.93, 0.89, 0.90, 0.92]
+
+
+@pytest.mark.parametrize("now, warn, roll", [
+    (REF, False, False),  # unchanged
+    ([v - 0.01 for v in REF], False, False),  # -1.1%: within the warning
+    ([v - 0.05 for v in REF], True, False),  # -5.5%: warns, no rollback
+    ([v - 0.20 for v in REF], True, True),  # -22%: past the rollback with confidence
+    # -12% on average but the tasks disagree wildly: past the warning, not confident
+    ([0.90, 0.40, 0.88, 0.91, 0.93, 0.89, 0.90, 0.72], True, False),
+    ([v + 0.05 for v in REF], False, False),  # better
+])
+def test_summarize_over_a_real_comparison(now: list[float], warn: bool, roll: bool) -> None:
+    comparison = compare_results(results(REF, "a"), results(now, "b"),
+                                 CompareConfig(resamples=2000))
+    r = core.summarize(comparison, CFG, T0, "b" * 40, "results/x.json")
+    assert (r.past_warning, r.past_rollback) == (warn, roll)
+    assert r.worst == pytest.approx(comparison.suites[0].score_change)
+    low, high = r.change_ci["acc"]
+    assert low is not None and high is not None and low <= (r.worst or 0) <= high
+    assert (r.commit, r.results, r.failed_tasks) == ("b" * 40, "results/x.json", [])
+
+
+@pytest.mark.parametrize("runs, expected", [
+    ([], 0), ([run()], 0), ([run(warn=True)], 1), ([run(warn=True), run()], 0),
+    ([run(), run(warn=True), run(roll=True)], 2),
+])
+def test_streak(runs: list[MonitorRun], expected: int) -> None:
+    assert core.streak(runs) == expected
+
+
+@pytest.mark.parametrize("rel, rolled, verdict, words", [
+    (release(), None, "ok", ""),
+    (ROLLBACK, None, "rollback_of_rollback", "itself the rollback of 1.4.0"),
+    (release(), ROLLBACK, "already", "rolled back already by v1.4.1 (PR #43)"),
+])
+def test_check_rollback(rel: ReleaseRecord, rolled: ReleaseRecord | None, verdict: str,
+                        words: str) -> None:
+    got, why = core.check_rollback(rel, rolled)
+    assert got == verdict and words in why
+
+
+def test_rolled_back_by_names_the_first_rollback_of_each_version() -> None:
+    later = ROLLBACK.model_copy(update={"tag": "v1.4.2", "released_at": T0 + timedelta(days=1)})
+    found = core.rolled_back_by([later, release(), ROLLBACK])
+    assert list(found) == ["1.4.0"] and found["1.4.0"].tag == "v1.4.1"
+
+
+def test_evidence_reason_and_revert_message() -> None:
+    r = MonitorRun(at=T0, commit="c" * 40, changes={"acc": -0.2, "lat": None},
+                   change_ci={"acc": (-0.25, -0.15), "lat": (None, None)}, worst=-0.2,
+                   past_warning=True, past_rollback=True, failed_tasks=["acc/t3"])
+    lines = core.evidence_lines(r, "results/abc.json")
+    assert lines == ["acc: -20.0% (95% CI -25.0% to -15.0%) at ccccccc on 2026-11-21 12:00 UTC, "
+                     "against the release's own measurement (results/abc.json)",
+                     "failing at ccccccc: acc/t3"]
+    assert core.auto_reason(r, CFG) == ("the monitor measured acc 20.0% below its measurement "
+                                        "at release, with confidence (rollback threshold 10%)")
+    msg = core.revert_message(release(), "accuracy  fell\nsharply")
+    assert msg.splitlines()[0] == "Roll back v1.4.0: Raise the threshold"
+    assert "accuracy fell sharply" in msg and "restoring 1.3.2" in msg
+    assert msg.rstrip().endswith("Improve-Rollback-Of: 1.4.0")
+    assert core.rollback_branch("v1.4.0") == "improve/rollback-v1.4.0"
+    assert core.suites_of({"suites": [{"id": "b"}, {"id": "a"}, {"x": 1}]}) == ["a", "b"]
