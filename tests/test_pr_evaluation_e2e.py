@@ -312,3 +312,31 @@ def test_main_results_are_stored_and_serve_as_the_baseline(
     (comment,) = bot_comments(sb, "compare")
     assert "Baseline results were read from the data branch" in comment["body"]
     assert gate(sb, pr["head_sha"])[-1] == ("success", "accepted (auto tier)")
+
+
+def test_the_auto_tier_waits_for_a_person_while_the_rollback_rate_alert_stands(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.adapters.github_forge import GitHubForge
+    from bot.core import dashboard as dash
+    from bot.core.alerts import AUTO_PAUSED_NOTE
+    from bot.core.embed import embed
+    from bot.core.render import marker
+
+    # the dashboard issue as the scheduled run leaves it while the alert stands
+    body = f"{marker(dash.MARKER)}\n\n" + embed(
+        dash.EMBED_NAME, {"alerts": {"rollback_rate": "2026-11-20T00:00:00+00:00"}}
+    )
+    GitHubForge(NAME, sb.token, api_url=sb.api_url).create_issue(
+        title="improve dashboard", body=body, labels=[dash.LABEL]
+    )
+    work, pr = propose(sb, tmp_path, 0.6)
+    since = len(sb.requests)
+    assert handle(pr_env(sb, tmp_path, work, "opened", pr), monkeypatch) == 0
+    assert len(api(sb, since)) <= 8
+    (comment,) = bot_comments(sb, "compare")
+    assert "improve accept" in comment["body"]
+    assert extract(comment["body"], "comparison")["approval"]["tier"] == "person"
+    assert "auto tier is paused while the rollback-rate alert stands" in comment["body"]
+    assert AUTO_PAUSED_NOTE in extract(comment["body"], "comparison")["notes"]
+    assert gate(sb, pr["head_sha"])[-1] == ("pending", "accepted: awaiting /approve")

@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         data_store,
         forge_publisher,
         github_token_warning,
+        history_records,
         open_proposals,
         release_records,
         sync_proposal_branches,
@@ -107,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         store = data_store(args.repo, pusher.token if pusher else None, config.data_branch,
                            args.remote if pusher is not None else None)
         publish = forge_publisher(forge, pusher, remote=args.remote, warning=warning, log=notes)
-        kwargs = {"open_proposals": open_proposals(forge), "releases": release_records(store)}
+        kwargs = {"open_proposals": open_proposals(forge), "releases": release_records(store),
+                  "history": history_records(store)}
     name = str(args.file)
     try:
         text = args.file.read_text(encoding="utf-8")

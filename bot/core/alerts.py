@@ -182,3 +182,20 @@ def update_alerts(previous: Mapping[str, str], current: Sequence[Alert],
         update.active.append(ActiveAlert(alert, since))
     update.cleared = sorted(k for k in previous if k not in keys)
     return update
+
+
+AUTO_PAUSED_NOTE = (
+    "The auto tier is paused while the rollback-rate alert stands (see the dashboard issue): "
+    "a person decides this change."
+)
+
+
+def paused_by(alert_state: Mapping[str, str]) -> bool:
+    """Whether the alerts kept on the dashboard issue (key -> raised at) pause the auto tier:
+    the same rule as ``auto_tier_paused``, read where a pull-request job can afford it (one
+    API call for the dashboard issue, instead of the whole data branch)."""
+    return "rollback_rate" in alert_state
+
+
+def pause_tier(tier: str, paused: bool) -> str:
+    return "person" if tier == "auto" and paused else tier

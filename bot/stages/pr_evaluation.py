@@ -37,6 +37,7 @@ from bot.adapters.event import Event
 from bot.adapters.git import Git, GitError
 from bot.adapters.progress import Progress, make_progress
 from bot.adapters.worktree import open_repo, scratch_worktree
+from bot.core.alerts import AUTO_PAUSED_NOTE, paused_by
 from bot.core.compare import Comparison, compare_results, render_comparison_markdown
 from bot.core.config import CONFIG_PATH, Config, parse_config
 from bot.core.evaluation import SuiteSource, build_results, plan_units
@@ -257,11 +258,28 @@ def tier_for(meta: ProposalMeta | None, config: Config, fork: bool) -> Tier:
 
 
 def decide(base: Results, head: Results, config: Config, meta: ProposalMeta | None,
-           fork: bool) -> Comparison:
+           fork: bool, paused: Callable[[], bool] | None = None) -> Comparison:
+    """The comparison, with its tier. ``paused`` is asked only when the tier would be auto:
+    while the rollback-rate alert stands, a person decides."""
     use = meta if not fork else None
-    return compare_results(base, head, config.compare,
-                           proposal_type=use.type if use else None,
-                           risk=use.risk if use else None, approval=config.approval)
+    comparison = compare_results(base, head, config.compare,
+                                 proposal_type=use.type if use else None,
+                                 risk=use.risk if use else None, approval=config.approval)
+    if comparison.approval.tier == "auto" and paused is not None and paused():
+        approval = comparison.approval.model_copy(update={"tier": "person", "needs_person": True})
+        comparison = comparison.model_copy(
+            update={"approval": approval, "notes": [*comparison.notes, AUTO_PAUSED_NOTE]}
+        )
+    return comparison
+
+
+def auto_tier_paused(services: Services) -> bool:
+    """The rollback-rate alert, as the scheduled run left it on the dashboard issue."""
+    from bot.core.dashboard import alert_state
+    from bot.stages.dashboard import find_dashboard
+
+    issue = find_dashboard(services.forge)
+    return issue is not None and paused_by(alert_state(issue.body))
 
 
 def comment_body(comparison: Comparison, head_sha: str, meta: ProposalMeta | None, fork: bool,
@@ -371,7 +389,8 @@ def on_pull_request(event: Event, services: Services) -> int:
         cache = data_cache(services.workspace, event.token, config, services.err)
         sides = evaluate_sides(services.workspace, base_sha, head_sha, config, progress, cache)
         meta = local_meta(repo, sides.changed, facts["head_ref"], head_sha, config)
-        comparison = decide(sides.base, sides.head, config, meta, facts["fork"])
+        comparison = decide(sides.base, sides.head, config, meta, facts["fork"],
+                            lambda: auto_tier_paused(services))
     except Exception as exc:  # reported on the PR, never lost
         return post_error(services, number, head_sha, _describe(exc), config, env)
     body = comment_body(comparison, head_sha, meta, facts["fork"], sides.base_cached)
@@ -474,7 +493,8 @@ def on_workflow_run(event: Event, services: Services) -> int:
         if problems:
             return post_error(services, pr.number, pr.head_sha, problems, config, env, pr)
         assert art.base is not None and art.head is not None
-        comparison = decide(art.base, art.head, config, art.proposal, fork)
+        comparison = decide(art.base, art.head, config, art.proposal, fork,
+                            lambda: auto_tier_paused(services))
     except Exception as exc:
         return post_error(services, pr.number, pr.head_sha, _describe(exc), config, env, pr)
     body = comment_body(comparison, pr.head_sha, art.proposal, fork, art.base_cached)

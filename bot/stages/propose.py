@@ -11,7 +11,7 @@ does not exist, the publisher). The user's working tree and index are never touc
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -40,6 +40,9 @@ from bot.core.proposals import (
     slug,
     targets,
 )
+from bot.core.proposer import ProposerContext, proposer_context
+from bot.core.records import MonitorRecord
+from bot.core.records import ReleaseRecord as FullRelease
 from bot.core.render import render
 from bot.core.tiers import Tier, approval_tier
 from bot.errors import GateError, InputError, Problem
@@ -134,13 +137,19 @@ def resolve_base(repo: Path) -> tuple[str, str, Config]:
     return branch, tip, config
 
 
-def pr_body(proposal: Proposal, summaries: list[ChangeSummary], tier: Tier) -> str:
+def pr_body(
+    proposal: Proposal,
+    summaries: list[ChangeSummary],
+    tier: Tier,
+    context: ProposerContext | None = None,
+) -> str:
     evidence = yaml.safe_dump(proposal.evidence, sort_keys=False, allow_unicode=True).rstrip()
     return render(
         "pr_body.md.j2",
         proposal=proposal,
         summaries=summaries,
         tier=tier,
+        context=context,
         evidence=evidence,
         proposal_file=proposal_path(proposal.id or ""),
         branch=branch_name(proposal.id or ""),
@@ -177,6 +186,24 @@ def plan_proposal(repo: Path, text: str, file: str, today: date) -> Plan:
         generated_id=not (isinstance(checked.doc.data, dict) and "id" in checked.doc.data)
         if checked.doc is not None else True,
     )
+
+
+# the data branch's full records: releases and monitors (bot.core.records), for the proposer's
+# track record, resemblance to rolled-back changes and the auto tier's pause
+History = tuple[Sequence[FullRelease], Sequence[MonitorRecord]]
+
+
+def with_history(plan: Plan, history: History, now: datetime) -> None:
+    """Let the history decide the tier and add what it says to the PR body."""
+    releases, monitors = history
+    p = plan.proposal
+    ctx = proposer_context(
+        ptype=p.type, risk=p.risk, author=p.author,
+        changes=[(s.path, s.description) for s in plan.applied.summaries],
+        releases=releases, monitors=monitors, config=plan.config, now=now,
+    )
+    plan.tier = ctx.tier
+    plan.body = pr_body(p, plan.applied.summaries, ctx.tier, ctx)
 
 
 def unified_diff(plan: Plan, repo: Path | None = None) -> str:
@@ -270,6 +297,7 @@ def propose(
     publish: Publisher | None = None,
     releases: Iterable[ReleaseRecord] = (),
     open_proposals: Iterable[OpenProposal] | None = None,
+    history: History | None = None,
 ) -> Outcome:
     """Run PROPOSE for one proposal file's ``text``. ``open_proposals`` and ``releases`` come
     from the forge and the data branch when wired; without them, local branches are the open
@@ -277,6 +305,8 @@ def propose(
     now = now or datetime.now(UTC)
     repo = pg.toplevel(repo)
     plan = plan_proposal(repo, text, file, today or now.date())
+    if history is not None:
+        with_history(plan, history, now)
     if dry_run:
         return Outcome("dry-run", plan)
     existing = _existing(repo, plan)

@@ -18,6 +18,8 @@ from bot.adapters.git import Git, GitError, PushRejected
 from bot.core.forge import Forge
 from bot.core.limits import OpenProposal, ReleaseRecord
 from bot.core.proposals import BRANCH_PREFIX, PROPOSALS_DIR
+from bot.core.records import MONITORS_DIR, RELEASES_DIR, MonitorRecord
+from bot.core.records import ReleaseRecord as FullRelease
 from bot.core.release import RECORDS_DIR
 from bot.errors import GateError
 from bot.stages.propose import LABEL, Publisher, PublishRequest
@@ -79,6 +81,27 @@ def release_records(store: DataStore) -> Iterator[ReleaseRecord]:
                 paths=[str(c["path"]) for c in changes if isinstance(c, dict) and c.get("path")],
                 proposal=proposal.get("id"),
             )
+
+
+def history_records(store: DataStore) -> tuple[list[FullRelease], list[MonitorRecord]]:
+    """The full release and monitor records (one batched read), for the proposer's track
+    record, resemblance to rolled-back changes and the auto tier's pause."""
+    from bot.adapters.record_reader import read_json_files
+
+    paths = [p for p in store.list() if p.endswith(".json")
+             and p.startswith((RELEASES_DIR + "/", MONITORS_DIR + "/"))]
+    if not paths:
+        return [], []
+    raw = read_json_files(store.git.path, store.ref, paths)
+    releases: list[FullRelease] = []
+    monitors: list[MonitorRecord] = []
+    for path in sorted(raw):
+        with contextlib.suppress(ValueError, TypeError):
+            if path.startswith(RELEASES_DIR + "/"):
+                releases.append(FullRelease.model_validate(raw[path]))
+            else:
+                monitors.append(MonitorRecord.model_validate(raw[path]))
+    return releases, monitors
 
 
 def _remote_tip(repo: Git, remote: str, branch: str) -> str | None:
