@@ -26,6 +26,12 @@ class _Counter:
         self.started = time.monotonic()
         self.lock = threading.Lock()
 
+    def reset(self, total: int) -> None:
+        # one display may show several runs in turn (a pull request's base, then its head)
+        with self.lock:
+            self.total, self.count, self.failed = total, 0, 0
+            self.started = time.monotonic()
+
     def tick(self, ok: bool) -> tuple[int, int]:
         with self.lock:
             self.count += 1
@@ -39,7 +45,7 @@ class PlainProgress(_Counter):
         self.out = out
 
     def start(self, total: int, title: str) -> None:
-        self.total = total
+        self.reset(total)
         print(f"{title}: {total} run(s)", file=self.out, flush=True)
 
     def done(self, label: str, ok: bool, seconds: float, detail: str = "") -> None:
@@ -89,7 +95,8 @@ class ActionsProgress(PlainProgress):
         self.failures: list[tuple[str, str, str, str | None]] = []
 
     def start(self, total: int, title: str) -> None:
-        self.total = total
+        self.reset(total)
+        self.failures.clear()
         print(f"::group::{actions.escape_data(title)} ({total} runs)", file=self.out, flush=True)
 
     def failure(self, label: str, reason: str, output: str, file: str | None = None) -> None:
