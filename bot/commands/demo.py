@@ -15,7 +15,8 @@ from bot.errors import InputError, Problem
 
 INTRO = ("improve demo: {repo} on a local GitHub stand-in (no network, no account); every step "
          "runs `improve propose` or `improve handle` as a workflow step would.")
-KEPT = "kept: the sandbox's bare repositories in {root}/sandbox, the workspace in {root}/workspace"
+KEPT = ("kept: the sandbox's bare repositories in {root}/sandbox, its final state in "
+        "{root}/sandbox-state.json, the workspace in {root}/workspace")
 WROTE_HTML = "wrote {file}: open it in a browser"
 NOT_EMPTY = "exists and is not empty (the demo keeps its files in a new or empty directory)"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ from bot.sandbox import Sandbox
 from bot.sandbox.events import actions_env, build_event
 
 BOT = "github-actions[bot]"
+STATE_FILE = "sandbox-state.json"
 # what the bot's environment must not inherit from the caller's
 _CLEARED = ("GITHUB_", "RUNNER_", "IMPROVE_", "ACTIONS_")
 
@@ -90,6 +92,11 @@ class World:
         return world
 
     def stop(self, keep: bool = False) -> None:
+        """Stop the sandbox; with ``keep``, its final state of the repository (pull requests,
+        comments, statuses, refs) stays beside the repositories as ``sandbox-state.json``."""
+        if keep:
+            state = json.dumps(self.state(), indent=2, sort_keys=True, default=str)
+            (self.root / STATE_FILE).write_text(state + "\n", encoding="utf-8")
         self.sb.stop()
         if not keep:
             shutil.rmtree(self.root, ignore_errors=True)
@@ -177,6 +184,13 @@ class World:
         env["IMPROVE_TOKEN_SOURCE"] = "app"
         env["GIT_TERMINAL_PROMPT"] = "0"
         env["GITHUB_ACTOR"] = sender
+        # a fresh machine has no git identity; improve propose needs one to commit (release
+        # and monitor bring their own), so the demo's steps commit as the bot does
+        from bot.adapters.release_git import BOT_EMAIL, BOT_NAME
+
+        for who in ("AUTHOR", "COMMITTER"):
+            env.setdefault(f"GIT_{who}_NAME", os.environ.get(f"GIT_{who}_NAME", BOT_NAME))
+            env.setdefault(f"GIT_{who}_EMAIL", os.environ.get(f"GIT_{who}_EMAIL", BOT_EMAIL))
         return env
 
     def handle(self, event: str, payload: dict[str, Any], *, sha: str, ref: str,

@@ -17,6 +17,8 @@ from bot.demo.story import Step
 
 # tags the bot's own comments use; everything else stays escaped text (comments are untrusted)
 _ALLOWED = re.compile(r"&lt;(/?)(details|summary|br|sub|sup)&gt;")
+# the bot's markers and embedded data: hidden on GitHub, hidden here
+_HIDDEN = re.compile(r"<!--.*?-->", re.S)
 _COLORS = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df"]
 
 
@@ -24,7 +26,7 @@ def markdown_html(text: str) -> str:
     """Markdown as GitHub shows a comment, with raw HTML escaped but for a few inert tags."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
     md.enable("strikethrough")
-    return _ALLOWED.sub(r"<\1\2>", md.render(text))
+    return _ALLOWED.sub(r"<\1\2>", md.render(_HIDDEN.sub("", text)))
 
 
 @dataclass(frozen=True)
