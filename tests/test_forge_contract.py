@@ -324,3 +324,36 @@ def test_every_operation_is_counted(world: ForgeWorld) -> None:
     f.read_file("README.md")
     assert f.calls.operations - before == 2
     assert f.calls.requests >= f.calls.operations
+
+
+def test_pin_issue_on_the_sandbox_and_refusals(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The GraphQL pinIssue mutation through PyGithub's GraphQL path: a writer pins, a reader
+    is refused with a ForgeError, and the local forge records the pin."""
+    import pytest
+
+    from bot.adapters.github_forge import GitHubForge
+    from bot.errors import ForgeError
+    from bot.sandbox import Sandbox
+
+    with Sandbox.start() as sb:
+        sb.create_repo("o/r", {"README.md": "x\n"})
+        reader = sb.add_user("reader", permission="read")
+        forge = GitHubForge("o/r", sb.token, api_url=sb.api_url)
+        issue = forge.create_issue(title="dash", body="b")
+        with pytest.raises(ForgeError, match="permission to pin"):
+            GitHubForge("o/r", reader, api_url=sb.api_url).pin_issue(issue)
+        forge.pin_issue(issue)
+        forge.pin_issue(issue)  # again: not an error
+        (state,) = sb.repo_state("o/r")["issues"]
+        assert state["pinned"] is True
+        assert not sb.violations
+
+
+def test_the_local_forge_records_a_pin(make_repo) -> None:  # type: ignore[no-untyped-def]
+    from bot.adapters.local_forge import LocalForge
+
+    forge = LocalForge(make_repo())
+    issue = forge.create_issue(title="dash", body="b")
+    assert forge.get_issue(issue.number).pinned is False
+    forge.pin_issue(issue)
+    assert forge.get_issue(issue.number).pinned is True

@@ -101,6 +101,10 @@ def world(sandbox: Sandbox, tmp_path: Path) -> World:  # noqa: F811
 def test_dashboard_issue_is_created_once_then_edited(world: World) -> None:
     first = refresh_dashboard(world.env())
     assert first.action == "created"
+    # pinned through GraphQL (the REST API cannot pin), once
+    (state,) = [i for i in world.sb.repo_state(REPO)["issues"] if i["number"] == first.number]
+    assert state["pinned"] is True
+    assert sum(1 for r in world.sb.requests if r.path == "/graphql") == 1
     world.now = NOW + timedelta(hours=1)
     again = refresh_dashboard(world.env())  # only the time moved: no API call to edit
     assert again.action == "unchanged" and again.number == first.number

@@ -94,6 +94,7 @@ def _issue(d: Mapping[str, Any]) -> Issue:
         author=(d.get("user") or {}).get("login", ""),
         url=d.get("html_url") or "",
         is_pull_request="pull_request" in d and d["pull_request"] is not None,
+        node_id=d.get("node_id") or "",
     )
 
 
@@ -414,6 +415,19 @@ class GitHubForge:
 
     def get_issue(self, number: int) -> Issue:
         return _issue(self._json("get_issue", "GET", f"{self._base}/issues/{number}"))
+
+    def pin_issue(self, issue: Issue) -> None:
+        node = issue.node_id or self.get_issue(issue.number).node_id
+        url = self._req.graphql_url
+        with self._call("pin_issue", "POST", url):
+            _, data = self._req.graphql_query(
+                "mutation($input: PinIssueInput!) { pinIssue(input: $input) { issue { id } } }",
+                {"input": {"issueId": node}},
+            )
+        errors = data.get("errors") if isinstance(data, dict) else None
+        if errors:
+            message = "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))
+            raise ForgeError(f"POST {url}: pinIssue #{issue.number}: {message}")
 
     def update_issue(
         self,

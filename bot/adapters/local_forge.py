@@ -178,6 +178,7 @@ class LocalForge:
             author=rec.get("author", ""),
             url=f"local:{self._full_name}#{rec['number']}",
             is_pull_request=rec["kind"] == "pull",
+            pinned=bool(rec.get("pinned")),
         )
 
     @staticmethod
@@ -582,6 +583,14 @@ class LocalForge:
                 rec["labels"] = sorted(set(labels))
 
         return self._issue(self._update(number, "update", apply))
+
+    def pin_issue(self, issue: Issue) -> None:
+        self._op("pin_issue")
+
+        def apply(rec: dict[str, Any]) -> None:
+            rec["pinned"] = True
+
+        self._update(issue.number, "pin", apply)
 
     def list_issues(self, *, label: str | None = None, state: StateFilter = "open") -> list[Issue]:
         self._op("list_issues")

@@ -79,6 +79,9 @@ class Issue(Frozen):
     url: str = ""
     # GitHub's issues API lists pull requests too; this says which ones are
     is_pull_request: bool = False
+    # GitHub's global id, which GraphQL mutations (pinning) take
+    node_id: str = ""
+    pinned: bool = False
 
 
 class Status(Frozen):
@@ -328,6 +331,11 @@ class Forge(Protocol):
 
     def list_issues(self, *, label: str | None = None, state: StateFilter = "open") -> list[Issue]:
         """Issues (not pull requests) with the label, newest first."""
+        ...
+
+    def pin_issue(self, issue: Issue) -> None:
+        """Pin the issue to the repository's issue list (GraphQL ``pinIssue`` on GitHub; the
+        REST API cannot). Pinning a pinned issue is not an error."""
         ...
 
     def permission(self, user: str) -> Permission:

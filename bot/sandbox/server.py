@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from bot.sandbox import gitops, gitserve, openapi, routes
 from bot.sandbox.shapes import Shapes, error_body
+from bot.sandbox.shapes import node_id as shapes_node_id
 from bot.sandbox.state import (
     ROLES,
     Fault,
@@ -31,6 +32,8 @@ from bot.sandbox.state import (
 )
 
 API_PREFIX = "/api/v3"
+# GitHub Enterprise Server's GraphQL endpoint; the sandbox answers the one mutation the bot uses
+GRAPHQL_PATH = "/api/graphql"
 ADMIN_PREFIX = "/_sandbox"
 BOT_LOGIN = "github-actions[bot]"
 RATE_LIMIT = 5000
@@ -260,7 +263,7 @@ class Sandbox:
             pulls, issues = [], []
             for i in sorted(repo.issues.values(), key=lambda x: x.number):
                 base = {"number": i.number, "title": i.title, "body": i.body, "user": i.user,
-                        "state": i.state, "labels": list(i.labels)}
+                        "state": i.state, "labels": list(i.labels), "pinned": i.pinned}
                 if i.is_pull:
                     base.update(head=i.head_ref, head_sha=i.head_sha, base=i.base_ref,
                                 merged=i.merged, merge_commit_sha=i.merge_commit_sha,
@@ -318,6 +321,8 @@ class Sandbox:
             return
         if path.startswith(ADMIN_PREFIX + "/"):
             self._admin(h, method, path[len(ADMIN_PREFIX):], query, body)
+        elif path == GRAPHQL_PATH and method == "POST":
+            self._graphql(h, body)
         elif path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             self._api(h, method, path[len(API_PREFIX):] or "/", query, body)
         elif gitserve.GIT_PATH.match(path):
@@ -325,6 +330,48 @@ class Sandbox:
         else:
             self._log(method, path, query, 404, None, "other")
             self._send(h, 404, b"Not Found", {"Content-Type": "text/plain"})
+
+    def _graphql(self, h: BaseHTTPRequestHandler, body: bytes) -> None:
+        """``pinIssue`` only, as GitHub answers it: ``{"data": ...}`` or ``{"errors": [...]}``.
+        GraphQL is outside the REST description, so it is not validated against it."""
+        login, _ = self._token_user(h)
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if login is None:
+            self._log("POST", "/graphql", "", 401, None, "api")
+            self._send(h, 401, json.dumps({"message": BAD_CREDENTIALS}).encode(), headers)
+            return
+        try:
+            doc = json.loads(body or b"{}")
+            query = str(doc.get("query", ""))
+            issue_id = str(((doc.get("variables") or {}).get("input") or {}).get("issueId", ""))
+        except (ValueError, AttributeError):
+            query, issue_id = "", ""
+        answer: dict[str, Any]
+        if "pinIssue(" not in query:
+            answer = {"errors": [{"message": "the sandbox answers only the pinIssue mutation"}]}
+        else:
+            found = None
+            with self.state.lock:
+                for repo in self.state.repos.values():
+                    for issue in repo.issues.values():
+                        if shapes_node_id("Issue", issue.id) == issue_id and not issue.is_pull:
+                            found = (repo, issue)
+                if found is not None:
+                    user = self.state.users.get(login)
+                    role = user.role_on(found[0].full_name) if user else None
+                    if role not in ("triage", "write", "maintain", "admin"):
+                        found = None
+                        answer = {"errors": [{"type": "FORBIDDEN", "message":
+                                              f"{login} does not have permission to pin issues"}]}
+                    else:
+                        found[1].pinned = True
+                        answer = {"data": {"pinIssue": {"issue": {"id": issue_id}}}}
+                else:
+                    answer = {"errors": [{"type": "NOT_FOUND", "message":
+                                          f"Could not resolve to a node with the global id of "
+                                          f"'{issue_id}'"}]}
+        self._log("POST", "/graphql", "", 200, login, "api")
+        self._send(h, 200, json.dumps(answer).encode(), headers)
 
     def _token_user(self, h: BaseHTTPRequestHandler) -> tuple[str | None, bool]:
         """(login, credentials given): Authorization as GitHub takes it."""

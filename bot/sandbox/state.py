@@ -86,6 +86,8 @@ class Issue:
     merged_at: str | None = None
     merged_by: str | None = None
     merge_commit_sha: str | None = None
+    # pinned to the repository's issue list (GraphQL pinIssue)
+    pinned: bool = False
 
 
 @dataclass

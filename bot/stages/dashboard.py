@@ -54,9 +54,11 @@ from bot.core.records import (
 from bot.core.render import find_marker, render
 from bot.core.results import Results
 from bot.core.trends import RunSummary, merge_runs, monitor_runs, summarize_results
+from bot.errors import ForgeError
 from bot.stages.router import Router
 
 PROPOSAL_LABEL = "improvement"
+PIN_FAILED = "improve dashboard: could not pin #{number} ({reason}); pin it by hand"
 CREATED = "created the dashboard issue #{number}"
 EDITED = "edited the dashboard issue #{number}"
 UNCHANGED = "the dashboard issue #{number} is up to date"
@@ -248,6 +250,11 @@ def refresh_dashboard(env: LoopEnv, g: Gathered | None = None) -> RefreshOutcome
         issue = env.forge.create_issue(title=dash.TITLE, body=body, labels=[dash.LABEL])
         action = "created"
         print(CREATED.format(number=issue.number), file=env.out)
+        try:
+            env.forge.pin_issue(issue)
+        except ForgeError as exc:
+            # GitHub pins at most three issues per repository: the dashboard still works unpinned
+            print(PIN_FAILED.format(number=issue.number, reason=exc), file=env.err)
     elif _without_time(g.issue.body) != _without_time(body):
         issue = env.forge.update_issue(g.issue.number, body=body)
         action = "edited"
