@@ -14,6 +14,7 @@ import contextlib
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -81,6 +82,29 @@ def auth_env(token: str | None) -> dict[str, str]:
         "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
         "GIT_TERMINAL_PROMPT": "0",
     }
+
+
+BOT_NAME = "improve[bot]"
+BOT_EMAIL = "improve-bot@users.noreply.github.com"
+_IDENT_VARS = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
+               "HOME", "XDG_CONFIG_HOME")
+_ident_cache: dict[tuple[str, ...], dict[str, str]] = {}
+
+
+def identity_env(path: str | Path) -> dict[str, str]:
+    """The bot's identity when git has none here (a fresh runner: the bot commits releases,
+    records and proposals), else nothing: never override a person's own identity."""
+    key = (str(path), *(os.environ.get(v, "") for v in _IDENT_VARS))
+    if key not in _ident_cache:
+        known = all(
+            subprocess.run(["git", "var", var], cwd=path, capture_output=True).returncode == 0
+            for var in ("GIT_COMMITTER_IDENT", "GIT_AUTHOR_IDENT")
+        )
+        _ident_cache[key] = {} if known else {
+            "GIT_AUTHOR_NAME": BOT_NAME, "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+            "GIT_COMMITTER_NAME": BOT_NAME, "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+        }
+    return _ident_cache[key]
 
 
 def format_trailers(trailers: Mapping[str, str]) -> str:
@@ -158,7 +182,7 @@ class Git:
 
     def run(self, *args: str, env: Mapping[str, str] | None = None, strip: bool = True) -> str:
         """``git ARGS`` in this repository; a failure is a GitError naming the command."""
-        full_env = {**auth_env(self.token), **(env or {})}
+        full_env = {**identity_env(self.path), **auth_env(self.token), **(env or {})}
         try:
             with self.repo.git.custom_environment(**full_env):
                 out: str = self.repo.git.execute(
@@ -433,15 +457,13 @@ class Git:
     def _run_input(
         self, args: Sequence[str], data: str | bytes, env: Mapping[str, str] | None = None
     ) -> str:
-        import subprocess
-
         raw = data.encode() if isinstance(data, str) else data
         proc = subprocess.run(
             ["git", *args],
             cwd=self.repo.working_tree_dir or self.repo.git_dir,
             input=raw,
             capture_output=True,
-            env={**os.environ, **auth_env(self.token), **(env or {})},
+            env={**os.environ, **identity_env(self.path), **auth_env(self.token), **(env or {})},
             check=False,
         )
         if proc.returncode != 0:

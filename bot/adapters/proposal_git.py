@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.adapters.git import GitError
+from bot.adapters.git import GitError, identity_env
 from bot.core.edits import EditError
 
 ZERO = "0" * 40
@@ -33,7 +33,7 @@ def git(repo: Path, *args: str, input: bytes | None = None,
         env: Mapping[str, str] | None = None, check: bool = True) -> str:
     proc = subprocess.run(
         ["git", *args], cwd=repo, input=input, capture_output=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **identity_env(repo), **(env or {})},
     )
     if check and proc.returncode != 0:
         reason = proc.stderr.decode(errors="replace").strip() or f"exit {proc.returncode}"

@@ -19,11 +19,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.adapters.git import Git, GitError, PushRejected, auth_env, redact, register_secret
+from bot.adapters.git import (
+    Git,
+    GitError,
+    PushRejected,
+    auth_env,
+    identity_env,
+    redact,
+    register_secret,
+)
 from bot.errors import InputError, Problem
 
-BOT_NAME = "improve[bot]"
-BOT_EMAIL = "improve-bot@users.noreply.github.com"
 NOT_UTF8 = "is not UTF-8 text ({reason}); the release cannot rewrite it safely"
 
 
@@ -254,12 +260,4 @@ class Workspace:
 
 
 def _ident(git: Git) -> dict[str, str]:
-    """The bot's identity when git has none (a fresh runner): never the user's, when they have
-    one configured or in the environment."""
-    try:
-        git.run("var", "GIT_COMMITTER_IDENT")
-        git.run("var", "GIT_AUTHOR_IDENT")
-        return {}
-    except GitError:
-        return {"GIT_AUTHOR_NAME": BOT_NAME, "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-                "GIT_COMMITTER_NAME": BOT_NAME, "GIT_COMMITTER_EMAIL": BOT_EMAIL}
+    return identity_env(git.path)

@@ -184,13 +184,8 @@ class World:
         env["IMPROVE_TOKEN_SOURCE"] = "app"
         env["GIT_TERMINAL_PROMPT"] = "0"
         env["GITHUB_ACTOR"] = sender
-        # a fresh machine has no git identity; improve propose needs one to commit (release
-        # and monitor bring their own), so the demo's steps commit as the bot does
-        from bot.adapters.release_git import BOT_EMAIL, BOT_NAME
-
-        for who in ("AUTHOR", "COMMITTER"):
-            env.setdefault(f"GIT_{who}_NAME", os.environ.get(f"GIT_{who}_NAME", BOT_NAME))
-            env.setdefault(f"GIT_{who}_EMAIL", os.environ.get(f"GIT_{who}_EMAIL", BOT_EMAIL))
+        # a fresh machine has no git identity: every stage that commits brings the bot's own
+        # (bot.adapters.git.identity_env), which the demo's test runs with an empty HOME
         return env
 
     def handle(self, event: str, payload: dict[str, Any], *, sha: str, ref: str,
