@@ -16,7 +16,7 @@ def test_the_readme_opens_with_its_two_commands() -> None:
     assert len(blocks) >= 2
     install_and_run, install_and_test = blocks[0], blocks[1]
     assert install_and_run.startswith("python3 -m venv .venv && .venv/bin/pip install -e . && ")
-    assert "improve " in install_and_run
+    assert install_and_run.endswith("improve demo --html demo.html")
     assert install_and_test == (
         "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/pytest -q"
     )
