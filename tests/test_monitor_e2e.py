@@ -204,3 +204,17 @@ def test_healthy_release_is_recorded_as_kept_when_its_window_closes(
     assert NOTHING_WATCHED in world.out.getvalue()
     assert world.git_bare("log", "-1", "--format=%s", "improve-data").startswith("monitor:")
     assert monitor_path(TAG) in world.git_bare("ls-tree", "-r", "--name-only", "improve-data")
+
+
+def test_a_suite_deleted_after_the_release_is_noted_not_a_crash(world: World) -> None:
+    released(world)
+    run_git(world.work, "fetch", "-q", "origin")
+    run_git(world.work, "checkout", "-q", "-B", "main", "origin/main")
+    run_git(world.work, "rm", "-q", f"benchmarks/{sample.SUITE_ID}.yaml")
+    run_git(world.work, "commit", "-q", "-m", "drop the suite")
+    run_git(world.work, "push", "-q", "origin", "HEAD:refs/heads/main")
+    world.clock.advance(days=1)
+    (o,) = world.monitor()
+    assert o.action == "skipped" and "none of the suites" in o.detail
+    (run,) = world.monitor_record(TAG).runs
+    assert run.note == o.detail and not run.past_warning and run.commit == world.main_sha()

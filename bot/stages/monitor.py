@@ -47,7 +47,7 @@ from bot.core.records import (
 from bot.core.release import RollbackFacts
 from bot.core.render import render
 from bot.core.results import Results
-from bot.errors import ImproveError
+from bot.errors import ImproveError, InputError, Problem
 from bot.stages.release import Env
 from bot.stages.router import Router
 
@@ -60,6 +60,8 @@ WINDOW_CLOSED = "the window closed on {until} with no rollback"
 ROLLED_BACK = "rolled back by {tag} (PR #{pr})"
 NOT_ON_BRANCH = "the change of {tag} ({sha}) is not on {branch}: nothing to revert"
 AUTO_ROLLBACK_SKIPPED = "past the rollback threshold; {why}"
+NO_SUITES = "none of the suites measured at release ({suites}) is on {commit} any more"
+GONE = "the suites measured at release are not on the default branch any more"
 
 Action = Literal["measured", "warned", "revert-opened", "revert-exists", "conflict", "kept",
                  "rolled-back", "waiting", "skipped", "ended"]
@@ -124,13 +126,20 @@ def read_records(ws: Workspace, store: DataStore) -> Records:
 
 
 def _measure(ws: Workspace, commit: str, suites: list[str], err: TextIO) -> Results:
-    """The suites at ``commit``, in a scratch worktree of the private clone (the configuration
-    read there is the default branch's own)."""
+    """The suites at ``commit`` (those of ``suites`` it still has), in a scratch worktree of the
+    private clone (the configuration read there is the default branch's own)."""
     from bot.adapters.progress import PlainProgress
-    from bot.stages.evaluate import EvaluateRequest, evaluate
+    from bot.stages.evaluate import EvaluateRequest, evaluate, read_config
+    from bot.stages.suites import load_tree_suites
 
     with ws.git.worktree(commit) as wt:
-        return evaluate(EvaluateRequest(repo=wt.path, ref="HEAD", suites=suites),
+        found, _ = load_tree_suites(wt.path, read_config(wt.path))
+        # a suite deleted since a release must not stop the others from being measured
+        present = sorted(set(suites) & {s.id for s, _ in found})
+        if not present:
+            raise InputError([Problem("suites", NO_SUITES.format(
+                commit=commit[:12], suites=", ".join(suites)))])
+        return evaluate(EvaluateRequest(repo=wt.path, ref="HEAD", suites=present),
                         PlainProgress(err))
 
 
@@ -451,8 +460,12 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
          records: Records, changed: dict[str, MonitorRecord]) -> MonitorOutcome:
     cfg = env.config.monitor
     ref = Results.model_validate(reference)
-    ids = {s.id for s in ref.suites}
-    comparison = compare_results(ref, _only(now_results, ids), env.config.compare)
+    ids = {s.id for s in ref.suites} & {s.id for s in now_results.suites}
+    if not ids:
+        run = MonitorRun(at=now, commit=now_results.commit, note=GONE)
+        changed[r.tag] = record.model_copy(update={"runs": [*record.runs, run]})
+        return MonitorOutcome(r.tag, "skipped", GONE, run)
+    comparison = compare_results(_only(ref, ids), _only(now_results, ids), env.config.compare)
     run = core.summarize(comparison, cfg, now, now_results.commit, stored)
     decision = core.after_run(record, run, cfg, is_rollback=bool(r.rollback))
     rec = decision.record
