@@ -186,3 +186,21 @@ def test_evidence_reason_and_revert_message() -> None:
     assert msg.rstrip().endswith("Improve-Rollback-Of: 1.4.0")
     assert core.rollback_branch("v1.4.0") == "improve/rollback-v1.4.0"
     assert core.suites_of({"suites": [{"id": "b"}, {"id": "a"}, {"x": 1}]}) == ["a", "b"]
+
+
+@pytest.mark.parametrize("recovered, revert_pr, words", [
+    (False, None, "on 2 monitor run(s) in a row"),
+    (False, 7, "The revert pull request is #7"),
+    (True, None, "recovered"),
+])
+def test_warning_comment(recovered: bool, revert_pr: int | None, words: str) -> None:
+    from bot.core.render import find_marker, render
+
+    r = MonitorRun(at=T0, commit="c" * 40, changes={"acc<x>": -0.05},
+                   change_ci={"acc<x>": (-0.08, -0.02)}, worst=-0.05, past_warning=True)
+    body = render("monitor_warning.md.j2", tag="v1.4.0", run=r, recovered=recovered,
+                  rows=[{"suite": "acc<x>", "change": "-5.0%", "ci": "[-8.0%, -2.0%]"}],
+                  runs_in_a_row=2, warn_drop=0.03, rollback_drop=0.10,
+                  reference="results/x.json", revert_pr=revert_pr, note=None)
+    assert find_marker(body) == core.WARN_MARKER and words in body
+    assert "acc\\<x\\>" in body  # a suite id is untrusted text
