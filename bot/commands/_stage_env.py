@@ -1,6 +1,7 @@
-"""Shared by ``improve monitor`` and ``improve rollback``: the forge options and the stage
-environment (the release stage's ``Env``: forge, trusted configuration, a private clone of the
-default branch). Not a command: the leading underscore keeps it out of the command list."""
+"""Shared by ``improve release``, ``improve monitor`` and ``improve rollback``: the forge
+options and the stage environment (the release stage's ``Env``: forge, trusted configuration, a
+private clone of the default branch). Not a command: the leading underscore keeps it out of
+the command list."""
 
 from __future__ import annotations
 
