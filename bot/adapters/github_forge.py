@@ -24,10 +24,12 @@ from github.PaginatedList import PaginatedList
 
 from bot.adapters.http_retry import BotRetry, RetryPolicy
 from bot.core.forge import (
+    GITHUB_ACTIONS_BOT,
     CallCounter,
     CombinedStatus,
     Comment,
     Issue,
+    MarkedComments,
     MergeMethod,
     MergeResult,
     NotFound,
@@ -45,13 +47,11 @@ from bot.core.forge import (
     Unprocessable,
     WorkflowRun,
     normalize_permission,
-    pick_marked_comment,
 )
 from bot.errors import ForgeError
 
 DEFAULT_API_URL = "https://api.github.com"
 # the login GITHUB_TOKEN's comments are made as
-DEFAULT_BOT_LOGIN = "github-actions[bot]"
 PER_PAGE = 100
 
 
@@ -131,7 +131,7 @@ def _message(exc: GithubException) -> str:
     return msg or "no message"
 
 
-class GitHubForge:
+class GitHubForge(MarkedComments):
     """One repository on GitHub (or GHES, or the sandbox)."""
 
     def __init__(
@@ -140,7 +140,7 @@ class GitHubForge:
         token: str,
         *,
         api_url: str = DEFAULT_API_URL,
-        bot_login: str | None = DEFAULT_BOT_LOGIN,
+        bot_login: str | None = GITHUB_ACTIONS_BOT,
         max_wait: float = 60.0,
         timeout: int = 30,
         policy: RetryPolicy | None = None,
@@ -353,17 +353,6 @@ class GitHubForge:
 
     def delete_comment(self, comment_id: int) -> None:
         self._json("delete_comment", "DELETE", f"{self._base}/issues/comments/{comment_id}")
-
-    def find_comment(self, number: int, marker_name: str) -> Comment | None:
-        return pick_marked_comment(self.list_comments(number), marker_name, self.bot_login)
-
-    def upsert_comment(self, number: int, marker_name: str, body: str) -> Comment:
-        found = self.find_comment(number, marker_name)
-        if found is None:
-            return self.create_comment(number, body)
-        if found.body == body:
-            return found
-        return self.edit_comment(found.id, body)
 
     def add_reaction(self, comment_id: int, content: Reaction) -> bool:
         path = f"{self._base}/issues/comments/{comment_id}/reactions"

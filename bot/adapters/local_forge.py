@@ -32,6 +32,7 @@ from bot.core.forge import (
     CombinedStatus,
     Comment,
     Issue,
+    MarkedComments,
     MergeMethod,
     MergeResult,
     NotFound,
@@ -48,7 +49,6 @@ from bot.core.forge import (
     Unprocessable,
     WorkflowRun,
     combine_statuses,
-    pick_marked_comment,
 )
 from bot.errors import ForgeError
 
@@ -69,7 +69,7 @@ def _dump(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=True) + "\n"
 
 
-class LocalForge:
+class LocalForge(MarkedComments):
     """The forge interface over one local git repository."""
 
     def __init__(
@@ -481,17 +481,6 @@ class LocalForge:
         self._comment_record(comment_id)
         self._transact(f"delete comment {comment_id}",
                        lambda: ({f"{ROOT}/comments/{comment_id}.json": None}, None))
-
-    def find_comment(self, number: int, marker_name: str) -> Comment | None:
-        return pick_marked_comment(self.list_comments(number), marker_name, self.bot_login)
-
-    def upsert_comment(self, number: int, marker_name: str, body: str) -> Comment:
-        found = self.find_comment(number, marker_name)
-        if found is None:
-            return self.create_comment(number, body)
-        if found.body == body:
-            return found
-        return self.edit_comment(found.id, body)
 
     def add_reaction(self, comment_id: int, content: Reaction) -> bool:
         self._op("add_reaction")

@@ -23,6 +23,9 @@ StatusState = Literal["pending", "success", "failure", "error"]
 Permission = Literal["none", "read", "triage", "write", "maintain", "admin"]
 Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
 
+# who GITHUB_TOKEN acts as; with a GitHub App token the bot is "<app-slug>[bot]"
+GITHUB_ACTIONS_BOT = "github-actions[bot]"
+
 # the order GitHub ranks permissions in; "none" is an outsider
 PERMISSION_ORDER: tuple[Permission, ...] = ("none", "read", "triage", "write", "maintain", "admin")
 REACTIONS: tuple[Reaction, ...] = (
@@ -184,6 +187,8 @@ class Forge(Protocol):
     """
 
     calls: CallCounter
+    # whose comments are the bot's own (a marker anyone pastes into theirs does not count)
+    bot_login: str | None
 
     @property
     def full_name(self) -> str:
@@ -277,13 +282,19 @@ class Forge(Protocol):
     def delete_comment(self, comment_id: int) -> None:
         ...
 
-    def find_comment(self, number: int, marker_name: str) -> Comment | None:
-        """The bot's own comment carrying ``<!-- improve:NAME -->``, or None."""
+    def find_comment(
+        self, number: int, marker_name: str, comments: Sequence[Comment] | None = None
+    ) -> Comment | None:
+        """The bot's own comment carrying ``<!-- improve:NAME -->``, or None; from ``comments``
+        when the caller has read them already."""
         ...
 
-    def upsert_comment(self, number: int, marker_name: str, body: str) -> Comment:
+    def upsert_comment(
+        self, number: int, marker_name: str, body: str, comments: Sequence[Comment] | None = None
+    ) -> Comment:
         """The one living comment: edit the bot's comment carrying the marker, or create it.
-        Two API calls when it exists (list, edit); an unchanged body is not re-sent."""
+        Two API calls when it exists (list, edit), one when ``comments`` are given; an
+        unchanged body is not re-sent."""
         ...
 
     def add_reaction(self, comment_id: int, content: Reaction) -> bool:
@@ -352,6 +363,38 @@ class Forge(Protocol):
         """Re-run a finished Actions run (``POST .../actions/runs/{id}/rerun``): a new attempt
         of the same workflow on the same commit, with the workflow's own permissions."""
         ...
+
+
+class MarkedComments:
+    """``find_comment`` and ``upsert_comment``, the same for every forge: composed from its
+    ``list_comments``, ``create_comment`` and ``edit_comment``."""
+
+    bot_login: str | None
+
+    def list_comments(self, number: int) -> list[Comment]:
+        raise NotImplementedError
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        raise NotImplementedError
+
+    def edit_comment(self, comment_id: int, body: str) -> Comment:
+        raise NotImplementedError
+
+    def find_comment(
+        self, number: int, marker_name: str, comments: Sequence[Comment] | None = None
+    ) -> Comment | None:
+        seen = self.list_comments(number) if comments is None else comments
+        return pick_marked_comment(seen, marker_name, self.bot_login)
+
+    def upsert_comment(
+        self, number: int, marker_name: str, body: str, comments: Sequence[Comment] | None = None
+    ) -> Comment:
+        found = self.find_comment(number, marker_name, comments)
+        if found is None:
+            return self.create_comment(number, body)
+        if found.body.rstrip() == body.rstrip():
+            return found
+        return self.edit_comment(found.id, body)
 
 
 # --- pure decisions shared by the adapters ----------------------------------------------------

@@ -14,10 +14,8 @@ from typing import Any, TextIO
 
 from bot.adapters.event import Event
 from bot.core.config import CONFIG_PATH, Config, parse_config
-from bot.core.forge import Forge
+from bot.core.forge import GITHUB_ACTIONS_BOT, Forge
 from bot.errors import InputError
-
-DEFAULT_BOT_LOGIN = "github-actions[bot]"
 
 
 def _now() -> datetime:
@@ -57,7 +55,7 @@ def github_services(event: Event, **kwargs: Any) -> Services:
             raise InputError("GITHUB_TOKEN: is not set, and this step needs to talk to GitHub")
         # with a GitHub App token the bot writes as "<app-slug>[bot]"; its own comments (the
         # living comment, the state) are recognised by that login
-        login = event.env.get("IMPROVE_BOT_LOGIN") or DEFAULT_BOT_LOGIN
+        login = event.env.get("IMPROVE_BOT_LOGIN") or GITHUB_ACTIONS_BOT
         return GitHubForge(event.repo, event.token, api_url=event.api_url, bot_login=login)
 
     return Services(make_forge=make, workspace=event.workspace, **kwargs)

@@ -41,7 +41,7 @@ from bot.core.alerts import AUTO_PAUSED_NOTE, paused_by
 from bot.core.compare import Comparison, compare_results, render_comparison_markdown
 from bot.core.config import CONFIG_PATH, Config, parse_config
 from bot.core.evaluation import SuiteSource, build_results, plan_units
-from bot.core.forge import Comment, PullRequest, pick_marked_comment
+from bot.core.forge import PullRequest
 from bot.core.globs import match_any
 from bot.core.policy import GATE_CONTEXT, GateStatus, Tier, Verdict
 from bot.core.pr_evaluation import (
@@ -300,16 +300,6 @@ def error_body(head_sha: str, problems: Sequence[str]) -> str:
 # --------------------------------------------------------------------------- acting
 
 
-def _upsert(services: Services, number: int, comments: list[Comment], body: str) -> None:
-    forge = services.forge
-    login = getattr(forge, "bot_login", None)
-    found = pick_marked_comment(comments, COMMENT_MARKER, login)
-    if found is None:
-        forge.create_comment(number, body)
-    elif found.body != body:
-        forge.edit_comment(found.id, body)
-
-
 def post(
     services: Services, number: int, head_sha: str, body: str, verdict: Verdict, tier: Tier,
     config: Config, summary: str, env: dict[str, str], pull: PullRequest | None = None,
@@ -317,7 +307,7 @@ def post(
     """The one comment (created or edited), the verdict and the gate, the job summary: one list
     of the comments serves both the compare comment and the state comment."""
     comments = services.forge.list_comments(number)
-    _upsert(services, number, comments, body)
+    services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
     gate = publish_verdict(services, number, head_sha, verdict, tier, comments=comments,
                            timeout_days=config.approval.timeout_days, pull=pull)
     actions.append_summary(summary, env)
@@ -331,7 +321,7 @@ def post_error(services: Services, number: int, head_sha: str, problems: Sequenc
     body = error_body(head_sha, problems)
     timeout = config.approval.timeout_days if config else 7.0
     comments = services.forge.list_comments(number)
-    _upsert(services, number, comments, body)
+    services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
     publish_verdict(services, number, head_sha, "error", "person", comments=comments,
                     timeout_days=timeout, pull=pull)
     actions.append_summary(body, env)

@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.forge import Comment, Forge, NotMergeable, PullRequest, StaleHead
+from bot.core.forge import (
+    GITHUB_ACTIONS_BOT,
+    Comment,
+    Forge,
+    NotMergeable,
+    PullRequest,
+    StaleHead,
+)
 from bot.core.policy import (
     GATE_CONTEXT,
     GateStatus,
@@ -33,7 +40,6 @@ from bot.core.render import render
 from bot.stages.context import Services
 
 # the login GITHUB_TOKEN's comments and statuses are made as (an App token: "<slug>[bot]")
-DEFAULT_BOT_LOGIN = "github-actions[bot]"
 
 MERGE_BLOCKED = (
     "The gate is green for {sha}, but GitHub would not merge it: {why}. "
@@ -43,8 +49,7 @@ MERGE_BLOCKED = (
 
 def forge_login(forge: Forge) -> str:
     """Whose comments are the bot's own: the adapters know the login their token acts as."""
-    login = getattr(forge, "bot_login", None)
-    return login if isinstance(login, str) and login else DEFAULT_BOT_LOGIN
+    return forge.bot_login or GITHUB_ACTIONS_BOT
 
 
 def bot_login(services: Services) -> str:

@@ -58,7 +58,7 @@ from bot.core.release_facts import (
     rollback_facts,
 )
 from bot.core.release_summary import COMPARE_MARKER, summary_from_comment
-from bot.core.render import find_marker, render
+from bot.core.render import render
 from bot.core.versioning import tag_name
 from bot.errors import GateError, ImproveError, InputError, Problem
 from bot.stages.router import Router
@@ -173,10 +173,9 @@ def _facts(ws: Workspace, pr: PullRequest, config: Config) -> MergedPR:
     return merged_pr(pr, merged_at, proposal_facts(data, path, ws.messages(sha)), None)
 
 
-def _comparison(comments: list[Comment]) -> ComparisonSummary:
-    # the bot's own comment only: anyone can paste a marker, nobody but an app is a "Bot"
-    found = next((c for c in comments if find_marker(c.body) == COMPARE_MARKER
-                  and c.author_type == "Bot"), None)
+def _comparison(forge: Forge, number: int, comments: list[Comment]) -> ComparisonSummary:
+    # the bot's own comment only: anyone can paste a marker into theirs
+    found = forge.find_comment(number, COMPARE_MARKER, comments)
     return summary_from_comment(found.body if found else None)
 
 
@@ -187,20 +186,6 @@ def _released_comment(plan_tag: str, commit: str | None, summary: ComparisonSumm
                       monitor_until: str | None) -> str:
     return render("released.md.j2", tag=plan_tag, commit=commit, improvement=summary.improvement,
                   metrics=summary.metrics, monitor_until=monitor_until)
-
-
-def _upsert(forge: Forge, number: int, comments: list[Comment], marker: str, body: str) -> bool:
-    """Edit the bot's comment with ``marker`` or create it, reusing a comment list already read
-    (one API call at most); an unchanged comment is not touched. True when it wrote."""
-    own = next((c for c in comments if find_marker(c.body) == marker
-                and c.author_type == "Bot"), None)
-    if own is None:
-        forge.create_comment(number, body)
-        return True
-    if own.body.rstrip() == body.rstrip():
-        return False
-    forge.edit_comment(own.id, body)
-    return True
 
 
 def _measure(ws: Workspace, commit: str, merge_sha: str, err: TextIO) -> dict[str, Any] | None:
@@ -325,7 +310,7 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
     config = env.config
     facts = _facts(ws, pr, config)
     comments = env.forge.list_comments(pr.number)
-    summary = _comparison(comments)
+    summary = _comparison(env.forge, pr.number, comments)
     tries = config.release.push_retries
     for attempt in range(1, tries + 1):
         decided = plan_release(facts, summary, changelog=state.changelog,
@@ -409,8 +394,9 @@ def _finish(env: Env, ws: Workspace, plan: ReleasePlan, commit: str, pr: PullReq
     summary = ComparisonSummary(improvement=plan.record["comparison"]["improvement"],
                                 metrics=list(plan.record["metrics"]))
     body = _released_comment(plan.tag, commit, summary, plan.record["monitor"]["until"][:10])
-    # read again: the list read before the push may predate another job's comment
-    _upsert(env.forge, pr.number, env.forge.list_comments(pr.number), RELEASED_MARKER, body)
+    # read again (upsert lists the comments): the list read before the push may predate
+    # another job's comment
+    env.forge.upsert_comment(pr.number, RELEASED_MARKER, body)
 
 
 def _print_plan(out: TextIO, plan: ReleasePlan) -> None:
