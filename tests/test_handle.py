@@ -121,3 +121,21 @@ def test_the_bot_login_follows_the_app_token() -> None:
     plain = Event("issue_comment", {}, "o/r", token="t", env=base)
     assert github_services(app).forge.bot_login == "improve-app[bot]"  # type: ignore[attr-defined]
     assert github_services(plain).forge.bot_login == "github-actions[bot]"  # type: ignore[attr-defined]
+
+
+def test_commands_build_their_forge_with_the_app_login_too() -> None:
+    """`improve monitor`, `release`, `dashboard`, `tune` and `propose` build their forge from
+    the environment as `improve handle` does: with an App token they must still recognise the
+    bot's own comments."""
+    from bot.adapters.github_forge import forge_from_env
+
+    env = {
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_TOKEN": "t",
+        "IMPROVE_BOT_LOGIN": "improve-app[bot]",
+        "GITHUB_API_URL": "http://127.0.0.1:1/api/v3",
+    }
+    forge = forge_from_env(env)
+    assert forge.bot_login == "improve-app[bot]" and forge.full_name == "o/r"
+    with pytest.raises(InputError, match="GITHUB_TOKEN: is not set; --forge github needs it"):
+        forge_from_env({"GITHUB_REPOSITORY": "o/r"})

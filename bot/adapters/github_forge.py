@@ -48,7 +48,7 @@ from bot.core.forge import (
     WorkflowRun,
     normalize_permission,
 )
-from bot.errors import ForgeError
+from bot.errors import ForgeError, InputError, Problem
 
 DEFAULT_API_URL = "https://api.github.com"
 # the login GITHUB_TOKEN's comments are made as
@@ -468,3 +468,30 @@ class GitHubForge(MarkedComments):
         # role_name tells maintain and triage apart; permission folds them into write/read
         role = normalize_permission(d.get("role_name"))
         return role if role != "none" else normalize_permission(d.get("permission"))
+
+
+# what `--forge github` needs from the environment, as a workflow step has it
+NEEDS_ENV = "is not set; --forge github needs it (or use --forge local in a plain repository)"
+DEFAULT_API_URL = "https://api.github.com"
+
+
+def forge_for(
+    full_name: str, token: str, env: Mapping[str, str], api_url: str | None = None
+) -> GitHubForge:
+    """The forge as a workflow step sees it: the API from ``GITHUB_API_URL`` (GitHub Enterprise
+    Server), and the bot's login from ``IMPROVE_BOT_LOGIN`` (a GitHub App token writes as
+    ``<app-slug>[bot]``, and the bot must recognise its own comments)."""
+    return GitHubForge(
+        full_name,
+        token,
+        api_url=api_url or env.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        bot_login=env.get("IMPROVE_BOT_LOGIN") or GITHUB_ACTIONS_BOT,
+    )
+
+
+def forge_from_env(env: Mapping[str, str]) -> GitHubForge:
+    """``forge_for`` the repository and token of ``GITHUB_REPOSITORY`` and ``GITHUB_TOKEN``."""
+    missing = [v for v in ("GITHUB_REPOSITORY", "GITHUB_TOKEN") if not env.get(v)]
+    if missing:
+        raise InputError([Problem(v, NEEDS_ENV) for v in missing])
+    return forge_for(env["GITHUB_REPOSITORY"], env["GITHUB_TOKEN"], env)

@@ -73,10 +73,9 @@ def _forge(args: argparse.Namespace, env: dict[str, str]) -> tuple[Forge, Git | 
     full_name = args.github_repo or env.get("GITHUB_REPOSITORY")
     if not full_name:
         raise InputError(NO_REPOSITORY)
-    from bot.adapters.github_forge import GitHubForge
+    from bot.adapters.github_forge import forge_for
 
-    api_url = args.api_url or env.get("GITHUB_API_URL") or "https://api.github.com"
-    return GitHubForge(full_name, token, api_url=api_url), Git(args.repo, token=token)
+    return forge_for(full_name, token, env, args.api_url), Git(args.repo, token=token)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -72,16 +72,10 @@ def run(args: argparse.Namespace) -> int:
             pusher = None
         else:
             from bot.adapters.git import Git
-            from bot.adapters.github_forge import GitHubForge
+            from bot.adapters.github_forge import forge_from_env
 
-            envv = os.environ
-            missing = [v for v in ("GITHUB_REPOSITORY", "GITHUB_TOKEN") if not envv.get(v)]
-            if missing:
-                raise InputError([Problem(v, "is not set; --forge github needs it")
-                                  for v in missing])
-            forge = GitHubForge(envv["GITHUB_REPOSITORY"], envv["GITHUB_TOKEN"],
-                                api_url=envv.get("GITHUB_API_URL") or "https://api.github.com")
-            pusher = Git(repo, token=envv["GITHUB_TOKEN"])
+            forge = forge_from_env(os.environ)
+            pusher = Git(repo, token=os.environ["GITHUB_TOKEN"])
             branch = forge.repo_info().default_branch
             sync_proposal_branches(pusher, branch, args.remote)
         store = data_store(repo, pusher.token if pusher else None, config.data_branch,

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from bot.adapters.event import Event
 from bot.core.config import CONFIG_PATH, Config, parse_config
-from bot.core.forge import GITHUB_ACTIONS_BOT, Forge
+from bot.core.forge import Forge
 from bot.errors import InputError
 
 
@@ -41,22 +41,22 @@ class Services:
 
     @cached_property
     def config(self) -> Config:
-        """The configuration as it is on the default branch: never from a pull request, so a
-        pull request cannot change how it is judged or who may approve it."""
-        text = self.forge.read_file(CONFIG_PATH, ref=self.default_branch)
-        return parse_config(text, f"{CONFIG_PATH} (on {self.default_branch})")
+        return trusted_config(self.forge, self.default_branch)
+
+
+def trusted_config(forge: Forge, branch: str) -> Config:
+    """The configuration as it is on the default branch: never from a pull request, so a pull
+    request cannot change how it is judged or who may approve it."""
+    return parse_config(forge.read_file(CONFIG_PATH, ref=branch), f"{CONFIG_PATH} (on {branch})")
 
 
 def github_services(event: Event, **kwargs: Any) -> Services:
     def make() -> Forge:
-        from bot.adapters.github_forge import GitHubForge
+        from bot.adapters.github_forge import forge_for
 
         if not event.token:
             raise InputError("GITHUB_TOKEN: is not set, and this step needs to talk to GitHub")
-        # with a GitHub App token the bot writes as "<app-slug>[bot]"; its own comments (the
-        # living comment, the state) are recognised by that login
-        login = event.env.get("IMPROVE_BOT_LOGIN") or GITHUB_ACTIONS_BOT
-        return GitHubForge(event.repo, event.token, api_url=event.api_url, bot_login=login)
+        return forge_for(event.repo, event.token, event.env, event.api_url)
 
     return Services(make_forge=make, workspace=event.workspace, **kwargs)
 
