@@ -403,3 +403,23 @@ def test_handled_keys_are_bounded() -> None:
         state = decide_comment(parse_commands("/retest"), ctx(comment_id=i), state, CONFIG).state
     assert len(state.handled) == 200
     assert state.handled[-1] == "299:0"
+
+
+@pytest.mark.parametrize(
+    ("body", "refused", "reactions", "retest"),
+    [
+        ("/retest", {0: "no run to re-run"}, ("confused",), False),
+        ("/retest\n/hold", {0: "no run to re-run"}, ("+1", "confused"), False),
+        ("/retest\n/hold", {}, ("+1",), True),
+    ],
+)
+def test_refusals_found_while_acting_redo_the_answer(
+    body: str, refused: dict[int, str], reactions: tuple[str, ...], retest: bool
+) -> None:
+    from bot.core.policy import refuse
+
+    d = refuse(decide_comment(parse_commands(body), ctx(), ACCEPTED, CONFIG), 7, refused)
+    assert d.reactions == reactions and d.retest is retest
+    assert (d.reply is not None) == bool(refused)
+    if refused:
+        assert "no run to re-run" in (d.reply or "")

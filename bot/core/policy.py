@@ -428,15 +428,7 @@ def decide_comment(
     gate_moved = (state.approval, state.hold) != (before.approval, before.hold)
     state = state.model_copy(update={"handled": (state.handled + keys)[-HANDLED_LIMIT:]})
     gate = gate_for(state, ctx.head_sha, ctx.now, config.timeout_days) if gate_moved else None
-    reactions: list[Reaction] = []
-    if any(o.ok for o in outcomes):
-        reactions.append("+1")
-    if any(not o.ok for o in outcomes):
-        reactions.append("confused")
-    wants_help = any(o.ok and o.name == "help" for o in outcomes)
-    reply = None
-    if any(not o.ok for o in outcomes) or wants_help:
-        reply = render_reply(ctx.comment_id, outcomes, wants_help)
+    reactions, reply = answer(ctx.comment_id, outcomes)
     merge = automerge_sha(gate, config.automerge, ctx.pr_status, ctx.head_sha) if gate else None
     return CommentDecision(
         outcomes=tuple(outcomes),
@@ -450,6 +442,54 @@ def decide_comment(
         rollback=rollback,
         merge_sha=merge,
     )
+
+
+def answer(
+    comment_id: int, outcomes: Sequence[Outcome]
+) -> tuple[tuple[Reaction, ...], str | None]:
+    """The result reactions (+1 when any command was done, confused when any was refused) and
+    the reply (when one was refused or help was asked for)."""
+    reactions: list[Reaction] = []
+    if any(o.ok for o in outcomes):
+        reactions.append("+1")
+    if any(not o.ok for o in outcomes):
+        reactions.append("confused")
+    wants_help = any(o.ok and o.name == "help" for o in outcomes)
+    reply = None
+    if any(not o.ok for o in outcomes) or wants_help:
+        reply = render_reply(comment_id, outcomes, wants_help)
+    return tuple(reactions), reply
+
+
+def refuse(decision: CommentDecision, comment_id: int, changes: dict[int, str]) -> CommentDecision:
+    """The decision with some allowed outcomes turned into refusals (``changes``: index -> why),
+    found out while acting (a /retest with no run to re-run, a /rollback refused), its
+    reactions and reply redone to match."""
+    if not changes:
+        return decision
+    outcomes = tuple(
+        o.model_copy(update={"ok": False, "note": changes[i]}) if i in changes else o
+        for i, o in enumerate(decision.outcomes)
+    )
+    reactions, reply = answer(comment_id, outcomes)
+    done = {o.name for o in outcomes if o.ok}
+    return decision.model_copy(update={
+        "outcomes": outcomes,
+        "reactions": reactions,
+        "reply": reply,
+        "retest": decision.retest and "retest" in done,
+        "rollback": decision.rollback if "rollback" in done else None,
+    })
+
+
+def annotate_rollback(decision: CommentDecision, comment_id: int, note: str) -> CommentDecision:
+    """The decision with the allowed /rollback's note replaced by what happened, answered with
+    a reply (it names the revert pull request)."""
+    outcomes = tuple(o.model_copy(update={"note": note}) if o.ok and o.name == "rollback" else o
+                     for o in decision.outcomes)
+    wants_help = any(o.ok and o.name == "help" for o in outcomes)
+    return decision.model_copy(update={
+        "outcomes": outcomes, "reply": render_reply(comment_id, outcomes, wants_help)})
 
 
 # ---------------------------------------------------------------- texts and the state comment

@@ -35,10 +35,11 @@ from bot.core.policy import (
     CommandContext,
     CommentDecision,
     PrState,
+    annotate_rollback,
     decide_comment,
     effective_permission,
     ignore_reason,
-    render_reply,
+    refuse,
 )
 from bot.stages.context import Services
 from bot.stages.pr_state import (
@@ -132,43 +133,6 @@ def trusted_config(event: Event, services: Services) -> Config:
     return services.config
 
 
-def _replace(
-    decision: CommentDecision, comment_id: int, changes: dict[int, str]
-) -> CommentDecision:
-    """The decision with some allowed outcomes turned into refusals (``changes``: index -> why),
-    its reactions and reply redone to match."""
-    if not changes:
-        return decision
-    outcomes = tuple(
-        o.model_copy(update={"ok": False, "note": changes[i]}) if i in changes else o
-        for i, o in enumerate(decision.outcomes)
-    )
-    reactions: list[Any] = []
-    if any(o.ok for o in outcomes):
-        reactions.append("+1")
-    if any(not o.ok for o in outcomes):
-        reactions.append("confused")
-    wants_help = any(o.ok and o.name == "help" for o in outcomes)
-    rollback = decision.rollback if any(o.ok and o.name == "rollback" for o in outcomes) else None
-    return decision.model_copy(update={
-        "outcomes": outcomes,
-        "reactions": tuple(reactions),
-        "reply": render_reply(comment_id, outcomes, wants_help),
-        "retest": decision.retest and any(o.ok and o.name == "retest" for o in outcomes),
-        "rollback": rollback,
-    })
-
-
-def _annotate(decision: CommentDecision, comment_id: int, note: str) -> CommentDecision:
-    """The decision with the allowed /rollback's note replaced by what happened, answered with
-    a reply (it names the revert pull request)."""
-    outcomes = tuple(o.model_copy(update={"note": note}) if o.ok and o.name == "rollback" else o
-                     for o in decision.outcomes)
-    wants_help = any(o.ok and o.name == "help" for o in outcomes)
-    return decision.model_copy(update={
-        "outcomes": outcomes, "reply": render_reply(comment_id, outcomes, wants_help)})
-
-
 def _rollback(decision: CommentDecision, facts: CommentFacts, event: Event,
               services: Services) -> CommentDecision:
     """/rollback: open the revert pull request of the release this PR made, once; a second
@@ -179,10 +143,10 @@ def _rollback(decision: CommentDecision, facts: CommentFacts, event: Event,
     result = rollback_release(env_for_event(event, services), pr=facts.number,
                               reason=decision.rollback or "", requested_by=facts.author)
     if result.ok:
-        return _annotate(decision, facts.comment_id, result.message)
+        return annotate_rollback(decision, facts.comment_id, result.message)
     changes = {i: result.message for i, o in enumerate(decision.outcomes)
                if o.ok and o.name == "rollback"}
-    return _replace(decision, facts.comment_id, changes)
+    return refuse(decision, facts.comment_id, changes)
 
 
 def run_to_rerun(runs: list[WorkflowRun], sha: str) -> tuple[WorkflowRun | None, str]:
@@ -274,7 +238,7 @@ def on_comment(event: Event, services: Services) -> int:
         if run is None:
             changes = {i: why_not for i, o in enumerate(decision.outcomes)
                        if o.ok and o.name == "retest"}
-            decision = _replace(decision, facts.comment_id, changes)
+            decision = refuse(decision, facts.comment_id, changes)
         else:
             forge.rerun_workflow(run.id)
     _act(decision, facts, gathered, ctx, services)
