@@ -29,6 +29,7 @@ from bot.core.changelog import (
 )
 from bot.core.config import Config, ReleaseConfig, VersionFile
 from bot.core.history import TagRef
+from bot.core.records import release_path
 from bot.core.version_files import read_versions, write_versions
 from bot.core.versioning import Version, next_version, parse_tag, tag_name
 from bot.errors import GateError
@@ -39,7 +40,6 @@ TRAILER_PR = "Improve-PR"
 TRAILER_ROLLBACK_OF = "Improve-Rollback-Of"
 RELEASE_SUBJECT = "chore(release): {tag}"
 RELEASE_PR_BRANCH = "improve-release"
-RECORDS_DIR = "releases"
 # when nothing says what the current version is, the first release bumps from here
 INITIAL_VERSION = "0.0.0"
 
@@ -353,7 +353,7 @@ def plan_release(
         pr=pr.number,
         entry=render_entry(entry),
         files=files,
-        record_path=f"{RECORDS_DIR}/{tag}.json",
+        record_path=release_path(tag),
         record=record,
         mode=rc.mode,
         pr_branch=RELEASE_PR_BRANCH,

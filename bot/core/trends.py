@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.core.compare import suite_score
-from bot.core.records import MonitorRecord
+from bot.core.records import MonitorRecord, monitor_path
 from bot.core.results import Results, SuiteResult
 
 
@@ -78,7 +78,7 @@ def monitor_runs(records: Iterable[MonitorRecord]) -> list[RunSummary]:
         for run in rec.runs:
             suites = {t.split("/", 1)[0] for t in run.failed_tasks} | set(run.changes)
             out.append(RunSummary(at=_aware(run.at), commit=run.commit,
-                                  source=run.results or f"monitors/{rec.tag}.json",
+                                  source=run.results or monitor_path(rec.tag),
                                   suites=frozenset(suites), failed=frozenset(run.failed_tasks)))
     return out
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.adapters import runner
@@ -33,6 +34,9 @@ from bot.core.suites import (
 )
 from bot.errors import InputError
 from bot.stages.suites import Prepared, inside, load_tree_suites, prepare
+
+if TYPE_CHECKING:
+    import git  # the adapter's repository handle, passed through
 
 
 @dataclass
@@ -66,33 +70,65 @@ def read_config(repo_root: Path) -> Config:
 
 def evaluate(req: EvaluateRequest, progress: Progress) -> Results:
     repo = open_repo(req.repo)
-    root = Path(repo.working_dir)
     commit = resolve(repo, req.ref)
     changed = changed_paths(repo, req.changed_from, commit) if req.changed_from else None
-    config = read_config(root)
+    results, _ = evaluate_commit(
+        repo, commit, read_config(Path(repo.working_dir)), progress,
+        suites=req.suites, changed=changed, repeat=req.repeat, jobs=req.jobs, shard=req.shard,
+        ref=req.ref, changed_from=req.changed_from,
+    )
+    return results
+
+
+# results already measured for these suites at this commit (a cache), or None to run them
+Reuse = Callable[[list[SuiteSource]], Results | None]
+
+
+def evaluate_commit(
+    repo: git.Repo,
+    commit: str,
+    config: Config,
+    progress: Progress,
+    *,
+    suites: Sequence[str] = (),
+    changed: Sequence[str] | None = None,
+    repeat: int | None = None,
+    jobs: int = 0,
+    shard: tuple[int, int] | None = None,
+    ref: str | None = None,
+    changed_from: str | None = None,
+    reuse: Reuse | None = None,
+) -> tuple[Results, bool]:
+    """The suites (``suites`` by id, and those targeting ``changed`` when given) run on
+    ``commit`` in a scratch worktree; (results, True) when ``reuse`` had them already."""
     with scratch_worktree(repo, commit) as tree:
-        suites, problems = load_tree_suites(tree, config)
+        found, problems = load_tree_suites(tree, config)
         if problems:
             raise InputError(problems)
-        chosen = {s.id for s in select_suites([s for s, _ in suites], req.suites, changed)}
+        chosen = {s.id for s in select_suites([s for s, _ in found], suites, changed)}
         env = runner.task_env(os.environ, {})
-        prepared = prepare(tree, config, [(s, p) for s, p in suites if s.id in chosen], env["PATH"])
+        prepared = prepare(tree, config, [(s, p) for s, p in found if s.id in chosen], env["PATH"])
         if prepared.problems:
             raise InputError(prepared.problems)
-        units = plan_units(prepared.sources, req.repeat, req.shard)
-        samples, failures = run_units(units, prepared, tree, commit, req.jobs, progress)
-    return build_results(
+        if reuse is not None:
+            hit = reuse(prepared.sources)
+            if hit is not None:
+                return hit, True
+        units = plan_units(prepared.sources, repeat, shard)
+        samples, failures = run_units(units, prepared, tree, commit, jobs, progress)
+    results = build_results(
         commit=commit,
-        ref=req.ref,
+        ref=ref or commit,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         environment=environment(),
         sources=prepared.sources,
         samples=samples,
         failures=failures,
-        repeat=req.repeat,
-        shard=req.shard,
-        changed_from=req.changed_from,
+        repeat=repeat,
+        shard=shard,
+        changed_from=changed_from,
     )
+    return results, False
 
 
 def run_units(

@@ -29,18 +29,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import git as gitpython
-
-from bot.adapters import actions, runner
+from bot.adapters import actions
 from bot.adapters.datastore import DataStore
 from bot.adapters.event import Event
 from bot.adapters.git import Git, GitError
 from bot.adapters.progress import Progress, make_progress
-from bot.adapters.worktree import open_repo, scratch_worktree
+from bot.adapters.worktree import open_repo
 from bot.core.alerts import AUTO_PAUSED_NOTE, paused_by
 from bot.core.compare import Comparison, compare_results, render_comparison_markdown
 from bot.core.config import CONFIG_PATH, Config, parse_config
-from bot.core.evaluation import SuiteSource, build_results, plan_units
+from bot.core.evaluation import SuiteSource
 from bot.core.forge import PullRequest
 from bot.core.globs import match_any
 from bot.core.policy import GATE_CONTEXT, GateStatus, Tier, Verdict
@@ -60,22 +58,23 @@ from bot.core.pr_evaluation import (
     pull_facts,
     verdict_of,
 )
+from bot.core.records import results_path
 from bot.core.render import render
 from bot.core.results import Results, SuiteResult, parse_results
-from bot.core.suites import input_paths, select_suites
+from bot.core.suites import input_paths
 from bot.core.tiers import approval_tier
 from bot.errors import ImproveError, InputError
-from bot.stages.evaluate import environment, run_units
+from bot.stages.evaluate import evaluate_commit as run_suites_at
 from bot.stages.pr_state import publish_verdict
 from bot.stages.router import Router
-from bot.stages.suites import load_tree_suites, prepare
 
 if TYPE_CHECKING:
+    import git as gitpython  # the adapter's repository handle, passed through
+
     from bot.stages.context import Services
 
 router = Router()
 
-RESULTS_DIR = "results"
 CACHE_DEPTH = 10  # first-parent ancestors of the baseline searched for reusable results
 
 SKIP_NOT_PROPOSAL = "improve: pull request #{number} is not a proposal (no {label!r} label, " \
@@ -103,10 +102,6 @@ class Sides:
     changed: list[str]
 
 
-def _results_path(sha: str) -> str:
-    return f"{RESULTS_DIR}/{sha}.json"
-
-
 def ensure_commits(repo: Git, *shas: str) -> None:
     """Fetch the commits the checkout lacks (a shallow or single-branch checkout)."""
     missing = [s for s in shas if repo.try_rev_parse(s) is None]
@@ -132,9 +127,9 @@ class ResultsCache:
     def results(self, sha: str) -> Results | None:
         if sha not in self._loaded:
             try:
-                data = self._read(_results_path(sha))
+                data = self._read(results_path(sha))
                 self._loaded[sha] = None if data is None else parse_results(
-                    json.dumps(data), _results_path(sha))
+                    json.dumps(data), results_path(sha))
             except (ImproveError, ValueError):
                 self._loaded[sha] = None  # an unreadable record is no record
         return self._loaded[sha]
@@ -188,27 +183,8 @@ def evaluate_commit(
 ) -> tuple[Results, bool]:
     """The results of the suites selected by ``changed`` (None: every suite) at ``commit``,
     from the cache when it holds them; (results, from the cache)."""
-    with scratch_worktree(repo, commit) as tree:
-        suites, problems = load_tree_suites(tree, config)
-        if problems:
-            raise InputError(problems)
-        chosen = {s.id for s in select_suites([s for s, _ in suites], None, changed)}
-        env = runner.task_env(os.environ, {})
-        prepared = prepare(tree, config, [(s, p) for s, p in suites if s.id in chosen],
-                           env["PATH"])
-        if prepared.problems:
-            raise InputError(prepared.problems)
-        if cache is not None:
-            hit = cache.lookup(commit, prepared.sources)
-            if hit is not None:
-                return hit, True
-        units = plan_units(prepared.sources)
-        samples, failures = run_units(units, prepared, tree, commit, 0, progress)
-    results = build_results(
-        commit=commit, ref=commit, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        environment=environment(), sources=prepared.sources, samples=samples, failures=failures,
-    )
-    return results, False
+    reuse = (lambda sources: cache.lookup(commit, sources)) if cache is not None else None
+    return run_suites_at(repo, commit, config, progress, changed=changed, reuse=reuse)
 
 
 def evaluate_sides(
@@ -506,7 +482,7 @@ def on_push(event: Event, services: Services) -> int:
         print(NOT_DEFAULT.format(ref=ref, branch=branch), file=services.out)
         return 0
     store = DataStore(repo, branch=config.data_branch)
-    path = _results_path(sha)
+    path = results_path(sha)
     if store.read(path) is not None:
         print(ALREADY_STORED.format(sha=sha[:12], branch=config.data_branch), file=services.out)
         return 0

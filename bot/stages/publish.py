@@ -20,7 +20,6 @@ from bot.core.limits import OpenProposal, ReleaseRecord
 from bot.core.proposals import BRANCH_PREFIX, PROPOSALS_DIR
 from bot.core.records import MONITORS_DIR, RELEASES_DIR, MonitorRecord
 from bot.core.records import ReleaseRecord as FullRelease
-from bot.core.release import RECORDS_DIR
 from bot.errors import GateError
 from bot.stages.propose import LABEL, Publisher, PublishRequest
 
@@ -68,7 +67,7 @@ def open_proposals(forge: Forge) -> Iterator[OpenProposal]:
 def release_records(store: DataStore) -> Iterator[ReleaseRecord]:
     """Release records on the data branch (written by the release stage), as the cooldown needs
     them; unreadable ones are skipped."""
-    for path in store.list(RECORDS_DIR):
+    for path in store.list(RELEASES_DIR):
         if not path.endswith(".json"):
             continue
         with contextlib.suppress(ValueError, TypeError, AttributeError, GitError):
