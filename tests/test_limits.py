@@ -69,3 +69,17 @@ def test_every_refusal_at_once() -> None:
         "me", ["f0"], ["prop-x"], _open(3), [_release(1, ["f0"])], [], NOW, Config()
     )
     assert [r.code for r in refusals] == ["max_open", "target", "cooldown", "depends_on"]
+
+
+def test_the_cooldown_view_of_a_data_branch_release_record() -> None:
+    from bot.core.limits import cooldown_view
+    from tests.loop_helpers import release
+
+    full = release("1.2.0", 1, path="config/router.yaml", pid="prop-x").model_dump(mode="json")
+    view = cooldown_view(full)
+    assert view is not None
+    assert (view.version, view.paths, view.proposal) == ("1.2.0", ["config/router.yaml"], "prop-x")
+    rollback = release("1.2.1", 1, rollback_of="1.2.0").model_dump(mode="json")
+    assert cooldown_view(rollback).paths == []  # type: ignore[union-attr]
+    # a record that does not say when is not a release the cooldown can count
+    assert cooldown_view({"version": "1.0.0"}) is None and cooldown_view([]) is None

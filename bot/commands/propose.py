@@ -83,12 +83,11 @@ def run(args: argparse.Namespace) -> int:
     from bot.adapters.proposal_git import toplevel
     from bot.stages.propose import propose, resolve_base, unified_diff
     from bot.stages.publish import (
+        data_records,
         data_store,
         forge_publisher,
         github_token_warning,
-        history_records,
         open_proposals,
-        release_records,
         sync_proposal_branches,
     )
 
@@ -107,8 +106,9 @@ def run(args: argparse.Namespace) -> int:
         store = data_store(args.repo, pusher.token if pusher else None, config.data_branch,
                            args.remote if pusher is not None else None)
         publish = forge_publisher(forge, pusher, remote=args.remote, warning=warning, log=notes)
-        kwargs = {"open_proposals": open_proposals(forge), "releases": release_records(store),
-                  "history": history_records(store)}
+        records = data_records(store)
+        kwargs = {"open_proposals": open_proposals(forge), "releases": records.cooldown,
+                  "history": records.history}
     name = str(args.file)
     try:
         text = args.file.read_text(encoding="utf-8")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -37,6 +38,25 @@ class ReleaseRecord(BaseModel):
     released_at: datetime
     paths: list[str] = Field(default_factory=list)
     proposal: str | None = None
+
+
+def cooldown_view(data: Any) -> ReleaseRecord | None:
+    """What the cooldown needs of a data-branch release record (JSON): when, which version,
+    the paths its proposal changed; None when it does not say when or which version."""
+    if not isinstance(data, dict):
+        return None
+    found = data.get("proposal")
+    proposal: dict[str, Any] = found if isinstance(found, dict) else {}
+    changes = proposal.get("changes") or []
+    try:
+        return ReleaseRecord(
+            version=str(data["version"]),
+            released_at=data["released_at"],
+            paths=[str(c["path"]) for c in changes if isinstance(c, dict) and c.get("path")],
+            proposal=proposal.get("id"),
+        )
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from bot.adapters.datastore import DataStore
-from bot.adapters.git import Git, GitError, PushRejected
+from bot.adapters.git import Git, PushRejected
 from bot.core.forge import Forge
-from bot.core.limits import OpenProposal, ReleaseRecord
+from bot.core.limits import OpenProposal, ReleaseRecord, cooldown_view
 from bot.core.proposals import BRANCH_PREFIX, PROPOSALS_DIR
 from bot.core.records import MONITORS_DIR, RELEASES_DIR, MonitorRecord
 from bot.core.records import ReleaseRecord as FullRelease
@@ -64,43 +66,52 @@ def open_proposals(forge: Forge) -> Iterator[OpenProposal]:
                            number=pr.number)
 
 
-def release_records(store: DataStore) -> Iterator[ReleaseRecord]:
-    """Release records on the data branch (written by the release stage), as the cooldown needs
-    them; unreadable ones are skipped."""
-    for path in store.list(RELEASES_DIR):
-        if not path.endswith(".json"):
-            continue
-        with contextlib.suppress(ValueError, TypeError, AttributeError, GitError):
-            data: Any = store.read(path) or {}
-            proposal = data.get("proposal") or {}
-            changes = proposal.get("changes") or []
-            yield ReleaseRecord(
-                version=str(data["version"]),
-                released_at=datetime.fromisoformat(str(data["released_at"])),
-                paths=[str(c["path"]) for c in changes if isinstance(c, dict) and c.get("path")],
-                proposal=proposal.get("id"),
-            )
+@dataclass(frozen=True)
+class DataRecords:
+    """The release and monitor records on the data branch, as JSON (one batched read)."""
+
+    releases: list[Any]
+    monitors: list[Any]
+
+    @property
+    def cooldown(self) -> list[ReleaseRecord]:
+        """What the cooldown needs: lenient, so a record that lacks fields still counts."""
+        return [v for v in (cooldown_view(d) for d in self.releases) if v is not None]
+
+    @property
+    def history(self) -> tuple[list[FullRelease], list[MonitorRecord]]:
+        """The full records (those that read as such), for the proposer's track record, the
+        resemblance to rolled-back changes and the auto tier's pause."""
+        return _valid(FullRelease, self.releases), _valid(MonitorRecord, self.monitors)
 
 
-def history_records(store: DataStore) -> tuple[list[FullRelease], list[MonitorRecord]]:
-    """The full release and monitor records (one batched read), for the proposer's track
-    record, resemblance to rolled-back changes and the auto tier's pause."""
+M = TypeVar("M", bound=BaseModel)
+
+
+def _valid(model: type[M], items: list[Any]) -> list[M]:
+    out = []
+    for item in items:
+        with contextlib.suppress(ValueError, TypeError):
+            out.append(model.model_validate(item))
+    return out
+
+
+def data_records(store: DataStore) -> DataRecords:
     from bot.adapters.record_reader import read_json_files
 
     paths = [p for p in store.list() if p.endswith(".json")
              and p.startswith((RELEASES_DIR + "/", MONITORS_DIR + "/"))]
-    if not paths:
-        return [], []
-    raw = read_json_files(store.git.path, store.ref, paths)
-    releases: list[FullRelease] = []
-    monitors: list[MonitorRecord] = []
-    for path in sorted(raw):
-        with contextlib.suppress(ValueError, TypeError):
-            if path.startswith(RELEASES_DIR + "/"):
-                releases.append(FullRelease.model_validate(raw[path]))
-            else:
-                monitors.append(MonitorRecord.model_validate(raw[path]))
-    return releases, monitors
+    raw = read_json_files(store.git.path, store.ref, paths) if paths else {}
+    return DataRecords(
+        releases=[raw[p] for p in sorted(raw) if p.startswith(RELEASES_DIR + "/")],
+        monitors=[raw[p] for p in sorted(raw) if p.startswith(MONITORS_DIR + "/")],
+    )
+
+
+def release_records(store: DataStore) -> list[ReleaseRecord]:
+    """Release records on the data branch (written by the release stage), as the cooldown needs
+    them; unreadable ones are skipped."""
+    return data_records(store).cooldown
 
 
 def _remote_tip(repo: Git, remote: str, branch: str) -> str | None:
