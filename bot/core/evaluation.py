@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.core.render import md_escape
 from bot.core.results import Environment, Results, Sample, Shard, SuiteResult, TaskResult
 from bot.core.suites import BenchmarkSuite, Suite, shard_units
 from bot.errors import InputError, Problem
@@ -194,8 +195,6 @@ def _median(values: Sequence[float]) -> float:
 
 def summary_markdown(results: Results) -> str:
     """The job summary of one evaluation: a table per suite, medians over the runs."""
-    from bot.core.render import md_escape
-
     lines = [f"### improve evaluate: `{results.commit[:12]}`", ""]
     if not results.suites:
         lines.append("No suite was selected.")

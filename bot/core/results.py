@@ -4,12 +4,14 @@ each suite's definition fingerprint and the environment. Its JSON schema ships i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.core.suites import Metric
+from bot.errors import InputError, Problem
 
 SCHEMA_VERSION = 1
 Status = Literal["ok", "failed"]
@@ -108,12 +110,6 @@ def results_schema() -> dict:
 def parse_results(text: str, file: str) -> Results:
     """A results file's text as :class:`Results`; anything else is an InputError naming the
     file and the field."""
-    import json
-
-    from pydantic import ValidationError
-
-    from bot.errors import InputError, Problem
-
     try:
         # the fast path: pydantic parses the JSON itself; errors are explained by the slow one
         return Results.model_validate_json(text)
