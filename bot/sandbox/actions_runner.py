@@ -1,0 +1,847 @@
+"""A workflow runner for the sandbox: GitHub Actions, as far as the shipped workflows need it.
+
+It reads the sandbox repository's own ``.github/workflows/*.yml`` (what ``improve init`` writes)
+and, for each event, runs the workflows GitHub would run:
+
+- ``on:`` with its filters (``types``, ``branches``, ``workflows``, ``cron``); events caused by
+  a ``GITHUB_TOKEN`` start nothing (but ``workflow_dispatch``); a finished run is followed by
+  ``workflow_run``;
+- workflow- and job-level ``concurrency``: one running and one pending unit per group, a newer
+  pending one cancelling the older, ``cancel-in-progress``; a workflow-level group is taken
+  before any job's ``if:`` is looked at, as on GitHub;
+- each job's ``if:``, its ``GITHUB_TOKEN`` minted with exactly its ``permissions:``;
+- the steps: ``actions/checkout`` (a clone at the ref, credentials kept or not),
+  ``actions/create-github-app-token`` (an App token narrowed by its ``permission-*`` inputs),
+  ``actions/upload-artifact`` / ``download-artifact`` (artifacts per run, a second upload of a
+  name refused without ``overwrite: true``), and the bot's own action (``action.yml``): the real
+  ``improve`` as a process with the step's arguments and the Actions environment;
+- re-runs: a run GitHub was asked to re-run (``POST .../rerun``) runs again as attempt 2.
+
+Anything else (a step, an expression, a filter it does not know) fails the run with a message
+that names it: never skipped in silence. It is a test stand-in, not a product: jobs run one at a
+time, ``needs``, matrices, services and shell steps are not supported."""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.sandbox.events import actions_env, build_event
+from bot.sandbox.expressions import ExpressionError, condition, interpolate
+from bot.sandbox.step_process import Launcher, Zygote
+
+WORKFLOWS_DIR = ".github/workflows"
+# what the sandbox repository's workflows ``uses:`` to run the bot (``improve init --action``)
+SANDBOX_ACTION = "improve-bot/improve@" + "5" * 40
+ACTION_YML = Path(__file__).resolve().parents[2] / "action.yml"
+# the default types of the events whose workflows may list ``types`` (GitHub's docs)
+DEFAULT_TYPES = {"pull_request": {"opened", "synchronize", "reopened"}}
+# what a job's GITHUB_TOKEN holds when neither the job nor the workflow says (the restricted
+# default of repositories created since 2023)
+DEFAULT_PERMISSIONS = {"contents": "read", "packages": "read", "metadata": "read"}
+ALL_SCOPES = ("actions", "attestations", "checks", "contents", "deployments", "discussions",
+              "id-token", "issues", "metadata", "packages", "pages", "pull-requests",
+              "repository-projects", "security-events", "statuses")
+ARTIFACT_CONFLICT = ("Failed to CreateArtifact: Received non-retryable error: Failed request: "
+                     "(409) Conflict: an artifact with this name already exists on the workflow "
+                     "run")
+ARTIFACT_MISSING = "Unable to download artifact(s): Artifact not found for name: {name}"
+_JOB_KEYS = {"name", "if", "runs-on", "timeout-minutes", "permissions", "steps", "concurrency",
+             "env"}
+_STEP_KEYS = {"name", "id", "if", "uses", "with", "env", "continue-on-error", "timeout-minutes",
+              "run", "shell", "working-directory"}
+
+
+class WorkflowError(Exception):
+    """A workflow the stand-in cannot run as written (names the file, job, step)."""
+
+
+@dataclass
+class App:
+    """The GitHub App installed on the repository (the README's setup)."""
+
+    app_id: str = "424242"
+    private_key: str = "-----BEGIN RSA PRIVATE KEY-----\nsandbox\n-----END RSA PRIVATE KEY-----"
+    slug: str = "improve-app"
+    permissions: dict[str, str] = field(default_factory=lambda: {
+        "actions": "write", "contents": "write", "issues": "write", "pull-requests": "write",
+        "statuses": "write", "metadata": "read"})
+
+    @property
+    def login(self) -> str:
+        return f"{self.slug}[bot]"
+
+
+@dataclass
+class StepRecord:
+    name: str
+    outcome: str  # success | failure | skipped
+    conclusion: str
+    argv: list[str] | None = None
+    out: str = ""
+    err: str = ""
+    message: str = ""
+
+
+@dataclass
+class Workflow:
+    file: str  # .github/workflows/<name>.yml
+    name: str
+    doc: dict[Any, Any]  # (YAML 1.1 reads the key ``on`` as True)
+
+    @property
+    def on(self) -> dict[str, Any]:
+        on = self.doc.get("on", self.doc.get(True))
+        if isinstance(on, str):
+            return {on: None}
+        if isinstance(on, list):
+            return {e: None for e in on}
+        return dict(on or {})
+
+
+@dataclass
+class Job:
+    run: WorkflowRun
+    key: str
+    spec: dict[str, Any]
+    state: str = "waiting"  # waiting | ready | pending | done
+    conclusion: str | None = None
+    steps: list[StepRecord] = field(default_factory=list)
+    group: str | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.spec.get("name") or self.key)
+
+    def label(self) -> str:
+        return f"{self.run.workflow.name}/{self.name}"
+
+
+@dataclass
+class WorkflowRun:
+    id: int
+    workflow: Workflow
+    event: str
+    payload: dict[str, Any]
+    sha: str
+    ref: str
+    head_branch: str
+    actor: str
+    attempt: int = 1
+    state: str = "queued"  # queued | pending | in_progress | completed
+    conclusion: str | None = None
+    jobs: list[Job] = field(default_factory=list)
+    group: str | None = None
+
+    @property
+    def action(self) -> str | None:
+        action = self.payload.get("action")
+        return str(action) if isinstance(action, str) else None
+
+
+@dataclass
+class JobRecord:
+    """What the journal keeps of each job that ran (or was skipped or cancelled)."""
+
+    workflow: str
+    file: str
+    job: str
+    run_id: int
+    attempt: int
+    event: str
+    action: str | None
+    conclusion: str
+    steps: list[StepRecord]
+
+    def bot_steps(self) -> list[StepRecord]:
+        return [s for s in self.steps if s.argv is not None]
+
+
+@dataclass
+class _Group:
+    running: Job | WorkflowRun | None = None
+    pending: Job | WorkflowRun | None = None
+
+
+def permissions_of(spec: Any) -> dict[str, str]:
+    """A ``permissions:`` block as scope -> read|write (``{}`` is none, only metadata)."""
+    if spec is None:
+        return dict(DEFAULT_PERMISSIONS)
+    if spec == "read-all":
+        return {s: "read" for s in ALL_SCOPES}
+    if spec == "write-all":
+        return {s: "write" for s in ALL_SCOPES}
+    if not isinstance(spec, dict):
+        raise WorkflowError(f"permissions: {spec!r} is not a mapping, read-all or write-all")
+    out = {"metadata": "read"}
+    for scope, level in spec.items():
+        if scope not in ALL_SCOPES or level not in ("read", "write", "none"):
+            raise WorkflowError(f"permissions: {scope}: {level!r} is not a known scope and level")
+        if level != "none":
+            out[scope] = level
+    return out
+
+
+def _allows(perms: Mapping[str, str], scope: str, level: str) -> bool:
+    have = perms.get(scope)
+    return have == "write" or (have == "read" and level == "read")
+
+
+class ActionsRunner:
+    """Runs the repository's workflows on the sandbox ``sb`` for ``repo``.
+
+    ``app``: the installed GitHub App (``vars.IMPROVE_APP_ID`` and the private key secret are
+    set), or None for the ``GITHUB_TOKEN``-only setup. ``bot_action``: what the workflows'
+    steps ``uses:`` to run the bot (``./`` in this repository, ``owner/improve@sha`` elsewhere).
+    """
+
+    def __init__(self, sb: Any, repo: str, root: Path, *, app: App | None = None,
+                 bot_action: str = "./", launcher: Launcher | None = None,
+                 variables: Mapping[str, str] | None = None) -> None:
+        self.sb, self.repo, self.root = sb, repo, root
+        self.app, self.bot_action = app, bot_action
+        self.launcher: Launcher = launcher or Zygote()
+        self.vars = dict(variables or {})
+        self.secrets: dict[str, str] = {}
+        if app is not None:
+            self.vars["IMPROVE_APP_ID"] = app.app_id
+            self.secrets["IMPROVE_APP_PRIVATE_KEY"] = app.private_key
+        self.runs: dict[int, WorkflowRun] = {}
+        self.journal: list[JobRecord] = []
+        self.ready: list[Job] = []
+        self.groups: dict[str, _Group] = {}
+        self.artifacts: dict[tuple[int, str], Path] = {}
+        self.token_permissions: dict[str, dict[str, str]] = {}
+        self._seen_deliveries = 0
+        self._apps: set[str] = set()
+        root.mkdir(parents=True, exist_ok=True)
+
+    def close(self) -> None:
+        self.launcher.close()
+
+    # -- the repository ----------------------------------------------------------------------
+    @property
+    def _bare(self) -> Path:
+        return Path(self.sb.root) / f"{self.repo}.git"
+
+    def _git(self, *args: str) -> str:
+        return subprocess.run(["git", "--git-dir", str(self._bare), *args], check=True,
+                              capture_output=True, text=True).stdout
+
+    def default_branch(self) -> str:
+        return str(self.sb.repo_state(self.repo)["default_branch"])
+
+    def _head(self, ref: str) -> str:
+        return self._git("rev-parse", ref).strip()
+
+    def workflows(self, sha: str) -> list[Workflow]:
+        """The workflow files at ``sha`` (GitHub reads them from the event's commit)."""
+        names = self._git("ls-tree", "--name-only", f"{sha}:{WORKFLOWS_DIR}").split() \
+            if WORKFLOWS_DIR in self._git("ls-tree", "-r", "--name-only", sha) else []
+        out = []
+        for name in sorted(names):
+            if not name.endswith((".yml", ".yaml")):
+                continue
+            path = f"{WORKFLOWS_DIR}/{name}"
+            doc = yaml.safe_load(self._git("show", f"{sha}:{path}"))
+            if not isinstance(doc, dict):
+                raise WorkflowError(f"{path}: not a workflow (a mapping)")
+            out.append(Workflow(path, str(doc.get("name") or path), doc))
+        return out
+
+    # -- events -----------------------------------------------------------------------------
+    def pump(self) -> None:
+        """Start what the sandbox's webhook deliveries since the last look call for."""
+        deliveries = getattr(self.sb, "deliveries", None)
+        if deliveries is None:
+            return
+        for d in deliveries(since=self._seen_deliveries):
+            self._seen_deliveries = max(self._seen_deliveries, int(d.index) + 1)
+            if d.repository not in (None, self.repo):
+                continue
+            self.deliver(d.event, d.payload, via_github_token=d.via_github_token)
+
+    def deliver(self, event: str, payload: dict[str, Any], *,
+                via_github_token: bool = False) -> list[WorkflowRun]:
+        """The runs ``event`` starts (queued; ``run_until_idle`` runs them)."""
+        if via_github_token and event not in ("workflow_dispatch", "repository_dispatch"):
+            return []  # GitHub: events caused by GITHUB_TOKEN create no workflow run
+        sha, ref, head_branch = self._where(event, payload)
+        started = []
+        for wf in self.workflows(self._workflow_sha(event, payload, sha)):
+            if self._triggers(wf, event, payload):
+                started.append(self._create(wf, event, payload, sha, ref, head_branch))
+        return started
+
+    def schedule(self, cron: str | None = None) -> list[WorkflowRun]:
+        """The clock reaches a workflow's ``cron`` (each scheduled workflow's first, by default)."""
+        sha = self._head(f"refs/heads/{self.default_branch()}")
+        started = []
+        for wf in self.workflows(sha):
+            crons = [c.get("cron") for c in (wf.on.get("schedule") or [])]
+            if crons and (cron is None or cron in crons):
+                payload = build_event("schedule", None, cron=cron or crons[0])
+                started.append(self._create(wf, "schedule", payload, sha,
+                                            f"refs/heads/{self.default_branch()}",
+                                            self.default_branch()))
+        return started
+
+    def _workflow_sha(self, event: str, payload: Mapping[str, Any], sha: str) -> str:
+        if event in ("pull_request", "push"):
+            return sha
+        return self._head(f"refs/heads/{self.default_branch()}")
+
+    def _where(self, event: str, payload: Mapping[str, Any]) -> tuple[str, str, str]:
+        """(GITHUB_SHA, GITHUB_REF, the run's head branch) of an event."""
+        default = self.default_branch()
+        if event == "pull_request":
+            pr = payload["pull_request"]
+            # GitHub's is the merge commit of refs/pull/N/merge; the head stands in for it
+            return (str(pr["head"]["sha"]), f"refs/pull/{pr['number']}/merge",
+                    str(pr["head"]["ref"]))
+        if event == "push":
+            ref = str(payload["ref"])
+            return str(payload["after"]), ref, ref.removeprefix("refs/heads/")
+        if event == "workflow_dispatch":
+            ref = str(payload["ref"])
+            return self._head(ref), ref, ref.removeprefix("refs/heads/")
+        return self._head(f"refs/heads/{default}"), f"refs/heads/{default}", default
+
+    def _triggers(self, wf: Workflow, event: str, payload: Mapping[str, Any]) -> bool:
+        on = wf.on
+        if event not in on:
+            return False
+        spec = on[event] or {}
+        if event == "schedule":
+            return False  # only the clock (``schedule()``) starts scheduled runs
+        known = {"types", "branches", "workflows"}
+        unknown = set(spec) - known
+        if unknown:
+            raise WorkflowError(f"{wf.file}: on.{event}: the stand-in does not know "
+                                f"{', '.join(sorted(unknown))}")
+        action = payload.get("action")
+        types = set(spec.get("types") or DEFAULT_TYPES.get(event) or ())
+        if types and action not in types:
+            return False
+        if "branches" in spec:
+            if event == "push":
+                branch = str(payload["ref"]).removeprefix("refs/heads/")
+            elif event == "pull_request":
+                branch = str(payload["pull_request"]["base"]["ref"])
+            else:
+                branch = str((payload.get("workflow_run") or {}).get("head_branch"))
+            if not any(fnmatch.fnmatchcase(branch, pat) for pat in spec["branches"]):
+                return False
+        if event == "workflow_run":
+            return str(payload["workflow_run"]["name"]) in spec.get("workflows", [])
+        return True
+
+    # -- runs and concurrency -----------------------------------------------------------------
+    def _create(self, wf: Workflow, event: str, payload: dict[str, Any], sha: str, ref: str,
+                head_branch: str) -> WorkflowRun:
+        pulls = [int(payload["pull_request"]["number"])] if event == "pull_request" else []
+        run_id = self.sb.add_workflow_run(self.repo, head_sha=sha, head_branch=head_branch,
+                                          name=wf.name, path=wf.file, event=event,
+                                          status="queued", conclusion=None, pull_requests=pulls)
+        actor = str((payload.get("sender") or {}).get("login") or "github-actions[bot]")
+        run = WorkflowRun(run_id, wf, event, payload, sha, ref, head_branch, actor)
+        self.runs[run_id] = run
+        self._queue(run)
+        return run
+
+    def _queue(self, run: WorkflowRun) -> None:
+        """A new run (or attempt): take the workflow's group, or wait for it."""
+        spec = run.workflow.doc.get("concurrency")
+        if spec is None:
+            self._start(run)
+            return
+        run.group, cancel = self._group_of(spec, self._contexts(run, None), run.workflow.file)
+        self._acquire(run.group, run, cancel)
+
+    def _group_of(self, spec: Any, ctx: Mapping[str, Any], where: str) -> tuple[str, bool]:
+        if isinstance(spec, str):
+            return interpolate(spec, ctx), False
+        if not isinstance(spec, dict) or "group" not in spec:
+            raise WorkflowError(f"{where}: concurrency: needs a group")
+        cancel = spec.get("cancel-in-progress", False)
+        if isinstance(cancel, str):
+            cancel = condition(cancel, ctx, {})
+        return interpolate(str(spec["group"]), ctx), bool(cancel)
+
+    def _acquire(self, group: str, unit: Job | WorkflowRun, cancel_in_progress: bool) -> None:
+        g = self.groups.setdefault(group, _Group())
+        if cancel_in_progress:
+            # the new unit cancels what is pending and what is running in the group
+            for attr in ("pending", "running"):
+                old = getattr(g, attr)
+                setattr(g, attr, None)
+                if old is not None:
+                    self._cancel(old)
+        if g.running is None:
+            g.running = unit
+            self._begin(unit)
+            return
+        if g.pending is not None:
+            # GitHub keeps one pending run per group: the older one is cancelled
+            self._cancel(g.pending)
+        g.pending = unit
+        unit.state = "pending"
+
+    def _release(self, group: str | None, unit: Job | WorkflowRun) -> None:
+        if group is None:
+            return
+        g = self.groups[group]
+        if g.running is unit:
+            g.running, g.pending = g.pending, None
+            if g.running is not None:
+                self._begin(g.running)
+
+    def _begin(self, unit: Job | WorkflowRun) -> None:
+        if isinstance(unit, WorkflowRun):
+            self._start(unit)
+        else:
+            unit.state = "ready"
+            self.ready.append(unit)
+
+    def _cancel(self, unit: Job | WorkflowRun) -> None:
+        if isinstance(unit, WorkflowRun):
+            if unit.state == "completed":
+                return
+            for job in unit.jobs:
+                if job.state != "done":
+                    self._finish_job(job, "cancelled", release=False)
+            unit.state = "pending"  # not started: it completes as cancelled
+            self._complete(unit, force="cancelled")
+        elif unit.state != "done":
+            self._finish_job(unit, "cancelled", release=False)
+            self._maybe_complete(unit.run)
+
+    def _start(self, run: WorkflowRun) -> None:
+        """The run starts: its jobs' ``if:`` are decided, each takes its own group or waits."""
+        run.state = "in_progress"
+        self._set_status(run, "in_progress", None)
+        specs = run.workflow.doc.get("jobs") or {}
+        run.jobs = [Job(run, key, spec) for key, spec in specs.items()]
+        for job in run.jobs:
+            unknown = set(job.spec) - _JOB_KEYS
+            if unknown or not isinstance(job.spec.get("steps"), list):
+                raise WorkflowError(f"{run.workflow.file}: jobs.{job.key}: the stand-in does not "
+                                    f"run {', '.join(sorted(unknown)) or 'a job without steps'}")
+            ctx = self._contexts(run, job)
+            if not condition(job.spec.get("if"), ctx, {}):
+                self._finish_job(job, "skipped", release=False)
+                continue
+            if "concurrency" in job.spec:
+                job.group, cancel = self._group_of(job.spec["concurrency"], ctx,
+                                                   f"{run.workflow.file}: jobs.{job.key}")
+                self._acquire(job.group, job, cancel)
+            else:
+                self._begin(job)
+        self._maybe_complete(run)
+
+    def _finish_job(self, job: Job, conclusion: str, *, release: bool = True) -> None:
+        job.state, job.conclusion = "done", conclusion
+        if job in self.ready:
+            self.ready.remove(job)
+        if job.group is not None:
+            g = self.groups.get(job.group)
+            if g is not None and g.pending is job:
+                g.pending = None
+            if release:
+                self._release(job.group, job)
+            elif g is not None and g.running is job:
+                self._release(job.group, job)
+        run = job.run
+        self.journal.append(JobRecord(run.workflow.name, run.workflow.file, job.name, run.id,
+                                      run.attempt, run.event, run.action, conclusion,
+                                      list(job.steps)))
+
+    def _maybe_complete(self, run: WorkflowRun) -> None:
+        if run.state == "in_progress" and all(j.state == "done" for j in run.jobs):
+            self._complete(run)
+
+    def _complete(self, run: WorkflowRun, force: str | None = None) -> None:
+        if force is not None:
+            conclusion = force
+        elif any(j.conclusion == "failure" for j in run.jobs):
+            conclusion = "failure"
+        elif any(j.conclusion == "cancelled" for j in run.jobs):
+            conclusion = "cancelled"
+        elif run.jobs and all(j.conclusion == "skipped" for j in run.jobs):
+            conclusion = "skipped"
+        else:
+            conclusion = "success"
+        run.state, run.conclusion = "completed", conclusion
+        if run.group is not None:
+            g = self.groups[run.group]
+            if g.pending is run:
+                g.pending = None
+            self._release(run.group, run)
+        self._set_status(run, "completed", conclusion)
+        self._follow(run)
+
+    def _set_status(self, run: WorkflowRun, status: str, conclusion: str | None) -> None:
+        with self.sb.state.lock:
+            rec = self.sb.state.repo(self.repo).workflow_runs[run.id]
+            rec.status, rec.conclusion = status, conclusion
+
+    def _follow(self, run: WorkflowRun) -> None:
+        """``workflow_run`` completed, for the workflows that follow this one."""
+        pulls = []
+        if run.event == "pull_request":
+            pr = run.payload["pull_request"]
+            pulls = [{"number": pr["number"], "head_ref": pr["head"]["ref"],
+                      "head_sha": pr["head"]["sha"], "base_ref": pr["base"]["ref"],
+                      "base_sha": pr["base"]["sha"]}]
+        head_repo = ((run.payload.get("pull_request") or {}).get("head") or {}).get("repo") or {}
+        # (``name`` is build_event's own first parameter: set after)
+        facts = {"event": run.event, "id": run.id}
+        payload = build_event(
+            "workflow_run", "completed", repo=self.repo, default_branch=self.default_branch(),
+            sender=run.actor, conclusion=run.conclusion, head_sha=run.sha,
+            head_branch=run.head_branch, head_repo=str(head_repo.get("full_name") or self.repo),
+            pull_requests=pulls, **facts)
+        payload["workflow_run"].update(name=run.workflow.name, path=run.workflow.file,
+                                       run_attempt=run.attempt, status="completed")
+        self.deliver("workflow_run", payload)
+
+    def _reruns(self) -> None:
+        """Runs someone asked GitHub to re-run: a new attempt, queued like a new run."""
+        with self.sb.state.lock:
+            recs = dict(self.sb.state.repo(self.repo).workflow_runs)
+        for run_id, rec in sorted(recs.items()):
+            run = self.runs.get(run_id)
+            if run is not None and rec.status == "queued" and rec.run_attempt > run.attempt \
+                    and run.state == "completed":
+                run.attempt, run.state, run.conclusion = rec.run_attempt, "queued", None
+                run.jobs, run.group = [], None
+                self._queue(run)
+
+    def run_until_idle(self, limit: int = 200) -> list[JobRecord]:
+        """Run every queued job, and what their effects start, until nothing is left."""
+        done = len(self.journal)
+        for _ in range(limit):
+            self.pump()
+            self._reruns()
+            if not self.ready:
+                break
+            job = self.ready.pop(0)
+            self._execute(job)
+            # what the job caused arrived while it was running: it still holds its groups
+            self.pump()
+            if job.state != "done":  # (a newer run may have cancelled it meanwhile)
+                self._finish_job(job, job.conclusion or "success")
+            self._maybe_complete(job.run)
+        else:
+            raise WorkflowError(f"still busy after {limit} jobs: a loop of workflows?")
+        return self.journal[done:]
+
+    # -- contexts --------------------------------------------------------------------------
+    def _contexts(self, run: WorkflowRun, job: Job | None,
+                  steps: Mapping[str, Any] | None = None, token: str = "") -> dict[str, Any]:
+        repo_node = run.payload.get("repository") or {"full_name": self.repo}
+        github = {
+            "event": run.payload, "event_name": run.event, "repository": self.repo,
+            "repository_owner": self.repo.split("/")[0], "ref": run.ref, "sha": run.sha,
+            "ref_name": run.ref.removeprefix("refs/heads/"), "run_id": str(run.id),
+            "run_attempt": str(run.attempt), "actor": run.actor, "triggering_actor": run.actor,
+            "workflow": run.workflow.name, "job": job.key if job else None,
+            "server_url": self.sb.server_url, "api_url": self.sb.api_url,
+            "token": token, "default_branch": repo_node.get("default_branch"),
+        }
+        return {"github": github, "vars": dict(self.vars), "secrets": dict(self.secrets),
+                "inputs": {}, "needs": {}, "steps": dict(steps or {}), "env": {},
+                "runner": {"temp": str(self._temp(run, job)) if job else "", "os": "Linux"},
+                "job": {"status": "success"}, "matrix": {}, "strategy": {}}
+
+    def _dir(self, run: WorkflowRun, job: Job) -> Path:
+        return self.root / f"run-{run.id}-{run.attempt}" / job.key
+
+    def _temp(self, run: WorkflowRun, job: Job) -> Path:
+        return self._dir(run, job) / "temp"
+
+    def _mint(self, login: str, kind: str, permissions: Mapping[str, str]) -> str:
+        mint = getattr(self.sb, "mint_token", None)
+        if mint is None:  # a sandbox without permission-carrying tokens: the bot's own
+            token = str(self.sb.token if kind != "app" else self.sb.add_user(login, "write",
+                                                                             type="Bot"))
+        else:
+            if kind == "app" and self.app is not None and self.app.slug not in self._apps:
+                self.sb.create_app(self.app.slug, permissions=dict(self.app.permissions))
+                self._apps.add(self.app.slug)
+            token = str(mint(self.app.slug if kind == "app" and self.app else login, kind=kind,
+                             repo=self.repo, permissions=dict(permissions)))
+        self.token_permissions[token] = dict(permissions)
+        return token
+
+    # -- a job ----------------------------------------------------------------------------------
+    def _execute(self, job: Job) -> None:
+        run = job.run
+        wf_perm = run.workflow.doc.get("permissions")
+        perms = permissions_of(job.spec.get("permissions", wf_perm))
+        token = self._mint("github-actions[bot]", "github_token", perms)
+        d = self._dir(run, job)
+        shutil.rmtree(d, ignore_errors=True)
+        self._temp(run, job).mkdir(parents=True)
+        (d / "workspace").mkdir()
+        steps: dict[str, Any] = {}
+        failed = False
+        job.conclusion = "success"
+        for i, spec in enumerate(job.spec["steps"]):
+            where = f"{run.workflow.file}: jobs.{job.key}.steps[{i}]"
+            name = str(spec.get("name") or spec.get("uses") or spec.get("run") or i)
+            ctx = self._contexts(run, job, steps, token)
+            status = {"failed": failed}
+            try:
+                unknown = set(spec) - _STEP_KEYS
+                if unknown:
+                    raise WorkflowError(f"{where}: the stand-in does not know "
+                                        f"{', '.join(sorted(unknown))}")
+                if not condition(spec.get("if"), ctx, status):
+                    rec = StepRecord(name, "skipped", "skipped")
+                    outputs: dict[str, str] = {}
+                else:
+                    rec, outputs = self._step(job, spec, ctx, token, perms, where, name)
+            except (WorkflowError, ExpressionError) as exc:
+                rec, outputs = StepRecord(name, "failure", "failure", message=str(exc)), {}
+                job.steps.append(rec)
+                job.conclusion = "failure"
+                raise WorkflowError(f"{job.label()}: {exc}") from exc
+            if rec.outcome == "failure" and spec.get("continue-on-error") is True:
+                rec.conclusion = "success"
+            job.steps.append(rec)
+            if "id" in spec:
+                steps[str(spec["id"])] = {"outputs": outputs, "outcome": rec.outcome,
+                                          "conclusion": rec.conclusion}
+            if rec.conclusion == "failure":
+                failed = True
+        job.conclusion = "failure" if failed else "success"
+
+    def _step(self, job: Job, spec: Mapping[str, Any], ctx: Mapping[str, Any], token: str,
+              perms: Mapping[str, str], where: str, name: str
+              ) -> tuple[StepRecord, dict[str, str]]:
+        if "run" in spec or "uses" not in spec:
+            raise WorkflowError(f"{where}: the stand-in runs no shell steps")
+        uses = str(spec["uses"])
+        inputs = {str(k): interpolate(str(v), ctx) for k, v in (spec.get("with") or {}).items()}
+        env = {str(k): interpolate(str(v), ctx) for k, v in (spec.get("env") or {}).items()}
+        if uses == self.bot_action:
+            return self._bot(job, inputs, env, ctx, name, where)
+        action = uses.split("@", 1)[0]
+        if action == "actions/checkout":
+            return self._checkout(job, inputs, token, name)
+        if action == "actions/create-github-app-token":
+            return self._app_token(inputs, name, where)
+        if action == "actions/upload-artifact":
+            return self._upload(job, inputs, name)
+        if action == "actions/download-artifact":
+            return self._download(job, inputs, name)
+        raise WorkflowError(f"{where}: the stand-in does not know the action {uses!r}")
+
+    def _checkout(self, job: Job, inputs: Mapping[str, str], token: str,
+                  name: str) -> tuple[StepRecord, dict[str, str]]:
+        ws = self._dir(job.run, job) / "workspace"
+        use = inputs.get("token") or token
+        url = f"{self.sb.server_url}/{self.repo}.git"
+        basic = base64.b64encode(f"x-access-token:{use}".encode()).decode()
+        header = f"http.{self.sb.server_url}/.extraheader=AUTHORIZATION: basic {basic}"
+        ref = inputs.get("ref") or job.run.ref
+        depth = int(inputs.get("fetch-depth") or "1")
+
+        def git(*args: str) -> None:
+            subprocess.run(["git", "-c", header, *args], cwd=ws, check=True,
+                           capture_output=True, text=True,
+                           env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+
+        try:
+            git("init", "-q")
+            git("remote", "add", "origin", url)
+            if depth == 0:
+                git("fetch", "-q", "--prune", "origin", "+refs/heads/*:refs/remotes/origin/*",
+                    "+refs/tags/*:refs/tags/*")
+            if len(ref) == 40 and all(c in "0123456789abcdef" for c in ref):
+                if depth:
+                    git("fetch", "-q", f"--depth={depth}", "origin", ref)
+                git("checkout", "-q", "--detach", ref)
+            else:
+                branch = ref.removeprefix("refs/heads/")
+                if not ref.startswith("refs/") or ref.startswith("refs/heads/"):
+                    target = f"refs/remotes/origin/{branch}"
+                    fetch = f"+refs/heads/{branch}:{target}"
+                else:
+                    target = fetch_ref = ref.replace("refs/pull/", "refs/remotes/pull/")
+                    fetch = f"+{ref}:{fetch_ref}"
+                git("fetch", "-q", *([f"--depth={depth}"] if depth else []), "origin", fetch)
+                if target.startswith("refs/remotes/origin/"):
+                    git("checkout", "-q", "-B", branch, target)
+                else:
+                    git("checkout", "-q", "--detach", target)
+        except subprocess.CalledProcessError as exc:
+            return StepRecord(name, "failure", "failure", message=exc.stderr), {}
+        if inputs.get("persist-credentials", "true") != "false":
+            git("config", "--local", f"http.{self.sb.server_url}/.extraheader",
+                f"AUTHORIZATION: basic {basic}")
+        return StepRecord(name, "success", "success", message=f"checked out {ref}"), {}
+
+    def _app_token(self, inputs: Mapping[str, str], name: str,
+                   where: str) -> tuple[StepRecord, dict[str, str]]:
+        app = self.app
+        if app is None or inputs.get("app-id") != app.app_id \
+                or inputs.get("private-key") != app.private_key:
+            return StepRecord(name, "failure", "failure",
+                              message="[@octokit/auth-app] appId option is required"), {}
+        asked = {k.removeprefix("permission-"): v for k, v in inputs.items()
+                 if k.startswith("permission-")}
+        perms = {"metadata": "read"}
+        for scope, level in asked.items():
+            if not _allows(app.permissions, scope, level):
+                return StepRecord(name, "failure", "failure", message=(
+                    f"The permissions requested are not granted to this installation: "
+                    f"{scope}: {level}")), {}
+            perms[scope] = level
+        if not asked:
+            perms = dict(app.permissions)
+        token = self._mint(app.login, "app", perms)
+        return (StepRecord(name, "success", "success", message=f"App token for {app.login}"),
+                {"token": token, "app-slug": app.slug, "installation-id": "1"})
+
+    def _upload(self, job: Job, inputs: Mapping[str, str],
+                name: str) -> tuple[StepRecord, dict[str, str]]:
+        art = inputs.get("name") or "artifact"
+        src = Path(inputs["path"])
+        files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file()) \
+            if src.is_dir() else []
+        if not files:
+            how = inputs.get("if-no-files-found", "warn")
+            msg = f"No files were found with the provided path: {src}. No artifacts will be " \
+                  "uploaded."
+            return StepRecord(name, "failure" if how == "error" else "success",
+                              "failure" if how == "error" else "success", message=msg), {}
+        key = (job.run.id, art)
+        if key in self.artifacts and inputs.get("overwrite", "false") != "true":
+            return StepRecord(name, "failure", "failure", message=ARTIFACT_CONFLICT), {}
+        dest = self.root / "artifacts" / f"{job.run.id}-{job.run.attempt}" / art
+        shutil.rmtree(dest, ignore_errors=True)
+        base = src if src.is_dir() else src.parent
+        for f in files:
+            (dest / f.relative_to(base)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, dest / f.relative_to(base))
+        self.artifacts[key] = dest
+        return StepRecord(name, "success", "success",
+                          message=f"uploaded {art} (attempt {job.run.attempt})"), {}
+
+    def _download(self, job: Job, inputs: Mapping[str, str],
+                  name: str) -> tuple[StepRecord, dict[str, str]]:
+        art = inputs.get("name") or ""
+        run_id = int(inputs["run-id"]) if inputs.get("run-id") else job.run.id
+        if inputs.get("run-id"):
+            perms = self.token_permissions.get(inputs.get("github-token", ""), {})
+            if not _allows(perms, "actions", "read"):
+                return StepRecord(name, "failure", "failure",
+                                  message="Resource not accessible by integration"), {}
+        src = self.artifacts.get((run_id, art))
+        if src is None:
+            return StepRecord(name, "failure", "failure",
+                              message=ARTIFACT_MISSING.format(name=art)), {}
+        dest = Path(inputs.get("path") or (self._dir(job.run, job) / "workspace"))
+        shutil.copytree(src, dest, dirs_exist_ok=True)
+        return StepRecord(name, "success", "success", message=f"downloaded {art}"), {}
+
+    def _bot(self, job: Job, inputs: Mapping[str, str], step_env: Mapping[str, str],
+             ctx: Mapping[str, Any], name: str, where: str) -> tuple[StepRecord, dict[str, str]]:
+        """The composite action.yml: its inputs with their defaults, and its one step that runs
+        ``improve`` (setting up Python and installing the bot are this interpreter's)."""
+        if not ACTION_YML.is_file():
+            raise WorkflowError(f"{where}: the bot's action.yml is not at {ACTION_YML}")
+        action = yaml.safe_load(ACTION_YML.read_text(encoding="utf-8"))
+        declared = action.get("inputs") or {}
+        unknown = set(inputs) - set(declared)
+        if unknown:
+            raise WorkflowError(f"{where}: action.yml has no input {', '.join(sorted(unknown))}")
+        missing = [k for k, v in declared.items() if v.get("required") and not inputs.get(k)]
+        if missing:
+            raise WorkflowError(f"{where}: input {', '.join(missing)} is required")
+        values = {k: inputs.get(k, str(v.get("default", ""))) for k, v in declared.items()}
+        run = job.run
+        temp = self._temp(run, job)
+        ws = self._dir(run, job) / "workspace"
+        actx = {**ctx, "inputs": values,
+                "github": {**ctx["github"], "action_path": str(ACTION_YML.parent)}}
+        argv: list[str] | None = None
+        env: dict[str, str] = {}
+        for s in action["runs"]["steps"]:
+            sname = s.get("name") or s.get("uses", "")
+            if str(s.get("uses", "")).startswith("actions/setup-python@"):
+                continue  # the stand-in's Python is this interpreter
+            if sname == "Install improve":
+                continue  # installed in this interpreter
+            if sname == "Run improve":
+                env = {str(k): interpolate(str(v), actx) for k, v in (s.get("env") or {}).items()}
+                argv = env.pop("IMPROVE_ARGS").split()
+                continue
+            raise WorkflowError(f"action.yml: the stand-in does not know the step {sname!r}")
+        if argv is None:
+            raise WorkflowError("action.yml: no 'Run improve' step")
+        logs = self._dir(run, job) / f"step-{len(job.steps)}"
+        base = actions_env(run.event, run.payload, repo=self.repo, api_url=self.sb.api_url,
+                           server_url=self.sb.server_url, token="", sha=run.sha, ref=run.ref,
+                           workdir=logs)
+        keep = {k: v for k, v in os.environ.items()
+                if not k.startswith(("GITHUB_", "RUNNER_", "IMPROVE_", "ACTIONS_", "CI"))}
+        proc_env = {**keep, **base, **step_env, **env,
+                    "GITHUB_WORKSPACE": str(ws), "RUNNER_TEMP": str(temp),
+                    "GITHUB_RUN_ID": str(run.id), "GITHUB_RUN_ATTEMPT": str(run.attempt),
+                    "GITHUB_RUN_NUMBER": str(run.id), "GITHUB_WORKFLOW": run.workflow.name,
+                    "GITHUB_WORKFLOW_REF": f"{self.repo}/{run.workflow.file}@{run.ref}",
+                    "GITHUB_JOB": job.key, "GITHUB_ACTOR": run.actor,
+                    "GITHUB_ACTION_PATH": str(ACTION_YML.parent), "GIT_TERMINAL_PROMPT": "0",
+                    "RUNNER_OS": "Linux"}
+        proc = self.launcher.run(argv, proc_env, ws, logs)
+        outputs = _outputs(Path(base["GITHUB_OUTPUT"]))
+        ok = proc.code == 0
+        return (StepRecord(name, "success" if ok else "failure", "success" if ok else "failure",
+                           argv=argv, out=proc.out, err=proc.err,
+                           message=f"improve {' '.join(argv)}: exit {proc.code}"), outputs)
+
+
+def _outputs(path: Path) -> dict[str, str]:
+    """``GITHUB_OUTPUT``: ``key=value`` lines and ``key<<DELIM`` ... ``DELIM`` blocks."""
+    out: dict[str, str] = {}
+    if not path.exists():
+        return out
+    lines = path.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            key, delim = line.split("<<", 1)
+            body = []
+            i += 1
+            while i < len(lines) and lines[i] != delim:
+                body.append(lines[i])
+                i += 1
+            out[key] = "\n".join(body)
+        elif "=" in line:
+            key, value = line.split("=", 1)
+            out[key] = value
+        i += 1
+    return out
+
+
+def dump_journal(records: list[JobRecord]) -> str:
+    """The journal as JSON lines (for a failing test's message)."""
+    return "\n".join(json.dumps({"job": f"{r.workflow}/{r.job}", "run": r.run_id,
+                                 "attempt": r.attempt, "event": r.event, "action": r.action,
+                                 "conclusion": r.conclusion,
+                                 "steps": [(s.name, s.conclusion, s.message) for s in r.steps]})
+                     for r in records)

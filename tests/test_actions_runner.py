@@ -1,0 +1,258 @@
+"""The sandbox's workflow runner: the expression evaluator (a table), and the runner's Actions
+rules on a real sandbox repository with small workflows of its own (``on:`` filters,
+concurrency with one pending run, cancel-in-progress, the GITHUB_TOKEN rule, artifacts per run
+and attempt, unknown steps refused). The bot's own workflows run through it in the loop tests."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.sandbox import Sandbox
+from bot.sandbox.actions_runner import (
+    ARTIFACT_CONFLICT,
+    ActionsRunner,
+    WorkflowError,
+    permissions_of,
+)
+from bot.sandbox.events import build_event
+from bot.sandbox.expressions import ExpressionError, condition, evaluate, interpolate
+
+CTX: dict[str, Any] = {
+    "github": {"event": {"issue": {"number": 7, "pull_request": {"url": "u"}},
+                         "comment": {"body": "/approve now", "user": {"type": "User"}},
+                         "repository": {"default_branch": "main"}},
+               "event_name": "issue_comment", "token": "ght"},
+    "vars": {"IMPROVE_APP_ID": "42"},
+    "steps": {"app-token": {"outputs": {"token": "app", "app-slug": "bot"}},
+              "none": {"outputs": {}}},
+    "runner": {"temp": "/t"},
+}
+
+
+@pytest.mark.parametrize(("expr", "value"), [
+    ("true", True),
+    ("null", None),
+    ("1 == 1.0", True),
+    ("'abc' == 'ABC'", True),  # strings compare case-insensitively
+    ("null == ''", True),  # different types: both become numbers (0 and 0)
+    ("vars.MISSING != ''", False),
+    ("vars.IMPROVE_APP_ID != ''", True),
+    ("'it''s'", "it's"),
+    ("github.event.issue.number", 7.0),
+    ("github.event['issue'].number", 7.0),
+    ("github.event.issue.nothing.deeper", None),
+    ("!github.event.issue.pull_request", False),
+    ("github.event.issue.pull_request && 'yes'", "yes"),  # && returns an operand
+    ("steps.none.outputs.token || github.token", "ght"),
+    ("steps.app-token.outputs.token || github.token", "app"),
+    ("steps.app-token.outputs.token && 'app' || 'github-token'", "app"),
+    ("steps.none.outputs.token && 'app' || 'github-token'", "github-token"),
+    ("contains(github.event.comment.body, '/')", True),
+    ("contains(fromJSON('[\"a\", \"b\"]'), 'B')", True),
+    ("startsWith('refs/heads/main', 'refs/heads/')", True),
+    ("format('{0}[bot]', steps.app-token.outputs.app-slug)", "bot[bot]"),
+    ("format('{{{0}}}', 1)", "{1}"),
+    ("github.event.comment.user.type != 'Bot' && 1 < 2", True),
+    ("(1 == 2) || (2 >= 2)", True),
+])
+def test_expressions_evaluate_as_github_documents(expr: str, value: Any) -> None:
+    assert evaluate(expr, CTX) == value
+
+
+@pytest.mark.parametrize("expr", [
+    "unknown.context", "hashFiles('x')", "1 ==", "'open", "a.b ? c", "github.event.(x)",
+])
+def test_an_expression_the_stand_in_does_not_know_is_an_error(expr: str) -> None:
+    with pytest.raises(ExpressionError):
+        evaluate(expr, CTX)
+
+
+def test_nan_and_interpolation_and_conditions() -> None:
+    assert evaluate("'abc' == 1", CTX) is False and evaluate("'abc' != 1", CTX) is True
+    assert math.isnan(float("nan"))
+    assert interpolate("a-${{ github.event.issue.number }}-${{ vars.NONE }}", CTX) == "a-7-"
+    # an if without a status function means success() && (...)
+    assert condition("${{ true }}", CTX, {"failed": True}) is False
+    assert condition("${{ always() }}", CTX, {"failed": True}) is True
+    assert condition("failure()", CTX, {"failed": True}) is True
+    assert condition(None, CTX, {}) is True
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ({}, {"metadata": "read"}),
+    ({"contents": "read", "issues": "none"}, {"metadata": "read", "contents": "read"}),
+    (None, {"contents": "read", "packages": "read", "metadata": "read"}),
+])
+def test_permissions_blocks(spec: Any, expected: dict[str, str]) -> None:
+    assert permissions_of(spec) == expected
+
+
+def test_a_permissions_block_with_an_unknown_scope_is_refused() -> None:
+    with pytest.raises(WorkflowError, match="contnts"):
+        permissions_of({"contnts": "write"})
+
+
+# -- the runner on a sandbox repository of its own ---------------------------------------------
+
+UPLOAD = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02"
+DOWNLOAD = "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093"
+
+COMMANDS = """
+name: cmd
+on:
+  issue_comment:
+    types: [created]
+permissions: {}
+concurrency:
+  group: cmd-${{ github.event.issue.number }}
+  cancel-in-progress: false
+jobs:
+  answer:
+    if: ${{ github.event.issue.pull_request }}
+    runs-on: ubuntu-latest
+    steps:
+      - uses: UPLOAD
+        with: {name: none, path: "${{ runner.temp }}/nothing"}
+""".replace("UPLOAD", UPLOAD)
+
+TEST = """
+name: t
+on:
+  pull_request:
+    branches: [main]
+permissions: {}
+concurrency:
+  group: t-${{ github.event.pull_request.number }}
+  cancel-in-progress: true
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    permissions: {contents: read}
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683
+        with: {ref: "${{ github.event.pull_request.head.sha }}", persist-credentials: false}
+      - uses: UPLOAD
+        with: {name: results, path: "${{ github.workspace }}README.md"}
+""".replace("UPLOAD", UPLOAD)
+
+REPORT = """
+name: r
+on:
+  workflow_run:
+    workflows: [t]
+    types: [completed]
+permissions: {}
+jobs:
+  report:
+    runs-on: ubuntu-latest
+    permissions: {actions: read}
+    steps:
+      - uses: DOWNLOAD
+        with:
+          name: results
+          run-id: ${{ github.event.workflow_run.id }}
+          github-token: ${{ github.token }}
+          path: ${{ runner.temp }}/in
+""".replace("DOWNLOAD", DOWNLOAD)
+
+BAD = """
+name: bad
+on: [push]
+jobs:
+  shell:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo hi
+"""
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox.start() as sb:
+        yield sb
+
+
+def make(sb: Sandbox, tmp: Path, name: str, workflows: dict[str, str]) -> ActionsRunner:
+    files: dict[str, str | bytes] = {"README.md": "# r\n"}
+    files.update({f".github/workflows/{k}.yml": v for k, v in workflows.items()})
+    sb.create_repo(f"o/{name}", files)
+    return ActionsRunner(sb, f"o/{name}", tmp / "actions")
+
+
+def comment(repo: str, number: int, cid: int, body: str = "/approve") -> dict[str, Any]:
+    return build_event("issue_comment", "created", repo=repo, default_branch="main",
+                       number=number, body=body, comment_id=cid, sender="maya")
+
+
+def test_one_running_and_one_pending_run_per_group_a_newer_pending_cancels_the_older(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    runner = make(sandbox, tmp_path, "conc", {"cmd": COMMANDS})
+    for cid in range(1, 6):
+        runner.deliver("issue_comment", comment("o/conc", 3, cid))
+    runner.deliver("issue_comment", comment("o/conc", 4, 9))  # another group
+    runner.run_until_idle()
+    ran = {r.id: r.conclusion for r in runner.runs.values()}
+    assert sorted(ran.values()) == ["cancelled"] * 3 + ["success"] * 3
+    order = sorted(ran)
+    # the first of #3 ran, the 2nd to 4th were replaced while pending, the 5th ran; #4's ran
+    assert [ran[i] for i in order] == ["success", "cancelled", "cancelled", "cancelled",
+                                       "success", "success"]
+    # the group is taken before the job's if: a comment on an issue (job skipped) still
+    # displaces a pending run
+    runner.deliver("issue_comment", comment("o/conc", 3, 20))
+    issue = build_event("issue_comment", "created", repo="o/conc", default_branch="main",
+                        number=3, body="hi", comment_id=21, sender="maya",
+                        is_pull_request=False)
+    runner.deliver("issue_comment", comment("o/conc", 3, 22))
+    runner.deliver("issue_comment", issue)
+    runner.run_until_idle()
+    last = [runner.runs[i].conclusion for i in sorted(runner.runs)][-3:]
+    assert last == ["success", "cancelled", "skipped"]
+    runner.close()
+
+
+def test_github_token_events_start_nothing_and_unknown_steps_stop_the_run(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    runner = make(sandbox, tmp_path, "tok", {"cmd": COMMANDS, "bad": BAD})
+    assert runner.deliver("issue_comment", comment("o/tok", 3, 1), via_github_token=True) == []
+    push = build_event("push", None, repo="o/tok", default_branch="main", ref="refs/heads/main",
+                       before="0" * 40, after=runner._head("refs/heads/main"))
+    runner.deliver("push", push)
+    with pytest.raises(WorkflowError, match="runs no shell steps"):
+        runner.run_until_idle()
+    runner.close()
+
+
+def test_artifacts_belong_to_a_run_a_second_upload_conflicts_and_reruns_are_attempts(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    runner = make(sandbox, tmp_path, "art", {"t": TEST, "r": REPORT})
+    head = runner._head("refs/heads/main")
+    pr = build_event("pull_request", "opened", repo="o/art", default_branch="main", number=1,
+                     head_ref="main", head_sha=head, base_ref="main", base_sha=head)
+    other = dict(pr, pull_request={**pr["pull_request"],
+                                   "base": {**pr["pull_request"]["base"], "ref": "dev"}})
+    assert runner.deliver("pull_request", other) == []  # branches: [main]
+    (run,) = runner.deliver("pull_request", pr)
+    done = runner.run_until_idle()
+    assert [(r.workflow, r.conclusion) for r in done] == [("t", "success"), ("r", "success")]
+    assert done[1].steps[0].message == "downloaded results"
+    # a re-run (as /retest asks GitHub) is attempt 2 of the same run; its upload conflicts
+    with sandbox.state.lock:
+        rec = sandbox.state.repo("o/art").workflow_runs[run.id]
+        rec.status, rec.run_attempt = "queued", 2
+    again = runner.run_until_idle()
+    assert again[0].attempt == 2 and again[0].conclusion == "failure"
+    assert again[0].steps[-1].message == ARTIFACT_CONFLICT
+    # cancel-in-progress: a newer event for the PR cancels the queued one
+    first = runner.deliver("pull_request", pr)[0]
+    runner.deliver("pull_request", pr)
+    assert first.conclusion == "cancelled"
+    runner.close()
