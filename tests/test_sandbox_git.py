@@ -178,4 +178,4 @@ def test_merge_needs_write(sb: Sandbox, tmp_path: Path) -> None:
     token = sb.add_user("triager", "triage")
     status, _, body = call(sb, "PUT", f"/repos/{REPO}/pulls/{pr['number']}/merge", {},
                            token=token)
-    assert status == 403 and body["message"] == r.NO_ACCESS
+    assert status == 403 and body["message"] == r.PAT_NO_ACCESS

@@ -247,7 +247,7 @@ def test_collaborator_permission(sb: Sandbox) -> None:
 def test_read_only_user_cannot_write(sb: Sandbox) -> None:
     token = sb.add_user("reader", "read")
     status, _, body = call(sb, "POST", f"/repos/{REPO}/labels", {"name": "x"}, token=token)
-    assert status == 403 and body["message"] == r.NO_ACCESS
+    assert status == 403 and body["message"] == r.PAT_NO_ACCESS
     # but may comment, as anyone may on a public repository
     call(sb, "POST", f"/repos/{REPO}/issues", {"title": "t"})
     assert call(sb, "POST", f"/repos/{REPO}/issues/1/comments", {"body": "hi"},

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlencode
 
-from bot.sandbox import gitops
+from bot.sandbox import gitops, permissions
 from bot.sandbox.shapes import Shapes
 from bot.sandbox.state import (
     ROLES,
@@ -21,6 +21,7 @@ from bot.sandbox.state import (
     Repo,
     State,
     Status,
+    Token,
     WorkflowRun,
     now_iso,
 )
@@ -35,18 +36,22 @@ NOT_FAST_FORWARD = "Update is not a fast forward"
 REF_EXISTS = "Reference already exists"
 REF_MISSING = "Reference does not exist"
 NO_ACCESS = "Resource not accessible by integration"
+# what GitHub answers a person's token that lacks the role an endpoint needs
+PAT_NO_ACCESS = "Resource not accessible by personal access token"
 REQUIRES_AUTH = "Requires authentication"
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None,
-                 doc: str = "https://docs.github.com/rest"):
+                 doc: str = "https://docs.github.com/rest",
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.errors = errors
         self.doc = doc
+        self.headers = headers or {}
 
 
 @dataclass
@@ -59,6 +64,7 @@ class Ctx:
     body: Any
     path: str
     headers: dict[str, str] = field(default_factory=dict)
+    token: Token | None = None
 
     def q(self, name: str, default: str | None = None) -> str | None:
         v = self.query.get(name)
@@ -71,23 +77,73 @@ class Ctx:
     def repo(self) -> Repo:
         full = f"{self.params['owner']}/{self.params['repo']}"
         repo = self.state.repo(full)
-        if repo is None or (repo.private and self.role is None):
+        if repo is None or (repo.private and not can_see(self.state, self.token, repo)):
             raise ApiError(404, NOT_FOUND)
         return repo
 
     @property
     def role(self) -> str | None:
+        """A person's role on this repository (None for integration tokens: their fine-grained
+        permissions were checked against GitHub's table before the handler ran)."""
+        if self.token is not None and self.token.integration:
+            return None
         full = f"{self.params['owner']}/{self.params['repo']}"
         user = self.state.user(self.login) if self.login else None
         return user.role_on(full) if user else None
 
     def require(self, role: str) -> None:
-        """The caller must hold ``role`` or a stronger one on this repository."""
+        """A person's token must hold ``role`` or a stronger one on this repository; an
+        integration token passed ``authorize`` already."""
         if self.login is None:
             raise ApiError(401, REQUIRES_AUTH)
+        if self.token is not None and self.token.integration:
+            return
         have = self.role
         if have is None or ROLES.index(have) < ROLES.index(role):
-            raise ApiError(403, NO_ACCESS)
+            raise ApiError(403, PAT_NO_ACCESS)
+
+
+def can_see(state: State, token: Token | None, repo: Repo) -> bool:
+    """Whether ``token`` may know ``repo`` exists (always, for a public one)."""
+    if not repo.private:
+        return True
+    if token is None:
+        return False
+    if token.integration:
+        return token.covers(repo.full_name)
+    user = state.user(token.login)
+    return user is not None and user.role_on(repo.full_name) is not None
+
+
+def authorize(state: State, token: Token | None, method: str, template: str,
+              params: dict[str, str]) -> ApiError | None:
+    """The refusal GitHub gives an integration token (GITHUB_TOKEN, App installation) that
+    lacks the permission GitHub's table requires for this endpoint, or None. Reads of a public
+    repository need no permission; a private repository outside the token's scope is unknown."""
+    if token is None or not token.integration:
+        return None
+    if "owner" not in params or "repo" not in params:
+        # only a person has a user account; an installation token asking for it is refused
+        if template == "/user":
+            return ApiError(403, NO_ACCESS,
+                            doc="https://docs.github.com/rest/users/users"
+                                "#get-the-authenticated-user")
+        return None
+    repo = state.repo(f"{params['owner']}/{params['repo']}")
+    if repo is None:
+        return None  # the handler answers 404
+    read = method in ("GET", "HEAD")
+    if not token.covers(repo.full_name):
+        if repo.private:
+            return ApiError(404, NOT_FOUND)
+        return None if read else ApiError(403, NO_ACCESS)
+    req = permissions.requirement(method, template)
+    if req is None or permissions.allows(token.permissions or {}, req):
+        return None
+    if read and not repo.private:
+        return None
+    return ApiError(403, NO_ACCESS, doc=req.doc_url,
+                    headers={"X-Accepted-GitHub-Permissions": req.header()})
 
 
 Result = tuple[int, Any, dict[str, str]]

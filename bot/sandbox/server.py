@@ -12,21 +12,27 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from bot.sandbox import gitops, gitserve, openapi, routes
+from bot.sandbox import permissions as permissions_mod
 from bot.sandbox.shapes import Shapes, error_body
 from bot.sandbox.shapes import node_id as shapes_node_id
 from bot.sandbox.state import (
     ROLES,
+    TOKEN_KINDS,
+    App,
+    Delivery,
     Fault,
     LoggedRequest,
     Repo,
     State,
+    Token,
     User,
     now_iso,
 )
@@ -156,10 +162,77 @@ class Sandbox:
                 user = User(login, uid, type, token,
                             email=f"{uid}+{login}@users.noreply.github.com")
                 self.state.users[login] = user
-                self.state.tokens[token] = login
+                self.state.tokens[token] = Token(token, login, "user")
             for repo in repos or ["*"]:
                 user.roles[repo] = permission
             return user.token or ""
+
+    def create_app(self, slug: str, permissions: Mapping[str, str]) -> None:
+        """Register a GitHub App (installed on every repository) with ``permissions``
+        (``{"contents": "write", "pull-requests": "write"}``; either spelling)."""
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug):
+            raise ValueError(f"an App slug is lower-case letters, digits and '-', not {slug!r}")
+        perms = permissions_mod.normalize(permissions)
+        with self.state.lock:
+            app = App(slug, self.state.new_id(), perms)
+            self.state.apps[slug] = app
+            if self.state.user(app.bot_login) is None:
+                uid = self.state.new_id()
+                self.state.users[app.bot_login] = User(
+                    app.bot_login, uid, "Bot",
+                    email=f"{uid}+{app.bot_login}@users.noreply.github.com")
+
+    def mint_token(self, login: str, *, kind: Literal["user", "github_token", "app"],
+                   repo: str | None = None,
+                   permissions: Mapping[str, str] | str | None = None) -> str:
+        """A token as GitHub issues it.
+
+        - ``user``: ``login``'s personal token; it carries their repository role.
+        - ``github_token``: a job's GITHUB_TOKEN on ``repo`` (required), acting as
+          github-actions[bot], with exactly ``permissions`` (the job's ``permissions:`` block:
+          a mapping, ``read-all``, ``write-all`` or ``{}``; None: GitHub's permissive default,
+          write-all). ``metadata: read`` is always granted.
+        - ``app``: an installation token of the App whose slug is ``login``, acting as
+          ``<slug>[bot]``, on ``repo`` (None: every repository), with the App's permissions
+          narrowed to ``permissions`` (the ``permission-*`` inputs of
+          actions/create-github-app-token) when given.
+        """
+        if kind not in TOKEN_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(TOKEN_KINDS)}, not {kind!r}")
+        value = ("ghp_" if kind == "user" else "ghs_") + secrets.token_hex(18)
+        with self.state.lock:
+            full = None
+            if repo is not None:
+                found = self.state.repo(repo)
+                if found is None:
+                    raise ValueError(f"no repository {repo}")
+                full = found.full_name
+            if kind == "user":
+                user = self.state.user(login)
+                if user is None:
+                    raise ValueError(f"no user {login}; add_user first")
+                token = Token(value, user.login, "user")
+            elif kind == "github_token":
+                if full is None:
+                    raise ValueError("a GITHUB_TOKEN belongs to one repository: pass repo")
+                perms = permissions_mod.normalize(
+                    "write-all" if permissions is None else permissions)
+                perms["metadata"] = "read"
+                token = Token(value, BOT_LOGIN, "github_token", full, perms)
+            else:
+                app = self.state.apps.get(login)
+                if app is None:
+                    raise ValueError(f"no App {login}; create_app first")
+                asked = None if permissions is None else permissions_mod.normalize(permissions)
+                perms = permissions_mod.narrow(app.permissions, asked)
+                perms["metadata"] = "read"
+                token = Token(value, app.bot_login, "app", full, perms)
+            self.state.tokens[value] = token
+        return value
+
+    def token_info(self, token: str) -> Token | None:
+        with self.state.lock:
+            return self.state.tokens.get(token)
 
     def create_repo(self, full_name: str, files: dict[str, str | bytes] | None = None,
                     default_branch: str = "main", private: bool = False) -> Path:
@@ -243,6 +316,11 @@ class Sandbox:
     def requests(self) -> list[LoggedRequest]:
         with self.state.lock:
             return list(self.state.log)
+
+    def deliveries(self, since: int = 0) -> list[Delivery]:
+        """Webhook deliveries recorded from index ``since`` on, oldest first."""
+        with self.state.lock:
+            return list(self.state.deliveries[since:])
 
     def api_calls(self, since: int = 0) -> int:
         """REST requests (not git, not admin) logged from index ``since`` of the request log."""
@@ -334,9 +412,10 @@ class Sandbox:
     def _graphql(self, h: BaseHTTPRequestHandler, body: bytes) -> None:
         """``pinIssue`` only, as GitHub answers it: ``{"data": ...}`` or ``{"errors": [...]}``.
         GraphQL is outside the REST description, so it is not validated against it."""
-        login, _ = self._token_user(h)
+        token, _ = self._token(h)
+        login = token.login if token else None
         headers = {"Content-Type": "application/json; charset=utf-8"}
-        if login is None:
+        if token is None:
             self._log("POST", "/graphql", "", 401, None, "api")
             self._send(h, 401, json.dumps({"message": BAD_CREDENTIALS}).encode(), headers)
             return
@@ -357,9 +436,15 @@ class Sandbox:
                         if shapes_node_id("Issue", issue.id) == issue_id and not issue.is_pull:
                             found = (repo, issue)
                 if found is not None:
-                    user = self.state.users.get(login)
-                    role = user.role_on(found[0].full_name) if user else None
-                    if role not in ("triage", "write", "maintain", "admin"):
+                    if token.integration:
+                        # pinIssue needs issues: write on the issue's repository
+                        allowed = token.covers(found[0].full_name) and permissions_mod.grants(
+                            token.permissions or {}, "issues", "write")
+                    else:
+                        user = self.state.user(token.login)
+                        role = user.role_on(found[0].full_name) if user else None
+                        allowed = role in ("triage", "write", "maintain", "admin")
+                    if not allowed:
                         found = None
                         answer = {"errors": [{"type": "FORBIDDEN", "message":
                                               f"{login} does not have permission to pin issues"}]}
@@ -373,8 +458,8 @@ class Sandbox:
         self._log("POST", "/graphql", "", 200, login, "api")
         self._send(h, 200, json.dumps(answer).encode(), headers)
 
-    def _token_user(self, h: BaseHTTPRequestHandler) -> tuple[str | None, bool]:
-        """(login, credentials given): Authorization as GitHub takes it."""
+    def _token(self, h: BaseHTTPRequestHandler) -> tuple[Token | None, bool]:
+        """(token, credentials given): Authorization as GitHub takes it."""
         auth = h.headers.get("Authorization") or ""
         scheme, _, value = auth.partition(" ")
         token = None
@@ -412,7 +497,8 @@ class Sandbox:
 
     def _api(self, h: BaseHTTPRequestHandler, method: str, path: str, query: str,
              body: bytes) -> None:
-        login, given = self._token_user(h)
+        token, given = self._token(h)
+        login = token.login if token else None
         headers = {"Content-Type": "application/json; charset=utf-8",
                    "X-GitHub-Media-Type": "github.v3; format=json",
                    "X-GitHub-Request-Id": secrets.token_hex(8).upper()}
@@ -449,13 +535,16 @@ class Sandbox:
                              error_body(400, "Problems parsing JSON"), headers, None)
             return
         ctx = routes.Ctx(self.state, self.shapes, login, params, qs, data, path,
-                         {"reset": str(self._reset_at)})
+                         {"reset": str(self._reset_at)}, token)
         try:
             with self.state.lock:
+                refused = routes.authorize(self.state, token, method, route.template, params)
+                if refused is not None:
+                    raise refused
                 status, result, extra = route.handler(ctx)
         except routes.ApiError as exc:
             status, result, extra = exc.status, error_body(exc.status, exc.message, exc.doc,
-                                                           exc.errors), {}
+                                                           exc.errors), exc.headers
         except gitops.GitFailed as exc:
             status, result, extra = 500, error_body(500, f"Server Error: {exc}"), {}
         headers.update(extra)
@@ -506,10 +595,12 @@ class Sandbox:
         assert m is not None
         full = f"{m['owner']}/{m['repo']}"
         service = gitserve.service_of(m["rest"], query)
-        login, given = self._token_user(h)
+        token, given = self._token(h)
+        login = token.login if token else None
         with self.state.lock:
             repo = self.state.repo(full)
-            user = self.state.user(login) if login else None
+            user = self.state.user(login) if (login and token and not token.integration) \
+                else None
             role = user.role_on(repo.full_name) if (user and repo) else None
         challenge = {"WWW-Authenticate": 'Basic realm="GitHub"', "Content-Type": "text/plain"}
 
@@ -524,10 +615,21 @@ class Sandbox:
         needs_auth = service == "receive-pack" or repo.private
         if needs_auth and login is None:
             return deny(401, "Authentication required.", challenge)
-        if repo.private and role is None:
-            return deny(404, "Repository not found.")
-        if service == "receive-pack" and (role is None or ROLES.index(role) < 2):
-            return deny(403, PUSH_DENIED.format(repo=repo.full_name, login=login))
+        if token is not None and token.integration:
+            # a GITHUB_TOKEN or installation token: its scope and its contents permission
+            have = token.permissions or {}
+            if repo.private and (not token.covers(repo.full_name)
+                                 or not permissions_mod.grants(have, "contents", "read")):
+                return deny(404, "Repository not found.")
+            if service == "receive-pack" and not (
+                    token.covers(repo.full_name)
+                    and permissions_mod.grants(have, "contents", "write")):
+                return deny(403, PUSH_DENIED.format(repo=repo.full_name, login=login))
+        else:
+            if repo.private and role is None:
+                return deny(404, "Repository not found.")
+            if service == "receive-pack" and (role is None or ROLES.index(role) < 2):
+                return deny(403, PUSH_DENIED.format(repo=repo.full_name, login=login))
         try:
             payload = gitserve.decode_body(body, h.headers.get("Content-Encoding"))
         except OSError:

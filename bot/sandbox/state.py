@@ -184,6 +184,57 @@ class Fault:
     body: dict[str, Any] | None = None
 
 
+TOKEN_KINDS = ("user", "github_token", "app")
+
+
+@dataclass(frozen=True)
+class Token:
+    """What a token stands for. A person's token ("user") carries their repository role; an
+    integration token ("github_token", "app") carries fine-grained permissions (names as in
+    GitHub's permission table: ``contents``, ``pull_requests``...), scoped to ``repo`` (None:
+    every repository the App is installed on)."""
+
+    value: str
+    login: str
+    kind: str = "user"
+    repo: str | None = None
+    permissions: dict[str, str] | None = None
+
+    @property
+    def integration(self) -> bool:
+        return self.kind != "user"
+
+    def covers(self, full_name: str) -> bool:
+        return self.repo is None or self.repo.lower() == full_name.lower()
+
+
+@dataclass
+class App:
+    slug: str
+    id: int
+    permissions: dict[str, str]
+
+    @property
+    def bot_login(self) -> str:
+        return f"{self.slug}[bot]"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook delivery as GitHub would send it, recorded when the state changed.
+    ``via_github_token``: the change was made with a GITHUB_TOKEN, so Actions starts no
+    workflow for it (except workflow_dispatch / repository_dispatch)."""
+
+    index: int
+    event: str
+    action: str | None
+    payload: dict[str, Any]
+    repository: str | None
+    actor: str
+    via_github_token: bool
+    token_kind: str
+
+
 @dataclass(frozen=True)
 class LoggedRequest:
     method: str
@@ -207,7 +258,9 @@ class State:
         self.root = root
         self.lock = threading.RLock()
         self.users: dict[str, User] = {}
-        self.tokens: dict[str, str] = {}
+        self.tokens: dict[str, Token] = {}
+        self.apps: dict[str, App] = {}
+        self.deliveries: list[Delivery] = []
         self.repos: dict[str, Repo] = {}
         self.faults: list[Fault] = []
         self.log: list[LoggedRequest] = []
