@@ -32,6 +32,14 @@ def names(body: str) -> list[tuple[str, str]]:
         ("/Hold", [("hold", "")]),
         ("/hold waiting for the nightly data", [("hold", "waiting for the nightly data")]),
         ("/unhold", [("unhold", "")]),
+        # the spellings Prow users type to lift a hold (a hold reason "cancel" would hold)
+        ("/hold cancel", [("unhold", "")]),
+        ("/hold  CANCEL ", [("unhold", "")]),
+        ("/remove-hold", [("unhold", "")]),
+        ("/Remove-Hold", [("unhold", "")]),
+        ("/hold cancel it later", [("hold", "cancel it later")]),
+        ("/hold\n/hold cancel", [("hold", ""), ("unhold", "")]),
+        ("/unhold\n/hold cancel\n/remove-hold", [("unhold", "")]),
         ("/retest", [("retest", "")]),
         ("/rollback", [("rollback", "")]),
         ("/rollback accuracy fell   by 4%", [("rollback", "accuracy fell by 4%")]),
@@ -47,7 +55,8 @@ def names(body: str) -> list[tuple[str, str]]:
         # unknown words and near misses are ordinary text
         ("/approved", []),
         ("/approve.", []),
-        ("/lgtm", []),
+        ("/lgtm", []),  # not an alias of /approve: in Prow it is a review, not an approval
+        ("/lgtm cancel", []),
         ("/", []),
         ("//approve", []),
         ("/ approve", []),

@@ -27,6 +27,12 @@ BODY_LIMIT = 65536
 ERR_APPROVE_ARG = "takes no argument or `cancel`"
 ERR_NO_ARG = "takes no argument"
 
+# the spellings Prow users type, mapped to the bot's own command (the alias is the word after
+# the slash; ``/hold cancel`` is handled apart, as its argument decides). ``/lgtm`` is not an
+# alias of /approve on purpose: in Prow it records a review, not the approval that lets a
+# change merge, so reading it as /approve would merge on a word its writer meant as less.
+ALIASES: dict[str, CommandName] = {"remove-hold": "unhold"}
+
 
 @dataclass(frozen=True)
 class Command:
@@ -118,12 +124,16 @@ def parse_commands(body: str | None) -> list[Command]:
         if not cm:
             continue
         word = cm.group(1).lower()
+        word = ALIASES.get(word, word)
         if word not in COMMAND_NAMES:
             continue  # an unknown /word is ordinary text, not an error
         name = cast(CommandName, word)
         args = _clean_args(cm.group(2) or "")
         if name == "approve" and args.lower() == "cancel":
             args = "cancel"
+        if name == "hold" and args.lower() == "cancel":
+            # Prow's way to lift a hold; read as a reason it would hold instead
+            name, args = "unhold", ""
         if (name, args) in seen:
             continue
         seen.add((name, args))

@@ -83,7 +83,7 @@ COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
      "approves the current head commit; a later push voids it"),
     ("/approve cancel", "approvers, not the PR's author", "withdraws the approval"),
     ("/hold [reason]", "approvers", "keeps the gate pending whatever the numbers say"),
-    ("/unhold", "approvers", "lifts the hold"),
+    ("/unhold", "approvers", "lifts the hold (`/hold cancel` and `/remove-hold` too)"),
     ("/retest", "approvers", "runs the test and the comparison again"),
     ("/rollback [reason]", "approvers", "on a merged improvement PR: opens its revert PR"),
     ("/help", "anyone", "shows this list"),
