@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.errors import ImproveError
+from bot.errors import EXIT_INTERRUPTED, report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,9 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except ImproveError as exc:
-        print(f"improve {args.command}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
     except KeyboardInterrupt:
         print(f"improve {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        message, code = report(f"improve {args.command}", exc)
+        print(message, file=sys.stderr)
+        return code

@@ -10,12 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from git import GitCommandError
 
 from bot.adapters.event import Event, read_event
-from bot.errors import InputError
+from bot.adapters.git import GitError
+from bot.errors import EXIT_BUG, ForgeError, GateError, InputError, exit_code_of, report
 from bot.sandbox.events import build_event
 from bot.stages.context import Services
-from bot.stages.router import Router
+from bot.stages.router import STAGES, Router, bot_router
 
 
 def _services() -> Services:
@@ -91,6 +93,7 @@ def test_routers_compose_and_dispatch_by_event_and_action() -> None:
     assert both.dispatch(opened, services) == 1  # the worst exit code wins
     assert seen == ["pr:opened", "any"]
     seen.clear()
+    seen.clear()
     assert both.dispatch(Event("issues", {"action": "opened"}, "o/r"), services) == 0
     assert seen == [] and "nothing to do for issues.opened" in services.out.getvalue()  # type: ignore[attr-defined]
 
@@ -139,3 +142,131 @@ def test_commands_build_their_forge_with_the_app_login_too() -> None:
     assert forge.bot_login == "improve-app[bot]" and forge.full_name == "o/r"
     with pytest.raises(InputError, match="GITHUB_TOKEN: is not set; --forge github needs it"):
         forge_from_env({"GITHUB_REPOSITORY": "o/r"})
+
+
+def _failing_router(seen: list[str]) -> Router:
+    r = Router()
+
+    @r.register("push")
+    def breaks(event: Event, services: Services) -> int:
+        seen.append("breaks")
+        raise ForgeError("GET /repos/o/r/pulls: 502 Bad Gateway")
+
+    @r.register("push")
+    def has_a_bug(event: Event, services: Services) -> int:
+        seen.append("bug")
+        raise ValueError("an unexpected one")
+
+    @r.register("push")
+    def releases(event: Event, services: Services) -> int:
+        seen.append("release")
+        return 0
+
+    return r
+
+
+def test_every_handler_runs_when_one_fails_and_the_worst_code_wins() -> None:
+    seen: list[str] = []
+    services = _services()
+    services.err = io.StringIO()
+    code = _failing_router(seen).dispatch(Event("push", {}, "o/r"), services)
+    assert seen == ["breaks", "bug", "release"]  # the release ran after both failures
+    err = services.err.getvalue()
+    assert "test_handle.breaks: error: GET /repos/o/r/pulls: 502 Bad Gateway" in err
+    assert "test_handle.has_a_bug: unexpected error" in err and "Traceback" in err
+    assert err.count("Traceback") == 1  # only the unexpected one shows a traceback
+    assert code == EXIT_BUG
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "traceback"),
+    [
+        (GateError("the gate says no"), 1, False),
+        (InputError("bad input"), 2, False),
+        (ForgeError("502 from GitHub"), 3, False),
+        (GitError("git push: rejected"), 4, False),
+        (GitCommandError(["git", "cat-file", "-e", "abc"], 128, b"fatal: bad object"), 4, False),
+        (KeyError("x"), 5, True),
+        (RecursionError("deep"), 5, True),
+    ],
+)
+def test_exit_codes_keep_failures_apart(exc: Exception, code: int, traceback: bool) -> None:
+    try:
+        raise exc
+    except Exception as raised:
+        message, got = report("improve handle", raised)
+    assert got == code == exit_code_of(exc)
+    assert ("Traceback" in message) is traceback
+    assert message.splitlines()[-1].startswith("improve handle: ")
+
+
+def test_the_stage_table_matches_what_the_stages_register() -> None:
+    """STAGES lets the router import only what an event needs; it must name every stage that
+    registers for an event, or that stage would never run."""
+    import importlib
+
+    for name, events in STAGES:
+        module = importlib.import_module(f"bot.stages.{name}")
+        assert {e for e, _ in module.router.routes()} == set(events), name
+    every = bot_router()
+    for event in {e for _, events in STAGES for e in events}:
+        sub = bot_router(event)
+        assert [k for k in sub.routes() if k[0] == event] == \
+            [k for k in every.routes() if k[0] == event]
+        ev = Event(event, {"action": "opened"}, "o/r")
+        assert sub.handlers(ev) == every.handlers(ev)
+
+
+def test_an_ignored_event_imports_no_stage(tmp_path: Path) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps({"action": "edited", "issue": {"number": 1}}))
+    code = (
+        "import sys; from bot.cli import main\n"
+        "rc = main(['handle'])\n"
+        "heavy = sorted(m for m in sys.modules if m.startswith(('bot.stages.', 'scipy', 'github', "
+        "'git')) and m != 'bot.stages.router')\n"
+        "print(rc, heavy)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env.update({"GITHUB_EVENT_NAME": "issues", "GITHUB_EVENT_PATH": str(path),
+                "GITHUB_REPOSITORY": "o/r", "GITHUB_TOKEN": "ghs_secret"})
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=tmp_path)
+    assert proc.stdout.strip().splitlines()[-1] == "0 []", proc.stdout + proc.stderr
+    assert "nothing to do for issues.edited" in proc.stdout
+
+
+def test_no_secret_in_the_event_s_repr_or_in_any_error(tmp_path: Path) -> None:
+    token = "ghs_" + "S3cr3t" * 6
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(build_event("pull_request", "opened", repo="octo/app", number=7)))
+    env = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(path),
+           "GITHUB_REPOSITORY": "octo/app", "GITHUB_TOKEN": token}
+    event = read_event(env)
+    assert event.token == token
+    assert token not in repr(event) and token not in str(event)
+    # once read, the token is hidden wherever it might be printed: an error quoting a URL or
+    # the header git was given, and the traceback of an unexpected error
+    import base64
+
+    header = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    for exc in (ForgeError(f"GET https://x-access-token:{token}@example.com failed"),
+                GitError(f"git -c http.extraHeader='AUTHORIZATION: basic {header}' fetch"),
+                RuntimeError(f"bug with {token} inside")):
+        message, _ = report("improve handle", exc)
+        assert token not in message and header not in message
+        assert "***" in message
+
+
+def test_deeply_nested_event_json_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "event.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    env = {"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(path),
+           "GITHUB_REPOSITORY": "a/b"}
+    with pytest.raises(InputError, match="nested too deeply"):
+        read_event(env)
+    full = {**{k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}, **env}
+    proc = subprocess.run([sys.executable, "-m", "bot", "handle"], capture_output=True,
+                          text=True, env=full, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr  # one line

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import InputError, Problem
+from bot.secrets import register_secret
 
 MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
 
@@ -21,7 +22,7 @@ class Event:
     repo: str
     api_url: str = "https://api.github.com"
     server_url: str = "https://github.com"
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # never printed, not even by repr()
     sha: str | None = None
     ref: str | None = None
     workspace: Path = Path(".")
@@ -67,12 +68,17 @@ def read_event(env: Mapping[str, str]) -> Event:
         if path.stat().st_size > MAX_EVENT_BYTES:
             raise InputError([Problem(str(path), "the event file is larger than 25 MB")])
         payload = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise InputError([Problem(str(path), "the event file is nested too deeply to be an "
+                                             "event GitHub sends")]) from None
     except FileNotFoundError:
         raise InputError([Problem(str(path), "GITHUB_EVENT_PATH names no file")]) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError([Problem(str(path), f"the event file is not JSON: {exc}")]) from None
     if not isinstance(payload, dict):
         raise InputError([Problem(str(path), "the event file is not a JSON object")])
+    token = env.get("GITHUB_TOKEN") or None
+    register_secret(token)  # from here on no message, log line or traceback shows it
     repo = env["GITHUB_REPOSITORY"]
     if repo.count("/") != 1:
         raise InputError([Problem("GITHUB_REPOSITORY", f"{repo!r} is not owner/name")])
@@ -82,7 +88,7 @@ def read_event(env: Mapping[str, str]) -> Event:
         repo=repo,
         api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
         server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",
-        token=env.get("GITHUB_TOKEN") or None,
+        token=token,
         sha=env.get("GITHUB_SHA") or None,
         ref=env.get("GITHUB_REF") or None,
         workspace=Path(env.get("GITHUB_WORKSPACE") or "."),

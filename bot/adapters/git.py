@@ -22,33 +22,14 @@ from typing import Any
 
 from git import GitCommandError, PushInfo, Repo
 
-from bot.errors import ImproveError
-
-# a URL's userinfo ("x-access-token:SECRET@") is never shown
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
-_SECRETS: set[str] = set()
-
-
-def redact(text: object) -> str:
-    """``text`` with every token this process has seen and every URL password replaced."""
-    s = _USERINFO.sub("***@", str(text))
-    for secret in _SECRETS:
-        if secret:
-            s = s.replace(secret, "***")
-    return s
-
-
-def register_secret(secret: str | None) -> None:
-    """Remember a token so that ``redact`` hides it wherever it appears."""
-    if secret and len(secret) >= 4:
-        _SECRETS.add(secret)
-        _SECRETS.add(base64.b64encode(f"x-access-token:{secret}".encode()).decode())
+from bot.errors import EXIT_GIT, ImproveError
+from bot.secrets import redact, register_secret
 
 
 class GitError(ImproveError):
     """A git command failed; the message names the command and git's reason, redacted."""
 
-    exit_code = 1
+    exit_code = EXIT_GIT
 
     def __init__(self, message: str):
         super().__init__(redact(message))

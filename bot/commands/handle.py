@@ -34,10 +34,16 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     # the stage loads when the command runs, not when the CLI starts
     from bot.adapters.event import read_event
-    from bot.stages.context import github_services, local_services
     from bot.stages.router import bot_router
 
     event = read_event(os.environ)
+    router = bot_router(event.name)
+    if not router.handlers(event):
+        label = event.name + (f".{event.action}" if event.action else "")
+        print(f"improve: nothing to do for {label}")
+        return 0
+    from bot.stages.context import github_services, local_services
+
     options = {"results_out": args.results_out, "results_in": args.results_in}
     make = local_services if args.forge == "local" else github_services
-    return bot_router().dispatch(event, make(event, options=options))
+    return router.dispatch(event, make(event, options=options))

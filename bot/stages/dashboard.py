@@ -319,7 +319,7 @@ def on_schedule(event: Event, services: Any) -> int:
         scheduled(env_for_event(event, services))
     except GitError as exc:
         print(f"improve dashboard: the data branch is not readable: {exc}", file=services.err)
-        return 1
+        return exc.exit_code
     return 0
 
 

@@ -1,12 +1,19 @@
 """Events to stages: each stage module has its own ``Router`` with its handlers registered by
-(event name, action); the bot's router composes them. As in gidgethub and bedevere."""
+(event name, action); the bot's router composes them. As in gidgethub and bedevere.
+
+Only the stages that handle the event are imported (``STAGES`` says which handle what; a test
+checks it against their registrations): an event the bot ignores must not pay for scipy and
+every stage, since the workflows deliver more events than the bot acts on.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.adapters.event import Event
+from bot.errors import report
 
 if TYPE_CHECKING:
     from bot.stages.context import Services
@@ -44,17 +51,42 @@ class Router:
         """Run every handler for the event; the worst exit code wins. An event nobody handles
         is not an error: workflows may deliver more than the bot acts on."""
         handlers = self.handlers(event)
+        label = event.name + (f".{event.action}" if event.action else "")
         if not handlers:
-            label = event.name + (f".{event.action}" if event.action else "")
             print(f"improve: nothing to do for {label}", file=services.out)
             return 0
-        return max(handler(event, services) for handler in handlers)
+        # every handler runs, whatever an earlier one did: a push's PR handler failing must
+        # not keep its release from happening; each failure is reported, the worst code wins
+        codes = []
+        for handler in handlers:
+            try:
+                codes.append(int(handler(event, services) or 0))
+            except Exception as exc:
+                message, code = report(f"improve handle: {label}: {_name(handler)}", exc)
+                print(message, file=services.err)
+                codes.append(code)
+        return max(codes)
 
 
-def bot_router() -> Router:
-    """Every stage's router, composed. A new stage adds its module here."""
-    from bot.stages import comment_commands, dashboard, monitor, pr_evaluation, release
+def _name(handler: Handler) -> str:
+    module = getattr(handler, "__module__", "") or ""
+    return f"{module.rsplit('.', 1)[-1]}.{getattr(handler, '__name__', 'handler')}"
 
-    # the monitor before the dashboard: the dashboard then shows this run's monitor records
-    return Router(pr_evaluation.router, release.router, comment_commands.router,
-                  monitor.router, dashboard.router)
+
+# the stage modules in the order their handlers run, and the events each handles; the monitor
+# before the dashboard: the dashboard then shows this run's monitor records
+STAGES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("pr_evaluation", frozenset({"pull_request", "workflow_run", "push"})),
+    ("release", frozenset({"push", "pull_request"})),
+    ("comment_commands", frozenset({"issue_comment"})),
+    ("monitor", frozenset({"schedule", "workflow_dispatch"})),
+    ("dashboard", frozenset({"schedule", "workflow_dispatch"})),
+)
+
+
+def bot_router(event_name: str | None = None) -> Router:
+    """The stages' routers, composed: those that handle ``event_name``, or all of them. A new
+    stage adds its module to STAGES."""
+    modules = [importlib.import_module(f"bot.stages.{name}") for name, events in STAGES
+               if event_name is None or event_name in events]
+    return Router(*(m.router for m in modules))
