@@ -270,3 +270,67 @@ def test_deeply_nested_event_json_is_bad_input(tmp_path: Path) -> None:
                           text=True, env=full, cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0, proc.stderr  # one line
+
+
+def _mangled(name: str, action: str | None, path: tuple[str, ...], value: object,
+             **facts: object) -> dict[str, object]:
+    """A real payload (the vendored example, validated) with one field set as a proxy or a
+    hand-made event might: the shape GitHub documents everywhere else."""
+    payload = build_event(name, action, repo="o/r", **facts)
+    node: dict[str, object] = payload
+    for step in path[:-1]:
+        node = node[step]  # type: ignore[assignment]
+    node[path[-1]] = value
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "options", "code", "says"),
+    [
+        # a pull request closed without merging: nothing to release, and the log says so
+        ("pull_request", build_event("pull_request", "closed", repo="o/r", number=5), [], 0,
+         "pull request #5 was closed without merging; nothing to release"),
+        # head: null, in either half of the pull-request evaluation
+        ("pull_request", _mangled("pull_request", "opened", ("pull_request", "head"), None), [],
+         2, "pull_request.head.sha: expected a commit SHA (40 or 64 hex digits), got nothing"),
+        ("pull_request", _mangled("pull_request", "opened", ("pull_request", "head"), None),
+         ["--results-out", "out.json"], 2, "pull_request.head.sha: expected a commit SHA"),
+        ("pull_request", _mangled("pull_request", "opened", ("pull_request", "number"), "7"),
+         [], 2, "pull_request.number: expected a whole number, got str '7'"),
+        # wrong types where a number or a string belongs
+        ("issue_comment", _mangled("issue_comment", "created", ("comment", "id"), "abc"), [], 2,
+         "comment.id: expected a whole number, got str 'abc'"),
+        ("issue_comment", _mangled("issue_comment", "created", ("comment", "body"), ["/approve"]),
+         [], 2, "comment.body: expected a string, got list"),
+        ("issue_comment", _mangled("issue_comment", "created", ("issue", "number"), 1.5), [], 2,
+         "issue.number: expected a whole number, got float '1.5'"),
+        ("workflow_run", _mangled("workflow_run", "completed", ("workflow_run",), "x"),
+         ["--results-in", "in.json"], 2, "workflow_run: expected an object, got str 'x'"),
+        ("push", _mangled("push", None, ("after",), 12345, default_branch="main",
+                          ref="refs/heads/main"), [], 2, "after: expected a commit SHA"),
+    ],
+)
+def test_payloads_github_could_send_or_a_proxy_could_mangle(
+    name: str, payload: dict[str, object], options: list[str], code: int, says: str,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One clear line and exit 2 (0 for an event the bot ignores), never a traceback."""
+    from bot.cli import main
+
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(payload))
+    for key in [k for k in os.environ if k.startswith("GITHUB_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("GITHUB_EVENT_NAME", name)
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "o/r")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    got = main(["handle", "--forge", "local", *options])
+    out, err = capsys.readouterr()
+    assert got == code, out + err
+    assert "Traceback" not in out + err
+    assert says in (out + err)
+    if code == 2:  # one line per handler that met the payload
+        assert all(line.startswith("improve handle: ") for line in err.strip().splitlines()), err
+        assert not (tmp_path / "out.json").exists()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from bot.errors import InputError, Problem
 from bot.secrets import register_secret
 
 MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,47 @@ class Event:
             else:
                 return default
         return node
+
+    def _bad(self, path: tuple[str | int, ...], expected: str, value: Any) -> InputError:
+        field_name = ".".join(str(p) for p in path)
+        got = "nothing" if value is None else f"{type(value).__name__} {str(value)[:40]!r}"
+        label = self.name + (f".{self.action}" if self.action else "")
+        return InputError([Problem(f"the {label} event", f"expected {expected}, got {got}",
+                                   field=field_name)])
+
+    def integer(self, *path: str | int, default: int | None = None) -> int:
+        """A whole number from the payload; InputError naming the field when it is missing (and
+        no default is given) or is not one (``"abc"``, a float, true: what a proxy may send)."""
+        value = self.get(*path)
+        if value is None and default is not None:
+            return default
+        if type(value) is not int:
+            raise self._bad(path, "a whole number", value)
+        return value
+
+    def commit_sha(self, *path: str | int) -> str:
+        """A commit SHA from the payload; InputError naming the field otherwise."""
+        value = self.get(*path)
+        if not isinstance(value, str) or not _SHA.fullmatch(value):
+            raise self._bad(path, "a commit SHA (40 or 64 hex digits)", value)
+        return value
+
+    def mapping(self, *path: str | int) -> dict[str, Any]:
+        """An object from the payload; InputError naming the field when it is not one."""
+        value = self.get(*path)
+        if not isinstance(value, dict):
+            raise self._bad(path, "an object", value)
+        return value
+
+    def text(self, *path: str | int, default: str = "") -> str:
+        """A string from the payload, or ``default`` when absent; InputError when it is there
+        with another type."""
+        value = self.get(*path)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self._bad(path, "a string", value)
+        return value
 
     @property
     def default_branch(self) -> str | None:

@@ -80,22 +80,20 @@ class CommentFacts:
 
 
 def comment_facts(event: Event) -> CommentFacts:
-    def text(*path: str | int) -> str:
-        value = event.get(*path)
-        return value if isinstance(value, str) else ""
-
+    """The facts, each checked for its type: a payload GitHub could not have sent (a proxy's,
+    a hand-made one) is bad input naming the field, never a traceback."""
     pull = event.get("issue", "pull_request")
     return CommentFacts(
         action=event.action or "",
-        comment_id=int(event.get("comment", "id", default=0) or 0),
-        body=text("comment", "body"),
-        author=text("comment", "user", "login"),
-        author_type=text("comment", "user", "type") or "User",
-        url=text("comment", "html_url"),
-        number=int(event.get("issue", "number", default=0) or 0),
+        comment_id=event.integer("comment", "id"),
+        body=event.text("comment", "body"),
+        author=event.text("comment", "user", "login"),
+        author_type=event.text("comment", "user", "type") or "User",
+        url=event.text("comment", "html_url"),
+        number=event.integer("issue", "number"),
         is_pull_request=isinstance(pull, dict),
-        pr_author=text("issue", "user", "login"),
-        pr_state=text("issue", "state") or "open",
+        pr_author=event.text("issue", "user", "login"),
+        pr_state=event.text("issue", "state") or "open",
         merged=isinstance(pull, dict) and bool(pull.get("merged_at")),
         default_branch=event.default_branch,
     )

@@ -324,8 +324,17 @@ def _describe(exc: BaseException) -> list[str]:
     return [INTERNAL.format(kind=type(exc).__name__, message=exc)]
 
 
+def check_pull_payload(event: Event) -> None:
+    """The fields the stage cannot do without, of the types GitHub sends; otherwise bad input
+    naming the field (``head: null`` from a proxy, a number sent as text)."""
+    event.integer("pull_request", "number")
+    event.commit_sha("pull_request", "head", "sha")
+    event.commit_sha("pull_request", "base", "sha")
+
+
 @router.register("pull_request", "opened", "synchronize", "reopened")
 def on_pull_request(event: Event, services: Services) -> int:
+    check_pull_payload(event)
     facts = pull_facts(event.payload)
     number, head_sha, base_sha = facts["number"], facts["head_sha"], facts["base_sha"]
     env = dict(event.env)
@@ -431,11 +440,11 @@ def on_workflow_run(event: Event, services: Services) -> int:
     if in_path is None:
         print(SKIP_NO_RESULTS_IN, file=services.out)
         return 0
-    run = event.get("workflow_run", default={}) or {}
+    run = event.mapping("workflow_run")
     if run.get("event") != "pull_request":
         print(SKIP_NOT_PR_RUN, file=services.out)
         return 0
-    head_sha = str(run.get("head_sha") or "")
+    head_sha = event.commit_sha("workflow_run", "head_sha")
     head_repo = str(event.get("workflow_run", "head_repository", "full_name", default="") or "")
     fork = bool(head_repo) and head_repo != event.repo
     env = dict(event.env)
@@ -473,8 +482,12 @@ def on_workflow_run(event: Event, services: Services) -> int:
 def on_push(event: Event, services: Services) -> int:
     """On the default branch: measure every suite at the pushed commit and store the results on
     the data branch, where pull requests based on it find their baseline."""
-    ref = str(event.get("ref", default="") or "")
-    sha = str(event.get("after", default="") or event.sha or "")
+    ref = event.text("ref")
+    sha = event.commit_sha("after") if event.get("after") is not None else str(event.sha or "")
+    if event.default_branch and ref != f"refs/heads/{event.default_branch}":
+        # decided before reading anything: the pushed commit need not be in this checkout
+        print(NOT_DEFAULT.format(ref=ref, branch=event.default_branch), file=services.out)
+        return 0
     repo = Git(services.workspace, token=event.token)
     config = parse_config(repo.file_at(sha, CONFIG_PATH), f"{CONFIG_PATH} (at {sha[:12]})")
     branch = event.default_branch or config.default_branch

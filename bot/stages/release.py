@@ -489,7 +489,9 @@ router = Router()
 def on_push(event: Event, services: Any) -> int:
     """A push to the default branch (a merge, or a release pull request merged)."""
     branch = event.default_branch
-    ref = event.get("ref") or event.ref
+    ref = event.text("ref") or event.ref
+    if event.get("after") is not None:
+        event.commit_sha("after")  # bad input, not a release run on whatever it names
     if branch is None or ref != f"refs/heads/{branch}" or event.get("deleted"):
         print(f"improve release: a push to {ref}, not to the default branch; nothing to do",
               file=services.out)
@@ -500,10 +502,15 @@ def on_push(event: Event, services: Any) -> int:
 
 @router.register("pull_request", "closed")
 def on_merged(event: Event, services: Any) -> int:
-    if not event.get("pull_request", "merged"):
+    number = event.get("pull_request", "number")
+    if event.get("pull_request", "merged") is not True:
+        print(f"improve release: pull request #{number} was closed without merging; "
+              "nothing to release", file=services.out)
         return 0
     base = event.get("pull_request", "base", "ref")
     if event.default_branch is not None and base != event.default_branch:
+        print(f"improve release: pull request #{number} merged into {base}, not into the "
+              f"default branch {event.default_branch}; nothing to release", file=services.out)
         return 0
     run_release(env_for_event(event, services), ReleaseRequest())
     return 0
