@@ -124,6 +124,47 @@ def test_two_merges_one_run_in_merge_order_and_dry_run(sb: Sandbox, tmp_path: Pa
     assert [(h.version, h.pr) for h in history] == [("1.4.0", first), ("1.3.3", second),
                                                     ("1.3.2", None)]
     assert set(sb.repo_state(REPO)["tags"]) == {"v1.3.3", "v1.4.0"}
+    # each tag holds its own change and the earlier ones, nothing later
+    release_files = {"CHANGELOG.md", "pyproject.toml"}
+    start = git_bare(sb, "rev-list", "--max-parents=0", "main")
+    assert _diff(sb, start, "v1.3.3") == {"config/b.yaml", ".improve/proposals/prop-b.yaml",
+                                          *release_files}
+    assert _diff(sb, "v1.3.3", "v1.4.0") == {"config/a.yaml", ".improve/proposals/prop-a.yaml",
+                                             *release_files}
+    assert git_bare(sb, "show", "v1.3.3:pyproject.toml").count('version = "1.3.3"') == 1
+    # the branch ends on the last release, whose changelog has both entries; the history has no
+    # merge commit of the bot's (a linear-history rule would refuse one)
+    assert git_bare(sb, "rev-parse", "main") == git_bare(sb, "rev-parse", "v1.4.0^{commit}")
+    assert git_bare(sb, "rev-list", "--merges", "--count", f"{start}..main") == "1"  # PR b's
+    # a second run releases nothing again
+    assert release(sb) == []
+
+
+def test_a_run_that_stopped_between_two_releases_is_finished_by_the_next(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    work = make_clone(sb, tmp_path)
+    first = open_improvement(sb, work, "prop-a", "0.60", path="config/a.yaml")
+    second = open_improvement(sb, work, "prop-b", "0.61", path="config/b.yaml")
+    merge(sb, first)
+    merge(sb, second)
+    main_before = git_bare(sb, "rev-parse", "main")
+    # the first release alone (as a run stopped after it): its tag only, on its own merge
+    assert [(o.version, o.action) for o in release(sb, only_pr=first)] == [("1.3.3", "released")]
+    assert git_bare(sb, "rev-parse", "main") == main_before
+    assert _diff(sb, "v1.3.3", "main") == {"config/b.yaml", ".improve/proposals/prop-b.yaml",
+                                           "CHANGELOG.md", "pyproject.toml"}
+    # the next run starts from that release: version, both entries on the branch
+    assert [(o.pr, o.version) for o in release(sb)] == [(second, "1.3.4")]
+    history = parse_history(git_bare(sb, "show", "main:CHANGELOG.md"))
+    assert [(h.version, h.pr) for h in history] == [("1.3.4", second), ("1.3.3", first),
+                                                    ("1.3.2", None)]
+    assert _diff(sb, "v1.3.3", "v1.3.4") == {"config/b.yaml", ".improve/proposals/prop-b.yaml",
+                                             "CHANGELOG.md", "pyproject.toml"}
+
+
+def _diff(sb: Sandbox, a: str, b: str) -> set[str]:
+    return set(git_bare(sb, "diff", "--name-only", a, b).splitlines())
 
 
 def test_two_concurrent_releases_end_as_two_versions(sb: Sandbox, tmp_path: Path) -> None:
@@ -151,7 +192,10 @@ def test_two_concurrent_releases_end_as_two_versions(sb: Sandbox, tmp_path: Path
     tags = sb.repo_state(REPO)["tags"]
     assert set(tags) == {"v1.3.3", "v1.3.4"}
     subjects = git_bare(sb, "log", "--first-parent", "--format=%s", "main").splitlines()
-    assert subjects[:2] == ["chore(release): v1.3.4", "chore(release): v1.3.3"]
+    # v1.3.3 is committed on a's merge (its tag holds a alone), v1.3.4 on the tip
+    assert subjects[:2] == ["chore(release): v1.3.4",
+                            f"Merge pull request #{b} from octo/improve/prop-b"]
+    assert git_bare(sb, "rev-parse", "v1.3.3^{commit}^") == git_bare(sb, "rev-parse", "main~2")
     assert git_bare(sb, "show", "v1.3.4:pyproject.toml").count('version = "1.3.4"') == 1
     released = [c for c in sb.repo_state(REPO)["comments"]
                 if "<!-- improve:released -->" in c["body"]]

@@ -151,6 +151,25 @@ class Workspace:
     def message(self, sha: str) -> str:
         return self.git.run("log", "-1", "--format=%B", sha)
 
+    def is_ancestor(self, ancestor: str, rev: str) -> bool:
+        try:
+            self.git.run("merge-base", "--is-ancestor", ancestor, rev)
+        except GitError:
+            return False
+        return True
+
+    def merged(self, ours: str, theirs: str) -> str | None:
+        """A commit (on no branch) holding ``ours`` merged with ``theirs``, made with ``git
+        merge-tree`` without any working tree; None when they conflict. Only read from."""
+        try:
+            out = self.git.run("merge-tree", "--write-tree", "--no-messages", ours, theirs)
+        except GitError:
+            return None
+        if not out:
+            return None
+        return self._input(["commit-tree", out.split()[0], "-p", ours, "-p", theirs],
+                           b"improve: what a release starts from\n", self.ident)
+
     # --- writing ------------------------------------------------------------------------
 
     def commit_on(self, parent: str, files: Mapping[str, str], message: str) -> str:
@@ -222,6 +241,12 @@ class Workspace:
                 or "failed to update" in why or "atomic" in why:
             raise Published(why)
         raise PushRejected(f"git push {self.remote} {' '.join(refspecs)}: {why}", list(refspecs))
+
+    def publish_tag(self, tag: str) -> None:
+        """Publish ``tag`` alone (a release committed on its own merge, off the branch), or
+        raise ``Published`` when the remote has that tag already."""
+        if self.remote is not None:
+            self.push(f"refs/tags/{tag}:refs/tags/{tag}")
 
     def push_tag(self, tag: str) -> None:
         if self.remote is not None:

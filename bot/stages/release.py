@@ -9,6 +9,12 @@ push; on a rejection fetch, decide again on the new tip, bounded tries; record; 
 
 One run releases all that is pending, not only the pull request of its event: GitHub keeps one
 pending run per concurrency group, so the run for a later merge may be the only one left.
+
+Each tag holds exactly what its entry and the earlier entries describe. When one run covers
+several merges, each release but the last is committed on its own merge commit and only its tag
+is pushed (the commit is off the branch, reachable from its tag); the last release goes on the
+branch tip and its changelog carries every entry. The branch stays linear (no merge commit a
+"require linear history" rule would refuse), and ``git diff vA vB`` shows B's change alone.
 Running it again changes nothing: the changelog and the tags say what was released.
 """
 
@@ -59,7 +65,7 @@ from bot.core.release_facts import (
 )
 from bot.core.release_summary import COMPARE_MARKER, summary_from_comment
 from bot.core.render import render
-from bot.core.versioning import tag_name
+from bot.core.versioning import Version, parse_tag, tag_name
 from bot.errors import GateError, ImproveError, InputError, Problem
 from bot.stages.router import Router
 
@@ -71,6 +77,10 @@ MEASURE_FAILED = ("improve release: the release commit {commit} was not measured
                   "the record says so (results: null)")
 GAVE_UP = ("improve release: PR #{pr}: the branch {branch} kept moving; gave up after {tries} "
            "tries (release.push_retries). Nothing was left half-written; run it again.")
+NO_MERGE = ("improve release: the release commit {release} and the commit {base} change the same "
+            "lines of {file} or the version files; merge them by hand and run the release again")
+# the commit a dry run imagines for a release it did not make
+_IMAGINED = "0" * 40
 NOT_MERGED = "PR #{pr} is not a merged pull request into {branch}"
 NO_RELEASE_COMMIT = ("{file} says {version} released PR #{pr}, but no commit on {branch} carries "
                      "its '{trailer}' trailer and no merged release pull request names it; tag "
@@ -126,16 +136,50 @@ class _State:
 # --- gather -------------------------------------------------------------------------------------
 
 
-def _read_state(ws: Workspace, config: Config, rev: str | None = None) -> _State:
-    tip = rev or ws.tip()
+def _texts_at(ws: Workspace, config: Config, rev: str) -> tuple[str | None, dict[str, str]]:
+    """The changelog and the version files at commit ``rev``."""
     rc = config.release
     files = {}
     for spec in rc.version_files:
-        text = ws.text_at(tip, spec.path)
+        text = ws.text_at(rev, spec.path)
         if text is not None:
             files[spec.path] = text
-    return _State(tip=tip, changelog=ws.text_at(tip, rc.changelog), version_files=files,
+    return ws.text_at(rev, rc.changelog), files
+
+
+def _read_state(ws: Workspace, config: Config, rev: str | None = None) -> _State:
+    tip = rev or ws.tip()
+    changelog, files = _texts_at(ws, config, tip)
+    return _State(tip=tip, changelog=changelog, version_files=files,
                   tags=tag_facts(list_tags(ws.path)))
+
+
+def _newest_release(tags: dict[str, TagFacts], prefix: str) -> str | None:
+    """The commit of the newest release tag (versions only move forward: the last release)."""
+    best: tuple[Version, str] | None = None
+    for name, facts in tags.items():
+        v = parse_tag(name, prefix)
+        if v is None or facts.pr is None or facts.commit == _IMAGINED:
+            continue
+        if best is None or v > best[0]:
+            best = (v, facts.commit)
+    return best[1] if best else None
+
+
+def _texts_for(ws: Workspace, config: Config, base: str,
+               tags: dict[str, TagFacts]) -> tuple[str | None, dict[str, str]]:
+    """What a release committed on ``base`` starts from: ``base``'s changelog and version files,
+    merged with the newest release commit when that one is not in ``base``'s history (a release
+    committed on its own merge earlier in the run, or by a run that stopped before the branch
+    got its entry), so every entry and the version move forward."""
+    newest = _newest_release(tags, config.release.tag_prefix)
+    if newest is None or ws.is_ancestor(newest, base):
+        return _texts_at(ws, config, base)
+    merged = ws.merged(base, newest)
+    if merged is None:
+        raise GateError(NO_MERGE.format(release=newest[:12], base=base[:12],
+                                        file=config.release.changelog))
+    return _texts_at(ws, config, merged)
 
 
 def _replace(state: _State, fresh: _State) -> None:
@@ -306,15 +350,26 @@ def _release_pr(env: Env, ws: Workspace, plan: ReleasePlan, state: _State,
 
 
 def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[PullRequest],
-         req: ReleaseRequest) -> Outcome:
+         req: ReleaseRequest, own_base: bool = False) -> Outcome:
+    """Release ``pr``. ``own_base``: a later merge awaits its release in this run, so this one
+    is committed on its own merge commit and only its tag is published (its tag then holds its
+    change and the earlier ones, not the later merge's); the later release carries its entry to
+    the branch. Otherwise the release commit goes on the branch tip."""
     config = env.config
     facts = _facts(ws, pr, config)
     comments = env.forge.list_comments(pr.number)
     summary = _comparison(env.forge, pr.number, comments)
     tries = config.release.push_retries
     for attempt in range(1, tries + 1):
-        decided = plan_release(facts, summary, changelog=state.changelog,
-                               version_files=state.version_files, config=config,
+        # a release pull request always lands on the tip: it is the release commit's own base
+        own = own_base and pr.merge_commit_sha is not None and config.release.mode != "pr"
+        base = pr.merge_commit_sha if own and pr.merge_commit_sha else state.tip
+        if req.dry_run:
+            changelog, version_files = state.changelog, state.version_files
+        else:
+            changelog, version_files = _texts_for(ws, config, base, state.tags)
+        decided = plan_release(facts, summary, changelog=changelog,
+                               version_files=version_files, config=config,
                                tags=state.tags, now=env.now())
         if isinstance(decided, AlreadyReleased):
             if not decided.tag_missing:
@@ -355,16 +410,19 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
             state.changelog = plan.files.get(config.release.changelog, state.changelog)
             state.version_files.update({k: v for k, v in plan.files.items()
                                         if k in state.version_files})
-            state.tags[plan.tag] = TagFacts(commit="0" * 40, pr=pr.number)
+            state.tags[plan.tag] = TagFacts(commit=_IMAGINED, pr=pr.number)
             return Outcome(pr.number, plan.version, plan.tag, "planned")
         if plan.mode == "pr":
             opened = env.forge.list_pulls(state="open", head=plan.pr_branch, base=ws.branch)
             return _release_pr(env, ws, plan, state, opened)
 
-        commit = ws.commit_on(state.tip, plan.files, plan.commit_message)
+        commit = ws.commit_on(base, plan.files, plan.commit_message)
         ws.tag(plan.tag, commit, plan.tag_message)
         try:
-            ws.publish(state.tip, commit, plan.tag)
+            if base == state.tip:
+                ws.publish(state.tip, commit, plan.tag)
+            else:
+                ws.publish_tag(plan.tag)
         except Published as exc:
             ws.drop_tag(plan.tag)
             print(f"  the branch moved ({str(exc).splitlines()[0] if str(exc) else 'rejected'}); "
@@ -375,10 +433,11 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
             ws.refresh()
             _replace(state, _read_state(ws, config))
             continue
-        state.tip = commit
-        state.changelog = plan.files.get(config.release.changelog, state.changelog)
-        state.version_files.update({k: v for k, v in plan.files.items()
-                                    if k in state.version_files})
+        if base == state.tip:
+            state.tip = commit
+            state.changelog = plan.files.get(config.release.changelog, state.changelog)
+            state.version_files.update({k: v for k, v in plan.files.items()
+                                        if k in state.version_files})
         state.tags[plan.tag] = TagFacts(commit=commit, pr=pr.number)
         _finish(env, ws, plan, commit, pr, req)
         return Outcome(pr.number, plan.version, plan.tag, "released", commit)
@@ -424,18 +483,21 @@ def run_release(env: Env, req: ReleaseRequest) -> list[Outcome]:
         if req.only_pr is not None:
             released.discard(req.only_pr)  # asked for by number: let the plan say if it is done
         candidates = [p for p in pulls if p.merged and p.merge_commit_sha
-                      and (req.only_pr is None or p.number == req.only_pr)
                       and p.number not in released]
         order = ws.order(state.tip, {p.merge_commit_sha or "" for p in candidates})
+        waiting = pending(candidates, branch=branch, released=released, order=order)
         todo = pending(candidates, branch=branch, released=released, order=order,
                        only=req.only_pr)
         if not todo:
             print(NOTHING_PENDING, file=env.out, flush=True)
             return []
+        # a release with a later merge awaiting its own goes on its merge commit, not the tip
+        latest = max((order[w.merge_commit_sha or ""] for w in waiting), default=-1)
         outcomes = []
         for pr in todo:
             with _group(env, f"release of PR #{pr.number}"):
-                o = _one(env, ws, state, pr, pulls, req)
+                o = _one(env, ws, state, pr, pulls, req,
+                         own_base=order[pr.merge_commit_sha or ""] < latest)
                 outcomes.append(o)
                 print(_describe(o), file=env.out, flush=True)
             _summary_line(env, o)
