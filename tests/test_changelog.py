@@ -3,12 +3,14 @@ rollback marks; reading the history back."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from bot.core.changelog import (
     ChangeNote,
+    Insertion,
     ReleaseEntry,
     insert_entry,
     mark_rolled_back,
@@ -31,11 +33,12 @@ ENTRY = ReleaseEntry(
     metrics=("accuracy: 0.842 -> 0.873 (+3.7%)", "latency_ms: 41.0 -> 40.2 (-2.0%)"),
 )
 
-# DESIGN.md, "Releases", verbatim
+# DESIGN.md, "Releases", with a hard line break (a trailing backslash) after each field line but
+# the last, so that GitHub shows them as lines rather than one paragraph
 DESIGN_ENTRY = """\
 ## [1.4.0] - 2026-11-21
 
-**Proposal**: prop-20261121-router-threshold (#42)
+**Proposal**: prop-20261121-router-threshold (#42)\\
 **Improvement**: accuracy +0.031 [+0.012, +0.050], no regression
 
 **Changes**:
@@ -60,8 +63,8 @@ def test_render_rollback_entry() -> None:
     assert render_entry(entry) == """\
 ## [1.4.1] - 2026-11-25
 
-**Rollback of**: 1.4.0 (restores 1.3.2)
-**Proposal**: prop-20261121-router-threshold (#57)
+**Rollback of**: 1.4.0 (restores 1.3.2)\\
+**Proposal**: prop-20261121-router-threshold (#57)\\
 **Reason**: accuracy fell past the rollback threshold
 
 **Evidence**:
@@ -146,7 +149,8 @@ SHAPES: dict[str, tuple[str | None, str]] = {
     "keep-a-changelog-bom": ("\ufeff" + KEEP_A_CHANGELOG, "## [1.4.0] - 2026-11-21"),
     "bom-crlf-heading-first": ("\ufeff## [1.3.2] - 2026-10-01\r\n\r\n- x\r\n",
                                "## [1.4.0] - 2026-11-21"),
-    "release-please": (RELEASE_PLEASE, "## [1.4.0] (2026-11-21)"),
+    "release-please": (RELEASE_PLEASE,
+                       "## [1.4.0](https://github.com/o/r/compare/v1.3.2...v1.4.0) (2026-11-21)"),
     "paren-date": ("# Changelog\n\n## 1.3.2 (2026-10-01)\n\n- x\n\n## 1.3.1 (2026-09-01)\n",
                    "## 1.4.0 (2026-11-21)"),
     "v-prefix": ("# History\n\n## v1.3.2\n\n* x\n\n## v1.3.1\n\n* y\n", "## v1.4.0 - 2026-11-21"),
@@ -180,6 +184,22 @@ SHAPES: dict[str, tuple[str | None, str]] = {
 }
 
 
+def only_entry_and_links(new: str, original: str, ins: Insertion) -> bool:
+    """True when ``new`` is ``original`` with the entry inserted as one run, plus at most the new
+    version's link definition (one whole line) and the ``[unreleased]`` link moved from the
+    newest release to the new one: nothing else changed."""
+    for e in ins.links:
+        line_start = original.rfind("\n", 0, e.start) + 1
+        if e.start == e.end:
+            if e.start != line_start or not re.fullmatch(r"\[v?1\.4\.0\]: \S+\r?\n", e.new):
+                return False
+        elif not (original[line_start:].lower().startswith("[unreleased]:")
+                  and original[e.start:e.end].replace("1.3.2", "1.4.0") == e.new):
+            return False
+    entry_only = Insertion(ins.offset, ins.chunk).apply(original)
+    return removed_one_run(entry_only, original) and ins.apply(original) == new
+
+
 def removed_one_run(new: str, original: str) -> bool:
     """True when ``new`` is ``original`` with one contiguous run of text inserted."""
     k = len(new) - len(original)
@@ -194,10 +214,9 @@ def test_insert_is_one_contiguous_addition(name: str) -> None:
     original, first_line = SHAPES[name]
     new = insert_entry(original, ENTRY)
     base = original or ""
-    # the file minus the new entry is the original, byte for byte
-    assert removed_one_run(new, base)
     ins = plan_insertion(original, ENTRY)
-    assert new == base[:ins.offset] + ins.chunk + base[ins.offset:]
+    # the file minus the new entry (and its link definition) is the original, byte for byte
+    assert only_entry_and_links(new, base, ins)
     nl = "\r\n" if "\r\n" in base else "\n"
     if nl == "\r\n":
         assert "\n" not in ins.chunk.replace("\r\n", "")
@@ -213,7 +232,9 @@ def test_insert_is_one_contiguous_addition(name: str) -> None:
     assert history[0].metrics == list(ENTRY.metrics)
     # and the file stays one the bot can insert into again
     again = insert_entry(new, ReleaseEntry(version="1.5.0", date="2026-11-22", pr=43))
-    assert removed_one_run(again, new)
+    again_ins = plan_insertion(new, ReleaseEntry(version="1.5.0", date="2026-11-22", pr=43))
+    assert again_ins.apply(new) == again
+    assert removed_one_run(Insertion(again_ins.offset, again_ins.chunk).apply(new), new)
     assert [h.version for h in parse_history(again)][:2] == ["1.5.0", "1.4.0"]
 
 
@@ -315,6 +336,10 @@ def test_sections_and_line_spans() -> None:
          "1.4.0 (2026-11-21) [ROLLED BACK]\n------------------\n"),
         ("## [1.4.1] - x\n\n## [1.4.0] - 2026-11-21", "1.4.0",
          "## [1.4.1] - x\n\n## [1.4.0] - 2026-11-21 [ROLLED BACK]"),
+        # vite's patch headings: the mark goes inside <small>
+        ("## <small>[1.4.0](https://x/compare/v1.3.9...v1.4.0) (2026-11-21)</small>\n", "1.4.0",
+         "## <small>[1.4.0](https://x/compare/v1.3.9...v1.4.0) (2026-11-21) [ROLLED BACK]"
+         "</small>\n"),
     ],
 )
 def test_mark_rolled_back(text: str, version: str, expected: str) -> None:

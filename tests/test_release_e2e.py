@@ -77,6 +77,9 @@ def test_merge_then_release_writes_everything_once(sb: Sandbox, tmp_path: Path) 
     assert "**Improvement**: accuracy +0.031 [+0.012, +0.050], no regression" in entry
     assert "- config/router.yaml: routing.threshold 0.55 -> 0.62 — low-confidence" in entry
     assert "- accuracy: 0.842 -> 0.873 (+3.7%)" in entry
+    # the file uses link definitions: the new heading gets one, made from 1.3.2's
+    assert "\n[1.3.3]: https://example.com/1.3.3\n[1.3.2]: " in log
+    log = log.replace("[1.3.3]: https://example.com/1.3.3\n", "", 1)
     assert _without(log, "## [1.3.3]", "## [1.3.2]") == CHANGELOG
     # the version file, nothing else in it changed
     assert git_bare(sb, "show", "v1.3.3:pyproject.toml") == \

@@ -71,7 +71,7 @@ def test_plan_for_a_merged_proposal() -> None:
     assert release_of_message(p.tag_message) == ("1.4.0", 42)
     assert p.files["pyproject.toml"] == '[project]\nname = "demo"\nversion = "1.4.0"  # kept\n'
     assert p.files["CHANGELOG.md"] == CHANGELOG.replace("## [1.3.2]", p.entry + "\n## [1.3.2]")
-    assert "**Proposal**: prop-20261121-router-threshold (#42)\n" in p.entry
+    assert "**Proposal**: prop-20261121-router-threshold (#42)\\\n" in p.entry
     assert "- config/router.yaml: routing.threshold 0.55 -> 0.62 — low-confidence" in p.entry
     rec = p.record
     assert p.record_path == "releases/v1.4.0.json"
@@ -245,4 +245,4 @@ def test_rollback_of_a_version_missing_from_the_changelog_still_releases() -> No
     p = plan(pr)
     assert isinstance(p, ReleasePlan) and p.version == "1.3.3"
     assert "[ROLLED BACK]" not in p.files["CHANGELOG.md"]
-    assert "**Rollback of**: 1.3.1 (restores 1.3.0)\n**Pull request**: #9\n" in p.entry
+    assert "**Rollback of**: 1.3.1 (restores 1.3.0)\\\n**Pull request**: #9\\\n" in p.entry

@@ -1,26 +1,40 @@
-"""CHANGELOG.md, text in and text out: find the release sections, write a release's entry, insert
-it above the newest release, mark a release rolled back, and read the history back.
+"""The changelog, text in and text out: find the release sections, write a release's entry in the
+file's own format, insert it above the newest release, mark a release rolled back, and read the
+history back.
 
-The rest of the file is never rewritten: an insertion adds one contiguous run of text and nothing
-else (line endings, a byte-order mark, trailing spaces and link references all stay). When the
-file cannot be read with confidence (a version heading that is not SemVer, release headings in
-two styles, versions out of order), it is refused with the line that confused it.
+Nothing else in the file is rewritten: an insertion adds the entry as one contiguous run of text,
+plus, where the file uses them, the new version's link definition and the ``[unreleased]``
+compare link moved to the new version (line endings, a byte-order mark, trailing spaces and every
+other byte stay). A file is refused, naming the line, only when the newest release cannot be
+placed with confidence: the first version heading is not SemVer, a release is newer than the
+first one (an oldest-first file), a version appears twice, or two releases of the same kind are
+headed in two styles.
 
-Headings understood (levels 1 and 2, ATX or setext; ``###`` and deeper belong to an entry's body):
+Markdown (any other file name than ``*.rst``), headings ATX or setext:
 
-- Keep a Changelog: ``## [1.2.3] - 2026-01-01``, ``## [Unreleased]``, link references at the end
-- release-please / conventional-changelog: ``## [1.2.3](https://…/compare/…) (2026-01-01)``
-- ``## 1.2.3 (2026-01-01)``, ``## v1.2.3``, ``1.2.3\\n-----``
+- Keep a Changelog: ``## [1.2.3] - 2026-01-01``, ``## [Unreleased]``, link definitions at the end
+- release-please / conventional-changelog: ``## [1.2.3](https://…/compare/…) (2026-01-01)``;
+  the angular preset heads minor and major releases ``#`` and patches ``##``; vite wraps patches
+  in ``<small>…</small>``; old conventional-changelog puts ``<a name="1.2.3"></a>`` above each
+- ``## 1.2.3 (2026-01-01)``, ``## v1.2.3``, ``### 1.2.3`` (PowerShellGet), ``1.2.3\\n-----``
 
-A new entry's heading follows the style of the newest release already in the file (so the file
-stays consistent and readable next time); in a file with none it is the design's
-``## [X.Y.Z] - DATE``.
+reStructuredText (``*.rst``): towncrier's ``NEWS.rst`` (``1.2.3 (2026-01-01)`` underlined, below
+``.. towncrier release notes start``), python-semantic-release's (a ``.. _changelog-v1.2.3:``
+label above each release); the entry is written in reStructuredText.
+
+A new heading is written like the newest release of the same kind (a patch like the newest patch,
+a minor or major release like the newest of those; else like the newest release), so the file
+stays consistent and readable next time; in a file with none it is the design's
+``## [X.Y.Z] - DATE``. Version headings further down that are not SemVer (``0.9``) only end the
+section above them: only the newest release decides where the entry goes.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -29,48 +43,69 @@ from bot.errors import InputError, Problem
 
 ROLLED_BACK = "ROLLED BACK"
 DEFAULT_FILE = "CHANGELOG.md"
+Format = Literal["md", "rst"]
 
 # candidates for interesting lines, found by one C-speed scan instead of a Python loop over a
-# 100,000-line file: ATX headings of level 1-2, code fences, setext underlines
+# 100,000-line file: ATX headings, code fences, setext underlines
 # the scan runs over "\n" + text: a pattern starting with a literal lets the regex engine jump
 # from line break to line break (2-3x faster than ^ with re.M on a 5 MB file); an ATX heading's
 # text is captured in the same pass (its closing #s and trailing blanks are cut off after)
 _CANDIDATE = re.compile(
-    r"\n\ufeff? {0,3}(?:(?P<atx>#{1,2})(?:[ \t]+(?P<text>[^\r\n]*))?\r?$"
+    r"\n\ufeff? {0,3}(?:(?P<atx>#{1,6})(?:[ \t]+(?P<text>[^\r\n]*))?\r?$"
     r"|(?P<fence>`{3,}|~{3,})|(?P<setext>=+|-{2,})[ \t]*\r?$)",
     re.M,
 )
 _LINK_LINE = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*\S", re.M)
+# a link reference definition: label and destination
+_LINK_DEF = re.compile(r"^ {0,3}\[(?P<label>[^\]\n]+)\]:[ \t]*(?P<url><[^>\n]*>|[^\s]+)", re.M)
 # a line with something on it that is not a link reference definition
 _CONTENT_LINE = re.compile(r"^(?! {0,3}\[[^\]\n]+\]:[ \t]*\S)[ \t\r]*[^\s][^\n]*", re.M)
 _LOOKS_VERSION = re.compile(r"\[?[vV]?[0-9]")
 # one match classifies a heading: Unreleased, or a release with its SemVer version's parts
 _HEAD = re.compile(
     r"(?P<unreleased>\[?(?i:unreleased)\b)|(?P<open>\[)?(?P<v>[vV])?(?P<ver>"
-    + SEMVER_PATTERN + r")(?![0-9A-Za-z.+-])(?(open)\])(?P<link>\([^()\s]*\))?(?P<rest>.*)"
+    + SEMVER_PATTERN + r")(?![0-9A-Za-z.+-])(?(open)\])(?:\((?P<link>[^()\s]*)\))?(?P<rest>.*)"
 )
+# inline HTML around a heading's text: vite's <small>, an anchor in the heading itself
+_WRAP_OPEN = re.compile(r"(?:<(?:small|sub|sup|b|strong)>|<a [^<>]*>[ \t]*</a>)[ \t]*")
+_WRAP_CLOSE = re.compile(r"[ \t]*</(?:small|sub|sup|b|strong)>$")
+# a line attached above a release heading: an anchor (Markdown) or a label (reStructuredText)
+_MD_ANCHOR = re.compile(r" {0,3}<a (?:name|id)=\"[^\"\n]*\">[ \t]*</a>[ \t]*")
+_RST_LABEL = re.compile(r"\.\. _[^:\n`]+:[ \t]*")
+_TOWNCRIER = re.compile(r"^(?:\.\. |<!-- ?)towncrier release notes start[^\n]*\n?", re.M)
 _DATE = re.compile(r"(?<![0-9])([0-9]{4}-[0-9]{2}-[0-9]{2})(?![0-9])")
 _FLAG = re.compile(r"\[([A-Z][A-Z ]*[A-Z])\]")
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# reStructuredText section adornment: one punctuation character repeated
+_RST_ADORN = re.compile(r"\n([!-/:-@\[-`{-~])\1*[ \t]*\r?$", re.M)
+
+
+def format_of(file: str) -> Format:
+    """reStructuredText for ``*.rst``/``*.rest`` files, else Markdown."""
+    return "rst" if file.lower().endswith((".rst", ".rest")) else "md"
 
 
 # Heading and Section are NamedTuples: immutable like the dataclasses around them, and cheap to
 # build 10,000 of (a 5 MB changelog is parsed within the 100 ms budget)
 class Heading(NamedTuple):
     line: int  # 1-based line of the heading's text
-    start: int  # offset where the heading's first line starts
-    end: int  # offset just after the heading (after its underline, for setext)
-    text: str  # the heading's text, without markers
-    text_end: int  # offset where the text ends (before an ATX closing sequence or blanks)
-    syntax: Literal["atx", "setext"]
+    start: int  # offset where the heading's first line starts (its overline, in rst)
+    end: int  # offset just after the heading (after its underline, for setext/rst)
+    text: str  # the heading's text, without markers or wrapping HTML
+    text_end: int  # offset where the text ends (before a closing sequence, blanks or </small>)
+    syntax: Literal["atx", "setext", "rst"]
     level: int
+    wrap: tuple[str, str] = ("", "")  # HTML around the text: ("<small>", "</small>")
+    adorn: str = ""  # rst: the adornment character; "=" + "over" when overlined
+    under: int = -1  # rst/setext: offset where the underline starts
+    over: int = -1  # rst: offset where the overline starts, -1 when there is none
 
 
 class Section(NamedTuple):
     kind: Literal["release", "unreleased"]
     heading: Heading
-    start: int
+    start: int  # where the section starts: its heading, or the anchor/label lines above it
     end: int
     start_line: int
     end_line: int  # last line of the section, inclusive
@@ -80,6 +115,9 @@ class Section(NamedTuple):
     bracketed: bool = False
     v_prefix: bool = False
     paren_date: bool = False
+    link: str | None = None  # the inline link of ``[1.2.3](url)``
+    anchor: str | None = None  # ``<a name="1.2.3"></a>`` or ``.. _changelog-v1.2.3:``
+    has_date: bool = False
 
     @property
     def style(self) -> tuple[str, int, bool]:
@@ -88,6 +126,15 @@ class Section(NamedTuple):
     @property
     def rolled_back(self) -> bool:
         return ROLLED_BACK in self.flags
+
+
+class LinkDef(NamedTuple):
+    label: str
+    start: int  # the line's start
+    end: int  # after the line's break
+    url: str
+    url_start: int
+    url_end: int
 
 
 @dataclass(frozen=True)
@@ -100,6 +147,9 @@ class Changelog:
     links_start: int  # where the link references at the bottom begin (len(text) if none)
     # precedence key (bot.core.versioning.precedence_key) -> section
     by_key: dict[tuple, Section] = field(default_factory=dict, repr=False)
+    fmt: Format = "md"
+    # where an entry goes in a file with no release yet: after towncrier's start marker
+    marker_end: int | None = None
 
     def release(self, version: str) -> Section | None:
         return self.by_key.get(Version.parse(version).key)
@@ -128,6 +178,7 @@ class ReleaseEntry:
     restores: str | None = None
     reason: str | None = None
     evidence: tuple[str, ...] = ()
+    title: str | None = None  # the proposal's title, the entry's first line
 
 
 @dataclass(frozen=True)
@@ -156,20 +207,18 @@ def newline_of(text: str) -> str:
     return "\r\n" if i > 0 and text[i - 1] == "\r" else "\n"
 
 
-def _line_bounds(text: str, start: int) -> tuple[int, int]:
-    """(start, end) of the line beginning at ``start``; end excludes the line break."""
-    end = text.find("\n", start)
-    if end < 0:
-        end = len(text)
-    return start, end
-
-
 _NOT_BLANK = re.compile(r"[^ \t\r\n\ufeff]")
 
 
 def _blank(s: str) -> bool:
     # a search stops at the first visible character: no copy of a 5 MB text
     return _NOT_BLANK.search(s) is None
+
+
+def _width(s: str) -> int:
+    """Columns the text takes, as docutils counts them for a title's underline."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else
+               0 if unicodedata.combining(c) else 1 for c in s)
 
 
 def _without_closing(title: str) -> str:
@@ -182,8 +231,22 @@ def _without_closing(title: str) -> str:
     return t
 
 
-def _headings(text: str) -> list[Heading]:
-    """Level 1-2 headings outside code fences, in order."""
+def _unwrap(title: str) -> tuple[str, int, tuple[str, str]]:
+    """The heading's text without wrapping HTML (``<small>…</small>``): the text, how many
+    characters were cut off at its end, and the wrapper."""
+    if "<" not in title:
+        return title, 0, ("", "")
+    m = _WRAP_OPEN.match(title)
+    c = _WRAP_CLOSE.search(title)
+    if m is None or m.end() == len(title):
+        return title, 0, ("", "")
+    inner = title[m.end():c.start() if c else len(title)]
+    cut = len(title) - (c.start() if c else len(title))
+    return inner, cut, (m.group(0), c.group(0) if c else "")
+
+
+def _md_headings(text: str) -> list[Heading]:
+    """Markdown headings outside code fences, in order."""
     out: list[Heading] = []
     fence: str | None = None
     last_off, last_line = 0, 1
@@ -206,8 +269,9 @@ def _headings(text: str) -> list[Heading]:
                 cut = _without_closing(title)
                 title_end -= len(title) - len(cut)
                 title = cut
+            title, cut_len, wrap = _unwrap(title)
             out.append(Heading(last_line, start, end + 1 if end < n else end, title,
-                               title_end, "atx", len(atx)))
+                               title_end - cut_len, "atx", len(atx), wrap))
             continue
         marker = m.group("fence")
         end = text.find("\n", start)
@@ -241,9 +305,81 @@ def _headings(text: str) -> list[Heading]:
         content = prev.strip(" \t\ufeff")
         content_end = prev_start + len(prev.rstrip(" \t"))
         level = 1 if m.group("setext")[0] == "=" else 2
+        content, cut_len, wrap = _unwrap(content)
         out.append(Heading(last_line - 1, max(prev_start, bom), end + 1 if end < n else end,
-                           content, content_end, "setext", level))
+                           content, content_end - cut_len, "setext", level, wrap,
+                           under=start))
     return out
+
+
+def _rst_headings(text: str) -> list[Heading]:
+    """reStructuredText section titles, in order: a line of text at the left margin underlined
+    (and perhaps overlined) with one repeated punctuation character; levels in the order the
+    styles first appear, as docutils numbers them."""
+    out: list[Heading] = []
+    styles: dict[str, int] = {}
+    last_off, last_line = 0, 1
+    bom = 1 if text.startswith("\ufeff") else 0
+    n = len(text)
+    for m in _RST_ADORN.finditer("\n" + text):
+        under = m.start()  # the underline's start in text
+        if under <= bom:
+            continue
+        prev_end = under - 1
+        prev_start = text.rfind("\n", 0, prev_end) + 1
+        title_line = text[prev_start:prev_end].rstrip("\r")
+        title = title_line.lstrip("\ufeff")
+        if _blank(title) or title[0] in " \t" or (out and out[-1].end > prev_start):
+            continue
+        char = m.group(1)
+        adorn = m.group(0)[1:].rstrip("\r \t")
+        if title.rstrip(" \t") == char * len(title.rstrip(" \t")):
+            continue  # an overline-like line above: the underline of a title further up
+        # the line above the title: blank or the start (underline only), or the overline
+        over = -1
+        if prev_start > 0:
+            pp_end = prev_start - 1
+            pp_start = text.rfind("\n", 0, pp_end) + 1
+            pp = text[pp_start:pp_end].rstrip("\r").lstrip("\ufeff")
+            if pp.rstrip(" \t") == adorn:
+                over = pp_start
+            elif not _blank(pp) and not (out and out[-1].end > pp_start):
+                continue
+        content = title.rstrip(" \t")
+        if len(adorn) < _width(content) and len(adorn) < 4:
+            continue  # docutils reads a short underline under a long line as text
+        end = text.find("\n", under)
+        end = n if end < 0 else end + 1
+        key = char + ("over" if over >= 0 else "")
+        level = styles.setdefault(key, len(styles) + 1)
+        first = over if over >= 0 else prev_start
+        last_line += text.count("\n", last_off, prev_start)
+        last_off = prev_start
+        out.append(Heading(last_line, max(first, bom), end, content,
+                           prev_start + len(title_line) - len(title_line.lstrip("\ufeff"))
+                           + len(content), "rst", level, adorn=key, under=under, over=over))
+    return out
+
+
+def _attached_above(text: str, start: int, fmt: Format) -> tuple[int, str | None]:
+    """Where the anchor (Markdown) or label (reStructuredText) lines right above a heading start,
+    and the nearest one's text; (start, None) when there are none."""
+    pattern = _RST_LABEL if fmt == "rst" else _MD_ANCHOR
+    first, nearest = start, None
+    pos = start
+    while pos > 0:
+        line_start = text.rfind("\n", 0, pos - 1) + 1
+        line = text[line_start:pos].rstrip("\r\n")
+        if _blank(line):
+            pos = line_start
+            continue
+        if pattern.fullmatch(line.lstrip("\ufeff")) is None:
+            break
+        nearest = nearest or line.strip(" \t\ufeff")
+        first = pos = line_start
+    if first == 0 and text.startswith("\ufeff"):
+        first = 1  # an entry inserted above goes after the byte-order mark
+    return first, nearest
 
 
 def _links_start(text: str, after: int) -> int:
@@ -256,36 +392,61 @@ def _links_start(text: str, after: int) -> int:
     return link.start() if link else len(text)
 
 
+def _kind(version: str) -> str:
+    """A patch release, or a minor/major one: the angular preset heads them differently."""
+    return "minor" if Version.parse(version).patch == 0 else "patch"
+
+
 def parse_changelog(text: str, file: str = DEFAULT_FILE) -> Changelog:
     """The release sections of a changelog, or an InputError naming the line that confused it."""
-    heads = _headings(text)
-    links_start = _links_start(text, heads[-1].end if heads else 0)
+    fmt = format_of(file)
+    heads = _rst_headings(text) if fmt == "rst" else _md_headings(text)
+    links_start = len(text) if fmt == "rst" else _links_start(text, heads[-1].end if heads
+                                                              else 0)
     unreleased: Section | None = None
     releases: list[Section] = []
     seen: dict[tuple, Section] = {}
     first: Section | None = None
     first_key: tuple = ()
-    marks = []
+    first_level = 0
+    marks: list[tuple[Heading, re.Match[str] | None]] = []
     for h in heads:
         m = _HEAD.match(h.text)
         if m is None:
             if _LOOKS_VERSION.match(h.text):
-                raise _refuse(file, h.line, f"cannot read the version in the heading "
-                              f"{h.text!r}: not a SemVer 2.0 version (MAJOR.MINOR.PATCH)")
+                if first_level == 0:
+                    raise _refuse(file, h.line, f"cannot read the version in the heading "
+                                  f"{h.text!r}: not a SemVer 2.0 version (MAJOR.MINOR.PATCH)")
+                if h.level <= first_level + 1:
+                    # an old version below the newest release: it ends the section above
+                    marks.append((h, None))
             continue
+        if m.group("ver") and first_level == 0:
+            first_level = h.level
+        elif m.group("ver") and h.level > first_level + 1:
+            continue  # a version deep inside an entry's body (### 1.2.3 under ## 2.0.0)
         marks.append((h, m))
     line, line_off = 1, 0
-    first_style: tuple = ()
+    style_of: dict[str, tuple[Section, tuple]] = {}
+    kinds_seen: dict[str, int] = {}
+    starts = []
+    for h, _ in marks:
+        start, anchor = (h.start, None)
+        if h.start > 0:
+            start, anchor = _attached_above(text, h.start, fmt)
+        starts.append((start, anchor))
     for i, (h, m) in enumerate(marks):
-        end = marks[i + 1][0].start if i + 1 < len(marks) else max(links_start, h.end)
+        end = starts[i + 1][0] if i + 1 < len(marks) else max(links_start, h.end)
         # the last line of the section, counted incrementally (one pass over the text)
         last = end - 1 if end > h.start else h.start
         line += text.count("\n", line_off, last)
         line_off = last
-        unrel, ver, major, minor, patch, pre, opened, v_prefix, rest = m.group(
-            "unreleased", "ver", "major", "minor", "patch", "pre", "open", "v", "rest")
+        if m is None:
+            continue  # an old non-SemVer version: a boundary only, in no list callers read
+        unrel, ver, major, minor, patch, pre, opened, v_prefix, rest, link = m.group(
+            "unreleased", "ver", "major", "minor", "patch", "pre", "open", "v", "rest", "link")
         if unrel:
-            s = Section("unreleased", h, h.start, end, h.line, line)
+            s = Section("unreleased", h, starts[i][0], end, h.line, line)
             if unreleased is not None:
                 raise _refuse(file, s.start_line, "a second Unreleased section (the first is at "
                               f"line {unreleased.start_line})")
@@ -298,29 +459,43 @@ def parse_changelog(text: str, file: str = DEFAULT_FILE) -> Changelog:
         date = _DATE.search(rest) if rest else None
         key = (int(major), int(minor), int(patch), (1,)) if pre is None else precedence_key(
             int(major), int(minor), int(patch), tuple(pre.split(".")))
-        s = Section("release", h, h.start, end, h.line, line, ver,
+        s = Section("release", h, starts[i][0], end, h.line, line, ver,
                     date.group(1) if date else None,
                     tuple(_FLAG.findall(rest)) if "[" in rest else (),
                     opened is not None, v_prefix is not None,
-                    rest.lstrip().startswith("(") if rest else False)
+                    rest.lstrip().startswith("(") if rest else False,
+                    link, starts[i][1], date is not None)
+        # releases of one kind (patch, or minor/major) are headed alike
+        kind = "minor" if patch == "0" else "patch"
+        style = (h.syntax, h.level, opened is not None, h.adorn)
         if first is None:
             first, first_key = s, key
-            first_style = (h.syntax, h.level, opened is not None)
         else:
-            if (h.syntax, h.level, opened is not None) != first_style:
-                raise _refuse(file, s.start_line, f"the heading {h.text!r} is written in "
-                              f"another style than the release heading at line "
-                              f"{first.start_line} ({first.heading.text!r}); use one style")
-            if key in seen:
+            if key == first_key:
                 raise _refuse(file, s.start_line, f"version {s.version} appears twice (also at "
-                              f"line {seen[key].start_line})")
+                              f"line {first.start_line})")
+            if key in seen:
+                continue  # an old release written twice: the newer one stands for it
             if key > first_key:
                 raise _refuse(file, s.start_line, f"version {s.version} is newer than the first "
                               f"release {first.version} (line {first.start_line}); the file must "
                               "list the newest release first")
+        # the two newest releases of a kind must agree on how a heading of that kind looks
+        # (else which would the new heading copy?); older ones may differ: a project that
+        # changed tools keeps its old history as it was
+        seen_kind = kinds_seen.get(kind, 0)
+        if seen_kind == 1 and style_of[kind][1] != style:
+            example = style_of[kind][0]
+            raise _refuse(file, s.start_line, f"the heading {h.text!r} is written in "
+                          f"another style than the release heading at line "
+                          f"{example.start_line} ({example.heading.text!r}); use one style")
+        kinds_seen[kind] = seen_kind + 1
+        style_of.setdefault(kind, (s, style))
         seen[key] = s
         releases.append(s)
-    return Changelog(text, file, newline_of(text), unreleased, releases, links_start, seen)
+    marker = _TOWNCRIER.search(text) if "towncrier" in text else None
+    return Changelog(text, file, newline_of(text), unreleased, releases, links_start, seen, fmt,
+                     marker.end() if marker else None)
 
 
 # ---------------------------------------------------------------- writing an entry
@@ -334,60 +509,240 @@ def one_line(value: object) -> str:
     return re.sub(r"[ \t]{2,}", " ", s).strip()
 
 
-def render_entry(entry: ReleaseEntry) -> str:
-    """The entry in the design's format, LF line endings, ending with one line break."""
+# reStructuredText inline markup a value could start by accident (an unclosed ``*`` is a warning,
+# and docs builds that treat warnings as errors fail): escaped with a backslash
+_RST_INLINE = re.compile(r"([\\*`|])|_(?=[^0-9A-Za-z]|$)")
+
+
+def rst_inline(text: str) -> str:
+    return _RST_INLINE.sub(lambda m: "\\" + m.group(0), text)
+
+
+def _rst_unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def _paragraph(text: str, fmt: Format) -> str:
+    """A one-line paragraph (the title) that cannot start a heading, list, quote, directive or
+    link definition, and in reStructuredText cannot end in a literal-block marker."""
+    if fmt == "rst":
+        text = rst_inline(text)
+        if text.endswith("::"):
+            text = text[:-1] + "\\:"
+        if text and not text[0].isalnum() and text[0] != "\\" \
+                or re.match(r"\(?[0-9A-Za-z#]{1,4}[.)][ \t]", text):
+            text = "\\" + text
+        return text
+    if text and text[0] in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~":
+        return "\\" + text
+    return re.sub(r"^([0-9]+)([.)])", r"\1\\\2", text)
+
+
+class Field(NamedTuple):
+    label: str
+    value: str
+
+
+def _fields(entry: ReleaseEntry) -> list[Field]:
+    """The entry's one-line fields, in the design's order."""
+    out = []
+    if entry.rollback_of:
+        rb = one_line(entry.rollback_of)
+        out.append(Field("Rollback of", rb + (f" (restores {one_line(entry.restores)})"
+                                              if entry.restores else "")))
+    if entry.proposal_id:
+        out.append(Field("Proposal", one_line(entry.proposal_id)
+                         + (f" (#{entry.pr})" if entry.pr else "")))
+    elif entry.pr:
+        out.append(Field("Pull request", f"#{entry.pr}"))
+    if entry.reason:
+        out.append(Field("Reason", one_line(entry.reason)))
+    if entry.improvement:
+        out.append(Field("Improvement", one_line(entry.improvement)))
+    return out
+
+
+def _design_heading(version: str, date: str) -> list[str]:
+    return [f"## [{version}] - {date}"]
+
+
+def render_entry(entry: ReleaseEntry, fmt: Format = "md",
+                 heading: list[str] | None = None) -> str:
+    """The entry, LF line endings, ending with one line break: in Markdown the design's format
+    (its field lines joined by hard line breaks, so they show as lines on GitHub), in
+    reStructuredText the same facts as a line block and lists. ``heading`` replaces the design's
+    ``## [X.Y.Z] - DATE`` (the file's own style, see ``plan_insertion``)."""
     from bot.core.render import render  # Jinja2 only when writing: `improve history` stays light
 
-    def opt(v: str | None) -> str | None:
-        return one_line(v) if v else None
-
+    esc = rst_inline if fmt == "rst" else _md_value
+    version, date = one_line(entry.version), one_line(entry.date)
+    lines = heading or (_rst_heading(f"{version} ({date})", "=", False) if fmt == "rst"
+                        else _design_heading(version, date))
     text = render(
-        "changelog_entry.md.j2",
-        version=one_line(entry.version),
-        date=one_line(entry.date),
-        proposal_id=opt(entry.proposal_id),
-        pr=entry.pr,
-        improvement=opt(entry.improvement),
-        changes=[ChangeNote(one_line(c.path), one_line(c.what), one_line(c.why))
-                 for c in entry.changes],
-        metrics=[one_line(m) for m in entry.metrics],
-        rollback_of=opt(entry.rollback_of),
-        restores=opt(entry.restores),
-        reason=opt(entry.reason),
-        evidence=[one_line(e) for e in entry.evidence],
+        f"changelog_entry.{fmt}.j2",
+        heading="\n".join(lines),
+        title=_paragraph(one_line(entry.title), fmt) if entry.title and one_line(entry.title)
+        else None,
+        fields=[Field(f.label, esc(f.value)) for f in _fields(entry)],
+        changes=[_change_line(c, esc) for c in entry.changes],
+        metrics=[esc(one_line(m)) for m in entry.metrics],
+        evidence=[esc(one_line(e)) for e in entry.evidence],
     )
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.rstrip("\n") + "\n"
 
 
-def _heading_like(example: Section | None, version: str, date: str) -> list[str]:
-    """The new entry's heading lines, in the style of the newest release already there."""
+def _md_value(value: str) -> str:
+    # a field line ends in a hard line break (a backslash); a value ending in a backslash itself
+    # would escape it, so a space keeps them apart
+    return value + " " if value.endswith("\\") else value
+
+
+def _change_line(c: ChangeNote, esc: Callable[[str], str]) -> str:
+    path, what, why = one_line(c.path), one_line(c.what), one_line(c.why)
+    return esc(path + (": " + what if what else "") + (" — " + why if why else ""))
+
+
+def _rst_heading(text: str, adorn: str, over: bool) -> list[str]:
+    line = adorn * max(_width(text), 1)
+    return [line, text, line] if over else [text, line]
+
+
+_VERSION_CHARS = "0-9A-Za-z.+-"
+
+
+def _swap_version(s: str, old: str, new: str) -> str | None:
+    """``s`` with the last mention of version ``old`` (as a whole version) replaced by ``new``;
+    None when it does not mention it."""
+    found = None
+    for m in re.finditer(r"(?<![0-9.])" + re.escape(old) + rf"(?![{_VERSION_CHARS}]*[0-9])", s):
+        found = m
+    if found is None:
+        return None
+    return s[:found.start()] + new + s[found.end():]
+
+
+def next_compare_url(url: str, old: str, new: str) -> str | None:
+    """The link for version ``new`` made from the newest release's (version ``old``):
+    ``…/compare/v1.3.1...v1.3.2`` becomes ``…/compare/v1.3.2...v1.4.0``, ``…/tag/v1.3.2``
+    becomes ``…/tag/v1.4.0``; None when the link does not name ``old``."""
+    m = re.search(r"([^/.][^/]*?)(\.{2,3})([^/]*)$", url)
+    if m and _swap_version(m.group(3), old, new) is not None and ".." not in m.group(1):
+        right = m.group(3)
+        return url[:m.start()] + right + m.group(2) + str(_swap_version(right, old, new))
+    return _swap_version(url, old, new)
+
+
+def _example(log: Changelog, version: Version) -> Section | None:
+    """The release whose heading the new one copies: the newest of the same kind, else the
+    newest."""
+    if not log.releases:
+        return None
+    kind = "minor" if version.patch == 0 else "patch"
+    return next((s for s in log.releases if _kind(s.version or "") == kind), log.releases[0])
+
+
+def _heading_like(log: Changelog, example: Section | None, version: str,
+                  date: str) -> list[str]:
+    """The new entry's heading lines, in the style of the release ``example``."""
     if example is None:
-        return [f"## [{version}] - {date}"]
+        if log.fmt == "rst":
+            return _rst_heading(f"{version} ({date})", "=", False)
+        return _design_heading(version, date)
     shown = ("v" if example.v_prefix else "") + version
     if example.bracketed:
         shown = f"[{shown}]"
+        if example.link is not None:
+            newest = log.releases[0]
+            url = next_compare_url(newest.link or example.link, newest.version or "", version)
+            if url is not None:
+                shown += f"({url})"
     shown += f" ({date})" if example.paren_date else f" - {date}"
     h = example.heading
+    if h.syntax == "rst":
+        return _rst_heading(shown, h.adorn[0], h.adorn.endswith("over"))
+    shown = h.wrap[0] + shown + h.wrap[1]
     if h.syntax == "setext":
         return [shown, ("=" if h.level == 1 else "-") * len(shown)]
     return ["#" * h.level + " " + shown]
 
 
+def _anchor_like(log: Changelog, version: str) -> str | None:
+    """``<a name="1.4.0"></a>`` / ``.. _changelog-v1.4.0:`` when the newest release has one."""
+    newest = log.releases[0] if log.releases else None
+    if newest is None or newest.anchor is None:
+        return None
+    return _swap_version(newest.anchor, newest.version or "", version)
+
+
+class Edit(NamedTuple):
+    """Replace ``text[start:end]`` with ``new`` (an insertion when start == end)."""
+
+    start: int
+    end: int
+    new: str
+
+
 @dataclass(frozen=True)
 class Insertion:
+    """The entry (``chunk`` at ``offset``) and the link definitions that go with it: every change
+    the release makes to the file."""
+
     offset: int
     chunk: str
+    links: tuple[Edit, ...] = ()
+
+    def apply(self, text: str | None) -> str:
+        base = text or ""
+        edits = sorted([Edit(self.offset, self.offset, self.chunk), *self.links], reverse=True)
+        for e in edits:
+            base = base[:e.start] + e.new + base[e.end:]
+        return base
+
+
+def _link_edits(log: Changelog, version: str, tag_like: str | None) -> tuple[Edit, ...]:
+    """A Markdown file whose release headings are reference links (``## [1.3.2] - …`` with
+    ``[1.3.2]: https://…``) gets ``[1.4.0]: https://…/compare/v1.3.2...v1.4.0`` above the newest
+    release's definition, and its ``[unreleased]: …/compare/v1.3.2...HEAD`` moves to 1.4.0."""
+    newest = log.releases[0] if log.releases else None
+    if log.fmt != "md" or newest is None or not newest.bracketed or newest.link is not None:
+        return ()
+    text, nl = log.text, log.newline
+    label = ("v" if newest.v_prefix else "") + (newest.version or "")
+    defs: dict[str, LinkDef] = {}
+    for m in _LINK_DEF.finditer(text, log.links_start):
+        key = m.group("label").strip().lower()
+        if key in defs:
+            continue
+        end = text.find("\n", m.end())
+        url_start, url_end = m.start("url"), m.end("url")
+        defs[key] = LinkDef(m.group("label"), m.start(), len(text) if end < 0 else end + 1,
+                            m.group("url"), url_start, url_end)
+    out = []
+    own = defs.get(label.lower())
+    if own is not None:
+        url = next_compare_url(own.url, newest.version or "", version)
+        if url is not None:
+            new_label = ("v" if newest.v_prefix else "") + version
+            line = text[own.start:own.url_start].replace(own.label, new_label, 1) + url
+            out.append(Edit(own.start, own.start, line + nl))
+    unrel = defs.get("unreleased")
+    if unrel is not None:
+        moved = _swap_version(unrel.url, newest.version or "", version)
+        if moved is not None:
+            out.append(Edit(unrel.url_start, unrel.url_end, moved))
+    return tuple(out)
 
 
 def plan_insertion(text: str | None, entry: ReleaseEntry, file: str = DEFAULT_FILE) -> Insertion:
-    """Where the entry goes and exactly what is inserted there (the only change to the file)."""
-    body = render_entry(entry)
+    """Where the entry goes and exactly what is written there (the only changes to the file)."""
+    fmt = format_of(file)
     if text is None or _blank(text):
         from bot.core.render import render
 
         nl = newline_of(text or "")
-        chunk = render("changelog_header.md.j2") + body
+        body = render_entry(entry, fmt)
+        chunk = body if fmt == "rst" else render("changelog_header.md.j2") + body
         return Insertion(len(text or ""), chunk.replace("\n", nl))
 
     log = parse_changelog(text, file)
@@ -400,13 +755,18 @@ def plan_insertion(text: str | None, entry: ReleaseEntry, file: str = DEFAULT_FI
         raise _refuse(file, newest.start_line, f"the newest release in the changelog is "
                       f"{newest.version}, newer than {entry.version}")
 
-    lines = body.split("\n")
-    lines[:1] = _heading_like(newest, str(new), entry.date)
-    body = "\n".join(lines)
+    version = str(new)
+    heading = _heading_like(log, _example(log, new), version, one_line(entry.date))
+    body = render_entry(entry, fmt, heading)
+    anchor = _anchor_like(log, version)
+    if anchor is not None:
+        body = anchor + "\n\n" + body
     if newest is not None:
         offset = newest.start
     elif log.unreleased is not None:
         offset = log.unreleased.end
+    elif log.marker_end is not None:
+        offset = log.marker_end
     else:
         offset = log.links_start
     nl = log.newline
@@ -419,41 +779,55 @@ def plan_insertion(text: str | None, entry: ReleaseEntry, file: str = DEFAULT_FI
         last_line_start = before.rfind("\n", 0, len(before) - 1) + 1
         prefix = "" if _blank(before[last_line_start:]) else "\n"
     suffix = "\n" if offset < len(text) else ""
-    return Insertion(offset, (prefix + body + suffix).replace("\n", nl))
+    return Insertion(offset, (prefix + body + suffix).replace("\n", nl),
+                     _link_edits(log, version, None))
 
 
 def insert_entry(text: str | None, entry: ReleaseEntry, file: str = DEFAULT_FILE) -> str:
-    """The changelog with the entry inserted above the newest release (below ``[Unreleased]``);
-    a missing or empty file becomes a short header and the entry."""
-    ins = plan_insertion(text, entry, file)
-    base = text or ""
-    return base[:ins.offset] + ins.chunk + base[ins.offset:]
+    """The changelog with the entry inserted above the newest release (below ``[Unreleased]``),
+    in the file's own format; a missing or empty file becomes a short header and the entry."""
+    return plan_insertion(text, entry, file).apply(text)
 
 
 def mark_rolled_back(text: str, version: str, file: str = DEFAULT_FILE) -> str:
-    """The release's heading gains `` [ROLLED BACK]``; marking it twice changes nothing."""
+    """The release's heading gains `` [ROLLED BACK]``; marking it twice changes nothing. A
+    reStructuredText title's underline (and overline) grow with it, as docutils requires."""
     log = parse_changelog(text, file)
     section = log.release(version)
     if section is None:
         raise _refuse(file, None, f"has no entry for version {version} to mark rolled back")
     if section.rolled_back:
         return text
-    at = section.heading.text_end
-    return text[:at] + f" [{ROLLED_BACK}]" + text[at:]
+    h = section.heading
+    mark = f" [{ROLLED_BACK}]"
+    edits = [Edit(h.text_end, h.text_end, mark)]
+    if h.syntax == "rst":
+        line_end = text.find("\n", h.under)
+        line_end = len(text) if line_end < 0 else line_end
+        old = text[h.under:line_end].rstrip("\r \t")
+        need = _width(h.text + mark) - len(old)
+        if need > 0:
+            under_end = h.under + len(old)
+            edits.append(Edit(under_end, under_end, old[0] * need))
+            if h.over >= 0:
+                edits.append(Edit(h.over + len(old), h.over + len(old), old[0] * need))
+    for e in sorted(edits, reverse=True):
+        text = text[:e.start] + e.new + text[e.end:]
+    return text
 
 
 # ---------------------------------------------------------------- reading the history back
 
-# the bot's own field lines, found in one pass over the whole text (a literal "\n**" prefix
-# keeps it fast) and assigned to their sections in order
+# the bot's own field lines, found in one pass over the whole text (a literal "\n" prefix keeps
+# it fast) and assigned to their sections in order; "| " starts them in reStructuredText
 _FIELD = re.compile(
-    r"\n\*\*(?P<key>Proposal|Pull request|Improvement|Rollback of|Reason|Metrics)\*\*:"
+    r"\n(?:\| )?\*\*(?P<key>Proposal|Pull request|Improvement|Rollback of|Reason|Metrics)\*\*:"
     r"[ \t]*(?P<value>[^\r\n]*)"  # trailing blanks are cut in Python: a lazy match is 2x slower
 )
 _PROPOSAL = re.compile(r"(\S+)(?:[ \t]+\(#([0-9]+)\))?")
 _PULL = re.compile(r"#([0-9]+)")
 _ROLLBACK_OF = re.compile(r"([^\s(]+)(?:[ \t]+\(restores[ \t]+([^\s)]+)\))?")
-_LIST = re.compile(r"(?:\r?\n[-*][ \t]+[^\r\n]*)+")
+_LIST = re.compile(r"(?:\r?\n(?=\r?\n[-*]))?(?:\r?\n[-*][ \t]+[^\r\n]*)+")
 
 
 def parse_history(text: str, file: str = DEFAULT_FILE) -> list[HistoryEntry]:
@@ -464,6 +838,13 @@ def parse_history(text: str, file: str = DEFAULT_FILE) -> list[HistoryEntry]:
     fields: list[dict[str, tuple[str, int]]] = [{} for _ in releases]
     starts = [r.heading.end for r in releases]
     ends = [r.end for r in releases]
+    if log.fmt == "rst":
+        def clean(v: str) -> str:
+            return _rst_unescape(v)
+    else:
+        def clean(v: str) -> str:
+            # a field line's hard line break (a trailing backslash) is not part of the value
+            return v[:-1].rstrip(" \t") if v.endswith("\\") else v
     for m in _FIELD.finditer("\n" + text):
         pos = m.start()  # the line's offset in text
         i = bisect_right(starts, pos) - 1
@@ -472,7 +853,7 @@ def parse_history(text: str, file: str = DEFAULT_FILE) -> list[HistoryEntry]:
         key, value = m.group("key", "value")
         # the first of each field in a section wins; m.end() - 1 is where the line ends in text
         if key not in fields[i]:
-            fields[i][key] = (value.rstrip(" \t"), m.end() - 1)
+            fields[i][key] = (clean(value.rstrip(" \t")), m.end() - 1)
     out: list[HistoryEntry] = []
     for s, f in zip(releases, fields, strict=True):
         pr: str | None = None
@@ -493,7 +874,9 @@ def parse_history(text: str, file: str = DEFAULT_FILE) -> list[HistoryEntry]:
         if "Metrics" in f:
             lm = _LIST.match(text, f["Metrics"][1])
             if lm:
-                metrics = [ln.strip()[2:].strip() for ln in lm.group(0).splitlines() if ln.strip()]
+                metrics = [clean(ln.strip()[2:].strip()) if log.fmt == "rst"
+                           else ln.strip()[2:].strip()
+                           for ln in lm.group(0).splitlines() if ln.strip()]
         out.append(HistoryEntry(
             version=s.version or "",
             line=s.start_line,
