@@ -114,6 +114,31 @@ def test_comparison_summary(comparison: Comparison, improvement: str,
     assert got.details["suites"][0]["id"] == "router-accuracy-v1"
 
 
+@pytest.mark.parametrize(("predicted", "improvement"), [
+    # the proposal predicted recall: recall is the headline, although accuracy gained more
+    ("recall", "recall +0.010 [+0.012, +0.050], no regression"),
+    ("router-accuracy-v1/recall", "recall +0.010 [+0.012, +0.050], no regression"),
+    # it predicted a timing: shown as a ratio, even though it did not improve
+    ("latency_ms", "latency_ms x0.98 [0.95, 1.01], no regression"),
+    # a metric that was not measured: the largest improvement, as without a prediction
+    ("f1", "accuracy +0.031 [+0.012, +0.050], no regression"),
+    (None, "accuracy +0.031 [+0.012, +0.050], no regression"),
+])
+def test_headline_is_the_predicted_metric(predicted: str | None, improvement: str) -> None:
+    comparison = _comparison([_m(name="recall", delta=0.01), ACC, TIMING])
+    assert comparison_summary(comparison, predicted).improvement == improvement
+    body = "<!-- improve:compare -->\n" + embed("comparison", comparison.model_dump(mode="json"))
+    assert summary_from_comment(body, predicted).improvement == improvement
+
+
+def test_proposal_facts_carry_the_predicted_metric() -> None:
+    data = {"id": "p", "type": "constant_tune", "title": "Raise the threshold",
+            "predicted_improvement": {"metric": "recall", "delta": 0.02}}
+    facts = proposal_facts(data, "p.yaml")
+    assert (facts.predicted_metric, facts.title) == ("recall", "Raise the threshold")
+    assert proposal_facts({"id": "p", "type": "t"}, "p.yaml").predicted_metric is None
+
+
 @pytest.mark.parametrize(("body", "improvement"), [
     (None, NOT_MEASURED),
     ("<!-- improve:compare --> no data", UNREADABLE),

@@ -65,6 +65,8 @@ class ProposalFacts(Strict):
     rationale: str = ""
     author: str | None = None
     changes: list[ChangeSummary] = Field(default_factory=list)
+    # the metric of ``predicted_improvement``: the changelog entry's headline
+    predicted_metric: str | None = None
 
 
 class RollbackFacts(Strict):
@@ -305,6 +307,7 @@ def plan_release(
         restores=rb.restores if rb else None,
         reason=rb.reason if rb else None,
         evidence=tuple(rb.evidence) if rb else (),
+        title=p.title if p and p.title else None,
     )
     text = changelog
     if rb is not None and text and parse_changelog(text, file).release(rb.version) is not None:

@@ -132,6 +132,8 @@ def proposal_facts(data: Any, file: str, messages: str = "") -> ProposalFacts:
             what = what[: -len(f" — {why}")]
         changes.append(ChangeSummary(path=path, what=what or _what(c), why=why))
     risk = data.get("risk") if data.get("risk") in ("low", "medium", "high") else "medium"
+    predicted = data.get("predicted_improvement")
+    metric = predicted.get("metric") if isinstance(predicted, dict) else None
     return ProposalFacts(
         id=str(data["id"]),
         type=str(data["type"]),
@@ -141,6 +143,7 @@ def proposal_facts(data: Any, file: str, messages: str = "") -> ProposalFacts:
         rationale=str(data.get("rationale") or ""),
         author=str(data["author"]) if data.get("author") else None,
         changes=changes,
+        predicted_metric=str(metric) if metric else None,
     )
 
 

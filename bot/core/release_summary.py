@@ -66,13 +66,28 @@ def _metric_line(suite: SuiteComparison, m: MetricComparison, many: bool) -> str
     return line
 
 
-def comparison_summary(comparison: Comparison) -> ComparisonSummary:
+def _predicted(metrics: list[tuple[SuiteComparison, MetricComparison]], predicted: str | None,
+               many: bool) -> tuple[SuiteComparison, MetricComparison] | None:
+    """The measured metric the proposal predicted an improvement of (``accuracy`` or
+    ``suite/accuracy``), when it was measured on both sides."""
+    if not predicted:
+        return None
+    for s, m in metrics:
+        if predicted in (m.name, f"{s.id}/{m.name}") and (
+                m.delta is not None or (m.kind == "timing" and m.ratio is not None)):
+            return s, m
+    return None
+
+
+def comparison_summary(comparison: Comparison, predicted: str | None = None) -> ComparisonSummary:
     """The headline and the metric lines of a comparison; the comparison itself is kept whole in
     ``details`` for the release record (the monitor compares against it later).
 
-    The headline is the improved score metric with the largest delta (a timing when only timings
-    improved; else the score metric that moved most), followed by ``no regression`` or the
-    metrics and checks that regressed."""
+    The headline is the metric the proposal predicted (``predicted``), whatever it did: a reader
+    checks the prediction against it. Without one, or when it was not measured, it is the
+    improved score metric with the largest delta (a timing when only timings improved; else the
+    score metric that moved most). Then ``no regression`` or the metrics and checks that
+    regressed."""
     suites = [s for s in comparison.suites if s.present == "both"]
     many = len({s.id for s in suites if s.metrics}) > 1
     metrics = [(s, m) for s in suites for m in s.metrics]
@@ -85,8 +100,11 @@ def comparison_summary(comparison: Comparison) -> ComparisonSummary:
     improved = [p for p in scores if p[1].verdict == "improved"]
     timings = [(s, m) for s, m in metrics
                if m.kind == "timing" and m.ratio is not None and m.verdict == "improved"]
-    if improved:
-        head: str | None = _headline(*max(improved, key=delta_of), many)
+    chosen = _predicted(metrics, predicted, many)
+    if chosen is not None:
+        head: str | None = _headline(*chosen, many)
+    elif improved:
+        head = _headline(*max(improved, key=delta_of), many)
     elif timings:
         head = _headline(*min(timings, key=lambda p: p[1].ratio or 1.0), many)
     elif scores:
@@ -112,9 +130,10 @@ def comparison_summary(comparison: Comparison) -> ComparisonSummary:
     )
 
 
-def summary_from_comment(body: str | None) -> ComparisonSummary:
+def summary_from_comment(body: str | None, predicted: str | None = None) -> ComparisonSummary:
     """The summary of the comparison embedded in the bot's ``compare`` comment; ``not measured``
-    when there is no such comment or its data does not read as a comparison."""
+    when there is no such comment or its data does not read as a comparison. ``predicted``: the
+    metric the proposal predicted, the headline's."""
     if body is None:
         return ComparisonSummary(improvement=NOT_MEASURED)
     data: Any = extract(body, EMBED_NAME)
@@ -124,4 +143,4 @@ def summary_from_comment(body: str | None) -> ComparisonSummary:
         comparison = Comparison.model_validate(data)
     except ValidationError:
         return ComparisonSummary(improvement=UNREADABLE)
-    return comparison_summary(comparison)
+    return comparison_summary(comparison, predicted)

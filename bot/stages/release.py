@@ -217,10 +217,13 @@ def _facts(ws: Workspace, pr: PullRequest, config: Config) -> MergedPR:
     return merged_pr(pr, merged_at, proposal_facts(data, path, ws.messages(sha)), None)
 
 
-def _comparison(forge: Forge, number: int, comments: list[Comment]) -> ComparisonSummary:
+def _comparison(forge: Forge, number: int, comments: list[Comment],
+                facts: MergedPR) -> ComparisonSummary:
     # the bot's own comment only: anyone can paste a marker into theirs
     found = forge.find_comment(number, COMPARE_MARKER, comments)
-    return summary_from_comment(found.body if found else None)
+    # the headline is the metric the proposal predicted an improvement of
+    predicted = facts.proposal.predicted_metric if facts.proposal else None
+    return summary_from_comment(found.body if found else None, predicted)
 
 
 # --- act ----------------------------------------------------------------------------------------
@@ -358,7 +361,7 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
     config = env.config
     facts = _facts(ws, pr, config)
     comments = env.forge.list_comments(pr.number)
-    summary = _comparison(env.forge, pr.number, comments)
+    summary = _comparison(env.forge, pr.number, comments, facts)
     tries = config.release.push_retries
     for attempt in range(1, tries + 1):
         # a release pull request always lands on the tip: it is the release commit's own base
