@@ -13,6 +13,7 @@ import yaml
 from bot.core.edits import (
     ChangeSummary,
     EditError,
+    describe_replacement,
     parse_key,
     patch_hunks,
     patch_paths,
@@ -216,6 +217,23 @@ def test_set_errors(file: str, text: str, key: str, message: str) -> None:
 def test_replace_must_match_once(text: str, old: str, message: str) -> None:
     with pytest.raises(EditError, match=message):
         replace_once(text, "f.md", old, "z")
+
+
+@pytest.mark.parametrize(("old", "new", "line", "text"), [
+    ("Search once.", "Search twice.", 2, 'replaced "Search once." with "Search twice." (line 2)'),
+    # an 18-line addition after a long common start: the counts, not two equal cut texts
+    ("## Rules\n" + "Always cite the source of every claim you make.\n",
+     "## Rules\n" + "Always cite the source of every claim you make.\n"
+     + "".join(f"- rule {i}\n" for i in range(18)), 3,
+     '+18 -0 lines at line 5, first added: "- rule 0"'),
+    # a long line changed near its end: the part that differs
+    ("x = " + "a" * 60 + " old", "x = " + "a" * 60 + " new", 1,
+     'replaced "old" with "new" (line 1)'),
+    # lines removed
+    ("keep\n" * 3 + "drop\n" * 4, "keep\n" * 3, 1, "+0 -4 lines at line 4"),
+])
+def test_describe_replacement(old: str, new: str, line: int, text: str) -> None:
+    assert describe_replacement(old, new, line) == text
 
 
 def test_replace_once() -> None:

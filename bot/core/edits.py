@@ -9,6 +9,7 @@ file's own indentation and key order. A key may be created only under a mapping 
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 import re
@@ -477,8 +478,40 @@ def replace_once(text: str, file: str, old: str, new: str) -> tuple[str, ChangeS
     if len(lines) != 1:
         where = f" (lines {', '.join(map(str, lines[:10]))})" if lines else ""
         raise EditError(REPLACE_NOT_ONCE.format(count=len(lines), lines=where))
-    description = f"replaced {show_value(old, 40)} with {show_value(new, 40)} (line {lines[0]})"
-    return text.replace(old, new, 1), ChangeSummary(file, description)
+    return text.replace(old, new, 1), ChangeSummary(file, describe_replacement(old, new,
+                                                                              lines[0]))
+
+
+def describe_replacement(old: str, new: str, line: int = 1) -> str:
+    """What a replacement changed, in one line that never reads as no change: short texts whole
+    (``replaced "a" with "b" (line 2)``); long ones by the part that differs, or, when lines were
+    added or removed, by how many (``+18 -0 lines at line 3, first added: "…"``). Cutting both
+    texts at the same length would show an 18-line addition at the end as two equal strings."""
+    if len(old) <= 40 and len(new) <= 40 and "\n" not in old + new:
+        return f"replaced {show_value(old, 40)} with {show_value(new, 40)} (line {line})"
+    p = 0
+    limit = min(len(old), len(new))
+    while p < limit and old[p] == new[p]:
+        p += 1
+    s = 0
+    while s < limit - p and old[-1 - s] == new[-1 - s]:
+        s += 1
+    o, n = old[p:len(old) - s], new[p:len(new) - s]
+    at = line + old.count("\n", 0, p)
+    if "\n" not in o + n:
+        return f"replaced {show_value(o, 40)} with {show_value(n, 40)} (line {at})"
+    # line counts from a line diff of the two texts
+    added = removed = 0
+    first_added: str | None = None
+    for d in difflib.ndiff(old.splitlines(), new.splitlines()):
+        if d.startswith("+ "):
+            added += 1
+            if first_added is None and d[2:].strip():
+                first_added = d[2:].strip()
+        elif d.startswith("- "):
+            removed += 1
+    text = f"+{added} -{removed} lines at line {at}"
+    return text + (f", first added: {show_value(first_added, 40)}" if first_added else "")
 
 
 def set_content(old_text: str | None, file: str, content: str) -> tuple[str, ChangeSummary]:
