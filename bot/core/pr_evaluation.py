@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.core.compare import Comparison
 from bot.core.config import Config
 from bot.core.embed import EmbedTooLarge, embed
+from bot.core.monitor import ROLLBACK_BRANCH_PREFIX
 from bot.core.policy import Verdict
 from bot.core.proposals import PROPOSALS_DIR
 from bot.core.results import Results
@@ -73,9 +74,13 @@ def is_proposal_path(path: str) -> bool:
         and "/" not in path[len(PROPOSALS_DIR) + 1:]
 
 
-def is_improvement(labels: Iterable[str], paths: Iterable[str] | None) -> bool:
-    """A pull request counts as a proposal when it carries the label or a proposal file."""
-    if LABEL in set(labels):
+def is_improvement(labels: Iterable[str], paths: Iterable[str] | None,
+                   head_ref: str = "") -> bool:
+    """A pull request counts as a proposal when it carries the label or a proposal file, or is
+    the bot's revert of a release (branch ``improve/rollback-<tag>``): its ``opened`` event
+    carries no labels yet (they are added by a second request) and a revert adds no proposal
+    file, so its branch is what says so at the moment GitHub sends ``opened``."""
+    if LABEL in set(labels) or head_ref.startswith(ROLLBACK_BRANCH_PREFIX):
         return True
     return any(is_proposal_path(p) for p in paths or ())
 

@@ -20,13 +20,15 @@ WORKFLOWS_DIR = ".github/workflows"
 # this repository runs the bot from its own checkout
 SELF_ACTION = "./"
 
-# which improve command each workflow's trigger needs
-WORKFLOW_FILES: dict[str, str] = {
-    "improve-test.yml": "handle --results-out",
-    "improve-report.yml": "handle --results-in",
-    "improve-commands.yml": "handle",
-    "improve-release.yml": "handle",
-    "improve-monitor.yml": "monitor",
+# which improve commands each workflow's trigger needs, in the order its steps run them: the
+# scheduled run releases what a GITHUB_TOKEN merge (or a displaced release run) left, then
+# `handle` monitors and keeps the dashboard
+WORKFLOW_FILES: dict[str, tuple[str, ...]] = {
+    "improve-test.yml": ("handle --results-out",),
+    "improve-report.yml": ("handle --results-in",),
+    "improve-commands.yml": ("handle",),
+    "improve-release.yml": ("handle",),
+    "improve-monitor.yml": ("release", "handle"),
 }
 
 # owner/repo[/path]@<40 hex>: anything else could move under the workflow's feet

@@ -349,7 +349,7 @@ def on_pull_request(event: Event, services: Services) -> int:
         if "improvement" not in facts["labels"]:
             raise
         return post_error(services, number, head_sha, _describe(exc), None, env)
-    if not is_improvement(facts["labels"], changed):
+    if not is_improvement(facts["labels"], changed, facts["head_ref"]):
         print(SKIP_NOT_PROPOSAL.format(number=number, label="improvement"), file=services.out)
         return 0
     if out_path is not None:
@@ -453,7 +453,7 @@ def on_workflow_run(event: Event, services: Services) -> int:
         print(SKIP_NO_PR.format(sha=head_sha[:12]), file=services.out)
         return 0
     if "improvement" not in pr.labels and not is_improvement(
-            pr.labels, services.forge.pull_files(pr.number)):
+            pr.labels, services.forge.pull_files(pr.number), pr.head_ref):
         print(SKIP_NOT_PROPOSAL.format(number=pr.number, label="improvement"), file=services.out)
         return 0
     _default_branch_from(event, services)

@@ -18,6 +18,7 @@ from bot.core.forge import (
     Comment,
     Forge,
     NotMergeable,
+    PermissionDenied,
     PullRequest,
     StaleHead,
 )
@@ -44,6 +45,12 @@ from bot.stages.context import Services
 MERGE_BLOCKED = (
     "The gate is green for {sha}, but GitHub would not merge it: {why}. "
     "Resolve that and merge by hand, or `/approve` again."
+)
+# a 403: the job's token may not merge (no contents: write, or a rule only the App may bypass)
+MERGE_FORBIDDEN = (
+    "The gate is green for {sha}, but this workflow's token may not merge it ({why}). "
+    "Give the job `contents: write`, or install the GitHub App the README describes; until "
+    "then, merge by hand."
 )
 
 
@@ -112,6 +119,8 @@ def merge_approved(forge: Forge, number: int, sha: str) -> str | None:
         text = merge_stale_message(sha)
     except NotMergeable as exc:
         text = MERGE_BLOCKED.format(sha=f"`{sha[:7]}`", why=str(exc).split(": ", 1)[-1])
+    except PermissionDenied as exc:
+        text = MERGE_FORBIDDEN.format(sha=f"`{sha[:7]}`", why=str(exc).split(": ", 1)[-1])
     else:
         return None
     body = render("merge_refused.md.j2", text=text)
