@@ -81,6 +81,7 @@ def _forge(args: argparse.Namespace, env: dict[str, str]) -> tuple[Forge, Git | 
 def run(args: argparse.Namespace) -> int:
     # the stage loads when the command runs, not when the CLI starts
     from bot.adapters.proposal_git import toplevel
+    from bot.stages.dashboard import auto_tier_paused
     from bot.stages.propose import propose, resolve_base, unified_diff
     from bot.stages.publish import (
         data_records,
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         publish = forge_publisher(forge, pusher, remote=args.remote, warning=warning, log=notes)
         records = data_records(store)
         kwargs = {"open_proposals": open_proposals(forge), "releases": records.cooldown,
-                  "history": records.history}
+                  "history": records.history, "paused": auto_tier_paused(forge)}
     name = str(args.file)
     try:
         text = args.file.read_text(encoding="utf-8")

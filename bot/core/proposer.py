@@ -39,10 +39,16 @@ def proposer_context(
     monitors: Sequence[MonitorRecord],
     config: Config,
     now: datetime,
+    paused: bool | None = None,
 ) -> ProposerContext:
+    """``paused``: whether the rollback-rate alert stands, as the dashboard issue says (what
+    ``improve propose`` reads, as the pull-request evaluation does); None: decided here from
+    the records by the same rule."""
     eff = effectiveness(release_outcomes(releases, monitors))
     tier = approval_tier(ptype, risk, config.approval, record=track_record(eff, author))
-    paused = tier == "auto" and auto_tier_paused(releases, now, config, monitors)
+    if paused is None:
+        paused = auto_tier_paused(releases, now, config, monitors)
+    paused = tier == "auto" and paused
     return ProposerContext(
         tier="person" if paused else tier,
         track=track_record_lines(eff, author),

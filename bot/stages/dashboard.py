@@ -204,6 +204,16 @@ def find_dashboard(forge: Forge) -> Issue | None:
     return min(found, key=lambda i: i.number) if found else None
 
 
+def auto_tier_paused(forge: Forge) -> bool:
+    """Whether the auto tier is paused: the rollback-rate alert as the scheduled run keeps it on
+    the dashboard issue. The one place both ``improve propose`` (the tier a new proposal
+    states) and the pull-request evaluation (its gate) read, so they cannot disagree."""
+    from bot.core.alerts import paused_by
+
+    issue = find_dashboard(forge)
+    return issue is not None and paused_by(dash.alert_state(issue.body))
+
+
 def gather(env: LoopEnv, with_issue: bool = True) -> Gathered:
     releases, monitors, runs = read_records(env)
     ids = [str(r.proposal.get("id")) for r in releases if r.proposal and r.proposal.get("id")]

@@ -35,7 +35,7 @@ from bot.adapters.event import Event
 from bot.adapters.git import Git, GitError
 from bot.adapters.progress import Progress, make_progress
 from bot.adapters.worktree import open_repo
-from bot.core.alerts import AUTO_PAUSED_NOTE, paused_by
+from bot.core.alerts import AUTO_PAUSED_NOTE
 from bot.core.compare import Comparison, compare_results, render_comparison_markdown
 from bot.core.config import CONFIG_PATH, Config, parse_config
 from bot.core.evaluation import SuiteSource
@@ -250,12 +250,11 @@ def decide(base: Results, head: Results, config: Config, meta: ProposalMeta | No
 
 
 def auto_tier_paused(services: Services) -> bool:
-    """The rollback-rate alert, as the scheduled run left it on the dashboard issue."""
-    from bot.core.dashboard import alert_state
-    from bot.stages.dashboard import find_dashboard
+    """The rollback-rate alert, as the scheduled run left it on the dashboard issue (the same
+    place ``improve propose`` reads it: ``bot.stages.dashboard.auto_tier_paused``)."""
+    from bot.stages.dashboard import auto_tier_paused as paused
 
-    issue = find_dashboard(services.forge)
-    return issue is not None and paused_by(alert_state(issue.body))
+    return paused(services.forge)
 
 
 def comment_body(comparison: Comparison, head_sha: str, meta: ProposalMeta | None, fork: bool,

@@ -193,14 +193,16 @@ def plan_proposal(repo: Path, text: str, file: str, today: date) -> Plan:
 History = tuple[Sequence[FullRelease], Sequence[MonitorRecord]]
 
 
-def with_history(plan: Plan, history: History, now: datetime) -> None:
-    """Let the history decide the tier and add what it says to the PR body."""
+def with_history(plan: Plan, history: History, now: datetime,
+                 paused: bool | None = None) -> None:
+    """Let the history decide the tier and add what it says to the PR body; ``paused``: the
+    auto tier's pause as the dashboard issue has it (None: from the history)."""
     releases, monitors = history
     p = plan.proposal
     ctx = proposer_context(
         ptype=p.type, risk=p.risk, author=p.author,
         changes=[(s.path, s.description) for s in plan.applied.summaries],
-        releases=releases, monitors=monitors, config=plan.config, now=now,
+        releases=releases, monitors=monitors, config=plan.config, now=now, paused=paused,
     )
     plan.tier = ctx.tier
     plan.body = pr_body(p, plan.applied.summaries, ctx.tier, ctx)
@@ -298,6 +300,7 @@ def propose(
     releases: Iterable[ReleaseRecord] = (),
     open_proposals: Iterable[OpenProposal] | None = None,
     history: History | None = None,
+    paused: bool | None = None,
 ) -> Outcome:
     """Run PROPOSE for one proposal file's ``text``. ``open_proposals`` and ``releases`` come
     from the forge and the data branch when wired; without them, local branches are the open
@@ -306,7 +309,7 @@ def propose(
     repo = pg.toplevel(repo)
     plan = plan_proposal(repo, text, file, today or now.date())
     if history is not None:
-        with_history(plan, history, now)
+        with_history(plan, history, now, paused)
     if dry_run:
         return Outcome("dry-run", plan)
     existing = _existing(repo, plan)
