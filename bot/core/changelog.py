@@ -56,8 +56,6 @@ _CANDIDATE = re.compile(
     re.M,
 )
 _LINK_LINE = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*\S", re.M)
-# a link reference definition: label and destination
-_LINK_DEF = re.compile(r"^ {0,3}\[(?P<label>[^\]\n]+)\]:[ \t]*(?P<url><[^>\n]*>|[^\s]+)", re.M)
 # a line with something on it that is not a link reference definition
 _CONTENT_LINE = re.compile(r"^(?! {0,3}\[[^\]\n]+\]:[ \t]*\S)[ \t\r]*[^\s][^\n]*", re.M)
 _LOOKS_VERSION = re.compile(r"\[?[vV]?[0-9]")
@@ -429,12 +427,10 @@ def parse_changelog(text: str, file: str = DEFAULT_FILE) -> Changelog:
     line, line_off = 1, 0
     style_of: dict[str, tuple[Section, tuple]] = {}
     kinds_seen: dict[str, int] = {}
-    starts = []
-    for h, _ in marks:
-        start, anchor = (h.start, None)
-        if h.start > 0:
-            start, anchor = _attached_above(text, h.start, fmt)
-        starts.append((start, anchor))
+    # anchors and labels are rare: a file without any skips looking above each heading
+    attached = (".. _" if fmt == "rst" else "<a ") in text
+    starts = [_attached_above(text, h.start, fmt) if attached and h.start > 0 else (h.start, None)
+              for h, _ in marks]
     for i, (h, m) in enumerate(marks):
         end = starts[i + 1][0] if i + 1 < len(marks) else max(links_start, h.end)
         # the last line of the section, counted incrementally (one pass over the text)
@@ -467,7 +463,6 @@ def parse_changelog(text: str, file: str = DEFAULT_FILE) -> Changelog:
                     link, starts[i][1], date is not None)
         # releases of one kind (patch, or minor/major) are headed alike
         kind = "minor" if patch == "0" else "patch"
-        style = (h.syntax, h.level, opened is not None, h.adorn)
         if first is None:
             first, first_key = s, key
         else:
@@ -484,13 +479,15 @@ def parse_changelog(text: str, file: str = DEFAULT_FILE) -> Changelog:
         # (else which would the new heading copy?); older ones may differ: a project that
         # changed tools keeps its old history as it was
         seen_kind = kinds_seen.get(kind, 0)
-        if seen_kind == 1 and style_of[kind][1] != style:
-            example = style_of[kind][0]
-            raise _refuse(file, s.start_line, f"the heading {h.text!r} is written in "
-                          f"another style than the release heading at line "
-                          f"{example.start_line} ({example.heading.text!r}); use one style")
+        if seen_kind < 2:
+            style = (h.syntax, h.level, opened is not None, h.adorn)
+            if seen_kind == 1 and style_of[kind][1] != style:
+                example = style_of[kind][0]
+                raise _refuse(file, s.start_line, f"the heading {h.text!r} is written in "
+                              f"another style than the release heading at line "
+                              f"{example.start_line} ({example.heading.text!r}); use one style")
+            style_of.setdefault(kind, (s, style))
         kinds_seen[kind] = seen_kind + 1
-        style_of.setdefault(kind, (s, style))
         seen[key] = s
         releases.append(s)
     marker = _TOWNCRIER.search(text) if "towncrier" in text else None
@@ -694,10 +691,14 @@ class Insertion:
 
     def apply(self, text: str | None) -> str:
         base = text or ""
-        edits = sorted([Edit(self.offset, self.offset, self.chunk), *self.links], reverse=True)
-        for e in edits:
-            base = base[:e.start] + e.new + base[e.end:]
-        return base
+        parts, at = [], 0
+        # the entry before a link definition inserted at the same offset (an empty file's)
+        for e in sorted([Edit(self.offset, self.offset, self.chunk), *self.links],
+                        key=lambda e: (e.start, e.end)):
+            parts += [base[at:e.start], e.new]
+            at = e.end
+        parts.append(base[at:])
+        return "".join(parts)
 
 
 def _link_edits(log: Changelog, version: str, tag_like: str | None) -> tuple[Edit, ...]:
@@ -709,15 +710,15 @@ def _link_edits(log: Changelog, version: str, tag_like: str | None) -> tuple[Edi
         return ()
     text, nl = log.text, log.newline
     label = ("v" if newest.v_prefix else "") + (newest.version or "")
+    # the two definitions that matter, found directly (a 10,000-line block is not walked)
     defs: dict[str, LinkDef] = {}
-    for m in _LINK_DEF.finditer(text, log.links_start):
-        key = m.group("label").strip().lower()
-        if key in defs:
-            continue
-        end = text.find("\n", m.end())
-        url_start, url_end = m.start("url"), m.end("url")
-        defs[key] = LinkDef(m.group("label"), m.start(), len(text) if end < 0 else end + 1,
-                            m.group("url"), url_start, url_end)
+    for key in (label.lower(), "unreleased"):
+        m = re.compile(r"^ {0,3}\[(?P<label>[ \t]*" + re.escape(key) + r"[ \t]*)\]:[ \t]*"
+                       r"(?P<url><[^>\n]*>|[^\s]+)", re.M | re.I).search(text, log.links_start)
+        if m is not None:
+            end = text.find("\n", m.end())
+            defs[key] = LinkDef(m.group("label"), m.start(), len(text) if end < 0 else end + 1,
+                                m.group("url"), m.start("url"), m.end("url"))
     out = []
     own = defs.get(label.lower())
     if own is not None:
