@@ -216,6 +216,12 @@ def test_old_non_semver_heading_does_not_refuse_the_file() -> None:
     assert parse_changelog(text).releases[0].end == text.index("## [0.9]")
     with pytest.raises(InputError, match=r"CHANGELOG.md:3: cannot read the version"):
         insert_entry("# Changelog\n\n## [0.9] - 2014-01-01\n\n## [0.8.0]\n", entry("1.0.0"))
+    # level-3 releases: a non-SemVer one on top is refused, not skipped
+    with pytest.raises(InputError, match=r"CHANGELOG.md:2: cannot read the version"):
+        insert_entry("# Changelog\n### 3.1\n\n### 3.0.0\n", entry("3.2.0"))
+    # a section of the Unreleased notes named after a version is not a release heading
+    text = "## [Unreleased]\n\n#### 2.0 migration\n\n- x\n\n## [1.3.2] - 2026-10-01\n"
+    assert insert_entry(text, entry("1.4.0")).index("## [1.4.0]") > text.index("- x")
 
 
 def test_old_history_in_another_style_is_kept_as_it_is() -> None:

@@ -395,6 +395,13 @@ def _kind(version: str) -> str:
     return "minor" if Version.parse(version).patch == 0 else "patch"
 
 
+def _refuse_unreadable(file: str, headings: list[Heading], max_level: int) -> None:
+    for h in headings:
+        if h.level <= max_level:
+            raise _refuse(file, h.line, f"cannot read the version in the heading {h.text!r}: "
+                          "not a SemVer 2.0 version (MAJOR.MINOR.PATCH)")
+
+
 def parse_changelog(text: str, file: str = DEFAULT_FILE) -> Changelog:
     """The release sections of a changelog, or an InputError naming the line that confused it."""
     fmt = format_of(file)
@@ -408,22 +415,27 @@ def parse_changelog(text: str, file: str = DEFAULT_FILE) -> Changelog:
     first_key: tuple = ()
     first_level = 0
     marks: list[tuple[Heading, re.Match[str] | None]] = []
+    # a version that is not SemVer above the newest release could be the newest release: it is
+    # refused once the release headings' level is known, unless it is deeper (an entry's body)
+    unreadable: list[Heading] = []
     for h in heads:
         m = _HEAD.match(h.text)
         if m is None:
             if _LOOKS_VERSION.match(h.text):
                 if first_level == 0:
-                    raise _refuse(file, h.line, f"cannot read the version in the heading "
-                                  f"{h.text!r}: not a SemVer 2.0 version (MAJOR.MINOR.PATCH)")
-                if h.level <= first_level + 1:
+                    unreadable.append(h)
+                elif h.level <= first_level + 1:
                     # an old version below the newest release: it ends the section above
                     marks.append((h, None))
             continue
         if m.group("ver") and first_level == 0:
             first_level = h.level
+            _refuse_unreadable(file, unreadable, first_level + 1)
         elif m.group("ver") and h.level > first_level + 1:
             continue  # a version deep inside an entry's body (### 1.2.3 under ## 2.0.0)
         marks.append((h, m))
+    if first_level == 0:
+        _refuse_unreadable(file, unreadable, 2)
     line, line_off = 1, 0
     style_of: dict[str, tuple[Section, tuple]] = {}
     kinds_seen: dict[str, int] = {}
