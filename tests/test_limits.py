@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core.config import AlertsConfig, Config, LimitsConfig
-from bot.core.limits import OpenProposal, ReleaseRecord, check_limits
+from bot.core.limits import OpenProposal, ReleaseRecord, check_limits, release_slots
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -83,3 +83,31 @@ def test_the_cooldown_view_of_a_data_branch_release_record() -> None:
     assert cooldown_view(rollback).paths == []  # type: ignore[union-attr]
     # a record that does not say when is not a release the cooldown can count
     assert cooldown_view({"version": "1.0.0"}) is None and cooldown_view([]) is None
+
+
+def _ago(*hours: float) -> list[datetime]:
+    return [NOW - timedelta(hours=h) for h in hours]
+
+
+@pytest.mark.parametrize(
+    ("released", "limit", "free", "opens"),
+    [
+        ([], 1, 1, None),
+        (_ago(1), 2, 1, None),
+        (_ago(1), 1, 0, "2026-11-22 11:00 UTC"),
+        (_ago(25), 1, 1, None),  # out of the window
+        (_ago(24), 1, 1, None),  # exactly 24 hours: the slot is free again
+        (_ago(3, 5, 1), 2, 0, "2026-11-22 09:00 UTC"),  # two must leave: the second oldest
+        (_ago(-1), 1, 1, None),  # a record from the future is not in the last 24 hours
+    ],
+)
+def test_release_slots(released: list[datetime], limit: int, free: int,
+                       opens: str | None) -> None:
+    slots = release_slots(released, NOW, limit)
+    assert slots.free == free
+    if opens is None:
+        assert slots.opens_at is None and slots.reason == ""
+    else:
+        assert slots.reason == (f"{len(released)} releases in the last 24 hours, at most {limit} "
+                                f"(limits.max_releases_per_day); the next may be released "
+                                f"after {opens}")

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ from bot.sandbox.events import actions_env, build_event
 from bot.stages.release import Outcome, ReleaseRequest, run_release
 from tests.release_helpers import (
     CHANGELOG,
+    CONFIG,
+    NOW,
     REPO,
     data_file,
     git_bare,
@@ -164,6 +167,39 @@ def test_a_run_that_stopped_between_two_releases_is_finished_by_the_next(
                                                     ("1.3.2", None)]
     assert _diff(sb, "v1.3.3", "v1.3.4") == {"config/b.yaml", ".improve/proposals/prop-b.yaml",
                                              "CHANGELOG.md", "pyproject.toml"}
+
+
+def test_max_releases_per_day_holds_a_release_back_and_says_so(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    work = make_clone(sb, tmp_path)
+    first = open_improvement(sb, work, "prop-a", "0.60", path="config/a.yaml")
+    second = open_improvement(sb, work, "prop-b", "0.61", path="config/b.yaml")
+    merge(sb, first)
+    merge(sb, second)
+    config = parse_config(CONFIG + "limits:\n  max_releases_per_day: 1\n")
+    env = stage_env(sb, config=config)
+    outcomes = run_release(env, ReleaseRequest())
+    assert [(o.pr, o.action) for o in outcomes] == [(first, "released"), (second, "waiting")]
+    assert set(sb.repo_state(REPO)["tags"]) == {"v1.3.3"}
+    # (the comment escapes Markdown: parentheses come with a backslash)
+    waiting = [c["body"].replace("\\", "") for c in sb.repo_state(REPO)["comments"]
+               if c["issue_number"] == second and "<!-- improve:released -->" in c["body"]]
+    assert len(waiting) == 1 and "1 releases in the last 24 hours, at most 1 " \
+        "(limits.max_releases_per_day); the next may be released after 2026-11-22 12:30 UTC" \
+        in waiting[0]
+    # the same day again: still waiting, the comment not re-posted
+    mark = len(sb.requests)
+    assert [o.action for o in run_release(stage_env(sb, config=config), ReleaseRequest())] == \
+        ["waiting"]
+    assert [r for r in sb.requests[mark:] if r.kind == "api" and r.method != "GET"] == []
+    # a day later the slot is free: released, and the same comment now says so
+    later = stage_env(sb, config=config)
+    later.now = lambda: NOW + timedelta(hours=25)
+    assert [(o.pr, o.version) for o in run_release(later, ReleaseRequest())] == [(second, "1.3.4")]
+    bodies = [c["body"] for c in sb.repo_state(REPO)["comments"]
+              if c["issue_number"] == second and "<!-- improve:released -->" in c["body"]]
+    assert len(bodies) == 1 and "Released **v1.3.4**" in bodies[0]
 
 
 def _diff(sb: Sandbox, a: str, b: str) -> set[str]:

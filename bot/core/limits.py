@@ -120,3 +120,30 @@ def check_limits(
         if dep not in done:
             refusals.append(Refusal("depends_on", DEPENDENCY_NOT_MERGED.format(dep=dep)))
     return refusals
+
+
+RELEASE_WAITS = ("{count} releases in the last 24 hours, at most {limit} "
+                 "(limits.max_releases_per_day); the next may be released after {at}")
+
+
+@dataclass(frozen=True)
+class ReleaseSlots:
+    """How many releases may be made now; when none may, when the next one may and why."""
+
+    free: int
+    opens_at: datetime | None = None
+    reason: str = ""
+
+
+def release_slots(released_at: Iterable[datetime], now: datetime, limit: int) -> ReleaseSlots:
+    """``limits.max_releases_per_day`` over a sliding 24 hours: the releases made in the last 24
+    hours use the slots; a slot opens again 24 hours after the release that used it."""
+    day = timedelta(hours=24)
+    window = sorted(t for t in released_at if now - day < t <= now)
+    free = limit - len(window)
+    if free > 0:
+        return ReleaseSlots(free)
+    # enough of the oldest must leave the window for one slot to open
+    opens = window[len(window) - limit] + day
+    return ReleaseSlots(0, opens, RELEASE_WAITS.format(count=len(window), limit=limit,
+                                                       at=_fmt_time(opens)))

@@ -41,6 +41,7 @@ from bot.core.changelog import parse_history
 from bot.core.config import Config
 from bot.core.embed import embed
 from bot.core.forge import Comment, Forge, PullRequest
+from bot.core.limits import ReleaseSlots, release_slots
 from bot.core.records import ReleaseRecord, results_path
 from bot.core.release import (
     RELEASE_PR_BRANCH,
@@ -86,7 +87,7 @@ NO_RELEASE_COMMIT = ("{file} says {version} released PR #{pr}, but no commit on 
                      "its '{trailer}' trailer and no merged release pull request names it; tag "
                      "the release commit by hand")
 
-Action = Literal["released", "tagged", "planned", "release-pr", "already"]
+Action = Literal["released", "tagged", "planned", "release-pr", "already", "waiting"]
 
 
 @dataclass
@@ -303,8 +304,9 @@ def _group(env: Env, title: str) -> Iterator[None]:
 
 def _summary_line(env: Env, o: Outcome) -> None:
     words = {"released": "released", "tagged": "tagged", "planned": "would release",
-             "release-pr": "opened the release PR for", "already": "already released"}
-    line = f"- {words[o.action]} **{o.tag}** (PR #{o.pr})"
+             "release-pr": "opened the release PR for", "already": "already released",
+             "waiting": "waits for a release slot:"}
+    line = f"- {words[o.action]} **{o.tag or o.detail}** (PR #{o.pr})"
     if o.commit:
         line += f" at `{o.commit[:12]}`"
     if env.in_actions:
@@ -496,11 +498,21 @@ def run_release(env: Env, req: ReleaseRequest) -> list[Outcome]:
             return []
         # a release with a later merge awaiting its own goes on its merge commit, not the tip
         latest = max((order[w.merge_commit_sha or ""] for w in waiting), default=-1)
+        released_at = _released_times(ws, env.config)
         outcomes = []
         for pr in todo:
+            slots = release_slots(released_at, env.now(), env.config.limits.max_releases_per_day)
+            if slots.free == 0:
+                o = _wait(env, pr, req, slots)
+                outcomes.append(o)
+                print(_describe(o), file=env.out, flush=True)
+                _summary_line(env, o)
+                continue
             with _group(env, f"release of PR #{pr.number}"):
                 o = _one(env, ws, state, pr, pulls, req,
                          own_base=order[pr.merge_commit_sha or ""] < latest)
+                if o.action in ("released", "planned") and not o.detail:
+                    released_at.append(env.now())
                 outcomes.append(o)
                 print(_describe(o), file=env.out, flush=True)
             _summary_line(env, o)
@@ -511,7 +523,26 @@ def run_release(env: Env, req: ReleaseRequest) -> list[Outcome]:
         ws.close()
 
 
+def _released_times(ws: Workspace, config: Config) -> list[datetime]:
+    """When the releases on the data branch were made (``limits.max_releases_per_day``)."""
+    from bot.stages.publish import data_records
+
+    store = DataStore(ws.git, config.data_branch, ws.remote)
+    return [r.released_at for r in data_records(store).cooldown]
+
+
+def _wait(env: Env, pr: PullRequest, req: ReleaseRequest, slots: ReleaseSlots) -> Outcome:
+    """The release of ``pr`` waits for a slot; its pull request says so (in the comment that
+    later says which version released it)."""
+    if not req.dry_run:
+        env.forge.upsert_comment(pr.number, RELEASED_MARKER,
+                                 render("release_waiting.md.j2", reason=slots.reason))
+    return Outcome(pr.number, "", "", "waiting", detail=slots.reason)
+
+
 def _describe(o: Outcome) -> str:
+    if o.action == "waiting":
+        return f"PR #{o.pr} waits: {o.detail}"
     if o.action == "released":
         return f"released {o.tag} for PR #{o.pr} at {o.commit}"
     if o.action == "tagged":
@@ -577,5 +608,13 @@ def on_merged(event: Event, services: Any) -> int:
         print(f"improve release: pull request #{number} merged into {base}, not into the "
               f"default branch {event.default_branch}; nothing to release", file=services.out)
         return 0
+    run_release(env_for_event(event, services), ReleaseRequest())
+    return 0
+
+
+@router.register("schedule")
+def on_schedule(event: Event, services: Any) -> int:
+    """Releases that waited for a slot (``limits.max_releases_per_day``) go out with the
+    scheduled run when no merge comes to release them; nothing pending costs one listing."""
     run_release(env_for_event(event, services), ReleaseRequest())
     return 0
