@@ -33,7 +33,7 @@ from tests.release_helpers import (
     setup_repo,
     stage_env,
 )
-from tests.sandbox_helpers import call, sandbox  # noqa: F401 - the fixture
+from tests.sandbox_helpers import call, run_git, sandbox  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("sandbox")
 
@@ -200,6 +200,24 @@ def test_max_releases_per_day_holds_a_release_back_and_says_so(
     bodies = [c["body"] for c in sb.repo_state(REPO)["comments"]
               if c["issue_number"] == second and "<!-- improve:released -->" in c["body"]]
     assert len(bodies) == 1 and "Released **v1.3.4**" in bodies[0]
+
+
+def test_the_entry_tells_what_merged_when_review_changed_it(sb: Sandbox, tmp_path: Path) -> None:
+    work = make_clone(sb, tmp_path)
+    number = open_improvement(sb, work, "prop-a", "0.6")
+    # a reviewer pushes 0.62 to the branch; the proposal file still says 0.6
+    (work / "config/router.yaml").write_text("routing:\n  threshold: 0.62\n")
+    run_git(work, "commit", "-q", "-am", "0.62 reads better in review")
+    run_git(work, "push", "-q", "origin", "HEAD:refs/heads/improve/prop-a")
+    merge(sb, number, method="squash")
+    release(sb)
+    log = git_bare(sb, "show", "v1.3.3:CHANGELOG.md")
+    assert "- config/router.yaml: routing.threshold 0.55 -> 0.62 (as merged; the proposal " \
+        "said: routing.threshold 0.55 -> 0.6) — low-confidence" in log.replace("\\", "")
+    assert "0.55 -> 0.6 —" not in log
+    change = data_file(sb, "releases/v1.3.3.json")["proposal"]["changes"][0]
+    assert (change["what"], change["proposed"]) == ("routing.threshold 0.55 -> 0.62",
+                                                    "routing.threshold 0.55 -> 0.6")
 
 
 def _diff(sb: Sandbox, a: str, b: str) -> set[str]:

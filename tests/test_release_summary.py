@@ -13,6 +13,7 @@ from bot.core.config import Config
 from bot.core.embed import embed
 from bot.core.forge import PullRequest
 from bot.core.release_facts import (
+    MergedDiff,
     described_changes,
     handmade_facts,
     pending,
@@ -209,6 +210,52 @@ def test_proposal_facts_take_the_commit_descriptions() -> None:
     assert proposal_facts(data, "p.yaml").changes[0].what == "k -> 2"
     with pytest.raises(InputError, match="p.yaml: is not a proposal"):
         proposal_facts(["not", "a", "mapping"], "p.yaml")
+
+
+_CFG = "routing:\n  threshold: 0.55\n"
+_SET = {"path": "c.yaml", "set": {"key": "routing.threshold", "value": 0.62}, "rationale": "why"}
+_REPL = {"path": "s.md", "replace": {"old": "Search once.", "new": "Search, then verify."}}
+_STALE = "T\n\n- c.yaml: routing.threshold 0.55 -> 0.6 — why\n"
+
+
+@pytest.mark.parametrize(("changes", "after", "messages", "expected"), [
+    # merged as proposed: the proposal's description
+    ([_SET], {"c.yaml": "routing:\n  threshold: 0.62\n"}, "",
+     [("c.yaml", "routing.threshold 0.55 -> 0.62", None)]),
+    # the commit message is stale (the proposal file was edited in review, as was the file):
+    # what merged, told fresh from the edit, not the first commit's words
+    ([_SET], {"c.yaml": "routing:\n  threshold: 0.62\n"}, _STALE,
+     [("c.yaml", "routing.threshold 0.55 -> 0.62", None)]),
+    # the value was changed in review and the proposal file was not
+    ([_SET], {"c.yaml": "routing:\n  threshold: 0.63\n"}, "",
+     [("c.yaml", "routing.threshold 0.55 -> 0.63", "routing.threshold 0.55 -> 0.62")]),
+    # the key merged as proposed, with another line of the file changed beside it
+    ([_SET], {"c.yaml": "routing:\n  threshold: 0.62\n  retries: 2\n"}, "",
+     [("c.yaml", "routing.threshold 0.55 -> 0.62 and +1 -0 lines",
+       "routing.threshold 0.55 -> 0.62")]),
+    # a replacement edited in review: told by the lines the merge changed
+    ([_REPL], {"s.md": "# S\nSearch twice, then verify.\n"}, "",
+     [("s.md", "+1 -1 lines",
+       "replaced \"Search once.\" with \"Search, then verify.\" (line 2)")]),
+    # a file the proposal did not name, and a proposed change the merge left out
+    ([_SET, _REPL], {"c.yaml": "routing:\n  threshold: 0.62\n", "extra.md": "x\n"}, "",
+     [("c.yaml", "routing.threshold 0.55 -> 0.62", None),
+      ("s.md", "not changed by the merge",
+       "replaced \"Search once.\" with \"Search, then verify.\" (line 2)"),
+      ("extra.md", "not in the proposal: +1 -0 lines", None)]),
+])
+def test_the_changes_are_what_merged(changes: list[dict[str, Any]], after: dict[str, str],
+                                     messages: str,
+                                     expected: list[tuple[str, str, str | None]]) -> None:
+    before: dict[str, str | None] = {"c.yaml": _CFG, "s.md": "# S\nSearch once.\n",
+                                     "extra.md": None}
+    full_after = {**before, **after}
+    changed = tuple(p for p in full_after if full_after[p] != before.get(p))
+    data = {"id": "p", "type": "constant_tune", "changes": changes}
+    facts = proposal_facts(data, "p.yaml", messages,
+                           MergedDiff(changed=(*changed, ".improve/proposals/p.yaml"),
+                                      before=before, after=full_after))
+    assert [(c.path, c.what, c.proposed) for c in facts.changes] == expected
 
 
 def test_described_changes() -> None:

@@ -54,6 +54,9 @@ class ChangeSummary(Strict):
     path: str
     what: str = ""
     why: str = ""
+    # what the proposal said, when what merged differs from it (changed in review); None: as
+    # proposed (``what`` always tells what merged)
+    proposed: str | None = None
 
 
 class ProposalFacts(Strict):
@@ -227,6 +230,14 @@ def _summary(pr: MergedPR) -> str:
     return one_line(f"{p.id} (#{pr.number})" + (f": {p.title}" if p.title else ""))[:200]
 
 
+AS_MERGED = "{what} (as merged; the proposal said: {proposed})"
+
+
+def _merged_what(c: ChangeSummary) -> str:
+    """What merged, and what was proposed when review changed it."""
+    return AS_MERGED.format(what=c.what, proposed=c.proposed) if c.proposed else c.what
+
+
 def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
@@ -301,7 +312,7 @@ def plan_release(
         proposal_id=p.id if p else (rb.proposal_id if rb else None),
         pr=pr.number,
         improvement=comparison.improvement,
-        changes=tuple(ChangeNote(c.path, c.what, c.why) for c in (p.changes if p else [])),
+        changes=tuple(ChangeNote(c.path, _merged_what(c), c.why) for c in (p.changes if p else [])),
         metrics=tuple(comparison.metrics),
         rollback_of=rb.version if rb else None,
         restores=rb.restores if rb else None,

@@ -17,14 +17,29 @@ Decisions where the design is silent:
 
 from __future__ import annotations
 
+import difflib
+import json
 import re
+import tomllib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from bot.core.config import Config
+from bot.core.edits import _MISSING as ABSENT
+from bot.core.edits import (
+    EditError,
+    format_of,
+    parse_key,
+    replace_once,
+    set_content,
+    set_key,
+    show_value,
+)
+from bot.core.edits import _navigate as navigate
 from bot.core.embed import extract
 from bot.core.forge import PullRequest
 from bot.core.release import (
@@ -46,6 +61,9 @@ NO_TYPE = ("PR #{number} has no proposal file and no label naming a proposal typ
            "(configured: {known}); add one of those labels and run the release again")
 BAD_ROLLBACK = "PR #{number}: the rollback data in its description does not read: {reason}"
 BAD_PROPOSAL = "is not a proposal (a YAML mapping with id and type)"
+_UNKNOWN = object()
+# the most paths a merge changed that an entry lists beside the proposal's own
+MAX_LISTED = 20
 
 
 def pending(
@@ -114,10 +132,138 @@ def _patch_path(patch: str) -> str:
     return m.group(1) if m else "(patch)"
 
 
-def proposal_facts(data: Any, file: str, messages: str = "") -> ProposalFacts:
+@dataclass(frozen=True)
+class MergedDiff:
+    """What a merge brought to the branch: the paths it changed, and the texts of those paths
+    and of the proposal's paths before it (at its first parent) and after it (None: absent)."""
+
+    changed: tuple[str, ...]
+    before: Mapping[str, str | None]
+    after: Mapping[str, str | None]
+
+
+def _value_at(text: str | None, path: str, key: str) -> Any:
+    """The value of ``key`` in a YAML, JSON or TOML text; ``_UNKNOWN`` when it cannot be read."""
+    fmt = format_of(path)
+    if text is None or fmt is None:
+        return _UNKNOWN
+    try:
+        if fmt == "json":
+            root = json.loads(text)
+        elif fmt == "toml":
+            root = tomllib.loads(text)
+        else:
+            from ruamel.yaml import YAML  # YAML 1.2, as the edit itself reads it
+
+            root = YAML(typ="safe", pure=True).load(text)
+        _, _, value, _ = navigate(root, parse_key(key))
+    except Exception:  # any unreadable text or key: the entry then says less, never wrong
+        return _UNKNOWN
+    return value
+
+
+def _show(value: Any) -> str:
+    return "(absent)" if value is ABSENT else show_value(value)
+
+
+def _lines_changed(old: str | None, new: str | None) -> str:
+    a, b = (old or "").splitlines(), (new or "").splitlines()
+    added = removed = 0
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op != "equal":
+            removed += i2 - i1
+            added += j2 - j1
+    return f"+{added} -{removed} lines"
+
+
+def _proposed_texts(changes: Sequence[Any], before: Mapping[str, str | None]
+                    ) -> tuple[dict[str, str | None], dict[int, str]]:
+    """The proposal applied to the branch as it was before the merge: the texts it proposed
+    (a path whose result cannot be computed, a patch's, is left out) and each change's own
+    description as the edit makes it."""
+    texts: dict[str, str | None] = {}
+    described: dict[int, str] = {}
+    unknown: set[str] = set()
+    for i, c in enumerate(changes):
+        if not isinstance(c, dict) or not c.get("path"):
+            continue
+        path = str(c["path"])
+        text = texts.get(path, before.get(path))
+        try:
+            if isinstance(c.get("set"), dict) and text is not None:
+                spec = c["set"]
+                text, summary = set_key(text, path, str(spec.get("key")), spec.get("value"))
+            elif isinstance(c.get("replace"), dict) and text is not None:
+                spec = c["replace"]
+                text, summary = replace_once(text, path, str(spec.get("old")),
+                                             str(spec.get("new")))
+            elif "content" in c:
+                text, summary = set_content(text, path, str(c["content"]))
+            else:
+                unknown.add(path)
+                continue
+        except (EditError, ValueError, TypeError):
+            unknown.add(path)
+            continue
+        texts[path] = text
+        described[i] = summary.description
+    return {p: t for p, t in texts.items() if p not in unknown}, described
+
+
+def _as_merged(data: dict[str, Any], proposed: list[ChangeSummary], merged: MergedDiff
+               ) -> list[ChangeSummary]:
+    """The changes as the merge made them: a change merged as proposed keeps its description;
+    one changed in review tells what merged and keeps what was proposed in ``proposed``; a path
+    the proposal did not name, or one the merge left alone, says so."""
+    raw = [c for c in data.get("changes") or [] if isinstance(c, dict)]
+    texts, described = _proposed_texts(raw, merged.before)
+    changed = set(merged.changed)
+    out: list[ChangeSummary] = []
+    for i, (c, summary) in enumerate(zip(raw, proposed, strict=False)):
+        path = summary.path
+        what = described.get(i, summary.what)
+        if path not in changed:
+            out.append(ChangeSummary(path=path, what="not changed by the merge",
+                                     why=summary.why, proposed=what))
+            continue
+        if path in texts and texts[path] == merged.after.get(path):
+            out.append(summary.model_copy(update={"what": what}))
+            continue
+        spec = c.get("set")
+        if isinstance(spec, dict):
+            key = str(spec.get("key"))
+            new = _value_at(merged.after.get(path), path, key)
+            old = _value_at(merged.before.get(path), path, key)
+            if new is not _UNKNOWN and old is not _UNKNOWN:
+                now = f"{key} {_show(old)} -> {_show(new)}"
+                if now == what:  # the key merged as proposed; other lines of the file changed
+                    now += f" and {_lines_changed(texts.get(path), merged.after.get(path))}"
+                out.append(ChangeSummary(path=path, what=now, why=summary.why, proposed=what))
+                continue
+        if path not in texts:  # a patch: nothing to compare the merge with
+            out.append(summary.model_copy(update={"what": what}))
+            continue
+        out.append(ChangeSummary(
+            path=path, what=f"{_lines_changed(merged.before.get(path), merged.after.get(path))}",
+            why=summary.why, proposed=what))
+    named = {s.path for s in proposed}
+    extra = [p for p in merged.changed if p not in named and not p.startswith(PROPOSALS_DIR)]
+    for path in extra[:MAX_LISTED]:
+        how = (_lines_changed(merged.before.get(path), merged.after.get(path))
+               if path in merged.after else "changed")  # not text
+        out.append(ChangeSummary(path=path, what=f"not in the proposal: {how}"))
+    if len(extra) > MAX_LISTED:
+        out.append(ChangeSummary(path=f"{len(extra) - MAX_LISTED} more files",
+                                 what="not in the proposal"))
+    return out
+
+
+def proposal_facts(data: Any, file: str, messages: str = "",
+                   merged: MergedDiff | None = None) -> ProposalFacts:
     """A proposal file's facts for the changelog: its id, type, risk, ``breaking``, title and one
     line per change (``path: what — why``; ``what`` as PROPOSE described it in the commit, else
-    from the change itself)."""
+    from the change itself). With ``merged``, the changes are what the merge made: where review
+    changed them, ``what`` says what merged and ``proposed`` what the proposal said."""
     if not isinstance(data, dict) or not data.get("id") or not data.get("type"):
         raise InputError([Problem(file, BAD_PROPOSAL)])
     described = described_changes(messages)
@@ -131,6 +277,8 @@ def proposal_facts(data: Any, file: str, messages: str = "") -> ProposalFacts:
         if what and why and what.endswith(f" — {why}"):
             what = what[: -len(f" — {why}")]
         changes.append(ChangeSummary(path=path, what=what or _what(c), why=why))
+    if merged is not None:
+        changes = _as_merged(data, changes, merged)
     risk = data.get("risk") if data.get("risk") in ("low", "medium", "high") else "medium"
     predicted = data.get("predicted_improvement")
     metric = predicted.get("metric") if isinstance(predicted, dict) else None

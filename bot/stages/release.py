@@ -57,6 +57,9 @@ from bot.core.release import (
     tag_facts,
 )
 from bot.core.release_facts import (
+    MAX_LISTED,
+    PROPOSALS_DIR,
+    MergedDiff,
     handmade_facts,
     merged_pr,
     pending,
@@ -215,7 +218,24 @@ def _facts(ws: Workspace, pr: PullRequest, config: Config) -> MergedPR:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputError([Problem(path, f"is not YAML: {exc}")]) from None
-    return merged_pr(pr, merged_at, proposal_facts(data, path, ws.messages(sha)), None)
+    diff = _merged_diff(ws, sha, changed, data)
+    return merged_pr(pr, merged_at, proposal_facts(data, path, ws.messages(sha), diff), None)
+
+
+def _merged_diff(ws: Workspace, sha: str, changed: list[str], data: Any) -> MergedDiff:
+    """The texts the entry's changes are told from: before and after the merge, for the paths
+    the proposal names and (the first ``MAX_LISTED``) the paths the merge changed."""
+    named = [str(c["path"]) for c in (data.get("changes") or [])
+             if isinstance(c, dict) and c.get("path")] if isinstance(data, dict) else []
+    listed = [p for p in changed if not p.startswith(PROPOSALS_DIR)][:MAX_LISTED]
+    parent = ws.first_parent(sha)
+    before: dict[str, str | None] = {}
+    after: dict[str, str | None] = {}
+    for p in dict.fromkeys([*named, *listed]):
+        with contextlib.suppress(InputError):  # not text: told as absent, never a crash
+            before[p] = ws.text_at(parent, p) if parent else None
+            after[p] = ws.text_at(sha, p)
+    return MergedDiff(changed=tuple(changed), before=before, after=after)
 
 
 def _comparison(forge: Forge, number: int, comments: list[Comment],
