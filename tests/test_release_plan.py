@@ -246,3 +246,15 @@ def test_rollback_of_a_version_missing_from_the_changelog_still_releases() -> No
     assert isinstance(p, ReleasePlan) and p.version == "1.3.3"
     assert "[ROLLED BACK]" not in p.files["CHANGELOG.md"]
     assert "**Rollback of**: 1.3.1 (restores 1.3.0)\\\n**Pull request**: #9\\\n" in p.entry
+
+
+def test_plan_writes_a_rst_changelog_in_rst_and_shows_that_entry() -> None:
+    config = parse_config("release:\n  changelog: NEWS.rst\n")
+    news = ".. towncrier release notes start\n\n1.3.2 (2026-10-01)\n==================\n\n- x\n"
+    p = plan(merged(), changelog=news, config=config)
+    assert isinstance(p, ReleasePlan)
+    assert p.entry.startswith("1.4.0 (2026-11-21)\n==================\n\nRaise the threshold\n\n"
+                              "| **Proposal**: prop-20261121-router-threshold (#42)\n")
+    assert p.files["NEWS.rst"] == news.replace("1.3.2 (", p.entry + "\n1.3.2 (", 1)
+    assert [h.version for h in parse_history(p.files["NEWS.rst"], "NEWS.rst")] == ["1.4.0",
+                                                                                    "1.3.2"]

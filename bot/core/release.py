@@ -20,12 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bot.core.changelog import (
     ChangeNote,
     ReleaseEntry,
-    insert_entry,
     mark_rolled_back,
     one_line,
     parse_changelog,
     parse_history,
-    render_entry,
+    plan_insertion,
 )
 from bot.core.config import Config, ReleaseConfig, VersionFile
 from bot.core.history import TagRef
@@ -323,7 +322,8 @@ def plan_release(
     text = changelog
     if rb is not None and text and parse_changelog(text, file).release(rb.version) is not None:
         text = mark_rolled_back(text, rb.version, file)
-    files = {file: insert_entry(text, entry, file)}
+    insertion = plan_insertion(text, entry, file)
+    files = {file: insertion.apply(text)}
     specs = [s for s in rc.version_files if s.path in version_files]
     files.update(write_versions(version_files, specs, version))
 
@@ -365,7 +365,8 @@ def plan_release(
         commit_message=commit_message,
         date=date,
         pr=pr.number,
-        entry=render_entry(entry),
+        # the entry as written into the file: its format, heading style, line endings aside
+        entry=insertion.chunk.replace("\r\n", "\n").strip("\n") + "\n",
         files=files,
         record_path=release_path(tag),
         record=record,
