@@ -14,6 +14,7 @@ from bot.core.changelog import (
     ReleaseEntry,
     insert_entry,
     mark_rolled_back,
+    next_compare_url,
     one_line,
     parse_changelog,
     parse_history,
@@ -262,6 +263,22 @@ def test_missing_file_gets_a_short_header() -> None:
     new = insert_entry(None, ENTRY)
     assert new.startswith("# Changelog\n\n") and new.endswith("\n\n" + DESIGN_ENTRY)
     assert parse_changelog(new).releases[0].version == "1.4.0"
+
+
+@pytest.mark.parametrize(("url", "old", "expected"), [
+    ("https://github.com/o/r/compare/v1.3.1...v1.3.2", "1.3.2",
+     "https://github.com/o/r/compare/v1.3.2...v1.4.0"),
+    ("https://github.com/o/r/compare/pkg-v1.3.1..pkg-v1.3.2", "1.3.2",
+     "https://github.com/o/r/compare/pkg-v1.3.2..pkg-v1.4.0"),
+    ("https://github.com/o/r/releases/tag/v1.3.2", "1.3.2",
+     "https://github.com/o/r/compare/v1.3.2...v1.4.0"),
+    ("https://gitlab.com/o/r/-/tags/1.3.2", "1.3.2", "https://gitlab.com/o/r/-/compare/1.3.2...1.4.0"),
+    ("https://example.com/1.3.2", "1.3.2", "https://example.com/1.4.0"),
+    ("https://github.com/o/r/compare/v11.3.2...v21.3.2", "1.3.2", None),
+    ("https://example.com/changes", "1.3.2", None),
+])
+def test_next_compare_url(url: str, old: str, expected: str | None) -> None:
+    assert next_compare_url(url, old, "1.4.0") == expected
 
 
 def test_setext_entry_keeps_underline_length() -> None:

@@ -639,6 +639,10 @@ def next_compare_url(url: str, old: str, new: str) -> str | None:
     if m and _swap_version(m.group(3), old, new) is not None and ".." not in m.group(1):
         right = m.group(3)
         return url[:m.start()] + right + m.group(2) + str(_swap_version(right, old, new))
+    # the first release links to its tag on GitHub or GitLab; the next one to the comparison
+    m = re.search(r"/(?:-/)?(releases/tag|tags)/([^/]+)$", url)
+    if m and (tag := _swap_version(m.group(2), old, new)) is not None:
+        return url[:m.start(1)] + f"compare/{m.group(2)}...{tag}"
     return _swap_version(url, old, new)
 
 
