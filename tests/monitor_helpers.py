@@ -93,6 +93,7 @@ class World:
     name: str
     work: Path  # a clone for pushing
     checkout: Path  # the default branch, as a workflow checks it out
+    store: Path  # a data store outside the repository ($ROUTER_DATA)
     clock: Clock = field(default_factory=Clock)
     tokens: dict[str, str] = field(default_factory=dict)
     out: io.StringIO = field(default_factory=io.StringIO)
@@ -161,14 +162,30 @@ class World:
         return self.push_main({f"data/{s}.jsonl": drifted(s, boundary) for s in sample.SPLITS},
                               f"data: the boundary moved to {boundary}")
 
-    def propose_and_merge(self, pid: str, value: float, method: str = "merge") -> int:
+    def store_drift(self, boundary: float) -> None:
+        """The data in the store outside the repository drifts (no commit)."""
+        self.store.mkdir(parents=True, exist_ok=True)
+        for s in sample.SPLITS:
+            (self.store / f"{s}.jsonl").write_text(drifted(s, boundary))
+
+    def propose_and_merge(self, pid: str, value: float, method: str = "merge",
+                          external: bool = False) -> int:
         """An improvement PR as PROPOSE makes it (branch, proposal file, change lines), with
-        the bot's comparison comment, merged through the API."""
+        the bot's comparison comment, merged through the API. ``external``: the change also
+        makes the classifier read its data from the store outside the repository named by
+        ``$ROUTER_DATA`` (which holds the same data, until ``store_drift``)."""
         run_git(self.work, "fetch", "-q", "origin")
         run_git(self.work, "checkout", "-q", "-B", f"improve/{pid}", "origin/main")
         rules = self.work / sample.THRESHOLD_PATH
         old = rules.read_text()
         rules.write_text(old.replace(f"threshold: {sample.START}", f"threshold: {value}"))
+        if external:
+            self.store_drift(sample.BOUNDARY)  # the same data as the repository's
+            code = self.work / "classifier/classify.py"
+            code.write_text(code.read_text().replace(
+                'ROOT.parent / "data" / f"{split}.jsonl"',
+                'Path(__import__("os").environ.get("ROUTER_DATA", ROOT.parent / "data")) / '
+                'f"{split}.jsonl"'))
         prop = self.work / f".improve/proposals/{pid}.yaml"
         prop.parent.mkdir(parents=True, exist_ok=True)
         prop.write_text(sample.proposal(pid, value))
@@ -259,4 +276,4 @@ def make_world(sb: Sandbox, tmp: Path) -> World:
     work, checkout = root / "work", root / "checkout"
     run_git(root, "clone", "-q", sb.git_url(name), str(work))
     run_git(root, "clone", "-q", sb.git_url(name), str(checkout))
-    return World(sb, tmp, name, work, checkout, tokens=tokens)
+    return World(sb, tmp, name, work, checkout, root / "store", tokens=tokens)

@@ -35,9 +35,10 @@ def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:  # noqa: F811
     w.close()
 
 
-def released(world: World) -> int:
-    """The improvement (threshold 0.50 -> 0.62) merged and released as v1.3.1."""
-    number = world.propose_and_merge("prop-threshold", 0.62)
+def released(world: World, external: bool = False) -> int:
+    """The improvement (threshold 0.50 -> 0.62) merged and released as v1.3.1; ``external``:
+    its change also makes the classifier read the data store outside the repository."""
+    number = world.propose_and_merge("prop-threshold", 0.62, external=external)
     (o,) = world.release()
     assert (o.action, o.tag) == ("released", TAG)
     assert world.release_record(TAG).results is not None  # the monitor's reference
@@ -45,12 +46,17 @@ def released(world: World) -> int:
 
 
 def test_degraded_release_is_warned_then_reverted_and_the_rollback_released(
-    world: World,
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pr = released(world)
+    # the release itself causes the drop: its change makes the classifier read a data store
+    # outside the repository, which drifts after the release while nothing in the repository
+    # that the suite reads changes (innocent commits land meanwhile)
+    monkeypatch.setenv("ROUTER_DATA", str(world.store))
+    pr = released(world, external=True)
+    merge_sha = world.release_record(TAG).merge_sha
 
     # the data drifts a little after the release: past the warning (3%), short of a rollback
-    world.drift(0.55)
+    world.store_drift(0.55)
     world.clock.advance(days=1)
     (o1,) = world.monitor()
     assert o1.action == "measured" and o1.run is not None and o1.run.past_warning
@@ -60,6 +66,7 @@ def test_degraded_release_is_warned_then_reverted_and_the_rollback_released(
     assert (len(rec.runs), rec.state) == (1, "watching")
     assert rec.runs[0].commit == world.main_sha()
 
+    innocent = world.push_main({"README.md": "# router\n\nNothing the suite reads.\n"}, "docs")
     world.clock.advance(days=1)
     since = len(world.sb.requests)
     (o2,) = world.monitor()
@@ -69,13 +76,26 @@ def test_degraded_release_is_warned_then_reverted_and_the_rollback_released(
     assert sample.SUITE_ID in warning["body"]
     assert world.monitor_record(TAG).state == "warned"
     assert world.monitor_record(TAG).warning_comment == warning["id"]
-    # one comment found and written; the rest is git (clone, data branch)
-    assert world.api_since(since) == [("GET", f"/repos/{world.name}/issues/{pr}/comments"),
+    # the culprit's PR read for its author (the bisection, once), one comment found and
+    # written; the rest is git (clone, data branch)
+    assert world.api_since(since) == [("GET", f"/repos/{world.name}/pulls/{pr}"),
+                                      ("GET", f"/repos/{world.name}/issues/{pr}/comments"),
                                       ("POST", f"/repos/{world.name}/issues/{pr}/comments")]
     assert world.pulls()[-1]["number"] == pr  # no revert yet
+    # the warned drop was bisected: the head (this run's measurement) is worse, the release
+    # commit re-measured is worse too: the release's own change is the culprit
+    b = world.monitor_record(TAG).bisection
+    assert b is not None and (b.state, b.culprit, b.culprit_is_release) == ("found", merge_sha,
+                                                                            True)
+    assert b.head == innocent and b.commits == 1
+    assert (b.culprit_pr, b.culprit_author) == (pr, "alice")
+    assert [(p.commit, p.verdict, p.reused) for p in b.probes] == [
+        (b.reference, "worse", False), (innocent, "worse", True)]
+    assert "this release's own change" in warning["body"]
 
     # the drift goes on: past the rollback threshold with confidence -> the revert PR
-    world.drift(0.40)
+    world.store_drift(0.40)
+    world.push_main({"README.md": "# router\n\nStill nothing the suite reads.\n"}, "docs")
     world.clock.advance(days=1)
     (o3,) = world.monitor()
     assert o3.action == "revert-opened" and o3.run is not None and o3.run.past_rollback
@@ -88,6 +108,10 @@ def test_degraded_release_is_warned_then_reverted_and_the_rollback_released(
     assert facts["proposal_id"] == "prop-threshold"
     assert "the monitor measured" in facts["reason"]
     assert any(sample.SUITE_ID in line and "CI" in line for line in facts["evidence"])
+    # with the bisection's evidence: what was measured where
+    assert any(line.startswith("bisected 1 commit(s)") and "release's own change" in line
+               for line in facts["evidence"])
+    assert any(line.startswith(f"{innocent[:7]}: worse") for line in facts["evidence"])
     # the revert is of the improvement's own change: the threshold is back, the release
     # commit (changelog, version) and the proposal file stay
     head = revert["head_sha"]

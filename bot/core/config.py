@@ -105,6 +105,18 @@ class MonitorConfig(Strict):
         0.10, gt=0, lt=1, description="Relative drop, with confidence, that opens a revert PR."
     )
     warn_runs: int = Field(2, ge=1, description="Runs in a row past the warning before it warns.")
+    bisect: bool = Field(
+        True, description="Bisect a warned drop to the commit that caused it before blaming the "
+        "release."
+    )
+    bisect_runs: int = Field(
+        400, ge=1, description="Task runs a bisection may spend (all its measurements)."
+    )
+    bisect_minutes: float = Field(30.0, gt=0, description="Minutes a bisection may spend.")
+    bisect_attempts: int = Field(
+        2, ge=1, description="Measurements of a commit whose drop is not settled before it "
+        "counts as unchanged."
+    )
 
 
 class VersionFile(Strict):

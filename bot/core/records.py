@@ -77,6 +77,43 @@ class MonitorRun(Lenient):
     note: str | None = None
 
 
+class BisectProbe(Lenient):
+    """One measurement of a commit of the bisected line against the release's measurement."""
+
+    commit: str
+    verdict: Literal["worse", "same", "unsettled"]
+    changes: dict[str, float | None] = Field(default_factory=dict)
+    change_ci: dict[str, tuple[float | None, float | None]] = Field(default_factory=dict)
+    results: str | None = None  # results_path of the measurement
+    reused: bool = False  # stored on the data branch already (no task run)
+    runs: int = 0  # task runs it cost
+
+
+class Bisection(Lenient):
+    """Where a confirmed drop came from (see bot/core/bisect.py), kept in the monitor record."""
+
+    state: Literal["found", "vanished", "no_culprit", "exhausted", "not_on_line"]
+    reason: str
+    reference: str  # the release's measured commit (index 0 of the line)
+    head: str
+    commits: int  # commits on the line after the release commit
+    suites: list[str] = Field(default_factory=list)  # the suites that dropped, measured
+    good: str | None = None  # the narrowed range: the drop is after good, at or before bad
+    bad: str | None = None
+    culprit: str | None = None
+    culprit_is_release: bool = False  # the release's own change (its merge or squash commit)
+    culprit_pr: int | None = None
+    culprit_author: str | None = None
+    culprit_subject: str | None = None
+    culprit_release: str | None = None  # the tag, when the culprit is another improvement's
+    step: dict[str, tuple[float | None, float | None, float | None]] = Field(
+        default_factory=dict)  # the culprit against its parent: suite -> (change, low, high)
+    probes: list[BisectProbe] = Field(default_factory=list)
+    runs: int = 0  # task runs spent
+    minutes: float = 0.0
+    issue: int | None = None  # the opportunity issue naming the culprit
+
+
 class MonitorRecord(Lenient):
     """``monitors/<tag>.json``: one per release in its window, appended by each monitor run."""
 
@@ -91,3 +128,4 @@ class MonitorRecord(Lenient):
     revert_pr: int | None = None
     ended_at: datetime | None = None
     ended_because: str | None = None
+    bisection: Bisection | None = None

@@ -37,6 +37,7 @@ from bot.core.proposals import PROPOSALS_DIR
 from bot.core.records import (
     MONITORS_DIR,
     RELEASES_DIR,
+    Bisection,
     MonitorRecord,
     MonitorRun,
     ReleaseRecord,
@@ -48,6 +49,7 @@ from bot.core.release import RollbackFacts
 from bot.core.render import render
 from bot.core.results import Results
 from bot.errors import ImproveError, InputError, Problem
+from bot.stages import bisect
 from bot.stages.release import Env
 from bot.stages.router import Router
 
@@ -310,7 +312,8 @@ def _pct(value: float | None) -> str:
 
 
 def warning_body(release: ReleaseRecord, record: MonitorRecord, run: MonitorRun,
-                 env: Env, recovered: bool, revert_pr: int | None, note: str | None) -> str:
+                 env: Env, recovered: bool, revert_pr: int | None, note: str | None,
+                 bisection: Bisection | None = None) -> str:
     rows = []
     for suite, change in sorted(run.changes.items()):
         low, high = run.change_ci.get(suite, (None, None))
@@ -320,7 +323,9 @@ def warning_body(release: ReleaseRecord, record: MonitorRecord, run: MonitorRun,
     return render("monitor_warning.md.j2", tag=release.tag, run=run, rows=rows,
                   recovered=recovered, runs_in_a_row=core.streak(record.runs),
                   warn_drop=cfg.warn_drop, rollback_drop=cfg.rollback_drop,
-                  reference=release.results, revert_pr=revert_pr, note=note)
+                  reference=release.results, revert_pr=revert_pr, note=note,
+                  bisection=bisection, culprit_issue=bisection.issue if bisection else None,
+                  bisection_lines=bisect.evidence_lines(bisection) if bisection else [])
 
 
 def _write_comment(env: Env, release: ReleaseRecord, record: MonitorRecord, body: str) -> int:
@@ -382,6 +387,7 @@ def _run(env: Env, ws: Workspace, req: MonitorRequest) -> list[MonitorOutcome]:
         except ImproveError as exc:
             failure = NOT_MEASURED.format(commit=tip[:12], reason=exc)
     new_results_path = results_path(tip)
+    probed: dict[str, Any] = {}  # the bisections' new measurements, stored with the records
 
     for p in plans:
         r, record = p.release, p.record
@@ -424,7 +430,7 @@ def _run(env: Env, ws: Workspace, req: MonitorRequest) -> list[MonitorOutcome]:
             outcomes.append(MonitorOutcome(r.tag, "skipped", note, run))
             continue
         outcomes.append(_one(env, ws, req, r, record, reference, now_results, now,
-                             new_results_path, records, changed))
+                             new_results_path, records, changed, store.ref, probed))
 
     if req.dry_run:
         for o in outcomes:
@@ -442,6 +448,7 @@ def _run(env: Env, ws: Workspace, req: MonitorRequest) -> list[MonitorOutcome]:
                 out[release_path(tag)] = fresh
         if now_results is not None and store.read(new_results_path) is None:
             out[new_results_path] = json.loads(now_results.model_dump_json())
+        out.update({p: data for p, data in probed.items() if store.read(p) is None})
         return out
 
     if changed or release_states:
@@ -457,7 +464,8 @@ def _run(env: Env, ws: Workspace, req: MonitorRequest) -> list[MonitorOutcome]:
 
 def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record: MonitorRecord,
          reference: dict[str, Any], now_results: Results, now: datetime, stored: str,
-         records: Records, changed: dict[str, MonitorRecord]) -> MonitorOutcome:
+         records: Records, changed: dict[str, MonitorRecord], data_ref: str,
+         probed: dict[str, Any]) -> MonitorOutcome:
     cfg = env.config.monitor
     ref = Results.model_validate(reference)
     ids = {s.id for s in ref.suites} & {s.id for s in now_results.suites}
@@ -474,9 +482,28 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
     note: str | None = None
     if run.past_rollback and r.rollback:
         note = AUTO_ROLLBACK_SKIPPED.format(why="a rollback is not rolled back automatically")
-    if decision.open_revert:
+    # a warned drop is bisected first: only the release's own change is reverted
+    finding = None
+    if (decision.warned or decision.open_revert) and cfg.bisect and not req.dry_run:
+        finding = bisect.for_monitor(
+            ws, env.config, data_ref, r, records.releases, rec.bisection, _only(ref, ids),
+            now_results, [s for s, c in run.changes.items() if c is not None
+                          and c < -cfg.warn_drop], env.err, env.forge)
+    if finding is not None:
+        b = finding.bisection
+        probed.update(finding.results)
+        if finding.blames_other and b.issue is None:
+            b = b.model_copy(update={"issue": bisect.file_culprit_issue(env.forge, b, r)})
+        rec = rec.model_copy(update={"bisection": b})
+        detail += f"; bisection {b.state}" + (f": {b.culprit[:12]}" if b.culprit else "")
+        if decision.open_revert and not finding.blames_release:
+            note = AUTO_ROLLBACK_SKIPPED.format(why=bisect.NOT_THE_RELEASE.format(
+                state=b.state, reason=b.reason))
+    if decision.open_revert and (finding is None or finding.blames_release):
+        evidence = core.evidence_lines(run, r.results) + (
+            bisect.evidence_lines(finding.bisection) if finding is not None else [])
         result = open_rollback(env, ws, r, records.releases, reason=core.auto_reason(run, cfg),
-                               evidence=core.evidence_lines(run, r.results),
+                               evidence=evidence,
                                requested_by=None, dry_run=req.dry_run)
         if result.number is not None:
             rec = rec.model_copy(update={"revert_pr": result.number,
@@ -492,7 +519,8 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
         run = run.model_copy(update={"note": note})
         rec = rec.model_copy(update={"runs": [*rec.runs[:-1], run]})
     if decision.write_comment and not req.dry_run:
-        body = warning_body(r, rec, run, env, decision.recovered, rec.revert_pr, note)
+        body = warning_body(r, rec, run, env, decision.recovered, rec.revert_pr, note,
+                            rec.bisection)
         rec = rec.model_copy(update={"warning_comment": _write_comment(env, r, rec, body)})
     changed[r.tag] = rec
     return MonitorOutcome(r.tag, action, detail, run, rec.revert_pr)

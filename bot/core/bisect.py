@@ -1,0 +1,169 @@
+"""BISECT, decided: which commit a confirmed monitor drop came from. Pure: the stage
+(bot/stages/bisect.py) lists the commits, measures what this module asks for and acts.
+
+The line is the default branch's first-parent history from the release's measured commit
+(index 0, the release commit, whose measurement at release is the reference) to the head (the
+last index). Every measurement of a commit of the line is compared with the reference by
+COMPARE (``compare_results``: its intervals, its confidence), and classified here:
+
+- ``worse``: past the warning threshold *and* lower with confidence (the interval of the
+  relative change lies entirely below zero) on some suite that dropped;
+- ``same``: not past the warning threshold on any of them;
+- ``unsettled``: past the warning but not with confidence: measured again (more repeats) while
+  ``max_attempts`` allows, then taken as ``same``: noise never becomes a culprit.
+
+Decisions where the design is silent:
+
+- The head is confirmed first (re-measured unless this run's own measurement of it is
+  reused): a drop that is no longer ``worse`` ends the bisection with no culprit ("vanished").
+- The release commit is assumed good (it was measured good at release) and re-measured only
+  when the search narrows down to it: when it is now ``worse`` the release's own change is the
+  culprit (its gain did not hold with nothing else changed).
+- With non-monotone answers the earliest ``worse`` commit bounds the search from above and the
+  latest ``same`` commit before it from below.
+- A candidate is named only when the step from its first parent is itself a real change:
+  COMPARE of the candidate against its parent (both already measured) is lower with confidence.
+  A drop that built up over several small steps ends with no culprit.
+- The budget is task runs and minutes: a measurement is started only when its estimated cost
+  fits in what is left (runs: the suites' tasks times repeats; minutes: the mean of the
+  measurements so far). Running out reports the narrowed range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Verdict = Literal["worse", "same", "unsettled"]
+Kind = Literal["measure", "step", "found", "vanished", "no_culprit", "exhausted"]
+
+# the texts the finding is told with (warning comment, record, issue)
+R_VANISHED = "re-measured, {commit} is no longer worse than the release's measurement: no culprit"
+R_FOUND = "{commit} is the first commit worse with confidence than the release's measurement"
+R_RELEASE = ("the release commit {commit}, re-measured now, is itself worse with confidence "
+             "than its measurement at release: the release's own change")
+R_GRADUAL = ("{commit} is the first commit worse than the release's measurement, but the step "
+             "from its parent {parent} is not a change with confidence: the drop built up over "
+             "several commits, no single culprit")
+R_EXHAUSTED = ("the budget ran out ({why}) after {measured} measurement(s): the first worse "
+               "commit is after {good} and at or before {bad}")
+R_BUDGET_RUNS = "{spent} of {limit} task runs"
+R_BUDGET_MINUTES = "{spent:.1f} of {limit:.0f} minutes"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One suite's relative change against a baseline, as COMPARE reports it."""
+
+    change: float | None
+    low: float | None
+    high: float | None
+
+
+def classify(changes: Mapping[str, Change], warn_drop: float) -> Verdict:
+    """A measurement of a commit against the reference, over the suites that dropped."""
+    past = [c for c in changes.values() if c.change is not None and c.change < -warn_drop]
+    if not past:
+        return "same"
+    if any(c.high is not None and c.high < 0 for c in past):
+        return "worse"
+    return "unsettled"
+
+
+def real_step(changes: Mapping[str, Change]) -> bool:
+    """The step from a commit's parent to it is a drop with confidence (COMPARE's interval of
+    the change lies entirely below zero) on some suite."""
+    return any(c.change is not None and c.change < 0 and c.high is not None and c.high < 0
+               for c in changes.values())
+
+
+@dataclass(frozen=True)
+class Probe:
+    verdict: Verdict
+    attempts: int = 1  # measurements made of this commit (the verdict is the latest's)
+
+
+@dataclass(frozen=True)
+class Budget:
+    runs: int  # task runs (samples) all the measurements of one bisection may make
+    minutes: float
+    max_attempts: int = 2  # measurements of one unsettled commit before it counts as same
+
+
+@dataclass(frozen=True)
+class Spent:
+    runs: int = 0
+    minutes: float = 0.0
+    measurements: int = 0  # fresh measurements (reused ones cost nothing)
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: Kind
+    index: int | None = None  # the commit to measure, or the culprit
+    good: int = 0  # the narrowed range: the first worse commit is in (good, bad]
+    bad: int = 0
+    reason: str = ""
+
+
+def _fits(budget: Budget, spent: Spent, run_cost: int) -> str | None:
+    """None when one more measurement fits; else why not."""
+    if spent.runs + run_cost > budget.runs:
+        return R_BUDGET_RUNS.format(spent=spent.runs, limit=budget.runs)
+    per = spent.minutes / spent.measurements if spent.measurements else 0.0
+    if spent.minutes + per > budget.minutes:
+        return R_BUDGET_MINUTES.format(spent=spent.minutes, limit=budget.minutes)
+    return None
+
+
+def next_step(line: Sequence[str], probes: Mapping[int, Probe], steps: Mapping[int, bool],
+              budget: Budget, spent: Spent, run_cost: int) -> Step:
+    """What to do next over ``line`` (index 0 the release commit, the last the head), given the
+    measurements so far (``probes``, by index), the step checks made (``steps``: index -> the
+    step from index-1 is a real change) and the cost of one measurement in task runs."""
+    if not line:
+        raise ValueError("a bisection needs at least the release commit")
+    head = len(line) - 1
+
+    def settled(i: int) -> Verdict | None:
+        p = probes.get(i)
+        if p is None:
+            return None
+        if p.verdict == "unsettled" and p.attempts >= budget.max_attempts:
+            return "same"  # not a change with confidence, after measuring again
+        return p.verdict
+
+    def measure(i: int, good: int, bad: int) -> Step:
+        why = _fits(budget, spent, run_cost)
+        if why is not None:
+            return Step("exhausted", None, good, bad, R_EXHAUSTED.format(
+                why=why, measured=spent.measurements, good=line[good][:12],
+                bad=line[bad][:12]))
+        return Step("measure", i, good, bad)
+
+    h = settled(head)
+    if h is None or h == "unsettled":
+        return measure(head, 0, head)
+    if h == "same":
+        return Step("vanished", None, head, head, R_VANISHED.format(commit=line[head][:12]))
+
+    bad = min(i for i in range(head + 1) if settled(i) == "worse")
+    if bad == 0:
+        return Step("found", 0, 0, 0, R_RELEASE.format(commit=line[0][:12]))
+    good = max((i for i in range(bad) if settled(i) == "same"), default=0)
+    # an unsettled commit inside the range is measured again before it is relied on
+    for i in range(good + 1, bad):
+        if settled(i) == "unsettled":
+            return measure(i, good, bad)
+    if bad - good > 1:
+        return measure((good + bad) // 2, good, bad)
+    if good == 0 and settled(0) in (None, "unsettled"):
+        return measure(0, 0, bad)  # the release commit itself, re-measured now
+    if bad not in steps:
+        return Step("step", bad, good, bad)
+    if steps[bad]:
+        return Step("found", bad, good, bad, R_FOUND.format(commit=line[bad][:12]))
+    return Step("no_culprit", None, good, bad, R_GRADUAL.format(commit=line[bad][:12],
+                                                                 parent=line[good][:12]))
+

@@ -1,0 +1,328 @@
+"""BISECT: a confirmed monitor drop traced to the commit that caused it, before the release is
+blamed. Called by the monitor (bot/stages/monitor.py) when a release's drop is warned.
+
+gather (the default branch's first-parent line from the release's measured commit to the head;
+every measurement of its commits already on the data branch, and this run's of the head) ->
+decide (``bot.core.bisect``, pure: which commit next, a confident change or not, when to stop)
+-> measure (only the suites that dropped, in scratch worktrees through the TEST path, within the
+budget) -> the finding (culprit, its pull request and author, the numbers) for the monitor to
+act on: the revert of the release only when it is the culprit; otherwise an opportunity issue
+naming the culprit, filed once.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from bot.adapters.release_git import Workspace
+from bot.core import bisect as core
+from bot.core import opportunities as opp
+from bot.core.compare import compare_results
+from bot.core.config import Config
+from bot.core.forge import Forge, NotFound
+from bot.core.records import (
+    RESULTS_DIR,
+    Bisection,
+    BisectProbe,
+    ReleaseRecord,
+    results_path,
+)
+from bot.core.render import render
+from bot.core.results import Results
+from bot.errors import ImproveError, InputError, Problem
+
+NOT_ON_LINE = ("the release commit {commit} is not on the first-parent line of {branch}: "
+               "nothing to bisect")
+NOT_MEASURED = "could not measure {commit}: {reason}"
+NOT_THE_RELEASE = "the bisection ({state}) does not blame this release: {reason}"
+T_CULPRIT = "Opportunity: commit {sha} lowered {suites} ({change})"
+_PR_IN_SUBJECT = (re.compile(r"^Merge pull request #(\d+) "), re.compile(r"\(#(\d+)\)\s*$"))
+
+
+@dataclass
+class Finding:
+    bisection: Bisection
+    results: dict[str, Any] = field(default_factory=dict)  # new results files to store
+
+    @property
+    def blames_release(self) -> bool:
+        return self.bisection.state == "found" and self.bisection.culprit_is_release
+
+    @property
+    def blames_other(self) -> bool:
+        return self.bisection.state == "found" and not self.bisection.culprit_is_release
+
+
+def _only(results: Results, suites: set[str]) -> Results:
+    return results.model_copy(update={"suites": [s for s in results.suites if s.id in suites]})
+
+
+def changes_of(base: Results, cand: Results, suites: set[str],
+               config: Config) -> dict[str, core.Change]:
+    """COMPARE's relative change of each suite score, candidate against base."""
+    comparison = compare_results(_only(base, suites), _only(cand, suites), config.compare)
+    out: dict[str, core.Change] = {}
+    for s in comparison.suites:
+        if s.kind == "benchmark" and s.present == "both":
+            ci = s.score_change_ci
+            out[s.id] = core.Change(s.score_change, ci.low if ci else None,
+                                    ci.high if ci else None)
+    return out
+
+
+def line_of(ws: Workspace, release_commit: str, head: str) -> list[str] | None:
+    """The first-parent line from the release commit (first) to the head (last), or None when
+    the release commit is not on it."""
+    if ws.git.try_rev_parse(release_commit) is None or not ws.git.is_ancestor(release_commit,
+                                                                               head):
+        return None
+    after = ws.git.run("rev-list", "--first-parent", "--reverse",
+                       f"{release_commit}..{head}").split()
+    line = [release_commit, *after]
+    if after and ws.git.run("rev-parse", f"{after[0]}^1") != release_commit:
+        return None  # reached through a side branch only
+    return line
+
+
+def _measure(ws: Workspace, commit: str, suites: list[str], repeat: int | None,
+             err: TextIO) -> Results:
+    from bot.adapters.progress import PlainProgress
+    from bot.stages.evaluate import EvaluateRequest, evaluate, read_config
+    from bot.stages.suites import load_tree_suites
+
+    with ws.git.worktree(commit) as wt:
+        found, _ = load_tree_suites(wt.path, read_config(wt.path))
+        present = sorted(set(suites) & {s.id for s, _ in found})
+        if not present:
+            raise InputError([Problem("suites", f"none of {', '.join(suites)} is on "
+                                                f"{commit[:12]}")])
+        return evaluate(EvaluateRequest(repo=wt.path, ref="HEAD", suites=present,
+                                        repeat=repeat), PlainProgress(err))
+
+
+def _run_cost(ref: Results, suites: set[str], repeat: int | None) -> int:
+    return sum(len(s.tasks) * (repeat or s.repeat) for s in ref.suites if s.id in suites)
+
+
+def _stored(ws: Workspace, data_ref: str, line: Sequence[str]) -> dict[str, Results]:
+    """Measurements of the line's commits already on the data branch."""
+    from bot.adapters.record_reader import read_json_files
+
+    if ws.git.try_rev_parse(data_ref) is None:
+        return {}
+    have = set(ws.git.list_files(data_ref))
+    paths = [results_path(c) for c in line if results_path(c) in have]
+    out: dict[str, Results] = {}
+    for path, data in read_json_files(ws.git.path, data_ref, paths).items():
+        try:
+            res = Results.model_validate(data)
+        except ValueError:
+            continue  # a damaged measurement is measured again, not trusted
+        out[path.removeprefix(RESULTS_DIR + "/").removesuffix(".json")] = res
+    return out
+
+
+def _pr_of(subject: str) -> int | None:
+    for pattern in _PR_IN_SUBJECT:
+        m = pattern.search(subject)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRecord,
+                releases: Sequence[ReleaseRecord], reference: Results, head_results: Results,
+                suites: set[str], err: TextIO,
+                earlier: Bisection | None = None, forge: Forge | None = None) -> Finding:
+    """Bisect the drop of ``suites`` from ``reference`` (the release commit's measurement at
+    release) to the head; ``head_results`` is this run's measurement of the head."""
+    cfg = config.monitor
+    head = head_results.commit
+    ref_commit = reference.commit
+    suite_list = sorted(suites)
+    line = line_of(ws, ref_commit, head)
+    if line is None:
+        return Finding(Bisection(state="not_on_line", reason=NOT_ON_LINE.format(
+            commit=ref_commit[:12], branch=ws.branch), reference=ref_commit, head=head,
+            commits=0, suites=suite_list))
+    index = {c: i for i, c in enumerate(line)}
+    measured: dict[str, Results] = {c: r for c, r in _stored(ws, data_ref, line).items()}
+    measured[head] = head_results
+    new: dict[str, Any] = {}
+    probes: dict[int, core.Probe] = {}
+    records: dict[int, BisectProbe] = {}
+
+    def judge(i: int, res: Results, reused: bool, runs: int, attempts: int) -> None:
+        changes = changes_of(reference, res, suites, config)
+        verdict = core.classify(changes, cfg.warn_drop)
+        probes[i] = core.Probe(verdict, attempts)
+        records[i] = BisectProbe(
+            commit=line[i], verdict=verdict, reused=reused,
+            # the release commit's stored results are the reference, never a re-measurement
+            results=results_path(line[i]) if i else None,
+            runs=runs + (records[i].runs if i in records else 0),
+            changes={k: v.change for k, v in changes.items()},
+            change_ci={k: (v.low, v.high) for k, v in changes.items()})
+
+    # every stored measurement is used (the release commit's own stored one is the reference
+    # itself, not a re-measurement of it)
+    for commit, res in measured.items():
+        if commit in index and commit != ref_commit:
+            judge(index[commit], res, True, 0, 1)
+    judge(index[head], head_results, True, 0, 1)  # this run's, even of the release commit
+    if earlier is not None:
+        for p in earlier.probes:  # re-measurements an earlier, unfinished bisection made
+            i = index.get(p.commit)
+            if i is not None and i in probes and p.verdict == "unsettled" and not p.reused:
+                probes[i] = core.Probe(probes[i].verdict, 2)
+
+    budget = core.Budget(runs=cfg.bisect_runs, minutes=cfg.bisect_minutes,
+                         max_attempts=cfg.bisect_attempts)
+    spent = core.Spent()
+    steps: dict[int, bool] = {}
+    step_changes: dict[str, core.Change] = {}
+    while True:
+        cost_repeat = None
+        step = core.next_step(line, probes, steps, budget, spent,
+                              _run_cost(reference, suites, cost_repeat))
+        if step.kind == "measure":
+            assert step.index is not None
+            i = step.index
+            attempts = probes[i].attempts + 1 if i in probes else 1
+            # measured again: with twice the repeats, so that the interval can settle
+            repeat = None if attempts == 1 else 2 * max(
+                (s.repeat for s in reference.suites if s.id in suites), default=1)
+            runs = _run_cost(reference, suites, repeat)
+            started = time.monotonic()
+            try:
+                res = _measure(ws, line[i], suite_list, repeat, err)
+            except ImproveError as exc:
+                return _finish(Bisection(
+                    state="exhausted", reason=NOT_MEASURED.format(commit=line[i][:12],
+                                                                  reason=exc),
+                    reference=ref_commit, head=head, commits=len(line) - 1, suites=suite_list,
+                    good=line[step.good], bad=line[step.bad]), records, spent, new)
+            minutes = (time.monotonic() - started) / 60
+            spent = core.Spent(spent.runs + runs, spent.minutes + minutes,
+                               spent.measurements + 1)
+            measured[line[i]] = res
+            new[results_path(line[i])] = res.model_dump(mode="json")
+            judge(i, res, False, runs, attempts)
+            continue
+        if step.kind == "step":
+            assert step.index is not None
+            step_changes = changes_of(measured[line[step.good]], measured[line[step.index]],
+                                      suites, config)
+            steps[step.index] = core.real_step(step_changes)
+            continue
+        break
+
+    b = Bisection(state=step.kind, reason=step.reason, reference=ref_commit,
+                  head=head, commits=len(line) - 1, suites=suite_list,
+                  good=line[step.good], bad=line[step.bad])
+    if step.kind == "found" and step.index is not None:
+        b = _culprit(ws, b, step.index, line, release, releases, step_changes, forge)
+    return _finish(b, records, spent, new)
+
+
+def _finish(b: Bisection, records: dict[int, BisectProbe], spent: core.Spent,
+            new: dict[str, Any]) -> Finding:
+    b = b.model_copy(update={"probes": [records[i] for i in sorted(records)],
+                             "runs": spent.runs, "minutes": round(spent.minutes, 3)})
+    return Finding(b, new)
+
+
+def _culprit(ws: Workspace, b: Bisection, i: int, line: Sequence[str], release: ReleaseRecord,
+             releases: Sequence[ReleaseRecord], step: dict[str, core.Change],
+             forge: Forge | None) -> Bisection:
+    """The culprit's commit, pull request and author (the pull request's, else the commit's):
+    the release's own change when the release commit itself is worse now; else the commit,
+    and the improvement it merged."""
+    sha = release.merge_sha if i == 0 else line[i]
+    author, subject = ws.git.run("log", "-1", "--format=%an%x00%s", sha).split("\x00", 1)
+    other = next((r for r in releases if r.merge_sha == sha and r.tag != release.tag), None)
+    pr = release.pr if i == 0 else (other.pr if other is not None else _pr_of(subject))
+    if pr is not None and forge is not None:
+        try:
+            author = forge.get_pull(pr).author or author
+        except NotFound:
+            pr = None  # the number in the subject is not a pull request here
+    return b.model_copy(update={
+        "culprit": sha, "culprit_is_release": i == 0, "culprit_pr": pr,
+        "culprit_author": author, "culprit_subject": subject,
+        "culprit_release": other.tag if other is not None else None,
+        "step": {k: (v.change, v.low, v.high) for k, v in step.items()}})
+
+
+# --- telling it ---------------------------------------------------------------------------------
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.1%}"
+
+
+def evidence_lines(b: Bisection) -> list[str]:
+    """The bisection's numbers, one line each (warning comment, revert PR, issue)."""
+    out = [f"bisected {b.commits} commit(s) after the release commit {b.reference[:7]} up to "
+           f"{b.head[:7]}: {b.reason}"]
+    for p in b.probes:
+        nums = ", ".join(
+            f"{s} {_pct(c)}" + (f" (95% CI {_pct(b_lo)} to {_pct(b_hi)})"
+                                if b_lo is not None and b_hi is not None else "")
+            for s, c in sorted(p.changes.items())
+            for b_lo, b_hi in [p.change_ci.get(s, (None, None))])
+        how = "stored" if p.reused else f"measured, {p.runs} task runs"
+        out.append(f"{p.commit[:7]}: {p.verdict} against the release's measurement: {nums} "
+                   f"({how})")
+    for s, (c, lo, hi) in sorted(b.step.items()):
+        if c is not None:
+            ci = f" (95% CI {_pct(lo)} to {_pct(hi)})" if lo is not None and hi is not None else ""
+            out.append(f"step into {(b.culprit or '?')[:7]} from its parent: {s} {_pct(c)}{ci}")
+    out.append(f"cost: {b.runs} task run(s), {b.minutes:.1f} minute(s)")
+    return out
+
+
+def culprit_key(sha: str) -> str:
+    return f"culprit:{sha}"
+
+
+def file_culprit_issue(forge: Forge, b: Bisection, release: ReleaseRecord) -> int | None:
+    """The opportunity issue naming the culprit, filed once per culprit commit (found again by
+    its key, open or closed)."""
+    if b.culprit is None:
+        return None
+    key = culprit_key(b.culprit)
+    for issue in forge.list_issues(label=opp.LABEL, state="all"):
+        if key in opp.filed_keys([issue.body or ""]):
+            return issue.number
+    worst = min(((s, c) for s, (c, _, _) in b.step.items() if c is not None),
+                key=lambda x: x[1], default=None)
+    title = T_CULPRIT.format(sha=b.culprit[:7], suites=", ".join(b.suites),
+                             change=_pct(worst[1]) if worst else "a drop")
+    body = render("opportunity_culprit.md.j2", b=b, tag=release.tag, pr=release.pr,
+                  evidence=evidence_lines(b),
+                  key_line=f"<!-- improve-opportunity-key {key} -->")
+    return forge.create_issue(title=title, body=body, labels=[opp.LABEL]).number
+
+
+# --- the monitor's entry ------------------------------------------------------------------------
+
+
+def for_monitor(ws: Workspace, config: Config, data_ref: str, release: ReleaseRecord,
+                releases: Sequence[ReleaseRecord], earlier: Bisection | None,
+                reference: Results, head_results: Results, dropped: Sequence[str],
+                err: TextIO, forge: Forge | None = None) -> Finding | None:
+    """The finding for a warned drop of ``dropped`` suites: the earlier bisection's culprit, or
+    a new bisection. None when nothing dropped."""
+    if not dropped:
+        return None
+    # a culprit stays the culprit; an ending without one is bisected again on the next warned
+    # run (what was stored since makes it cheaper)
+    if earlier is not None and earlier.state == "found":
+        return Finding(earlier)
+    return bisect_drop(ws, config, data_ref, release, releases, reference, head_results,
+                       set(dropped), err, earlier, forge)

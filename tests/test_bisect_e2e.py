@@ -1,0 +1,110 @@
+"""BISECT end to end on the sandbox: a release, then an innocent commit, then a merged pull
+request that breaks the scoring, then another innocent commit. The monitor's drop is past the
+rollback threshold, but the bisection names the breaking merge: the release is not reverted, an
+opportunity issue names the culprit (its PR, its author, the numbers), and the warning comment
+on the release's PR says it is not to blame. (The release that causes its own drop, and is
+reverted with the bisection's evidence, is in tests/test_monitor_e2e.py.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.core.opportunities import LABEL
+from bot.sandbox import Sandbox
+from bot.stages.bisect import culprit_key
+from tests import sample_repo as sample
+from tests.monitor_helpers import World, make_world
+from tests.sandbox_helpers import run_git, sandbox  # noqa: F401
+
+TAG = "v1.3.1"
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:  # noqa: F811
+    w = make_world(sandbox, tmp_path)
+    yield w
+    w.close()
+
+
+def merged_pr(world: World, login: str, branch: str, path: str, old: str, new: str,
+              title: str) -> tuple[int, str]:
+    """``login`` opens a pull request changing ``path`` and it is merged (a merge commit)."""
+    run_git(world.work, "fetch", "-q", "origin")
+    run_git(world.work, "checkout", "-q", "-B", branch, "origin/main")
+    f = world.work / path
+    text = f.read_text()
+    assert old in text
+    f.write_text(text.replace(old, new))
+    run_git(world.work, "commit", "-q", "-am", title)
+    run_git(world.work, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
+    pr = world.forge(login).create_pull(title=title, body="a refactor", head=branch,
+                                        base="main")
+    return pr.number, world.merge(pr.number)
+
+
+def test_a_later_commit_that_breaks_the_scoring_is_named_and_the_release_is_kept(
+    world: World,
+) -> None:
+    pr = world.propose_and_merge("prop-threshold", 0.62)
+    (o,) = world.release()
+    assert o.action == "released"
+    reference = world.release_record(TAG).release_commit
+    innocent = world.push_main({"README.md": "# router\n\nNothing the suite reads.\n"}, "docs")
+    breaking_pr, culprit = merged_pr(
+        world, "bob", "refactor-scoring", "classifier/classify.py",
+        'case["score"] >= t', 'case["score"] >= t * 0.5', "Simplify the scoring")
+    later = world.push_main({"README.md": "# router\n\nStill nothing the suite reads.\n"},
+                            "docs again")
+
+    world.clock.advance(days=1)
+    (o1,) = world.monitor()
+    assert o1.run is not None and o1.run.past_rollback  # a large, confident drop
+    assert o1.action == "measured" and o1.revert_pr is None
+    # no revert of the release: only the release's and the breaking change's PRs exist
+    assert [p["number"] for p in world.pulls()] == [pr, breaking_pr]
+
+    rec = world.monitor_record(TAG)
+    b = rec.bisection
+    assert b is not None and b.state == "found"
+    assert (b.culprit, b.culprit_is_release, b.culprit_pr, b.culprit_author) == (
+        culprit, False, breaking_pr, "bob")
+    assert (b.reference, b.head, b.commits) == (reference, later, 3)
+    # the head is this run's measurement; bisecting [release, innocent, merge, later] measures
+    # the innocent commit (unchanged) and the merge (worse), and nothing else
+    assert [(p.commit, p.verdict, p.reused) for p in b.probes] == [
+        (innocent, "same", False), (culprit, "worse", False), (later, "worse", True)]
+    assert b.runs == 2 * len(sample.SPLITS)
+    (change, low, high) = b.step[sample.SUITE_ID]
+    assert change is not None and high is not None and high < 0  # the step is a real drop
+    assert (b.good, b.bad) == (innocent, culprit)
+    # the measurements it made are stored by commit, for the next bisection to reuse
+    assert world.data(f"results/{innocent}.json")["commit"] == innocent
+    assert world.data(f"results/{culprit}.json")["commit"] == culprit
+    assert any("lowered" in (r.note or "") or "does not blame" in (r.note or "")
+               for r in rec.runs)
+
+    # the opportunity issue names the culprit, its PR and author, with the numbers
+    issues = [i for i in world.state()["issues"] if LABEL in i["labels"]]
+    (issue,) = issues
+    assert issue["number"] == b.issue
+    assert culprit[:7] in issue["title"] and sample.SUITE_ID in issue["title"]
+    assert f"PR #{breaking_pr}" in issue["body"] and "bob" in issue["body"]
+    assert f"{TAG} is not to blame" in issue["body"]
+    assert f"{innocent[:7]}: same" in issue["body"] and f"{culprit[:7]}: worse" in issue["body"]
+    assert culprit_key(culprit) in issue["body"]
+
+    # the release's PR is told it is not to blame (in the monitor's one comment)
+    (warning,) = world.comments(pr, "monitor")
+    assert f"**{TAG} is not to blame**" in warning["body"]
+    assert culprit[:12] in warning["body"] and f"#{b.issue}" in warning["body"]
+
+    # the next run keeps the finding: no second bisection, issue, or revert
+    world.clock.advance(days=1)
+    (o2,) = world.monitor()
+    assert o2.action == "warned" and o2.revert_pr is None
+    assert world.monitor_record(TAG).bisection == b
+    assert len([i for i in world.state()["issues"] if LABEL in i["labels"]]) == 1
+    assert [p["number"] for p in world.pulls()] == [pr, breaking_pr]
