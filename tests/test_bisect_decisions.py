@@ -8,7 +8,18 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from bot.core.bisect import Budget, Change, Probe, Spent, Step, classify, next_step, real_step
+from bot.core.bisect import (
+    Budget,
+    Change,
+    Probe,
+    Spent,
+    Step,
+    classify,
+    next_step,
+    real_step,
+    summary,
+)
+from bot.core.records import Bisection
 
 WARN = 0.03
 
@@ -184,3 +195,43 @@ def test_the_budget_ends_a_bisection_with_the_narrowed_range(
 def test_an_empty_line_is_refused() -> None:
     with pytest.raises(ValueError):
         next_step([], {}, {}, BIG, Spent(), 8)
+
+
+def bisection(**kw: object) -> Bisection:
+    base: dict[str, object] = {"state": "found", "reason": "r", "reference": "a" * 40,
+                               "head": "f" * 40, "commits": 3}
+    return Bisection.model_validate({**base, **kw})
+
+
+@pytest.mark.parametrize("b, expected", [
+    (None, ""),
+    (bisection(culprit="c" * 40, culprit_is_release=True, culprit_pr=4),
+     "bisected: the release's own change ccccccc"),
+    (bisection(culprit="c" * 40, culprit_pr=7, culprit_author="bob", issue=9),
+     "bisected: ccccccc (PR #7, @bob), not this release; issue #9"),
+    (bisection(culprit="c" * 40, culprit_author="bob"),
+     "bisected: ccccccc (@bob), not this release"),
+    (bisection(state="exhausted", good="1" * 40, bad="2" * 40),
+     "bisection out of budget: after 1111111, at or before 2222222"),
+    (bisection(state="no_culprit"), "bisected: no culprit (no culprit)"),
+    (bisection(state="vanished"), "bisected: no culprit (vanished)"),
+])
+def test_the_finding_in_one_line(b: Bisection | None, expected: str) -> None:
+    assert summary(b) == expected
+
+
+def test_the_issue_points_at_another_improvements_rollback_when_it_is_the_culprit() -> None:
+    from bot.core.render import render
+
+    def body(**kw: object) -> str:
+        b = bisection(culprit="c" * 40, culprit_pr=7, culprit_author="bob", suites=["s"], **kw)
+        return render("opportunity_culprit.md.j2", b=b, tag="v1.4.0", pr=42,
+                      evidence=["e1"], key_line="<!-- k -->")
+
+    other = body(culprit_release="v1.5.0")
+    assert "merge of the improvement **v1.5.0**" in other
+    assert "`/rollback` on PR #7" in other and "`improve rollback v1.5.0`" in other
+    assert "instead of the revert of v1.4.0" in other
+    plain = body()
+    assert "v1.4.0 is not to blame" in plain and "/rollback" not in plain
+    assert "Commit `cccccccccccc` (PR #7) by bob lowered **s**" in plain

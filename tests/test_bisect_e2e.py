@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.git import Git
+from bot.core.config import parse_config
 from bot.core.opportunities import LABEL
 from bot.sandbox import Sandbox
 from bot.stages.bisect import culprit_key
+from bot.stages.dashboard import LoopEnv, refresh_dashboard
 from tests import sample_repo as sample
 from tests.monitor_helpers import World, make_world
 from tests.sandbox_helpers import run_git, sandbox  # noqa: F401
@@ -100,6 +103,15 @@ def test_a_later_commit_that_breaks_the_scoring_is_named_and_the_release_is_kept
     (warning,) = world.comments(pr, "monitor")
     assert f"**{TAG} is not to blame**" in warning["body"]
     assert culprit[:12] in warning["body"] and f"#{b.issue}" in warning["body"]
+
+    # the dashboard's monitors show the finding
+    env = LoopEnv(forge=world.forge(), config=parse_config(sample.CONFIG),
+                  git=Git(world.checkout, token=world.sb.token), remote="origin",
+                  default_branch="main", now=world.clock)
+    refresh_dashboard(env)
+    (dashboard,) = [i for i in world.state()["issues"] if "improve-dashboard" in i["labels"]]
+    assert (f"bisected: {culprit[:7]} (PR #{breaking_pr}, @bob), not this release; "
+            f"issue #{b.issue}") in dashboard["body"]
 
     # the next run keeps the finding: no second bisection, issue, or revert
     world.clock.advance(days=1)

@@ -35,6 +35,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.core.records import Bisection
+
 Verdict = Literal["worse", "same", "unsettled"]
 Kind = Literal["measure", "step", "found", "vanished", "no_culprit", "exhausted"]
 
@@ -167,3 +169,20 @@ def next_step(line: Sequence[str], probes: Mapping[int, Probe], steps: Mapping[i
     return Step("no_culprit", None, good, bad, R_GRADUAL.format(commit=line[bad][:12],
                                                                  parent=line[good][:12]))
 
+
+
+def summary(b: Bisection | None) -> str:
+    """The finding in one line (the dashboard's monitors)."""
+    if b is None:
+        return ""
+    if b.state == "found" and b.culprit:
+        if b.culprit_is_release:
+            return f"bisected: the release's own change {b.culprit[:7]}"
+        by = ", ".join(x for x in (f"PR #{b.culprit_pr}" if b.culprit_pr else "",
+                                   f"@{b.culprit_author}" if b.culprit_author else "") if x)
+        return (f"bisected: {b.culprit[:7]}" + (f" ({by})" if by else "")
+                + ", not this release" + (f"; issue #{b.issue}" if b.issue else ""))
+    if b.state == "exhausted":
+        return (f"bisection out of budget: after {(b.good or '?')[:7]}, "
+                f"at or before {(b.bad or '?')[:7]}")
+    return f"bisected: no culprit ({b.state.replace('_', ' ')})"

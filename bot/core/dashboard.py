@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from bot.core import policy
 from bot.core.alerts import ActiveAlert, rollback_rate
+from bot.core.bisect import summary as bisect_summary
 from bot.core.config import Config
 from bot.core.effectiveness import Effectiveness, rolled_back_versions
 from bot.core.embed import embed, extract
@@ -93,6 +94,7 @@ class MonitorView:
     runs: int
     worst: float | None
     at: datetime | None
+    cause: str = ""  # the bisection's finding, when a drop was bisected
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,8 @@ def dashboard(
         last = max(m.runs, key=lambda r: r.at) if m.runs else None
         watched.append(MonitorView(tag=m.tag, pr=m.pr, state=m.state, until=m.until,
                                    runs=len(m.runs), worst=last.worst if last else None,
-                                   at=last.at if last else None))
+                                   at=last.at if last else None,
+                                   cause=bisect_summary(m.bisection)))
     charts = [Chart(suite, tuple(points)) for suite, points in series(runs).items() if points]
     d = Dashboard(generated_at=now, health="good", reason="", proposals=list(proposals),
                   monitors=watched, releases=views, alerts=list(alerts), charts=charts,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -137,9 +137,11 @@ def _pr_of(subject: str) -> int | None:
 def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRecord,
                 releases: Sequence[ReleaseRecord], reference: Results, head_results: Results,
                 suites: set[str], err: TextIO,
-                earlier: Bisection | None = None, forge: Forge | None = None) -> Finding:
+                earlier: Bisection | None = None, forge: Forge | None = None,
+                known: Mapping[str, Any] | None = None) -> Finding:
     """Bisect the drop of ``suites`` from ``reference`` (the release commit's measurement at
-    release) to the head; ``head_results`` is this run's measurement of the head."""
+    release) to the head; ``head_results`` is this run's measurement of the head; ``known``:
+    results files this job measured already (path -> JSON), for another release's bisection."""
     cfg = config.monitor
     head = head_results.commit
     ref_commit = reference.commit
@@ -151,6 +153,10 @@ def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
             commits=0, suites=suite_list))
     index = {c: i for i, c in enumerate(line)}
     measured: dict[str, Results] = {c: r for c, r in _stored(ws, data_ref, line).items()}
+    known = known or {}
+    fresh = {c: Results.model_validate(known[results_path(c)]) for c in line
+             if results_path(c) in known}
+    measured.update(fresh)
     measured[head] = head_results
     new: dict[str, Any] = {}
     probes: dict[int, core.Probe] = {}
@@ -171,7 +177,7 @@ def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
     # every stored measurement is used (the release commit's own stored one is the reference
     # itself, not a re-measurement of it)
     for commit, res in measured.items():
-        if commit in index and commit != ref_commit:
+        if commit in index and (commit != ref_commit or commit in fresh):
             judge(index[commit], res, True, 0, 1)
     judge(index[head], head_results, True, 0, 1)  # this run's, even of the release commit
     if earlier is not None:
@@ -315,7 +321,8 @@ def file_culprit_issue(forge: Forge, b: Bisection, release: ReleaseRecord) -> in
 def for_monitor(ws: Workspace, config: Config, data_ref: str, release: ReleaseRecord,
                 releases: Sequence[ReleaseRecord], earlier: Bisection | None,
                 reference: Results, head_results: Results, dropped: Sequence[str],
-                err: TextIO, forge: Forge | None = None) -> Finding | None:
+                err: TextIO, forge: Forge | None = None,
+                known: Mapping[str, Any] | None = None) -> Finding | None:
     """The finding for a warned drop of ``dropped`` suites: the earlier bisection's culprit, or
     a new bisection. None when nothing dropped."""
     if not dropped:
@@ -325,4 +332,4 @@ def for_monitor(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
     if earlier is not None and earlier.state == "found":
         return Finding(earlier)
     return bisect_drop(ws, config, data_ref, release, releases, reference, head_results,
-                       set(dropped), err, earlier, forge)
+                       set(dropped), err, earlier, forge, known)

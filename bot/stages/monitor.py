@@ -488,7 +488,7 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
         finding = bisect.for_monitor(
             ws, env.config, data_ref, r, records.releases, rec.bisection, _only(ref, ids),
             now_results, [s for s, c in run.changes.items() if c is not None
-                          and c < -cfg.warn_drop], env.err, env.forge)
+                          and c < -cfg.warn_drop], env.err, env.forge, probed)
     if finding is not None:
         b = finding.bisection
         probed.update(finding.results)
