@@ -146,7 +146,9 @@ def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
     head = head_results.commit
     ref_commit = reference.commit
     suite_list = sorted(suites)
-    line = line_of(ws, ref_commit, head)
+    # a release that was not the last of its run has its release commit off the branch, on its
+    # own merge commit: the merge stands for it on the line (they differ in the version only)
+    line = line_of(ws, ref_commit, head) or line_of(ws, release.merge_sha, head)
     if line is None:
         return Finding(Bisection(state="not_on_line", reason=NOT_ON_LINE.format(
             commit=ref_commit[:12], branch=ws.branch), reference=ref_commit, head=head,
@@ -174,10 +176,10 @@ def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
             changes={k: v.change for k, v in changes.items()},
             change_ci={k: (v.low, v.high) for k, v in changes.items()})
 
-    # every stored measurement is used (the release commit's own stored one is the reference
-    # itself, not a re-measurement of it)
+    # every stored measurement is used, but the release's point of the line is judged only as
+    # measured in this job (its stored one is the reference itself)
     for commit, res in measured.items():
-        if commit in index and (commit != ref_commit or commit in fresh):
+        if commit in index and (commit not in (ref_commit, line[0]) or commit in fresh):
             judge(index[commit], res, True, 0, 1)
     judge(index[head], head_results, True, 0, 1)  # this run's, even of the release commit
     if earlier is not None:
