@@ -15,6 +15,7 @@ import pytest
 from bot.adapters.git import Git
 from bot.core.config import parse_config
 from bot.core.opportunities import LABEL
+from bot.core.render import md_escape
 from bot.sandbox import Sandbox
 from bot.stages.bisect import culprit_key
 from bot.stages.dashboard import LoopEnv, refresh_dashboard
@@ -110,8 +111,8 @@ def test_a_later_commit_that_breaks_the_scoring_is_named_and_the_release_is_kept
                   default_branch="main", now=world.clock)
     refresh_dashboard(env)
     (dashboard,) = [i for i in world.state()["issues"] if "improve-dashboard" in i["labels"]]
-    assert (f"bisected: {culprit[:7]} (PR #{breaking_pr}, @bob), not this release; "
-            f"issue #{b.issue}") in dashboard["body"]
+    assert md_escape(f"bisected: {culprit[:7]} (PR #{breaking_pr}, @bob), not this release; "
+                     f"issue #{b.issue}") in dashboard["body"]
 
     # the next run keeps the finding: no second bisection, issue, or revert
     world.clock.advance(days=1)

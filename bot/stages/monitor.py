@@ -493,7 +493,11 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
         b = finding.bisection
         probed.update(finding.results)
         if finding.blames_other and b.issue is None:
-            b = b.model_copy(update={"issue": bisect.file_culprit_issue(env.forge, b, r)})
+            # another release's bisection in this run may have filed it already
+            issue = next((c.bisection.issue for c in changed.values() if c.bisection
+                          and c.bisection.culprit == b.culprit and c.bisection.issue), None)
+            b = b.model_copy(update={"issue": issue or bisect.file_culprit_issue(env.forge,
+                                                                                  b, r)})
         rec = rec.model_copy(update={"bisection": b})
         detail += f"; bisection {b.state}" + (f": {b.culprit[:12]}" if b.culprit else "")
         if decision.open_revert and not finding.blames_release:
