@@ -169,16 +169,21 @@ class World:
             (self.store / f"{s}.jsonl").write_text(drifted(s, boundary))
 
     def propose_and_merge(self, pid: str, value: float, method: str = "merge",
-                          external: bool = False) -> int:
+                          external: bool = False,
+                          also: dict[str, tuple[str, str]] | None = None) -> int:
         """An improvement PR as PROPOSE makes it (branch, proposal file, change lines), with
         the bot's comparison comment, merged through the API. ``external``: the change also
         makes the classifier read its data from the store outside the repository named by
-        ``$ROUTER_DATA`` (which holds the same data, until ``store_drift``)."""
+        ``$ROUTER_DATA`` (which holds the same data, until ``store_drift``); ``also``: more
+        replacements in the same commit (path -> (old, new))."""
         run_git(self.work, "fetch", "-q", "origin")
         run_git(self.work, "checkout", "-q", "-B", f"improve/{pid}", "origin/main")
         rules = self.work / sample.THRESHOLD_PATH
         old = rules.read_text()
         rules.write_text(old.replace(f"threshold: {sample.START}", f"threshold: {value}"))
+        for path, (old_text, new_text) in (also or {}).items():  # more of the change
+            f = self.work / path
+            f.write_text(f.read_text().replace(old_text, new_text))
         if external:
             self.store_drift(sample.BOUNDARY)  # the same data as the repository's
             code = self.work / "classifier/classify.py"

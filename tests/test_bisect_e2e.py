@@ -121,3 +121,32 @@ def test_a_later_commit_that_breaks_the_scoring_is_named_and_the_release_is_kept
     assert world.monitor_record(TAG).bisection == b
     assert len([i for i in world.state()["issues"] if LABEL in i["labels"]]) == 1
     assert [p["number"] for p in world.pulls()] == [pr, breaking_pr]
+
+
+def test_when_the_culprit_is_another_improvements_merge_the_issue_points_at_its_rollback(
+    world: World,
+) -> None:
+    pr = world.propose_and_merge("prop-threshold", 0.62)
+    (o,) = world.release()
+    assert o.tag == TAG
+    # a second improvement whose change (besides its proposal) breaks the scoring
+    second = world.propose_and_merge("prop-faster", 0.62, also={
+        "classifier/classify.py": ('case["score"] >= t', 'case["score"] >= t * 0.5')})
+    (o2,) = world.release()
+    assert o2.tag == "v1.3.2"
+    merge2 = world.release_record("v1.3.2").merge_sha
+
+    world.clock.advance(days=1)
+    outcomes = {o.tag: o for o in world.monitor()}
+    # v1.3.2 measures as it did at release (its reference already had the break)
+    assert outcomes["v1.3.2"].run is not None and not outcomes["v1.3.2"].run.past_warning
+    assert outcomes[TAG].run is not None and outcomes[TAG].run.past_rollback
+    b = world.monitor_record(TAG).bisection
+    assert b is not None and (b.state, b.culprit, b.culprit_release, b.culprit_pr) == (
+        "found", merge2, "v1.3.2", second)
+    # nothing is reverted automatically: v1.3.1 is not to blame, v1.3.2's monitor saw no drop
+    assert [p["number"] for p in world.pulls()] == [pr, second]
+    (issue,) = [i for i in world.state()["issues"] if LABEL in i["labels"]]
+    assert "merge of the improvement **v1.3.2**" in issue["body"]
+    assert f"`/rollback` on PR #{second}" in issue["body"]
+    assert f"instead of the revert of {TAG}" in issue["body"]
