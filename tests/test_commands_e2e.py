@@ -18,8 +18,7 @@ from bot.core.policy import MERGE_STALE, REFUSE_AUTHOR, REFUSE_PERMISSION
 from bot.core.render import md_escape
 from bot.sandbox import Sandbox
 from bot.sandbox.events import actions_env
-from bot.stages.comment_commands import RETEST_NO_RUN
-from bot.stages.pr_state import publish_verdict
+from bot.stages.pr_state import RETEST_NO_RUN, publish_verdict
 
 __all__ = ["module_sandbox"]
 

@@ -13,7 +13,7 @@ from bot.adapters.local_forge import LocalForge
 from bot.core.forge import NotFound, WorkflowRun
 from bot.core.suites import BenchmarkSuite, parse_suite
 from bot.sandbox import Sandbox
-from bot.stages.comment_commands import RETEST_RUNNING, TEST_WORKFLOW, run_to_rerun
+from bot.stages.pr_state import RETEST_RUNNING, TEST_WORKFLOW, run_to_rerun
 
 __all__ = ["forge_sandbox"]
 ROOT = Path(__file__).resolve().parent.parent

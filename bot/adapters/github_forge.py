@@ -456,6 +456,14 @@ class GitHubForge(MarkedComments):
         ]
         return sorted(runs, key=lambda r: -r.id)
 
+    def branch_sha(self, branch: str) -> str | None:
+        try:
+            d = self._json("branch_sha", "GET",
+                           f"{self._base}/git/ref/heads/{quote(branch, safe='/')}")
+        except NotFound:
+            return None
+        return str(d["object"]["sha"]) if isinstance(d, dict) else None
+
     def rerun_workflow(self, run_id: int) -> None:
         self._json("rerun_workflow", "POST", f"{self._base}/actions/runs/{run_id}/rerun")
 

@@ -610,6 +610,10 @@ class LocalForge(MarkedComments):
         return sorted((WorkflowRun(**{k: v for k, v in r.items() if k != "reruns"})
                        for r in recs), key=lambda r: -r.id)
 
+    def branch_sha(self, branch: str) -> str | None:
+        self._op("branch_sha")
+        return self.git.try_rev_parse(f"refs/heads/{branch}")
+
     def rerun_workflow(self, run_id: int) -> None:
         """Record the request (``reruns`` on the run's record): nothing runs by itself here."""
         self._op("rerun_workflow")

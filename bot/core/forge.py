@@ -364,6 +364,11 @@ class Forge(Protocol):
         of the same workflow on the same commit, with the workflow's own permissions."""
         ...
 
+    def branch_sha(self, branch: str) -> str | None:
+        """The commit a branch points at now (``GET .../git/ref/heads/{branch}``; a pull
+        request's ``base.sha`` may be older), or None when there is no such branch."""
+        ...
+
 
 class MarkedComments:
     """``find_comment`` and ``upsert_comment``, the same for every forge: composed from its

@@ -114,6 +114,8 @@ class VerdictRecord(Frozen):
     sha: str = Field(pattern=r"^[0-9a-f]{7,64}$")
     verdict: Verdict
     tier: Tier = "person"
+    # the base branch's tip the comparison stood on: the bot merges only while it still is
+    base: str | None = Field(default=None, pattern=r"^[0-9a-f]{7,64}$")
 
 
 class PrState(Frozen):
@@ -269,9 +271,22 @@ def gate_for(state: PrState, head_sha: str, now: datetime, timeout_days: float =
     )
 
 
-def record_verdict(state: PrState, sha: str, verdict: Verdict, tier: Tier) -> PrState:
-    """The state after the comparison of ``sha`` (the report stage calls this)."""
-    return state.model_copy(update={"verdict": VerdictRecord(sha=sha, verdict=verdict, tier=tier)})
+def record_verdict(state: PrState, sha: str, verdict: Verdict, tier: Tier,
+                   base: str | None = None) -> PrState:
+    """The state after the comparison of ``sha`` on the base branch at ``base`` (the report
+    stage calls this)."""
+    return state.model_copy(update={"verdict": VerdictRecord(sha=sha, verdict=verdict, tier=tier,
+                                                             base=base)})
+
+
+def base_moved(state: PrState, head_sha: str, tip: str | None) -> str | None:
+    """The base the verdict for ``head_sha`` was measured on, when the base branch has moved on
+    since (its tip is now ``tip``): the merge would make a combination nobody measured. None
+    when it has not, or when the record does not say (a verdict recorded before bases were)."""
+    v = state.verdict
+    if v is None or v.sha != head_sha or not v.base or not tip or v.base == tip:
+        return None
+    return v.base
 
 
 def automerge_sha(

@@ -67,6 +67,10 @@ class PrArtifact(Strict):
     head: Results | None = None
     base_cached: bool = False
     error: str | None = Field(None, max_length=MAX_ERROR_CHARS)
+    # the base branch's tip the comparison stood on, and, when the branch had moved past the
+    # event's base, the head merged into that tip (the candidate measured instead of the head)
+    base_tip: str | None = Field(None, pattern=r"^[0-9a-f]{40}$")
+    merged_sha: str | None = Field(None, pattern=r"^[0-9a-f]{40}$")
 
 
 def is_proposal_path(path: str) -> bool:
@@ -157,7 +161,7 @@ def artifact_problems(art: PrArtifact, pr_number: int, head_sha: str) -> list[st
     for side in ("base", "head"):
         if getattr(art, side) is None:
             out.append(MISSING_SIDE.format(side=side))
-    if art.head is not None and art.head.commit != head_sha:
+    if art.head is not None and art.head.commit not in (head_sha, art.merged_sha):
         out.append(WRONG_RESULTS_HEAD.format(got=art.head.commit[:12], want=head_sha[:12]))
     return out
 

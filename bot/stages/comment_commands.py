@@ -30,7 +30,7 @@ from bot.adapters.actions import print_untrusted
 from bot.adapters.event import Event
 from bot.core.commands import Command, parse_commands
 from bot.core.config import CONFIG_PATH, Config, parse_config
-from bot.core.forge import Forge, PullRequest, WorkflowRun
+from bot.core.forge import Forge, PullRequest
 from bot.core.policy import (
     CommandContext,
     CommentDecision,
@@ -45,9 +45,10 @@ from bot.stages.context import Services
 from bot.stages.pr_state import (
     StoredState,
     forge_login,
-    merge_approved,
+    merge_when_current,
     pr_status,
     read_state,
+    run_to_rerun,
     set_gate,
     write_state,
 )
@@ -55,9 +56,6 @@ from bot.stages.router import Router
 
 router = Router()
 
-TEST_WORKFLOW = "improve-test.yml"
-RETEST_NO_RUN = "found no finished run of the test workflow ({workflow}) for {sha} to re-run"
-RETEST_RUNNING = "the test of {sha} is still running"
 RESULT_REACTIONS = ("+1", "confused")
 
 
@@ -145,18 +143,6 @@ def _rollback(decision: CommentDecision, facts: CommentFacts, event: Event,
     changes = {i: result.message for i, o in enumerate(decision.outcomes)
                if o.ok and o.name == "rollback"}
     return refuse(decision, facts.comment_id, changes)
-
-
-def run_to_rerun(runs: list[WorkflowRun], sha: str) -> tuple[WorkflowRun | None, str]:
-    """The newest run of the TEST workflow for ``sha`` and, when there is none to re-run, why."""
-    mine = [r for r in runs if r.path.split("@", 1)[0].endswith(f"/{TEST_WORKFLOW}")
-            and r.head_sha == sha]
-    if not mine:
-        return None, RETEST_NO_RUN.format(workflow=TEST_WORKFLOW, sha=sha[:7])
-    newest = max(mine, key=lambda r: r.id)
-    if newest.status != "completed":
-        return None, RETEST_RUNNING.format(sha=sha[:7])
-    return newest, ""
 
 
 @dataclass
@@ -252,7 +238,8 @@ def _act(decision: CommentDecision, facts: CommentFacts, gathered: _Gathered,
     if decision.gate is not None:
         set_gate(forge, ctx.head_sha, decision.gate, facts.url or None)
     if decision.merge_sha is not None:
-        merge_approved(forge, facts.number, decision.merge_sha)
+        merge_when_current(forge, facts.number, decision.merge_sha, decision.state,
+                           lambda: gathered.get_pull().base_ref)
     if decision.reply is not None:
         forge.create_comment(facts.number, decision.reply)
     # the result reaction last: it is the record that the handling finished

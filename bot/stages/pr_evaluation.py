@@ -113,6 +113,50 @@ def baseline(repo: Git, base_sha: str, head_sha: str) -> str:
     return repo.merge_base(base_sha, head_sha) or base_sha
 
 
+CONFLICTS = ("the pull request conflicts with {branch} at {tip}: it cannot be measured merged "
+             "into the branch as it is now; merge {branch} into it")
+COMBINATION = "improve: {head} merged into {branch} at {tip}, as the merge would make it"
+
+
+def _is_ancestor(repo: Git, a: str, b: str) -> bool:
+    try:
+        repo.run("merge-base", "--is-ancestor", a, b)
+    except GitError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What a pull request's evaluation measures: the base branch's tip it stands on and the
+    commit measured (the head, or the head merged into the tip)."""
+
+    base_tip: str
+    base_sha: str  # what ``evaluate_sides`` takes as the base side
+    sha: str
+    merged: bool = False
+
+
+def candidate(repo: Git, branch: str, base_sha: str, head_sha: str) -> Candidate:
+    """The head against its merge base, as long as the base branch is where the event saw it.
+    When the branch has moved on since (a re-run asked for because it moved, or a job that
+    waited), the head merged into the branch as it is now, against the branch: the combination
+    a merge would make. The checkout has every branch (``fetch-depth: 0``); nothing is fetched
+    and nothing runs but git."""
+    tip = repo.try_rev_parse(f"refs/remotes/origin/{branch}") if branch else None
+    if not tip or tip == base_sha or not _is_ancestor(repo, base_sha, tip):
+        return Candidate(base_sha, base_sha, head_sha)
+    if _is_ancestor(repo, tip, head_sha):  # the head has the branch already
+        return Candidate(tip, tip, head_sha)
+    try:
+        out = repo.run("merge-tree", "--write-tree", "--no-messages", tip, head_sha)
+    except GitError:
+        raise InputError(CONFLICTS.format(branch=branch, tip=tip[:12])) from None
+    merged = repo.run("commit-tree", out.split()[0], "-p", tip, "-p", head_sha, "-m",
+                      COMBINATION.format(head=head_sha[:12], branch=branch, tip=tip[:12]))
+    return Candidate(tip, tip, merged, merged=True)
+
+
 class ResultsCache:
     """Results of default-branch commits on the data branch, read as the baseline when still
     valid for a suite: same definition hash, nothing the suite targets, its file or its inputs
@@ -278,13 +322,14 @@ def error_body(head_sha: str, problems: Sequence[str]) -> str:
 def post(
     services: Services, number: int, head_sha: str, body: str, verdict: Verdict, tier: Tier,
     config: Config, summary: str, env: dict[str, str], pull: PullRequest | None = None,
+    base: str | None = None,
 ) -> GateStatus:
     """The one comment (created or edited), the verdict and the gate, the job summary: one list
     of the comments serves both the compare comment and the state comment."""
     comments = services.forge.list_comments(number)
     services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
     gate = publish_verdict(services, number, head_sha, verdict, tier, comments=comments,
-                           timeout_days=config.approval.timeout_days, pull=pull)
+                           timeout_days=config.approval.timeout_days, pull=pull, base=base)
     actions.append_summary(summary, env)
     print(f"improve: #{number} {head_sha[:12]}: {verdict}; improve/gate {gate.state} "
           f"({gate.description})", file=services.out)
@@ -361,7 +406,9 @@ def on_pull_request(event: Event, services: Services) -> int:
         config = services.config
         progress = make_progress(services.err, env)
         cache = data_cache(services.workspace, event.token, config, services.err)
-        sides = evaluate_sides(services.workspace, base_sha, head_sha, config, progress, cache)
+        cand = candidate(repo, facts["base_ref"], base_sha, head_sha)
+        sides = evaluate_sides(services.workspace, cand.base_sha, cand.sha, config, progress,
+                               cache)
         meta = local_meta(repo, sides.changed, facts["head_ref"], head_sha, config)
         comparison = decide(sides.base, sides.head, config, meta, facts["fork"],
                             lambda: auto_tier_paused(services))
@@ -369,7 +416,8 @@ def on_pull_request(event: Event, services: Services) -> int:
         return post_error(services, number, head_sha, _describe(exc), config, env)
     body = comment_body(comparison, head_sha, meta, facts["fork"], sides.base_cached)
     gate = post(services, number, head_sha, body, verdict_of(comparison),
-                comparison.approval.tier, config, render_comparison_markdown(comparison), env)
+                comparison.approval.tier, config, render_comparison_markdown(comparison), env,
+                base=cand.base_tip)
     return _exit(gate)
 
 
@@ -383,11 +431,15 @@ def write_artifact(event: Event, services: Services, facts: dict[str, Any], repo
                               f"{CONFIG_PATH} (at {base_sha[:12]})")
         cache = data_cache(services.workspace, None, config, services.err)
         progress = make_progress(services.err, env)
-        sides = evaluate_sides(services.workspace, base_sha, head_sha, config, progress, cache)
+        cand = candidate(repo, facts["base_ref"], base_sha, head_sha)
+        sides = evaluate_sides(services.workspace, cand.base_sha, cand.sha, config, progress,
+                               cache)
         meta = local_meta(repo, sides.changed, facts["head_ref"], head_sha, config)
         artifact = PrArtifact(pr_number=facts["number"], head_sha=head_sha,
                               base_sha=sides.base.commit, proposal=meta, base=sides.base,
-                              head=sides.head, base_cached=sides.base_cached)
+                              head=sides.head, base_cached=sides.base_cached,
+                              base_tip=cand.base_tip,
+                              merged_sha=cand.sha if cand.merged else None)
         actions.append_summary(render_comparison_markdown(decide(
             sides.base, sides.head, config, meta, facts["fork"])), env)
     except Exception as exc:  # the reporting half posts it
@@ -473,7 +525,8 @@ def on_workflow_run(event: Event, services: Services) -> int:
         return post_error(services, pr.number, pr.head_sha, _describe(exc), config, env, pr)
     body = comment_body(comparison, pr.head_sha, art.proposal, fork, art.base_cached)
     gate = post(services, pr.number, pr.head_sha, body, verdict_of(comparison),
-                comparison.approval.tier, config, render_comparison_markdown(comparison), env, pr)
+                comparison.approval.tier, config, render_comparison_markdown(comparison), env, pr,
+                base=art.base_tip)
     return _exit(gate)
 
 

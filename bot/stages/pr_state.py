@@ -10,7 +10,7 @@ this is the fuller one, with the same signature.)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.core.forge import (
@@ -21,6 +21,7 @@ from bot.core.forge import (
     PermissionDenied,
     PullRequest,
     StaleHead,
+    WorkflowRun,
 )
 from bot.core.policy import (
     GATE_CONTEXT,
@@ -30,6 +31,7 @@ from bot.core.policy import (
     Tier,
     Verdict,
     automerge_sha,
+    base_moved,
     find_state,
     gate_for,
     merge_stale_message,
@@ -52,6 +54,13 @@ MERGE_FORBIDDEN = (
     "Give the job `contents: write`, or install the GitHub App the README describes; until "
     "then, merge by hand."
 )
+
+
+TEST_WORKFLOW = "improve-test.yml"
+RETEST_NO_RUN = "found no finished run of the test workflow ({workflow}) for {sha} to re-run"
+RETEST_RUNNING = "the test of {sha} is still running"
+REEVALUATING_MARKER = "reevaluating"
+REEVALUATING_STATUS = "{branch} moved since the comparison: measuring the combination again"
 
 
 def forge_login(forge: Forge) -> str:
@@ -128,6 +137,47 @@ def merge_approved(forge: Forge, number: int, sha: str) -> str | None:
     return body
 
 
+def run_to_rerun(runs: list[WorkflowRun], sha: str) -> tuple[WorkflowRun | None, str]:
+    """The newest run of the TEST workflow for ``sha`` and, when there is none to re-run, why."""
+    mine = [r for r in runs if r.path.split("@", 1)[0].endswith(f"/{TEST_WORKFLOW}")
+            and r.head_sha == sha]
+    if not mine:
+        return None, RETEST_NO_RUN.format(workflow=TEST_WORKFLOW, sha=sha[:7])
+    newest = max(mine, key=lambda r: r.id)
+    if newest.status != "completed":
+        return None, RETEST_RUNNING.format(sha=sha[:7])
+    return newest, ""
+
+
+def merge_when_current(forge: Forge, number: int, sha: str, state: PrState,
+                       base_ref: Callable[[], str]) -> str | None:
+    """Merge with the approved head ``sha``, unless the base branch moved on since the
+    comparison recorded for it: the merge would then make a combination nobody measured.
+
+    This job must not run the pull request's code (it holds a write token), so instead it asks
+    GitHub to re-run the TEST workflow's run for ``sha``. TEST runs with its own read-only token,
+    finds the branch moved past its event's base, and measures the head merged into the branch
+    as it is now against the branch; its report sets the gate again and merges if it holds. The
+    gate turns pending meanwhile, so branch protection keeps a person from merging it either.
+    Returns the comment posted when it did not merge."""
+    if state.verdict is not None and state.verdict.sha == sha and state.verdict.base:
+        branch = base_ref()
+        old = base_moved(state, sha, forge.branch_sha(branch))
+        if old is not None:
+            tip = forge.branch_sha(branch) or ""
+            run, why_not = run_to_rerun(
+                forge.list_workflow_runs(head_sha=sha, event="pull_request"), sha)
+            if run is not None:
+                forge.rerun_workflow(run.id)
+            forge.set_status(sha, state="pending", context=GATE_CONTEXT,
+                             description=REEVALUATING_STATUS.format(branch=branch)[:140])
+            body = render("reevaluating.md.j2", branch=branch, old=old[:12], new=tip[:12],
+                          sha=sha[:12], why_not=why_not)
+            forge.upsert_comment(number, REEVALUATING_MARKER, body)
+            return body
+    return merge_approved(forge, number, sha)
+
+
 def pr_status(state: str, merged: bool) -> PrStatus:
     if merged:
         return "merged"
@@ -145,6 +195,7 @@ def publish_verdict(
     timeout_days: float | None = None,
     pull: PullRequest | None = None,
     target_url: str | None = None,
+    base: str | None = None,
 ) -> GateStatus:
     """What the report of a comparison calls: record ``verdict`` for ``head_sha`` and set the
     ``improve/gate`` status from the state (approval, hold, expiry), merging when the gate turns
@@ -152,6 +203,9 @@ def publish_verdict(
 
     A verdict for a commit that is no longer the PR's head (a push landed while it was tested)
     still gets its own gate status, but is not recorded: the record stays with the current head.
+
+    ``base``: the base branch's tip the comparison stood on; the merge waits for a new
+    comparison when the branch has moved since (``merge_when_current``).
 
     ``comments`` (the PR's comments) and ``pull`` (the PR), when the caller has just read them,
     save a call each; ``timeout_days`` defaults to the configuration's ``approval.timeout_days``.
@@ -163,7 +217,7 @@ def publish_verdict(
     approval = services.config.approval
     days = approval.timeout_days if timeout_days is None else timeout_days
     now = services.now()
-    state = record_verdict(stored.state, head_sha, verdict, tier)
+    state = record_verdict(stored.state, head_sha, verdict, tier, base)
     gate = gate_for(state, head_sha, now, days)
     set_gate(forge, head_sha, gate, target_url)
     if pr.head_sha != head_sha:
@@ -172,5 +226,5 @@ def publish_verdict(
         write_state(forge, pr_number, stored, state, head_sha, services, days)
     sha = automerge_sha(gate, approval.automerge, pr_status(pr.state, pr.merged), head_sha)
     if sha is not None:
-        merge_approved(forge, pr_number, sha)
+        merge_when_current(forge, pr_number, sha, state, lambda: pr.base_ref)
     return gate

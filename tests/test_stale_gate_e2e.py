@@ -1,0 +1,137 @@
+"""A green gate that survives main moving on, end to end on the sandbox: two proposals that each
+improve the classifier but together overshoot. One merges; the other, approved later, is not
+merged on its old comparison: the bot asks for the TEST run again, which measures the head
+merged into main as it is now, and the combination's regression keeps it out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.adapters.event import Event
+from bot.adapters.github_forge import GitHubForge
+from bot.cli import main
+from bot.core.embed import extract
+from bot.sandbox import Sandbox
+from bot.sandbox.events import build_event
+from bot.stages.context import Services
+from bot.stages.pr_state import REEVALUATING_STATUS
+from bot.stages.router import bot_router
+from tests import sample_repo as sample
+from tests.sandbox_helpers import run_git, sandbox  # noqa: F401 - the fixture
+from tests.test_pr_evaluation_e2e import bot_comments, gate, handle, pr_env
+
+NAME = sample.FULL_NAME
+OFFSET_PATH = "classifier/offset.yaml"
+# the classifier with a second knob: the threshold it applies is threshold + offset
+CLASSIFIER = sample.CLASSIFIER.replace(
+    "    t = threshold()\n",
+    "    t = threshold() + float((ROOT / 'offset.yaml').read_text().split(':')[1])\n")
+CONFIG = sample.CONFIG + "approval:\n  automerge: true\n"
+
+
+def _proposal(pid: str, path: str, key: str, value: float, risk: str) -> str:
+    return (f"id: {pid}\ntitle: Move the boundary with {key}\ntype: constant_tune\n"
+            f"risk: {risk}\nrationale: Most misclassified cases sit just under the boundary.\n"
+            "predicted_improvement: {metric: accuracy, delta: 0.05}\nauthor: tuner\n"
+            f"changes:\n  - path: {path}\n    set: {{key: {key}, value: {value}}}\n"
+            "    rationale: towards the data's boundary\n")
+
+
+@pytest.fixture
+def sb(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:  # noqa: F811
+    files = {**sample.files(), "classifier/classify.py": CLASSIFIER, OFFSET_PATH: "offset: 0.0\n",
+             ".github/improve.yml": CONFIG}
+    sandbox.create_repo(NAME, files)
+    monkeypatch.setenv("GITHUB_TOKEN", sandbox.token)
+    monkeypatch.setenv("GITHUB_REPOSITORY", NAME)
+    monkeypatch.setenv("GITHUB_API_URL", sandbox.api_url)
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    return sandbox
+
+
+def _propose(sb: Sandbox, tmp_path: Path, pid: str, text: str) -> tuple[Path, dict[str, Any]]:
+    work = tmp_path / pid
+    run_git(tmp_path, "clone", "-q", f"{sb.server_url}/{NAME}.git", str(work))
+    file = tmp_path / f"{pid}.yaml"
+    file.write_text(text)
+    assert main(["propose", str(file), "--repo", str(work)]) == 0
+    return work, next(p for p in sb.repo_state(NAME)["pulls"] if p["head"] == f"improve/{pid}")
+
+
+def _pull(sb: Sandbox, number: int) -> dict[str, Any]:
+    return next(p for p in sb.repo_state(NAME)["pulls"] if p["number"] == number)
+
+
+def test_a_stale_green_pr_is_measured_again_and_not_merged_when_the_combination_regresses(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each alone moves the boundary to 0.62; together they overshoot to 0.74
+    assert sample.accuracy(0.62) > max(sample.accuracy(0.50), sample.accuracy(0.74))
+    # B: the offset, medium risk (a person approves it); A: the threshold, the auto tier
+    work_b, pr_b = _propose(sb, tmp_path, "prop-offset",
+                            _proposal("prop-offset", OFFSET_PATH, "offset", 0.12, "medium"))
+    assert handle(pr_env(sb, tmp_path, work_b, "opened", pr_b), monkeypatch) == 0
+    assert gate(sb, pr_b["head_sha"])[-1][0] == "pending"  # accepted, awaiting /approve
+    main_before = sb.repo_state(NAME)["refs"]["refs/heads/main"]
+
+    work_a, pr_a = _propose(sb, tmp_path, "prop-threshold",
+                            _proposal("prop-threshold", sample.THRESHOLD_PATH, "threshold",
+                                      0.62, "low"))
+    assert handle(pr_env(sb, tmp_path, work_a, "opened", pr_a), monkeypatch) == 0
+    assert _pull(sb, pr_a["number"])["merged"]  # its base had not moved: merged at once
+    main_after = sb.repo_state(NAME)["refs"]["refs/heads/main"]
+    assert main_after != main_before
+
+    # a person approves B: its gate turns green, but main moved since B was measured
+    run = sb.add_workflow_run(NAME, head_sha=pr_b["head_sha"], head_branch="improve/prop-offset",
+                              pull_requests=[pr_b["number"]])
+    bob = sb.add_user("bob", "write", repos=[NAME])
+    status, _, comment = _call_as(sb, bob, pr_b["number"], "/approve")
+    assert status == 201
+    checkout = tmp_path / "checkout"
+    run_git(tmp_path, "clone", "-q", f"{sb.server_url}/{NAME}.git", str(checkout))
+    payload = build_event("issue_comment", "created", repo=NAME, number=pr_b["number"],
+                          body="/approve", comment_id=comment["id"], sender="bob",
+                          pr_author="tuner", default_branch="main")
+    event = Event("issue_comment", payload, NAME, api_url=sb.api_url, server_url=sb.server_url,
+                  token=sb.token, sha=main_after, ref="refs/heads/main", workspace=checkout)
+    services = Services(make_forge=lambda: GitHubForge(NAME, sb.token, api_url=sb.api_url),
+                        workspace=checkout)
+    assert bot_router().dispatch(event, services) == 0
+    assert not _pull(sb, pr_b["number"])["merged"]
+    assert gate(sb, pr_b["head_sha"])[-1] == ("pending",
+                                              REEVALUATING_STATUS.format(branch="main"))
+    (note,) = bot_comments(sb, "reevaluating")
+    assert f"`{main_before[:12]}` → `{main_after[:12]}`" in note["body"]
+    runs = {r["id"]: r for r in sb.workflow_runs(NAME)}
+    assert runs[run]["run_attempt"] == 2  # TEST runs again, with its own read-only token
+
+    # the re-run: the same event (its base is where main was), main as it is now in the
+    # checkout (fetch-depth: 0 brings every branch)
+    env = pr_env(sb, tmp_path, work_b, "opened", pr_b)
+    event_file = Path(env["GITHUB_EVENT_PATH"])
+    first = json.loads(event_file.read_text())
+    first["pull_request"]["base"]["sha"] = main_before
+    event_file.write_text(json.dumps(first))
+    env["GITHUB_RUN_ATTEMPT"] = "2"
+    assert handle(env, monkeypatch) == 1  # the gate says no
+    assert not _pull(sb, pr_b["number"])["merged"]
+    assert gate(sb, pr_b["head_sha"])[-1][0] == "failure"
+    (compared,) = [c for c in bot_comments(sb, "compare") if c["issue_number"] == pr_b["number"]]
+    data = extract(compared["body"], "comparison")
+    assert data["decision"] == "reject"
+    assert data["base"]["commit"] == main_after
+    merged = data["cand"]["commit"]
+    parents = run_git(work_b, "rev-list", "--parents", "-n", "1", merged).stdout.split()[1:]
+    assert parents == [main_after, pr_b["head_sha"]]
+
+
+def _call_as(sb: Sandbox, token: str, number: int, body: str) -> tuple[int, Any, Any]:
+    from tests.sandbox_helpers import call
+
+    return call(sb, "POST", f"/repos/{NAME}/issues/{number}/comments", {"body": body},
+                token=token)
