@@ -40,6 +40,7 @@ WEBHOOKS = [
     "workflow-run-completed",
     "workflow-dispatch",
     "push",
+    "merge-group-checks-requested",
 ]
 
 # (event, action, index among that event's examples with that action); action None: no action
@@ -52,6 +53,7 @@ EXAMPLES: list[tuple[str, str | None, int]] = [
     ("workflow_run", "completed", 0),
     ("workflow_dispatch", None, 0),
     ("push", None, 0),
+    ("merge_group", "checks_requested", 0),
 ]
 
 

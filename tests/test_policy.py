@@ -18,6 +18,11 @@ from bot.core.policy import (
     IGNORE_BOT,
     IGNORE_NOT_PR,
     IGNORE_SELF,
+    QUEUE_ACCEPTED,
+    QUEUE_AS_APPROVED,
+    QUEUE_ERROR,
+    QUEUE_INCONCLUSIVE,
+    QUEUE_REJECTED,
     REFUSE_AUTHOR,
     REFUSE_CLOSED,
     REFUSE_MERGED,
@@ -25,6 +30,7 @@ from bot.core.policy import (
     REFUSE_REJECTED,
     Approval,
     CommandContext,
+    GateState,
     GateStatus,
     Hold,
     PrState,
@@ -32,6 +38,7 @@ from bot.core.policy import (
     Verdict,
     approval_standing,
     automerge_sha,
+    base_moved,
     decide_comment,
     effective_permission,
     find_state,
@@ -42,6 +49,8 @@ from bot.core.policy import (
     may_use,
     merge_stale_message,
     parse_state,
+    queue_gate,
+    queued_pull,
     record_verdict,
     render_help,
     render_state,
@@ -423,3 +432,39 @@ def test_refusals_found_while_acting_redo_the_answer(
     assert (d.reply is not None) == bool(refused)
     if refused:
         assert "no run to re-run" in (d.reply or "")
+
+
+@pytest.mark.parametrize(("ref", "expected"), [
+    ("refs/heads/gh-readonly-queue/main/pr-104-" + "a" * 40, (104, "a" * 40)),
+    ("gh-readonly-queue/release/1.x/pr-7-" + "b" * 40, (7, "b" * 40)),
+    ("refs/heads/improve/p1", None),
+    ("refs/heads/gh-readonly-queue/main/pr-x-" + "a" * 40, None),
+    ("", None),
+])
+def test_queued_pull(ref: str, expected: tuple[int, str] | None) -> None:
+    assert queued_pull(ref) == expected
+
+
+@pytest.mark.parametrize(("verdict", "number", "pr_gate", "state", "description"), [
+    ("accept", 3, None, "success", QUEUE_ACCEPTED),
+    ("inconclusive", 3, "success", "success", QUEUE_AS_APPROVED.format(number=3)),
+    ("inconclusive", 3, "pending", "failure", QUEUE_INCONCLUSIVE),
+    ("inconclusive", None, "success", "failure", QUEUE_INCONCLUSIVE),
+    ("reject", 3, "success", "failure", QUEUE_REJECTED),
+    ("error", 3, "success", "error", QUEUE_ERROR),
+])
+def test_the_queue_gate_holds_only_what_held_on_the_pull_request(
+    verdict: Verdict, number: int | None, pr_gate: GateState | None, state: str,
+    description: str,
+) -> None:
+    assert queue_gate(verdict, number, pr_gate) == GateStatus(state=state,  # type: ignore[arg-type]
+                                                              description=description)
+
+
+def test_base_moved() -> None:
+    state = record_verdict(PrState(), "a" * 40, "accept", "auto", base="b" * 40)
+    assert base_moved(state, "a" * 40, "b" * 40) is None
+    assert base_moved(state, "a" * 40, "c" * 40) == "b" * 40
+    assert base_moved(state, "d" * 40, "c" * 40) is None  # another head: not this verdict
+    assert base_moved(record_verdict(PrState(), "a" * 40, "accept", "auto"), "a" * 40,
+                      "c" * 40) is None  # recorded before bases were: as before

@@ -15,8 +15,9 @@ from bot.adapters.event import Event
 from bot.adapters.github_forge import GitHubForge
 from bot.cli import main
 from bot.core.embed import extract
+from bot.core.policy import QUEUE_REJECTED
 from bot.sandbox import Sandbox
-from bot.sandbox.events import build_event
+from bot.sandbox.events import actions_env, build_event
 from bot.stages.context import Services
 from bot.stages.pr_state import REEVALUATING_STATUS
 from bot.stages.router import bot_router
@@ -135,3 +136,34 @@ def _call_as(sb: Sandbox, token: str, number: int, body: str) -> tuple[int, Any,
 
     return call(sb, "POST", f"/repos/{NAME}/issues/{number}/comments", {"body": body},
                 token=token)
+
+
+def test_a_merge_group_gets_a_gate_on_the_queues_commit(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work, pr_b = _propose(sb, tmp_path, "prop-offset",
+                          _proposal("prop-offset", OFFSET_PATH, "offset", 0.12, "low"))
+    # meanwhile main got the threshold change by another route
+    run_git(work, "checkout", "-q", "-B", "direct", "origin/main")
+    rules = work / sample.THRESHOLD_PATH
+    rules.write_text(rules.read_text().replace("0.5", "0.62"))
+    run_git(work, "commit", "-q", "-am", "threshold 0.62")
+    run_git(work, "push", "-q", sb.git_url(NAME), "HEAD:refs/heads/main")
+    base = run_git(work, "rev-parse", "HEAD").stdout.strip()
+    # GitHub's queue merges the head into the branch's tip on a branch of its own
+    run_git(work, "merge", "-q", "--no-ff", "-m", "queue", pr_b["head_sha"])
+    queued = run_git(work, "rev-parse", "HEAD").stdout.strip()
+    branch = f"gh-readonly-queue/main/pr-{pr_b['number']}-{pr_b['head_sha']}"
+    run_git(work, "push", "-q", sb.git_url(NAME), f"HEAD:refs/heads/{branch}")
+
+    payload = build_event("merge_group", "checks_requested", repo=NAME, head_sha=queued,
+                          base_sha=base, number=pr_b["number"], pr_head_sha=pr_b["head_sha"],
+                          default_branch="main")
+    env = actions_env("merge_group", payload, repo=NAME, api_url=sb.api_url,
+                      server_url=sb.server_url, token=sb.token, sha=queued,
+                      ref=f"refs/heads/{branch}", workdir=tmp_path / "runner-queue")
+    env["GITHUB_WORKSPACE"] = str(work)
+    assert handle(env, monkeypatch) == 1  # the gate says no
+    # the queue's commit gets the gate; the pull request's own head keeps its own
+    assert gate(sb, queued) == [("failure", QUEUE_REJECTED)]
+    assert gate(sb, pr_b["head_sha"]) == []

@@ -586,3 +586,39 @@ def find_state(
         if author.lower() == bot_login.lower() and find_marker(body) == STATE_MARKER:
             return comment_id, parse_state(body)
     return None, PrState()
+
+
+# ---------------------------------------------------------------- the merge queue
+
+QUEUE_ACCEPTED = "the queue's merge commit: accepted"
+QUEUE_AS_APPROVED = "the queue's merge commit: inconclusive, as approved on #{number}"
+QUEUE_INCONCLUSIVE = "the queue's merge commit: inconclusive; a person approves it on the PR"
+QUEUE_REJECTED = "the queue's merge commit: the combination is rejected"
+QUEUE_ERROR = "the queue's merge commit could not be compared"
+QUEUE_NOT_PROPOSAL = "not an improvement proposal"
+_QUEUE_BRANCH = re.compile(
+    r"^(?:refs/heads/)?gh-readonly-queue/(?P<base>.+)/pr-(?P<number>[0-9]+)-(?P<sha>[0-9a-f]{40})$")
+
+
+def queued_pull(head_ref: str) -> tuple[int, str] | None:
+    """The pull request a merge queue's branch was made for (GitHub names it
+    ``gh-readonly-queue/<base>/pr-<number>-<head sha>``): (number, head SHA), or None."""
+    m = _QUEUE_BRANCH.match(head_ref or "")
+    return (int(m.group("number")), m.group("sha")) if m else None
+
+
+def queue_gate(verdict: Verdict, number: int | None, pr_gate: GateState | None) -> GateStatus:
+    """``improve/gate`` on a merge queue's commit, from the comparison of that commit with the
+    queue's base: the pull request merges only if its verdict holds for the combination. An
+    accept holds; an inconclusive combination holds only where a person approved the pull
+    request's own inconclusive result (its gate is green); a regression never does. Failure,
+    not pending, where it does not hold: the queue then drops the pull request at once."""
+    if verdict == "accept":
+        return GateStatus(state="success", description=QUEUE_ACCEPTED)
+    if verdict == "inconclusive":
+        if pr_gate == "success" and number is not None:
+            return GateStatus(state="success", description=QUEUE_AS_APPROVED.format(number=number))
+        return GateStatus(state="failure", description=QUEUE_INCONCLUSIVE)
+    if verdict == "reject":
+        return GateStatus(state="failure", description=QUEUE_REJECTED)
+    return GateStatus(state="error", description=QUEUE_ERROR)

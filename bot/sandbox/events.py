@@ -39,6 +39,8 @@ EVENTS: dict[tuple[str, str | None], tuple[str | None, str | None]] = {
     ("workflow_run", "completed"): ("workflow_run.completed", "workflow-run-completed"),
     ("workflow_dispatch", None): ("workflow_dispatch", "workflow-dispatch"),
     ("push", None): ("push", "push"),
+    ("merge_group", "checks_requested"): ("merge_group.checks_requested",
+                                          "merge-group-checks-requested"),
     ("schedule", None): (None, None),
 }
 
@@ -68,6 +70,7 @@ PATCHES: dict[str, list[tuple[tuple[str | int, ...], Any]]] = {
         (("workflow_run", "path"), ".github/workflows/improve.yml"),
     ],
     "workflow_dispatch": [],
+    "merge_group.checks_requested": [],
     "push": [
         (("repository", "has_discussions"), False),
         (("repository", "topics"), []),
@@ -216,7 +219,8 @@ def _pull_facts(pr: dict[str, Any], f: Mapping[str, Any], full_name: str) -> Non
 def _apply_facts(
     event: str, action: str | None, payload: dict[str, Any], f: Mapping[str, Any]
 ) -> dict[str, Any]:
-    old = DISPATCH_FULL_NAME if event == "workflow_dispatch" else EXAMPLE_FULL_NAME
+    old = DISPATCH_FULL_NAME if event in ("workflow_dispatch", "merge_group") \
+        else EXAMPLE_FULL_NAME
     full_name = f.get("repo", old)
     payload = _rename_repo(payload, old, full_name)
     if "sender" in f:
@@ -289,6 +293,17 @@ def _apply_facts(
         payload["ref"] = f.get("ref", payload["ref"])
         payload["inputs"] = dict(f.get("inputs", payload.get("inputs") or {}))
         payload["workflow"] = f.get("workflow", payload["workflow"])
+    elif event == "merge_group":
+        group = payload["merge_group"]
+        base_ref = f.get("base_ref", "main")
+        group["base_ref"] = f"refs/heads/{base_ref}"
+        for key in ("head_sha", "base_sha"):
+            if key in f:
+                group[key] = f[key]
+        group["head_commit"]["id"] = group["head_sha"]
+        if "number" in f:  # GitHub's queue branch: gh-readonly-queue/<base>/pr-<n>-<head sha>
+            group["head_ref"] = (f"refs/heads/gh-readonly-queue/{base_ref}/pr-{f['number']}-"
+                                 f"{f.get('pr_head_sha', '0' * 40)}")
     elif event == "push":
         for key in ("ref", "before", "after", "created", "deleted", "forced"):
             if key in f:
@@ -323,7 +338,9 @@ def build_event(name: str, action: str | None = None, **facts: Any) -> dict[str,
     workflow_run: ``conclusion``, ``head_sha``, ``head_repo`` (owner/name of the head commit's
     repository), ``head_branch``, ``name``, ``event``, ``id``, ``pull_requests`` (dicts with
     ``number``, ``head_ref``, ``head_sha``, ``base_ref``, ``base_sha``); workflow_dispatch: ``ref``,
-    ``inputs``, ``workflow``; schedule: ``cron``; push: ``ref``, ``before``, ``after``.
+    ``inputs``, ``workflow``; schedule: ``cron``; push: ``ref``, ``before``, ``after``;
+    merge_group: ``head_sha``, ``base_sha``, ``base_ref`` (a branch name), ``number`` and
+    ``pr_head_sha`` (the queued pull request, named in the queue branch).
     A payload the schema rejects raises InputError naming the field.
     """
     key = (name, action)

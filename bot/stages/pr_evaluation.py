@@ -41,7 +41,16 @@ from bot.core.config import CONFIG_PATH, Config, parse_config
 from bot.core.evaluation import SuiteSource
 from bot.core.forge import PullRequest
 from bot.core.globs import match_any
-from bot.core.policy import GATE_CONTEXT, GateStatus, Tier, Verdict
+from bot.core.policy import (
+    GATE_CONTEXT,
+    QUEUE_NOT_PROPOSAL,
+    GateState,
+    GateStatus,
+    Tier,
+    Verdict,
+    queue_gate,
+    queued_pull,
+)
 from bot.core.pr_evaluation import (
     COMMENT_MARKER,
     MAX_ARTIFACT_BYTES,
@@ -113,6 +122,7 @@ def baseline(repo: Git, base_sha: str, head_sha: str) -> str:
     return repo.merge_base(base_sha, head_sha) or base_sha
 
 
+QUEUE_LINE = "improve: merge queue {sha} ({pr}): improve/gate {state} ({description})"
 CONFLICTS = ("the pull request conflicts with {branch} at {tip}: it cannot be measured merged "
              "into the branch as it is now; merge {branch} into it")
 COMBINATION = "improve: {head} merged into {branch} at {tip}, as the merge would make it"
@@ -492,6 +502,8 @@ def on_workflow_run(event: Event, services: Services) -> int:
         print(SKIP_NO_RESULTS_IN, file=services.out)
         return 0
     run = event.mapping("workflow_run")
+    if run.get("event") == "merge_group":
+        return report_queue(event, services, Path(in_path))
     if run.get("event") != "pull_request":
         print(SKIP_NOT_PR_RUN, file=services.out)
         return 0
@@ -528,6 +540,104 @@ def on_workflow_run(event: Event, services: Services) -> int:
                 comparison.approval.tier, config, render_comparison_markdown(comparison), env, pr,
                 base=art.base_tip)
     return _exit(gate)
+
+
+# --------------------------------------------------------------------------- the merge queue
+
+
+def _queue_facts(event: Event) -> tuple[str, str, tuple[int, str] | None]:
+    head_sha = event.commit_sha("merge_group", "head_sha")
+    base_sha = event.commit_sha("merge_group", "base_sha")
+    return head_sha, base_sha, queued_pull(str(event.get("merge_group", "head_ref") or ""))
+
+
+def _queue_status(services: Services, sha: str, gate: GateStatus,
+                  queued: tuple[int, str] | None) -> int:
+    services.forge.set_status(sha, state=gate.state, context=GATE_CONTEXT,
+                              description=gate.description)
+    print(QUEUE_LINE.format(sha=sha[:12], pr=f"#{queued[0]}" if queued else "?",
+                            state=gate.state, description=gate.description), file=services.out)
+    return _exit(gate)
+
+
+def _pr_gate(services: Services, queued: tuple[int, str] | None) -> GateState | None:
+    """The gate on the queued pull request's own head (an approval a person gave there)."""
+    if queued is None:
+        return None
+    found = services.forge.combined_status(queued[1]).get(GATE_CONTEXT)
+    return found.state if found else None
+
+
+@router.register("merge_group", "checks_requested")
+def on_merge_group(event: Event, services: Services) -> int:
+    """GitHub's merge queue made a merge commit of the queued pull request(s) on the branch's
+    tip: the suites run on it and on the queue's base, and ``improve/gate`` is set on it, so the
+    queue merges only a combination that was measured (with ``--results-out``: the artifact for
+    the report, as for a pull request)."""
+    head_sha, base_sha, queued = _queue_facts(event)
+    env = dict(event.env)
+    out_path: Path | None = services.options.get("results_out")
+    repo = Git(services.workspace, token=None if out_path else event.token)
+    number = queued[0] if queued else 0
+    try:
+        ensure_commits(repo, base_sha, head_sha)
+        changed = repo.changed_paths(base_sha, head_sha)
+    except GitError as exc:
+        if out_path is not None:
+            facts = {"number": number or 1, "head_sha": head_sha, "base_sha": base_sha}
+            return write_error_artifact(services, facts, Path(out_path), _describe(exc))
+        raise
+    if out_path is not None:
+        facts = {"number": number or 1, "head_sha": head_sha, "base_sha": base_sha,
+                 "base_ref": "", "head_ref": "", "fork": False}
+        return write_artifact(event, services, facts, repo, Path(out_path), env)
+    if not is_improvement([], changed, ""):
+        return _queue_status(services, head_sha,
+                             GateStatus(state="success", description=QUEUE_NOT_PROPOSAL), queued)
+    _default_branch_from(event, services)
+    try:
+        config = services.config
+        progress = make_progress(services.err, env)
+        cache = data_cache(services.workspace, event.token, config, services.err)
+        sides = evaluate_sides(services.workspace, base_sha, head_sha, config, progress, cache)
+        meta = local_meta(repo, sides.changed, "", head_sha, config)
+        comparison = decide(sides.base, sides.head, config, meta, False)
+        verdict: Verdict = verdict_of(comparison)
+        actions.append_summary(render_comparison_markdown(comparison), env)
+    except Exception as exc:  # the queue must hear of it: an error status, never silence
+        for p in _describe(exc):
+            actions.command("error", p, services.err, title="improve")
+        verdict = "error"
+    return _queue_status(services, head_sha, queue_gate(verdict, number or None,
+                                                        _pr_gate(services, queued)), queued)
+
+
+def report_queue(event: Event, services: Services, in_path: Path) -> int:
+    """The reporting half for a merge queue's run: the artifact (untrusted data) for the run's
+    head commit, which GitHub names (never the artifact), becomes the gate on that commit."""
+    head_sha = event.commit_sha("workflow_run", "head_sha")
+    queued = queued_pull(str(event.get("workflow_run", "head_branch", default="") or ""))
+    _default_branch_from(event, services)
+    env = dict(event.env)
+    verdict: Verdict = "error"
+    try:
+        config = services.config
+        art = read_artifact(in_path)
+        problems = artifact_problems(art, art.pr_number, head_sha)
+        if problems:
+            raise InputError("; ".join(problems))
+        assert art.base is not None and art.head is not None
+        if art.proposal is None:  # no proposal file among the queue's changes
+            return _queue_status(services, head_sha, GateStatus(
+                state="success", description=QUEUE_NOT_PROPOSAL), queued)
+        comparison = decide(art.base, art.head, config, art.proposal, False)
+        verdict = verdict_of(comparison)
+        actions.append_summary(render_comparison_markdown(comparison), env)
+    except Exception as exc:
+        for p in _describe(exc):
+            actions.command("error", p, services.err, title="improve")
+    return _queue_status(services, head_sha, queue_gate(verdict, queued[0] if queued else None,
+                                                        _pr_gate(services, queued)), queued)
 
 
 @router.register("push")

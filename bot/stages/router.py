@@ -76,7 +76,7 @@ def _name(handler: Handler) -> str:
 # the stage modules in the order their handlers run, and the events each handles; the monitor
 # before the dashboard: the dashboard then shows this run's monitor records
 STAGES: tuple[tuple[str, frozenset[str]], ...] = (
-    ("pr_evaluation", frozenset({"pull_request", "workflow_run", "push"})),
+    ("pr_evaluation", frozenset({"pull_request", "workflow_run", "push", "merge_group"})),
     ("release", frozenset({"push", "pull_request", "schedule"})),
     ("comment_commands", frozenset({"issue_comment"})),
     ("monitor", frozenset({"schedule", "workflow_dispatch"})),
