@@ -230,6 +230,26 @@ def test_github_token_events_start_nothing_and_unknown_steps_stop_the_run(
     runner.close()
 
 
+def test_a_second_upload_with_overwrite_replaces_the_first(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    test = TEST.replace("with: {name: results,", "with: {overwrite: true, name: results,")
+    runner = make(sandbox, tmp_path, "over", {"t": test, "r": REPORT})
+    head = runner._head("refs/heads/main")
+    pr = build_event("pull_request", "opened", repo="o/over", default_branch="main", number=1,
+                     head_ref="main", head_sha=head, base_ref="main", base_sha=head)
+    (run,) = runner.deliver("pull_request", pr)
+    runner.run_until_idle()
+    with sandbox.state.lock:
+        rec = sandbox.state.repo("o/over").workflow_runs[run.id]
+        rec.status, rec.run_attempt = "queued", 2
+    again = runner.run_until_idle()
+    assert [(r.workflow, r.attempt, r.conclusion) for r in again] == [
+        ("t", 2, "success"), ("r", 1, "success")]
+    assert again[0].steps[-1].message == "uploaded results (attempt 2)"
+    runner.close()
+
+
 def test_artifacts_belong_to_a_run_a_second_upload_conflicts_and_reruns_are_attempts(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
@@ -251,6 +271,9 @@ def test_artifacts_belong_to_a_run_a_second_upload_conflicts_and_reruns_are_atte
     again = runner.run_until_idle()
     assert again[0].attempt == 2 and again[0].conclusion == "failure"
     assert again[0].steps[-1].message == ARTIFACT_CONFLICT
+    # persist-credentials: false (a YAML boolean, given to the action as "false") kept no token
+    config = (runner.root / f"run-{run.id}-2" / "test" / "workspace" / ".git" / "config")
+    assert "extraheader" not in config.read_text()
     # cancel-in-progress: a newer event for the PR cancels the queued one
     first = runner.deliver("pull_request", pr)[0]
     runner.deliver("pull_request", pr)

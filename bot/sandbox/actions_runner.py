@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from typing import Any
 import yaml
 
 from bot.sandbox.events import actions_env, build_event
-from bot.sandbox.expressions import ExpressionError, condition, interpolate
+from bot.sandbox.expressions import ExpressionError, condition, interpolate, to_string
 from bot.sandbox.step_process import Launcher, Zygote
 
 WORKFLOWS_DIR = ".github/workflows"
@@ -91,6 +92,8 @@ class StepRecord:
     out: str = ""
     err: str = ""
     message: str = ""
+    seconds: float = 0.0
+    code: int | None = None  # a bot step's exit code (1: the gate or check says no)
 
 
 @dataclass
@@ -118,6 +121,7 @@ class Job:
     conclusion: str | None = None
     steps: list[StepRecord] = field(default_factory=list)
     group: str | None = None
+    api_calls: int = 0
 
     @property
     def name(self) -> str:
@@ -162,6 +166,7 @@ class JobRecord:
     action: str | None
     conclusion: str
     steps: list[StepRecord]
+    api_calls: int = 0  # REST requests the sandbox logged while the job ran
 
     def bot_steps(self) -> list[StepRecord]:
         return [s for s in self.steps if s.argv is not None]
@@ -464,7 +469,7 @@ class ActionsRunner:
         run = job.run
         self.journal.append(JobRecord(run.workflow.name, run.workflow.file, job.name, run.id,
                                       run.attempt, run.event, run.action, conclusion,
-                                      list(job.steps)))
+                                      list(job.steps), job.api_calls))
 
     def _maybe_complete(self, run: WorkflowRun) -> None:
         if run.state == "in_progress" and all(j.state == "done" for j in run.jobs):
@@ -536,7 +541,12 @@ class ActionsRunner:
             if not self.ready:
                 break
             job = self.ready.pop(0)
-            self._execute(job)
+            mark = len(self.sb.requests)
+            try:
+                self._execute(job)
+            finally:
+                # jobs run one at a time: every REST call logged meanwhile is this job's
+                job.api_calls = self.sb.api_calls(mark)
             # what the job caused arrived while it was running: it still holds its groups
             self.pump()
             if job.state != "done":  # (a newer run may have cancelled it meanwhile)
@@ -611,7 +621,9 @@ class ActionsRunner:
                     rec = StepRecord(name, "skipped", "skipped")
                     outputs: dict[str, str] = {}
                 else:
+                    started = time.monotonic()
                     rec, outputs = self._step(job, spec, ctx, token, perms, where, name)
+                    rec.seconds = time.monotonic() - started
             except (WorkflowError, ExpressionError) as exc:
                 rec, outputs = StepRecord(name, "failure", "failure", message=str(exc)), {}
                 job.steps.append(rec)
@@ -633,8 +645,10 @@ class ActionsRunner:
         if "run" in spec or "uses" not in spec:
             raise WorkflowError(f"{where}: the stand-in runs no shell steps")
         uses = str(spec["uses"])
-        inputs = {str(k): interpolate(str(v), ctx) for k, v in (spec.get("with") or {}).items()}
-        env = {str(k): interpolate(str(v), ctx) for k, v in (spec.get("env") or {}).items()}
+        # YAML's true/false/numbers reach an action as the text GitHub gives them ("true")
+        inputs = {str(k): interpolate(to_string(v), ctx)
+                  for k, v in (spec.get("with") or {}).items()}
+        env = {str(k): interpolate(to_string(v), ctx) for k, v in (spec.get("env") or {}).items()}
         if uses == self.bot_action:
             return self._bot(job, inputs, env, ctx, name, where)
         action = uses.split("@", 1)[0]
@@ -786,7 +800,8 @@ class ActionsRunner:
             if sname == "Install improve":
                 continue  # installed in this interpreter
             if sname == "Run improve":
-                env = {str(k): interpolate(str(v), actx) for k, v in (s.get("env") or {}).items()}
+                env = {str(k): interpolate(to_string(v), actx)
+                       for k, v in (s.get("env") or {}).items()}
                 argv = env.pop("IMPROVE_ARGS").split()
                 continue
             raise WorkflowError(f"action.yml: the stand-in does not know the step {sname!r}")
@@ -810,7 +825,7 @@ class ActionsRunner:
         outputs = _outputs(Path(base["GITHUB_OUTPUT"]))
         ok = proc.code == 0
         return (StepRecord(name, "success" if ok else "failure", "success" if ok else "failure",
-                           argv=argv, out=proc.out, err=proc.err,
+                           argv=argv, out=proc.out, err=proc.err, code=proc.code,
                            message=f"improve {' '.join(argv)}: exit {proc.code}"), outputs)
 
 
@@ -843,5 +858,6 @@ def dump_journal(records: list[JobRecord]) -> str:
     return "\n".join(json.dumps({"job": f"{r.workflow}/{r.job}", "run": r.run_id,
                                  "attempt": r.attempt, "event": r.event, "action": r.action,
                                  "conclusion": r.conclusion,
-                                 "steps": [(s.name, s.conclusion, s.message) for s in r.steps]})
+                                 "steps": [(s.name, s.conclusion, s.message, round(s.seconds, 2))
+                                           for s in r.steps]})
                      for r in records)
