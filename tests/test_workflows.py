@@ -116,8 +116,9 @@ PERMISSIONS = {
         "actions": "read", "contents": "write", "issues": "read", "pull-requests": "write",
         "statuses": "write",
     },
+    # reactions on a comment need issues: write (GitHub's endpoint table), not pull-requests
     "improve-commands.yml": {
-        "actions": "write", "contents": "write", "issues": "read", "pull-requests": "write",
+        "actions": "write", "contents": "write", "issues": "write", "pull-requests": "write",
         "statuses": "write",
     },
     "improve-release.yml": {"contents": "write", "pull-requests": "write"},
