@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.commands.init import TOKEN_SETUP
 from bot.core.config import CONFIG_PATH, Config, ReleaseConfig, VersionFile, parse_config
 from bot.core.init_files import (
     BENCHMARK_SUITE,
@@ -91,6 +92,7 @@ def test_init_then_validate_passes_and_a_second_init_skips_everything(
     out, err = capsys.readouterr()
     assert f"wrote {CONFIG_PATH}" in out and "wrote VERSION" in out
     assert PLACEHOLDER_ACTION in err  # told to replace the placeholder
+    assert TOKEN_SETUP in err  # told what the workflows do with and without the App
     assert (repo / "VERSION").read_text() == "0.1.0\n"
     config = parse_config((repo / CONFIG_PATH).read_text())
     assert config.release.version_files == [VersionFile(path="VERSION")]
@@ -107,6 +109,7 @@ def test_init_then_validate_passes_and_a_second_init_skips_everything(
     assert out.count("skipped ") == len(before) - 1  # all but README.md
     assert SKIPPED.format(path=CONFIG_PATH) in out
     assert PLACEHOLDER_ACTION not in err  # nothing written, nothing to replace
+    assert TOKEN_SETUP not in err
     assert {p: p.read_bytes() for p in before} == before
 
 

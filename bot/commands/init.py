@@ -12,6 +12,14 @@ from bot.errors import InputError, Problem
 
 NO_DIR = "no such directory"
 NOT_A_REPO = "is not inside a git repository (run git init first, or pass --dir)"
+# what the workflows do without the GitHub App (README, "Use a GitHub App token")
+TOKEN_SETUP = (
+    "the workflows use a GitHub App token when the variable IMPROVE_APP_ID and the secret "
+    "IMPROVE_APP_PRIVATE_KEY are set; without them they use GITHUB_TOKEN, whose merges start no "
+    "release workflow (the scheduled improve-monitor run releases them) and whose pull requests "
+    "start no test until a person pushes to them or re-opens them (see the README: Use a GitHub "
+    "App token)"
+)
 
 
 def register(sub: Any) -> None:
@@ -85,5 +93,7 @@ def run(args: argparse.Namespace) -> int:
         print(SKIPPED.format(path=rel))
     if action == PLACEHOLDER_ACTION and any(p.startswith(".github/workflows/") for p in plan.write):
         print("note: " + REPLACE_ACTION.format(action=action), file=sys.stderr)
+    if any(p.startswith(".github/workflows/") for p in plan.write):
+        print("note: " + TOKEN_SETUP, file=sys.stderr)
     print(f"next: improve validate --repo {root}, then commit and push the files")
     return 0
