@@ -85,6 +85,7 @@ def test_each_workflow_runs_the_command_its_trigger_needs(
 def test_triggers_in_detail() -> None:
     test = load(WORKFLOWS / "improve-test.yml")
     assert test["on"]["pull_request"]["types"] == ["opened", "synchronize", "reopened"]
+    assert test["on"]["merge_group"] == {"types": ["checks_requested"]}
     report = load(WORKFLOWS / "improve-report.yml")
     assert report["on"]["workflow_run"] == {"workflows": [test["name"]], "types": ["completed"]}
     commands = load(WORKFLOWS / "improve-commands.yml")
@@ -112,8 +113,9 @@ PERMISSIONS = {
     "improve-test.yml": {"contents": "read"},
     # contents: write for automerge (and /rollback's branch) when no App is installed; issues:
     # read for the dashboard issue's alerts, which a private repository does not show otherwise
+    # actions: write to re-run the test when main moved since the comparison (before automerge)
     "improve-report.yml": {
-        "actions": "read", "contents": "write", "issues": "read", "pull-requests": "write",
+        "actions": "write", "contents": "write", "issues": "read", "pull-requests": "write",
         "statuses": "write",
     },
     # reactions on a comment need issues: write (GitHub's endpoint table), not pull-requests

@@ -631,10 +631,3 @@ def on_merged(event: Event, services: Any) -> int:
     run_release(env_for_event(event, services), ReleaseRequest())
     return 0
 
-
-@router.register("schedule")
-def on_schedule(event: Event, services: Any) -> int:
-    """Releases that waited for a slot (``limits.max_releases_per_day``) go out with the
-    scheduled run when no merge comes to release them; nothing pending costs one listing."""
-    run_release(env_for_event(event, services), ReleaseRequest())
-    return 0

@@ -77,7 +77,7 @@ def _name(handler: Handler) -> str:
 # before the dashboard: the dashboard then shows this run's monitor records
 STAGES: tuple[tuple[str, frozenset[str]], ...] = (
     ("pr_evaluation", frozenset({"pull_request", "workflow_run", "push", "merge_group"})),
-    ("release", frozenset({"push", "pull_request", "schedule"})),
+    ("release", frozenset({"push", "pull_request"})),
     ("comment_commands", frozenset({"issue_comment"})),
     ("monitor", frozenset({"schedule", "workflow_dispatch"})),
     ("dashboard", frozenset({"schedule", "workflow_dispatch"})),
