@@ -138,8 +138,9 @@ def _call_as(sb: Sandbox, token: str, number: int, body: str) -> tuple[int, Any,
                 token=token)
 
 
+@pytest.mark.parametrize("jobs", ["single", "split"])
 def test_a_merge_group_gets_a_gate_on_the_queues_commit(
-    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str
 ) -> None:
     work, pr_b = _propose(sb, tmp_path, "prop-offset",
                           _proposal("prop-offset", OFFSET_PATH, "offset", 0.12, "low"))
@@ -160,10 +161,25 @@ def test_a_merge_group_gets_a_gate_on_the_queues_commit(
                           base_sha=base, number=pr_b["number"], pr_head_sha=pr_b["head_sha"],
                           default_branch="main")
     env = actions_env("merge_group", payload, repo=NAME, api_url=sb.api_url,
-                      server_url=sb.server_url, token=sb.token, sha=queued,
-                      ref=f"refs/heads/{branch}", workdir=tmp_path / "runner-queue")
+                      server_url=sb.server_url, token=sb.token if jobs == "single" else "",
+                      sha=queued, ref=f"refs/heads/{branch}", workdir=tmp_path / "runner-queue")
     env["GITHUB_WORKSPACE"] = str(work)
-    assert handle(env, monkeypatch) == 1  # the gate says no
+    if jobs == "single":
+        assert handle(env, monkeypatch) == 1  # the gate says no
+    else:
+        # the token-less half writes the artifact; the report half, on workflow_run, sets the
+        # gate on the run's head commit (GitHub's word for it, not the artifact's)
+        out = tmp_path / "artifact" / "results.json"
+        assert handle(env, monkeypatch, "--results-out", str(out)) == 0
+        assert gate(sb, queued) == []
+        report = build_event("workflow_run", "completed", repo=NAME, default_branch="main",
+                             head_sha=queued, head_branch=branch, event="merge_group",
+                             conclusion="success", pull_requests=[], head_repo=NAME)
+        renv = actions_env("workflow_run", report, repo=NAME, api_url=sb.api_url,
+                           server_url=sb.server_url, token=sb.token, sha=base,
+                           ref="refs/heads/main", workdir=tmp_path / "report")
+        renv["GITHUB_WORKSPACE"] = str(work)
+        assert handle(renv, monkeypatch, "--results-in", str(out)) == 1
     # the queue's commit gets the gate; the pull request's own head keeps its own
     assert gate(sb, queued) == [("failure", QUEUE_REJECTED)]
     assert gate(sb, pr_b["head_sha"]) == []
