@@ -368,3 +368,17 @@ def test_the_loop_benchmark_suite_loads() -> None:
     path = Path(__file__).resolve().parent.parent / "benchmarks" / "loop.yaml"
     suite = parse_suite(path.read_text(), "benchmarks/loop.yaml", "benchmark")
     assert suite.id == "loop-dashboard" and len(suite.tasks) == 2
+
+
+def test_the_dashboard_says_when_releases_wait_for_the_daily_limit() -> None:
+    config = parse_config("limits:\n  max_releases_per_day: 2\n")
+    recent = [release("1.0.1", 0.5), release("1.0.0", 0.25)]
+    d = dashboard(recent, [], [], [], [], effectiveness([]), NOW, config)
+    opens = NOW - timedelta(days=0.5) + timedelta(hours=24)
+    assert d.releases_wait == (f"2 releases in the last 24 hours, at most 2 "
+                               f"(limits.max_releases_per_day); the next may be released after "
+                               f"{opens.strftime('%Y-%m-%d %H:%M %Z')}")
+    assert "**Releases wait**: 2 releases in the last 24 hours" in render_markdown(d, {})
+    # one of them a day old: a slot is free, nothing said
+    older = [release("1.0.1", 1.5), release("1.0.0", 0.25)]
+    assert dashboard(older, [], [], [], [], effectiveness([]), NOW, config).releases_wait == ""

@@ -20,6 +20,7 @@ from bot.core.bisect import summary as bisect_summary
 from bot.core.config import Config
 from bot.core.effectiveness import Effectiveness, rolled_back_versions
 from bot.core.embed import embed, extract
+from bot.core.limits import release_slots
 from bot.core.records import MonitorRecord, ReleaseRecord
 from bot.core.render import render
 from bot.core.trends import Point, RunSummary, series
@@ -134,6 +135,8 @@ class Dashboard:
     charts: list[Chart] = field(default_factory=list)
     effectiveness: Effectiveness = field(default_factory=Effectiveness)
     auto_paused: bool = False
+    # why a release merged now would wait (``limits.max_releases_per_day``); empty: it would not
+    releases_wait: str = ""
 
 
 def _health(d: Dashboard, releases: Sequence[ReleaseRecord], monitors: Sequence[MonitorRecord],
@@ -191,7 +194,9 @@ def dashboard(
     d = Dashboard(generated_at=now, health="good", reason="", proposals=list(proposals),
                   monitors=watched, releases=views, alerts=list(alerts), charts=charts,
                   effectiveness=effectiveness,
-                  auto_paused=any(a.alert.kind == "rollback_rate" for a in alerts))
+                  auto_paused=any(a.alert.kind == "rollback_rate" for a in alerts),
+                  releases_wait=release_slots([r.released_at for r in releases], now,
+                                              config.limits.max_releases_per_day).reason)
     d.health, d.reason = _health(d, releases, monitors, runs, now, config)
     return d
 
