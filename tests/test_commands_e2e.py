@@ -70,6 +70,55 @@ def test_writer_approves_the_head_and_a_push_voids_it(world: PrWorld) -> None:
     assert world.gate(approved)[0] == "success"  # type: ignore[index]  # its own commit only
 
 
+PROPOSAL = """\
+id: p1
+title: Raise the threshold
+type: constant_tune
+risk: medium
+rationale: fewer misroutes
+predicted_improvement: {metric: accuracy, delta: 0.02}
+author: bob
+changes:
+  - path: config/router.yaml
+    set: {key: threshold, value: 0.6}
+"""
+
+
+def test_the_proposal_s_author_cannot_approve_it(world: PrWorld) -> None:
+    """The bot opens every proposal's PR, so GitHub's author says little: the proposal's own
+    ``author`` (here bob, with write access) is an author too."""
+    world.push({".improve/proposals/p1.yaml": PROPOSAL})
+    compared(world)
+    c, calls = world.say("bob", "/approve")
+    assert world.reactions(c.id) == ["confused", "eyes"]
+    assert REFUSE_AUTHOR in world.bot_comments()[-1]
+    assert world.gate() == ("pending", "accepted: awaiting /approve")
+    assert calls <= GOAL  # the authors were recorded with the verdict: no extra call
+    c, _ = world.say("mo", "/approve")
+    assert world.gate() == ("success", f"accepted, approved by @mo for {world.head[:7]}")
+
+
+@pytest.mark.parametrize("compare_first", [True, False])
+def test_whoever_pushed_commits_cannot_approve(world: PrWorld, compare_first: bool) -> None:
+    """bob pushes a commit to alice's pull request: bob is an author of what would merge,
+    whether the head was compared before the /approve or not."""
+    email = world.sb.state.user("bob").email  # type: ignore[union-attr]
+    bob = {**os.environ, "GIT_AUTHOR_NAME": "Bob", "GIT_AUTHOR_EMAIL": email,
+           "GIT_COMMITTER_NAME": "Bob", "GIT_COMMITTER_EMAIL": email}
+    (world.work / "config/router.yaml").write_text("threshold: 0.65\n")
+    subprocess.run(["git", "commit", "-qam", "bob's tweak"], cwd=world.work, check=True, env=bob)
+    subprocess.run(["git", "push", "-q", "origin", "HEAD:refs/heads/improve/p1"],
+                   cwd=world.work, check=True)
+    world.head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=world.work, check=True,
+                                capture_output=True, text=True).stdout.strip()
+    if compare_first:
+        compared(world)
+    c, _ = world.say("bob", "/approve")
+    assert world.reactions(c.id) == ["confused", "eyes"]
+    assert REFUSE_AUTHOR in world.bot_comments()[-1]
+    assert world.gate() != ("success", f"accepted, approved by @bob for {world.head[:7]}")
+
+
 def test_the_author_cannot_approve_their_own_pull_request(world: PrWorld) -> None:
     compared(world)
     c, _ = world.say("alice", "/approve")

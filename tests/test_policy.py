@@ -37,6 +37,7 @@ from bot.core.policy import (
     Tier,
     Verdict,
     approval_standing,
+    authors_of,
     automerge_sha,
     base_moved,
     decide_comment,
@@ -55,6 +56,7 @@ from bot.core.policy import (
     render_help,
     render_state,
     replied_to,
+    state_block,
 )
 from bot.core.render import find_marker
 
@@ -240,6 +242,31 @@ def test_the_author_cannot_approve_their_own_proposal() -> None:
     assert d.reactions == ("confused",)
     assert d.state.approval is None and d.gate is None
     assert d.reply is not None and REFUSE_AUTHOR in d.reply
+
+
+@pytest.mark.parametrize(
+    ("actor", "authors", "refused"),
+    [
+        ("tuner", ("tuner",), True),  # the proposal's author, opened by the bot
+        ("Tuner", ("tuner",), True),  # logins are case-insensitive
+        ("bob", ("tuner", "bob"), True),  # pushed a commit to the branch
+        ("carol", ("tuner", "bob"), False),
+        ("alice", (), False),  # the bot opened it; alice wrote nothing of it
+    ],
+)
+def test_every_author_of_a_proposal_is_refused(actor: str, authors: tuple[str, ...],
+                                                refused: bool) -> None:
+    c = ctx(actor=actor, author="github-actions[bot]").model_copy(update={"authors": authors})
+    d = decide_comment(parse_commands("/approve"), c, ACCEPTED, CONFIG)
+    assert (d.reactions == ("confused",)) is refused
+    assert (d.state.approval is None) is refused
+
+
+def test_the_verdict_records_the_authors_of_its_head() -> None:
+    state = record_verdict(PrState(), HEAD, "accept", "person", ["Tuner", "bob", "", "bob"])
+    assert authors_of(state, HEAD) == ("bob", "tuner")
+    assert authors_of(state, "f" * 40) is None  # another head: ask the forge
+    assert authors_of(parse_state(state_block(state)), HEAD) == ("bob", "tuner")
 
 
 def test_quoted_and_inline_approvals_do_nothing() -> None:

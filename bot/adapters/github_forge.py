@@ -322,6 +322,13 @@ class GitHubForge(MarkedComments):
                 out.add(f["previous_filename"])
         return sorted(out)
 
+    def pull_commit_authors(self, number: int) -> list[str]:
+        commits = self._list("pull_commits", f"{self._base}/pulls/{number}/commits",
+                             {"per_page": PER_PAGE})
+        found = {(c.get(role) or {}).get("login") for c in commits
+                 for role in ("author", "committer") if isinstance(c, dict)}
+        return sorted(str(login) for login in found if login)
+
     def merge_pull(
         self,
         number: int,

@@ -357,6 +357,14 @@ class LocalForge(MarkedComments):
         pr = self._pull(self._record(number))
         return self.git.changed_paths(pr.base_sha, pr.head_sha)
 
+    def pull_commit_authors(self, number: int) -> list[str]:
+        """The local forge has no accounts: a person is their git name (the login they act
+        under with ``actor``), so the names of the branch's authors and committers."""
+        self._op("pull_commit_authors")
+        pr = self._pull(self._record(number))
+        out = self.git.run("log", "--format=%an%n%cn", f"{pr.base_sha}..{pr.head_sha}")
+        return sorted({line.strip() for line in out.splitlines() if line.strip()})
+
     def merge_pull(
         self,
         number: int,

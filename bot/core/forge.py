@@ -256,6 +256,11 @@ class Forge(Protocol):
         """Paths the pull request changes (as GitHub computes them: against the merge base)."""
         ...
 
+    def pull_commit_authors(self, number: int) -> list[str]:
+        """Logins of the authors and committers of the pull request's commits (those whose
+        git identity the forge links to an account), sorted, each once."""
+        ...
+
     def merge_pull(
         self,
         number: int,

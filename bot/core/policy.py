@@ -67,7 +67,8 @@ IGNORE_BOT = "the comment is another bot's"
 
 # refusals, as the reply says them
 REFUSE_PERMISSION = "needs {needed} permission on this repository; the commenter has {has}"
-REFUSE_AUTHOR = "the author of a pull request cannot approve it"
+REFUSE_AUTHOR = ("an author of a pull request cannot approve it: its opener, its proposal's "
+                 "author, and whoever wrote or committed its commits")
 REFUSE_CLOSED = "the pull request is closed"
 REFUSE_MERGED = "the pull request is already merged"
 REFUSE_NOT_MERGED = "works on a merged pull request only"
@@ -79,9 +80,9 @@ MERGE_STALE = (
 
 # what each command does, for /help (usage, who, effect)
 COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
-    ("/approve", "approvers, not the PR's author",
+    ("/approve", "approvers, not the PR's authors",
      "approves the current head commit; a later push voids it"),
-    ("/approve cancel", "approvers, not the PR's author", "withdraws the approval"),
+    ("/approve cancel", "approvers, not the PR's authors", "withdraws the approval"),
     ("/hold [reason]", "approvers", "keeps the gate pending whatever the numbers say"),
     ("/unhold", "approvers", "lifts the hold (`/hold cancel` and `/remove-hold` too)"),
     ("/retest", "approvers", "runs the test and the comparison again"),
@@ -116,6 +117,9 @@ class VerdictRecord(Frozen):
     tier: Tier = "person"
     # the base branch's tip the comparison stood on: the bot merges only while it still is
     base: str | None = Field(default=None, pattern=r"^[0-9a-f]{7,64}$")
+    # who may not approve this head: the proposal's author and the commits' authors and
+    # committers, as the report of the comparison found them (see pr_state.pr_authors)
+    authors: tuple[str, ...] = ()
 
 
 class PrState(Frozen):
@@ -272,11 +276,12 @@ def gate_for(state: PrState, head_sha: str, now: datetime, timeout_days: float =
 
 
 def record_verdict(state: PrState, sha: str, verdict: Verdict, tier: Tier,
-                   base: str | None = None) -> PrState:
+                   base: str | None = None, authors: Iterable[str] = ()) -> PrState:
     """The state after the comparison of ``sha`` on the base branch at ``base`` (the report
     stage calls this)."""
-    return state.model_copy(update={"verdict": VerdictRecord(sha=sha, verdict=verdict, tier=tier,
-                                                             base=base)})
+    record = VerdictRecord(sha=sha, verdict=verdict, tier=tier, base=base,
+                           authors=tuple(sorted({a.lower() for a in authors if a})))
+    return state.model_copy(update={"verdict": record})
 
 
 def base_moved(state: PrState, head_sha: str, tip: str | None) -> str | None:
@@ -287,6 +292,13 @@ def base_moved(state: PrState, head_sha: str, tip: str | None) -> str | None:
     if v is None or v.sha != head_sha or not v.base or not tip or v.base == tip:
         return None
     return v.base
+
+
+def authors_of(state: PrState, head_sha: str) -> tuple[str, ...] | None:
+    """The authors recorded with the verdict of ``head_sha``, or None when no verdict of this
+    head was recorded (the stage then asks the forge)."""
+    v = state.verdict
+    return v.authors if v is not None and v.sha == head_sha else None
 
 
 def automerge_sha(
@@ -315,6 +327,12 @@ class CommandContext(Frozen):
     pr_status: PrStatus
     head_sha: str
     now: datetime
+    # everyone else who authored the PR: its proposal's ``author``, its commits' authors and
+    # committers; the bot opens every proposal's PR, so the opener alone says little
+    authors: tuple[str, ...] = ()
+
+    def is_author(self, login: str) -> bool:
+        return login.lower() in {a.lower() for a in (self.pr_author, *self.authors) if a}
 
 
 class Outcome(Frozen):
@@ -362,7 +380,7 @@ def _refusal(cmd: Command, ctx: CommandContext, state: PrState, config: Approval
         return "" if ctx.pr_status == "merged" else REFUSE_NOT_MERGED
     if ctx.pr_status != "open":
         return REFUSE_MERGED if ctx.pr_status == "merged" else REFUSE_CLOSED
-    if cmd.name == "approve" and ctx.actor.lower() == ctx.pr_author.lower():
+    if cmd.name == "approve" and ctx.is_author(ctx.actor):
         return REFUSE_AUTHOR
     if cmd.name == "approve" and not cmd.cancel:
         v = state.verdict

@@ -18,7 +18,7 @@ from bot.core.config import Config
 from bot.core.embed import EmbedTooLarge, embed
 from bot.core.monitor import ROLLBACK_BRANCH_PREFIX
 from bot.core.policy import Verdict
-from bot.core.proposals import PROPOSALS_DIR
+from bot.core.proposal_files import is_proposal_path
 from bot.core.results import Results
 from bot.errors import InputError, Problem
 
@@ -73,11 +73,6 @@ class PrArtifact(Strict):
     merged_sha: str | None = Field(None, pattern=r"^[0-9a-f]{40}$")
 
 
-def is_proposal_path(path: str) -> bool:
-    return path.startswith(PROPOSALS_DIR + "/") and path.endswith(".yaml") \
-        and "/" not in path[len(PROPOSALS_DIR) + 1:]
-
-
 def is_improvement(labels: Iterable[str], paths: Iterable[str] | None,
                    head_ref: str = "") -> bool:
     """A pull request counts as a proposal when it carries the label or a proposal file, or is
@@ -87,16 +82,6 @@ def is_improvement(labels: Iterable[str], paths: Iterable[str] | None,
     if LABEL in set(labels) or head_ref.startswith(ROLLBACK_BRANCH_PREFIX):
         return True
     return any(is_proposal_path(p) for p in paths or ())
-
-
-def pick_proposal_file(paths: Iterable[str], head_ref: str) -> str | None:
-    """The proposal file of the pull request: the one its branch ``improve/<id>`` names, else
-    the first (sorted) one it adds."""
-    found = sorted(p for p in paths if is_proposal_path(p))
-    wanted = f"{PROPOSALS_DIR}/{head_ref.removeprefix('improve/')}.yaml"
-    if wanted in found:
-        return wanted
-    return found[0] if found else None
 
 
 def proposal_meta(text: str | None, config: Config) -> ProposalMeta | None:

@@ -35,10 +35,10 @@ from bot.core.edits import (
     set_content,
     set_key,
 )
+from bot.core.proposal_files import PROPOSALS_DIR
 from bot.core.yamldoc import Document, dotted, parse_yaml, validate_document
 from bot.errors import InputError, Problem
 
-PROPOSALS_DIR = ".improve/proposals"
 BRANCH_PREFIX = "improve/"
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
 SLUG_MAX = 48

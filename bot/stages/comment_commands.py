@@ -36,6 +36,7 @@ from bot.core.policy import (
     CommentDecision,
     PrState,
     annotate_rollback,
+    authors_of,
     decide_comment,
     effective_permission,
     ignore_reason,
@@ -46,6 +47,7 @@ from bot.stages.pr_state import (
     StoredState,
     forge_login,
     merge_when_current,
+    pr_authors,
     pr_status,
     read_state,
     run_to_rerun,
@@ -209,6 +211,11 @@ def on_comment(event: Event, services: Services) -> int:
     if allowed & {"approve", "hold", "unhold"}:
         stored = gathered.state()
         ctx = ctx.model_copy(update={"head_sha": gathered.head(need_current="retest" in allowed)})
+        if "approve" in allowed:
+            authors = authors_of(stored.state, ctx.head_sha)
+            if authors is None:  # approved before any comparison of this head: ask the forge
+                authors = pr_authors(forge, gathered.get_pull())
+            ctx = ctx.model_copy(update={"authors": authors})
     elif "retest" in allowed:
         ctx = ctx.model_copy(update={"head_sha": gathered.get_pull().head_sha})
     decision = decide_comment(commands, ctx, stored.state if stored else PrState(),

@@ -62,11 +62,11 @@ from bot.core.pr_evaluation import (
     embed_comparison,
     is_improvement,
     parse_artifact,
-    pick_proposal_file,
     proposal_meta,
     pull_facts,
     verdict_of,
 )
+from bot.core.proposal_files import pick_proposal_file
 from bot.core.records import results_path
 from bot.core.render import render
 from bot.core.results import Results, SuiteResult, parse_results

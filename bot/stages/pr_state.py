@@ -39,6 +39,7 @@ from bot.core.policy import (
     render_state,
     replied_to,
 )
+from bot.core.proposal_files import pick_proposal_file, proposal_author
 from bot.core.render import render
 from bot.stages.context import Services
 
@@ -178,6 +179,17 @@ def merge_when_current(forge: Forge, number: int, sha: str, state: PrState,
     return merge_approved(forge, number, sha)
 
 
+def pr_authors(forge: Forge, pr: PullRequest) -> tuple[str, ...]:
+    """Everyone who may not approve the PR: its opener, the ``author`` its proposal file names
+    (read from the head through the forge, never from a run's artifact) and the authors and
+    committers of its commits. Two or three API calls."""
+    found = {pr.author, *forge.pull_commit_authors(pr.number)}
+    path = pick_proposal_file(forge.pull_files(pr.number), pr.head_ref)
+    if path is not None:
+        found.add(proposal_author(forge.read_file(path, ref=pr.head_sha)) or "")
+    return tuple(sorted({a.lower() for a in found if a}))
+
+
 def pr_status(state: str, merged: bool) -> PrStatus:
     if merged:
         return "merged"
@@ -217,7 +229,8 @@ def publish_verdict(
     approval = services.config.approval
     days = approval.timeout_days if timeout_days is None else timeout_days
     now = services.now()
-    state = record_verdict(stored.state, head_sha, verdict, tier, base)
+    authors = pr_authors(forge, pr) if pr.head_sha == head_sha else ()
+    state = record_verdict(stored.state, head_sha, verdict, tier, base, authors)
     gate = gate_for(state, head_sha, now, days)
     set_gate(forge, head_sha, gate, target_url)
     if pr.head_sha != head_sha:
