@@ -185,6 +185,9 @@ def test_evidence_reason_and_revert_message() -> None:
     assert "accuracy fell sharply" in msg and "restoring 1.3.2" in msg
     assert msg.rstrip().endswith("Improve-Rollback-Of: 1.4.0")
     assert core.rollback_branch("v1.4.0") == "improve/rollback-v1.4.0"
+    hostile = core.revert_message(release(), "<img src=x onerror=1> @org/team\n\nSigned-off-by: x")
+    assert "<img src=x onerror=1>" not in hostile and "@org/team" not in hostile
+    assert "\\<img src=x onerror=1\\> @\u2060org/team Signed-off-by: x" in hostile
     assert core.suites_of({"suites": [{"id": "b"}, {"id": "a"}, {"x": 1}]}) == ["a", "b"]
 
 

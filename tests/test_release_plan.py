@@ -120,6 +120,28 @@ def test_rollback_plan_marks_the_rolled_back_release() -> None:
     assert p.record["rollback"]["restores"] == "1.3.2"
 
 
+HOSTILE = "<script>alert(1)</script> @org/team see [this](http://evil.example) \n## 9.9.9"
+
+
+def test_a_rollback_reason_is_written_down_inert() -> None:
+    """A /rollback reason is a person's text: in the changelog and the release commit it is
+    escaped as the bot's replies are; no tag, mention, link or heading survives."""
+    first = plan(merged())
+    assert isinstance(first, ReleasePlan)
+    pr = MergedPR(number=57, merge_sha="b" * 40, merged_at=NOW,
+                  rollback=RollbackFacts(version="1.4.0", restores="1.3.2", reason=HOSTILE))
+    p = plan(pr, changelog=first.files["CHANGELOG.md"],
+             files={"pyproject.toml": first.files["pyproject.toml"]},
+             tags={"v1.4.0": TagFacts(commit="c" * 40, pr=42)})
+    assert isinstance(p, ReleasePlan)
+    for text in (p.files["CHANGELOG.md"], p.commit_message):
+        assert "<script>" not in text and "@org/team" not in text and "](http" not in text
+        assert "\\<script\\>" in text and "@\u2060org/team" in text
+        assert "\n## 9.9.9" not in text
+    assert [h.version for h in parse_history(p.files["CHANGELOG.md"])] == \
+        ["1.4.1", "1.4.0", "1.3.2"]
+
+
 def test_second_run_is_already_released() -> None:
     first = plan(merged())
     assert isinstance(first, ReleasePlan)

@@ -30,6 +30,10 @@ from typing import Literal
 from bot.core.compare import Comparison
 from bot.core.config import MonitorConfig
 from bot.core.records import MonitorRecord, MonitorRun, ReleaseRecord
+from bot.core.render import md_escape
+
+# a /rollback reason is one comment line; the command parser already cuts it at 200 characters
+REASON_LIMIT = 500
 
 WARN_MARKER = "monitor"
 CONFLICT_MARKER = "rollback"
@@ -212,8 +216,15 @@ def rollback_title(release: ReleaseRecord) -> str:
     return f"Roll back {release.tag}" + (f": {title}" if title else "")[:200]
 
 
+def inert(reason: str, limit: int = REASON_LIMIT) -> str:
+    """A person's reason made inert where it is written down (the revert commit, the release
+    commit, the changelog entry): one line, escaped as the bot's replies are (no HTML, links,
+    mentions or headings)."""
+    return md_escape(" ".join(reason.split()), limit)
+
+
 def revert_message(release: ReleaseRecord, reason: str) -> str:
     restores = release.previous or "the version before it"
-    return (f"{rollback_title(release)}\n\n{' '.join(reason.split())}\n\n"
+    return (f"{rollback_title(release)}\n\n{inert(reason)}\n\n"
             f"This reverts commit {release.merge_sha} (the merge of PR #{release.pr}), "
             f"restoring {restores}.\n\nImprove-Rollback-Of: {release.version}\n")

@@ -29,6 +29,7 @@ from bot.core.changelog import (
 from bot.core.config import Config, ReleaseConfig, VersionFile
 from bot.core.history import TagRef
 from bot.core.records import release_path
+from bot.core.render import md_escape
 from bot.core.version_files import read_versions, write_versions
 from bot.core.versioning import Version, next_version, parse_tag, tag_name
 from bot.errors import GateError
@@ -223,7 +224,8 @@ def _trailers(pr: MergedPR, version: str) -> list[str]:
 def _summary(pr: MergedPR) -> str:
     if pr.rollback:
         rb = pr.rollback
-        return one_line(f"Roll back {rb.version} (restores {rb.restores}): {rb.reason}")[:200]
+        return one_line(f"Roll back {rb.version} (restores {rb.restores}): "
+                        f"{md_escape(rb.reason, 200)}")[:200]
     assert pr.proposal is not None
     p = pr.proposal
     return one_line(f"{p.id} (#{pr.number})" + (f": {p.title}" if p.title else ""))[:200]
@@ -315,7 +317,8 @@ def plan_release(
         metrics=tuple(comparison.metrics),
         rollback_of=rb.version if rb else None,
         restores=rb.restores if rb else None,
-        reason=rb.reason if rb else None,
+        # a person's words (the /rollback reason): escaped as replies are
+        reason=md_escape(rb.reason) if rb else None,
         evidence=tuple(rb.evidence) if rb else (),
         title=p.title if p and p.title else None,
     )
