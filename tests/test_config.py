@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.config import Config, parse_config
+from bot.core.config import Config, parse_config, read_config
 from bot.errors import InputError
 
 
@@ -71,3 +71,25 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
     fields = sorted(p.field or "" for p in info.value.problems)
     assert fields == ["limits.bogus", "limits.max_open", "monitor.warn_runs"]
     assert [p.line for p in sorted(info.value.problems, key=lambda p: p.line or 0)] == [2, 3, 5]
+
+
+@pytest.mark.parametrize(
+    ("files", "max_open", "named"),
+    [
+        ({}, 3, None),
+        ({".github/improve.yml": "limits: {max_open: 4}\n"}, 4, None),
+        ({".github/improve.yaml": "limits: {max_open: 5}\n"}, 5, None),
+        ({".github/improve.yml": "limits: {max_open: 4}\n",
+          ".github/improve.yaml": "limits: {max_open: 5}\n"}, 4, None),
+        ({".github/improve.yaml": "limits: {max_open: 0}\n"}, None,
+         ".github/improve.yaml (on main):1: limits.max_open"),
+    ],
+)
+def test_the_configuration_under_either_name(files: dict[str, str], max_open: int | None,
+                                             named: str | None) -> None:
+    """Wherever the bot reads it (the forge, a commit, a working tree), through one reader."""
+    if named is not None:
+        with pytest.raises(InputError, match=named.replace("(", r"\(").replace(")", r"\)")):
+            read_config(files.get, " (on main)")
+        return
+    assert read_config(files.get, " (on main)").limits.max_open == max_open

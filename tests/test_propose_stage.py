@@ -247,3 +247,23 @@ def test_cli_dry_run_no_push_and_the_unwired_forge(
     assert "nothing changed" in capsys.readouterr().out
     assert main(["propose", str(tmp_path / "missing.yaml"), "--no-push"]) == 2
     assert "missing.yaml: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("config", [None, "default_branch: main\n"])
+def test_the_forge_s_default_branch_wins_over_the_configured_one(
+    make_repo: Callable[..., Path], tmp_path: Path, config: str | None
+) -> None:
+    """A clone of a repository whose default branch is master: origin's HEAD says so, and the
+    configuration's default_branch (its default "main", or a stale value) does not override it."""
+    files = dict(FILES)
+    if config is not None:
+        files[".github/improve.yml"] = config
+    origin = make_repo(files)
+    git(origin, "branch", "-m", "main", "master")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    assert git(clone, "symbolic-ref", "--short", "refs/remotes/origin/HEAD") == "origin/master"
+    master_tip = git(clone, "rev-parse", "origin/master")
+    outcome = _propose(clone)
+    assert outcome.status == "created"
+    assert git(clone, "rev-parse", f"improve/{PID}^") == master_tip

@@ -58,5 +58,24 @@ def test_a_clean_repository_with_no_configuration(make_repo: Callable[..., Path]
     proc = improve(repo, "validate")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == (
-        "ok: configuration (none: every default); 1 suite(s) (0 benchmark, 1 regression)"
+        "ok: configuration (none: every default; the file would be .github/improve.yml); "
+        "1 suite(s) (0 benchmark, 1 regression)"
     )
+
+
+def test_the_configuration_is_read_under_either_extension(
+        make_repo: Callable[..., Path]) -> None:
+    """``.github/improve.yaml`` is read as ``.yml`` is, and its errors name it; both at once is
+    refused: one of them would be ignored."""
+    repo = make_repo({".github/improve.yaml": "limits:\n  max_open: 0\n"})
+    proc = improve(repo, "validate")
+    assert proc.returncode == 2
+    assert ".github/improve.yaml:2: limits.max_open: Input should be greater than or equal " \
+        "to 1" in proc.stderr
+    (repo / ".github/improve.yaml").write_text("limits:\n  max_open: 4\n")
+    proc = improve(repo, "validate")
+    assert proc.returncode == 0 and "configuration .github/improve.yaml;" in proc.stdout
+    (repo / ".github/improve.yml").write_text("limits:\n  max_open: 5\n")
+    proc = improve(repo, "validate")
+    assert proc.returncode == 2
+    assert "both .github/improve.yml and .github/improve.yaml exist" in proc.stderr

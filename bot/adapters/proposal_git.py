@@ -53,11 +53,17 @@ def toplevel(path: Path) -> Path:
     return Path(out)
 
 
+def remote_default_branch(repo: Path) -> str | None:
+    """origin's HEAD: the default branch as the forge says it (a clone records it), or None."""
+    head = git(repo, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD", check=False)
+    return head.removeprefix("origin/") if head.startswith("origin/") else None
+
+
 def default_branch(repo: Path) -> str:
     """origin's HEAD when known, else main or master, else the current branch."""
-    head = git(repo, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD", check=False)
-    if head.startswith("origin/"):
-        return head.removeprefix("origin/")
+    known = remote_default_branch(repo)
+    if known:
+        return known
     for name in ("main", "master"):
         if rev_parse(repo, f"refs/heads/{name}"):
             return name

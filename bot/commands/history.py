@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.tags import start_list_tags
-from bot.core.config import CONFIG_PATH, parse_config
+from bot.core.config import CONFIG_PATH, config_file_in, parse_config
 from bot.core.history import build_history, format_history, history_json
 from bot.errors import InputError, Problem
 
@@ -56,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--limit: must be 0 or more")
     repo: Path = args.repo
     tags = start_list_tags(repo)  # git reads the tags while the changelog is parsed
-    config_file = repo / CONFIG_PATH
-    config = parse_config(config_file.read_text(encoding="utf-8") if config_file.is_file()
-                          else None, str(config_file))
+    config_file = config_file_in(repo)
+    config = parse_config(config_file.read_text(encoding="utf-8") if config_file else None,
+                          str(config_file or repo / CONFIG_PATH))
     changelog_path = Path(args.changelog) if args.changelog else repo / config.release.changelog
     changelog: str | None = None
     if changelog_path.is_file():

@@ -5,9 +5,13 @@ It is always read from the default branch, never from a pull request. Unknown ke
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.errors import InputError, Problem
 
 Bump = Literal["major", "minor", "patch"]
 Risk = Literal["low", "medium", "high"]
@@ -188,6 +192,32 @@ class Config(Strict):
         if not v.strip():
             raise ValueError("must not be empty")
         return v
+
+
+# GitHub reads its own files under either extension, and so do people: both names are read,
+# ``.yml`` first (when both exist ``improve validate`` refuses: one would be ignored)
+CONFIG_PATHS = (CONFIG_PATH, ".github/improve.yaml")
+BOTH_CONFIGS = "both .github/improve.yml and .github/improve.yaml exist; the bot reads only " \
+    ".github/improve.yml: merge them into it and delete .github/improve.yaml"
+
+
+def read_config(read: Callable[[str], str | None], where: str = "") -> Config:
+    """The configuration read through ``read`` (a path -> its text, or None when absent):
+    ``.github/improve.yml``, else ``.github/improve.yaml``, else every default. ``where`` is
+    appended to the file's name in messages (" (on main)")."""
+    for path in CONFIG_PATHS:
+        text = read(path)
+        if text is not None:
+            return parse_config(text, f"{path}{where}")
+    return Config()
+
+
+def config_file_in(root: Path) -> Path | None:
+    """The configuration file in a working tree, or None; InputError when both names exist."""
+    found = [root / p for p in CONFIG_PATHS if (root / p).is_file()]
+    if len(found) > 1:
+        raise InputError([Problem(CONFIG_PATHS[1], BOTH_CONFIGS)])
+    return found[0] if found else None
 
 
 def parse_config(text: str | None, file: str = CONFIG_PATH) -> Config:

@@ -29,7 +29,7 @@ from typing import Any
 from bot.adapters.actions import print_untrusted
 from bot.adapters.event import Event
 from bot.core.commands import Command, parse_commands
-from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.core.config import Config, read_config
 from bot.core.forge import Forge, PullRequest
 from bot.core.policy import (
     CommandContext,
@@ -120,8 +120,9 @@ def trusted_config(event: Event, services: Services) -> Config:
         try:
             git = Git(event.workspace)
             if git.try_rev_parse(f"{event.sha}^{{commit}}") == event.sha:
-                text = git.file_at(event.sha, CONFIG_PATH)
-                config = parse_config(text, f"{CONFIG_PATH} (on {branch} at {event.sha[:7]})")
+                sha = event.sha
+                config = read_config(lambda p: git.file_at(sha, p),
+                                     f" (on {branch} at {sha[:7]})")
                 services.config = config
                 return config
         except GitError:

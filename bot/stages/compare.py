@@ -14,7 +14,7 @@ from bot.core.compare import (
     comparison_json,
     render_comparison_markdown,
 )
-from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.core.config import CONFIG_PATH, Config, config_file_in, parse_config
 from bot.core.results import Results, parse_results
 from bot.errors import InputError, Problem
 
@@ -42,9 +42,10 @@ def load_config(config_path: str | None, cwd: Path) -> Config:
     every default."""
     if config_path is not None:
         return parse_config(_read(cwd / config_path, config_path), config_path)
-    default = cwd / CONFIG_PATH
-    if default.is_file():
-        return parse_config(_read(default, CONFIG_PATH), CONFIG_PATH)
+    found = config_file_in(cwd)
+    if found is not None:
+        name = found.relative_to(cwd).as_posix()
+        return parse_config(_read(found, name), name)
     return parse_config(None)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.adapters.event import Event
-from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.core.config import Config, read_config
 from bot.core.forge import Forge
 from bot.errors import InputError
 
@@ -47,7 +47,7 @@ class Services:
 def trusted_config(forge: Forge, branch: str) -> Config:
     """The configuration as it is on the default branch: never from a pull request, so a pull
     request cannot change how it is judged or who may approve it."""
-    return parse_config(forge.read_file(CONFIG_PATH, ref=branch), f"{CONFIG_PATH} (on {branch})")
+    return read_config(lambda p: forge.read_file(p, ref=branch), f" (on {branch})")
 
 
 def github_services(event: Event, **kwargs: Any) -> Services:

@@ -20,7 +20,7 @@ from bot import __version__
 from bot.adapters import runner
 from bot.adapters.progress import Progress
 from bot.adapters.worktree import changed_paths, open_repo, resolve, scratch_worktree
-from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.core.config import Config, config_file_in, parse_config
 from bot.core.evaluation import SuiteSource, Unit, build_results, plan_units
 from bot.core.measure import case_stdin, junit_failures, parse_metrics, score_case, tail
 from bot.core.results import Environment, Results, Sample
@@ -64,8 +64,10 @@ def environment() -> Environment:
 def read_config(repo_root: Path) -> Config:
     """The configuration of the checkout the bot runs in (the trusted one), never the tree under
     test: a pull request cannot change how it is judged."""
-    path = repo_root / CONFIG_PATH
-    return parse_config(path.read_text() if path.is_file() else None, CONFIG_PATH)
+    found = config_file_in(repo_root)
+    if found is None:
+        return parse_config(None)
+    return parse_config(found.read_text(encoding="utf-8"), found.relative_to(repo_root).as_posix())
 
 
 def evaluate(req: EvaluateRequest, progress: Progress) -> Results:

@@ -37,7 +37,7 @@ from bot.adapters.progress import Progress, make_progress
 from bot.adapters.worktree import open_repo
 from bot.core.alerts import AUTO_PAUSED_NOTE
 from bot.core.compare import Comparison, compare_results, render_comparison_markdown
-from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.core.config import Config, read_config
 from bot.core.evaluation import SuiteSource
 from bot.core.forge import PullRequest
 from bot.core.globs import match_any
@@ -437,8 +437,7 @@ def write_artifact(event: Event, services: Services, facts: dict[str, Any], repo
     head_sha, base_sha = facts["head_sha"], facts["base_sha"]
     try:
         # the configuration of the base commit: never the pull request's own
-        config = parse_config(repo.file_at(base_sha, CONFIG_PATH),
-                              f"{CONFIG_PATH} (at {base_sha[:12]})")
+        config = read_config(lambda p: repo.file_at(base_sha, p), f" (at {base_sha[:12]})")
         cache = data_cache(services.workspace, None, config, services.err)
         progress = make_progress(services.err, env)
         cand = candidate(repo, facts["base_ref"], base_sha, head_sha)
@@ -651,7 +650,7 @@ def on_push(event: Event, services: Services) -> int:
         print(NOT_DEFAULT.format(ref=ref, branch=event.default_branch), file=services.out)
         return 0
     repo = Git(services.workspace, token=event.token)
-    config = parse_config(repo.file_at(sha, CONFIG_PATH), f"{CONFIG_PATH} (at {sha[:12]})")
+    config = read_config(lambda p: repo.file_at(sha, p), f" (at {sha[:12]})")
     branch = event.default_branch or config.default_branch
     if ref != f"refs/heads/{branch}" or not sha or set(sha) == {"0"}:
         print(NOT_DEFAULT.format(ref=ref, branch=branch), file=services.out)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.adapters.patch import apply_patch
 from bot.adapters.proposal_git import IS_A_DIR, NOT_A_DIR, NOT_UTF8, SYMLINK_IN, SYMLINK_OUT
-from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.core.config import read_config
 from bot.core.edits import EditError
 from bot.core.proposals import apply_changes, check_proposal
 from bot.errors import InputError, Problem
@@ -55,13 +55,10 @@ def check_proposal_file(root: Path, path: Path, today: date | None = None) -> li
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [Problem(name, f"cannot read: {exc}")]
-    config = Config()
-    cfg = root / CONFIG_PATH
-    if cfg.is_file():
-        try:
-            config = parse_config(cfg.read_text(), CONFIG_PATH)
-        except InputError as exc:
-            return exc.problems
+    try:
+        config = read_config(lambda p: _text_of(root / p))
+    except InputError as exc:
+        return exc.problems
     checked = check_proposal(text, name, config, today or datetime.now(UTC).date())
     if checked.proposal is None:
         return checked.problems
@@ -69,3 +66,7 @@ def check_proposal_file(root: Path, path: Path, today: date | None = None) -> li
         checked.proposal, WorkTreeReader(root), file=name, doc=checked.doc, patcher=apply_patch
     )
     return applied.problems
+
+
+def _text_of(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.is_file() else None

@@ -21,7 +21,7 @@ import yaml
 
 from bot.adapters import proposal_git as pg
 from bot.adapters.patch import apply_patch
-from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.core.config import Config, read_config
 from bot.core.edits import ChangeSummary
 from bot.core.limits import OpenProposal, ReleaseRecord, check_limits
 from bot.core.proposals import (
@@ -123,13 +123,20 @@ class Outcome:
 
 
 def resolve_base(repo: Path) -> tuple[str, str, Config]:
-    """The default branch, its tip, and the configuration read there (never from a PR)."""
+    """The default branch, its tip, and the configuration read there (never from a PR).
+
+    The forge's word (origin's HEAD, which a clone records) wins over the configuration's
+    ``default_branch``: that one has a default ("main") a newcomer never wrote, and a
+    repository whose default is master would be proposed against a branch it does not have.
+    The configured one counts only where the forge's is not known and it was written down."""
     branch = pg.default_branch(repo)
     tip = pg.branch_tip(repo, branch)
     if tip is None:
         raise InputError(BASE_MISSING.format(branch=branch))
-    config = parse_config(pg.read_text(repo, tip, CONFIG_PATH))
-    if config.default_branch != branch:
+    first = tip
+    config = read_config(lambda p: pg.read_text(repo, first, p), f" (on {branch})")
+    if (pg.remote_default_branch(repo) is None and "default_branch" in config.model_fields_set
+            and config.default_branch != branch):
         branch = config.default_branch
         tip = pg.branch_tip(repo, branch)
         if tip is None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.adapters import runner
-from bot.core.config import CONFIG_PATH, Config, parse_config
+from bot.core.config import CONFIG_PATH, CONFIG_PATHS, Config, config_file_in, parse_config
 from bot.errors import InputError, Problem
 from bot.stages.suites import load_tree_suites, prepare
 
@@ -23,15 +23,17 @@ class Report:
 def validate_tree(root: Path, extra: Sequence[Path] = ()) -> Report:
     report = Report()
     config = Config()
-    cfg = root / CONFIG_PATH
-    if cfg.is_file():
-        try:
-            config = parse_config(cfg.read_text(), CONFIG_PATH)
-            report.checked.append(f"configuration {CONFIG_PATH}")
-        except InputError as exc:
-            report.problems.extend(exc.problems)
-    else:
-        report.checked.append("configuration (none: every default)")
+    try:
+        cfg = config_file_in(root)
+        if cfg is None:
+            report.checked.append(f"configuration (none: every default; the file would be "
+                                  f"{CONFIG_PATH})")
+        else:
+            name = cfg.relative_to(root).as_posix()
+            config = parse_config(cfg.read_text(encoding="utf-8"), name)
+            report.checked.append(f"configuration {name}")
+    except InputError as exc:
+        report.problems.extend(exc.problems)
     suites, problems = load_tree_suites(root, config)
     report.problems.extend(problems)
     env = runner.task_env(os.environ, {})
@@ -59,7 +61,7 @@ def validate_extra(root: Path, path: Path, config: Config, report: Report) -> li
         rel = path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         rel = name
-    if rel == CONFIG_PATH or rel.endswith((".github/improve.yml",)):
+    if rel in CONFIG_PATHS:
         return []
     if rel.split("/")[0] in (config.benchmarks_dir, config.regressions_dir):
         return []
