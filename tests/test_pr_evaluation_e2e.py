@@ -94,7 +94,8 @@ def test_pull_request_gets_one_comment_and_a_gate_and_synchronize_edits_it(
     since = len(sb.requests)
     assert handle(env, monkeypatch) == 0
     calls = api(sb, since)
-    assert len(calls) <= 8, calls
+    # the PR's commits are read once more than before: their authors may not approve it
+    assert len(calls) <= 9, calls
     (comment,) = bot_comments(sb, "compare")
     assert len(bot_comments(sb, "state")) == 1
     assert "improve accept" in comment["body"]
@@ -120,7 +121,8 @@ def test_pull_request_gets_one_comment_and_a_gate_and_synchronize_edits_it(
     since = len(sb.requests)
     assert handle(env2, monkeypatch) == 0
     calls = api(sb, since)
-    assert len(calls) <= 8, calls
+    # the PR's commits are read once more than before: their authors may not approve it
+    assert len(calls) <= 9, calls
     (edited,) = bot_comments(sb, "compare")
     assert edited["id"] == comment["id"] and edited["body"] != comment["body"]
     assert extract(edited["body"], "comparison")["cand"]["commit"] == pr2["head_sha"]
@@ -155,7 +157,7 @@ def test_an_approval_tier_proposal_waits_for_a_person(
     assert gate(sb, pr["head_sha"])[-1] == ("pending", "accepted: awaiting /approve")
 
 
-def test_a_pull_request_that_is_not_a_proposal_is_left_alone(
+def test_a_pull_request_that_is_not_a_proposal_passes_the_gate_and_nothing_else(
     sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     work = tmp_path / "work"
@@ -174,11 +176,21 @@ def test_a_pull_request_that_is_not_a_proposal_is_left_alone(
     env = pr_env(sb, tmp_path, work, "opened", pr)
     since = len(sb.requests)
     assert handle(env, monkeypatch) == 0
-    assert api(sb, since) == []
-    assert sb.repo_state(NAME)["comments"] == [] and sb.repo_state(NAME)["statuses"] == []
+    # one call: improve/gate success, so branch protection may require the gate
+    assert api(sb, since) == [("POST", f"/repos/{NAME}/statuses/{pr['head_sha']}")]
+    assert sb.repo_state(NAME)["comments"] == []
+    assert gate(sb, pr["head_sha"]) == [("success", "not an improvement proposal")]
+    # the split halves: the token-less one writes no artifact for it, the report half passes
+    since = len(sb.requests)
+    run_token_less_half(sb, tmp_path, work, pr, expect_artifact=False)
+    env = report_env(sb, tmp_path, work, pr)
+    assert handle(env, monkeypatch, "--results-in", str(tmp_path / "none.json")) == 0
+    assert gate(sb, pr["head_sha"])[-1] == ("success", "not an improvement proposal")
+    assert sb.repo_state(NAME)["comments"] == []
 
 
-def run_token_less_half(sb: Sandbox, tmp_path: Path, work: Path, pr: dict[str, Any]) -> Path:
+def run_token_less_half(sb: Sandbox, tmp_path: Path, work: Path, pr: dict[str, Any],
+                        expect_artifact: bool = True) -> Path:
     """``python -m bot handle --results-out`` as the test job runs it: no token."""
     env = pr_env(sb, tmp_path, work, "opened", pr, token="")
     out = tmp_path / "artifact" / "results.json"
@@ -190,6 +202,7 @@ def run_token_less_half(sb: Sandbox, tmp_path: Path, work: Path, pr: dict[str, A
                           env=full, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert api(sb, since) == []  # the token-less half talks to no API
+    assert out.exists() is expect_artifact
     return out
 
 
@@ -333,7 +346,7 @@ def test_the_auto_tier_waits_for_a_person_while_the_rollback_rate_alert_stands(
     work, pr = propose(sb, tmp_path, 0.6)
     since = len(sb.requests)
     assert handle(pr_env(sb, tmp_path, work, "opened", pr), monkeypatch) == 0
-    assert len(api(sb, since)) <= 8
+    assert len(api(sb, since)) <= 9
     (comment,) = bot_comments(sb, "compare")
     assert "improve accept" in comment["body"]
     assert extract(comment["body"], "comparison")["approval"]["tier"] == "person"

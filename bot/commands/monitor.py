@@ -30,6 +30,11 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bot.stages.monitor import MonitorRequest, run_monitor
+    from bot.stages.sweep import sweep_proposals
 
-    run_monitor(stage_env(args), MonitorRequest(dry_run=args.dry_run))
+    env = stage_env(args)
+    run_monitor(env, MonitorRequest(dry_run=args.dry_run))
+    # nothing else re-evaluates a gate that only time changes: expired approvals, proposals
+    # waiting past the approval timeout, rejected ones left open
+    sweep_proposals(env.forge, env.config, env.now(), env.out, dry_run=args.dry_run)
     return 0

@@ -40,6 +40,11 @@ class ProposalsConfig(Strict):
         description="Proposal types and the version bump a release of each makes.",
     )
     max_changes: int = Field(5, ge=1, le=100, description="Most changes one proposal may make.")
+    close_rejected_days: float = Field(
+        14.0, ge=0,
+        description="Days a rejected proposal may stay open (it holds its targets) before the "
+        "scheduled run closes it with a comment; 0: never.",
+    )
 
 
 class AutoRule(Strict):

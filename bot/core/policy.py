@@ -56,6 +56,7 @@ DESC_APPROVED = "{verdict}, approved by @{by} for {sha}"
 DESC_APPROVED_EARLY = "approved by @{by} for {sha}; waiting for the comparison"
 DESC_STALE = "{verdict}: approval of {sha} voided by a push; awaiting /approve"
 DESC_EXPIRED = "{verdict}: approval by @{by} expired; awaiting /approve"
+DESC_WAITED = "{verdict} {days} days ago and not approved since; /retest or /approve"
 DESC_HELD = "held by @{by}"
 VERDICT_WORDS: dict[str, str] = {"accept": "accepted", "inconclusive": "inconclusive"}
 
@@ -120,6 +121,9 @@ class VerdictRecord(Frozen):
     # who may not approve this head: the proposal's author and the commits' authors and
     # committers, as the report of the comparison found them (see pr_state.pr_authors)
     authors: tuple[str, ...] = ()
+    # when it was recorded: an accepted change nobody approved within the approval timeout
+    # says so on its gate (None: recorded before the bot kept the time)
+    at: datetime | None = None
 
 
 class PrState(Frozen):
@@ -225,6 +229,7 @@ def gate_state(
     head_sha: str,
     now: datetime,
     timeout_days: float = 7.0,
+    verdict_at: datetime | None = None,
 ) -> GateStatus:
     """The ``improve/gate`` status of the head commit.
 
@@ -256,6 +261,8 @@ def gate_state(
         desc = DESC_STALE.format(verdict=word, sha=short(approval.sha))
     elif standing == "expired" and approval is not None:
         desc = DESC_EXPIRED.format(verdict=word, by=approval.by)
+    elif verdict_at is not None and now - verdict_at > timedelta(days=timeout_days):
+        desc = DESC_WAITED.format(verdict=word, days=(now - verdict_at).days)
     else:
         desc = DESC_AWAIT.format(verdict=word)
     return GateStatus(state="failure" if verdict == "inconclusive" else "pending", description=desc)
@@ -272,15 +279,22 @@ def gate_for(state: PrState, head_sha: str, now: datetime, timeout_days: float =
         head_sha,
         now,
         timeout_days,
+        record.at if record else None,
     )
 
 
 def record_verdict(state: PrState, sha: str, verdict: Verdict, tier: Tier,
-                   base: str | None = None, authors: Iterable[str] = ()) -> PrState:
+                   base: str | None = None, authors: Iterable[str] = (),
+                   at: datetime | None = None) -> PrState:
     """The state after the comparison of ``sha`` on the base branch at ``base`` (the report
-    stage calls this)."""
+    stage calls this). The same verdict reported again keeps its time: a proposal waits from
+    its first report."""
     record = VerdictRecord(sha=sha, verdict=verdict, tier=tier, base=base,
-                           authors=tuple(sorted({a.lower() for a in authors if a})))
+                           authors=tuple(sorted({a.lower() for a in authors if a})), at=at)
+    old = state.verdict
+    if old is not None and old.model_copy(update={"at": None}) == record.model_copy(
+            update={"at": None}):
+        record = old
     return state.model_copy(update={"verdict": record})
 
 

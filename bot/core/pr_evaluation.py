@@ -18,7 +18,7 @@ from bot.core.config import Config
 from bot.core.embed import EmbedTooLarge, embed
 from bot.core.monitor import ROLLBACK_BRANCH_PREFIX
 from bot.core.policy import Verdict
-from bot.core.proposal_files import is_proposal_path
+from bot.core.proposal_files import is_proposal_path, proposal_author
 from bot.core.results import Results
 from bot.errors import InputError, Problem
 
@@ -52,6 +52,10 @@ class ProposalMeta(Strict):
     id: str | None = Field(None, max_length=200)
     type: str | None = Field(None, max_length=100)
     risk: Literal["low", "medium", "high"] | None = None
+    # who proposed it: they may not approve it. Self-declared in the proposal file in any case
+    # (the proposer writes it), so the artifact's word is as good as the file's; the commits'
+    # authors, which the forge reports, are the guard a proposer cannot write
+    author: str | None = Field(None, max_length=100)
 
 
 class PrArtifact(Strict):
@@ -98,7 +102,8 @@ def proposal_meta(text: str | None, config: Config) -> ProposalMeta | None:
     pid = data.get("id") if isinstance(data.get("id"), str) else None
     ptype = data.get("type") if data.get("type") in config.proposals.types else None
     risk = data.get("risk") if data.get("risk") in ("low", "medium", "high") else None
-    return ProposalMeta(id=pid[:200] if pid else None, type=ptype, risk=risk)
+    return ProposalMeta(id=pid[:200] if pid else None, type=ptype, risk=risk,
+                        author=proposal_author(text))
 
 
 def verdict_of(comparison: Comparison) -> Verdict:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 from bot.adapters import actions
@@ -74,7 +75,7 @@ from bot.core.suites import input_paths
 from bot.core.tiers import approval_tier
 from bot.errors import ImproveError, InputError
 from bot.stages.evaluate import evaluate_commit as run_suites_at
-from bot.stages.pr_state import publish_verdict
+from bot.stages.pr_state import LOOK_UP, publish_verdict
 from bot.stages.router import Router
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ SKIP_NO_PR = "improve: no open pull request has head {sha}: nothing to report (a
 SKIP_NOT_PR_RUN = "improve: the workflow run was not for a pull request: nothing to report"
 SKIP_NO_RESULTS_IN = "improve: workflow_run without --results-in: nothing to report"
 DESC_RUNNING = "running the suites on the base and head commits"
+DESC_NOT_PROPOSAL = "not an improvement proposal"
 WROTE_ARTIFACT = "improve: wrote the results of #{number} ({head}) to {path}"
 STORED = "improve: stored the results of {sha} on {branch} as {path}"
 NOT_DEFAULT = "improve: push to {ref}, not the default branch {branch}: nothing to store"
@@ -333,13 +335,15 @@ def post(
     services: Services, number: int, head_sha: str, body: str, verdict: Verdict, tier: Tier,
     config: Config, summary: str, env: dict[str, str], pull: PullRequest | None = None,
     base: str | None = None,
+    proposal_author: str | None | EllipsisType = LOOK_UP,
 ) -> GateStatus:
     """The one comment (created or edited), the verdict and the gate, the job summary: one list
     of the comments serves both the compare comment and the state comment."""
     comments = services.forge.list_comments(number)
     services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
     gate = publish_verdict(services, number, head_sha, verdict, tier, comments=comments,
-                           timeout_days=config.approval.timeout_days, pull=pull, base=base)
+                           timeout_days=config.approval.timeout_days, pull=pull, base=base,
+                           proposal_author=proposal_author)
     actions.append_summary(summary, env)
     print(f"improve: #{number} {head_sha[:12]}: {verdict}; improve/gate {gate.state} "
           f"({gate.description})", file=services.out)
@@ -378,6 +382,13 @@ def _describe(exc: BaseException) -> list[str]:
     return [INTERNAL.format(kind=type(exc).__name__, message=exc)]
 
 
+def pass_not_proposal(services: Services, head_sha: str) -> None:
+    """improve/gate success on a pull request that is no proposal, so branch protection can
+    require the gate without blocking every other pull request. One call."""
+    services.forge.set_status(head_sha, state="success", context=GATE_CONTEXT,
+                              description=DESC_NOT_PROPOSAL)
+
+
 def check_pull_payload(event: Event) -> None:
     """The fields the stage cannot do without, of the types GitHub sends; otherwise bad input
     naming the field (``head: null`` from a proxy, a number sent as text)."""
@@ -405,6 +416,8 @@ def on_pull_request(event: Event, services: Services) -> int:
         return post_error(services, number, head_sha, _describe(exc), None, env)
     if not is_improvement(facts["labels"], changed, facts["head_ref"]):
         print(SKIP_NOT_PROPOSAL.format(number=number, label="improvement"), file=services.out)
+        if out_path is None:  # the token-less half cannot: the report half does it
+            pass_not_proposal(services, head_sha)
         return 0
     if out_path is not None:
         return write_artifact(event, services, facts, repo, Path(out_path), env)
@@ -427,7 +440,7 @@ def on_pull_request(event: Event, services: Services) -> int:
     body = comment_body(comparison, head_sha, meta, facts["fork"], sides.base_cached)
     gate = post(services, number, head_sha, body, verdict_of(comparison),
                 comparison.approval.tier, config, render_comparison_markdown(comparison), env,
-                base=cand.base_tip)
+                base=cand.base_tip, proposal_author=meta.author if meta else None)
     return _exit(gate)
 
 
@@ -517,6 +530,7 @@ def on_workflow_run(event: Event, services: Services) -> int:
     if "improvement" not in pr.labels and not is_improvement(
             pr.labels, services.forge.pull_files(pr.number), pr.head_ref):
         print(SKIP_NOT_PROPOSAL.format(number=pr.number, label="improvement"), file=services.out)
+        pass_not_proposal(services, pr.head_sha)
         return 0
     _default_branch_from(event, services)
     config: Config | None = None
@@ -537,7 +551,8 @@ def on_workflow_run(event: Event, services: Services) -> int:
     body = comment_body(comparison, pr.head_sha, art.proposal, fork, art.base_cached)
     gate = post(services, pr.number, pr.head_sha, body, verdict_of(comparison),
                 comparison.approval.tier, config, render_comparison_markdown(comparison), env, pr,
-                base=art.base_tip)
+                base=art.base_tip,
+                proposal_author=art.proposal.author if art.proposal else LOOK_UP)
     return _exit(gate)
 
 

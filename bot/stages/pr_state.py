@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import EllipsisType
 
 from bot.core.forge import (
     GITHUB_ACTIONS_BOT,
@@ -179,14 +180,23 @@ def merge_when_current(forge: Forge, number: int, sha: str, state: PrState,
     return merge_approved(forge, number, sha)
 
 
-def pr_authors(forge: Forge, pr: PullRequest) -> tuple[str, ...]:
+# a caller that does not know the proposal's author: pr_authors looks it up
+LOOK_UP = ...
+
+
+def pr_authors(forge: Forge, pr: PullRequest,
+               proposal_author_: str | None | EllipsisType = LOOK_UP) -> tuple[str, ...]:
     """Everyone who may not approve the PR: its opener, the ``author`` its proposal file names
-    (read from the head through the forge, never from a run's artifact) and the authors and
-    committers of its commits. Two or three API calls."""
+    (read from the head through the forge, never from a run's artifact, unless the caller read
+    it from the head itself) and the authors and committers of its commits. One to three API
+    calls."""
     found = {pr.author, *forge.pull_commit_authors(pr.number)}
-    path = pick_proposal_file(forge.pull_files(pr.number), pr.head_ref)
-    if path is not None:
-        found.add(proposal_author(forge.read_file(path, ref=pr.head_sha)) or "")
+    if proposal_author_ is LOOK_UP:
+        path = pick_proposal_file(forge.pull_files(pr.number), pr.head_ref)
+        if path is not None:
+            found.add(proposal_author(forge.read_file(path, ref=pr.head_sha)) or "")
+    elif isinstance(proposal_author_, str):
+        found.add(proposal_author_)
     return tuple(sorted({a.lower() for a in found if a}))
 
 
@@ -208,6 +218,7 @@ def publish_verdict(
     pull: PullRequest | None = None,
     target_url: str | None = None,
     base: str | None = None,
+    proposal_author: str | None | EllipsisType = LOOK_UP,
 ) -> GateStatus:
     """What the report of a comparison calls: record ``verdict`` for ``head_sha`` and set the
     ``improve/gate`` status from the state (approval, hold, expiry), merging when the gate turns
@@ -220,7 +231,8 @@ def publish_verdict(
     comparison when the branch has moved since (``merge_when_current``).
 
     ``comments`` (the PR's comments) and ``pull`` (the PR), when the caller has just read them,
-    save a call each; ``timeout_days`` defaults to the configuration's ``approval.timeout_days``.
+    save a call each; ``timeout_days`` defaults to the configuration's ``approval.timeout_days``;
+    ``proposal_author``, when the caller read the proposal file at the head, saves two.
     Calls otherwise: the PR, the comments, the status, the state comment (and the merge).
     """
     forge = services.forge
@@ -229,8 +241,8 @@ def publish_verdict(
     approval = services.config.approval
     days = approval.timeout_days if timeout_days is None else timeout_days
     now = services.now()
-    authors = pr_authors(forge, pr) if pr.head_sha == head_sha else ()
-    state = record_verdict(stored.state, head_sha, verdict, tier, base, authors)
+    authors = pr_authors(forge, pr, proposal_author) if pr.head_sha == head_sha else ()
+    state = record_verdict(stored.state, head_sha, verdict, tier, base, authors, now)
     gate = gate_for(state, head_sha, now, days)
     set_gate(forge, head_sha, gate, target_url)
     if pr.head_sha != head_sha:

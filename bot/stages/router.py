@@ -80,6 +80,7 @@ STAGES: tuple[tuple[str, frozenset[str]], ...] = (
     ("release", frozenset({"push", "pull_request"})),
     ("comment_commands", frozenset({"issue_comment"})),
     ("monitor", frozenset({"schedule", "workflow_dispatch"})),
+    ("sweep", frozenset({"schedule", "workflow_dispatch"})),
     ("dashboard", frozenset({"schedule", "workflow_dispatch"})),
 )
 
