@@ -263,7 +263,7 @@ def test_every_author_of_a_proposal_is_refused(actor: str, authors: tuple[str, .
 
 
 def test_the_verdict_records_the_authors_of_its_head() -> None:
-    state = record_verdict(PrState(), HEAD, "accept", "person", ["Tuner", "bob", "", "bob"])
+    state = record_verdict(PrState(), HEAD, "accept", "person", authors=["Tuner", "bob", "", "bob"])
     assert authors_of(state, HEAD) == ("bob", "tuner")
     assert authors_of(state, "f" * 40) is None  # another head: ask the forge
     assert authors_of(parse_state(state_block(state)), HEAD) == ("bob", "tuner")
