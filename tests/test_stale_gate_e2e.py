@@ -102,7 +102,12 @@ def test_a_stale_green_pr_is_measured_again_and_not_merged_when_the_combination_
                   token=sb.token, sha=main_after, ref="refs/heads/main", workspace=checkout)
     services = Services(make_forge=lambda: GitHubForge(NAME, sb.token, api_url=sb.api_url),
                         workspace=checkout)
+    before = len(gate(sb, pr_b["head_sha"]))
+    since = len(sb.requests)
     assert bot_router().dispatch(event, services) == 0
+    assert sb.api_calls(since) <= 12
+    # never green for a moment: a person could merge the stale combination meanwhile
+    assert [st for st, _ in gate(sb, pr_b["head_sha"])[before:]] == ["pending"]
     assert not _pull(sb, pr_b["number"])["merged"]
     assert gate(sb, pr_b["head_sha"])[-1] == ("pending",
                                               REEVALUATING_STATUS.format(branch="main"))

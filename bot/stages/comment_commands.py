@@ -243,11 +243,13 @@ def _act(decision: CommentDecision, facts: CommentFacts, gathered: _Gathered,
     forge = gathered.forge
     if decision.state_changed and gathered.stored is not None:
         write_state(forge, facts.number, gathered.stored, decision.state, ctx.head_sha, services)
-    if decision.gate is not None:
-        set_gate(forge, ctx.head_sha, decision.gate, facts.url or None)
     if decision.merge_sha is not None:
+        # sets the gate itself: pending instead of green when the base moved since
         merge_when_current(forge, facts.number, decision.merge_sha, decision.state,
-                           lambda: gathered.get_pull().base_ref)
+                           lambda: gathered.get_pull().base_ref, decision.gate,
+                           facts.url or None)
+    elif decision.gate is not None:
+        set_gate(forge, ctx.head_sha, decision.gate, facts.url or None)
     if decision.reply is not None:
         forge.create_comment(facts.number, decision.reply)
     # the result reaction last: it is the record that the handling finished

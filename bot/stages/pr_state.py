@@ -152,32 +152,39 @@ def run_to_rerun(runs: list[WorkflowRun], sha: str) -> tuple[WorkflowRun | None,
 
 
 def merge_when_current(forge: Forge, number: int, sha: str, state: PrState,
-                       base_ref: Callable[[], str]) -> str | None:
-    """Merge with the approved head ``sha``, unless the base branch moved on since the
-    comparison recorded for it: the merge would then make a combination nobody measured.
+                       base_ref: Callable[[], str], gate: GateStatus | None = None,
+                       target_url: str | None = None) -> GateStatus | None:
+    """Set the green ``gate`` and merge with the approved head ``sha``, unless the base branch
+    moved on since the comparison recorded for it: the merge would then make a combination
+    nobody measured.
 
     This job must not run the pull request's code (it holds a write token), so instead it asks
     GitHub to re-run the TEST workflow's run for ``sha``. TEST runs with its own read-only token,
     finds the branch moved past its event's base, and measures the head merged into the branch
     as it is now against the branch; its report sets the gate again and merges if it holds. The
-    gate turns pending meanwhile, so branch protection keeps a person from merging it either.
-    Returns the comment posted when it did not merge."""
+    gate is set pending instead of green meanwhile (never green for a moment), so branch
+    protection keeps a person from merging the stale combination either. Returns the gate set
+    (None when none was given and the merge went ahead)."""
     if state.verdict is not None and state.verdict.sha == sha and state.verdict.base:
         branch = base_ref()
-        old = base_moved(state, sha, forge.branch_sha(branch))
+        tip = forge.branch_sha(branch) or ""
+        old = base_moved(state, sha, tip)
         if old is not None:
-            tip = forge.branch_sha(branch) or ""
             run, why_not = run_to_rerun(
                 forge.list_workflow_runs(head_sha=sha, event="pull_request"), sha)
             if run is not None:
                 forge.rerun_workflow(run.id)
-            forge.set_status(sha, state="pending", context=GATE_CONTEXT,
-                             description=REEVALUATING_STATUS.format(branch=branch)[:140])
+            waiting = GateStatus(state="pending",
+                                 description=REEVALUATING_STATUS.format(branch=branch))
+            set_gate(forge, sha, waiting, target_url)
             body = render("reevaluating.md.j2", branch=branch, old=old[:12], new=tip[:12],
                           sha=sha[:12], why_not=why_not)
             forge.upsert_comment(number, REEVALUATING_MARKER, body)
-            return body
-    return merge_approved(forge, number, sha)
+            return waiting
+    if gate is not None:
+        set_gate(forge, sha, gate, target_url)
+    merge_approved(forge, number, sha)
+    return gate
 
 
 # a caller that does not know the proposal's author: pr_authors looks it up
@@ -244,12 +251,16 @@ def publish_verdict(
     authors = pr_authors(forge, pr, proposal_author) if pr.head_sha == head_sha else ()
     state = record_verdict(stored.state, head_sha, verdict, tier, base, authors, now)
     gate = gate_for(state, head_sha, now, days)
-    set_gate(forge, head_sha, gate, target_url)
-    if pr.head_sha != head_sha:
+    current = pr.head_sha == head_sha
+    sha = automerge_sha(gate, approval.automerge, pr_status(pr.state, pr.merged), head_sha) \
+        if current else None
+    if sha is None:  # a merge sets the gate itself: pending, when the base moved meanwhile
+        set_gate(forge, head_sha, gate, target_url)
+    if not current:
         return gate
     if state != stored.state or stored.comment_id is None:
         write_state(forge, pr_number, stored, state, head_sha, services, days)
-    sha = automerge_sha(gate, approval.automerge, pr_status(pr.state, pr.merged), head_sha)
     if sha is not None:
-        merge_when_current(forge, pr_number, sha, state, lambda: pr.base_ref)
+        gate = merge_when_current(forge, pr_number, sha, state, lambda: pr.base_ref, gate,
+                                  target_url) or gate
     return gate
