@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.release_git import Workspace
 from bot.core.changelog import parse_history
 from bot.core.config import parse_config
 from bot.sandbox import Sandbox
@@ -218,6 +219,37 @@ def test_the_entry_tells_what_merged_when_review_changed_it(sb: Sandbox, tmp_pat
     change = data_file(sb, "releases/v1.3.3.json")["proposal"]["changes"][0]
     assert (change["what"], change["proposed"]) == ("routing.threshold 0.55 -> 0.62",
                                                     "routing.threshold 0.55 -> 0.6")
+
+
+def test_a_merge_landing_during_the_release_stays_out_of_its_tag(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = make_clone(sb, tmp_path)
+    first = open_improvement(sb, work, "prop-a", "0.60", path="config/a.yaml")
+    second = open_improvement(sb, work, "prop-b", "0.61", path="config/b.yaml")
+    merge(sb, first)
+    real = Workspace.publish
+    raced: list[str] = []
+
+    def publish(self: Workspace, old: str, new: str, tag: str | None) -> None:
+        if not raced:  # someone merges the second PR just before the release's push
+            raced.append(merge(sb, second))
+        real(self, old, new, tag)
+
+    monkeypatch.setattr(Workspace, "publish", publish)
+    env = stage_env(sb)
+    assert [(o.pr, o.version) for o in run_release(env, ReleaseRequest())] == [(first, "1.3.3")]
+    assert "the branch moved" in env.err.getvalue()  # type: ignore[attr-defined]
+    # the tag holds the first merge alone: committed on its own merge, off the branch
+    assert _diff(sb, "v1.3.3", "main") == {"config/b.yaml", ".improve/proposals/prop-b.yaml",
+                                           "CHANGELOG.md", "pyproject.toml"}
+    assert git_bare(sb, "rev-parse", "main") == raced[0]
+    # the second merge's own run releases it, with both entries on the branch
+    assert [(o.pr, o.version) for o in release(sb)] == [(second, "1.3.4")]
+    assert _diff(sb, "v1.3.3", "v1.3.4") == {"config/b.yaml", ".improve/proposals/prop-b.yaml",
+                                             "CHANGELOG.md", "pyproject.toml"}
+    history = parse_history(git_bare(sb, "show", "main:CHANGELOG.md"))
+    assert [h.pr for h in history] == [second, first, None]
 
 
 def _diff(sb: Sandbox, a: str, b: str) -> set[str]:

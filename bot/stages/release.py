@@ -375,11 +375,14 @@ def _release_pr(env: Env, ws: Workspace, plan: ReleasePlan, state: _State,
 
 
 def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[PullRequest],
-         req: ReleaseRequest, own_base: bool = False) -> Outcome:
+         req: ReleaseRequest, own_base: bool = False,
+         merged_since: Callable[[str], bool] | None = None) -> Outcome:
     """Release ``pr``. ``own_base``: a later merge awaits its release in this run, so this one
     is committed on its own merge commit and only its tag is published (its tag then holds its
     change and the earlier ones, not the later merge's); the later release carries its entry to
-    the branch. Otherwise the release commit goes on the branch tip."""
+    the branch. Otherwise the release commit goes on the branch tip. ``merged_since(tip)``:
+    whether, when the branch moved under the push, a later merge awaiting a release came with
+    it (then this release goes on its own merge too)."""
     config = env.config
     facts = _facts(ws, pr, config)
     comments = env.forge.list_comments(pr.number)
@@ -457,6 +460,8 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
             time.sleep(min(0.2 * attempt, 2.0))
             ws.refresh()
             _replace(state, _read_state(ws, config))
+            if not own_base and merged_since is not None and merged_since(state.tip):
+                own_base = True  # the later merge's release will carry this entry
             continue
         if base == state.tip:
             state.tip = commit
@@ -518,6 +523,19 @@ def run_release(env: Env, req: ReleaseRequest) -> list[Outcome]:
             return []
         # a release with a later merge awaiting its own goes on its merge commit, not the tip
         latest = max((order[w.merge_commit_sha or ""] for w in waiting), default=-1)
+
+        def merged_since(pr: PullRequest) -> Callable[[str], bool]:
+            def later(tip: str) -> bool:
+                fresh = [p for p in env.forge.list_pulls(state="closed", base=branch)
+                         if p.merged and p.merge_commit_sha and p.number not in released]
+                at = ws.order(tip, {p.merge_commit_sha or "" for p in fresh}
+                              | {pr.merge_commit_sha or ""})
+                mine = at.get(pr.merge_commit_sha or "", -1)
+                return any(at[w.merge_commit_sha or ""] > mine
+                           for w in pending(fresh, branch=branch, released=released, order=at)
+                           if w.number != pr.number)
+            return later
+
         released_at = _released_times(ws, env.config)
         outcomes = []
         for pr in todo:
@@ -530,7 +548,8 @@ def run_release(env: Env, req: ReleaseRequest) -> list[Outcome]:
                 continue
             with _group(env, f"release of PR #{pr.number}"):
                 o = _one(env, ws, state, pr, pulls, req,
-                         own_base=order[pr.merge_commit_sha or ""] < latest)
+                         own_base=order[pr.merge_commit_sha or ""] < latest,
+                         merged_since=merged_since(pr))
                 if o.action in ("released", "planned") and not o.detail:
                     released_at.append(env.now())
                 outcomes.append(o)
