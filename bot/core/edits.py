@@ -15,8 +15,11 @@ import json
 import re
 from collections.abc import MutableMapping, MutableSequence
 from dataclasses import dataclass
+from datetime import date
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Literal
+
+from bot.core.yamldoc import dump_yaml
 
 Format = Literal["yaml", "json", "toml"]
 KeyPath = tuple[str | int, ...]
@@ -201,7 +204,6 @@ def _yaml_scalar_end(line: str, col: int, flow: bool) -> int | None:
 def _yaml_scalar_text(old: Any, value: Any) -> str | None:
     """The new value written as the old one was: same quotes; None when it needs more than
     one line or is not a scalar."""
-    import yaml as pyyaml
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
     if isinstance(value, str) and isinstance(old, DoubleQuotedScalarString):
@@ -209,7 +211,8 @@ def _yaml_scalar_text(old: Any, value: Any) -> str | None:
     elif isinstance(value, str) and isinstance(old, SingleQuotedScalarString):
         s = "'" + value.replace("'", "''") + "'"
     else:
-        s = pyyaml.safe_dump(value, allow_unicode=True, width=1_000_000)
+        # YAML 1.2, as the file is read back: "0o17" or "1e3" stay strings
+        s = dump_yaml(value, flow=True)
         s = s.removesuffix("\n").removesuffix("\n...").removesuffix("...")
     return None if "\n" in s or "\r" in s else s
 
@@ -229,7 +232,7 @@ def _plain(node: Any) -> Any:
 
 def _yaml_in_place(text: str, container: Any, last: str | int, old: Any, value: Any) -> str | None:
     """Replace only the old scalar's characters, so every other byte of the file stays."""
-    scalar = (str, int, float, bool, type(None))
+    scalar = (str, int, float, bool, type(None), date)  # date: YAML 1.2 reads 2026-11-21 so
     if not isinstance(value, scalar) or not isinstance(old, scalar):
         return None
     try:

@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.core.compare import Comparison
@@ -20,6 +19,7 @@ from bot.core.monitor import ROLLBACK_BRANCH_PREFIX
 from bot.core.policy import Verdict
 from bot.core.proposal_files import is_proposal_path, proposal_author
 from bot.core.results import Results
+from bot.core.yamldoc import YamlError, load_yaml
 from bot.errors import InputError, Problem
 
 LABEL = "improvement"
@@ -94,8 +94,8 @@ def proposal_meta(text: str | None, config: Config) -> ProposalMeta | None:
     if text is None:
         return None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = load_yaml(text)
+    except YamlError:
         return None
     if not isinstance(data, dict):
         return None

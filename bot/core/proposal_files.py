@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import yaml
-
 PROPOSALS_DIR = ".improve/proposals"
 
 
@@ -29,9 +27,11 @@ def proposal_author(text: str | None) -> str | None:
     """The ``author`` a proposal file names (a person or an agent), or None."""
     if text is None:
         return None
+    from bot.core.yamldoc import YamlError, load_yaml
+
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = load_yaml(text)
+    except YamlError:
         return None
     author = data.get("author") if isinstance(data, dict) else None
     if not isinstance(author, str):

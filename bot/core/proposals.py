@@ -36,7 +36,15 @@ from bot.core.edits import (
     set_key,
 )
 from bot.core.proposal_files import PROPOSALS_DIR
-from bot.core.yamldoc import Document, dotted, parse_yaml, validate_document
+from bot.core.yamldoc import (
+    Document,
+    YamlError,
+    dotted,
+    dump_yaml,
+    load_yaml,
+    parse_yaml,
+    validate_document,
+)
 from bot.errors import InputError, Problem
 
 BRANCH_PREFIX = "improve/"
@@ -383,10 +391,8 @@ def apply_changes(
 def proposal_file_text(text: str, proposal_id: str) -> str:
     """The proposal file as committed: the author's text, byte for byte, with ``id:`` added as
     the first key when absent."""
-    import yaml
-
     body = text if text.endswith("\n") else text + "\n"
-    data = yaml.safe_load(body)
+    data = load_yaml(body)
     if isinstance(data, dict) and data.get("id") == proposal_id:
         return body
     lines = body.splitlines(keepends=True)
@@ -397,14 +403,14 @@ def proposal_file_text(text: str, proposal_id: str) -> str:
         if not line[0].isspace() and not stripped.startswith("{"):
             candidate = "".join([*lines[:i], f"id: {proposal_id}\n", *lines[i:]])
             try:
-                parsed = yaml.safe_load(candidate)
-            except yaml.YAMLError:
+                parsed = load_yaml(candidate)
+            except YamlError:
                 break
             if isinstance(parsed, dict) and parsed == {"id": proposal_id, **data}:
                 return candidate
         break
     # a flow mapping or an unusual layout: written out again, in the same key order
-    return yaml.safe_dump({"id": proposal_id, **data}, sort_keys=False, allow_unicode=True)
+    return dump_yaml({"id": proposal_id, **data})
 
 
 def one_line(text: str) -> str:

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import yaml
-
 from bot.core.compare import Comparison, SuiteComparison
 from bot.core.edits import format_of
+from bot.core.yamldoc import YamlError, dump_yaml, load_yaml
 from bot.errors import InputError, Problem
 
 TUNING_DIR = "tuning"
@@ -64,8 +63,8 @@ def parse_values(text: str) -> list[Any]:
         if not part:
             continue
         try:
-            value = yaml.safe_load(part)
-        except yaml.YAMLError:
+            value = load_yaml(part)
+        except YamlError:
             value = part
         out.append(part if isinstance(value, dict | list) or value is None else value)
     if not out:
@@ -155,4 +154,4 @@ def proposal_text(path: str, key: str, choice: Choice, candidates: Sequence[Cand
         "changes": [{"path": path, "set": {"key": key, "value": choice.value},
                      "rationale": f"best of the values the tuner measured on {choice.suite}"}],
     }
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return dump_yaml(data)

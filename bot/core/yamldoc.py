@@ -1,5 +1,12 @@
 """YAML text to plain data plus a map from key paths to line numbers, so that every error can
-name the file, the line and the key. Validation errors from pydantic become ``Problem``s here."""
+name the file, the line and the key. Validation errors from pydantic become ``Problem``s here.
+
+One reader for everything the bot reads (proposals, the configuration, suites, a proposal's
+fields read on their own): ruamel.yaml's safe loader, YAML 1.2, the same reading as the
+round-trip editor that writes target files. With PyYAML (YAML 1.1) ``[en, de, no]`` was read
+as ``["en", "de", False]`` and written into a target as ``false``; in YAML 1.2 ``no``, ``yes``,
+``on`` and ``off`` are strings, ``0o17`` is 15, ``017`` is 17, ``1_000`` is 1000 and
+``2026-11-21`` a date, wherever the bot reads them."""
 
 from __future__ import annotations
 
@@ -7,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import InputError, Problem
@@ -33,9 +39,69 @@ class Document:
         return self.lines.get((), None)
 
 
-def _walk(node: yaml.Node, path: Path, doc: Document) -> None:
+class YamlError(ValueError):
+    """Text that is not YAML (or not one document): the reason and, when known, the line."""
+
+    def __init__(self, reason: str, line: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+
+def _reader(**options: Any) -> Any:
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="safe", pure=True)  # YAML 1.2; pure: the same answer with or without C
+    for name, value in options.items():
+        setattr(y, name, value)
+    return y
+
+
+def _read(text: str, **options: Any) -> tuple[Any, Any]:
+    """(the node tree, the data) of one YAML document; YamlError otherwise."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        node = _reader().compose(text)
+        # duplicate keys are reported as problems with their lines (see _walk), not refused here
+        data = _reader(allow_duplicate_keys=True, **options).load(text) if node is not None \
+            else None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise YamlError(str(exc.problem), mark.line + 1 if mark is not None else None) \
+            from None
+    except YAMLError as exc:
+        raise YamlError(str(exc)) from None
+    except RecursionError:
+        raise YamlError("nested too deeply") from None
+    return node, data
+
+
+def load_yaml(text: str | bytes) -> Any:
+    """The data of one YAML 1.2 document (the one reading the bot uses everywhere); YamlError
+    when it is not one."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    return _read(text)[1]
+
+
+def dump_yaml(data: Any, flow: bool = False) -> str:
+    """``data`` as YAML 1.2 text (what ``load_yaml`` reads back as ``data``): keys in their
+    order, strings a 1.2 reader would take for something else quoted (``'0o17'``, ``'1e3'``)."""
+    import io
+
+    y = _reader(default_flow_style=flow, allow_unicode=True, width=1_000_000)
+    y.sort_base_mapping_type_on_output = False
+    out = io.StringIO()
+    y.dump(data, out)
+    return out.getvalue()
+
+
+def _walk(node: Any, path: Path, doc: Document) -> None:
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
     doc.lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
@@ -47,7 +113,7 @@ def _walk(node: yaml.Node, path: Path, doc: Document) -> None:
             seen.add(key)
             doc.lines[path + (key,)] = key_node.start_mark.line + 1
             _walk(value_node, path + (key,), doc)
-    elif isinstance(node, yaml.SequenceNode):
+    elif isinstance(node, SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, path + (i,), doc)
 
@@ -55,21 +121,15 @@ def _walk(node: yaml.Node, path: Path, doc: Document) -> None:
 def parse_yaml(text: str, file: str) -> Document:
     """Parse one YAML document. Syntax errors raise InputError naming the file and line."""
     try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else None
-        raise InputError([Problem(file, f"invalid YAML: {exc.problem}", line)]) from None
-    except yaml.YAMLError as exc:
-        raise InputError([Problem(file, f"invalid YAML: {exc}")]) from None
+        node, data = _read(text)
+    except YamlError as exc:
+        raise InputError([Problem(file, f"invalid YAML: {exc.reason}", exc.line)]) from None
     doc = Document(file=file, data=data)
     if node is not None:
-        _walk(node, (), doc)
+        try:
+            _walk(node, (), doc)
+        except RecursionError:
+            raise InputError([Problem(file, "invalid YAML: nested too deeply")]) from None
     return doc
 
 

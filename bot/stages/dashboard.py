@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
 from pydantic import ValidationError
 
 from bot.adapters.datastore import DataStore
@@ -54,6 +53,7 @@ from bot.core.records import (
 from bot.core.render import find_marker, render
 from bot.core.results import Results
 from bot.core.trends import RunSummary, merge_runs, monitor_runs, summarize_results
+from bot.core.yamldoc import YamlError, load_yaml
 from bot.errors import ForgeError
 from bot.stages.router import Router
 
@@ -170,9 +170,9 @@ def predicted_gains(env: LoopEnv, ids: list[str]) -> dict[str, Predicted]:
     blobs = read_blobs(env.git.path, rev, [f"{PROPOSALS_DIR}/{i}.yaml" for i in ids])
     for pid in ids:
         blob = blobs.get(f"{PROPOSALS_DIR}/{pid}.yaml")
-        with contextlib.suppress(yaml.YAMLError, TypeError, ValueError, KeyError,
+        with contextlib.suppress(YamlError, TypeError, ValueError, KeyError,
                                  AttributeError):
-            pred = yaml.safe_load(blob or b"")["predicted_improvement"]
+            pred = load_yaml(blob or b"")["predicted_improvement"]
             out[pid] = Predicted(metric=str(pred["metric"]), delta=float(pred["delta"]))
     return out
 
@@ -186,8 +186,8 @@ def open_proposals(forge: Forge) -> list[dash.ProposalView]:
         pid = pr.head_ref.removeprefix(BRANCH_PREFIX)
         author, ptype = pr.author, ""
         with contextlib.suppress(Exception):  # a hand-made PR has no proposal file
-            data = yaml.safe_load(forge.read_file(f"{PROPOSALS_DIR}/{pid}.yaml",
-                                                  ref=pr.head_sha) or "") or {}
+            data = load_yaml(forge.read_file(f"{PROPOSALS_DIR}/{pid}.yaml",
+                                             ref=pr.head_sha) or "") or {}
             author = str(data.get("author") or author)
             ptype = str(data.get("type") or "")
         views.append(dash.ProposalView(number=pr.number, title=pr.title, url=pr.url,

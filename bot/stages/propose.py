@@ -17,8 +17,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
 from bot.adapters import proposal_git as pg
 from bot.adapters.patch import apply_patch
 from bot.core.config import Config, read_config
@@ -45,6 +43,7 @@ from bot.core.records import MonitorRecord
 from bot.core.records import ReleaseRecord as FullRelease
 from bot.core.render import render
 from bot.core.tiers import Tier, approval_tier
+from bot.core.yamldoc import dump_yaml
 from bot.errors import GateError, InputError, Problem
 
 LABEL = "improvement"
@@ -150,7 +149,7 @@ def pr_body(
     tier: Tier,
     context: ProposerContext | None = None,
 ) -> str:
-    evidence = yaml.safe_dump(proposal.evidence, sort_keys=False, allow_unicode=True).rstrip()
+    evidence = dump_yaml(proposal.evidence).rstrip()
     return render(
         "pr_body.md.j2",
         proposal=proposal,

@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TextIO
 
-import yaml
-
 from bot.adapters import actions
 from bot.adapters.datastore import DataStore
 from bot.adapters.event import Event
@@ -70,6 +68,7 @@ from bot.core.release_facts import (
 from bot.core.release_summary import COMPARE_MARKER, summary_from_comment
 from bot.core.render import render
 from bot.core.versioning import Version, parse_tag, tag_name
+from bot.core.yamldoc import YamlError, load_yaml
 from bot.errors import GateError, ImproveError, InputError, Problem
 from bot.stages.router import Router
 
@@ -215,9 +214,9 @@ def _facts(ws: Workspace, pr: PullRequest, config: Config) -> MergedPR:
         return merged_pr(pr, merged_at, handmade_facts(pr, config, changed), None)
     text = ws.text_at(sha, path) or ""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError([Problem(path, f"is not YAML: {exc}")]) from None
+        data = load_yaml(text)
+    except YamlError as exc:
+        raise InputError([Problem(path, f"is not YAML: {exc}", exc.line)]) from None
     diff = _merged_diff(ws, sha, changed, data)
     return merged_pr(pr, merged_at, proposal_facts(data, path, ws.messages(sha), diff), None)
 
