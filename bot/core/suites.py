@@ -8,11 +8,18 @@ import json
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from bot.core.globs import match_any
+from bot.core.globs import check_glob, match_any
 from bot.core.yamldoc import Document, parse_yaml, validate_document
 from bot.errors import InputError, Problem
 
@@ -163,11 +170,23 @@ def _unique(items: Iterable[str], what: str) -> None:
         seen.add(item)
 
 
+def _target(pattern: str) -> str:
+    """A target glob checked when the suite is read (bot/core/globs.py says what they mean),
+    so a bad one is an error naming the file and line, not a crash when paths are matched."""
+    why = check_glob(pattern)
+    if why is not None:
+        raise ValueError(f"not a target pattern: {why}")
+    return pattern
+
+
+Target = Annotated[str, AfterValidator(_target)]
+
+
 class BenchmarkSuite(Strict):
     kind: Literal["benchmark"] = "benchmark"
     id: str = Field(pattern=ID_PATTERN)
     description: str | None = None
-    targets: list[str] = Field(default_factory=lambda: ["**"], min_length=1)
+    targets: list[Target] = Field(default_factory=lambda: ["**"], min_length=1)
     minimum: float | None = None
     repeat: int = Field(5, ge=1, le=1000)
     timeout: float = Field(120.0, gt=0)
@@ -199,7 +218,7 @@ class RegressionSuite(Strict):
     kind: Literal["regression"] = "regression"
     id: str = Field(pattern=ID_PATTERN)
     description: str | None = None
-    targets: list[str] = Field(default_factory=lambda: ["**"], min_length=1)
+    targets: list[Target] = Field(default_factory=lambda: ["**"], min_length=1)
     timeout: float = Field(600.0, gt=0)
     checks: list[Check] = Field(min_length=1)
 
