@@ -13,8 +13,12 @@ from bot.commands.init import TOKEN_SETUP
 from bot.core.config import CONFIG_PATH, Config, ReleaseConfig, VersionFile, parse_config
 from bot.core.init_files import (
     BENCHMARK_SUITE,
+    MODULE_PATTERN,
     PLACEHOLDER_ACTION,
+    POETRY_PATTERN,
     REGRESSION_SUITE,
+    SETUP_CFG_PATTERN,
+    SETUP_PY_PATTERN,
     SKIPPED,
     config_text,
     init_files,
@@ -22,6 +26,7 @@ from bot.core.init_files import (
     version_file_for,
 )
 from bot.core.suites import parse_suite
+from bot.core.version_files import version_spans
 from tests.conftest import commit_all, git
 
 PIN = "acme/improve@" + "1234567890" * 4
@@ -44,18 +49,46 @@ def test_the_generated_configuration_reads_back_as_the_same_model(config: Config
     assert "# Seed: the same inputs always give the same verdict." in text
 
 
+PYPROJECT = '[project]\nname = "x"\nversion = "1.2.3"\n'
+DYNAMIC = ('[project]\nname = "x"\ndynamic = ["version"]\n'
+           '[tool.setuptools.dynamic]\nversion = {attr = "pkg.__version__"}\n')
+POETRY = '[tool.poetry]\nname = "x"\nversion = "0.4.0"\n'
+SETUP_PY = 'from setuptools import setup\nsetup(name="x", version="2.0.1", packages=[])\n'
+SETUP_CFG = "[metadata]\nname = x\nversion = 3.1.0\n"
+
+
 @pytest.mark.parametrize(
-    ("names", "expected"),
+    ("files", "path", "pattern"),
     [
-        (["pyproject.toml", "package.json"], "pyproject.toml"),
-        (["package.json", "README.md"], "package.json"),
-        (["VERSION"], "VERSION"),
-        (["README.md"], "VERSION"),
-        ([], "VERSION"),
+        ({"pyproject.toml": PYPROJECT, "package.json": '{"version": "9.0.0"}'},
+         "pyproject.toml", None),
+        ({"package.json": '{"name": "x", "version": "1.0.0"}', "README.md": "x"},
+         "package.json", None),
+        ({"VERSION": "0.3.0\n"}, "VERSION", None),
+        ({"README.md": "x"}, "VERSION", None),  # nowhere: init writes VERSION
+        ({}, "VERSION", None),
+        # where Python projects keep it when not in [project] version: never a second VERSION
+        ({"setup.py": SETUP_PY}, "setup.py", SETUP_PY_PATTERN),
+        ({"setup.cfg": SETUP_CFG, "setup.py": "from setuptools import setup\nsetup()\n"},
+         "setup.cfg", SETUP_CFG_PATTERN),
+        ({"pyproject.toml": DYNAMIC, "pkg/__init__.py": '__version__ = "0.9.0"\n'},
+         "pkg/__init__.py", MODULE_PATTERN),
+        ({"pyproject.toml": DYNAMIC, "src/pkg/__init__.py": '__version__ = "0.9.0"\n'},
+         "src/pkg/__init__.py", MODULE_PATTERN),
+        ({"pyproject.toml": POETRY}, "pyproject.toml", POETRY_PATTERN),
+        # a pyproject.toml without a version, and setup.py holding it
+        ({"pyproject.toml": '[build-system]\nrequires = ["setuptools"]\n', "setup.py": SETUP_PY},
+         "setup.py", SETUP_PY_PATTERN),
     ],
 )
-def test_the_version_file_is_the_first_the_repository_has(names: list[str], expected: str) -> None:
-    assert version_file_for(names) == expected
+def test_the_version_file_is_where_the_project_keeps_its_version(
+        files: dict[str, str], path: str, pattern: str | None) -> None:
+    found = version_file_for(files.get)
+    assert (found.path, found.pattern) == (path, pattern)
+    if path != "VERSION" or "VERSION" in files:
+        # and a release can rewrite it there
+        assert len(version_spans(path, files[path], pattern)) >= 1
+    assert ("VERSION" in init_files(version_file=found)) is (path == "VERSION")
 
 
 @pytest.mark.parametrize(
@@ -111,6 +144,20 @@ def test_init_then_validate_passes_and_a_second_init_skips_everything(
     assert PLACEHOLDER_ACTION not in err  # nothing written, nothing to replace
     assert TOKEN_SETUP not in err
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_init_in_a_setup_py_project_writes_no_version_file(
+    make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its version lives in setup.py: a VERSION file beside it would drift apart."""
+    repo = make_repo({"setup.py": SETUP_PY})
+    assert main(["init", "--dir", str(repo)]) == 0
+    assert "wrote VERSION" not in capsys.readouterr().out
+    assert not (repo / "VERSION").exists()
+    config = parse_config((repo / CONFIG_PATH).read_text())
+    assert config.release.version_files == [VersionFile(path="setup.py",
+                                                        pattern=SETUP_PY_PATTERN)]
+    assert main(["validate", "--repo", str(repo)]) == 0
 
 
 def test_init_keeps_an_existing_file_and_writes_the_rest_from_a_subdirectory(

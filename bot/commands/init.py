@@ -78,7 +78,16 @@ def run(args: argparse.Namespace) -> int:
         raise InputError([Problem(f"--dir {where}", NOT_A_REPO)]) from None
     action = args.action or PLACEHOLDER_ACTION
     branch = args.default_branch or _default_branch(git)
-    version_file = version_file_for(p.name for p in root.iterdir())
+    def read(rel: str) -> str | None:
+        path = root / rel
+        if not path.is_file() or path.is_symlink():
+            return None
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    version_file = version_file_for(read)
     files = init_files(default_branch=branch, action=action, version=f"v{__version__}",
                        version_file=version_file)
     plan = plan_init(files, (p for p in files if (root / p).exists() or (root / p).is_symlink()))

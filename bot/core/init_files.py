@@ -7,8 +7,10 @@ description as a comment), so it cannot drift from what the bot accepts.
 
 from __future__ import annotations
 
+import contextlib
+import tomllib
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,9 @@ from pydantic import BaseModel
 
 from bot.core.config import CONFIG_PATH, Config, ReleaseConfig, VersionFile
 from bot.core.render import render
+from bot.core.version_files import version_spans
 from bot.core.workflows import render_workflows
+from bot.errors import InputError
 
 # a pinned-looking placeholder: the workflows must name a full commit SHA, which only the user
 # can choose (the commit of the improve release they trust)
@@ -89,15 +93,63 @@ class InitPlan:
     skipped: list[str]
 
 
-VERSION_FILES = ("pyproject.toml", "package.json", "VERSION")
 FIRST_VERSION = "0.1.0\n"
 
 
-def version_file_for(existing: Iterable[str]) -> str:
-    """The file releases should rewrite: the first of pyproject.toml, package.json and VERSION
-    the repository has; VERSION (which init then writes) when it has none."""
-    present = set(existing)
-    return next((f for f in VERSION_FILES if f in present), "VERSION")
+# a project's version where Python and JavaScript projects keep it, as improve init finds it
+SETUP_PY_PATTERN = r"""\bversion\s*=\s*["']([^"']+)["']"""
+SETUP_CFG_PATTERN = r"^version\s*=\s*([^\s#;]+)"
+MODULE_PATTERN = r"""^__version__\s*=\s*["']([^"']+)["']"""
+POETRY_PATTERN = r"""^version\s*=\s*["']([^"']+)["']"""
+
+
+def _holds(path: str, text: str | None, pattern: str | None) -> bool:
+    """Whether ``text`` has one version where a release would rewrite it."""
+    if text is None:
+        return False
+    try:
+        return bool(version_spans(path, text, pattern))
+    except InputError:
+        return False
+
+
+def _dynamic_module(pyproject: dict[str, Any]) -> list[str]:
+    """The files a setuptools ``dynamic`` version names (``attr = "pkg.__version__"``)."""
+    dynamic = pyproject.get("tool", {}).get("setuptools", {}).get("dynamic", {})
+    attr = dynamic.get("version", {}).get("attr") if isinstance(dynamic, dict) else None
+    if not isinstance(attr, str) or "." not in attr:
+        return []
+    module = attr.rsplit(".", 1)[0].replace(".", "/")
+    return [f"{module}/__init__.py", f"{module}.py", f"src/{module}/__init__.py",
+            f"src/{module}.py"]
+
+
+def version_file_for(read: Callable[[str], str | None]) -> VersionFile:
+    """The file releases should rewrite, where the project already keeps its version:
+    pyproject.toml's ``[project] version`` (or Poetry's, or the module a setuptools dynamic
+    version names), package.json, setup.py, setup.cfg, VERSION. Only a project with none of
+    them gets a VERSION file (which init then writes): a version kept twice drifts apart."""
+    text = read("pyproject.toml")
+    data: dict[str, Any] = {}
+    if text is not None:
+        with contextlib.suppress(tomllib.TOMLDecodeError):
+            data = tomllib.loads(text)
+        if _holds("pyproject.toml", text, None):
+            return VersionFile(path="pyproject.toml")
+        poetry = data.get("tool", {}).get("poetry", {})
+        if isinstance(poetry, dict) and isinstance(poetry.get("version"), str) and _holds(
+                "pyproject.toml", text, POETRY_PATTERN):
+            return VersionFile(path="pyproject.toml", pattern=POETRY_PATTERN)
+        for module in _dynamic_module(data):
+            if _holds(module, read(module), MODULE_PATTERN):
+                return VersionFile(path=module, pattern=MODULE_PATTERN)
+    if _holds("package.json", read("package.json"), None):
+        return VersionFile(path="package.json")
+    if _holds("setup.py", read("setup.py"), SETUP_PY_PATTERN):
+        return VersionFile(path="setup.py", pattern=SETUP_PY_PATTERN)
+    if _holds("setup.cfg", read("setup.cfg"), SETUP_CFG_PATTERN):
+        return VersionFile(path="setup.cfg", pattern=SETUP_CFG_PATTERN)
+    return VersionFile(path="VERSION")
 
 
 def init_files(
@@ -105,13 +157,15 @@ def init_files(
     default_branch: str = "main",
     action: str = PLACEHOLDER_ACTION,
     version: str | None = None,
-    version_file: str = "pyproject.toml",
+    version_file: VersionFile | str = "pyproject.toml",
 ) -> dict[str, str]:
     """Every file ``improve init`` offers, by repository path."""
-    release = ReleaseConfig(version_files=[VersionFile(path=version_file)])
+    if isinstance(version_file, str):
+        version_file = VersionFile(path=version_file)
+    release = ReleaseConfig(version_files=[version_file])
     files = {CONFIG_PATH: config_text(Config(default_branch=default_branch, release=release))}
-    if version_file == "VERSION":
-        files["VERSION"] = FIRST_VERSION
+    if version_file.path == "VERSION":
+        files["VERSION"] = FIRST_VERSION  # left alone when it exists (plan_init)
     files.update(render_workflows(action=action, default_branch=default_branch, version=version))
     files[BENCHMARK_SUITE] = render("init_benchmark.yaml.j2", task=BENCHMARK_TASK)
     files[BENCHMARK_TASK] = render("init_example_task.py.j2")
