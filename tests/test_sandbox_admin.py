@@ -66,6 +66,32 @@ def test_seed_folder(tmp_path: Path) -> None:
         seed_repos(tmp_path / "missing")
 
 
+def test_a_seed_folder_that_is_a_repository_keeps_its_history(sandbox: Sandbox,  # noqa: F811
+                                                              tmp_path: Path) -> None:
+    """Not flattened into one commit on a forced main: its commits, branches, tags and
+    default branch, as they are."""
+    src = tmp_path / "seed" / "acme" / "gadgets"
+    src.mkdir(parents=True)
+    run_git(src, "init", "-q", "-b", "trunk")
+    for i in range(3):
+        (src / "n.txt").write_text(f"{i}\n")
+        run_git(src, "add", "-A")
+        run_git(src, "commit", "-q", "-m", f"commit {i}")
+    run_git(src, "tag", "-a", "v1.0.0", "-m", "one")
+    run_git(src, "branch", "feature")
+    log = run_git(src, "log", "--format=%H %s").stdout
+    found = seed_repos(tmp_path / "seed")
+    assert found == {"acme/gadgets": src}
+    sandbox.import_repo("acme/gadgets", src)
+    status, _, repo = call(sandbox, "GET", "/repos/acme/gadgets")
+    assert status == 200 and repo["default_branch"] == "trunk"
+    run_git(tmp_path, "clone", "-q", sandbox.git_url("acme/gadgets"), "c")
+    assert run_git(tmp_path / "c", "log", "--format=%H %s").stdout == log
+    refs = run_git(tmp_path / "c", "ls-remote", "origin").stdout
+    assert "refs/heads/feature" in refs and "refs/tags/v1.0.0" in refs
+    assert "refs/heads/main" not in refs
+
+
 def test_serve_command(tmp_path: Path) -> None:
     seed = tmp_path / "seed"
     (seed / "acme" / "widgets").mkdir(parents=True)

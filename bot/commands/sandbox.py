@@ -10,8 +10,9 @@ from typing import Any
 from bot.errors import InputError, Problem
 
 SEED_HELP = (
-    "seed repositories from DIR: each DIR/OWNER/NAME/ folder becomes the repository OWNER/NAME "
-    "with its files in one initial commit"
+    "seed repositories from DIR: each DIR/OWNER/NAME/ folder becomes the repository OWNER/NAME; "
+    "a folder that is a git repository keeps its history, branches and tags (its checked-out "
+    "branch is the default), any other folder's files become one initial commit on main"
 )
 
 
@@ -41,13 +42,18 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_usage)
 
 
-def seed_repos(seed: Path) -> dict[str, dict[str, bytes]]:
-    """The repositories a seed folder describes: ``{"owner/name": {path: bytes}}``."""
+def seed_repos(seed: Path) -> dict[str, dict[str, bytes] | Path]:
+    """The repositories a seed folder describes: ``{"owner/name": {path: bytes}}``, or the
+    folder itself when it is a git repository (imported with its history, never flattened)."""
     if not seed.is_dir():
         raise InputError([Problem(str(seed), "not a directory", field="--seed")])
-    repos: dict[str, dict[str, bytes]] = {}
+    repos: dict[str, dict[str, bytes] | Path] = {}
     for owner in sorted(p for p in seed.iterdir() if p.is_dir()):
         for name in sorted(p for p in owner.iterdir() if p.is_dir()):
+            bare = (name / "HEAD").is_file() and (name / "objects").is_dir()
+            if (name / ".git").exists() or bare:
+                repos[f"{owner.name}/{name.name}"] = name
+                continue
             files = {
                 f.relative_to(name).as_posix(): f.read_bytes()
                 for f in sorted(name.rglob("*"))
@@ -78,8 +84,11 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError([Problem("--port", f"cannot listen on port {args.port}: {exc}")]) from None
     try:
-        for full_name, files in repos.items():
-            sb.create_repo(full_name, dict(files))
+        for full_name, source in repos.items():
+            if isinstance(source, Path):
+                sb.import_repo(full_name, source)
+            else:
+                sb.create_repo(full_name, dict(source))
         print(f"API URL:    {sb.api_url}", flush=True)
         print(f"server URL: {sb.server_url}", flush=True)
         print(f"token:      {sb.token}  (github-actions[bot], write on every repository)",

@@ -293,3 +293,15 @@ def read_path(repo: Path, ref: str, path: str) -> tuple[str, str, bytes | TreeEn
         _, t, s = meta.split()
         entries.append((name, t, s))
     return kind, sha, entries
+
+
+def import_bare(path: Path, source: Path) -> str:
+    """A bare copy of the repository at ``source``, history and all: its branches and tags as
+    they are (never flattened); the default branch is the one ``source`` has checked out (or
+    its HEAD, when bare). Returns that branch's name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    git(path.parent, "clone", "-q", "--bare", "--no-local", str(source), str(path))
+    git(path, "config", "http.receivepack", "true")
+    git(path, "config", "gc.auto", "0")
+    head = git(path, "symbolic-ref", "-q", "--short", "HEAD").strip()
+    return head or "main"

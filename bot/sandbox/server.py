@@ -244,6 +244,12 @@ class Sandbox:
                 raise ValueError(f"repository {full_name} already exists")
             path = self.root / f"{full_name}.git"
             gitops.init_bare(path, default_branch, files or {"README.md": "# sandbox\n"})
+        self._register_repo(full_name, path, default_branch, private)
+        return path
+
+    def _register_repo(self, full_name: str, path: Path, default_branch: str,
+                       private: bool) -> None:
+        with self.state.lock:
             now = now_iso()
             owner = full_name.split("/")[0]
             if self.state.user(owner) is None:
@@ -256,7 +262,20 @@ class Sandbox:
                 owner_user.roles.setdefault(full_name, "admin")
             self.state.repos[full_name] = Repo(full_name, self.state.new_id(), path,
                                                default_branch, private, now, now)
-            return path
+
+    def import_repo(self, full_name: str, source: Path, private: bool = False) -> Path:
+        """A repository copied from the git repository at ``source`` with its whole history:
+        every branch and tag as they are, the default branch the one ``source`` has checked
+        out (``improve sandbox serve --seed`` with a folder that is a repository)."""
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", full_name):
+            raise ValueError(f"repository name must be owner/name, not {full_name!r}")
+        with self.state.lock:
+            if self.state.repo(full_name) is not None:
+                raise ValueError(f"repository {full_name} already exists")
+            path = self.root / f"{full_name}.git"
+            default_branch = gitops.import_bare(path, source)
+        self._register_repo(full_name, path, default_branch, private)
+        return path
 
     def git_url(self, full_name: str, token: str | None = None) -> str:
         return (f"http://x-access-token:{token or self.token}@127.0.0.1:{self.port}/"
