@@ -26,3 +26,15 @@ def test_the_readme_opens_with_its_two_commands() -> None:
 
 def test_the_configuration_reference_is_generated_from_the_models() -> None:
     assert config_reference() in README
+
+
+def test_the_readme_names_every_required_proposal_field() -> None:
+    """A newcomer's proposal fails on a field the README did not call required."""
+    from bot.core.proposals import PredictedImprovement, Proposal
+
+    required = [n for n, f in Proposal.model_fields.items() if f.is_required()]
+    sentence = README[README.index("Required: `title`"):].split("\n\n")[0]
+    for name in required:
+        assert f"`{name}`" in sentence, name
+    for name in (n for n, f in PredictedImprovement.model_fields.items() if f.is_required()):
+        assert f"`{name}`" in sentence, name
