@@ -9,13 +9,20 @@ counted) and ``increment`` to decide on a retry (where the wait is chosen and bo
   the bot's writes are idempotent or found-then-edited).
 - rate limits (429, or 403 with ``X-RateLimit-Remaining: 0`` or a ``Retry-After``): wait what
   ``Retry-After`` says, else until ``X-RateLimit-Reset``.
+- a secondary rate limit with neither header (a 403 whose message says so): as GitHub's docs
+  say, wait at least a minute, then exponentially longer on each further refusal, within
+  ``secondary_max_wait``. Telling it from any other 403 takes the body; for any other 403 the
+  body read is handed back to PyGithub as the exception it would have raised (as PyGithub's own
+  ``GithubRetry`` does).
 - the total wait for one request is bounded; past it the last response goes back to PyGithub,
   which raises, and the adapter turns that into a ``ForgeError`` naming the reason.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +30,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from github.Requester import Requester
 from urllib3.exceptions import MaxRetryError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
@@ -32,6 +40,30 @@ from bot.core.forge import CallCounter
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_MAX_WAIT = 60.0
+# GitHub: "wait for at least one minute before retrying", then "an exponentially increasing
+# amount of time between retries" (docs: rate limits for the REST API, secondary rate limits)
+SECONDARY_WAIT = 60.0
+DEFAULT_SECONDARY_MAX_WAIT = 420.0  # 60 + 120 + 240: three tries after the first refusal
+# Scales every real sleep (never the waits computed, bounded and reported). Test stand-ins set
+# it below 1 so a minute's wait passes in milliseconds; it cannot lengthen a wait.
+TIME_SCALE_ENV = "IMPROVE_RETRY_TIME_SCALE"
+
+
+def _env_time_scale() -> float:
+    raw = os.environ.get(TIME_SCALE_ENV, "")
+    try:
+        value = float(raw) if raw else 1.0
+    except ValueError:
+        return 1.0
+    return value if 0 < value <= 1 else 1.0
+
+
+def secondary_rate_limited(message: str) -> bool:
+    """GitHub's secondary rate limit messages (the wording PyGithub recognises too)."""
+    text = message.strip().lower()
+    return (text.startswith("you have exceeded a secondary rate limit")
+            or text.endswith("please retry your request again later.")
+            or text.endswith("please wait a few minutes before you try again."))
 
 
 @dataclass
@@ -44,6 +76,9 @@ class RetryPolicy:
     max_backoff: float = 20.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
+    secondary_wait: float = SECONDARY_WAIT
+    secondary_max_wait: float = DEFAULT_SECONDARY_MAX_WAIT
+    time_scale: float = field(default_factory=_env_time_scale)
     counter: CallCounter = field(default_factory=CallCounter)
     # why the last request was given up, for the error message
     last_giveup: str = ""
@@ -90,12 +125,15 @@ class BotRetry(Retry):
         waited: float = 0.0,
         next_wait: float = 0.0,
         attempt: int = 0,
+        secondary: int = 0,
         **kwargs: Any,
     ):
         self.policy = policy or RetryPolicy()
         self.waited = waited
         self.next_wait = next_wait
         self.attempt = attempt
+        # secondary rate limit refusals met so far by this request
+        self.secondary = secondary
         kwargs.setdefault("total", None)
         kwargs.setdefault("connect", None)
         kwargs.setdefault("read", None)
@@ -111,6 +149,7 @@ class BotRetry(Retry):
         kw.setdefault("waited", self.waited)
         kw.setdefault("next_wait", self.next_wait)
         kw.setdefault("attempt", self.attempt)
+        kw.setdefault("secondary", self.secondary)
         return super().new(**kw)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
@@ -149,7 +188,7 @@ class BotRetry(Retry):
         else:
             status = response.status
             if status == 403 and not rate_limited(status, response.headers):
-                raise self._give_up(where, "", None, _pool)
+                return self._secondary(response, where, _pool)
             if rate_limited(status, response.headers):
                 asked = rate_limit_wait(response.headers, policy.clock())
                 wait = self._backoff() if asked is None else asked
@@ -171,6 +210,31 @@ class BotRetry(Retry):
             )
         return self.new(waited=self.waited + wait, next_wait=wait, attempt=self.attempt + 1)
 
+    def _secondary(self, response: BaseHTTPResponse, where: str, pool: Any) -> BotRetry:
+        """A 403 without rate-limit headers: a secondary rate limit is waited out (a minute,
+        doubling, within ``secondary_max_wait``); any other 403 goes back to PyGithub."""
+        policy = self.policy
+        raw = response.data  # reads (and so consumes) the body: it is all there is to go on
+        response.release_conn()
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = {"message": raw.decode("utf-8", "replace") if raw else ""}
+        message = str(body.get("message", "")) if isinstance(body, dict) else ""
+        if not secondary_rate_limited(message):
+            # the body is read, so hand PyGithub the exception it would have made of it
+            policy.last_giveup = ""
+            raise Requester.createException(403, dict(response.headers), body)
+        wait = policy.secondary_wait * math.pow(2, self.secondary)
+        reason = f"secondary rate limit (403), waiting {wait:.0f}s"
+        spent = self.waited + wait
+        if self.attempt >= policy.max_retries or spent > policy.secondary_max_wait:
+            policy.last_giveup = (f"{reason} more would exceed the bound of "
+                                  f"{policy.secondary_max_wait:.0f}s (waited {self.waited:.0f}s)")
+            raise Requester.createException(403, dict(response.headers), body)
+        return self.new(waited=spent, next_wait=wait, attempt=self.attempt + 1,
+                        secondary=self.secondary + 1)
+
     def _backoff(self) -> float:
         p = self.policy
         return float(min(p.max_backoff, p.backoff * math.pow(2, self.attempt)))
@@ -180,4 +244,4 @@ class BotRetry(Retry):
             self.policy.counter.retries += 1
             self.policy.counter.waited += self.next_wait
         if self.next_wait > 0:
-            self.policy.sleep(self.next_wait)
+            self.policy.sleep(self.next_wait * self.policy.time_scale)

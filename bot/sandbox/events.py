@@ -35,6 +35,12 @@ EVENTS: dict[tuple[str, str | None], tuple[str | None, str | None]] = {
     ("pull_request", "synchronize"): ("pull_request.synchronize", "pull-request-synchronize"),
     ("pull_request", "reopened"): ("pull_request.reopened", "pull-request-reopened"),
     ("pull_request", "closed"): ("pull_request.closed", "pull-request-closed"),
+    ("pull_request", "labeled"): ("pull_request.labeled", "pull-request-labeled"),
+    ("pull_request", "unlabeled"): ("pull_request.unlabeled", "pull-request-unlabeled"),
+    ("issues", "opened"): ("issues.opened", "issues-opened"),
+    ("issues", "edited"): ("issues.edited", "issues-edited"),
+    ("issues", "labeled"): ("issues.labeled", "issues-labeled"),
+    ("issues", "unlabeled"): ("issues.unlabeled", "issues-unlabeled"),
     ("issue_comment", "created"): ("issue_comment.created", "issue-comment-created"),
     ("workflow_run", "completed"): ("workflow_run.completed", "workflow-run-completed"),
     ("workflow_dispatch", None): ("workflow_dispatch", "workflow-dispatch"),
@@ -57,6 +63,22 @@ PATCHES: dict[str, list[tuple[tuple[str | int, ...], Any]]] = {
     ],
     "pull_request.reopened": [],
     "pull_request.closed": [],
+    "pull_request.labeled": [
+        (("pull_request", "base", "repo", "has_discussions"), False),
+        (("pull_request", "head", "repo", "has_discussions"), False),
+    ],
+    "pull_request.unlabeled": [
+        (("pull_request", "base", "repo", "has_discussions"), False),
+        (("pull_request", "head", "repo", "has_discussions"), False),
+    ],
+    "issues.opened": [],
+    "issues.edited": [
+        (("issue", "active_lock_reason"), None),
+        (("issue", "reactions"), _REACTIONS),
+        (("issue", "labels", "*", "description"), None),
+    ],
+    "issues.labeled": [],
+    "issues.unlabeled": [],
     "issue_comment.created": [
         (("comment", "performed_via_github_app"), None),
         (("comment", "reactions"), _REACTIONS),
@@ -234,6 +256,14 @@ def _apply_facts(
             repo_node["master_branch"] = f["default_branch"]
     if "default_branch" in f and isinstance(payload.get("repository"), dict):
         payload["repository"]["default_branch"] = f["default_branch"]
+    if "private" in f:
+        for node in _repos_in(payload):
+            if node.get("full_name") == full_name:
+                node["private"] = bool(f["private"])
+                if "visibility" in node:
+                    node["visibility"] = "private" if f["private"] else "public"
+    if "label" in f and action in ("labeled", "unlabeled"):
+        payload["label"] = _labels([f["label"]])[0]
     if event == "pull_request":
         pr = payload["pull_request"]
         _pull_facts(pr, f, full_name)
@@ -250,6 +280,20 @@ def _apply_facts(
         if action == "synchronize":
             payload["before"] = f.get("before", payload.get("before"))
             payload["after"] = f.get("after", pr["head"]["sha"])
+    elif event == "issues":
+        issue = payload["issue"]
+        issue["number"] = int(f.get("number", issue["number"]))
+        for key in ("title", "body"):
+            if key in f:
+                issue[key] = f[key]
+        if "author" in f:
+            issue["user"] = _user(f["author"], uid=7)
+        if "labels" in f:
+            issue["labels"] = _labels(f["labels"])
+        if "issue_state" in f:
+            issue["state"] = f["issue_state"]
+        if action == "edited":
+            payload["changes"] = dict(f.get("changes", {}))
     elif event == "issue_comment":
         issue, comment = payload["issue"], payload["comment"]
         number = int(f.get("number", issue["number"]))
@@ -311,6 +355,14 @@ def _apply_facts(
         if "after" in f and payload.get("head_commit"):
             payload["head_commit"]["id"] = f["after"]
             payload["head_commit"]["tree_id"] = f.get("tree_id", payload["head_commit"]["tree_id"])
+        if f.get("deleted"):
+            payload["head_commit"] = None
+        if "commits" in f:
+            # the example's own commits describe nothing that happened here
+            payload["commits"] = [] if payload.get("head_commit") is None \
+                else [copy.deepcopy(payload["head_commit"])][: int(f["commits"])]
+        if "sender" in f:
+            payload["pusher"] = {"name": f["sender"], "email": None}
     return payload
 
 
@@ -333,14 +385,18 @@ def build_event(name: str, action: str | None = None, **facts: Any) -> dict[str,
     ``default_branch``; pull_request:
     ``number``, ``title``, ``body``, ``author``, ``labels``, ``head_ref``, ``head_sha``,
     ``base_ref``, ``base_sha``, ``draft``, ``merged``, ``merge_commit_sha``, ``before``,
-    ``after``; issue_comment: ``number``, ``body``, ``comment_id``, ``is_pull_request``,
-    ``labels``, ``author_association``, ``pr_author``, ``issue_state``, ``merged``;
+    ``after``, ``label`` (labeled/unlabeled); issues: ``number``, ``title``, ``body``,
+    ``author``, ``labels``, ``issue_state``, ``label``, ``changes`` (edited); any event with a
+    repository: ``private``; issue_comment: ``number``, ``body``, ``comment_id``,
+    ``is_pull_request``, ``labels``, ``author_association``, ``pr_author``, ``issue_state``,
+    ``merged``;
     workflow_run: ``conclusion``, ``head_sha``, ``head_repo`` (owner/name of the head commit's
     repository), ``head_branch``, ``name``, ``event``, ``id``, ``pull_requests`` (dicts with
     ``number``, ``head_ref``, ``head_sha``, ``base_ref``, ``base_sha``); workflow_dispatch: ``ref``,
-    ``inputs``, ``workflow``; schedule: ``cron``; push: ``ref``, ``before``, ``after``;
-    merge_group: ``head_sha``, ``base_sha``, ``base_ref`` (a branch name), ``number`` and
-    ``pr_head_sha`` (the queued pull request, named in the queue branch).
+    ``inputs``, ``workflow``; schedule: ``cron``; push: ``ref``, ``before``, ``after``,
+    ``created``, ``deleted``, ``forced``, ``tree_id``, ``commits`` (how many of the head commit
+    to list: 0 or 1); merge_group: ``head_sha``, ``base_sha``, ``base_ref`` (a branch name),
+    ``number`` and ``pr_head_sha`` (the queued pull request, named in the queue branch).
     A payload the schema rejects raises InputError naming the field.
     """
     key = (name, action)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlencode
 
-from bot.sandbox import gitops, permissions
+from bot.sandbox import deliveries, gitops, permissions
 from bot.sandbox.shapes import Shapes
 from bot.sandbox.state import (
     ROLES,
@@ -38,6 +38,7 @@ REF_MISSING = "Reference does not exist"
 NO_ACCESS = "Resource not accessible by integration"
 # what GitHub answers a person's token that lacks the role an endpoint needs
 PAT_NO_ACCESS = "Resource not accessible by personal access token"
+NO_PUSH_FOR_PERMISSION = "Must have push access to view collaborator permission."
 REQUIRES_AUTH = "Requires authentication"
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 
@@ -244,15 +245,8 @@ def _commit_of(repo: Repo, ref: str) -> str:
 
 
 def sync_pulls(repo: Repo) -> None:
-    """After refs moved (a push, a merge, a ref update): open PRs follow their head branches."""
-    current = gitops.refs(repo.path)
-    for pr in repo.issues.values():
-        if not pr.is_pull or pr.state != "open":
-            continue
-        sha = current.get(f"refs/heads/{pr.head_ref}")
-        if sha and sha != pr.head_sha:
-            pr.head_sha = sha
-            pr.updated_at = now_iso()
+    """After refs moved without a delivery to record: open PRs follow their head branches."""
+    deliveries.follow_heads(repo)
 
 
 def mergeable(repo: Repo, pr: Issue) -> bool | None:
@@ -375,6 +369,7 @@ def create_pull(ctx: Ctx) -> Result:
                base_ref=base, draft=bool(ctx.field("draft", False)),
                maintainer_can_modify=bool(ctx.field("maintainer_can_modify", False)))
     repo.issues[number] = pr
+    deliveries.pull(ctx.state, repo, pr, "opened", ctx.token)
     return ok(_pull_json(ctx, pr), 201,
               {"Location": f"{ctx.shapes.api}/repos/{repo.full_name}/pulls/{number}"})
 
@@ -412,9 +407,13 @@ def update_pull(ctx: Ctx) -> Result:
     if "state" in (ctx.body or {}):
         if pr.merged:
             raise invalid("PullRequest", "state", message="A merged pull request stays closed")
+        was = pr.state
         _close(pr, ctx.body["state"], ctx.login)
         if ctx.body["state"] == "open":
             sync_pulls(ctx.repo)
+        if pr.state != was:
+            deliveries.pull(ctx.state, ctx.repo, pr,
+                            "closed" if pr.state == "closed" else "reopened", ctx.token)
     pr.updated_at = now_iso()
     return ok(_pull_json(ctx, pr))
 
@@ -468,13 +467,15 @@ def merge_pull(ctx: Ctx) -> Result:
             parents = [base]
         text = f"{title}\n\n{body}\n" if body else f"{title}\n"
         new = gitops.commit_tree(repo.path, tree.tree, parents, text, env)
+    before = gitops.refs(repo.path)
     if not gitops.update_ref(repo.path, base_ref, new, base):
         raise ApiError(409, BASE_MODIFIED)
     now = now_iso()
     pr.merged, pr.merged_at, pr.merged_by, pr.merge_commit_sha = True, now, ctx.login, new
     pr.state, pr.closed_at, pr.closed_by, pr.updated_at = "closed", now, ctx.login, now
     repo.pushed_at = now
-    sync_pulls(repo)
+    deliveries.pull(ctx.state, repo, pr, "closed", ctx.token)
+    deliveries.refs_moved(ctx.state, repo, before, ctx.token)
     return ok({"sha": new, "merged": True, "message": MERGED})
 
 
@@ -594,6 +595,10 @@ def create_issue(ctx: Ctx) -> Result:
     labels = ctx.field("labels")
     if labels:
         issue.labels = _ensure_labels(ctx, labels)
+    # GitHub sends `opened` with the labels given at creation, and `labeled` for each
+    deliveries.issue(ctx.state, repo, issue, "opened", ctx.token)
+    for name in list(issue.labels):
+        deliveries.issue(ctx.state, repo, issue, "labeled", ctx.token, label=name)
     return ok(ctx.shapes.issue(repo, issue), 201,
               {"Location": f"{ctx.shapes.api}/repos/{repo.full_name}/issues/{number}"})
 
@@ -609,17 +614,28 @@ def update_issue(ctx: Ctx) -> Result:
     if ctx.login != issue.user:
         ctx.require("triage")
     body = ctx.body or {}
+    changes = {k: {"from": getattr(issue, k)} for k in ("title", "body")
+               if k in body and body[k] != getattr(issue, k)}
     for k in ("title", "body"):
         if k in body:
             setattr(issue, k, body[k])
+    if changes and not issue.is_pull:
+        # a pull request's `edited` is not among the vendored examples; the bot never edits one
+        deliveries.issue(ctx.state, ctx.repo, issue, "edited", ctx.token, changes=changes)
     if "labels" in body:
+        before = list(issue.labels)
         issue.labels = _ensure_labels(ctx, body["labels"] or [])
+        deliveries.labels_changed(ctx.state, ctx.repo, issue, before, ctx.token)
     if "state" in body:
         if issue.merged and body["state"] == "open":
             raise invalid("Issue", "state")
+        was = issue.state
         _close(issue, body["state"], ctx.login)
         if body["state"] == "closed":
             issue.state_reason = body.get("state_reason") or "completed"
+        if issue.is_pull and issue.state != was:
+            deliveries.pull(ctx.state, ctx.repo, issue,
+                            "closed" if issue.state == "closed" else "reopened", ctx.token)
     issue.updated_at = now_iso()
     return ok(ctx.shapes.issue(ctx.repo, issue))
 
@@ -654,6 +670,7 @@ def create_comment(ctx: Ctx) -> Result:
     comment = Comment(ctx.state.new_id(), issue.number, body, ctx.login or "", now, now)
     repo.comments[comment.id] = comment
     issue.updated_at = now
+    deliveries.comment_created(ctx.state, repo, issue, comment, ctx.token)
     return ok(ctx.shapes.comment(repo, comment), 201, {
         "Location": f"{ctx.shapes.api}/repos/{repo.full_name}/issues/comments/{comment.id}"})
 
@@ -768,9 +785,11 @@ def add_labels(ctx: Ctx) -> Result:
     names = ctx.body.get("labels") if isinstance(ctx.body, dict) else ctx.body
     if not isinstance(names, list):
         raise invalid("Label", "labels", "missing_field")
+    before = list(issue.labels)
     for name in _ensure_labels(ctx, names):
         if name.lower() not in {x.lower() for x in issue.labels}:
             issue.labels.append(name)
+    deliveries.labels_changed(ctx.state, repo, issue, before, ctx.token)
     issue.updated_at = now_iso()
     return ok(ctx.shapes._labels(repo, issue.labels))
 
@@ -782,7 +801,9 @@ def remove_label(ctx: Ctx) -> Result:
     name = ctx.params["name"]
     for existing in issue.labels:
         if existing.lower() == name.lower():
+            before = list(issue.labels)
             issue.labels.remove(existing)
+            deliveries.labels_changed(ctx.state, repo, issue, before, ctx.token)
             issue.updated_at = now_iso()
             return ok(ctx.shapes._labels(repo, issue.labels))
     raise ApiError(404, "Label does not exist")
@@ -957,9 +978,10 @@ def create_ref(ctx: Ctx) -> Result:
     rc, _ = gitops.git_rc(repo.path, "check-ref-format", ref)
     if rc != 0:
         raise ApiError(422, f"{ref} is not a valid ref name.")
+    before = gitops.refs(repo.path)
     if not gitops.update_ref(repo.path, ref, sha, "0" * 40):
         raise ApiError(422, REF_EXISTS)
-    sync_pulls(repo)
+    deliveries.refs_moved(ctx.state, repo, before, ctx.token)
     kind = gitops.git(repo.path, "cat-file", "-t", sha).strip()
     return ok(ctx.shapes.git_ref(repo, ref, sha, kind), 201)
 
@@ -977,10 +999,11 @@ def update_ref(ctx: Ctx) -> Result:
         raise ApiError(422, "Object does not exist")
     if not ctx.field("force", False) and not gitops.is_ancestor(repo.path, current, sha):
         raise ApiError(422, NOT_FAST_FORWARD)
+    before = gitops.refs(repo.path)
     if not gitops.update_ref(repo.path, ref, sha, current):
         raise ApiError(422, NOT_FAST_FORWARD)
     repo.pushed_at = now_iso()
-    sync_pulls(repo)
+    deliveries.refs_moved(ctx.state, repo, before, ctx.token)
     return ok(ctx.shapes.git_ref(repo, ref, sha))
 
 
@@ -989,8 +1012,10 @@ def delete_ref(ctx: Ctx) -> Result:
     repo = ctx.repo
     ctx.require("write")
     ref = _ref_name(ctx)
-    if ref not in gitops.refs(repo.path) or not gitops.delete_ref(repo.path, ref):
+    before = gitops.refs(repo.path)
+    if ref not in before or not gitops.delete_ref(repo.path, ref):
         raise ApiError(422, REF_MISSING)
+    deliveries.refs_moved(ctx.state, repo, before, ctx.token)
     return 204, None, {}
 
 
@@ -1046,6 +1071,14 @@ def get_contents(ctx: Ctx) -> Result:
 @route("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission")
 def collaborator_permission(ctx: Ctx) -> Result:
     repo = ctx.repo
+    if ctx.token is not None and not ctx.token.integration:
+        # a person must have push access to read anyone's permission (an integration token
+        # needs metadata: read, which it always has)
+        have = ctx.role
+        if have is None or ROLES.index(have) < ROLES.index("write"):
+            raise ApiError(403, NO_PUSH_FOR_PERMISSION,
+                           doc="https://docs.github.com/rest/collaborators/collaborators"
+                               "#get-repository-permissions-for-a-user")
     login = ctx.params["username"]
     user = ctx.state.user(login)
     if user is None:

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from bot.sandbox import gitops, gitserve, openapi, routes
+from bot.sandbox import deliveries, gitops, gitserve, openapi, routes
 from bot.sandbox import permissions as permissions_mod
-from bot.sandbox.shapes import Shapes, error_body
+from bot.sandbox.shapes import Shapes, error_body, etag
 from bot.sandbox.shapes import node_id as shapes_node_id
 from bot.sandbox.state import (
     ROLES,
@@ -47,6 +47,13 @@ RATE_LIMITED = "API rate limit exceeded for installation. If you reach out to Gi
     "for help, please include the request ID."
 BAD_CREDENTIALS = "Bad credentials"
 PUSH_DENIED = "Permission to {repo}.git denied to {login}."
+# GitHub's answer when a client trips a secondary rate limit: a 403 with no Retry-After and
+# requests still remaining, told apart from other 403s only by its message
+SECONDARY_RATE_LIMITED = "You have exceeded a secondary rate limit. Please wait a few minutes " \
+    "before you try again. If you reach out to GitHub Support for help, please include the " \
+    "request ID {request_id}."
+SECONDARY_DOCS = "https://docs.github.com/free-pro-team@latest/rest/overview/" \
+    "rate-limits-for-the-rest-api#about-secondary-rate-limits"
 FAULT_MESSAGES = {500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
                   504: "Gateway Timeout"}
 
@@ -293,6 +300,15 @@ class Sandbox:
         with self.state.lock:
             self.state.faults.append(Fault(method.upper(), path, status, times, retry_after,
                                            rate_limit_reset, body))
+
+    def inject_secondary_rate_limit(self, method: str = "*", path: str = ".*",
+                                    times: int = 1) -> None:
+        """The next ``times`` matching REST requests trip GitHub's secondary rate limit: 403,
+        GitHub's own body, no Retry-After, X-RateLimit-Remaining above 0."""
+        body = {"message": SECONDARY_RATE_LIMITED.format(
+                    request_id="E8A0:2A5B:1C2D3E4:1F2A3B4:6751C2D3"),
+                "documentation_url": SECONDARY_DOCS}
+        self.inject_fault(method, path, 403, times, body=body)
 
     def add_workflow_run(self, full_name: str, *, head_sha: str, head_branch: str,
                          name: str = "improve-test",
@@ -576,6 +592,11 @@ class Sandbox:
         data = b"" if result is None else json.dumps(result).encode()
         if result is None:
             headers.pop("Content-Type", None)
+        elif 200 <= status < 300:
+            # GitHub tags every successful answer; reads get a weak tag (their bodies are
+            # compressed in transit), writes a strong one
+            tag = etag(data)
+            headers["ETag"] = f"W/{tag}" if method == "GET" else tag
         if check is not None:
             route, params = check
             problem = openapi.validate_response(method, route.template, params, status, data,
@@ -654,6 +675,10 @@ class Sandbox:
         except OSError:
             return deny(400, "Cannot decode the request body.")
         is_push = service == "receive-pack" and method == "POST"
+        before: dict[str, str] = {}
+        if is_push:
+            with self.state.lock:
+                before = gitops.refs(repo.path)
         if is_push:
             with self.state.lock:
                 reject = repo.reject_pushes > 0
@@ -673,7 +698,7 @@ class Sandbox:
         if is_push:
             with self.state.lock:
                 repo.pushed_at = now_iso()
-                routes.sync_pulls(repo)
+                deliveries.refs_moved(self.state, repo, before, token)
         self._log(method, path, query, status, login, "git")
         self._send(h, status, out, headers)
         return None
@@ -706,6 +731,10 @@ class Sandbox:
             self.inject_fault(**{k: data[k] for k in ("method", "path", "status", "times",
                                                       "retry_after", "rate_limit_reset",
                                                       "body") if k in data})
+            return 201, {"faults": len(self.state.faults)}
+        if (method, path) == ("POST", "/faults/secondary-rate-limit"):
+            self.inject_secondary_rate_limit(**{k: data[k] for k in ("method", "path", "times")
+                                                if k in data})
             return 201, {"faults": len(self.state.faults)}
         if (method, path) == ("DELETE", "/faults"):
             self.clear_faults()

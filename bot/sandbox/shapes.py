@@ -52,7 +52,7 @@ class Shapes:
         u = self.state.user(login)
         obj = example("simple-user", self._hosts({"octocat": login}))
         obj.update(login=login, id=u.id if u else 1, node_id=node_id("User", login),
-                   type=u.type if u else "User", site_admin=False)
+                   type=u.type if u else "User", site_admin=False, user_view_type="public")
         obj["avatar_url"] = f"{self.server}/avatars/{login}"
         return obj
 
@@ -60,7 +60,7 @@ class Shapes:
         obj = example("private-user", self._hosts({"octocat": u.login}))
         obj.update(login=u.login, id=u.id, node_id=node_id("User", u.login), type=u.type,
                    name=u.login, email=u.email or None, site_admin=False,
-                   user_view_type="private")
+                   user_view_type="private", notification_email=u.email or None)
         return obj
 
     # -- repositories ----------------------------------------------------------------------
@@ -92,6 +92,10 @@ class Shapes:
             has_discussions=False, license=None,
         )
         obj["open_issues"] = obj["open_issues_count"]
+        obj["custom_properties"] = {}
+        if owner is not None and owner["type"] == "Organization":
+            # GitHub names the organization of an organization's repository
+            obj["organization"] = owner
         if role is not None:
             obj["permissions"] = self._permissions(role)
         else:
@@ -118,7 +122,8 @@ class Shapes:
             updated_at=repo.pushed_at, pushed_at=repo.pushed_at, fork=False, topics=[],
             clone_url=f"{self.server}/{repo.full_name}.git", mirror_url=None,
             html_url=f"{self.server}/{repo.full_name}",
-            visibility="private" if repo.private else "public",
+            visibility="private" if repo.private else "public", allow_forking=True,
+            is_template=False, web_commit_signoff_required=False,
         )
         template.pop("temp_clone_token", None)
         template["license"] = None
@@ -166,9 +171,16 @@ class Shapes:
             pinned_comment=None,
         )
         obj["repository_url"] = base
-        for k in ("reactions", "performed_via_github_app", "sub_issues_summary", "type",
-                  "issue_dependencies_summary", "issue_field_values", "parent_issue_url"):
+        for k in ("type", "issue_field_values", "parent_issue_url"):
             obj.pop(k, None)
+        # what GitHub sends beside: no app acted, no reactions, no sub-issues, no dependencies
+        obj.update(
+            performed_via_github_app=None, timeline_url=f"{base}/issues/{issue.number}/timeline",
+            reactions=self._reactions(f"{base}/issues/{issue.number}/reactions", []),
+            sub_issues_summary={"total": 0, "completed": 0, "percent_completed": 0},
+            issue_dependencies_summary={"blocked_by": 0, "blocking": 0, "total_blocked_by": 0,
+                                        "total_blocking": 0},
+        )
         if issue.is_pull:
             html = f"{self.server}/{repo.full_name}/pull/{issue.number}"
             obj["pull_request"] = {
@@ -240,16 +252,22 @@ class Shapes:
             url=f"{api}/issues/comments/{c.id}", issue_url=f"{api}/issues/{c.issue_number}",
             html_url=f"{self.server}/{repo.full_name}/{kind}/{c.issue_number}#issuecomment-{c.id}",
         )
+        obj["reactions"] = self._reactions(f"{api}/issues/comments/{c.id}/reactions",
+                                           c.reactions)
+        obj["performed_via_github_app"] = None
+        return obj
+
+    @staticmethod
+    def _reactions(url: str, reactions: list[Reaction]) -> dict[str, Any]:
         counts: dict[str, int] = {}
-        for r in c.reactions:
+        for r in reactions:
             counts[r.content] = counts.get(r.content, 0) + 1
-        obj["reactions"] = {
-            "url": f"{api}/issues/comments/{c.id}/reactions", "total_count": len(c.reactions),
+        return {
+            "url": url, "total_count": len(reactions),
             "+1": counts.get("+1", 0), "-1": counts.get("-1", 0),
             **{k: counts.get(k, 0) for k in ("laugh", "confused", "heart", "hooray", "eyes",
                                              "rocket")},
         }
-        return obj
 
     def reaction(self, r: Reaction) -> dict[str, Any]:
         obj = example("reaction", self._hosts())
@@ -309,6 +327,12 @@ class Shapes:
         obj["app"]["slug"] = "github-actions"
         obj["app"]["name"] = "GitHub Actions"
         obj["app"]["owner"] = self.user(run.app_owner)
+        # the permissions GitHub Actions' own App holds, as GitHub reports them
+        obj["app"]["client_id"] = "Iv1.05c79e9ad1f6bdfa"
+        obj["app"]["permissions"] = {k: "write" for k in (
+            "actions", "checks", "contents", "deployments", "discussions", "issues", "packages",
+            "pages", "pull_requests", "repository_projects", "security_events", "statuses")}
+        obj["app"]["permissions"]["metadata"] = "read"
         return obj
 
     def workflow_run(self, repo: Repo, run: WorkflowRun) -> dict[str, Any]:
@@ -340,10 +364,8 @@ class Shapes:
             actor=self.user(repo.owner), triggering_actor=self.user(repo.owner),
             referenced_workflows=[],
         )
-        if run.run_attempt > 1:
-            obj["previous_attempt_url"] = f"{run_url}/attempts/{run.run_attempt - 1}"
-        else:
-            obj.pop("previous_attempt_url", None)
+        obj["previous_attempt_url"] = f"{run_url}/attempts/{run.run_attempt - 1}" \
+            if run.run_attempt > 1 else None
         obj["head_commit"]["id"] = run.head_sha
         for key in ("repository", "head_repository"):
             obj[key].update(id=repo.id, node_id=node_id("Repository", repo.id),
