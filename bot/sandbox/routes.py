@@ -614,7 +614,8 @@ def update_issue(ctx: Ctx) -> Result:
     if ctx.login != issue.user:
         ctx.require("triage")
     body = ctx.body or {}
-    changes = {k: {"from": getattr(issue, k)} for k in ("title", "body")
+    # GitHub's `changes` hold the text before (an empty body reads as "")
+    changes = {k: {"from": getattr(issue, k) or ""} for k in ("title", "body")
                if k in body and body[k] != getattr(issue, k)}
     for k in ("title", "body"):
         if k in body:
