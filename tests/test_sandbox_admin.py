@@ -56,6 +56,30 @@ def test_admin_routes(sandbox: Sandbox, tmp_path: Path) -> None:  # noqa: F811
     assert (tmp_path / "c" / "a.txt").read_text() == "a\n"
 
 
+def test_admin_routes_for_tokens_apps_deliveries_and_secondary_limits(
+        sandbox: Sandbox) -> None:  # noqa: F811
+    url = sandbox.server_url
+    admin(url, "POST", "/repos", {"full_name": "o/r", "private": True})
+    assert admin(url, "POST", "/apps", {"slug": "bot", "permissions": {"issues": "write"}})[0] \
+        == 201
+    status, made = admin(url, "POST", "/tokens", {"login": "bot", "kind": "app", "repo": "o/r"})
+    assert status == 201
+    assert call(sandbox, "POST", "/repos/o/r/issues", {"title": "t"}, token=made["token"])[0] \
+        == 201
+    status, read_only = admin(url, "POST", "/tokens", {
+        "login": "ci", "kind": "github_token", "repo": "o/r", "permissions": {"issues": "read"}})
+    assert call(sandbox, "POST", "/repos/o/r/issues", {"title": "t"},
+                token=read_only["token"])[0] == 403
+    status, got = admin(url, "GET", "/deliveries?since=0")
+    assert [(d["event"], d["action"], d["actor"], d["token_kind"]) for d in got] == [
+        ("issues", "opened", "bot[bot]", "app")]
+    assert admin(url, "POST", "/faults/secondary-rate-limit", {"path": "^/rate_limit$"})[0] \
+        == 201
+    status, _, body = call(sandbox, "GET", "/rate_limit")
+    assert status == 403 and "secondary rate limit" in body["message"]
+    assert admin(url, "POST", "/tokens", {"login": "x", "kind": "pat"})[0] == 400
+
+
 def test_seed_folder(tmp_path: Path) -> None:
     (tmp_path / "acme" / "widgets" / "config").mkdir(parents=True)
     (tmp_path / "acme" / "widgets" / "config" / "x.yaml").write_text("a: 1\n")

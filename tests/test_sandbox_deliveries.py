@@ -52,6 +52,9 @@ def test_a_pull_request_opened_then_labelled_sends_opened_without_the_label(
     assert opened.payload["repository"]["private"] is True
     assert opened.payload["pull_request"]["head"]["ref"] == "revert-x"
     assert opened.repository == REPO and opened.token_kind == "github_token"
+    # and the request log names the kind of token of every write
+    writes = [q for q in sb.requests if q.kind == "api" and q.method == "POST"][-2:]
+    assert [q.token_kind for q in writes] == ["github_token", "github_token"]
 
 
 def test_pushes_record_push_and_synchronize_with_the_pusher(sb: Sandbox, tmp_path: Path) -> None:

@@ -126,6 +126,7 @@ class Sandbox:
         self.api_url = self.server_url + API_PREFIX
         self.shapes = Shapes(self.state, self.api_url, self.server_url)
         self._reset_at = int(time.time()) + 3600
+        self._request = threading.local()
         self._thread: threading.Thread | None = None
         self.token = self.add_user(BOT_LOGIN, "write", type="Bot")
 
@@ -412,7 +413,7 @@ class Sandbox:
              kind: str) -> None:
         with self.state.lock:
             self.state.log.append(LoggedRequest(method, path, query, status, user, time.time(),
-                                                kind))
+                                                kind, getattr(self._request, "token_kind", "")))
 
     def _send(self, h: BaseHTTPRequestHandler, status: int, body: bytes,
               headers: dict[str, str]) -> None:
@@ -425,6 +426,7 @@ class Sandbox:
             h.wfile.write(body)
 
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        self._request.token_kind = ""
         url = urlsplit(h.path)
         path, query = url.path, url.query
         try:
@@ -508,7 +510,10 @@ class Sandbox:
         if token is None:
             return None, False
         with self.state.lock:
-            return self.state.tokens.get(token), True
+            found = self.state.tokens.get(token)
+        # each request runs on its own thread: the log line written for it names the kind
+        self._request.token_kind = found.kind if found else ""
+        return found, True
 
     def _rate_headers(self, login: str | None) -> dict[str, str]:
         with self.state.lock:
@@ -727,6 +732,16 @@ class Sandbox:
             token = self.add_user(data["login"], data.get("permission", "write"),
                                   repos=data.get("repos"), type=data.get("type", "User"))
             return 201, {"login": data["login"], "token": token}
+        if (method, path) == ("POST", "/apps"):
+            self.create_app(data["slug"], data.get("permissions") or {})
+            return 201, {"slug": data["slug"]}
+        if (method, path) == ("POST", "/tokens"):
+            token = self.mint_token(data["login"], kind=data["kind"], repo=data.get("repo"),
+                                    permissions=data.get("permissions"))
+            return 201, {"token": token}
+        if (method, path) == ("GET", "/deliveries"):
+            since = int((query.get("since") or ["0"])[0])
+            return 200, [asdict(d) for d in self.deliveries(since)]
         if (method, path) == ("POST", "/faults"):
             self.inject_fault(**{k: data[k] for k in ("method", "path", "status", "times",
                                                       "retry_after", "rate_limit_reset",

@@ -244,11 +244,13 @@ class LoggedRequest:
     user: str | None
     timestamp: float
     kind: str = "api"  # api | git | admin
+    # the kind of token that made it: user | github_token | app ("" when none was given)
+    token_kind: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {"method": self.method, "path": self.path, "query": self.query,
                 "status": self.status, "user": self.user, "timestamp": self.timestamp,
-                "kind": self.kind}
+                "kind": self.kind, "token_kind": self.token_kind}
 
 
 class State:
