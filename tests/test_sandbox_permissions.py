@@ -212,6 +212,15 @@ def test_a_github_token_is_scoped_to_its_repository(sb: Sandbox) -> None:
     assert (status, issue["user"]["login"]) == (201, "github-actions[bot]")
 
 
+def test_a_job_without_a_permissions_block_gets_githubs_restricted_default(
+        sb: Sandbox) -> None:
+    token = sb.mint_token("ci", kind="github_token", repo=PRIVATE)
+    assert call(sb, "GET", f"/repos/{PRIVATE}/contents/README.md", token=token)[0] == 200
+    status, _, answer = call(sb, "POST", f"/repos/{PRIVATE}/issues", {"title": "x"},
+                             token=token)
+    assert (status, answer["message"]) == (403, r.NO_ACCESS)
+
+
 def test_workflow_spelling_and_defaults() -> None:
     assert permissions.normalize({"pull-requests": "write", "contents": "read",
                                   "issues": "none"}) == {"pull_requests": "write",

@@ -25,6 +25,9 @@ WORKFLOW_SCOPES = ("actions", "attestations", "checks", "contents", "deployments
 # only ever an addition to another permission set, never an alternative (see module doc)
 ADDITIONAL_ONLY = frozenset({"workflows"})
 DOCS = "https://docs.github.com/rest"
+# a job with no `permissions:` gets the repository's default; GitHub's default for new
+# repositories and organisations ("restricted") is read access to contents and packages
+DEFAULT_WORKFLOW = {"contents": "read", "packages": "read"}
 
 
 @dataclass(frozen=True)

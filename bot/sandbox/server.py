@@ -198,8 +198,9 @@ class Sandbox:
         - ``user``: ``login``'s personal token; it carries their repository role.
         - ``github_token``: a job's GITHUB_TOKEN on ``repo`` (required), acting as
           github-actions[bot], with exactly ``permissions`` (the job's ``permissions:`` block:
-          a mapping, ``read-all``, ``write-all`` or ``{}``; None: GitHub's permissive default,
-          write-all). ``metadata: read`` is always granted.
+          a mapping, ``read-all``, ``write-all`` or ``{}``; None: no block, so GitHub's default
+          for new repositories, contents and packages read). ``metadata: read`` is always
+          granted.
         - ``app``: an installation token of the App whose slug is ``login``, acting as
           ``<slug>[bot]``, on ``repo`` (None: every repository), with the App's permissions
           narrowed to ``permissions`` (the ``permission-*`` inputs of
@@ -224,7 +225,7 @@ class Sandbox:
                 if full is None:
                     raise ValueError("a GITHUB_TOKEN belongs to one repository: pass repo")
                 perms = permissions_mod.normalize(
-                    "write-all" if permissions is None else permissions)
+                    permissions_mod.DEFAULT_WORKFLOW if permissions is None else permissions)
                 perms["metadata"] = "read"
                 token = Token(value, BOT_LOGIN, "github_token", full, perms)
             else:
