@@ -50,11 +50,14 @@ def propose(sb: Sandbox, tmp_path: Path, value: float, **kw: Any) -> tuple[Path,
 
 def pr_env(sb: Sandbox, tmp_path: Path, work: Path, action: str, pr: dict[str, Any],
            token: str | None = None, **extra: Any) -> dict[str, str]:
-    main_sha = sb.repo_state(NAME)["refs"]["refs/heads/main"]
-    payload = build_event("pull_request", action, repo=NAME, default_branch="main",
-                          number=pr["number"],
-                          head_ref=pr["head"], head_sha=pr["head_sha"], base_ref="main",
-                          base_sha=main_sha, labels=pr["labels"], title=pr["title"], **extra)
+    # the payload GitHub delivered for the event, as the pull request was at that moment (an
+    # `opened` carries no label the bot added after opening it)
+    found = [d for d in sb.deliveries() if (d.event, d.action) == ("pull_request", action)
+             and d.payload["number"] == pr["number"]]
+    assert found, f"no pull_request.{action} was delivered for #{pr['number']}"
+    payload = found[-1].payload
+    for key, value in extra.items():
+        assert payload[key] == value, (key, payload[key], value)
     env = actions_env("pull_request", payload, repo=NAME, api_url=sb.api_url,
                       server_url=sb.server_url, token=sb.token if token is None else token,
                       sha=pr["head_sha"], ref=f"refs/pull/{pr['number']}/merge",
