@@ -126,13 +126,14 @@ def test_rst_entry_and_rollback_mark_build_without_warnings(name: str) -> None:
     newest = parse_changelog(original, name).releases[0].version or ""
     # text that would be inline markup or a block construct in reStructuredText
     tricky = entry("99.0.0", title="*Raise* the `threshold` |x| ref_ ::",
-                   proposal_id="prop_", reason="slow_ *x", rollback_of=newest,
+                   proposal_id="prop_", reason="slow_ *x <b>@team</b>", rollback_of=newest,
                    restores="0.1.0", evidence=("acc: `0.8` -> 0.7",))
     new = insert_entry(original, tricky, name)
     assert "**Proposal**" not in new.replace("| **Proposal**", "")  # a line block, not Markdown
     assert rst_warnings(new) == ""
     hist = parse_history(new, name)[0]
-    assert (hist.proposal_id, hist.reason, hist.rollback_of) == ("prop_", "slow_ *x", newest)
+    assert (hist.proposal_id, hist.reason, hist.rollback_of) == (
+        "prop_", "slow_ *x <b>@\u2060team</b>", newest)  # no mention, and no Markdown escapes
     marked = mark_rolled_back(new, newest, name)
     assert rst_warnings(marked) == ""
     assert next(h for h in parse_history(marked, name) if h.version == newest).rolled_back
@@ -191,10 +192,13 @@ def test_field_lines_render_as_separate_lines() -> None:
 
 
 @pytest.mark.parametrize(("title", "shown"), [
-    ("## [9.9.9] - 2030-01-01", "\\## [9.9.9] - 2030-01-01"),
+    ("## [9.9.9] - 2030-01-01", "\\#\\# \\[9.9.9\\] - 2030-01-01"),
     ("1. first", "1\\. first"),
-    ("[x]: https://evil", "\\[x]: https://evil"),
+    ("[x]: https://evil", "\\[x\\]: https://evil"),
     ("- item", "\\- item"),
+    # a title is an agent's or a person's words: no HTML, mention or link, as in replies
+    ("<script>x</script> @org/team [a](http://e)", "\\<script\\>x\\</script\\> "
+     "@\u2060org/team \\[a\\]\\(http://e\\)"),
 ])
 def test_title_cannot_start_a_block(title: str, shown: str) -> None:
     text = insert_entry("# Changelog\n", entry("1.0.0", title=title))

@@ -531,18 +531,30 @@ def _rst_unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
+def _untrusted(text: str, fmt: Format) -> str:
+    """A person's or an agent's words (a title, a /rollback reason) as inert text on one line: in
+    Markdown escaped as the bot's replies are (no HTML, link, mention); in reStructuredText no
+    inline markup, and no mention either."""
+    from bot.core.render import md_escape
+
+    if fmt == "md":
+        return md_escape(text)
+    s = md_escape(text, 500).replace("@\u2060", "@")  # md_escape's invisibles and cut
+    s = re.sub(r"\\(.)", r"\1", s)  # ... but not its Markdown escapes
+    return rst_inline(s).replace("@", "@\u2060")
+
+
 def _paragraph(text: str, fmt: Format) -> str:
     """A one-line paragraph (the title) that cannot start a heading, list, quote, directive or
     link definition, and in reStructuredText cannot end in a literal-block marker."""
     if fmt == "rst":
-        text = rst_inline(text)
         if text.endswith("::"):
             text = text[:-1] + "\\:"
         if text and not text[0].isalnum() and text[0] != "\\" \
                 or re.match(r"\(?[0-9A-Za-z#]{1,4}[.)][ \t]", text):
             text = "\\" + text
         return text
-    if text and text[0] in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~":
+    if text and text[0] in "!\"#$%&'()*+,-./:;<=>?@[]^_`{|}~":
         return "\\" + text
     return re.sub(r"^([0-9]+)([.)])", r"\1\\\2", text)
 
@@ -550,6 +562,7 @@ def _paragraph(text: str, fmt: Format) -> str:
 class Field(NamedTuple):
     label: str
     value: str
+    untrusted: bool = False  # a person's words: escaped, not merely kept on one line
 
 
 def _fields(entry: ReleaseEntry) -> list[Field]:
@@ -565,7 +578,7 @@ def _fields(entry: ReleaseEntry) -> list[Field]:
     elif entry.pr:
         out.append(Field("Pull request", f"#{entry.pr}"))
     if entry.reason:
-        out.append(Field("Reason", one_line(entry.reason)))
+        out.append(Field("Reason", one_line(entry.reason), untrusted=True))
     if entry.improvement:
         out.append(Field("Improvement", one_line(entry.improvement)))
     return out
@@ -590,9 +603,10 @@ def render_entry(entry: ReleaseEntry, fmt: Format = "md",
     text = render(
         f"changelog_entry.{fmt}.j2",
         heading="\n".join(lines),
-        title=_paragraph(one_line(entry.title), fmt) if entry.title and one_line(entry.title)
-        else None,
-        fields=[Field(f.label, esc(f.value)) for f in _fields(entry)],
+        title=_paragraph(_untrusted(one_line(entry.title), fmt), fmt)
+        if entry.title and one_line(entry.title) else None,
+        fields=[Field(f.label, _untrusted(f.value, fmt) if f.untrusted else esc(f.value))
+                for f in _fields(entry)],
         changes=[_change_line(c, esc) for c in entry.changes],
         metrics=[esc(one_line(m)) for m in entry.metrics],
         evidence=[esc(one_line(e)) for e in entry.evidence],

@@ -317,8 +317,8 @@ def plan_release(
         metrics=tuple(comparison.metrics),
         rollback_of=rb.version if rb else None,
         restores=rb.restores if rb else None,
-        # a person's words (the /rollback reason): escaped as replies are
-        reason=md_escape(rb.reason) if rb else None,
+        # a person's words (the /rollback reason): the changelog escapes it for its format
+        reason=rb.reason if rb else None,
         evidence=tuple(rb.evidence) if rb else (),
         title=p.title if p and p.title else None,
     )
