@@ -213,8 +213,11 @@ def bisection(**kw: object) -> Bisection:
      "bisected: ccccccc (@bob), not this release"),
     (bisection(state="exhausted", good="1" * 40, bad="2" * 40),
      "bisection out of budget: after 1111111, at or before 2222222"),
-    (bisection(state="no_culprit"), "bisected: no culprit (no culprit)"),
-    (bisection(state="vanished"), "bisected: no culprit (vanished)"),
+    (bisection(state="no_culprit"), "bisected: no culprit (it built up over several commits)"),
+    (bisection(state="vanished"), "bisected: no culprit (the drop was gone when measured "
+                                  "again)"),
+    (bisection(state="not_on_line"),
+     "bisected: no culprit (the release is not on the branch's line)"),
 ])
 def test_the_finding_in_one_line(b: Bisection | None, expected: str) -> None:
     assert summary(b) == expected

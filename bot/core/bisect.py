@@ -185,4 +185,9 @@ def summary(b: Bisection | None) -> str:
     if b.state == "exhausted":
         return (f"bisection out of budget: after {(b.good or '?')[:7]}, "
                 f"at or before {(b.bad or '?')[:7]}")
-    return f"bisected: no culprit ({b.state.replace('_', ' ')})"
+    return "bisected: no culprit (" + _NO_CULPRIT.get(b.state, b.state) + ")"
+
+
+_NO_CULPRIT = {"vanished": "the drop was gone when measured again",
+               "no_culprit": "it built up over several commits",
+               "not_on_line": "the release is not on the branch's line"}
