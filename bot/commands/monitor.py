@@ -18,13 +18,17 @@ def register(sub: Any) -> None:
         description="For each release still in its window: run the suites measured at release "
         "on the default branch's head (once for all releases), compare with the release's own "
         "measurement, warn on the release's pull request after monitor.warn_runs runs past "
-        "monitor.warn_drop, open the revert pull request past monitor.rollback_drop with "
-        "confidence (it still needs /approve), and record the run in monitors/<tag>.json. A "
+        "monitor.warn_drop, bisect a warned drop to the commit that caused it "
+        "(monitor.bisect_runs, monitor.bisect_minutes), open the revert pull request past "
+        "monitor.rollback_drop with confidence only when the release is that commit (it still "
+        "needs /approve; another culprit gets an opportunity issue), and record the run in "
+        "monitors/<tag>.json. A "
         "closed window records the release as kept; a rollback's release ends its monitor.",
     )
     add_forge_options(p)
     p.add_argument("--dry-run", action="store_true",
-                   help="measure and decide, print what would happen; write nothing")
+                   help="measure and decide, print what would happen; write nothing "
+                        "(no bisection)")
     p.set_defaults(func=run)
 
 
