@@ -1,9 +1,14 @@
-"""API calls and the bot's own overhead per pull_request evaluation event: ``improve propose``
-publishes a proposal of the sample repository (tests/sample_repo.py) to the sandbox, then
-``improve handle`` runs for ``opened`` and, after a push, ``synchronize`` (single-job mode), and
-the reporting half for ``workflow_run`` reads an artifact of the token-less half. Calls are
-counted from the sandbox's request log (goal: at most 8 per event, the comment found and edited
-in 2). Overhead is the event's wall time minus the time spent running the suites' tasks.
+"""GitHub API calls per event kind, measured through the shipped workflow files: the demo's story
+(bot/demo/story.py) plays on the sandbox, the sandbox's workflow runner runs every job the
+workflows start (with tokens carrying each job's permissions), and the sandbox's request log
+counts the REST calls each job made (jobs run one at a time, so every call logged while a job
+ran is its own). Nothing is patched: this is what a repository set up by ``improve init``
+costs.
+
+Kinds: an evaluation (the improve-report job of a pull request), a command (an improve-commands
+job that ran a command), a release (an improve-release job on a push that released), a
+scheduled run (the improve-monitor job). Goals (last round's figures): 8 per evaluation, 6 per
+command, 4 per release.
 
 Prints one JSON object of metrics on its last line.
 """
@@ -11,161 +16,66 @@ Prints one JSON object of metrics on its last line.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.cli import main  # noqa: E402
-from bot.sandbox import Sandbox  # noqa: E402
-from bot.sandbox.events import actions_env, build_event  # noqa: E402
-from bot.stages import pr_evaluation  # noqa: E402
-from tests import sample_repo as sample  # noqa: E402
-
-NAME = sample.FULL_NAME
-PID = "prop-bench-threshold"
-SUITE_SECONDS: list[float] = []
+from bot.demo.engine import World  # noqa: E402
+from bot.demo.story import play  # noqa: E402
+from bot.sandbox.actions_runner import JobRecord  # noqa: E402
 
 
-def _timed_run_units(*args: Any, **kwargs: Any) -> Any:
+def kind(job: JobRecord) -> str | None:
+    if job.conclusion in ("skipped", "cancelled") or not job.bot_steps():
+        return None
+    return {"improve-report": "evaluation", "improve-commands": "command",
+            "improve-release": "release", "improve-monitor": "schedule",
+            "improve-test": "test"}.get(job.workflow)
+
+
+def released(job: JobRecord) -> bool:
+    return any("released v" in s.out for s in job.bot_steps())
+
+
+def measure(setup: str) -> dict[str, float]:
+    root = Path(tempfile.mkdtemp(prefix="bench-calls-"))
     start = time.perf_counter()
+    world = World.start(root / "world", app=setup == "app")
     try:
-        return _real_run_units(*args, **kwargs)
+        play(world)
+        journal = list(world.runner.journal)
+        mark = len(world.sb.requests)
     finally:
-        SUITE_SECONDS.append(time.perf_counter() - start)
+        world.stop()
+    seconds = time.perf_counter() - start
+    by_kind: dict[str, list[int]] = {}
+    for job in journal:
+        k = kind(job)
+        if k is not None:
+            by_kind.setdefault(k, []).append(job.api_calls)
+    # a release job that released something (not the one on the release commit's own push)
+    releasing = [j.api_calls for j in journal if kind(j) == "release" and released(j)]
+    out: dict[str, float] = {"requests_total": mark, "story_s": round(seconds, 2)}
+    for k, calls in sorted(by_kind.items()):
+        out[f"calls_{k}_max"] = max(calls)
+        out[f"calls_{k}_mean"] = round(sum(calls) / len(calls), 2)
+        out[f"jobs_{k}"] = len(calls)
+    if releasing:
+        out["calls_releasing_max"] = max(releasing)
+    return out
 
 
-_real_run_units = pr_evaluation.run_units
-pr_evaluation.run_units = _timed_run_units
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def with_env(env: dict[str, str], argv: list[str]) -> int:
-    saved = dict(os.environ)
-    os.environ.update(env)
-    if not env.get("GITHUB_TOKEN"):
-        os.environ.pop("GITHUB_TOKEN", None)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            return main(argv)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def event_env(sb: Sandbox, tmp: Path, work: Path, name: str, payload: dict[str, Any],
-              sha: str, token: str) -> dict[str, str]:
-    env = actions_env(name, payload, repo=NAME, api_url=sb.api_url, server_url=sb.server_url,
-                      token=token, sha=sha, ref="refs/heads/main",
-                      workdir=tmp / f"runner-{name}-{sha[:7]}-{time.monotonic_ns()}")
-    env["GITHUB_WORKSPACE"] = str(work)
-    env.pop("GITHUB_STEP_SUMMARY", None)
-    return env
-
-
-def pr_event(sb: Sandbox, tmp: Path, work: Path, action: str, token: str) -> dict[str, str]:
-    state = sb.repo_state(NAME)
-    (pr,) = state["pulls"]
-    git(work, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*")
-    payload = build_event("pull_request", action, repo=NAME, default_branch="main",
-                          number=pr["number"], head_ref=pr["head"], head_sha=pr["head_sha"],
-                          base_ref="main", base_sha=state["refs"]["refs/heads/main"],
-                          labels=pr["labels"])
-    return event_env(sb, tmp, work, "pull_request", payload, pr["head_sha"], token)
-
-
-def measure(sb: Sandbox, env: dict[str, str], argv: list[str]) -> tuple[int, int, float]:
-    """(API calls, calls on comments, overhead seconds) of one event."""
-    since = len(sb.requests)
-    SUITE_SECONDS.clear()
-    start = time.perf_counter()
-    with_env(env, argv)
-    wall = time.perf_counter() - start
-    calls = [r for r in sb.requests[since:] if r.kind == "api"]
-    comment_calls = [r for r in calls if "/comments" in r.path]
-    return len(calls), len(comment_calls), wall - sum(SUITE_SECONDS)
-
-
-def one_round(tmp: Path) -> dict[str, float]:
-    sb = Sandbox.start()
-    try:
-        sb.create_repo(NAME, sample.files())
-        base = {"GITHUB_TOKEN": sb.token, "GITHUB_REPOSITORY": NAME,
-                "GITHUB_API_URL": sb.api_url, "GIT_TERMINAL_PROMPT": "0"}
-        work = tmp / "work"
-        git(tmp, "clone", "-q", f"{sb.server_url}/{NAME}.git", str(work))
-        proposal = tmp / "proposal.yaml"
-        proposal.write_text(sample.proposal(PID, 0.6))
-        since = len(sb.requests)
-        start = time.perf_counter()
-        assert with_env(base, ["propose", str(proposal), "--repo", str(work)]) == 0
-        propose_s = time.perf_counter() - start
-        propose_calls = sum(1 for r in sb.requests[since:] if r.kind == "api")
-
-        opened = measure(sb, pr_event(sb, tmp, work, "opened", sb.token), ["handle"])
-        git(work, "checkout", "-q", f"improve/{PID}")
-        rules = work / sample.THRESHOLD_PATH
-        rules.write_text(rules.read_text().replace("0.6", "0.62"))
-        git(work, "commit", "-q", "-am", "closer")
-        git(work, "push", "-q", sb.git_url(NAME), f"HEAD:refs/heads/improve/{PID}")
-        sync = measure(sb, pr_event(sb, tmp, work, "synchronize", sb.token), ["handle"])
-
-        out = tmp / "artifact" / "results.json"
-        half = measure(sb, pr_event(sb, tmp, work, "synchronize", ""),
-                       ["handle", "--results-out", str(out)])
-        (pr,) = sb.repo_state(NAME)["pulls"]
-        payload = build_event("workflow_run", "completed", repo=NAME, default_branch="main",
-                              head_sha=pr["head_sha"], head_branch=pr["head"],
-                              event="pull_request", conclusion="success", pull_requests=[],
-                              head_repo=NAME)
-        report = measure(sb, event_env(sb, tmp, work, "workflow_run", payload, pr["head_sha"],
-                                       sb.token), ["handle", "--results-in", str(out)])
-        return {
-            "calls_opened": opened[0], "calls_synchronize": sync[0],
-            "comment_calls_synchronize": sync[1], "calls_token_less": half[0],
-            "calls_workflow_run": report[0], "calls_propose": propose_calls,
-            "overhead_opened_s": opened[2], "overhead_synchronize_s": sync[2],
-            "overhead_workflow_run_s": report[2], "propose_s": propose_s,
-        }
-    finally:
-        sb.stop()
-
-
-def run(rounds: int) -> dict[str, float]:
-    results = []
-    for _ in range(rounds):
-        with tempfile.TemporaryDirectory(prefix="bench-pr-eval-") as tmp:
-            results.append(one_round(Path(tmp)))
-    metrics = {}
-    for key in results[0]:
-        value = statistics.median(r[key] for r in results)
-        metrics[key] = round(value, 4) if key.endswith("_s") else value
-    metrics["calls_max"] = max(max(r["calls_opened"], r["calls_synchronize"],
-                                   r["calls_workflow_run"]) for r in results)
-    return metrics
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--setup", choices=["app", "github-token"], default="app")
+    args = p.parse_args(argv)
+    print(json.dumps(measure(args.setup), sort_keys=True))
+    return 0
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    os.environ.setdefault("GIT_AUTHOR_NAME", "bench")
-    os.environ.setdefault("GIT_AUTHOR_EMAIL", "bench@example.com")
-    os.environ.setdefault("GIT_COMMITTER_NAME", "bench")
-    os.environ.setdefault("GIT_COMMITTER_EMAIL", "bench@example.com")
-    for var in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
-        os.environ.pop(var, None)
-    print(json.dumps(run(args.rounds)))
+    sys.exit(main(sys.argv[1:]))

@@ -1,6 +1,7 @@
-"""``improve demo``: the whole loop on the sandbox, offline, through the bot's real GitHub code
-path: propose, compare, auto tier, /approve (refused, then given), reject, release, monitor,
-rollback. Prints a transcript, then the repository's resulting CHANGELOG.md."""
+"""``improve demo``: the whole loop on the sandbox, offline, through the repository's own workflow
+files and the bot's real GitHub code path: propose, compare, auto tier, /approve (refused, then
+given), reject, release, monitor, rollback. People act; the workflows do the rest. Prints a
+transcript naming the workflow and job behind each line, then the resulting CHANGELOG.md."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from typing import Any
 
 from bot.errors import InputError, Problem
 
-INTRO = ("improve demo: {repo} on a local GitHub stand-in (no network, no account); every step "
-         "runs `improve propose` or `improve handle` as a workflow step would.")
+INTRO = ("improve demo: {repo} on a local GitHub stand-in (no network, no account), {setup}. "
+         "People propose, comment, push and wait for the schedule; everything else is done by "
+         "the workflows improve init writes, run as GitHub Actions runs them.")
+SETUPS = {"app": "with the GitHub App token setup",
+          "github-token": "with GITHUB_TOKEN only (no GitHub App)"}
 KEPT = ("kept: the sandbox's bare repositories in {root}/sandbox, its final state in "
         "{root}/sandbox-state.json, the workspace in {root}/workspace")
 WROTE_HTML = "wrote {file}: open it in a browser"
@@ -33,6 +37,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--keep", type=Path, metavar="DIR",
                    help="keep the sandbox's repositories and the workspace in DIR")
+    p.add_argument("--setup", choices=sorted(SETUPS), default="app",
+                   help="app: the workflows mint a GitHub App token (the README's setup); "
+                   "github-token: no App, the jobs' GITHUB_TOKEN only (default: app)")
     p.add_argument("--html", type=Path, metavar="FILE",
                    help="write a page with the pull requests, their comments and the metric "
                    "history")
@@ -42,7 +49,8 @@ def register(sub: Any) -> None:
 def print_step(step: Any, elapsed: float) -> None:
     print(f"\n{step.number}. {step.title}  [{elapsed:.1f} s]")
     for line in step.lines:
-        print(f"   {line.what:<9} {line.text}")
+        by = f"  [{line.by}]" if line.by else ""
+        print(f"   {line.what:<9} {line.text}{by}")
     sys.stdout.flush()
 
 
@@ -59,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError([Problem(f"--html {args.html}", "its directory does not exist")])
     root = keep.resolve() if keep is not None else Path(tempfile.mkdtemp(prefix="improve-demo-"))
     start = time.monotonic()
-    print(INTRO.format(repo=sample.FULL_NAME))
-    world = World.start(root)
+    print(INTRO.format(repo=sample.FULL_NAME, setup=SETUPS[args.setup]))
+    world = World.start(root, app=args.setup == "app")
     try:
         steps = play(world, lambda s: print_step(s, time.monotonic() - start))
         text = changelog(world)

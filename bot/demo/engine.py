@@ -1,28 +1,30 @@
-"""The demo's engine: a started sandbox with the sample repository, its people, a clone that
-plays the Actions workspace, and ``improve`` commands run as a workflow step runs them
-(``improve handle`` with an Actions-shaped event and environment, through the real PyGithub code
-path against the sandbox).
+"""The demo's engine: a started sandbox with the sample repository (its files and the workflows
+``improve init`` writes), its people, and the sandbox's workflow runner.
 
-Commands run in this process through ``bot.cli.main`` (a subprocess would pay the interpreter
-and scipy's import for every step); the environment a step sees is set for the call and put back
-after it, and what the command prints is kept for the transcript."""
+People act as they do on GitHub: the tuner files a proposal with ``improve propose`` from its
+own clone and token, people comment, a maintainer pushes to main, re-opens a pull request, and
+the clock reaches the schedule. Everything else happens because the repository's workflow files
+say so: the sandbox records each event as GitHub would deliver it, and the runner
+(``bot.sandbox.actions_runner``) runs the workflows the event starts, each ``improve`` step in a
+process of its own with a token carrying its job's permissions. Two setups: the GitHub App the
+README shows (``app=True``), or ``GITHUB_TOKEN`` only."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.core.workflows import render_workflows
 from bot.demo import sample
 from bot.sandbox import Sandbox
-from bot.sandbox.events import actions_env, build_event
+from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, App, JobRecord
+from bot.sandbox.step_process import Launcher, StepProcess, Zygote
 
 BOT = "github-actions[bot]"
 STATE_FILE = "sandbox-state.json"
@@ -32,27 +34,13 @@ _CLEARED = ("GITHUB_", "RUNNER_", "IMPROVE_", "ACTIONS_")
 
 @dataclass
 class Run:
-    """One ``improve`` command as a step ran it."""
+    """One ``improve`` command as a step (or a person) ran it."""
 
     argv: list[str]
     code: int
     out: str
     err: str
-
-
-@contextlib.contextmanager
-def step_environment(env: Mapping[str, str]) -> Iterator[None]:
-    """``os.environ`` as an Actions step sees it, for the duration of the block."""
-    saved = dict(os.environ)
-    try:
-        for key in list(os.environ):
-            if key.startswith(_CLEARED):
-                del os.environ[key]
-        os.environ.update(env)
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    by: str = ""  # "<workflow>/<job>", or the person who ran it
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -61,39 +49,65 @@ def git(cwd: Path, *args: str) -> str:
                           env=env).stdout.strip()
 
 
+class _Recording:
+    """The runner's launcher, keeping every step's process in ``world.runs``."""
+
+    def __init__(self, world: World, inner: Launcher) -> None:
+        self.world, self.inner = world, inner
+
+    def run(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path,
+            logs: Path) -> StepProcess:
+        proc = self.inner.run(argv, env, cwd, logs)
+        by = f"{env.get('GITHUB_WORKFLOW', '')}/{env.get('GITHUB_JOB', '')}"
+        self.world.runs.append(Run(list(argv), proc.code, proc.out, proc.err, by))
+        return proc
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 @dataclass
 class World:
-    """The sandbox, the repository on it, and where the steps run."""
+    """The sandbox, the repository on it, its people and the workflow runner."""
 
     sb: Sandbox
     root: Path
+    runner: ActionsRunner
+    app: App | None = None
     repo: str = sample.FULL_NAME
     tokens: dict[str, str] = field(default_factory=dict)
     runs: list[Run] = field(default_factory=list)
-    _n: int = 0
 
     @classmethod
-    def start(cls, root: Path) -> World:
+    def start(cls, root: Path, *, app: bool = True, private: bool = False,
+              launcher: Launcher | None = None,
+              files: Mapping[str, str] | None = None) -> World:
         """Start the sandbox (its repositories under ``root/sandbox``), seed the sample
-        repository and its people, and clone the workspace."""
+        repository (or ``files``) with the workflows ``improve init`` writes, and its
+        people."""
         root.mkdir(parents=True, exist_ok=True)
         sb = Sandbox.start(root=root / "sandbox")
-        world = cls(sb, root)
         try:
-            sb.create_repo(world.repo, dict(sample.repo_files()))
+            seed: dict[str, str | bytes] = dict(files or sample.repo_files())
+            seed.update(render_workflows(action=SANDBOX_ACTION))
+            sb.create_repo(sample.FULL_NAME, seed, private=private)
+            the_app = App() if app else None
+            runner = ActionsRunner(sb, sample.FULL_NAME, root / "actions", app=the_app,
+                                   bot_action=SANDBOX_ACTION)
+            world = cls(sb, root, runner, the_app)
+            runner.launcher = _Recording(world, launcher or Zygote())
             for login, permission in ((sample.MAINTAINER, "maintain"),
                                       (sample.READER, "read"), (sample.AUTHOR, "write")):
                 world.tokens[login] = sb.add_user(login, permission, repos=[world.repo])
-            world.tokens[BOT] = sb.token
-            git(root, "clone", "-q", sb.git_url(world.repo), str(world.workspace))
         except BaseException:
             sb.stop()
             raise
         return world
 
     def stop(self, keep: bool = False) -> None:
-        """Stop the sandbox; with ``keep``, its final state of the repository (pull requests,
-        comments, statuses, refs) stays beside the repositories as ``sandbox-state.json``."""
+        """Stop the runner and the sandbox; with ``keep``, the final state of the repository
+        (pull requests, comments, statuses, refs) stays beside it as ``sandbox-state.json``."""
+        self.runner.close()
         if keep:
             state = json.dumps(self.state(), indent=2, sort_keys=True, default=str)
             (self.root / STATE_FILE).write_text(state + "\n", encoding="utf-8")
@@ -102,8 +116,8 @@ class World:
             shutil.rmtree(self.root, ignore_errors=True)
 
     @property
-    def workspace(self) -> Path:
-        return self.root / "workspace"
+    def bot_login(self) -> str:
+        return self.app.login if self.app is not None else BOT
 
     # -- the forge as people see it ---------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -123,25 +137,50 @@ class World:
                  if s["sha"] == sha and s["context"] == "improve/gate"]
         return (found[-1]["state"], found[-1]["description"]) if found else None
 
-    def comment(self, login: str, number: int, body: str) -> dict[str, Any]:
-        """``login`` comments on issue or PR ``number`` (as a person does, in the web page)."""
+    def _forge(self, login: str) -> Any:
         from bot.adapters.github_forge import GitHubForge
 
-        forge = GitHubForge(self.repo, self.tokens[login], api_url=self.sb.api_url)
+        return GitHubForge(self.repo, self.tokens[login], api_url=self.sb.api_url)
+
+    # -- what people do; each returns the jobs the workflows ran because of it ---------------
+    def settle(self) -> list[JobRecord]:
+        """Let the workflows run what the events so far call for."""
+        return self.runner.run_until_idle()
+
+    def comment(self, login: str, number: int, body: str, *,
+                settle: bool = True) -> tuple[dict[str, Any], list[JobRecord]]:
+        """``login`` comments on issue or PR ``number`` (as a person does, in the web page)."""
+        forge = self._forge(login)
         try:
             c = forge.create_comment(number, body)
         finally:
             forge.close()
-        return {"id": c.id, "body": c.body, "user": login}
+        return {"id": c.id, "body": c.body, "user": login}, (self.settle() if settle else [])
 
-    def push_files(self, files: Mapping[str, str], message: str, login: str) -> str:
-        """``login`` pushes a commit of ``files`` to main (a data refresh, say)."""
+    def reopen(self, login: str, number: int) -> list[JobRecord]:
+        """``login`` closes and re-opens pull request ``number`` (what the bot's warning on a
+        pull request opened with GITHUB_TOKEN asks for: GitHub then runs its checks)."""
+        forge = self._forge(login)
+        try:
+            forge.update_pull(number, state="closed")
+            forge.update_pull(number, state="open")
+        finally:
+            forge.close()
+        return self.settle()
+
+    def _clone(self, login: str) -> Path:
         work = self.root / "people" / login
         if not work.exists():
             git(self.root, "clone", "-q", self.sb.git_url(self.repo, self.tokens[login]),
                 str(work))
         git(work, "fetch", "-q", "origin")
         git(work, "checkout", "-q", "-B", "main", "origin/main")
+        return work
+
+    def push_files(self, files: Mapping[str, str], message: str,
+                   login: str) -> tuple[str, list[JobRecord]]:
+        """``login`` pushes a commit of ``files`` to main (a data refresh, say)."""
+        work = self._clone(login)
         for rel, text in files.items():
             (work / rel).parent.mkdir(parents=True, exist_ok=True)
             (work / rel).write_text(text)
@@ -149,92 +188,28 @@ class World:
         git(work, "-c", f"user.name={login}", "-c", f"user.email={login}@example.com",
             "commit", "-q", "-m", message)
         git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
-        return git(work, "rev-parse", "HEAD")
+        return git(work, "rev-parse", "HEAD"), self.settle()
 
-    # -- steps ---------------------------------------------------------------------------------
-    def checkout(self, ref: str) -> None:
-        """The workspace as actions/checkout leaves it: every branch fetched, ``ref`` checked
-        out, nothing else in the tree."""
-        w = self.workspace
-        git(w, "fetch", "-q", "--prune", "origin", "+refs/heads/*:refs/remotes/origin/*",
-            "+refs/tags/*:refs/tags/*")
-        git(w, "checkout", "-q", "--detach", ref)
-        git(w, "clean", "-qfdx")
-
-    def improve(self, argv: list[str], env: Mapping[str, str]) -> Run:
-        """One ``improve`` command, in this process, with the step's environment."""
-        from bot.cli import main
-
-        out, err = io.StringIO(), io.StringIO()
-        with step_environment(env), contextlib.redirect_stdout(out), \
-                contextlib.redirect_stderr(err):
-            code = main(argv)
-        run = Run(argv, code, out.getvalue(), err.getvalue())
-        self.runs.append(run)
-        return run
-
-    def step_env(self, event: str, payload: dict[str, Any], *, sha: str, ref: str,
-                 sender: str = BOT) -> dict[str, str]:
-        self._n += 1
-        env = actions_env(event, payload, repo=self.repo, api_url=self.sb.api_url,
-                          server_url=self.sb.server_url, token=self.sb.token, sha=sha, ref=ref,
-                          workdir=self.root / "runner" / f"{self._n:02d}-{event}")
-        env["GITHUB_WORKSPACE"] = str(self.workspace)
-        # the App token setup the README shows: its pushes and pull requests start workflows
-        env["IMPROVE_TOKEN_SOURCE"] = "app"
-        env["GIT_TERMINAL_PROMPT"] = "0"
-        env["GITHUB_ACTOR"] = sender
-        # a fresh machine has no git identity: every stage that commits brings the bot's own
-        # (bot.adapters.git.identity_env), which the demo's test runs with an empty HOME
-        return env
-
-    def handle(self, event: str, payload: dict[str, Any], *, sha: str, ref: str,
-               checkout: str | None = None) -> Run:
-        """``improve handle`` for ``event``, the workspace checked out at ``checkout``."""
-        self.checkout(checkout or sha)
-        return self.improve(["handle"], self.step_env(event, payload, sha=sha, ref=ref))
-
-    def propose(self, text: str, name: str) -> Run:
-        """``improve propose`` as the workflow_dispatch job runs it, on the default branch."""
-        self.checkout("origin/main")
+    def propose(self, text: str, name: str, *,
+                settle: bool = True) -> tuple[Run, list[JobRecord]]:
+        """The tuner (an agent with write access) files a proposal from its own clone with its
+        own token: ``improve propose FILE`` opens the pull request."""
+        login = sample.AUTHOR
+        work = self._clone(login)
         path = self.root / "proposals" / f"{name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        payload = build_event("workflow_dispatch", None, repo=self.repo, ref="refs/heads/main",
-                              sender=sample.AUTHOR)
-        env = self.step_env("workflow_dispatch", payload, sha=self.main_sha(),
-                            ref="refs/heads/main", sender=sample.AUTHOR)
-        git(self.workspace, "checkout", "-q", "-B", "main", "origin/main")
-        return self.improve(["propose", str(path), "--repo", str(self.workspace)], env)
+        keep = {k: v for k, v in os.environ.items() if not k.startswith(_CLEARED)}
+        env = {**keep, "GITHUB_TOKEN": self.tokens[login], "GITHUB_REPOSITORY": self.repo,
+               "GITHUB_API_URL": self.sb.api_url, "GITHUB_SERVER_URL": self.sb.server_url,
+               "GIT_TERMINAL_PROMPT": "0"}
+        argv = ["propose", str(path), "--repo", str(work)]
+        proc = self.runner.launcher.run(argv, env, work, self.root / "people" / f"{name}.logs")
+        run = Run(argv, proc.code, proc.out, proc.err, login)
+        self.runs[-1:] = [run]  # the recording launcher's entry, with who ran it
+        return run, (self.settle() if settle else [])
 
-    # -- events, as GitHub would send them -------------------------------------------------------
-    def pull_request_opened(self, number: int) -> Run:
-        pr = self.pull(number)
-        main = self.main_sha()
-        payload = build_event("pull_request", "opened", repo=self.repo, default_branch="main",
-                              number=number, head_ref=pr["head"], head_sha=pr["head_sha"],
-                              base_ref="main", base_sha=main, labels=pr["labels"],
-                              title=pr["title"], author=pr["user"], sender=pr["user"])
-        return self.handle("pull_request", payload, sha=pr["head_sha"],
-                           ref=f"refs/pull/{number}/merge", checkout=pr["head_sha"])
-
-    def push_main(self, before: str) -> Run:
-        after = self.main_sha()
-        payload = build_event("push", None, repo=self.repo, default_branch="main",
-                              ref="refs/heads/main", before=before, after=after)
-        return self.handle("push", payload, sha=after, ref="refs/heads/main")
-
-    def comment_event(self, number: int, comment: dict[str, Any]) -> Run:
-        pr = self.pull(number)
-        payload = build_event("issue_comment", "created", repo=self.repo, default_branch="main",
-                              number=number, body=comment["body"], comment_id=comment["id"],
-                              sender=comment["user"], pr_author=pr["user"],
-                              labels=pr["labels"], issue_state=pr["state"],
-                              merged=pr["merged"])
-        main = self.main_sha()
-        return self.handle("issue_comment", payload, sha=main, ref="refs/heads/main")
-
-    def schedule(self) -> Run:
-        payload = build_event("schedule", None, cron="17 */6 * * *")
-        main = self.main_sha()
-        return self.handle("schedule", payload, sha=main, ref="refs/heads/main")
+    def schedule(self) -> list[JobRecord]:
+        """The clock reaches the scheduled workflows' cron."""
+        self.runner.schedule()
+        return self.settle()
