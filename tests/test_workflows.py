@@ -124,8 +124,9 @@ PERMISSIONS = {
         "statuses": "write",
     },
     "improve-release.yml": {"contents": "write", "pull-requests": "write"},
+    # statuses: write: the scheduled sweep sets the gate when an approval expired
     "improve-monitor.yml": {"contents": "write", "issues": "write", "pull-requests": "write",
-                            "statuses": "read"},
+                            "statuses": "write"},
     "ci.yml": {"contents": "read"},
 }
 
