@@ -9,6 +9,7 @@ Exit codes (the README's table says the same):
 3     the forge (GitHub, or the local forge) failed after retries
 4     git failed (a clone, fetch, push or another git command)
 5     an unexpected error: a bug of the bot's; the only case that prints a traceback
+6     bad state: a damaged or inconsistent record on the data branch, named, left untouched
 130   interrupted
 ====  =====================================================================================
 """
@@ -24,6 +25,7 @@ EXIT_INPUT = 2
 EXIT_FORGE = 3
 EXIT_GIT = 4
 EXIT_BUG = 5
+EXIT_BAD_STATE = 6
 EXIT_INTERRUPTED = 130
 
 
@@ -109,3 +111,10 @@ def report(prefix: str, exc: BaseException) -> tuple[str, int]:
     trace = "".join(traceback.format_exception(exc))
     return redact(f"{trace}{prefix}: unexpected error (a bug in improve, please report it): "
                   f"{type(exc).__name__}: {exc}"), code
+
+
+class DamagedState(ImproveError):
+    """A record on the data branch does not parse, has an unknown schema version or names what
+    does not exist (exit 6). Reported by path and left untouched; the rest of the run went on."""
+
+    exit_code = EXIT_BAD_STATE

@@ -67,3 +67,12 @@ def set_output(name: str, value: str, env: Mapping[str, str] | None = None) -> b
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
     return True
+
+
+def run_of(env: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """The Actions run this step belongs to: (GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT), None when not
+    in a run or not a number. A re-run of a job keeps the id and counts the attempt up."""
+    def number(name: str) -> int | None:
+        value = (env.get(name) or "").strip()
+        return int(value) if value.isdigit() else None
+    return number("GITHUB_RUN_ID"), number("GITHUB_RUN_ATTEMPT")

@@ -34,9 +34,9 @@ class DataStore:
         except GitError as exc:
             if "couldn't find remote ref" not in str(exc).lower():
                 raise
-            # no data branch yet: the first write creates it
-            if self.git.try_rev_parse(self.ref):
-                self.git.run("update-ref", "-d", self.ref)
+            # no data branch on the remote yet: the first write creates it there. A local one
+            # is kept (never deleted: with the local forge it holds the only copy of the
+            # records, and a ref deleted by update-ref leaves no reflog to recover it from)
             self._fetched = True
             return
         self.git.run("update-ref", self.ref, self.git.rev_parse(tracking))

@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -49,6 +51,15 @@ from bot.core.forge import (
     normalize_permission,
 )
 from bot.errors import ForgeError, InputError, Problem
+
+# how many times a POST whose answer was lost is looked for and, when not found, sent again
+LOST_ANSWER_TRIES = 4
+# a comment or issue with the very body the bot just sent, made this recently, is the bot's own
+ADOPT_WINDOW_S = 120.0
+
+
+class AnswerLost(ForgeError):
+    """A POST got a 5xx or no answer: it may or may not have taken effect."""
 
 DEFAULT_API_URL = "https://api.github.com"
 # the login GITHUB_TOKEN's comments are made as
@@ -188,10 +199,42 @@ class GitHubForge(MarkedComments):
             where = f"{method} {path}: {status} {_message(exc)}"
             if self.policy.last_giveup:
                 where += f" [{self.policy.last_giveup}]"
+            if method == "POST" and status >= 500:
+                raise AnswerLost(where) from None
             raise self._typed(name, status, where) from None
         except requests.RequestException as exc:
             why = self.policy.last_giveup or type(exc).__name__
-            raise ForgeError(f"{method} {path}: no answer from GitHub ({why})") from None
+            error = AnswerLost if method == "POST" else ForgeError
+            raise error(f"{method} {path}: no answer from GitHub ({why})") from None
+
+    def _post(self, name: str, path: str, body: Mapping[str, Any] | None,
+              find: Callable[[], Any] | None = None) -> Any:
+        """A POST that may be repeated safely: when its answer is lost, ``find`` looks for its
+        effect (the comment by its body, the pull request by its branch) and what it finds is
+        adopted; only when nothing is found is the POST sent again. Without ``find`` the POST
+        is one whose repetition changes nothing (a label, a reaction, a status)."""
+        for attempt in range(LOST_ANSWER_TRIES):
+            try:
+                return self._json(name, "POST", path, body)
+            except AnswerLost:
+                if attempt + 1 == LOST_ANSWER_TRIES:
+                    raise
+                self.policy.sleep(min(self.policy.max_backoff,
+                                      self.policy.backoff * 2 ** attempt))
+                if find is not None:
+                    found = find()
+                    if found is not None:
+                        # counted apart: an adoption is not an operation a stage asked for
+                        key = f"{name}_adopted"
+                        self.calls.by_operation[key] = self.calls.by_operation.get(key, 0) + 1
+                        return found
+        raise AssertionError("unreachable")
+
+    def _recent(self, created_at: str, since: float) -> bool:
+        with contextlib.suppress(ValueError):
+            made = datetime.fromisoformat(created_at.replace("Z", "+00:00")).timestamp()
+            return made >= since - ADOPT_WINDOW_S
+        return True
 
     @staticmethod
     def _typed(name: str, status: int, message: str) -> ForgeError:
@@ -274,9 +317,15 @@ class GitHubForge(MarkedComments):
         labels: Sequence[str] = (),
         draft: bool = False,
     ) -> PullRequest:
-        d = self._json("create_pull", "POST", f"{self._base}/pulls",
+        def find() -> Any:
+            owner = self._full_name.split("/")[0]
+            found = self._list("list_pulls", f"{self._base}/pulls",
+                               {"state": "open", "head": f"{owner}:{head}", "base": base})
+            return found[0] if found else None
+
+        d = self._post("create_pull", f"{self._base}/pulls",
                        {"title": title, "body": body, "head": head, "base": base,
-                        "draft": draft})
+                        "draft": draft}, find)
         pr = _pull(d)
         if labels:
             names = self.add_labels(pr.number, labels)
@@ -301,10 +350,10 @@ class GitHubForge(MarkedComments):
         for name in labels:
             if name not in existing:
                 with contextlib.suppress(Unprocessable):  # created meanwhile: fine
-                    self._json("create_label", "POST", f"{self._base}/labels",
+                    self._post("create_label", f"{self._base}/labels",
                                {"name": name, "color": "ededed",
                                 "description": "Created by the improve bot"})
-        d = self._json("add_labels", "POST", path, {"labels": list(labels)})
+        d = self._post("add_labels", path, {"labels": list(labels)})
         return tuple(lb["name"] for lb in d)
 
     def remove_label(self, number: int, label: str) -> None:
@@ -342,7 +391,16 @@ class GitHubForge(MarkedComments):
         for key, value in (("sha", sha), ("commit_title", title), ("commit_message", message)):
             if value is not None:
                 body[key] = value
-        d = self._json("merge_pull", "PUT", f"{self._base}/pulls/{number}/merge", body)
+        try:
+            d = self._json("merge_pull", "PUT", f"{self._base}/pulls/{number}/merge", body)
+        except (NotMergeable, StaleHead, ForgeError):
+            # a merge whose answer was lost is retried and refused as "already merged": the
+            # pull request tells whether it was merged, and with the approved head
+            pr = self.get_pull(number)
+            if pr.merged and pr.merge_commit_sha and (sha is None or pr.head_sha == sha):
+                return MergeResult(merged=True, sha=pr.merge_commit_sha,
+                                   message="Pull Request successfully merged")
+            raise
         return MergeResult(merged=bool(d.get("merged")), sha=d.get("sha") or "",
                            message=d.get("message") or "")
 
@@ -352,17 +410,40 @@ class GitHubForge(MarkedComments):
 
     def create_comment(self, number: int, body: str) -> Comment:
         path = f"{self._base}/issues/{number}/comments"
-        return _comment(self._json("create_comment", "POST", path, {"body": body}))
+        since = time.time()
+
+        def find() -> Any:
+            mine = [d for d in self._list("list_comments", path, {"per_page": PER_PAGE})
+                    if (d.get("body") or "") == body
+                    and self._recent(d.get("created_at") or "", since)]
+            return mine[-1] if mine else None
+
+        return _comment(self._post("create_comment", path, {"body": body}, find))
 
     def edit_comment(self, comment_id: int, body: str) -> Comment:
         path = f"{self._base}/issues/comments/{comment_id}"
         return _comment(self._json("edit_comment", "PATCH", path, {"body": body}))
 
     def delete_comment(self, comment_id: int) -> None:
-        self._json("delete_comment", "DELETE", f"{self._base}/issues/comments/{comment_id}")
+        # a retried DELETE whose first answer was lost finds the comment gone: that is done
+        with contextlib.suppress(NotFound):
+            self._json("delete_comment", "DELETE",
+                       f"{self._base}/issues/comments/{comment_id}")
 
     def add_reaction(self, comment_id: int, content: Reaction) -> bool:
         path = f"{self._base}/issues/comments/{comment_id}/reactions"
+        for attempt in range(LOST_ANSWER_TRIES):
+            try:
+                return self._react(path, content)
+            except AnswerLost:
+                # repeating a reaction changes nothing (GitHub answers 200 for one it has)
+                if attempt + 1 == LOST_ANSWER_TRIES:
+                    raise
+                self.policy.sleep(min(self.policy.max_backoff,
+                                      self.policy.backoff * 2 ** attempt))
+        raise AssertionError("unreachable")
+
+    def _react(self, path: str, content: Reaction) -> bool:
         with self._call("add_reaction", "POST", path):
             # requestJson rather than requestJsonAndCheck: the status tells new from existing
             status, headers, output = self._req.requestJson("POST", path,
@@ -393,7 +474,7 @@ class GitHubForge(MarkedComments):
                                 "description": description[:140]}
         if target_url:
             body["target_url"] = target_url
-        return _status(self._json("set_status", "POST", f"{self._base}/statuses/{sha}", body))
+        return _status(self._post("set_status", f"{self._base}/statuses/{sha}", body))
 
     def combined_status(self, sha: str) -> CombinedStatus:
         d = self._json("combined_status", "GET", f"{self._base}/commits/{sha}/status",
@@ -403,8 +484,18 @@ class GitHubForge(MarkedComments):
         return CombinedStatus(sha=d.get("sha") or sha, state=d["state"], statuses=statuses)
 
     def create_issue(self, *, title: str, body: str, labels: Sequence[str] = ()) -> Issue:
-        issue = _issue(self._json("create_issue", "POST", f"{self._base}/issues",
-                                  {"title": title, "body": body}))
+        since = time.time()
+
+        def find() -> Any:
+            mine = [d for d in self._list("list_issues", f"{self._base}/issues",
+                                          {"state": "open", "per_page": PER_PAGE})
+                    if d.get("title") == title and (d.get("body") or "") == body
+                    and "pull_request" not in d
+                    and self._recent(d.get("created_at") or "", since)]
+            return mine[0] if mine else None
+
+        issue = _issue(self._post("create_issue", f"{self._base}/issues",
+                                  {"title": title, "body": body}, find))
         if labels:
             issue = issue.model_copy(update={"labels": self.add_labels(issue.number, labels)})
         return issue
@@ -472,7 +563,7 @@ class GitHubForge(MarkedComments):
         return str(d["object"]["sha"]) if isinstance(d, dict) else None
 
     def rerun_workflow(self, run_id: int) -> None:
-        self._json("rerun_workflow", "POST", f"{self._base}/actions/runs/{run_id}/rerun")
+        self._post("rerun_workflow", f"{self._base}/actions/runs/{run_id}/rerun", None)
 
     def permission(self, user: str) -> Permission:
         path = f"{self._base}/collaborators/{quote(user, safe='')}/permission"

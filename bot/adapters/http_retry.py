@@ -5,8 +5,10 @@ requester), where it becomes the urllib3 ``Retry`` of the requests adapter. So t
 a ``Retry`` subclass: urllib3 asks ``is_retry`` once per response (where each HTTP request is
 counted) and ``increment`` to decide on a retry (where the wait is chosen and bounded).
 
-- 5xx (500, 502, 503, 504): exponential backoff, every method (as Octokit's retry plugin does:
-  the bot's writes are idempotent or found-then-edited).
+- 5xx (500, 502, 503, 504): exponential backoff, every method but POST. A POST answering 5xx
+  may have taken effect (a gateway timeout after GitHub did the work): retrying it blindly makes
+  a second comment, pull request or issue. It goes back to the adapter, which looks for the
+  effect and adopts it, and retries only when there is none (``GitHubForge._create``).
 - rate limits (429, or 403 with ``X-RateLimit-Remaining: 0`` or a ``Retry-After``): wait what
   ``Retry-After`` says, else until ``X-RateLimit-Reset``.
 - a secondary rate limit with neither header (a 403 whose message says so): as GitHub's docs
@@ -156,6 +158,8 @@ class BotRetry(Retry):
         # urllib3 asks this once for every response: the place to count HTTP requests
         with self.policy.lock:
             self.policy.counter.requests += 1
+        if method.upper() == "POST" and status_code >= 500:
+            return False  # may have taken effect: the adapter looks before it repeats
         return status_code in RETRY_STATUSES or status_code == 403
 
     def is_exhausted(self) -> bool:

@@ -201,7 +201,13 @@ class Workspace:
             return
         if existing is not None:
             raise GitError(f"tag {name} already exists on {existing[:12]}, not on {sha[:12]}")
-        self._input(["tag", "--annotate", "--file", "-", name, sha], message.encode(), self.ident)
+        try:
+            self._input(["tag", "--annotate", "--file", "-", name, sha], message.encode(),
+                        self.ident)
+        except GitError:
+            # a release racing this one tagged the same commit first: that is the same tag
+            if self.git.try_rev_parse(f"refs/tags/{name}^{{commit}}") != sha:
+                raise
 
     def drop_tag(self, name: str) -> None:
         with contextlib.suppress(GitError):
@@ -213,9 +219,15 @@ class Workspace:
         if self.remote is None:
             try:
                 self.git.run("update-ref", f"refs/heads/{self.branch}", new, old)
-            except GitError:
+            except GitError as exc:
+                lock = Path(self.git.repo.git_dir) / "refs" / "heads" / f"{self.branch}.lock"
+                if lock.exists() or ".lock" in str(exc):
+                    raise GitError(STALE_LOCK.format(lock=lock, branch=self.branch)) from None
                 raise Published() from None
             self._follow_checked_out(old, new)
+            # the tag after the branch: a run killed between them leaves a release the
+            # changelog names without its tag, which the next run tags; never a tag on a
+            # commit the branch does not have
             return
         refspecs = [f"{new}:refs/heads/{self.branch}"]
         if tag:
@@ -267,12 +279,20 @@ class Workspace:
         push to a non-bare repository would not (the local forge's merges do the same)."""
         if self.git.repo.bare or self.git.current_branch() != self.branch:
             return
+        # files merely touched (stat data changed, content not) must not read as changes
+        with contextlib.suppress(GitError):
+            self.git.run("update-index", "-q", "--refresh")
+        # the index may still hold an older tree than ``old``: a run killed after moving the
+        # branch and before this left it behind; move it from where it is
+        start = self.git.run("write-tree")
+        if start == self.tree_of(old):
+            start = old
         try:
-            self.git.run("read-tree", "-m", "-u", old, new)
+            self.git.run("read-tree", "-m", "-u", start, new)
         except GitError as exc:
             raise GitError(f"released on {self.branch}, but its checked-out working tree "
                            f"could not follow (commit or stash your changes, then run "
-                           f"`git reset --keep {new[:12]}`): {exc}") from None
+                           f"`git read-tree -m -u {start[:12]} {new[:12]}`): {exc}") from None
 
     def _input(self, args: list[str], data: bytes, env: Mapping[str, str] | None = None) -> str:
         proc = subprocess.run(["git", *args], cwd=self.path, input=data, capture_output=True,
@@ -282,6 +302,11 @@ class Workspace:
             raise GitError(f"git {' '.join(args[:2])}: "
                            f"{proc.stderr.decode(errors='replace').strip()}")
         return proc.stdout.decode(errors="replace").strip()
+
+
+STALE_LOCK = ("{lock} exists: another git process is updating {branch}, or one was killed "
+              "while doing so. If no git process is running, remove that file and run the "
+              "release again")
 
 
 def _ident(git: Git) -> dict[str, str]:

@@ -491,6 +491,25 @@ def decide_comment(
     )
 
 
+def resume_comment(
+    commands: Sequence[Command],
+    ctx: CommandContext,
+    state: PrState,
+    config: ApprovalConfig,
+    replied: Iterable[str] = (),
+) -> CommentDecision:
+    """A comment whose handling left its record (the keys in the state comment, or the reply)
+    but not its result reaction: a run that died after the record. What is left is done from
+    the record: with the keys in the state, the gate and the merge the state implies and the
+    "+1"; with a reply, the same decision again without the reply (it is posted already)."""
+    if str(ctx.comment_id) in set(replied):
+        again = decide_comment(commands, ctx, state, config, (), record_handled=False)
+        return again.model_copy(update={"reply": None})
+    gate = gate_for(state, ctx.head_sha, ctx.now, config.timeout_days)
+    merge = automerge_sha(gate, config.automerge, ctx.pr_status, ctx.head_sha)
+    return CommentDecision(state=state, gate=gate, merge_sha=merge, reactions=("+1",))
+
+
 def answer(
     comment_id: int, outcomes: Sequence[Outcome]
 ) -> tuple[tuple[Reaction, ...], str | None]:

@@ -6,11 +6,16 @@ Records written by an older bot may carry more keys; readers keep what they know
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# the version of the record format this bot writes and reads; a record from a newer bot
+# (a higher ``schema``) is reported as damaged rather than misread
+RECORD_SCHEMA = 1
 RELEASES_DIR = "releases"
 MONITORS_DIR = "monitors"
 RESULTS_DIR = "results"
@@ -29,7 +34,9 @@ def results_path(sha: str) -> str:
 
 
 class Lenient(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # ``schema`` is written by its name (a pydantic model has a ``schema`` method of its own)
+    model_config = ConfigDict(extra="allow", validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True)
 
 
 class MonitorWindow(Lenient):
@@ -42,6 +49,7 @@ class ReleaseRecord(Lenient):
     """``releases/<tag>.json``: written once by the release stage (see bot/core/release.py)."""
 
     kind: Literal["release"] = "release"
+    schema_version: int = Field(RECORD_SCHEMA, alias="schema", le=RECORD_SCHEMA, ge=1)
     version: str
     tag: str
     previous: str | None = None
@@ -75,6 +83,10 @@ class MonitorRun(Lenient):
     past_rollback: bool = False  # past the rollback threshold with confidence
     failed_tasks: list[str] = Field(default_factory=list)  # "suite/task" failing in this run
     note: str | None = None
+    # the GitHub Actions run this measurement was made for (GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT):
+    # a re-run of the same run measures again but counts once
+    run_id: int | None = None
+    run_attempt: int | None = None
 
 
 class BisectProbe(Lenient):
@@ -118,6 +130,7 @@ class MonitorRecord(Lenient):
     """``monitors/<tag>.json``: one per release in its window, appended by each monitor run."""
 
     kind: Literal["monitor"] = "monitor"
+    schema_version: int = Field(RECORD_SCHEMA, alias="schema", le=RECORD_SCHEMA, ge=1)
     version: str
     tag: str
     pr: int
@@ -129,3 +142,66 @@ class MonitorRecord(Lenient):
     ended_at: datetime | None = None
     ended_because: str | None = None
     bisection: Bisection | None = None
+
+
+DAMAGED = "{path}: {why}; left untouched, nothing is started from it"
+
+
+class RecordSet(BaseModel):
+    """The release and monitor records of a data branch, and the damaged ones, by path."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    releases: list[ReleaseRecord] = Field(default_factory=list)
+    monitors: dict[str, MonitorRecord] = Field(default_factory=dict)  # tag -> record
+    damaged: list[str] = Field(default_factory=list)  # one line per damaged record, path first
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(x) for x in err.get("loc", ())) or "the record"
+    return f"{where}: {err.get('msg', 'invalid')}"
+
+
+def sort_records(blobs: Mapping[str, bytes | str], tags: Iterable[str] | None) -> RecordSet:
+    """Release (``releases/``) and monitor (``monitors/``) records from their files, checked:
+    a file that does not parse, has an unknown schema version, is not the record its path
+    says, or names a tag that does not exist (``tags``: the repository's tags, None when
+    unknown) is damaged and reported, never read."""
+    known = None if tags is None else set(tags)
+    out = RecordSet()
+    for path in sorted(blobs):
+        blob = blobs[path]
+        is_release = path.startswith(RELEASES_DIR + "/")
+        try:
+            data = json.loads(blob)
+        except (ValueError, UnicodeDecodeError) as exc:
+            out.damaged.append(DAMAGED.format(path=path, why=f"does not parse as JSON ({exc})"))
+            continue
+        schema = data.get("schema") if isinstance(data, dict) else None
+        if isinstance(schema, int) and schema > RECORD_SCHEMA:
+            out.damaged.append(DAMAGED.format(
+                path=path, why=f"has schema version {schema}; this bot reads up to "
+                               f"{RECORD_SCHEMA} (a newer bot wrote it)"))
+            continue
+        try:
+            rec: ReleaseRecord | MonitorRecord = (
+                ReleaseRecord if is_release else MonitorRecord).model_validate(data)
+        except ValidationError as exc:
+            kind = "release" if is_release else "monitor"
+            out.damaged.append(DAMAGED.format(
+                path=path, why=f"is not a {kind} record ({_first_error(exc)})"))
+            continue
+        expected = release_path(rec.tag) if is_release else monitor_path(rec.tag)
+        if expected != path:
+            out.damaged.append(DAMAGED.format(path=path,
+                                              why=f"names tag {rec.tag}, not its own path's"))
+        elif known is not None and rec.tag not in known:
+            out.damaged.append(DAMAGED.format(
+                path=path, why=f"names tag {rec.tag}, which does not exist"))
+        elif isinstance(rec, ReleaseRecord):
+            out.releases.append(rec)
+        else:
+            out.monitors[rec.tag] = rec
+    out.releases.sort(key=lambda r: r.released_at)
+    return out

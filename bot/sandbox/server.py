@@ -4,11 +4,14 @@ admin routes under ``/_sandbox/``) on a threaded HTTP server bound to 127.0.0.1.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
+import os
 import re
 import secrets
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -26,9 +29,11 @@ from bot.sandbox.shapes import node_id as shapes_node_id
 from bot.sandbox.state import (
     ROLES,
     TOKEN_KINDS,
+    WRITE_METHODS,
     App,
     Delivery,
     Fault,
+    KillPlan,
     LoggedRequest,
     Repo,
     State,
@@ -56,6 +61,12 @@ SECONDARY_DOCS = "https://docs.github.com/free-pro-team@latest/rest/overview/" \
     "rate-limits-for-the-rest-api#about-secondary-rate-limits"
 FAULT_MESSAGES = {500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
                   504: "Gateway Timeout"}
+
+
+def _is_write(method: str, path: str, kind: str) -> bool:
+    if kind == "api":
+        return method in WRITE_METHODS
+    return kind == "git" and method == "POST" and path.endswith("git-receive-pack")
 
 
 class _Server(ThreadingHTTPServer):
@@ -293,15 +304,37 @@ class Sandbox:
     def inject_fault(self, method: str = "*", path: str = ".*", status: int = 502,
                      times: int = 1, retry_after: float | None = None,
                      rate_limit_reset: float | None = None,
-                     body: dict[str, Any] | None = None) -> None:
+                     body: dict[str, Any] | None = None, after: bool = False,
+                     every: int = 1) -> None:
         """The next ``times`` REST requests matching ``method`` and ``path`` (a regex searched
-        in the path without /api/v3) answer ``status``. ``retry_after`` sets Retry-After;
-        ``rate_limit_reset`` (seconds from now) sets X-RateLimit-Remaining: 0 and
-        X-RateLimit-Reset."""
+        in the path without /api/v3) answer ``status``. ``method`` "WRITE" matches POST, PATCH,
+        PUT and DELETE. ``retry_after`` sets Retry-After; ``rate_limit_reset`` (seconds from
+        now) sets X-RateLimit-Remaining: 0 and X-RateLimit-Reset. ``after``: "apply then
+        fail", the request takes effect and only its answer is the fault (a write whose answer
+        was lost). ``every``: only every Nth matching request faults."""
         re.compile(path)
+        if every < 1:
+            raise ValueError("every must be 1 or more")
         with self.state.lock:
             self.state.faults.append(Fault(method.upper(), path, status, times, retry_after,
-                                           rate_limit_reset, body))
+                                           rate_limit_reset, body, after, every))
+
+    def kill_at_write(self, pid: int, at: int, *, after: bool = True) -> None:
+        """SIGKILL process ``pid`` at the ``at``-th write from now (a REST POST, PATCH, PUT or
+        DELETE, or a git push): after the write took effect (``after``), or before. The crash
+        harness's way to kill a step at a known point; ``kill_fired`` tells whether it came."""
+        with self.state.lock:
+            self.state.kill = KillPlan(pid, at, after)
+
+    def kill_fired(self) -> bool:
+        with self.state.lock:
+            plan, self.state.kill = self.state.kill, None
+            return plan is not None and plan.fired
+
+    def writes(self, since: int = 0) -> int:
+        """REST writes and git pushes logged from index ``since`` of the request log."""
+        with self.state.lock:
+            return sum(1 for r in self.state.log[since:] if _is_write(r.method, r.path, r.kind))
 
     def inject_secondary_rate_limit(self, method: str = "*", path: str = ".*",
                                     times: int = 1) -> None:
@@ -525,11 +558,34 @@ class Sandbox:
                 "X-RateLimit-Used": str(RATE_LIMIT - remaining),
                 "X-RateLimit-Reset": str(self._reset_at), "X-RateLimit-Resource": "core"}
 
+    def _kill_point(self, after: bool) -> bool:
+        """Count a write for the kill plan (``after`` False: before the write, True: after it)
+        and kill its process group when it is the planned one (as a cancelled job's whole
+        process tree goes, git children included); True when it killed."""
+        with self.state.lock:
+            plan = self.state.kill
+            if plan is None or plan.fired:
+                return False
+            if not after:
+                plan.seen += 1
+            if plan.seen != plan.at or plan.after != after:
+                return False
+            plan.fired = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(plan.pid, signal.SIGKILL)
+        # let the kill land before an answer could reach the process
+        time.sleep(0.05)
+        return True
+
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self.state.lock:
             for fault in self.state.faults:
-                if fault.times > 0 and fault.method in ("*", method) \
-                        and re.search(fault.path, path):
+                wanted = fault.method in ("*", method) or (
+                    fault.method == "WRITE" and method in WRITE_METHODS)
+                if fault.times > 0 and wanted and re.search(fault.path, path):
+                    fault.seen += 1
+                    if fault.seen % fault.every:
+                        continue
                     fault.times -= 1
                     if fault.times == 0:
                         self.state.faults.remove(fault)
@@ -548,8 +604,11 @@ class Sandbox:
                              error_body(401, BAD_CREDENTIALS), headers, None)
             return
         headers.update(self._rate_headers(login))
+        writing = method in WRITE_METHODS
+        if writing and self._kill_point(after=False):
+            return  # killed before the write: it never reaches the handler
         fault = self._take_fault(method, path)
-        if fault is not None:
+        if fault is not None and not fault.after:
             self._fault(h, method, path, query, login, fault, headers)
             return
         found = routes.match(method, path)
@@ -589,6 +648,12 @@ class Sandbox:
         except gitops.GitFailed as exc:
             status, result, extra = 500, error_body(500, f"Server Error: {exc}"), {}
         headers.update(extra)
+        if writing:
+            self._kill_point(after=True)
+        if fault is not None:
+            # the write took effect; its answer is lost
+            self._fault(h, method, path, query, login, fault, headers)
+            return
         self._finish_api(h, method, path, query, login, status, result, headers,
                          (route, params) if checked else None)
 
@@ -681,6 +746,8 @@ class Sandbox:
         except OSError:
             return deny(400, "Cannot decode the request body.")
         is_push = service == "receive-pack" and method == "POST"
+        if is_push and self._kill_point(after=False):
+            return None  # killed before the push: it never reaches git
         before: dict[str, str] = {}
         if is_push:
             with self.state.lock:
@@ -705,6 +772,7 @@ class Sandbox:
             with self.state.lock:
                 repo.pushed_at = now_iso()
                 deliveries.refs_moved(self.state, repo, before, token)
+            self._kill_point(after=True)
         self._log(method, path, query, status, login, "git")
         self._send(h, status, out, headers)
         return None
@@ -746,7 +814,7 @@ class Sandbox:
         if (method, path) == ("POST", "/faults"):
             self.inject_fault(**{k: data[k] for k in ("method", "path", "status", "times",
                                                       "retry_after", "rate_limit_reset",
-                                                      "body") if k in data})
+                                                      "body", "after", "every") if k in data})
             return 201, {"faults": len(self.state.faults)}
         if (method, path) == ("POST", "/faults/secondary-rate-limit"):
             self.inject_secondary_rate_limit(**{k: data[k] for k in ("method", "path", "times")

@@ -182,6 +182,26 @@ class Fault:
     retry_after: float | None = None
     rate_limit_reset: float | None = None
     body: dict[str, Any] | None = None
+    # "apply then fail": the request takes effect, then the answer is the fault (a gateway
+    # timeout after GitHub did the work); ``every``: only every Nth matching request faults
+    after: bool = False
+    every: int = 1
+    seen: int = 0
+
+
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+@dataclass
+class KillPlan:
+    """SIGKILL process ``pid`` at the ``at``-th write (REST write or git push) from now, after
+    the write took effect (``after``) or before it reached the handler."""
+
+    pid: int
+    at: int
+    after: bool = True
+    seen: int = 0
+    fired: bool = False
 
 
 TOKEN_KINDS = ("user", "github_token", "app")
@@ -265,6 +285,7 @@ class State:
         self.deliveries: list[Delivery] = []
         self.repos: dict[str, Repo] = {}
         self.faults: list[Fault] = []
+        self.kill: KillPlan | None = None
         self.log: list[LoggedRequest] = []
         self.violations: list[str] = []
         self.remaining: dict[str, int] = {}

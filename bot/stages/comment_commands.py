@@ -41,6 +41,8 @@ from bot.core.policy import (
     effective_permission,
     ignore_reason,
     refuse,
+    replied_to,
+    resume_comment,
 )
 from bot.stages.context import Services
 from bot.stages.pr_state import (
@@ -193,7 +195,8 @@ def on_comment(event: Event, services: Services) -> int:
         print("improve: the comment holds no command", file=out)
         return 0
     forge = services.forge
-    if not forge.add_reaction(facts.comment_id, "eyes"):
+    first = forge.add_reaction(facts.comment_id, "eyes")
+    if not first:
         done = {c for c, user in forge.list_reactions(facts.comment_id)
                 if user.lower() == forge_login(forge).lower()}
         if done & set(RESULT_REACTIONS):
@@ -222,6 +225,11 @@ def on_comment(event: Event, services: Services) -> int:
     decision = decide_comment(commands, ctx, stored.state if stored else PrState(),
                               config.approval, stored.replied if stored else (),
                               record_handled=False)
+    if not decision.outcomes and stored is not None:
+        # recorded as handled, yet without its result reaction (checked above): an earlier run
+        # died between the record and the end; finish what the record says
+        decision = resume_comment(commands, ctx, stored.state, config.approval, stored.replied)
+        print("improve: finishing the handling an earlier run left unfinished", file=out)
     if decision.rollback is not None:
         decision = _rollback(decision, facts, event, services)
     if decision.retest:
@@ -233,9 +241,18 @@ def on_comment(event: Event, services: Services) -> int:
             decision = refuse(decision, facts.comment_id, changes)
         else:
             forge.rerun_workflow(run.id)
+    if not first and decision.reply is not None and stored is None and _replied(forge, facts):
+        # an earlier run posted this reply and died before its reaction
+        decision = decision.model_copy(update={"reply": None})
     _act(decision, facts, gathered, ctx, services)
     _log(decision, facts, out)
     return 0
+
+
+def _replied(forge: Forge, facts: CommentFacts) -> bool:
+    comments = forge.list_comments(facts.number)
+    triples = [(c.id, c.author, c.body) for c in comments]
+    return str(facts.comment_id) in replied_to(triples, forge_login(forge))
 
 
 def _act(decision: CommentDecision, facts: CommentFacts, gathered: _Gathered,

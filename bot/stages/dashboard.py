@@ -18,7 +18,7 @@ import contextlib
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,12 +49,13 @@ from bot.core.records import (
     RESULTS_DIR,
     MonitorRecord,
     ReleaseRecord,
+    sort_records,
 )
 from bot.core.render import find_marker, render
 from bot.core.results import Results
 from bot.core.trends import RunSummary, merge_runs, monitor_runs, summarize_results
 from bot.core.yamldoc import YamlError, load_yaml
-from bot.errors import ForgeError
+from bot.errors import DamagedState, ForgeError
 from bot.stages.router import Router
 
 PROPOSAL_LABEL = "improvement"
@@ -63,6 +64,8 @@ CREATED = "created the dashboard issue #{number}"
 EDITED = "edited the dashboard issue #{number}"
 UNCHANGED = "the dashboard issue #{number} is up to date"
 FILED = "filed opportunity #{number}: {title}"
+DAMAGED_HEALTH = ("{count} damaged record(s) on the data branch ({paths}), left untouched: fix "
+                  "or remove them")
 RESULTS_LIMIT = 200  # the newest results files the trends read
 
 
@@ -92,6 +95,7 @@ class Gathered:
     proposals: list[dash.ProposalView]
     effectiveness: Effectiveness
     issue: Issue | None
+    damaged: list[str] = field(default_factory=list)  # damaged records, "path: why"
 
 
 @dataclass
@@ -101,17 +105,10 @@ class RefreshOutcome:
     update: AlertUpdate
     dashboard: dash.Dashboard
     filed: list[Issue] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)
 
 
 # --- gather -------------------------------------------------------------------------------------
-
-
-def _models(raw: Mapping[str, Any], model: type[Any]) -> list[Any]:
-    out = []
-    for data in raw.values():
-        with contextlib.suppress(ValidationError, TypeError, ValueError):
-            out.append(model.model_validate(data))
-    return out
 
 
 def _results_paths(git: Git, ref: str) -> list[str]:
@@ -127,8 +124,10 @@ def _results_paths(git: Git, ref: str) -> list[str]:
     return seen
 
 
-def read_records(env: LoopEnv) -> tuple[list[ReleaseRecord], list[MonitorRecord],
-                                        list[RunSummary]]:
+def read_records(env: LoopEnv, damaged: list[str] | None = None) -> tuple[
+        list[ReleaseRecord], list[MonitorRecord], list[RunSummary]]:
+    """The records; the damaged ones (not JSON, an unknown schema version, not the record their
+    path says) go to ``damaged`` instead, for the health line."""
     store = env.store
     store.refresh()
     ref = store.ref
@@ -138,9 +137,12 @@ def read_records(env: LoopEnv) -> tuple[list[ReleaseRecord], list[MonitorRecord]
     releases = [p for p in files if p.startswith(RELEASES_DIR + "/") and p.endswith(".json")]
     monitors = [p for p in files if p.startswith(MONITORS_DIR + "/") and p.endswith(".json")]
     results = _results_paths(env.git, ref)
-    raw = read_json_files(env.git.path, ref, releases + monitors + results)
-    rel = _models({p: raw[p] for p in releases if p in raw}, ReleaseRecord)
-    mon = _models({p: raw[p] for p in monitors if p in raw}, MonitorRecord)
+    blobs = read_blobs(env.git.path, ref, releases + monitors)
+    # the workspace may have no tags (a shallow checkout): a tag is not asked for here
+    found = sort_records(blobs, None)
+    if damaged is not None:
+        damaged.extend(found.damaged)
+    raw = read_json_files(env.git.path, ref, results)
     summaries = []
     for p in results:
         if p not in raw:
@@ -149,7 +151,8 @@ def read_records(env: LoopEnv) -> tuple[list[ReleaseRecord], list[MonitorRecord]
             s = summarize_results(Results.model_validate(raw[p]), p)
             if s is not None:
                 summaries.append(s)
-    return rel, mon, merge_runs(summaries, monitor_runs(mon))
+    mon = sorted(found.monitors.values(), key=lambda m: m.tag)
+    return found.releases, mon, merge_runs(summaries, monitor_runs(mon))
 
 
 def _default_rev(env: LoopEnv) -> str | None:
@@ -198,9 +201,19 @@ def open_proposals(forge: Forge) -> list[dash.ProposalView]:
 
 
 def find_dashboard(forge: Forge) -> Issue | None:
-    """The dashboard issue: open, labelled, carrying the marker; the oldest if several."""
+    """The dashboard issue: open, labelled, carrying the marker; the oldest if several. When
+    none is labelled, an open one carrying the marker is adopted and labelled: a run killed
+    between creating the issue and labelling it must not lead to a second dashboard."""
     found = [i for i in forge.list_issues(label=dash.LABEL, state="open")
              if find_marker(i.body) == dash.MARKER]
+    if not found:
+        found = [i for i in forge.list_issues(state="open")
+                 if find_marker(i.body) == dash.MARKER and i.author == (forge_login(forge)
+                                                                        or i.author)]
+        if found:
+            first = min(found, key=lambda i: i.number)
+            forge.add_labels(first.number, [dash.LABEL])
+            return first
     return min(found, key=lambda i: i.number) if found else None
 
 
@@ -214,12 +227,17 @@ def auto_tier_paused(forge: Forge) -> bool:
     return issue is not None and paused_by(dash.alert_state(issue.body))
 
 
+def forge_login(forge: Forge) -> str | None:
+    return getattr(forge, "bot_login", None)
+
+
 def gather(env: LoopEnv, with_issue: bool = True) -> Gathered:
-    releases, monitors, runs = read_records(env)
+    damaged: list[str] = []
+    releases, monitors, runs = read_records(env, damaged)
     ids = [str(r.proposal.get("id")) for r in releases if r.proposal and r.proposal.get("id")]
     eff = effectiveness(release_outcomes(releases, monitors, predicted_gains(env, ids)))
     return Gathered(releases, monitors, runs, open_proposals(env.forge), eff,
-                    find_dashboard(env.forge) if with_issue else None)
+                    find_dashboard(env.forge) if with_issue else None, damaged)
 
 
 # --- decide -------------------------------------------------------------------------------------
@@ -233,6 +251,10 @@ def decide(env: LoopEnv, g: Gathered) -> tuple[dash.Dashboard, AlertUpdate]:
     update = update_alerts(previous, alerts, now)
     d = dash.dashboard(g.releases, g.monitors, g.runs, g.proposals, update.active,
                        g.effectiveness, now, env.config)
+    if g.damaged:
+        d.health = "needs attention"
+        d.reason = DAMAGED_HEALTH.format(count=len(g.damaged), paths=", ".join(
+            line.split(":", 1)[0] for line in g.damaged)) + (f"; {d.reason}" if d.reason else "")
     return d, update
 
 
@@ -252,10 +274,13 @@ def _without_time(body: str) -> str:
 
 def refresh_dashboard(env: LoopEnv, g: Gathered | None = None) -> RefreshOutcome:
     """Create the dashboard issue once, then edit it in place; announce alerts raised or
-    cleared since the last refresh with one comment."""
+    cleared since the last refresh with one comment. The comment comes before the edit (the
+    body keeps the alert state): a run killed between them announces once on its re-run."""
     g = g or gather(env)
     d, update = decide(env, g)
     body = dash.render_markdown(d, update.state())
+    announce = render("alert_comment.md.j2", raised=update.raised, cleared=update.cleared) \
+        if update.raised or update.cleared else None
     if g.issue is None:
         issue = env.forge.create_issue(title=dash.TITLE, body=body, labels=[dash.LABEL])
         action = "created"
@@ -265,17 +290,29 @@ def refresh_dashboard(env: LoopEnv, g: Gathered | None = None) -> RefreshOutcome
         except ForgeError as exc:
             # GitHub pins at most three issues per repository: the dashboard still works unpinned
             print(PIN_FAILED.format(number=issue.number, reason=exc), file=env.err)
+        if announce is not None:
+            _announce(env, issue.number, announce)
     elif _without_time(g.issue.body) != _without_time(body):
+        if announce is not None:
+            _announce(env, g.issue.number, announce)
         issue = env.forge.update_issue(g.issue.number, body=body)
         action = "edited"
         print(EDITED.format(number=issue.number), file=env.out)
     else:
         issue, action = g.issue, "unchanged"
         print(UNCHANGED.format(number=issue.number), file=env.out)
-    if update.raised or update.cleared:
-        env.forge.create_comment(issue.number, render(
-            "alert_comment.md.j2", raised=update.raised, cleared=update.cleared))
+        if announce is not None:
+            _announce(env, issue.number, announce)
     return RefreshOutcome(issue.number, action, update, d)
+
+
+def _announce(env: LoopEnv, number: int, body: str) -> None:
+    """The alert comment, unless the newest comment already says it: the dashboard's body (the
+    alert state) is written first, so a run killed after it and re-run announces once."""
+    comments = env.forge.list_comments(number)
+    if comments and comments[-1].body.rstrip() == body.rstrip():
+        return
+    env.forge.create_comment(number, body)
 
 
 def file_opportunities(env: LoopEnv, runs: list[RunSummary]) -> list[Issue]:
@@ -284,8 +321,17 @@ def file_opportunities(env: LoopEnv, runs: list[RunSummary]) -> list[Issue]:
     if not found:
         return []
     filed = opp.filed_keys(i.body for i in env.forge.list_issues(label=opp.LABEL, state="all"))
+    todo = opp.to_file(found, filed)
+    if todo:
+        # one filed by a run killed before labelling it carries its key all the same
+        unlabelled = [i for i in env.forge.list_issues(state="all")
+                      if opp.LABEL not in i.labels and opp.filed_keys([i.body])]
+        for i in unlabelled:
+            env.forge.add_labels(i.number, [opp.LABEL])
+        filed = filed | opp.filed_keys(i.body for i in unlabelled)
+        todo = opp.to_file(found, filed)
     out = []
-    for o in opp.to_file(found, filed):
+    for o in todo:
         body = render("opportunity.md.j2", kind=o.kind, subject=o.subject,
                       evidence=o.evidence, key_line=o.key_line())
         issue = env.forge.create_issue(title=o.title, body=body, labels=[opp.LABEL])
@@ -299,6 +345,7 @@ def scheduled(env: LoopEnv) -> RefreshOutcome:
     g = gather(env)
     outcome = refresh_dashboard(env, g)
     outcome.filed = file_opportunities(env, g.runs)
+    outcome.damaged = g.damaged
     return outcome
 
 
@@ -326,10 +373,13 @@ router = Router()
 @router.register("workflow_dispatch")
 def on_schedule(event: Event, services: Any) -> int:
     try:
-        scheduled(env_for_event(event, services))
+        outcome = scheduled(env_for_event(event, services))
     except GitError as exc:
         print(f"improve dashboard: the data branch is not readable: {exc}", file=services.err)
         return exc.exit_code
+    if outcome.damaged:
+        # the health line says it too; the job fails so that someone looks
+        return DamagedState.exit_code
     return 0
 
 

@@ -27,7 +27,7 @@ from bot.adapters import actions
 from bot.adapters.datastore import DataStore
 from bot.adapters.event import Event
 from bot.adapters.git import Git, GitError, MergeConflict
-from bot.adapters.record_reader import read_json_files
+from bot.adapters.record_reader import read_blobs, read_json_files
 from bot.adapters.release_git import Published, Workspace
 from bot.core import monitor as core
 from bot.core.compare import compare_results
@@ -44,11 +44,12 @@ from bot.core.records import (
     monitor_path,
     release_path,
     results_path,
+    sort_records,
 )
 from bot.core.release import RollbackFacts
 from bot.core.render import render
 from bot.core.results import Results
-from bot.errors import ImproveError, InputError, Problem
+from bot.errors import DamagedState, ImproveError, InputError, Problem
 from bot.stages import bisect
 from bot.stages.release import Env
 from bot.stages.router import Router
@@ -64,6 +65,9 @@ NOT_ON_BRANCH = "the change of {tag} ({sha}) is not on {branch}: nothing to reve
 AUTO_ROLLBACK_SKIPPED = "past the rollback threshold; {why}"
 NO_SUITES = "none of the suites measured at release ({suites}) is on {commit} any more"
 GONE = "the suites measured at release are not on the default branch any more"
+DAMAGED_RECORDS = ("improve monitor: {count} damaged record(s) on the data branch: {paths}; "
+                   "reported and left untouched (fix or remove them by hand)")
+MEASURED_BY_THIS_RUN = "measured already by this run ({run_id}); counted once"
 
 Action = Literal["measured", "warned", "revert-opened", "revert-exists", "conflict", "kept",
                  "rolled-back", "waiting", "skipped", "ended"]
@@ -104,6 +108,7 @@ class RollbackResult:
 class Records:
     releases: list[ReleaseRecord]
     monitors: dict[str, MonitorRecord]  # tag -> record
+    damaged: list[str] = field(default_factory=list)  # "path: why", reported, never read
 
 
 def read_records(ws: Workspace, store: DataStore) -> Records:
@@ -112,19 +117,17 @@ def read_records(ws: Workspace, store: DataStore) -> Records:
         return Records([], {})
     paths = [p for p in ws.git.list_files(store.ref)
              if p.endswith(".json") and p.startswith((RELEASES_DIR + "/", MONITORS_DIR + "/"))]
-    raw = read_json_files(ws.git.path, store.ref, paths)
-    releases: list[ReleaseRecord] = []
-    monitors: dict[str, MonitorRecord] = {}
-    for path, data in raw.items():
-        try:
-            if path.startswith(RELEASES_DIR + "/"):
-                releases.append(ReleaseRecord.model_validate(data))
-            else:
-                rec = MonitorRecord.model_validate(data)
-                monitors[rec.tag] = rec
-        except ValueError:
-            continue  # a record another bot version wrote badly must not stop the monitor
-    return Records(sorted(releases, key=lambda r: r.released_at), monitors)
+    tags = ws.git.run("for-each-ref", "--format=%(refname:lstrip=2)", "refs/tags").split()
+    found = sort_records(read_blobs(ws.git.path, store.ref, paths), tags)
+    return Records(found.releases, found.monitors, found.damaged)
+
+
+def report_damaged(env: Env, damaged: list[str], who: str) -> None:
+    """Damaged records: on stderr and in the job summary (the caller exits 3 at the end)."""
+    for line in damaged:
+        print(f"{who}: damaged record {line}", file=env.err, flush=True)
+        if env.in_actions:
+            actions.append_summary(f"- :warning: damaged record {line}")
 
 
 def _measure(ws: Workspace, commit: str, suites: list[str], err: TextIO) -> Results:
@@ -143,6 +146,15 @@ def _measure(ws: Workspace, commit: str, suites: list[str], err: TextIO) -> Resu
                 commit=commit[:12], suites=", ".join(suites)))])
         return evaluate(EvaluateRequest(repo=wt.path, ref="HEAD", suites=present),
                         PlainProgress(err))
+
+
+def _measured_by(record: MonitorRecord, run_id: int | None) -> bool:
+    return run_id is not None and any(r.run_id == run_id for r in record.runs)
+
+
+def _stamp(run: MonitorRun, env: Env) -> MonitorRun:
+    """The run, marked with the Actions run and attempt it measured for."""
+    return run.model_copy(update={"run_id": env.run_id, "run_attempt": env.run_attempt})
 
 
 def _only(results: Results, suites: set[str]) -> Results:
@@ -199,6 +211,13 @@ def _publish_branch(ws: Workspace, branch: str, commit: str) -> None:
         raise GitError(f"git push {branch}: {exc}") from None
 
 
+def _ensure_labels(env: Env, pr: PullRequest, dry_run: bool) -> None:
+    """An earlier run may have opened the revert pull request and died before labelling it."""
+    missing = [lb for lb in core.ROLLBACK_LABELS if lb not in pr.labels]
+    if missing and not dry_run:
+        env.forge.add_labels(pr.number, missing)
+
+
 def _open_revert(env: Env, branch: str) -> PullRequest | None:
     found = env.forge.list_pulls(state="open", head=branch)
     return next((p for p in found if p.head_ref == branch), None)
@@ -224,6 +243,7 @@ def open_rollback(
     branch = core.rollback_branch(release.tag)
     existing = _open_revert(env, branch)
     if existing is not None:
+        _ensure_labels(env, existing, dry_run)
         return RollbackResult("exists", core.EXISTS.format(number=existing.number,
                                                            url=existing.url),
                               existing.number, existing.url)
@@ -266,6 +286,7 @@ def open_rollback(
         again = _open_revert(env, branch)
         if again is None:
             raise
+        _ensure_labels(env, again, dry_run)
         return RollbackResult("exists", core.EXISTS.format(number=again.number, url=again.url),
                               again.number, again.url)
     return RollbackResult("opened", core.OPENED.format(number=pr.number, url=pr.url),
@@ -346,30 +367,50 @@ class _Plan:
 
 
 def run_monitor(env: Env, req: MonitorRequest) -> list[MonitorOutcome]:
+    """Every watched release measured and decided on; damaged records are reported and left
+    alone, and the run ends with ``DamagedState`` (exit 3) once the others are done."""
     branch = env.default_branch or env.forge.repo_info().default_branch
     ws = env.open_workspace(branch)
     try:
-        return _run(env, ws, req)
+        damaged: list[str] = []
+        outcomes = _run(env, ws, req, damaged)
     finally:
         ws.close()
+    if damaged:
+        raise DamagedState(DAMAGED_RECORDS.format(count=len(damaged),
+                                                  paths=", ".join(d.split(":", 1)[0]
+                                                                  for d in damaged)))
+    return outcomes
 
 
-def _run(env: Env, ws: Workspace, req: MonitorRequest) -> list[MonitorOutcome]:
+def _run(env: Env, ws: Workspace, req: MonitorRequest,
+         damaged: list[str]) -> list[MonitorOutcome]:
     store = DataStore(ws.git, env.config.data_branch, ws.remote)
     records = read_records(ws, store)
+    damaged.extend(records.damaged)
+    report_damaged(env, records.damaged, "improve monitor")
     now = env.now()
     rolled = core.rolled_back_by(records.releases)
     plans = []
+    outcomes: list[MonitorOutcome] = []
     for r in records.releases:
         record = records.monitors.get(r.tag)
         t = core.triage(r, record, now, rolled.get(r.version))
+        if t == "measure" and record is not None and _measured_by(record, env.run_id):
+            # a re-run of a run that measured and wrote its record: once per run, whatever
+            # the attempts (its effects were made before the record was written)
+            outcomes.append(MonitorOutcome(r.tag, "measured", MEASURED_BY_THIS_RUN.format(
+                run_id=env.run_id)))
+            continue
         if t != "ended":
             plans.append(_Plan(r, record or core.new_record(r), t))
     if not plans:
-        print(NOTHING_WATCHED, file=env.out, flush=True)
-        return []
+        if not outcomes:
+            print(NOTHING_WATCHED, file=env.out, flush=True)
+        for o in outcomes:
+            print(f"improve monitor: {o.tag}: {o.action}: {o.detail}", file=env.out, flush=True)
+        return outcomes
     tip = ws.tip()
-    outcomes: list[MonitorOutcome] = []
     changed: dict[str, MonitorRecord] = {}
     release_states: dict[str, str] = {}
 
@@ -425,7 +466,7 @@ def _run(env: Env, ws: Workspace, req: MonitorRequest) -> list[MonitorOutcome]:
         reference = refs.get(r.results or "")
         if failure is not None or now_results is None or not isinstance(reference, dict):
             note = failure or f"the reference {r.results} is not readable"
-            run = MonitorRun(at=now, commit=tip, note=note)
+            run = _stamp(MonitorRun(at=now, commit=tip, note=note), env)
             changed[r.tag] = record.model_copy(update={"runs": [*record.runs, run]})
             outcomes.append(MonitorOutcome(r.tag, "skipped", note, run))
             continue
@@ -470,11 +511,11 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
     ref = Results.model_validate(reference)
     ids = {s.id for s in ref.suites} & {s.id for s in now_results.suites}
     if not ids:
-        run = MonitorRun(at=now, commit=now_results.commit, note=GONE)
+        run = _stamp(MonitorRun(at=now, commit=now_results.commit, note=GONE), env)
         changed[r.tag] = record.model_copy(update={"runs": [*record.runs, run]})
         return MonitorOutcome(r.tag, "skipped", GONE, run)
     comparison = compare_results(_only(ref, ids), _only(now_results, ids), env.config.compare)
-    run = core.summarize(comparison, cfg, now, now_results.commit, stored)
+    run = _stamp(core.summarize(comparison, cfg, now, now_results.commit, stored), env)
     decision = core.after_run(record, run, cfg, is_rollback=bool(r.rollback))
     rec = decision.record
     action: Action = "warned" if decision.warned else "measured"
@@ -553,5 +594,11 @@ def on_schedule(event: Event, services: Any) -> int:
     from bot.stages.release import env_for_event
 
     _branch_from_event(event, services)
-    run_monitor(env_for_event(event, services), MonitorRequest())
+    try:
+        run_monitor(env_for_event(event, services), MonitorRequest())
+    except DamagedState as exc:
+        # reported here so that the dashboard after this handler still runs (its health line
+        # names the records too); the job ends with exit 3
+        print(str(exc), file=services.err, flush=True)
+        return exc.exit_code
     return 0

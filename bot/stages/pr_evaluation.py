@@ -85,6 +85,8 @@ if TYPE_CHECKING:
 
 router = Router()
 
+SUPERSEDED = ("improve: {old} is no longer the head of #{number} ({new} is): the comparison "
+              "comment and the state are left to the newer head's evaluation")
 CACHE_DEPTH = 10  # first-parent ancestors of the baseline searched for reusable results
 
 SKIP_NOT_PROPOSAL = "improve: pull request #{number} is not a proposal (no {label!r} label, " \
@@ -331,6 +333,17 @@ def error_body(head_sha: str, problems: Sequence[str]) -> str:
 # --------------------------------------------------------------------------- acting
 
 
+def _current(services: Services, pull: PullRequest, head_sha: str) -> bool:
+    """Whether ``head_sha`` is still the PR's head. An evaluation of an older head (a re-run,
+    or a slow run overtaken by the push after it) leaves the comment and the state of the
+    newer head alone; its commit still gets its own gate status."""
+    if pull.head_sha == head_sha:
+        return True
+    print(SUPERSEDED.format(old=head_sha[:12], number=pull.number, new=pull.head_sha[:12]),
+          file=services.out)
+    return False
+
+
 def post(
     services: Services, number: int, head_sha: str, body: str, verdict: Verdict, tier: Tier,
     config: Config, summary: str, env: dict[str, str], pull: PullRequest | None = None,
@@ -339,8 +352,10 @@ def post(
 ) -> GateStatus:
     """The one comment (created or edited), the verdict and the gate, the job summary: one list
     of the comments serves both the compare comment and the state comment."""
+    pull = pull if pull is not None else services.forge.get_pull(number)
     comments = services.forge.list_comments(number)
-    services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
+    if _current(services, pull, head_sha):
+        services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
     gate = publish_verdict(services, number, head_sha, verdict, tier, comments=comments,
                            timeout_days=config.approval.timeout_days, pull=pull, base=base,
                            proposal_author=proposal_author)
@@ -354,8 +369,10 @@ def post_error(services: Services, number: int, head_sha: str, problems: Sequenc
                config: Config | None, env: dict[str, str], pull: PullRequest | None = None) -> int:
     body = error_body(head_sha, problems)
     timeout = config.approval.timeout_days if config else 7.0
+    pull = pull if pull is not None else services.forge.get_pull(number)
     comments = services.forge.list_comments(number)
-    services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
+    if _current(services, pull, head_sha):
+        services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
     publish_verdict(services, number, head_sha, "error", "person", comments=comments,
                     timeout_days=timeout, pull=pull)
     actions.append_summary(body, env)

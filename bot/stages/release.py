@@ -40,7 +40,13 @@ from bot.core.config import Config
 from bot.core.embed import embed
 from bot.core.forge import Comment, Forge, PullRequest
 from bot.core.limits import ReleaseSlots, release_slots
-from bot.core.records import ReleaseRecord, results_path
+from bot.core.records import (
+    RECORD_SCHEMA,
+    RELEASES_DIR,
+    ReleaseRecord,
+    release_path,
+    results_path,
+)
 from bot.core.release import (
     RELEASE_PR_BRANCH,
     TRAILER_PR,
@@ -89,7 +95,10 @@ NO_RELEASE_COMMIT = ("{file} says {version} released PR #{pr}, but no commit on 
                      "its '{trailer}' trailer and no merged release pull request names it; tag "
                      "the release commit by hand")
 
-Action = Literal["released", "tagged", "planned", "release-pr", "already", "waiting"]
+Action = Literal["released", "tagged", "planned", "release-pr", "already", "waiting",
+                 "completed"]
+# how far back a release without its record is completed (older tags predate the records)
+COMPLETE_WITHIN_DAYS = 30
 
 
 @dataclass
@@ -124,6 +133,9 @@ class Env:
     err: TextIO = field(default_factory=lambda: sys.stderr)
     default_branch: str | None = None
     in_actions: bool = False
+    # the Actions run (GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT) this is, when it is one
+    run_id: int | None = None
+    run_attempt: int | None = None
 
 
 @dataclass
@@ -279,6 +291,7 @@ def _measure(ws: Workspace, commit: str, merge_sha: str, err: TextIO) -> dict[st
 def _record(ws: Workspace, config: Config, plan: ReleasePlan, commit: str, pr: PullRequest,
             results: dict[str, Any] | None) -> None:
     record = dict(plan.record)
+    record["schema"] = RECORD_SCHEMA
     record["release_commit"] = commit
     record["pr_url"] = pr.url
     path = results_path(commit) if results is not None else None
@@ -324,7 +337,7 @@ def _group(env: Env, title: str) -> Iterator[None]:
 def _summary_line(env: Env, o: Outcome) -> None:
     words = {"released": "released", "tagged": "tagged", "planned": "would release",
              "release-pr": "opened the release PR for", "already": "already released",
-             "waiting": "waits for a release slot:"}
+             "waiting": "waits for a release slot:", "completed": "completed the release of"}
     line = f"- {words[o.action]} **{o.tag or o.detail}** (PR #{o.pr})"
     if o.commit:
         line += f" at `{o.commit[:12]}`"
@@ -413,12 +426,7 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
                 continue
             commit = _find_release_commit(ws, env.forge, pulls, state, config, decided,
                                           pr.number)
-            # the plan as it was before the release commit gives the tag message and the record
-            before = _read_state(ws, config, ws.first_parent(commit) or commit)
-            before.tags = {k: v for k, v in state.tags.items() if k != decided.tag}
-            replan = plan_release(facts, summary, changelog=before.changelog,
-                                  version_files=before.version_files, config=config,
-                                  tags=before.tags, now=env.now())
+            replan = _replan(env, ws, state, facts, summary, decided.tag, commit)
             message = (replan.tag_message if isinstance(replan, ReleasePlan)
                        else f"Release {decided.tag}\n\n{TRAILER_RELEASE}: {decided.version}\n"
                        f"{TRAILER_PR}: {pr.number}\n")
@@ -444,14 +452,22 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
             return _release_pr(env, ws, plan, state, opened)
 
         commit = ws.commit_on(base, plan.files, plan.commit_message)
-        ws.tag(plan.tag, commit, plan.tag_message)
+        # with a remote the tag goes in the same atomic push as the branch; locally the branch
+        # moves first and the tag follows (_publish_local), so no run killed in between leaves
+        # a tag on a release commit the branch was meant to have and does not
+        local_tip = ws.remote is None and base == state.tip
+        if not local_tip:
+            ws.tag(plan.tag, commit, plan.tag_message)
         try:
-            if base == state.tip:
+            if local_tip:
+                _publish_local(ws, state, commit, plan)
+            elif base == state.tip:
                 ws.publish(state.tip, commit, plan.tag)
             else:
                 ws.publish_tag(plan.tag)
         except Published as exc:
-            ws.drop_tag(plan.tag)
+            if not local_tip:
+                ws.drop_tag(plan.tag)
             print(f"  the branch moved ({str(exc).splitlines()[0] if str(exc) else 'rejected'}); "
                   f"fetching and planning again ({attempt}/{tries})", file=env.err, flush=True)
             if attempt == tries:
@@ -473,18 +489,84 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
     raise GateError(GAVE_UP.format(pr=pr.number, branch=ws.branch, tries=tries))
 
 
+def _publish_local(ws: Workspace, state: _State, commit: str, plan: ReleasePlan) -> None:
+    """The branch moved to the release commit, then the tag. A tag of this version a killed
+    earlier run left on a commit the branch does not have is replaced."""
+    ws.publish(state.tip, commit, None)
+    stale = ws.git.try_rev_parse(f"refs/tags/{plan.tag}^{{commit}}")
+    if stale is not None and stale != commit and not ws.git.is_ancestor(stale, commit):
+        ws.drop_tag(plan.tag)
+    ws.tag(plan.tag, commit, plan.tag_message)
+
+
+def _replan(env: Env, ws: Workspace, state: _State, facts: MergedPR,
+            summary: ComparisonSummary, tag: str, commit: str) -> ReleasePlan | AlreadyReleased:
+    """The plan as it was before the release commit ``commit``: it gives the tag message, the
+    record and the comment of a release published by an earlier run."""
+    config = env.config
+    before = _read_state(ws, config, ws.first_parent(commit) or commit)
+    before.tags = {k: v for k, v in state.tags.items() if k != tag}
+    return plan_release(facts, summary, changelog=before.changelog,
+                        version_files=before.version_files, config=config, tags=before.tags,
+                        now=env.now())
+
+
 def _finish(env: Env, ws: Workspace, plan: ReleasePlan, commit: str, pr: PullRequest,
             req: ReleaseRequest) -> None:
-    """After the release is on the branch: measure, record, comment (each idempotent)."""
+    """After the release is on the branch: measure, comment, record (each idempotent). The
+    record is last: it is the mark that the release is complete. A run killed before it
+    leaves a tag without a record, which the next run completes (``_unfinished``)."""
     measure = req.measure and env.config.release.measure
     results = _measure(ws, commit, pr.merge_commit_sha or commit, env.err) if measure else None
-    _record(ws, env.config, plan, commit, pr, results)
     summary = ComparisonSummary(improvement=plan.record["comparison"]["improvement"],
                                 metrics=list(plan.record["metrics"]))
     body = _released_comment(plan.tag, commit, summary, plan.record["monitor"]["until"][:10])
     # read again (upsert lists the comments): the list read before the push may predate
     # another job's comment
     env.forge.upsert_comment(pr.number, RELEASED_MARKER, body)
+    _record(ws, env.config, plan, commit, pr, results)
+
+
+def _unfinished(ws: Workspace, config: Config, state: _State,
+                pulls: list[PullRequest]) -> list[tuple[PullRequest, str, str]]:
+    """Releases an earlier run published (the release commit and its tag are pushed) but did
+    not finish: no release record on the data branch. (PR, tag, commit), oldest
+    first. Only the bot's own tags (they name their PR) of pull requests merged into the
+    branch count, and only releases newer than ``COMPLETE_WITHIN_DAYS``: a repository whose
+    older tags predate the records is not rewritten."""
+    by_pr = {p.number: p for p in pulls if p.merged and p.merge_commit_sha}
+    mine = {name: t for name, t in state.tags.items() if t.pr is not None and t.pr in by_pr}
+    if not mine:
+        return []
+    recorded = set(DataStore(ws.git, config.data_branch, ws.remote).list(RELEASES_DIR))
+    missing = {name: t for name, t in mine.items() if release_path(name) not in recorded}
+    if not missing:
+        return []
+    # in merge order (a release's commit may be off the branch, on its own merge commit)
+    order = ws.order(state.tip, {by_pr[t.pr or 0].merge_commit_sha or ""
+                                 for t in missing.values()})
+    now = time.time()
+    out = []
+    for name, t in missing.items():
+        pr = by_pr[t.pr or 0]
+        age = now - datetime.fromisoformat(ws.commit_date(t.commit)).timestamp()
+        if pr.merge_commit_sha in order and age <= COMPLETE_WITHIN_DAYS * 86400:
+            out.append((order[pr.merge_commit_sha or ""], pr, name, t.commit))
+    return [(pr, name, commit) for _, pr, name, commit in sorted(out, key=lambda x: x[0])]
+
+
+def _complete(env: Env, ws: Workspace, state: _State, pr: PullRequest, tag: str, commit: str,
+              req: ReleaseRequest) -> Outcome:
+    """Finish a release an earlier run published: its comment and record."""
+    facts = _facts(ws, pr, env.config)
+    summary = _comparison(env.forge, pr.number, env.forge.list_comments(pr.number), facts)
+    replan = _replan(env, ws, state, facts, summary, tag, commit)
+    if not isinstance(replan, ReleasePlan):
+        return Outcome(pr.number, "", tag, "already", commit, replan.reason)
+    if not req.dry_run:
+        _finish(env, ws, replan, commit, pr, req)
+    return Outcome(pr.number, replan.version, tag, "completed", commit,
+                   "published by an earlier run; its comment and record written now")
 
 
 def _print_plan(out: TextIO, plan: ReleasePlan) -> None:
@@ -517,9 +599,6 @@ def run_release(env: Env, req: ReleaseRequest) -> list[Outcome]:
         waiting = pending(candidates, branch=branch, released=released, order=order)
         todo = pending(candidates, branch=branch, released=released, order=order,
                        only=req.only_pr)
-        if not todo:
-            print(NOTHING_PENDING, file=env.out, flush=True)
-            return []
         # a release with a later merge awaiting its own goes on its merge commit, not the tip
         latest = max((order[w.merge_commit_sha or ""] for w in waiting), default=-1)
 
@@ -537,6 +616,17 @@ def run_release(env: Env, req: ReleaseRequest) -> list[Outcome]:
 
         released_at = _released_times(ws, env.config)
         outcomes = []
+        if req.only_pr is None:
+            for pr, tag, commit in _unfinished(ws, env.config, state, pulls):
+                with _group(env, f"completing the release of PR #{pr.number}"):
+                    o = _complete(env, ws, state, pr, tag, commit, req)
+                    outcomes.append(o)
+                    print(_describe(o), file=env.out, flush=True)
+                _summary_line(env, o)
+        if not todo:
+            if not outcomes:
+                print(NOTHING_PENDING, file=env.out, flush=True)
+            return outcomes
         for pr in todo:
             slots = release_slots(released_at, env.now(), env.config.limits.max_releases_per_day)
             if slots.free == 0:
@@ -585,6 +675,8 @@ def _describe(o: Outcome) -> str:
         return f"released {o.tag} for PR #{o.pr} at {o.commit}"
     if o.action == "tagged":
         return f"tagged {o.tag} for PR #{o.pr} at {o.commit} ({o.detail})"
+    if o.action == "completed":
+        return f"completed {o.tag} for PR #{o.pr} at {o.commit} ({o.detail})"
     if o.action == "release-pr":
         return f"opened or updated the {o.detail} for {o.tag} (PR #{o.pr}): {o.url}"
     if o.action == "planned":
@@ -611,9 +703,10 @@ def env_for_event(event: Event, services: Any) -> Env:
             return Workspace.local(forge.git.path, branch)
         return Workspace.clone(clone_url(event), branch, token=event.token)
 
+    run_id, attempt = actions.run_of(event.env)
     return Env(forge=forge, config=services.config, open_workspace=open_ws, now=services.now,
                out=services.out, err=services.err, default_branch=services.default_branch,
-               in_actions=actions.in_actions(event.env))
+               in_actions=actions.in_actions(event.env), run_id=run_id, run_attempt=attempt)
 
 
 router = Router()

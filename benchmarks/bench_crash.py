@@ -1,0 +1,154 @@
+"""Benchmark of crash and retry safety: the demo's story replayed on the sandbox with every
+``improve`` step as its own process (tests/crash_harness.py), under faults, and the whole state
+compared with a fault-free run's after every step. Prints what it found, then one JSON object of
+metrics on its last line.
+
+    python benchmarks/bench_crash.py sweep --parts 4 --max-k 8 --before 3 --random 2 --lost 5
+    python benchmarks/bench_crash.py calls --bot-root /path/to/a/checkout/of/an/older/main
+
+``sweep``: a fault-free pass; then one pass per kill point k (1..max-k): every step is SIGKILLed
+at its k-th write (REST write or git push) after it took effect, then re-run as GitHub's
+"re-run job" does (same run id, next attempt, a fresh checkout); ``--before`` passes kill before
+the k-th write instead; ``--random`` passes kill each step at a seeded random moment; a pass
+where every ``--lost``-th write takes effect and answers 502; a pass where every step is run a
+second time with the same run id and attempt. A kill point is a step whose kill fired:
+converged (state equal to the fault-free run's after that step), broken (different), doubled
+(something made twice: comments of one kind, pull requests, issues, tags, records).
+
+``calls``: API calls per event kind over the fault-free story, for this checkout and for the
+bot at ``--bot-root`` (another checkout, e.g. main before the change): what the safety costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE / "tests"))
+
+import crash_harness as ch  # noqa: E402
+
+
+def _pass(root: Path, plan: ch.Plan | None, baseline: list[dict[str, Any]] | None,
+          parts: int) -> tuple[ch.Stand, str | None, float]:
+    t0 = time.monotonic()
+    stand, failure = ch.play(root, plan, baseline, steps=parts)
+    return stand, failure, time.monotonic() - t0
+
+
+def sweep(args: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-crash-"))
+    base, failure, secs = _pass(tmp / "base", None, None, args.parts)
+    if failure:
+        raise SystemExit(f"the fault-free story broke: {failure}")
+    fingerprints, writes = base.fingerprints, base.api_writes
+    base.stop()
+    print(f"fault-free: {len(fingerprints)} steps, {sum(n for *_, n in writes)} writes, "
+          f"{secs:.0f}s", flush=True)
+    plans: list[tuple[str, ch.Plan]] = []
+    for k in range(1, args.max_k + 1):
+        plans.append((f"kill after write {k}", ch.Plan(kill_at=k)))
+    for k in range(1, args.before + 1):
+        plans.append((f"kill before write {k}", ch.Plan(kill_at=k, kill_before=True)))
+    for r in range(args.random):
+        plans.append((f"kill at random #{r + 1}", ch.Plan(kill_random=True, seed=args.seed + r)))
+    if args.lost:
+        plans.append((f"every {args.lost}th write lost after effect",
+                      ch.Plan(lost_every=args.lost)))
+    plans.append(("re-run, same run id and attempt", ch.Plan(rerun=True)))
+    kinds: dict[str, Counter[str]] = defaultdict(Counter)
+    problems: list[str] = []
+    totals: Counter[str] = Counter()
+    for i, (name, plan) in enumerate(plans):
+        stand, failure, secs = _pass(tmp / f"p{i}", plan, fingerprints, args.parts)
+        outcomes = stand.outcomes
+        kind = name.split(" #")[0].split(" write")[0] if name.startswith("kill") else name
+        for o in outcomes:
+            tried = o.killed if name.startswith("kill") else True
+            if not tried:
+                continue
+            verdict = "converged" if o.converged else ("doubled" if o.is_doubled else "broken")
+            kinds[kind][verdict] += 1
+            kinds[kind]["tried"] += 1
+            if name.startswith("kill"):
+                totals["kill_points"] += 1
+                totals[verdict] += 1
+            if not o.converged:
+                problems.append(f"{name}: step {o.step} ({o.argv}): {verdict}: "
+                                f"{'; '.join(o.diff)[:400]}")
+        if failure:
+            kinds[kind]["story_broke"] += 1
+            problems.append(f"{name}: the story broke: {failure}")
+            totals["story_broke"] += 1
+        print(f"{name}: {sum(1 for o in outcomes if o.killed)} killed, "
+              f"{sum(1 for o in outcomes if not o.converged)} diverged, {secs:.0f}s"
+              + (f", story broke: {failure}" if failure else ""), flush=True)
+        stand.stop()
+    for p in problems:
+        print("  " + p)
+    print("by fault kind:")
+    for kind, c in kinds.items():
+        print(f"  {kind}: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())))
+    return {"kill_points": totals["kill_points"], "converged": totals["converged"],
+            "broken": totals["broken"], "doubled": totals["doubled"],
+            "story_broke": totals["story_broke"], "steps": len(fingerprints),
+            "by_kind": {k: dict(c) for k, c in kinds.items()}}
+
+
+def calls(args: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-crash-calls-"))
+    out: dict[str, Any] = {}
+    for label, root in (("this", None), ("other", args.bot_root)):
+        if label == "other" and root is None:
+            continue
+        if root is not None:
+            ch.ROOT = Path(root).resolve()
+        stand, failure, secs = _pass(tmp / label, None, None, args.parts)
+        per: Counter[str] = Counter()
+        steps: Counter[str] = Counter()
+        for kind, _, n in stand.api_calls:
+            per[kind] += n
+            steps[kind] += 1
+        stand.stop()
+        out[label] = {k: {"steps": steps[k], "api_calls": per[k]} for k in sorted(per)}
+        print(f"{label} ({root or HERE}): {secs:.0f}s" + (f", broke: {failure}" if failure else ""))
+        for k in sorted(per):
+            print(f"  {k}: {steps[k]} steps, {per[k]} API calls")
+    if "other" in out:
+        print("extra API calls (this - other), per event kind:")
+        for k in sorted(out["this"]):
+            a = out["this"][k]["api_calls"]
+            b = out["other"].get(k, {}).get("api_calls", 0)
+            print(f"  {k}: {a - b:+d} ({b} -> {a})")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sweep")
+    s.add_argument("--parts", type=int, default=4, help="story parts to play (1-4)")
+    s.add_argument("--max-k", type=int, default=8)
+    s.add_argument("--before", type=int, default=3)
+    s.add_argument("--random", type=int, default=2)
+    s.add_argument("--lost", type=int, default=5)
+    s.add_argument("--seed", type=int, default=15)
+    c = sub.add_parser("calls")
+    c.add_argument("--parts", type=int, default=4)
+    c.add_argument("--bot-root", default=None)
+    args = parser.parse_args()
+    result = sweep(args) if args.cmd == "sweep" else calls(args)
+    print(json.dumps(result, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
