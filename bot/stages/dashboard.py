@@ -201,19 +201,9 @@ def open_proposals(forge: Forge) -> list[dash.ProposalView]:
 
 
 def find_dashboard(forge: Forge) -> Issue | None:
-    """The dashboard issue: open, labelled, carrying the marker; the oldest if several. When
-    none is labelled, an open one carrying the marker is adopted and labelled: a run killed
-    between creating the issue and labelling it must not lead to a second dashboard."""
+    """The dashboard issue: open, labelled, carrying the marker; the oldest if several."""
     found = [i for i in forge.list_issues(label=dash.LABEL, state="open")
              if find_marker(i.body) == dash.MARKER]
-    if not found:
-        found = [i for i in forge.list_issues(state="open")
-                 if find_marker(i.body) == dash.MARKER and i.author == (forge_login(forge)
-                                                                        or i.author)]
-        if found:
-            first = min(found, key=lambda i: i.number)
-            forge.add_labels(first.number, [dash.LABEL])
-            return first
     return min(found, key=lambda i: i.number) if found else None
 
 
@@ -225,6 +215,20 @@ def auto_tier_paused(forge: Forge) -> bool:
 
     issue = find_dashboard(forge)
     return issue is not None and paused_by(dash.alert_state(issue.body))
+
+
+def adopt_dashboard(forge: Forge) -> Issue | None:
+    """Before creating the dashboard: an open issue of the bot's carrying the marker but not
+    the label (a run killed between creating and labelling it), labelled and adopted, so that
+    there is never a second dashboard. One call, made only when none was found."""
+    login = forge_login(forge)
+    found = [i for i in forge.list_issues(state="open")
+             if find_marker(i.body) == dash.MARKER and (login is None or i.author == login)]
+    if not found:
+        return None
+    first = min(found, key=lambda i: i.number)
+    forge.add_labels(first.number, [dash.LABEL])
+    return first
 
 
 def forge_login(forge: Forge) -> str | None:
@@ -281,6 +285,8 @@ def refresh_dashboard(env: LoopEnv, g: Gathered | None = None) -> RefreshOutcome
     body = dash.render_markdown(d, update.state())
     announce = render("alert_comment.md.j2", raised=update.raised, cleared=update.cleared) \
         if update.raised or update.cleared else None
+    if g.issue is None:
+        g.issue = adopt_dashboard(env.forge)
     if g.issue is None:
         issue = env.forge.create_issue(title=dash.TITLE, body=body, labels=[dash.LABEL])
         action = "created"
