@@ -242,3 +242,47 @@ def test_a_suite_deleted_after_the_release_is_noted_not_a_crash(world: World) ->
     assert o.action == "skipped" and "none of the suites" in o.detail
     (run,) = world.monitor_record(TAG).runs
     assert run.note == o.detail and not run.past_warning and run.commit == world.main_sha()
+
+
+def test_a_rerun_counts_once_and_damaged_records_are_named_and_left_alone(
+        world: World) -> None:
+    """A re-run of the same scheduled run (GITHUB_RUN_ID kept, the attempt counted up) adds no
+    measurement; a truncated record and one for a tag that does not exist are named, left
+    untouched, start nothing, and the run ends with exit 6 after measuring the others."""
+    from bot.errors import EXIT_BAD_STATE, DamagedState
+    from bot.stages.monitor import MonitorRequest, run_monitor
+
+    released(world)
+    world.clock.advance(days=1)
+    env = world.env()
+    env.run_id, env.run_attempt = 4242, 1
+    run_monitor(env, MonitorRequest())
+    env.run_attempt = 2
+    (again,) = run_monitor(env, MonitorRequest())
+    assert "measured already by this run" in again.detail
+    (run,) = world.monitor_record(TAG).runs
+    assert (run.run_id, run.run_attempt) == (4242, 1)
+
+    good = world.git_bare("show", f"improve-data:releases/{TAG}.json")
+    run_git(world.work, "fetch", "-q", "origin", "improve-data")
+    run_git(world.work, "checkout", "-q", "-B", "data", "FETCH_HEAD")
+    (world.work / "releases").mkdir(exist_ok=True)
+    (world.work / "releases" / "v9.9.9.json").write_text(good.replace(TAG, "v9.9.9"))
+    (world.work / "monitors" / f"{TAG}.json").write_text('{"kind": "monitor", "ver')
+    run_git(world.work, "add", "-A")
+    run_git(world.work, "commit", "-q", "-m", "damage")
+    run_git(world.work, "push", "-q", "origin", "HEAD:refs/heads/improve-data")
+    world.clock.advance(days=1)
+    with pytest.raises(DamagedState) as info:
+        run_monitor(world.env(), MonitorRequest())
+    assert info.value.exit_code == EXIT_BAD_STATE == 6
+    assert f"monitors/{TAG}.json" in str(info.value) and "releases/v9.9.9.json" in str(info.value)
+    err = world.err.getvalue()
+    assert "releases/v9.9.9.json: names tag v9.9.9, which does not exist" in err
+    assert f"monitors/{TAG}.json: does not parse as JSON" in err
+    # left untouched: the damaged monitor record was not rewritten, no monitor for v9.9.9
+    assert world.git_bare("show", f"improve-data:monitors/{TAG}.json") == \
+        '{"kind": "monitor", "ver'
+    assert "monitors/v9.9.9.json" not in world.git_bare("ls-tree", "-r", "--name-only",
+                                                        "improve-data")
+    assert world.scheduled() == EXIT_BAD_STATE

@@ -137,6 +137,14 @@ def test_pull_request_gets_one_comment_and_a_gate_and_synchronize_edits_it(
     assert gate(sb, pr2["head_sha"])[-1] == ("success", "accepted (auto tier)")
     assert gate(sb, pr["head_sha"])[-1][0] == "success"  # the old head keeps its own
 
+    # a re-run of the first evaluation finishing now (a stale run): the newer head's comment
+    # and gate are left alone
+    assert handle(env, monkeypatch) == 0
+    (kept,) = bot_comments(sb, "compare")
+    assert kept["body"] == edited["body"]
+    assert extract(kept["body"], "comparison")["cand"]["commit"] == pr2["head_sha"]
+    assert gate(sb, pr2["head_sha"])[-1] == ("success", "accepted (auto tier)")
+
 
 def test_a_regressing_proposal_is_rejected_with_the_reason(
     sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

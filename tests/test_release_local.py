@@ -130,3 +130,52 @@ def test_the_release_commit_is_measured_when_a_suite_targets_the_change(
     results = json.loads(git(repo, "show", f"improve-data:results/{commit}.json"))
     assert results["commit"] == commit
     assert [s["id"] for s in results["suites"]] == ["router-v1"]
+
+
+def test_a_touched_changelog_and_a_stale_lock(repo: Path) -> None:
+    """Files merely touched (their stat data changed) do not stop the checked-out tree from
+    following the release; a main.lock left by a killed git is named, not taken for a race."""
+    _merged_improvement(repo)
+    for name in ("CHANGELOG.md", "pyproject.toml"):
+        os.utime(repo / name, (1, 1))
+    done = _cli(repo)
+    assert done.returncode == 0, done.stderr
+    assert git(repo, "status", "--porcelain") == ""
+
+    _merged_improvement(repo, "prop-b")
+    lock = repo / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    stuck = _cli(repo)
+    assert stuck.returncode != 0
+    assert "main.lock exists" in stuck.stderr and "kept moving" not in stuck.stderr
+    lock.unlink()
+    again = _cli(repo)
+    assert again.returncode == 0 and "released v1.3.4 for PR #2" in again.stdout, again.stderr
+
+
+def test_a_run_killed_after_main_moved_is_finished_by_the_next(repo: Path) -> None:
+    """main moved to the release commit, nothing else happened (no tag, no record, no comment,
+    the checked-out tree behind): the next run tags, records and comments, and the tree
+    follows."""
+    number = _merged_improvement(repo)
+    merge_sha = git(repo, "rev-parse", "main")
+    done = _cli(repo)
+    assert done.returncode == 0, done.stderr
+    release = git(repo, "rev-parse", "main")
+    # undo everything but the branch move, as a kill right after update-ref leaves it
+    git(repo, "tag", "-d", "v1.3.3")
+    data_tip = git(repo, "rev-parse", "improve-data")
+    git(repo, "update-ref", "refs/heads/improve-data", f"{data_tip}^")
+    git(repo, "read-tree", merge_sha)
+    git(repo, "checkout", "-q", "--", ".")
+    forge = LocalForge(repo)
+    for c in forge.list_comments(number):
+        if "<!-- improve:released -->" in c.body:
+            forge.delete_comment(c.id)
+    resumed = _cli(repo)
+    assert resumed.returncode == 0, resumed.stderr
+    assert git(repo, "rev-parse", "v1.3.3^{commit}") == release
+    assert json.loads(git(repo, "show", "improve-data:releases/v1.3.3.json"))["pr"] == number
+    assert sum("<!-- improve:released -->" in c.body
+               for c in LocalForge(repo).list_comments(number)) == 1
+    assert git(repo, "rev-parse", "main") == release

@@ -393,7 +393,10 @@ def _run(env: Env, ws: Workspace, req: MonitorRequest,
     rolled = core.rolled_back_by(records.releases)
     plans = []
     outcomes: list[MonitorOutcome] = []
+    broken = {line.split(": ", 1)[0] for line in records.damaged}
     for r in records.releases:
+        if monitor_path(r.tag) in broken:
+            continue  # its monitor record is damaged: left as it is, reported above
         record = records.monitors.get(r.tag)
         t = core.triage(r, record, now, rolled.get(r.version))
         if t == "measure" and record is not None and _measured_by(record, env.run_id):
