@@ -432,11 +432,15 @@ class GitHubForge(MarkedComments):
 
     def add_reaction(self, comment_id: int, content: Reaction) -> bool:
         path = f"{self._base}/issues/comments/{comment_id}/reactions"
+        # repeating a reaction changes nothing (GitHub answers 200 for one it has)
+        return bool(self._again(lambda: self._react(path, content)))
+
+    def _again(self, fn: Callable[[], Any]) -> Any:
+        """``fn`` (a POST whose repetition changes nothing), sent again when its answer is lost."""
         for attempt in range(LOST_ANSWER_TRIES):
             try:
-                return self._react(path, content)
+                return fn()
             except AnswerLost:
-                # repeating a reaction changes nothing (GitHub answers 200 for one it has)
                 if attempt + 1 == LOST_ANSWER_TRIES:
                     raise
                 self.policy.sleep(min(self.policy.max_backoff,
@@ -506,11 +510,16 @@ class GitHubForge(MarkedComments):
     def pin_issue(self, issue: Issue) -> None:
         node = issue.node_id or self.get_issue(issue.number).node_id
         url = self._req.graphql_url
-        with self._call("pin_issue", "POST", url):
-            _, data = self._req.graphql_query(
-                "mutation($input: PinIssueInput!) { pinIssue(input: $input) { issue { id } } }",
-                {"input": {"issueId": node}},
-            )
+
+        def pin() -> Any:
+            with self._call("pin_issue", "POST", url):
+                _, out = self._req.graphql_query(
+                    "mutation($input: PinIssueInput!) { pinIssue(input: $input) "
+                    "{ issue { id } } }", {"input": {"issueId": node}},
+                )
+            return out
+
+        data = self._again(pin)  # pinning a pinned issue changes nothing
         errors = data.get("errors") if isinstance(data, dict) else None
         if errors:
             message = "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))
