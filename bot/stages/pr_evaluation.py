@@ -85,6 +85,8 @@ if TYPE_CHECKING:
 
 router = Router()
 
+CLOSED_SINCE = ("improve: #{number} is closed or merged since {sha} was pushed: its comment and "
+                "gate are left as they are")
 SUPERSEDED = ("improve: {old} is no longer the head of #{number} ({new} is): the comparison "
               "comment and the state are left to the newer head's evaluation")
 CACHE_DEPTH = 10  # first-parent ancestors of the baseline searched for reusable results
@@ -337,10 +339,13 @@ def _current(services: Services, pull: PullRequest, head_sha: str) -> bool:
     """Whether ``head_sha`` is still the PR's head. An evaluation of an older head (a re-run,
     or a slow run overtaken by the push after it) leaves the comment and the state of the
     newer head alone; its commit still gets its own gate status."""
-    if pull.head_sha == head_sha:
+    if pull.state == "open" and pull.head_sha == head_sha:
         return True
-    print(SUPERSEDED.format(old=head_sha[:12], number=pull.number, new=pull.head_sha[:12]),
-          file=services.out)
+    if pull.state != "open":
+        print(CLOSED_SINCE.format(number=pull.number, sha=head_sha[:12]), file=services.out)
+    else:
+        print(SUPERSEDED.format(old=head_sha[:12], number=pull.number, new=pull.head_sha[:12]),
+              file=services.out)
     return False
 
 
@@ -439,6 +444,10 @@ def on_pull_request(event: Event, services: Services) -> int:
     if out_path is not None:
         return write_artifact(event, services, facts, repo, Path(out_path), env)
     forge = services.forge
+    # a re-run of the job after the PR was merged or closed, or after a newer push: the verdict
+    # of the current head, and the merged PR's last gate, stay as they are
+    if not _current(services, forge.get_pull(number), head_sha):
+        return 0
     forge.set_status(head_sha, state="pending", context=GATE_CONTEXT, description=DESC_RUNNING)
     _default_branch_from(event, services)
     config: Config | None = None
