@@ -123,7 +123,8 @@ def _records(bare: Path, present: bool) -> list[tuple[str, str]]:
     if not present:
         return []
     names = git(bare, "ls-tree", "-r", "--name-only", "improve-data").splitlines()
-    return [(norm(n), norm(git(bare, "show", f"improve-data:{n}"))) for n in sorted(names)]
+    # sorted after normalising: results/<sha>.json names differ between two equal runs
+    return sorted((norm(n), norm(git(bare, "show", f"improve-data:{n}"))) for n in names)
 
 
 def differences(want: Mapping[str, Any], got: Mapping[str, Any]) -> list[str]:
@@ -132,7 +133,7 @@ def differences(want: Mapping[str, Any], got: Mapping[str, Any]) -> list[str]:
     for key in want:
         if want[key] != got.get(key):
             if isinstance(want[key], list):
-                a, b = set(map(repr, want[key])), set(map(repr, got.get(key) or []))
+                a, b = Counter(map(repr, want[key])), Counter(map(repr, got.get(key) or []))
                 out.append(f"{key}: missing {[x[:300] for x in sorted(a - b)[:3]]} "
                            f"extra {[x[:300] for x in sorted(b - a)[:3]]}")
             else:
