@@ -179,3 +179,20 @@ def test_a_run_killed_after_main_moved_is_finished_by_the_next(repo: Path) -> No
     assert sum("<!-- improve:released -->" in c.body
                for c in LocalForge(repo).list_comments(number)) == 1
     assert git(repo, "rev-parse", "main") == release
+
+def test_a_python_project_with_a_pep440_version(make_repo: Callable[..., Path]) -> None:
+    # a development version, as setuptools-style projects keep between releases: PEP 440 says
+    # 0.23.2.dev0 comes before 0.23.2, so the patch release of it is 0.23.2 itself
+    repo = make_repo({"CHANGELOG.md": "# Changelog\n\n## v0.23.1\n\n- the first\n",
+                      "pyproject.toml": PYPROJECT.replace("1.3.2", "0.23.2.dev0"),
+                      "config.yaml": "routing:\n  threshold: 0.55\n"})
+    number = _merged_improvement(repo)
+    done = _cli(repo)
+    assert done.returncode == 0, done.stderr
+    assert "released v0.23.2 for PR #1" in done.stdout
+    assert git(repo, "rev-parse", "v0.23.2^{commit}") == git(repo, "rev-parse", "main")
+    assert (repo / "pyproject.toml").read_text() == PYPROJECT.replace("1.3.2", "0.23.2")
+    history = parse_history((repo / "CHANGELOG.md").read_text())
+    assert [(h.version, h.pr) for h in history] == [("0.23.2", number), ("0.23.1", None)]
+    record = json.loads(git(repo, "show", "improve-data:releases/v0.23.2.json"))
+    assert record["previous"] == "0.23.2.dev0"

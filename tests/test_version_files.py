@@ -106,7 +106,8 @@ def test_spans_name_the_line() -> None:
         ("pyproject.toml", "[project]\ndynamic = ['version']\n", None, "dynamic"),
         ("pyproject.toml", "[project\n", None, "not valid TOML"),
         ("pyproject.toml", "project = {version = '1.0.0'}\n", None, "cannot find"),
-        ("pyproject.toml", "[project]\nversion = '1.0'\n", None, "'1.0' is not a SemVer"),
+        # 1.0 is a PEP 440 version (read as such, tests/test_pep440.py); this one is neither
+        ("pyproject.toml", "[project]\nversion = '1.0-foo'\n", None, "'1.0-foo' is not a PEP 440"),
         ("package.json", '{"name": "x"}', None, 'no top-level "version"'),
         ("package.json", '{"version": 1}', None, 'no top-level "version"'),
         ("package.json", '{"version": "1.0.0",', None, "not valid JSON"),
@@ -128,7 +129,8 @@ def test_errors_name_the_file_and_reason(
         read_version(path, text, pattern)
     assert message in str(err.value)
     assert str(err.value).startswith(path)
-    if "not valid" not in message and "not a SemVer" not in message:
+    if "not valid" not in message and "not a SemVer" not in message \
+            and "not a PEP 440" not in message:
         with pytest.raises(InputError):
             write_version(path, text, "9.9.9", pattern)
 

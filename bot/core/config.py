@@ -135,6 +135,12 @@ class VersionFile(Strict):
         description="For files other than pyproject.toml, package.json and VERSION: "
         "a regex whose group 1 is the version.",
     )
+    scheme: Literal["auto", "semver", "pep440"] = Field(
+        "auto",
+        description="How the version is read and bumped: `semver` (SemVer 2.0), `pep440` "
+        "(Python's versions: `0.23.2.dev0`, `1.0rc1`, `2.0.post1`) or `auto`: PEP 440 for "
+        "pyproject.toml and setup.cfg when the version there is not valid SemVer, else SemVer.",
+    )
 
 
 class ReleaseConfig(Strict):

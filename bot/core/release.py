@@ -28,11 +28,12 @@ from bot.core.changelog import (
 )
 from bot.core.config import Config, ReleaseConfig, VersionFile
 from bot.core.history import TagRef
+from bot.core.pep440 import Pep440Version
 from bot.core.records import release_path
 from bot.core.render import md_escape
 from bot.core.version_files import read_versions, write_versions
-from bot.core.versioning import Version, next_version, parse_tag, tag_name
-from bot.errors import GateError
+from bot.core.versioning import Version, bump_kind, is_valid, parse_tag, tag_name
+from bot.errors import GateError, InputError, Problem
 
 TRAILER_PROPOSAL = "Improve-Proposal"
 TRAILER_RELEASE = "Improve-Release"
@@ -185,16 +186,17 @@ def current_version(
     changelog: str | None,
     tags: Mapping[str, TagFacts],
     given: str | None = None,
-) -> Version:
-    """The version being released from: the version files; when the default ``pyproject.toml``
-    is simply absent, the ``given`` one, the changelog's newest release, the newest tag, 0.0.0."""
+) -> Version | Pep440Version:
+    """The version being released from: the version files (SemVer or PEP 440, per their
+    ``scheme``); when the default ``pyproject.toml`` is simply absent, the ``given`` one, the
+    changelog's newest release, the newest tag, 0.0.0."""
     specs = list(config.release.version_files)
     file = config.release.changelog
     if specs and not any(s.path in version_files for s in specs) and _is_default_only(specs):
         specs = []  # the default was never chosen by anyone: no version file is fine
     from_files = read_versions(version_files, specs)
     if from_files is not None:
-        if given is not None and str(Version.parse(given)) != str(from_files):
+        if given is not None and type(from_files).parse(given) != from_files:
             raise ReleaseConflict(f"the version files say {from_files} but the current "
                                   f"version was given as {given}")
         return from_files
@@ -290,12 +292,18 @@ def plan_release(
 
     cur = current_version(version_files, config, changelog, tags, current)
     if pr.rollback:
-        new = next_version(cur, None, config.proposals.types, rollback=True)
+        kind = bump_kind(None, config.proposals.types, rollback=True)
     else:
         assert pr.proposal is not None
-        new = next_version(cur, pr.proposal.type, config.proposals.types,
-                           breaking=pr.proposal.breaking)
-    version = str(new)
+        kind = bump_kind(pr.proposal.type, config.proposals.types,
+                         breaking=pr.proposal.breaking)
+    version = str(cur.bump(kind))
+    if not is_valid(version):
+        # a PEP 440 epoch (``1!2.0.1``): the changelog and the tags hold SemVer versions only
+        raise InputError([Problem(
+            next((s.path for s in rc.version_files if s.path in version_files), file),
+            f"the next version {version} is not MAJOR.MINOR.PATCH (a PEP 440 epoch?); the "
+            "changelog and tags need SemVer: release it by hand", field="release.version_files")])
     tag = tag_name(version, rc.tag_prefix)
     if tag in tags:
         facts = tags[tag]

@@ -15,7 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from bot.core import pep440
 from bot.core.config import VersionFile
+from bot.core.pep440 import Pep440Version
 from bot.core.versioning import Version, is_valid
 from bot.errors import InputError, Problem
 
@@ -187,16 +189,40 @@ def version_spans(path: str, text: str, pattern: str | None = None) -> list[Span
     return _pattern_spans(path, text, pattern)
 
 
-def read_version(path: str, text: str, pattern: str | None = None) -> Version:
-    """The version the file declares; an error naming the file and line when it is not SemVer."""
+# files Python's packaging tools read, whose versions follow PEP 440
+_PYTHON_FILES = ("pyproject.toml", "setup.cfg")
+
+
+def scheme_of(path: str, value: str, scheme: str = "auto") -> str:
+    """``semver`` or ``pep440``. ``auto`` keeps SemVer whenever the text is valid SemVer (the two
+    bump a plain ``1.2.3`` alike, and SemVer spellings such as ``1.0.0-rc.1`` keep theirs) and
+    reads a Python project's file as PEP 440 otherwise."""
+    if scheme != "auto":
+        return scheme
+    if PurePosixPath(path).name in _PYTHON_FILES and not is_valid(value):
+        return "pep440"
+    return "semver"
+
+
+def read_version(path: str, text: str, pattern: str | None = None,
+                 scheme: str = "auto") -> Version | Pep440Version:
+    """The version the file declares, in its scheme; an error naming the file and line when it
+    is not a valid version of that scheme."""
     span = version_spans(path, text, pattern)[0]
     value = text[span.start:span.end]
+    if scheme_of(path, value, scheme) == "pep440":
+        if not pep440.is_valid(value):
+            raise _fail(path, f"version {value!r} is not a PEP 440 version", span.line)
+        return Pep440Version.parse(value)
     if not is_valid(value):
-        raise _fail(path, f"version {value!r} is not a SemVer 2.0 version", span.line)
+        hint = (" (set `scheme: pep440` for a Python version)" if pep440.is_valid(value)
+                else "")
+        raise _fail(path, f"version {value!r} is not a SemVer 2.0 version{hint}", span.line)
     return Version.parse(value)
 
 
-def write_version(path: str, text: str, new: Version | str, pattern: str | None = None) -> str:
+def write_version(path: str, text: str, new: Version | Pep440Version | str,
+                  pattern: str | None = None) -> str:
     """The file's text with its version replaced by ``new``; nothing else changes."""
     out = text
     for span in sorted(version_spans(path, text, pattern), key=lambda s: s.start, reverse=True):
@@ -204,13 +230,14 @@ def write_version(path: str, text: str, new: Version | str, pattern: str | None 
     return out
 
 
-def read_versions(files: Mapping[str, str], specs: Sequence[VersionFile]) -> Version | None:
+def read_versions(files: Mapping[str, str],
+                  specs: Sequence[VersionFile]) -> Version | Pep440Version | None:
     """The one version the configured files agree on, or None when no file is configured.
 
     ``files`` maps each configured path to its text; a configured file that is missing is an
     error (a typo in the configuration must not silently skip the file).
     """
-    found: list[tuple[str, Version]] = []
+    found: list[tuple[str, Version | Pep440Version]] = []
     problems: list[Problem] = []
     for spec in specs:
         if spec.path not in files:
@@ -218,7 +245,8 @@ def read_versions(files: Mapping[str, str], specs: Sequence[VersionFile]) -> Ver
                                     "not exist", field="release.version_files"))
             continue
         try:
-            found.append((spec.path, read_version(spec.path, files[spec.path], spec.pattern)))
+            found.append((spec.path, read_version(spec.path, files[spec.path], spec.pattern,
+                                                   spec.scheme)))
         except InputError as exc:
             problems.extend(exc.problems or [Problem(spec.path, str(exc))])
     if problems:
@@ -235,7 +263,7 @@ def read_versions(files: Mapping[str, str], specs: Sequence[VersionFile]) -> Ver
 
 
 def write_versions(
-    files: Mapping[str, str], specs: Sequence[VersionFile], new: Version | str
+    files: Mapping[str, str], specs: Sequence[VersionFile], new: Version | Pep440Version | str
 ) -> dict[str, str]:
     """New texts for every configured version file (only those whose text changes)."""
     out: dict[str, str] = {}
