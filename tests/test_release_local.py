@@ -180,6 +180,7 @@ def test_a_run_killed_after_main_moved_is_finished_by_the_next(repo: Path) -> No
                for c in LocalForge(repo).list_comments(number)) == 1
     assert git(repo, "rev-parse", "main") == release
 
+
 def test_a_python_project_with_a_pep440_version(make_repo: Callable[..., Path]) -> None:
     # a development version, as setuptools-style projects keep between releases: PEP 440 says
     # 0.23.2.dev0 comes before 0.23.2, so the patch release of it is 0.23.2 itself
