@@ -29,10 +29,17 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # the stage loads when the command runs, not when the CLI starts
+    from bot.adapters.actions import command, in_actions
     from bot.stages.validate import validate_tree
 
     report = validate_tree(args.repo, args.paths)
     if report.problems:
+        if in_actions():
+            # one annotation per problem: GitHub shows each on the file's line in the PR's diff
+            for p in report.problems:
+                where = f" (field {p.field})" if p.field else ""
+                command("error", p.message + where, file=p.file, line=p.line,
+                        title="improve validate")
         raise InputError(report.problems)
     print("ok: " + "; ".join(report.checked), file=sys.stdout)
     return 0

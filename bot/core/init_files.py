@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from bot.core.config import CONFIG_PATH, Config, ReleaseConfig, VersionFile
 from bot.core.render import render
+from bot.core.schemas import SCHEMA_DIR, SCHEMAS, modeline, schema_text
 from bot.core.version_files import version_spans
 from bot.core.workflows import render_workflows
 from bot.errors import InputError
@@ -170,6 +171,13 @@ def init_files(
     files[BENCHMARK_SUITE] = render("init_benchmark.yaml.j2", task=BENCHMARK_TASK)
     files[BENCHMARK_TASK] = render("init_example_task.py.j2")
     files[REGRESSION_SUITE] = render("init_regression.yaml.j2")
+    # editors complete and check the YAML files against the schemas init copies beside them
+    for path, schema in ((CONFIG_PATH, "improve.schema.json"),
+                         (BENCHMARK_SUITE, "benchmark-suite.schema.json"),
+                         (REGRESSION_SUITE, "regression-suite.schema.json")):
+        files[path] = modeline(path, schema) + files[path]
+    for name in SCHEMAS:
+        files[f"{SCHEMA_DIR}/{name}"] = schema_text(name)
     return files
 
 
