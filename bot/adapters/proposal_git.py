@@ -47,10 +47,14 @@ def rev_parse(repo: Path, ref: str) -> str | None:
 
 
 def toplevel(path: Path) -> Path:
+    """The repository's top folder: its working tree's, or a bare repository's own (the local
+    forge's remote is one: proposals are committed without a working tree)."""
     out = git(path, "rev-parse", "--show-toplevel", check=False)
-    if not out:
-        raise GitError(f"git: {path} is not inside a git repository")
-    return Path(out)
+    if out:
+        return Path(out)
+    if git(path, "rev-parse", "--is-bare-repository", check=False) == "true":
+        return Path(git(path, "rev-parse", "--absolute-git-dir"))
+    raise GitError(f"git: {path} is not inside a git repository")
 
 
 def remote_default_branch(repo: Path) -> str | None:
