@@ -317,30 +317,39 @@ def test_a_task_failing_on_the_candidate_only_is_rejected() -> None:
     assert c.suites[0].failed_tasks[0].output_tail == "Traceback: boom"
 
 
-def test_nan_and_missing_metric_values_are_counted_not_used() -> None:
+def test_missing_metric_values_are_counted_not_used() -> None:
     b = tasks_with(LEVELS)
     c = tasks_with(LEVELS, effect=0.05)
-    c[0] = task("t00", {"accuracy": [float("nan"), 0.7, 0.7]})
-    c[1] = task("t01", {"other": [1.0]})  # no accuracy at all on this task
+    # a run of t00 without accuracy (NaN is refused when the file is read, see
+    # test_compare_strict); t01 reports no accuracy at all on the candidate: a failed task
+    c[0] = task("t00", {"accuracy": [0.7, 0.7], "other": [1.0, 1.0, 1.0]})
+    c[1] = task("t01", {"other": [1.0]})
     base, cand = pair([bench("s", b)], [bench("s", c)])
     out = run(base, cand)
     m = metric(out, "s", "accuracy")
     assert m.tasks == 9
-    assert m.missing_tasks == ["t01"]
-    assert any("missing or NaN" in n for n in out.suites[0].notes)
-    # the NaN sample is not averaged in: task t00's candidate mean is 0.7
+    assert any("1 metric value(s) were missing" in n for n in out.suites[0].notes)
+    assert [(r.code, r.subject) for r in out.reasons] == [("task_metric_missing", "t01")]
+    # the absent run is not averaged in: task t00's candidate mean is 0.7
     assert m.cand == pytest.approx((0.7 + sum(lv + 0.05 for lv in LEVELS[2:])) / 9)
 
 
 def test_a_metric_with_no_values_on_one_side_is_not_compared() -> None:
-    metrics = [ACC, Metric(name="recall")]
     b = [task(f"t{i}", {"accuracy": [0.7, 0.7], "recall": [0.5, 0.5]}) for i in range(5)]
     c = [task(f"t{i}", {"accuracy": [0.7, 0.7]}) for i in range(5)]
+    # a non-gating metric: reported as not compared, nothing else
+    metrics = [ACC, Metric(name="recall", gate=False)]
     base, cand = pair([bench("s", b, metrics)], [bench("s", c, metrics)])
     out = run(base, cand)
     assert metric(out, "s", "recall").verdict == "not compared"
-    assert out.decision == "inconclusive"
-    assert [r.code for r in out.reasons] == ["metric_not_compared"]
+    assert out.decision == "accept"
+    # a gating one: every task that stopped reporting it has failed
+    metrics = [ACC, Metric(name="recall")]
+    base, cand = pair([bench("s", b, metrics)], [bench("s", c, metrics)])
+    out = run(base, cand)
+    assert out.decision == "reject"
+    assert [(r.code, r.subject) for r in out.reasons] == [
+        ("task_metric_missing", f"t{i}") for i in range(5)]
 
 
 def test_a_single_task_uses_its_repeats_for_the_interval() -> None:

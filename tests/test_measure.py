@@ -14,13 +14,16 @@ DECLARED = ["accuracy", "latency_ms"]
 @pytest.mark.parametrize(
     ("stdout", "metrics", "failure"),
     [
-        ('{"accuracy": 0.9}\n', {"accuracy": 0.9}, None),
+        ('{"accuracy": 0.9, "latency_ms": 3}\n', {"accuracy": 0.9, "latency_ms": 3.0}, None),
+        ('{"accuracy": 0.9}\n', {}, "missing_metric"),
+        ('{"latency_ms": 3, "other": 1}\n', {}, "missing_metric"),
         (
             'noise\n{"accuracy": 1, "latency_ms": 2.5}\n\n',
             {"accuracy": 1.0, "latency_ms": 2.5},
             None,
         ),
-        ('{"accuracy": 0.9, "extra": 7}', {"accuracy": 0.9}, None),
+        ('{"accuracy": 0.9, "latency_ms": 1, "extra": 7}', {"accuracy": 0.9, "latency_ms": 1.0},
+         None),
         ("", {}, "no_metrics"),
         ("\n  \n", {}, "no_metrics"),
         ("done\n", {}, "malformed_metrics"),

@@ -37,9 +37,16 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.core import stats
 from bot.core.config import ApprovalConfig, CompareConfig
-from bot.core.results import Results, SuiteResult, TaskResult
+from bot.core.results import (
+    Results,
+    SuiteResult,
+    TaskResult,
+    pair_problems,
+    results_problems,
+)
 from bot.core.suites import Metric
 from bot.core.tiers import Tier, approval_tier
+from bot.errors import InputError
 
 Decision = Literal["accept", "reject", "inconclusive"]
 MetricVerdict = Literal["improved", "ok", "unclear", "regressed", "not compared"]
@@ -56,6 +63,10 @@ LIST_LIMIT = 10
 R_CHECK_FAILS = "check {subject} fails on the candidate"
 R_TASK_FAILS = "task {subject} fails on the candidate but passed on the baseline"
 R_TASK_FAILS_NEW = "task {subject} fails on the candidate (no baseline result to compare)"
+R_METRIC_DROPPED = (
+    "task {subject} no longer reports the gating metric {metric} (the baseline does): a "
+    "failure of the task"
+)
 R_UNDER_MINIMUM = "suite score {value} is under the minimum {minimum}"
 R_SCORE_REGRESSED = "{subject} regressed by {delta} (95% CI {ci}), past the tolerance {tol}"
 R_TIMING_REGRESSED = "{subject} is slower: x{ratio} (p = {p}), past the floor of {floor}"
@@ -343,7 +354,7 @@ def _reason(task: TaskResult) -> str | None:
 
 def _samples_array(tasks: list[TaskResult], names: list[str]) -> tuple[np.ndarray, int]:
     """(tasks, max repeats, metrics) of the ok samples' values, NaN where absent; and how many
-    values were absent or NaN."""
+    values were absent (parsing refuses non-finite values, so NaN means absent here)."""
     width = max((len(t.samples) for t in tasks), default=1) or 1
     arr = np.full((len(tasks), width, len(names)), np.nan)
     absent = 0
@@ -354,7 +365,7 @@ def _samples_array(tasks: list[TaskResult], names: list[str]) -> tuple[np.ndarra
                 continue
             for j, name in enumerate(names):
                 v = s.metrics.get(name)
-                if v is None or v != v:
+                if v is None:
                     absent += 1
                 else:
                     arr[i, r, j] = v
@@ -413,10 +424,26 @@ def _benchmark(work: _SuiteWork, config: CompareConfig, rng: np.random.Generator
     work.base_only = sorted(set(btasks) - set(ctasks))
     work.cand_only = sorted(set(ctasks) - set(btasks))
     paired: list[str] = []
+    gated = [m.metric.name for m in work.metrics if m.metric.gate]
     for tid in both:
         b, c = btasks[tid], ctasks[tid]
         if b.status == "ok" and c.status == "ok":
-            paired.append(tid)
+            dropped = _dropped_metric(b, c, gated)
+            if dropped is None:
+                paired.append(tid)
+                continue
+            # a task that stops reporting a gating metric must not leave the suite's mean over
+            # the tasks left (and its minimum) looking fine: it fails, named
+            name, side_lost = dropped
+            lost = c if side_lost == "candidate" else b
+            work.failed_tasks.append(TaskFailure(
+                id=tid, side=side_lost,
+                reason=f"reports no {name} on the {side_lost} (the other side does)",
+                output_tail=_tail(lost)))
+            if side_lost == "candidate":
+                work.rejects.append(Reason(code="task_metric_missing", suite=work.id,
+                                           subject=tid, message=R_METRIC_DROPPED.format(
+                                               subject=tid, metric=name)))
             continue
         side: Literal["baseline", "candidate", "both"] = "both"
         if b.status != c.status:
@@ -458,6 +485,24 @@ def _benchmark(work: _SuiteWork, config: CompareConfig, rng: np.random.Generator
     for m in work.metrics:
         if m.tasks == 0:
             m.verdict = "not compared"
+
+
+def _reports(task: TaskResult, metric: str) -> bool:
+    return any(s.status == "ok" and metric in s.metrics for s in task.samples)
+
+
+def _dropped_metric(
+    b: TaskResult, c: TaskResult, gated: list[str]
+) -> tuple[str, Literal["baseline", "candidate"]] | None:
+    """The first gating metric one side of a task reports and the other does not, with the
+    side that lost it. Absent on both sides is fine: not every task measures every metric."""
+    for name in gated:
+        rb, rc = _reports(b, name), _reports(c, name)
+        if rb and not rc:
+            return name, "candidate"
+        if rc and not rb:
+            return name, "baseline"
+    return None
 
 
 def _one_side(work: _SuiteWork, tasks: dict[str, TaskResult]) -> None:
@@ -509,7 +554,7 @@ def _paired_stats(
         work.notes.append(f"{failed_samples} failed sample(s) inside tasks that passed are not "
                           "counted")
     if babsent or cabsent:
-        work.notes.append(f"{babsent + cabsent} metric value(s) were missing or NaN in passing "
+        work.notes.append(f"{babsent + cabsent} metric value(s) were missing in passing "
                           "samples (baseline {}, candidate {}) and are not counted"
                           .format(babsent, cabsent))
     bcount, bmean, bvar, bmed = _nan_stats(barr)
@@ -825,7 +870,14 @@ def compare_results(
     approval: ApprovalConfig | None = None,
 ) -> Comparison:
     """Compare candidate results with baseline results and decide. Pure and deterministic:
-    the same inputs give the same Comparison, whatever order suites and tasks come in."""
+    the same inputs give the same Comparison, whatever order suites and tasks come in.
+
+    Results that cannot be compared honestly (a task listed twice, a metric defined
+    differently under the same definition hash) are an InputError, not a verdict."""
+    problems = results_problems(base, "baseline") + results_problems(cand, "candidate")
+    problems += pair_problems(base, cand, "baseline", "candidate")
+    if problems:
+        raise InputError(problems)
     suite_ids = sorted({s.id for s in base.suites} | {s.id for s in cand.suites})
     works: list[_SuiteWork] = []
     notes: list[str] = []

@@ -67,6 +67,12 @@ def parse_metrics(stdout: str, declared: Iterable[str]) -> Parsed:
         got = ", ".join(sorted(map(str, obj))) or "none"
         reason = f"printed none of the declared metrics ({', '.join(wanted)}); got: {got}"
         return Parsed({}, reason, "no_metrics")
+    missing = [name for name in wanted if name not in metrics]
+    if missing:
+        # a run that leaves out a declared metric must not pass: the suite's mean would be
+        # taken over the tasks left and its minimum dodged
+        reason = f"printed no {', '.join(missing)} (declared by the suite)"
+        return Parsed({}, reason, "missing_metric")
     return Parsed(metrics)
 
 

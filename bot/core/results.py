@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -16,11 +16,18 @@ from bot.errors import InputError, Problem
 SCHEMA_VERSION = 1
 Status = Literal["ok", "failed"]
 # why a run failed, for machines: the first three are the task's own output contract broken
-# (bad input: exit 2); the rest are outcomes of the code under test
+# (bad input: exit 2); the rest are outcomes of the code under test. ``missing_metric`` is a
+# run that printed some declared metrics but not all: most often the code under test broke
+# what computes the missing one, so it is the task's failure, compared like a crash.
 Failure = Literal[
-    "not_found", "no_metrics", "malformed_metrics", "crashed", "timeout", "check_failed"
+    "not_found", "no_metrics", "malformed_metrics", "crashed", "timeout", "check_failed",
+    "missing_metric",
 ]
 CONTRACT_FAILURES: frozenset[str] = frozenset({"not_found", "no_metrics", "malformed_metrics"})
+
+# A metric value: a finite JSON number. Strict, so that "0.9" or true is refused rather than
+# coerced, and NaN or Infinity (which Python's json reads) never reach the statistics.
+Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
 class Strict(BaseModel):
@@ -31,8 +38,8 @@ class Sample(Strict):
     """One run of one task (or one check)."""
 
     status: Status
-    metrics: dict[str, float] = Field(default_factory=dict)
-    duration_s: float = Field(ge=0)
+    metrics: dict[str, Value] = Field(default_factory=dict)
+    duration_s: float = Field(ge=0, allow_inf_nan=False)
     exit_code: int | None = None
     failure: Failure | None = None
     # why a failed sample failed, for people: "exited with code 3", "timed out after 5 s", ...
@@ -107,14 +114,94 @@ def results_schema() -> dict:
 
 
 
+def _where(data: Any, loc: tuple[int | str, ...]) -> str:
+    """A validation error's location with suites and tasks named by their ids, so that a person
+    finds the value: ``suites[router-v1].tasks[rt-001].samples[2].metrics.accuracy``."""
+    parts: list[str] = []
+    node = data
+    for i, key in enumerate(loc):
+        named = None
+        if isinstance(key, int) and isinstance(node, list) and 0 <= key < len(node):
+            item = node[key]
+            prev = loc[i - 1] if i else None
+            if prev in ("suites", "tasks") and isinstance(item, dict) and isinstance(
+                    item.get("id"), str):
+                named = item["id"]
+            node = item
+        elif isinstance(node, dict):
+            node = node.get(key)
+        else:
+            node = None
+        if isinstance(key, int):
+            parts.append(f"[{named if named is not None else key}]")
+        else:
+            parts.append(("." if parts else "") + key)
+    return "".join(parts)
+
+
+def results_problems(results: Results, file: str) -> list[Problem]:
+    """What the schema cannot say: suite ids and task ids are unique (a task listed twice
+    would be counted twice, or one of its runs silently dropped)."""
+    problems: list[Problem] = []
+    seen_suites: set[str] = set()
+    for suite in results.suites:
+        if suite.id in seen_suites:
+            problems.append(Problem(file, f"suite {suite.id!r} is listed twice",
+                                    field=f"suites[{suite.id}]"))
+        seen_suites.add(suite.id)
+        seen: set[str] = set()
+        for task in suite.tasks:
+            if task.id in seen:
+                what = "check" if suite.kind == "regression" else "task"
+                problems.append(Problem(file, f"{what} id {task.id!r} is listed twice",
+                                        field=f"suites[{suite.id}].tasks[{task.id}]"))
+            seen.add(task.id)
+    return problems
+
+
+def pair_problems(base: Results, cand: Results, base_file: str,
+                  cand_file: str) -> list[Problem]:
+    """Two results files that cannot be compared as they are: a suite with the same definition
+    hash on both sides must define its kind and metrics the same way, or the hash
+    does not fingerprint what was measured (a hand-edited or corrupted file)."""
+    problems: list[Problem] = []
+    for c in cand.suites:
+        b = base.suite(c.id)
+        if b is None or b.definition_hash != c.definition_hash:
+            continue
+        where = f"suites[{c.id}]"
+        if b.kind != c.kind:
+            problems.append(Problem(cand_file, f"suite {c.id!r} is a {c.kind} suite here and a "
+                                    f"{b.kind} suite in {base_file} under the same definition "
+                                    f"hash {c.definition_hash}", field=f"{where}.kind"))
+        bdefs = {m.name: m for m in b.metrics}
+        cdefs = {m.name: m for m in c.metrics}
+        for name in sorted(set(bdefs) | set(cdefs)):
+            bm, cm = bdefs.get(name), cdefs.get(name)
+            if bm == cm:
+                continue
+            shown_c = cm.model_dump() if cm else "not defined"
+            shown_b = bm.model_dump() if bm else "not defined"
+            problems.append(Problem(cand_file, f"suite {c.id!r}: metric {name!r} is {shown_c} "
+                                    f"here but {shown_b} in {base_file}, under the same "
+                                    f"definition hash {c.definition_hash}",
+                                    field=f"{where}.metrics.{name}"))
+    return problems
+
+
 def parse_results(text: str, file: str) -> Results:
     """A results file's text as :class:`Results`; anything else is an InputError naming the
-    file and the field."""
+    file, the suite, the task and the field."""
     try:
         # the fast path: pydantic parses the JSON itself; errors are explained by the slow one
-        return Results.model_validate_json(text)
+        parsed = Results.model_validate_json(text)
     except ValueError:
         pass
+    else:
+        problems = results_problems(parsed, file)
+        if problems:
+            raise InputError(problems)
+        return parsed
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -134,11 +221,17 @@ def parse_results(text: str, file: str) -> Results:
             ]
         )
     try:
-        return Results.model_validate(data)
+        parsed = Results.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
+            loc = _where(data, tuple(err["loc"]))
             msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            if err["type"] in ("float_type", "finite_number"):
+                msg += f", got {err['input']!r}"
             problems.append(Problem(file, msg, field=loc or None))
         raise InputError(problems) from None
+    problems = results_problems(parsed, file)
+    if problems:
+        raise InputError(problems)
+    return parsed

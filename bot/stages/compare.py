@@ -15,7 +15,7 @@ from bot.core.compare import (
     render_comparison_markdown,
 )
 from bot.core.config import CONFIG_PATH, Config, config_file_in, parse_config
-from bot.core.results import Results, parse_results
+from bot.core.results import Results, pair_problems, parse_results
 from bot.errors import InputError, Problem
 
 Format = Literal["md", "json"]
@@ -62,6 +62,8 @@ def gather(base_path: str, cand_path: str, config_path: str | None, cwd: Path) -
         config = load_config(config_path, cwd)
     except InputError as exc:
         problems.extend(exc.problems or [Problem(config_path or CONFIG_PATH, str(exc))])
+    if not problems:
+        problems.extend(pair_problems(loaded[0], loaded[1], base_path, cand_path))
     if problems:
         raise InputError(problems)
     return CompareInputs(base=loaded[0], cand=loaded[1], config=config)
