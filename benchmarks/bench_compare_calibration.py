@@ -1,15 +1,32 @@
-"""Calibration of COMPARE on simulated suites with known true effects.
+"""Calibration of COMPARE on simulated suites with known true effects, shape by shape.
 
-For each trial a baseline and a candidate are drawn: ``--tasks`` tasks with levels uniform in
-[0.55, 0.9], ``--repeats`` samples per task and side with Gaussian noise of ``--noise`` (an
-absolute standard deviation on a 0-1 score), and a true effect added to every candidate sample.
-Two scenarios, side by side and with the same draws for both methods:
+Each trial draws a baseline and a candidate for one suite of a given *shape* and a given true
+effect, runs this bot's ``compare_results`` on them, and counts the decision. Shapes:
 
-* a true regression exactly at the tolerance (effect = -tolerance): an accept is a false accept;
-* a true improvement of twice the tolerance (effect = +2 x tolerance): an accept is power.
+scores (tolerance 0.01 by default; task levels uniform in [0.55, 0.9]):
+  gaussian      20 tasks x 5 repeats, Gaussian noise of sd 0.05 per run
+  student_t3    the same with Student t (3 degrees of freedom) noise, scaled to sd 0.05
+  outlier_task  gaussian, but one task's runs are ten times noisier
+  pass_fail     20 x 5, each run passes (1) or fails (0) with the task's level as probability
+  small         5 tasks x 3 repeats, gaussian
+  wide          200 tasks x 1 repeat, gaussian
+timings (floor 10%; log-normal runs, task levels 10-1000 ms):
+  lognormal30   20 x 5, 30% coefficient of variation
+  spikes        lognormal30 plus 5% of runs three times slower (a noisy neighbour)
+  drift         lognormal30, and the whole candidate side 8% slower (another runner)
 
-Methods: this bot's ``compare_results`` (decision == "accept"), and the naive rule "accept when
-the mean delta is not negative". Prints one JSON object of metrics on its last line.
+Scenarios per shape. Scores: ``regression`` (effect = -tolerance: an accept is a false
+accept), ``none`` (no change: a reject is a false reject; inconclusive counted), ``improvement``
+(+2 x tolerance: an accept is power). Timings: ``regression`` (1.15x slower), ``none`` (no
+change, except the drift shape's offset), ``improvement`` here means a clear 1.3x slowdown
+whose reject is power (the floor makes a timing "improvement" a non-event for the gate).
+
+Methods: ``fixed`` (one comparison at the suite's repeats) and ``sequential``
+(:func:`bot.core.sequential.run_sequential`: more repeats for an unsettled verdict, with
+Bonferroni-split group-sequential looks). Runs used are task runs over both sides.
+
+Prints one JSON object of metrics on its last line (per shape and method: false_accept,
+false_reject, power, inconclusive_none, runs_mean). ``--smoke`` is the smallest size, for CI.
 """
 
 from __future__ import annotations
@@ -18,6 +35,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,63 +46,202 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.core.compare import compare_results  # noqa: E402
 from bot.core.config import CompareConfig  # noqa: E402
 from bot.core.results import Environment, Results, Sample, SuiteResult, TaskResult  # noqa: E402
+from bot.core.sequential import SequentialConfig, run_sequential  # noqa: E402
 from bot.core.suites import Metric  # noqa: E402
 
 ENV = Environment(python="3", implementation="CPython", platform="sim", machine="sim",
                   cpu_count=1, improve="sim")
-METRIC = Metric(name="accuracy", direction="higher", kind="score")
+SCORE = Metric(name="accuracy", direction="higher", kind="score")
+TIMING = Metric(name="ms", direction="lower", kind="timing")
 
 
-def _results(values: np.ndarray, commit: str) -> Results:
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    kind: str  # "score" or "timing"
+    tasks: int
+    repeats: int
+    noise: Callable[[np.random.Generator, int, int], np.ndarray]  # (tasks, runs) noise
+    cand_offset: float = 0.0  # timings: log offset of the whole candidate side
+    spikes: float = 0.0  # timings: fraction of runs three times slower
+    pass_fail: bool = False
+
+
+def _gauss(sd: float) -> Callable[[np.random.Generator, int, int], np.ndarray]:
+    return lambda rng, n, r: rng.normal(0, sd, (n, r))
+
+
+def _t3(sd: float) -> Callable[[np.random.Generator, int, int], np.ndarray]:
+    return lambda rng, n, r: rng.standard_t(3, (n, r)) * sd / np.sqrt(3.0)
+
+
+def _outlier(sd: float) -> Callable[[np.random.Generator, int, int], np.ndarray]:
+    def draw(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
+        x = rng.normal(0, sd, (n, r))
+        x[0] *= 10.0
+        return x
+    return draw
+
+
+def _lognormal(cv: float) -> Callable[[np.random.Generator, int, int], np.ndarray]:
+    s = float(np.sqrt(np.log1p(cv * cv)))
+    return lambda rng, n, r: rng.normal(0, s, (n, r))
+
+
+def shapes(noise: float) -> list[Shape]:
+    return [
+        Shape("gaussian", "score", 20, 5, _gauss(noise)),
+        Shape("student_t3", "score", 20, 5, _t3(noise)),
+        Shape("outlier_task", "score", 20, 5, _outlier(noise)),
+        Shape("pass_fail", "score", 20, 5, _gauss(0.0), pass_fail=True),
+        Shape("small", "score", 5, 3, _gauss(noise)),
+        Shape("wide", "score", 200, 1, _gauss(noise)),
+        Shape("lognormal30", "timing", 20, 5, _lognormal(0.3)),
+        Shape("spikes", "timing", 20, 5, _lognormal(0.3), spikes=0.05),
+        Shape("drift", "timing", 20, 5, _lognormal(0.3), cand_offset=float(np.log(1.08))),
+    ]
+
+
+class Source:
+    """One trial's world: the true per-task levels and effect; draws runs on demand, so that
+    the sequential method can ask for more of the same tasks."""
+
+    def __init__(self, shape: Shape, effect: float, rng: np.random.Generator) -> None:
+        self.shape, self.effect, self.rng = shape, effect, rng
+        if shape.kind == "score":
+            self.levels = rng.uniform(0.55, 0.9, size=shape.tasks)
+        else:
+            self.levels = np.log(rng.uniform(10.0, 1000.0, size=shape.tasks))
+
+    def draw(self, side: str, tasks: np.ndarray, runs: int) -> np.ndarray:
+        sh = self.shape
+        lv = self.levels[tasks][:, None]
+        if sh.kind == "score":
+            p = lv + (self.effect if side == "cand" else 0.0)
+            if sh.pass_fail:
+                return (self.rng.random((tasks.size, runs)) < p).astype(float)
+            return p + sh.noise(self.rng, tasks.size, runs)
+        shift = (self.effect + sh.cand_offset) if side == "cand" else 0.0
+        logs = lv + shift + sh.noise(self.rng, tasks.size, runs)
+        if sh.spikes:
+            logs = logs + np.log(3.0) * (self.rng.random((tasks.size, runs)) < sh.spikes)
+        return np.exp(logs)
+
+
+def results_of(values: list[list[float]], metric: Metric, commit: str) -> Results:
     tasks = [
         TaskResult(id=f"t{i:03d}", status="ok", samples=[
-            Sample(status="ok", metrics={"accuracy": float(v)}, duration_s=0.0) for v in row])
+            Sample(status="ok", metrics={metric.name: float(v)}, duration_s=0.0) for v in row])
         for i, row in enumerate(values)
     ]
     suite = SuiteResult(id="sim", kind="benchmark", path="benchmarks/sim.yaml",
-                        definition_hash="sha256:sim", targets=["**"], repeat=values.shape[1],
-                        metrics=[METRIC], tasks=tasks)
+                        definition_hash="sha256:sim", targets=["**"],
+                        repeat=max(len(r) for r in values), metrics=[metric], tasks=tasks)
     return Results(commit=commit * 40, ref="sim", created_at="", environment=ENV, suites=[suite])
 
 
-def trial(rng: np.random.Generator, args: argparse.Namespace, effect: float,
-          config: CompareConfig) -> tuple[bool, bool, str]:
-    levels = rng.uniform(0.55, 0.9, size=args.tasks)[:, None]
-    base = levels + rng.normal(0, args.noise, (args.tasks, args.repeats))
-    cand = levels + effect + rng.normal(0, args.noise, (args.tasks, args.repeats))
-    naive = float(np.mean(cand.mean(axis=1) - base.mean(axis=1))) >= 0
-    decision = compare_results(_results(base, "a"), _results(cand, "b"), config).decision
-    return decision == "accept", naive, decision
+def fixed(src: Source, config: CompareConfig) -> tuple[str, int]:
+    sh = src.shape
+    idx = np.arange(sh.tasks)
+    metric = SCORE if sh.kind == "score" else TIMING
+    b = src.draw("base", idx, sh.repeats).tolist()
+    c = src.draw("cand", idx, sh.repeats).tolist()
+    decision = compare_results(results_of(b, metric, "a"), results_of(c, metric, "b"),
+                               config).decision
+    return decision, 2 * sh.tasks * sh.repeats
+
+
+def sequential(src: Source, config: CompareConfig, seq: SequentialConfig) -> tuple[str, int]:
+    sh = src.shape
+    metric = SCORE if sh.kind == "score" else TIMING
+    idx = np.arange(sh.tasks)
+    b = src.draw("base", idx, sh.repeats).tolist()
+    c = src.draw("cand", idx, sh.repeats).tolist()
+
+    def more(plan: dict[tuple[str, str], int]) -> tuple[dict, dict]:
+        extra_b: dict[tuple[str, str], list[Sample]] = {}
+        extra_c: dict[tuple[str, str], list[Sample]] = {}
+        for (sid, tid), runs in sorted(plan.items()):
+            i = np.array([int(tid[1:])])
+            for side, extra in (("base", extra_b), ("cand", extra_c)):
+                extra[(sid, tid)] = [
+                    Sample(status="ok", metrics={metric.name: float(v)}, duration_s=0.0)
+                    for v in src.draw(side, i, runs)[0]]
+        return extra_b, extra_c
+
+    outcome = run_sequential(results_of(b, metric, "a"), results_of(c, metric, "b"), config,
+                             seq, more)
+    return outcome.comparison.decision, outcome.runs
+
+
+SCENARIOS = ("regression", "none", "improvement")
+
+
+def effect_for(shape: Shape, scenario: str, tolerance: float) -> float:
+    if shape.kind == "score":
+        return {"regression": -tolerance, "none": 0.0, "improvement": 2 * tolerance}[scenario]
+    return float(np.log({"regression": 1.15, "none": 1.0, "improvement": 1.3}[scenario]))
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tasks", type=int, default=20)
-    p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--noise", type=float, default=0.05)
     p.add_argument("--tolerance", type=float, default=0.01)
-    p.add_argument("--trials", type=int, default=500, help="trials per scenario")
+    p.add_argument("--trials", type=int, default=200, help="trials per shape and scenario")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--resamples", type=int, default=CompareConfig().resamples)
+    p.add_argument("--resamples", type=int, default=2000)
+    p.add_argument("--shapes", default="", help="comma-separated shape names (default: all)")
+    p.add_argument("--methods", default="fixed,sequential")
+    p.add_argument("--smoke", action="store_true", help="smallest size: 2 trials, 2 shapes")
     args = p.parse_args()
+    if args.smoke:
+        args.trials, args.resamples = 2, 200
+        args.shapes = args.shapes or "gaussian,lognormal30"
     config = CompareConfig(tolerance={"default": args.tolerance}, resamples=args.resamples)
-    rng = np.random.default_rng(args.seed)
+    seq = SequentialConfig()
+    chosen = [s for s in shapes(args.noise)
+              if not args.shapes or s.name in args.shapes.split(",")]
+    methods = args.methods.split(",")
     started = time.perf_counter()
-    out: dict[str, float | int] = {}
-    for label, effect in (("regression", -args.tolerance), ("improvement", 2 * args.tolerance)):
-        ours = naive = inconclusive = 0
-        for _ in range(args.trials):
-            a, n, decision = trial(rng, args, effect, config)
-            ours += a
-            naive += n
-            inconclusive += decision == "inconclusive"
-        key, naive_key = (("false_accept_rate", "naive_false_accept_rate") if label == "regression"
-                          else ("power", "naive_power"))
-        out[key] = ours / args.trials
-        out[naive_key] = naive / args.trials
-        out[f"inconclusive_rate_{label}"] = inconclusive / args.trials
-    out.update(trials=args.trials, tasks=args.tasks, repeats=args.repeats, noise=args.noise,
-               tolerance=args.tolerance, seconds=round(time.perf_counter() - started, 3))
+    out: dict[str, object] = {}
+    for shape in chosen:
+        for method in methods:
+            counts = {sc: {"accept": 0, "reject": 0, "inconclusive": 0} for sc in SCENARIOS}
+            runs = 0
+            settled_runs = 0
+            settled = 0
+            for scenario in SCENARIOS:
+                # the same draws for every method: seeded by shape and scenario only
+                key = [args.seed, SCENARIOS.index(scenario), len(shape.name), ord(shape.name[0]),
+                       ord(shape.name[-1])]
+                rng = np.random.default_rng(key)
+                for _ in range(args.trials):
+                    src = Source(shape, effect_for(shape, scenario, args.tolerance), rng)
+                    decision, used = (fixed(src, config) if method == "fixed"
+                                      else sequential(src, config, seq))
+                    counts[scenario][decision] += 1
+                    runs += used
+                    if decision != "inconclusive":
+                        settled += 1
+                        settled_runs += used
+            n = args.trials
+            reg, none, imp = counts["regression"], counts["none"], counts["improvement"]
+            row = {
+                "false_accept": reg["accept"] / n,
+                "false_reject": none["reject"] / n,
+                "inconclusive_none": none["inconclusive"] / n,
+                "inconclusive_all": sum(c["inconclusive"] for c in counts.values()) / (3 * n),
+                "power": (imp["accept"] if shape.kind == "score" else imp["reject"]) / n,
+                "runs_mean": runs / (3 * n),
+                "runs_mean_settled": settled_runs / settled if settled else None,
+                "fixed_runs": 2 * shape.tasks * shape.repeats,
+            }
+            out[f"{shape.name}/{method}"] = row
+            print(f"{shape.name:13s} {method:10s} " + " ".join(
+                f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
+                file=sys.stderr, flush=True)
+    out.update(trials=args.trials, noise=args.noise, tolerance=args.tolerance,
+               seconds=round(time.perf_counter() - started, 3))
     print(json.dumps(out, sort_keys=True))
 
 

@@ -124,29 +124,35 @@ def test_bootstrap_p_when_every_replicate_is_past_the_threshold() -> None:
     assert stats.bootstrap_p_below(np.full(99, 0.5), 1, 0.0) is None
 
 
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        ([1.0, 2.0, 3.0, 4.0, 5.0], [3.0, 4.0, 5.0, 6.0, 7.0]),
-        # ties across the samples
-        ([1.0, 1.0, 2.0, 2.0, 3.0], [2.0, 2.0, 3.0, 3.0, 3.0]),
-        ([10.0, 11.0, 12.0], [20.0, 21.0, 22.0, 23.0]),
-        # a single repeat each
-        ([1.0], [2.0]),
-    ],
-)
-def test_mann_whitney_matches_scipy(a: list[float], b: list[float]) -> None:
-    expected = sps.mannwhitneyu(a, b, alternative="two-sided").pvalue
-    assert stats.mann_whitney_p(np.array(a), np.array(b)) == pytest.approx(expected)
+def test_hodges_lehmann_is_the_median_pairwise_difference() -> None:
+    base = np.array([1.0, 2.0, 3.0])
+    cand = np.array([2.5, 3.5, 40.0])  # one wild run
+    diffs = sorted(c - b for c in cand for b in base)
+    assert stats.hodges_lehmann_shift(base, cand) == pytest.approx(diffs[4])
+    # the wild run moves the mean difference by 12, the estimate not at all
+    assert stats.hodges_lehmann_shift(base, np.array([2.5, 3.5, 4.0])) == pytest.approx(diffs[4])
+    assert stats.hodges_lehmann_shift(np.array([]), cand) is None
+    assert stats.hodges_lehmann_shift(np.array([np.nan]), cand) is None
 
 
-def test_mann_whitney_degenerate_inputs() -> None:
-    assert stats.mann_whitney_p(np.array([5.0, 5.0]), np.array([5.0, 5.0, 5.0])) == 1.0
-    assert stats.mann_whitney_p(np.array([]), np.array([1.0])) is None
-    assert stats.mann_whitney_p(np.array([np.nan, np.nan]), np.array([1.0])) is None
-    # NaN values are left out, not counted as ties
-    p = stats.mann_whitney_p(np.array([1.0, 2.0, np.nan]), np.array([3.0, 4.0]))
-    assert p == pytest.approx(sps.mannwhitneyu([1.0, 2.0], [3.0, 4.0]).pvalue)
+def test_yuen_is_scipys_trimmed_test_shifted_by_the_margin() -> None:
+    rng = np.random.default_rng(5)
+    base = rng.normal(0, 0.3, 10)
+    cand = rng.normal(0.5, 0.3, 10)
+    expected = sps.ttest_ind(cand - 0.1, base, equal_var=False, trim=0.2,
+                             alternative="greater").pvalue
+    assert stats.yuen_p_greater(base, cand, 0.1) == pytest.approx(expected)
+    assert stats.yuen_p_greater(base[:1], cand, 0.1) is None
+    # no noise at all: the difference is exact, on either side of the margin
+    assert stats.yuen_p_greater(np.array([1.0, 1.0]), np.array([1.5, 1.5]), 0.1) == 0.0
+    assert stats.yuen_p_greater(np.array([1.0, 1.0]), np.array([1.05, 1.05]), 0.1) == 1.0
+
+
+def test_yuen_shrugs_off_one_spike() -> None:
+    base = np.log(np.array([100.0, 103.0, 98.0, 101.0, 99.0]))
+    cand = np.log(np.array([101.0, 99.0, 300.0, 102.0, 100.0]))  # a noisy neighbour
+    p = stats.yuen_p_greater(base, cand, math.log(1.1))
+    assert p is not None and p > 0.5
 
 
 def test_bootstrap_repeats_for_a_single_task() -> None:

@@ -7,14 +7,21 @@ Rules (``.github/improve.yml``, ``compare:``):
   metric's delta is the mean of those over the tasks both sides measured; its confidence
   interval is a seeded paired bootstrap over tasks (over the repeats when a suite has a single
   task), see :mod:`bot.core.stats`.
-* Timings: per task the ratio of medians; the suite's ratio is their geometric mean (with a
-  bootstrap interval); the test is Mann-Whitney U over the samples, each task's samples scaled
-  by that task's pooled median so that slow and fast tasks mix fairly.
+* Timings are judged on log ratios, paired by task. Per task the log ratio is the
+  Hodges-Lehmann shift between the two sides' log samples (the median of all pairwise
+  differences: one spike cannot move it); the suite's ratio is exp of their mean over tasks,
+  with a bootstrap interval over tasks, and that interval is compared against the floor.
+  Each task is also tested on its own (Yuen's 20%-trimmed t-test on log samples, one-sided,
+  for "slower by more than the floor"), with Holm's correction across every per-task test of
+  the comparison, so that one benchmark's slowdown cannot hide in the suite's mean.
 * A score metric *regresses with confidence* when its (Holm-adjusted) p-value for "worse than
   -tolerance" is below 1 - confidence, i.e. its interval lies entirely past -tolerance. It is
   *within tolerance with confidence* when its interval's lower end is at or above -tolerance.
-  A timing regresses with confidence when its Holm-adjusted Mann-Whitney p is below
-  1 - confidence and its ratio is worse than the floor.
+  A timing regresses with confidence when its interval lies entirely past the floor on the
+  slow side (Holm-adjusted like the scores); it is *ok* when its interval lies within the
+  floor on the slow side, *improved* when it lies past the floor on the fast side, and
+  otherwise *unclear*. A task's timing that regresses past the floor with confidence (after
+  Holm across tasks) rejects too, and is named.
 * Reject: a regression check newly fails, a benchmark task newly fails, a suite's score falls
   under its minimum, or a gating metric regresses with confidence. Accept: every gating metric
   is within tolerance (or improved) with confidence, each suite's weighted mean delta does not
@@ -50,6 +57,9 @@ from bot.errors import InputError
 
 Decision = Literal["accept", "reject", "inconclusive"]
 MetricVerdict = Literal["improved", "ok", "unclear", "regressed", "not compared"]
+# what the numbers showed with confidence, for changelogs and release notes: a metric whose
+# interval includes no change is "unchanged", whatever its point estimate says
+Change = Literal["better", "worse", "unchanged"]
 CheckVerdict = Literal["pass", "fixed", "new failure", "still failing", "missing"]
 Presence = Literal["both", "baseline", "candidate"]
 
@@ -69,7 +79,13 @@ R_METRIC_DROPPED = (
 )
 R_UNDER_MINIMUM = "suite score {value} is under the minimum {minimum}"
 R_SCORE_REGRESSED = "{subject} regressed by {delta} (95% CI {ci}), past the tolerance {tol}"
-R_TIMING_REGRESSED = "{subject} is slower: x{ratio} (p = {p}), past the floor of {floor}"
+R_TIMING_REGRESSED = (
+    "{subject} is slower: x{ratio} (95% CI {ci}), past the floor of {floor} with confidence"
+)
+R_TASK_TIMING_REGRESSED = (
+    "task {task}: {subject} is slower: x{ratio}, past the floor of {floor} with confidence "
+    "(Holm-adjusted p = {p} across {tests} per-task timing tests)"
+)
 R_CHECK_STILL_FAILS = "check {subject} fails on the baseline too: a person must judge it"
 R_CHECK_MISSING = "check {subject} did not run on the candidate"
 R_SUITE_MISSING = "the suite did not run on the candidate"
@@ -115,6 +131,14 @@ class Histogram(Model):
     counts: list[int]
 
 
+class TaskTiming(Model):
+    """A task whose timing regressed past the floor with confidence, on its own."""
+
+    id: str
+    ratio: float | None
+    p_adjusted: float | None
+
+
 class MetricComparison(Model):
     name: str
     kind: Literal["score", "timing"]
@@ -132,13 +156,18 @@ class MetricComparison(Model):
     ratio: float | None = None
     # scores: of the delta; timings: of the ratio
     ci: Interval | None = None
-    # scores: bootstrap p for "worse than -tolerance"; timings: Mann-Whitney U, two-sided
+    # bootstrap p for "worse than the tolerance" (scores) or "slower past the floor" (timings)
     p_value: float | None = None
     # after Holm's correction across the gating metrics of the whole comparison
     p_adjusted: float | None = None
     verdict: MetricVerdict
+    # "better"/"worse" only when the interval excludes no change (timings: lies past the
+    # floor); None when nothing was compared or no interval could be computed
+    change: Change | None = None
     histogram: Histogram | None = None
     missing_tasks: list[str] = []
+    # timings: the tasks that, each on its own, are slower past the floor with confidence
+    slower_tasks: list[TaskTiming] = []
 
 
 class CheckComparison(Model):
@@ -282,6 +311,10 @@ class _MetricWork:
     noise_var: float = 0.0
     deltas: np.ndarray | None = None
     missing: list[str] = field(default_factory=list)
+    # timings, per task: (task id, log ratio, one-sided p for "slower past the floor")
+    task_tests: list[tuple[str, float, float | None]] = field(default_factory=list)
+    slower_tasks: list[TaskTiming] = field(default_factory=list)
+    tests_in_family: int = 0
     verdict: MetricVerdict = "not compared"
 
     @property
@@ -301,6 +334,13 @@ class _MetricWork:
         if self.ratio is None or self.ratio <= 0:
             return None
         return self.ratio if self.metric.direction == "lower" else 1.0 / self.ratio
+
+    def oriented_ratio_ci(self) -> tuple[float, float] | None:
+        """The ratio's interval turned so that above 1 is worse, whichever the direction."""
+        if self.ci is None or self.ci[0] <= 0:
+            return None
+        lo, hi = self.ci
+        return (lo, hi) if self.metric.direction == "lower" else (1.0 / hi, 1.0 / lo)
 
 
 @dataclass
@@ -567,7 +607,7 @@ def _paired_stats(
         if timing[j]:
             with np.errstate(invalid="ignore", divide="ignore"):
                 ok = has & (bmed[:, j] > 0) & (cmed[:, j] > 0)
-                effect[ok, j] = np.log(cmed[ok, j] / bmed[ok, j])
+            _task_timings(work.metrics[j], ids, barr[:, :, j], carr[:, :, j], ok, effect[:, j])
             nonpos = [ids[i] for i in np.flatnonzero(has & ~ok)]
             if nonpos:
                 work.notes.append(f"{work.metrics[j].metric.name}: {len(nonpos)} task(s) with a "
@@ -603,7 +643,8 @@ def _paired_stats(
             m.delta = m.cand - m.base
             ci = stats.percentile_ci(eff_reps[:, j], m.units, config.confidence)
             m.ci = (math.exp(ci[0]), math.exp(ci[1])) if ci else None
-            m.p = _timing_p(barr[present, :, j], carr[present, :, j])
+            m.p = stats.bootstrap_p_below(m.sign * eff_reps[:, j], m.units,
+                                          -math.log1p(m.tolerance))
         else:
             m.base = float(np.mean(bmean[present, j]))
             m.cand = float(np.mean(cmean[present, j]))
@@ -617,14 +658,23 @@ def _paired_stats(
     _suite_scores(work, eff_reps, base_reps, config)
 
 
-def _timing_p(base: np.ndarray, cand: np.ndarray) -> float | None:
-    """Mann-Whitney U over every sample, each task's samples divided by that task's median of
-    both sides' samples together, so that a slow task does not swamp a fast one."""
-    pooled = np.concatenate([base, cand], axis=1)
-    with stats.quiet_nan():
-        scale = np.nanmedian(pooled, axis=1, keepdims=True)
-    scale = np.where(scale > 0, scale, np.nan)
-    return stats.mann_whitney_p((base / scale).ravel(), (cand / scale).ravel())
+def _task_timings(m: _MetricWork, ids: list[str], base: np.ndarray, cand: np.ndarray,
+                  ok: np.ndarray, effect: np.ndarray) -> None:
+    """Per task, on log samples: the Hodges-Lehmann log ratio (written into ``effect``) and the
+    one-sided test of "slower by more than the floor" that lets a task reject on its own."""
+    margin = math.log1p(m.tolerance)
+    for i in np.flatnonzero(ok):
+        b = base[i][~np.isnan(base[i])]
+        c = cand[i][~np.isnan(cand[i])]
+        b, c = np.log(b[b > 0]), np.log(c[c > 0])
+        shift = stats.hodges_lehmann_shift(b, c)
+        if shift is None:
+            continue
+        effect[i] = shift
+        # "slower" is cand above base for a lower-is-better timing, below it otherwise
+        p = (stats.yuen_p_greater(b, c, margin) if m.metric.direction == "lower"
+             else stats.yuen_p_greater(c, b, margin))
+        m.task_tests.append((ids[i], shift, p))
 
 
 def _suite_scores(
@@ -706,6 +756,42 @@ def _fmt_ci(ci: tuple[float, float] | None, signed: bool = True) -> str:
     return f"[{_fmt(ci[0], signed)}, {_fmt(ci[1], signed)}]"
 
 
+def _timing_verdict(m: _MetricWork, p: float | None, alpha: float) -> MetricVerdict:
+    """The interval against the floor: past it on the slow side with confidence is a
+    regression, inside it on the slow side is ok, past it on the fast side an improvement."""
+    if m.slower_tasks:
+        return "regressed"
+    if p is not None and p < alpha:
+        return "regressed"
+    oci = m.oriented_ratio_ci()
+    if oci is None:
+        return "unclear"
+    floor = 1.0 + m.tolerance
+    if oci[1] < 1.0 / floor:
+        return "improved"
+    if oci[1] <= floor:
+        return "ok"
+    return "unclear"
+
+
+def _task_timing_tests(suites: list[_SuiteWork], config: CompareConfig) -> None:
+    """Holm's step-down across every per-task timing test of the gating timing metrics in the
+    comparison (not per suite: the error rate holds for the whole verdict)."""
+    alpha = 1.0 - config.confidence
+    family = [(m, tid, shift, p) for s in suites for m in s.metrics
+              if m.metric.gate and m.metric.kind == "timing"
+              for tid, shift, p in m.task_tests if p is not None]
+    raw = [p for *_, p in family]
+    adjusted = stats.holm(raw) if config.holm else raw
+    for (m, tid, shift, _), adj in zip(family, adjusted, strict=True):
+        m.tests_in_family = len(family)
+        if adj < alpha:
+            ratio = math.exp(shift)
+            m.slower_tasks.append(TaskTiming(
+                id=tid, ratio=_r(ratio if m.metric.direction == "lower" else ratio),
+                p_adjusted=_r(adj)))
+
+
 def _metric_verdicts(suites: list[_SuiteWork], config: CompareConfig) -> None:
     alpha = 1.0 - config.confidence
     family = [m for s in suites for m in s.metrics if m.metric.gate and m.p is not None]
@@ -713,6 +799,7 @@ def _metric_verdicts(suites: list[_SuiteWork], config: CompareConfig) -> None:
     adjusted = stats.holm(raw) if config.holm else raw
     for m, adj in zip(family, adjusted, strict=True):
         m.p_adj = adj
+    _task_timing_tests(suites, config)
     for s in suites:
         for m in s.metrics:
             if m.tasks == 0:
@@ -733,20 +820,7 @@ def _metric_verdicts(suites: list[_SuiteWork], config: CompareConfig) -> None:
                 else:
                     m.verdict = "unclear"
             else:
-                r = m.oriented_ratio()
-                if r is None or p is None:
-                    m.verdict = "unclear"
-                    continue
-                worse = r > 1.0 + m.tolerance
-                better = r < 1.0 / (1.0 + m.tolerance)
-                if p < alpha and worse:
-                    m.verdict = "regressed"
-                elif p < alpha and better:
-                    m.verdict = "improved"
-                elif worse:
-                    m.verdict = "unclear"
-                else:
-                    m.verdict = "ok"
+                m.verdict = _timing_verdict(m, p, alpha)
 
 
 def _suite_reasons(s: _SuiteWork, config: CompareConfig) -> None:
@@ -781,19 +855,30 @@ def _suite_reasons(s: _SuiteWork, config: CompareConfig) -> None:
                                         subject=name, delta=_fmt(m.delta, True),
                                         ci=_fmt_ci(m.ci), tol=_fmt(m.tolerance))))
         elif m.verdict == "regressed":
-            s.rejects.append(Reason(code="metric_regressed", suite=s.id, subject=name,
-                                    message=R_TIMING_REGRESSED.format(
-                                        subject=name, ratio=_fmt(m.ratio), p=_fmt(m.p_adj),
-                                        floor=f"{m.tolerance:.0%}")))
+            alpha = 1.0 - config.confidence
+            if m.p_adj is not None and m.p_adj < alpha:
+                s.rejects.append(Reason(code="metric_regressed", suite=s.id, subject=name,
+                                        message=R_TIMING_REGRESSED.format(
+                                            subject=name, ratio=_fmt(m.ratio),
+                                            ci=_fmt_ci(m.ci, signed=False),
+                                            floor=f"{m.tolerance:.0%}")))
+            for t in m.slower_tasks:
+                s.rejects.append(Reason(code="task_timing_regressed", suite=s.id, subject=t.id,
+                                        message=R_TASK_TIMING_REGRESSED.format(
+                                            task=t.id, subject=name, ratio=_fmt(t.ratio),
+                                            floor=f"{m.tolerance:.0%}", p=_fmt(t.p_adjusted),
+                                            tests=m.tests_in_family)))
         elif m.verdict == "unclear":
             if m.ci is None and m.metric.kind == "score":
                 detail = "a single sample per side gives no estimate of the noise"
             elif m.metric.kind == "score":
                 detail = (f"{_fmt(m.delta, True)} (95% CI {_fmt_ci(m.ci)}) may be past the "
                           f"tolerance {_fmt(m.tolerance)}")
+            elif m.ci is None:
+                detail = "a single sample per side gives no estimate of the noise"
             else:
-                detail = (f"x{_fmt(m.ratio)} is past the floor of {m.tolerance:.0%} but not "
-                          f"significant (p = {_fmt(m.p_adj)})")
+                detail = (f"x{_fmt(m.ratio)} (95% CI {_fmt_ci(m.ci, signed=False)}) may be past "
+                          f"the floor of {m.tolerance:.0%}")
             s.blockers.append(Reason(code="metric_unclear", suite=s.id, subject=name,
                                      message=R_UNCLEAR.format(subject=name, detail=detail)))
             (unclear_scores if m.metric.kind == "score" else unclear_timings).append(m)
@@ -981,6 +1066,30 @@ def _histogram(deltas: np.ndarray | None) -> Histogram | None:
     return Histogram(edges=[_r(float(e)) for e in edges], counts=[int(c) for c in counts])
 
 
+def _change(m: _MetricWork) -> Change | None:
+    """Better, worse or unchanged, as shown with confidence: the interval against no change
+    (scores) or against the floor (timings, where a ratio within the floor is never a change).
+    A timing with one task slower past the floor on its own is worse."""
+    if m.tasks == 0:
+        return None
+    if m.metric.kind == "timing":
+        if m.slower_tasks:
+            return "worse"
+        oci = m.oriented_ratio_ci()
+        if oci is None:
+            return None
+        floor = 1.0 + m.tolerance
+        if oci[0] > floor:
+            return "worse"
+        return "better" if oci[1] < 1.0 / floor else "unchanged"
+    sci = m.oriented_ci()
+    if sci is None:
+        return None
+    if sci[0] > 0:
+        return "better"
+    return "worse" if sci[1] < 0 else "unchanged"
+
+
 def _metric_model(m: _MetricWork) -> MetricComparison:
     delta_pct: float | None = None
     if m.metric.kind == "timing" and m.ratio is not None:
@@ -992,9 +1101,10 @@ def _metric_model(m: _MetricWork) -> MetricComparison:
         weight=m.metric.weight, gate=m.metric.gate, tolerance=m.tolerance, tasks=m.tasks,
         base=_r(m.base), cand=_r(m.cand), delta=_r(m.delta), delta_pct=_r(delta_pct),
         ratio=_r(m.ratio), ci=_interval(m.ci), p_value=_r(m.p), p_adjusted=_r(m.p_adj),
-        verdict=m.verdict,
+        verdict=m.verdict, change=_change(m),
         histogram=_histogram(m.deltas) if m.metric.kind == "score" else None,
         missing_tasks=m.missing if m.tasks else [],
+        slower_tasks=m.slower_tasks,
     )
 
 
