@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
+from scipy import special
 from scipy import stats as sps
 
 # about a million draws per chunk keeps the bootstrap's count matrix in cache-friendly sizes
@@ -167,20 +168,38 @@ def hodges_lehmann_shift(base: np.ndarray, cand: np.ndarray) -> float | None:
     return float(np.median((c[:, None] - b[None, :]).ravel()))
 
 
-def yuen_p_greater(base: np.ndarray, cand: np.ndarray, margin: float) -> float | None:
+def _trimmed(x: np.ndarray, trim: float) -> tuple[float, float, int]:
+    """Yuen's pieces for one sample: the trimmed mean, the squared standard error
+    ((n - 1) winsorized variance / (h (h - 1))) and h, the number of values kept."""
+    x = np.sort(x)
+    n = x.size
+    g = int(math.floor(trim * n))
+    h = n - 2 * g
+    kept = x[g:n - g]
+    wins = np.clip(x, kept[0], kept[-1])
+    d = (n - 1) * float(np.var(wins, ddof=1)) / (h * (h - 1))
+    return float(np.mean(kept)), d, h
+
+
+def yuen_p_greater(base: np.ndarray, cand: np.ndarray, margin: float,
+                   trim: float = 0.2) -> float | None:
     """One-sided p-value that ``cand`` exceeds ``base`` by more than ``margin``: Yuen's
     trimmed-mean t-test (20% trimmed, Welch's degrees of freedom), so a run or two slowed by a
-    noisy neighbour cannot make a task look slower. None with fewer than two values a side."""
+    noisy neighbour cannot make a task look slower. None with fewer than two values a side.
+    (The same numbers as ``scipy.stats.ttest_ind(..., trim=0.2, equal_var=False)``, at a
+    fraction of its cost: it runs once per task and metric.)"""
     b = base[np.isfinite(base)]
     c = cand[np.isfinite(cand)] - margin
     if b.size < 2 or c.size < 2:
         return None
-    if np.ptp(b) == 0 and np.ptp(c) == 0:
+    mb, db, hb = _trimmed(b, trim)
+    mc, dc, hc = _trimmed(c, trim)
+    if db + dc == 0:
         # no noise at all (a deterministic count, a test fixture): the difference is exact
-        return 0.0 if c[0] > b[0] else 1.0
-    with quiet_nan():
-        p = float(sps.ttest_ind(c, b, equal_var=False, trim=0.2, alternative="greater").pvalue)
-    return 1.0 if math.isnan(p) else p
+        return 0.0 if mc > mb else 1.0
+    t = (mc - mb) / math.sqrt(db + dc)
+    df = (db + dc) ** 2 / (db**2 / (hb - 1) + dc**2 / (hc - 1))
+    return float(special.stdtr(df, -t))
 
 
 def repeats_to_settle(
