@@ -75,8 +75,8 @@ def test_a_close_change_spends_more_runs_and_settles() -> None:
     assert len(out.rounds) > 1 and world.asked
     assert out.runs > 2 * 10 * 3
     assert out.comparison.decision == "accept"
-    # every look used the split confidence, and the report says so
-    assert out.comparison.settings.confidence == pytest.approx(1 - 0.05 / 4)
+    # a later look spends its share of the error rate: half of it over the three later looks
+    assert out.comparison.settings.confidence == pytest.approx(1 - 0.05 / 6)
 
 
 def test_the_noisiest_task_gets_the_runs() -> None:
@@ -119,4 +119,16 @@ def test_a_person_blocker_is_not_sent_for_more_runs() -> None:
 
 def test_looks_split_the_error_rate() -> None:
     assert look_confidence(CFG, 1).confidence == 0.95
-    assert look_confidence(CFG, 5).confidence == pytest.approx(0.99)
+    # half at the first look, the rest evenly: the sum over the looks is the error rate
+    spent = [1 - look_confidence(CFG, 5, k).confidence for k in range(1, 6)]
+    assert spent[0] == pytest.approx(0.025) and spent[1] == pytest.approx(0.025 / 4)
+    assert sum(spent) == pytest.approx(0.05)
+
+
+def test_the_time_budget_ends_the_rounds() -> None:
+    world = World(effect=0.02, seed=4)
+    base, cand = world.first()  # 60 runs of 0.1 s: 6 s spent
+    seq = SequentialConfig(max_looks=4, max_repeats=20, max_seconds=6.5)
+    out = run_sequential(base, cand, CFG, seq, world.more)
+    assert [r.look for r in out.rounds] == [1] and world.asked == []
+    assert SequentialConfig.of(CFG).max_seconds == CFG.max_minutes * 60

@@ -3,8 +3,10 @@ into a results file; merging the results of shards. Pure: the runner is elsewher
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.core.render import md_escape
 from bot.core.results import Environment, Results, Sample, Shard, SuiteResult, TaskResult
@@ -61,6 +63,39 @@ def plan_units(
                     Unit(src.suite.id, tid, r) for r in range(repeats_for(src.suite, repeat))
                 )
     return units
+
+
+def has_timing(suite: Suite) -> bool:
+    """A suite with a timing metric: its runs are measured alone, base and head interleaved."""
+    return isinstance(suite, BenchmarkSuite) and any(m.kind == "timing" for m in suite.metrics)
+
+
+SideName = Literal["base", "head"]
+
+
+def interleave(
+    base: Sequence[Unit], head: Sequence[Unit], seed: int
+) -> list[tuple[SideName, Unit]]:
+    """The order to run timing units in: round by round (every task's first repeat, then every
+    task's second, ...), the tasks of a round in a seeded random order, and each task's base and
+    head run back to back in a seeded random order (A B, B A, ...). Drift over the job and a
+    neighbour's load then fall on both sides alike instead of on whichever side ran later."""
+    rng = random.Random(f"improve-interleave-{seed}")
+    keyed: dict[tuple[int, str, str], dict[SideName, Unit]] = {}
+    sides_units: tuple[tuple[SideName, Sequence[Unit]], ...] = (("base", base), ("head", head))
+    for side, units in sides_units:
+        for u in units:
+            keyed.setdefault((u.repeat, u.suite_id, u.task_id), {})[side] = u
+    order: list[tuple[SideName, Unit]] = []
+    for rnd in sorted({k[0] for k in keyed}):
+        keys = sorted(k for k in keyed if k[0] == rnd)
+        rng.shuffle(keys)
+        for k in keys:
+            pair = keyed[k]
+            sides: list[SideName] = ["base", "head"]
+            rng.shuffle(sides)
+            order.extend((side, pair[side]) for side in sides if side in pair)
+    return order
 
 
 def summarize_task(

@@ -19,6 +19,7 @@ from bot.core.monitor import ROLLBACK_BRANCH_PREFIX
 from bot.core.policy import Verdict
 from bot.core.proposal_files import is_proposal_path, proposal_author
 from bot.core.results import Results
+from bot.core.sequential import Round
 from bot.core.yamldoc import YamlError, load_yaml
 from bot.errors import InputError, Problem
 
@@ -70,6 +71,9 @@ class PrArtifact(Strict):
     base: Results | None = None
     head: Results | None = None
     base_cached: bool = False
+    # suites whose baseline came from the data branch, and the sequential evaluation's looks
+    reused: list[str] = Field(default_factory=list, max_length=1000)
+    rounds: list[Round] = Field(default_factory=list, max_length=100)
     error: str | None = Field(None, max_length=MAX_ERROR_CHARS)
     # the base branch's tip the comparison stood on, and, when the branch had moved past the
     # event's base, the head merged into that tip (the candidate measured instead of the head)

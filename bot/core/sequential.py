@@ -3,11 +3,13 @@ more repeats of the tasks that carry the uncertainty (both sides) and compare ag
 verdict settles or the budget ends.
 
 Error rates under repeated looks: the comparison is looked at up to ``max_looks`` times, and
-each look uses confidence ``1 - (1 - confidence) / max_looks`` (a Bonferroni split of the error
-rate over the looks: group-sequential boundaries that are conservative but valid whatever the
-looks' information, which here grows unevenly because only some tasks get more runs). By the
-union bound, the chance that any look's interval misses the truth stays within
-``1 - confidence``, so false accepts and false rejects stay within it too.
+the error rate alpha = 1 - confidence is spent over the looks: half at the first look (most
+verdicts settle there, and it keeps the first look nearly as sharp as a single comparison),
+the other half split evenly over the later ones. These are group-sequential boundaries of the
+Bonferroni kind: conservative, but valid whatever information each look adds (here it grows
+unevenly, as only some tasks get more runs). By the union bound, the chance that any look's
+interval misses the truth stays within alpha, so false accepts and false rejects stay within
+it too.
 
 Which tasks: in each unsettled suite, the tasks whose runs' noise (var_b / n_b + var_c / n_c of
 the unclear metrics, scaled by the metric's spread) makes up most of the noise of the suite's
@@ -26,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from bot.core.compare import Comparison, compare_results
 from bot.core.config import CompareConfig
@@ -50,11 +53,19 @@ class SequentialConfig:
     max_looks: int = 3
     max_repeats: int = 20
     step: int = 0
+    # task time (the runs' duration_s, both sides) the extra runs may bring the total to
+    max_seconds: float = math.inf
+
+    @classmethod
+    def of(cls, config: CompareConfig) -> SequentialConfig:
+        return cls(max_looks=config.max_looks, max_repeats=config.max_repeats,
+                   max_seconds=config.max_minutes * 60.0)
 
 
-@dataclass(frozen=True)
-class Round:
+class Round(BaseModel):
     """One look: the decision it gave, and the runs (both sides) that were measured for it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     look: int
     decision: str
@@ -65,6 +76,8 @@ class Round:
 @dataclass
 class SequentialOutcome:
     comparison: Comparison
+    base: Results
+    cand: Results
     rounds: list[Round] = field(default_factory=list)
 
     @property
@@ -72,26 +85,43 @@ class SequentialOutcome:
         return sum(r.runs for r in self.rounds)
 
 
-def look_confidence(config: CompareConfig, looks: int) -> CompareConfig:
-    """The comparison settings for one of ``looks`` looks: the error rate split evenly."""
+def look_confidence(config: CompareConfig, looks: int, look: int = 1) -> CompareConfig:
+    """The comparison settings for look number ``look`` of at most ``looks``: half the error
+    rate at the first look, the other half split evenly over the rest."""
     if looks <= 1:
         return config
-    alpha = (1.0 - config.confidence) / looks
-    return config.model_copy(update={"confidence": 1.0 - alpha})
+    alpha = 1.0 - config.confidence
+    spent = alpha / 2 if look <= 1 else alpha / (2 * (looks - 1))
+    return config.model_copy(update={"confidence": 1.0 - spent})
 
 
 def _runs(results: Results) -> int:
     return sum(len(t.samples) for s in results.suites if s.kind == "benchmark" for t in s.tasks)
 
 
+def _seconds(results: Results) -> float:
+    return sum(x.duration_s for s in results.suites for t in s.tasks for x in t.samples)
+
+
+def _mean_duration(*tasks: TaskResult) -> float:
+    durations = [x.duration_s for t in tasks for x in t.samples]
+    return sum(durations) / len(durations) if durations else 0.0
+
+
 def settleable(comparison: Comparison) -> bool:
     """Inconclusive only because some metrics are unclear, and more repeats could settle them
-    (the comparison recommends repeats, not a person, for them)."""
+    (the comparison recommends repeats, not a person, for them; or the suite has one task)."""
     if comparison.decision != "inconclusive" or not comparison.reasons:
         return False
     if any(r.code not in SETTLEABLE for r in comparison.reasons):
         return False
-    return any(r.kind == "repeats" for r in comparison.recommendations)
+    if any(r.kind == "repeats" for r in comparison.recommendations):
+        return True
+    # a single task's interval is over its repeats, so more of them always narrow it (the
+    # recommendation's estimate, made with a t quantile of very few degrees of freedom, is
+    # too pessimistic there)
+    unclear = {r.suite for r in comparison.reasons}
+    return any(s.id in unclear and s.tasks_paired == 1 for s in comparison.suites)
 
 
 def _noise(task: TaskResult, other: TaskResult, metrics: Sequence[str],
@@ -113,8 +143,10 @@ def _noise(task: TaskResult, other: TaskResult, metrics: Sequence[str],
 
 def plan_more(comparison: Comparison, base: Results, cand: Results,
               seq: SequentialConfig) -> dict[TaskKey, int]:
-    """Runs per side to add, per task, for the next look; empty when nothing would help."""
+    """Runs per side to add, per task, for the next look; empty when nothing would help or
+    the budget is spent. A task's extra runs are priced at its runs' mean duration."""
     plan: dict[TaskKey, int] = {}
+    budget = seq.max_seconds - _seconds(base) - _seconds(cand)
     for sc in comparison.suites:
         if sc.verdict != "inconclusive" or sc.present != "both":
             continue
@@ -135,8 +167,10 @@ def plan_more(comparison: Comparison, base: Results, cand: Results,
         for n, tid in noise:
             have = min(len(btasks[tid].samples), len(ctasks[tid].samples))
             add = min(step, seq.max_repeats - have)
-            if add > 0:
+            cost = 2 * add * _mean_duration(btasks[tid], ctasks[tid])
+            if add > 0 and cost <= budget:
                 plan[(sc.id, tid)] = add
+                budget -= cost
             carried += n
             if math.isfinite(total) and carried >= COVER * total:
                 break
@@ -166,10 +200,10 @@ def run_sequential(base: Results, cand: Results, config: CompareConfig, seq: Seq
                    more: MoreRuns, **compare_kwargs: object) -> SequentialOutcome:
     """Compare; while the verdict is unsettled, more runs could settle it and the budget lasts,
     ask ``more`` for the planned runs (it returns the new samples of each side) and compare
-    again. Every look uses :func:`look_confidence`."""
-    looked = look_confidence(config, seq.max_looks)
-    comparison = compare_results(base, cand, looked, **compare_kwargs)  # type: ignore[arg-type]
-    outcome = SequentialOutcome(comparison)
+    again. Each look uses its :func:`look_confidence`."""
+    first = look_confidence(config, seq.max_looks, 1)
+    comparison = compare_results(base, cand, first, **compare_kwargs)  # type: ignore[arg-type]
+    outcome = SequentialOutcome(comparison, base, cand)
     outcome.rounds.append(Round(look=1, decision=comparison.decision,
                                 runs=_runs(base) + _runs(cand),
                                 tasks=sum(len(s.tasks) for s in cand.suites)))
@@ -181,8 +215,9 @@ def run_sequential(base: Results, cand: Results, config: CompareConfig, seq: Seq
             break
         extra_b, extra_c = more(plan)
         base, cand = _extend(base, extra_b), _extend(cand, extra_c)
+        looked = look_confidence(config, seq.max_looks, look)
         comparison = compare_results(base, cand, looked, **compare_kwargs)  # type: ignore[arg-type]
-        outcome.comparison = comparison
+        outcome.comparison, outcome.base, outcome.cand = comparison, base, cand
         added = sum(len(v) for v in extra_b.values()) + sum(len(v) for v in extra_c.values())
         outcome.rounds.append(Round(look=look, decision=comparison.decision, runs=added,
                                     tasks=len(plan)))

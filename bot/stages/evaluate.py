@@ -21,9 +21,18 @@ from bot.adapters import runner
 from bot.adapters.progress import Progress
 from bot.adapters.worktree import changed_paths, open_repo, resolve, scratch_worktree
 from bot.core.config import Config, config_file_in, parse_config
-from bot.core.evaluation import SuiteSource, Unit, build_results, plan_units
+from bot.core.evaluation import (
+    SideName,
+    SuiteSource,
+    Unit,
+    build_results,
+    has_timing,
+    interleave,
+    plan_units,
+)
 from bot.core.measure import case_stdin, junit_failures, parse_metrics, score_case, tail
 from bot.core.results import Environment, Results, Sample
+from bot.core.sequential import Round, SequentialConfig, TaskKey, run_sequential
 from bot.core.suites import (
     BenchmarkSuite,
     Check,
@@ -131,6 +140,152 @@ def evaluate_commit(
         changed_from=changed_from,
     )
     return results, False
+
+
+@dataclass
+class PairResults:
+    """Both sides of a pull request, measured in one job. ``reused``: suites whose baseline came
+    from the data branch (score-only suites: timings are always measured beside the
+    candidate). ``rounds``: the looks of the sequential evaluation; ``looks`` the most it may
+    take, which sets each look's confidence."""
+
+    base: Results
+    head: Results
+    reused: list[str]
+    rounds: list[Round]
+    looks: int
+
+
+def _prepare_tree(tree: Path, config: Config, changed: Sequence[str] | None) -> Prepared:
+    found, problems = load_tree_suites(tree, config)
+    if problems:
+        raise InputError(problems)
+    chosen = {s.id for s in select_suites([s for s, _ in found], (), changed)}
+    env = runner.task_env(os.environ, {})
+    prepared = prepare(tree, config, [(s, p) for s, p in found if s.id in chosen], env["PATH"])
+    if prepared.problems:
+        raise InputError(prepared.problems)
+    return prepared
+
+
+Side = tuple[Path, Prepared, str]  # (worktree, its suites, its commit)
+Samples = dict[Unit, Sample]
+Failures = dict[tuple[str, str], list[str]]
+
+
+def run_sides(units: dict[SideName, list[Unit]], sides: dict[SideName, Side], jobs: int,
+              progress: Progress, seed: int) -> dict[SideName, tuple[Samples, Failures]]:
+    """Runs of both sides. Suites without timings run in parallel, side by side. Suites with
+    timings run afterwards, one run at a time (nothing else on the machine while one is
+    measured), base and head interleaved in a seeded order."""
+    out: dict[SideName, tuple[Samples, Failures]] = {"base": ({}, {}), "head": ({}, {})}
+    timed: dict[SideName, list[Unit]] = {"base": [], "head": []}
+    for side in ("head", "base"):
+        tree, prepared, commit = sides[side]
+        by_id = {src.suite.id: src for src in prepared.sources}
+        plain = [u for u in units[side] if not has_timing(by_id[u.suite_id].suite)]
+        timed[side] = [u for u in units[side] if has_timing(by_id[u.suite_id].suite)]
+        if plain:
+            samples, failures = run_units(plain, prepared, tree, commit, jobs, progress)
+            out[side][0].update(samples)
+            out[side][1].update(failures)
+    order = interleave(timed["base"], timed["head"], seed)
+    if not order:
+        return out
+    progress.start(len(order), "Timing base and head, interleaved, one run at a time")
+    try:
+        for side, unit in order:
+            tree, prepared, commit = sides[side]
+            src = next(s for s in prepared.sources if s.suite.id == unit.suite_id)
+            sample, failed_tests = run_unit(unit, src, prepared, tree, commit)
+            out[side][0][unit] = sample
+            if failed_tests:
+                out[side][1][(unit.suite_id, unit.task_id)] = failed_tests
+            label = f"{side}: {unit.suite_id}/{unit.task_id}#{unit.repeat + 1}"
+            detail = " ".join(f"{k}={v:g}" for k, v in sorted(sample.metrics.items()))
+            progress.done(label, sample.status == "ok", sample.duration_s, detail)
+    except BaseException:
+        runner.kill_all()
+        raise
+    finally:
+        runner.reset()
+    progress.finish(f"{len(order)} timed run(s)")
+    return out
+
+
+def evaluate_pair(
+    repo: git.Repo, base_sha: str, head_sha: str, config: Config, progress: Progress, *,
+    changed: Sequence[str] | None, reuse: Reuse | None = None, jobs: int = 0,
+) -> PairResults:
+    """Base and head of a pull request in one job, each in its own scratch worktree: the runs
+    interleaved (see :func:`run_sides`), then, while the comparison is unclear and more runs
+    could settle it, more runs of the tasks carrying the noise (:mod:`bot.core.sequential`)."""
+    with scratch_worktree(repo, head_sha) as htree, scratch_worktree(repo, base_sha) as btree:
+        sides: dict[SideName, Side] = {
+            "head": (htree, _prepare_tree(htree, config, changed), head_sha),
+            "base": (btree, _prepare_tree(btree, config, changed), base_sha),
+        }
+        base_sources = sides["base"][1].sources
+        cached: Results | None = None
+        if reuse is not None:
+            # a baseline measured on another runner at another time is fine for scores only
+            scores_only = [src for src in base_sources if not has_timing(src.suite)]
+            cached = reuse(scores_only) if scores_only else None
+        reused = sorted(s.id for s in cached.suites) if cached else []
+        fresh = [src for src in base_sources if src.suite.id not in reused]
+        units: dict[SideName, list[Unit]] = {
+            "head": plan_units(sides["head"][1].sources), "base": plan_units(fresh)}
+        got = run_sides(units, sides, jobs, progress, config.compare.seed)
+        head = _assemble(head_sha, sides["head"][1].sources, *got["head"])
+        base = _assemble(base_sha, fresh, *got["base"])
+        if cached is not None:
+            base = base.model_copy(update={"suites": sorted([*base.suites, *cached.suites],
+                                                            key=lambda s: s.id)})
+        counts = {side: {(u.suite_id, u.task_id): 0 for u in units[side]}
+                  for side in ("base", "head")}
+        for side in ("base", "head"):
+            for u in units[side]:
+                counts[side][(u.suite_id, u.task_id)] += 1
+
+        looks = [1]
+
+        def more(plan: dict[TaskKey, int]) -> tuple[dict, dict]:
+            looks[0] += 1
+            extra: dict[SideName, list[Unit]] = {"base": [], "head": []}
+            for (sid, tid), k in sorted(plan.items()):
+                for side in ("base", "head"):
+                    have = max(counts[side].get((sid, tid), 0),
+                               _task_runs(base if side == "base" else head, sid, tid))
+                    extra[side] += [Unit(sid, tid, r) for r in range(have, have + k)]
+                    counts[side][(sid, tid)] = have + k
+            # a fresh seeded order for each round's interleaving
+            ran = run_sides(extra, sides, jobs, progress, config.compare.seed + looks[0])
+            return _by_task(ran["base"][0]), _by_task(ran["head"][0])
+
+        outcome = run_sequential(base, head, config.compare, SequentialConfig.of(config.compare),
+                                 more)
+    return PairResults(base=outcome.base, head=outcome.cand, reused=reused,
+                       rounds=outcome.rounds, looks=config.compare.max_looks)
+
+
+def _task_runs(results: Results, sid: str, tid: str) -> int:
+    suite = results.suite(sid)
+    task = next((t for t in suite.tasks if t.id == tid), None) if suite else None
+    return len(task.samples) if task else 0
+
+
+def _by_task(samples: Samples) -> dict[TaskKey, list[Sample]]:
+    out: dict[TaskKey, list[Sample]] = {}
+    for unit in sorted(samples):
+        out.setdefault((unit.suite_id, unit.task_id), []).append(samples[unit])
+    return out
+
+
+def _assemble(commit: str, sources: list[SuiteSource], samples: Samples,
+              failures: Failures) -> Results:
+    return build_results(
+        commit=commit, ref=commit, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        environment=environment(), sources=sources, samples=samples, failures=failures)
 
 
 def run_units(

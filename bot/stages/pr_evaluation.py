@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import EllipsisType
@@ -71,10 +71,12 @@ from bot.core.proposal_files import pick_proposal_file
 from bot.core.records import results_path
 from bot.core.render import render
 from bot.core.results import Results, SuiteResult, parse_results
+from bot.core.sequential import Round, look_confidence
 from bot.core.suites import input_paths
 from bot.core.tiers import approval_tier
 from bot.errors import ImproveError, InputError
 from bot.stages.evaluate import evaluate_commit as run_suites_at
+from bot.stages.evaluate import evaluate_pair
 from bot.stages.pr_state import LOOK_UP, publish_verdict
 from bot.stages.router import Router
 
@@ -115,6 +117,9 @@ class Sides:
     head: Results
     base_cached: bool
     changed: list[str]
+    # suites whose baseline was read from the data branch; the sequential evaluation's looks
+    reused: list[str] = field(default_factory=list)
+    rounds: list[Round] = field(default_factory=list)
 
 
 def ensure_commits(repo: Git, *shas: str) -> None:
@@ -251,13 +256,16 @@ def evaluate_sides(
     workspace: Path, base_sha: str, head_sha: str, config: Config, progress: Progress,
     cache: ResultsCache | None = None,
 ) -> Sides:
+    """Both sides in one job: interleaved, timings alone on the machine, and more runs while
+    the verdict is unclear (see :func:`bot.stages.evaluate.evaluate_pair`)."""
     repo = Git(workspace)
     base = baseline(repo, base_sha, head_sha)
     changed = repo.changed_paths(base, head_sha)
     raw = open_repo(workspace)
-    head, _ = evaluate_commit(raw, head_sha, config, changed, progress)
-    base_results, cached = evaluate_commit(raw, base, config, changed, progress, cache)
-    return Sides(base=base_results, head=head, base_cached=cached, changed=changed)
+    reuse = (lambda sources: cache.lookup(base, sources)) if cache is not None else None
+    pair = evaluate_pair(raw, base, head_sha, config, progress, changed=changed, reuse=reuse)
+    return Sides(base=pair.base, head=pair.head, base_cached=bool(pair.reused), changed=changed,
+                 reused=pair.reused, rounds=pair.rounds)
 
 
 def data_cache(workspace: Path, token: str | None, config: Config, err: Any) -> ResultsCache:
@@ -294,11 +302,13 @@ def tier_for(meta: ProposalMeta | None, config: Config, fork: bool) -> Tier:
 
 
 def decide(base: Results, head: Results, config: Config, meta: ProposalMeta | None,
-           fork: bool, paused: Callable[[], bool] | None = None) -> Comparison:
+           fork: bool, paused: Callable[[], bool] | None = None, look: int = 1) -> Comparison:
     """The comparison, with its tier. ``paused`` is asked only when the tier would be auto:
-    while the rollback-rate alert stands, a person decides."""
+    while the rollback-rate alert stands, a person decides. ``look``: which look of the
+    sequential evaluation the results are, which sets the confidence."""
     use = meta if not fork else None
-    comparison = compare_results(base, head, config.compare,
+    settings = look_confidence(config.compare, config.compare.max_looks, max(1, look))
+    comparison = compare_results(base, head, settings,
                                  proposal_type=use.type if use else None,
                                  risk=use.risk if use else None, approval=config.approval)
     if comparison.approval.tier == "auto" and paused is not None and paused():
@@ -318,11 +328,13 @@ def auto_tier_paused(services: Services) -> bool:
 
 
 def comment_body(comparison: Comparison, head_sha: str, meta: ProposalMeta | None, fork: bool,
-                 base_cached: bool, warning: str = "") -> str:
+                 base_cached: bool, warning: str = "", reused: Sequence[str] = (),
+                 rounds: Sequence[Round] = ()) -> str:
     tier = comparison.approval.tier
     footer = render("pr_evaluation_footer.md.j2", tier=tier, ptype=meta.type if meta else "",
                     risk=meta.risk if meta else "", head_sha=head_sha, fork=fork,
-                    base_cached=base_cached, warning=warning)
+                    base_cached=base_cached, warning=warning, reused=list(reused),
+                    rounds=list(rounds))
     hidden = embed_comparison(comparison)
     return render_comparison_markdown(comparison).rstrip("\n") + "\n" + footer + \
         (f"\n{hidden}\n" if hidden else "")
@@ -460,10 +472,11 @@ def on_pull_request(event: Event, services: Services) -> int:
                                cache)
         meta = local_meta(repo, sides.changed, facts["head_ref"], head_sha, config)
         comparison = decide(sides.base, sides.head, config, meta, facts["fork"],
-                            lambda: auto_tier_paused(services))
+                            lambda: auto_tier_paused(services), look=len(sides.rounds))
     except Exception as exc:  # reported on the PR, never lost
         return post_error(services, number, head_sha, _describe(exc), config, env)
-    body = comment_body(comparison, head_sha, meta, facts["fork"], sides.base_cached)
+    body = comment_body(comparison, head_sha, meta, facts["fork"], sides.base_cached,
+                        reused=sides.reused, rounds=sides.rounds)
     gate = post(services, number, head_sha, body, verdict_of(comparison),
                 comparison.approval.tier, config, render_comparison_markdown(comparison), env,
                 base=cand.base_tip, proposal_author=meta.author if meta else None)
@@ -487,9 +500,10 @@ def write_artifact(event: Event, services: Services, facts: dict[str, Any], repo
                               base_sha=sides.base.commit, proposal=meta, base=sides.base,
                               head=sides.head, base_cached=sides.base_cached,
                               base_tip=cand.base_tip,
-                              merged_sha=cand.sha if cand.merged else None)
+                              merged_sha=cand.sha if cand.merged else None,
+                              reused=sides.reused, rounds=sides.rounds)
         actions.append_summary(render_comparison_markdown(decide(
-            sides.base, sides.head, config, meta, facts["fork"])), env)
+            sides.base, sides.head, config, meta, facts["fork"], look=len(sides.rounds))), env)
     except Exception as exc:  # the reporting half posts it
         return write_error_artifact(services, facts, path, _describe(exc))
     _write(services, facts, path, artifact)
@@ -571,10 +585,11 @@ def on_workflow_run(event: Event, services: Services) -> int:
             return post_error(services, pr.number, pr.head_sha, problems, config, env, pr)
         assert art.base is not None and art.head is not None
         comparison = decide(art.base, art.head, config, art.proposal, fork,
-                            lambda: auto_tier_paused(services))
+                            lambda: auto_tier_paused(services), look=len(art.rounds))
     except Exception as exc:
         return post_error(services, pr.number, pr.head_sha, _describe(exc), config, env, pr)
-    body = comment_body(comparison, pr.head_sha, art.proposal, fork, art.base_cached)
+    body = comment_body(comparison, pr.head_sha, art.proposal, fork, art.base_cached,
+                        reused=art.reused, rounds=art.rounds)
     gate = post(services, pr.number, pr.head_sha, body, verdict_of(comparison),
                 comparison.approval.tier, config, render_comparison_markdown(comparison), env, pr,
                 base=art.base_tip,
@@ -641,7 +656,8 @@ def on_merge_group(event: Event, services: Services) -> int:
         cache = data_cache(services.workspace, event.token, config, services.err)
         sides = evaluate_sides(services.workspace, base_sha, head_sha, config, progress, cache)
         meta = local_meta(repo, sides.changed, "", head_sha, config)
-        comparison = decide(sides.base, sides.head, config, meta, False)
+        comparison = decide(sides.base, sides.head, config, meta, False,
+                            look=len(sides.rounds))
         verdict: Verdict = verdict_of(comparison)
         actions.append_summary(render_comparison_markdown(comparison), env)
     except Exception as exc:  # the queue must hear of it: an error status, never silence
@@ -670,7 +686,8 @@ def report_queue(event: Event, services: Services, in_path: Path) -> int:
         if art.proposal is None:  # no proposal file among the queue's changes
             return _queue_status(services, head_sha, GateStatus(
                 state="success", description=QUEUE_NOT_PROPOSAL), queued)
-        comparison = decide(art.base, art.head, config, art.proposal, False)
+        comparison = decide(art.base, art.head, config, art.proposal, False,
+                            look=len(art.rounds))
         verdict = verdict_of(comparison)
         actions.append_summary(render_comparison_markdown(comparison), env)
     except Exception as exc:
