@@ -145,6 +145,32 @@ def test_summarize_over_a_real_comparison(now: list[float], warn: bool, roll: bo
     assert (r.commit, r.results, r.failed_tasks) == ("b" * 40, "results/x.json", [])
 
 
+def timing_results(factor: float, commit: str) -> Results:
+    env = Environment(python="3.11", implementation="CPython", platform="linux",
+                      machine="x86_64", cpu_count=2, improve="0")
+    tasks = [TaskResult(id=f"t{i}", status="ok", samples=[
+        Sample(status="ok", metrics={"ms": (10.0 + i) * factor * (1 + 0.01 * r)},
+               duration_s=0.1) for r in range(3)]) for i in range(8)]
+    suite = SuiteResult(id="speed", kind="benchmark", path="benchmarks/speed.yaml",
+                        definition_hash="sha256:t", targets=["**"], repeat=3,
+                        metrics=[Metric(name="ms", direction="lower", kind="timing")],
+                        tasks=tasks)
+    return Results(commit=commit * 40, ref="main", created_at="2026-11-21T12:00:00+00:00",
+                   environment=env, suites=[suite])
+
+
+@pytest.mark.parametrize("factor, warn, roll", [
+    (1.0, False, False), (1.05, True, False), (1.5, True, True), (0.8, False, False)])
+def test_a_timing_only_suite_is_watched_too(factor: float, warn: bool, roll: bool) -> None:
+    comparison = compare_results(timing_results(1.0, "a"), timing_results(factor, "b"),
+                                 CompareConfig(resamples=2000))
+    r = core.summarize(comparison, CFG, T0, "b" * 40, None)
+    assert r.worst == pytest.approx(1 - factor, abs=1e-3)  # never "n/a"
+    assert (r.past_warning, r.past_rollback) == (warn, roll)
+    low, high = r.change_ci["speed"]
+    assert low is not None and high is not None and low <= (r.worst or 0) <= high
+
+
 @pytest.mark.parametrize("runs, expected", [
     ([], 0), ([run()], 0), ([run(warn=True)], 1), ([run(warn=True), run()], 0),
     ([run(), run(warn=True), run(roll=True)], 2),

@@ -6,7 +6,8 @@ Decisions where the design is silent:
 
 - A run compares the results measured on the release commit at release (the record's
   ``results``) with the default branch's head now. A suite's change is COMPARE's relative
-  ``score_change`` and its interval. "Past the warning" is the worst point estimate below
+  ``score_change`` and its interval (for a suite with timings only, its worst gating timing:
+  x1.25 slower is a change of -25%). "Past the warning" is the worst point estimate below
   ``-warn_drop``; "past the rollback" is an interval lying entirely below ``-rollback_drop``.
 - The warning comment is written once ``warn_runs`` runs in a row were past the warning, and
   edited (never re-posted) while the release stays watched; a recovery edits it to say so.
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from bot.core.compare import Comparison
+from bot.core.compare import Comparison, SuiteComparison
 from bot.core.config import MonitorConfig
 from bot.core.records import MonitorRecord, MonitorRun, ReleaseRecord
 from bot.core.render import md_escape
@@ -107,6 +108,10 @@ def summarize(comparison: Comparison, cfg: MonitorConfig, at: datetime, commit: 
             changes[s.id] = s.score_change
             ci = s.score_change_ci
             cis[s.id] = (ci.low, ci.high) if ci is not None else (None, None)
+            if s.score_change is None:
+                # a suite without a higher-is-better score (timings only): its worst gating
+                # timing, as a relative change where slower is negative
+                changes[s.id], cis[s.id] = _timing_change(s)
         failed += [f"{s.id}/{t.id}" for t in s.failed_tasks if t.side in ("candidate", "both")]
         failed += [f"{s.id}/{c.id}" for c in s.checks if c.verdict in ("new failure",
                                                                         "still failing")]
@@ -117,6 +122,27 @@ def summarize(comparison: Comparison, cfg: MonitorConfig, at: datetime, commit: 
     return MonitorRun(at=at, commit=commit, results=results, changes=changes, change_ci=cis,
                       worst=worst, past_warning=worst is not None and worst < -cfg.warn_drop,
                       past_rollback=past_rollback, failed_tasks=sorted(failed), note=note)
+
+
+def _timing_change(
+    s: SuiteComparison,
+) -> tuple[float | None, tuple[float | None, float | None]]:
+    """The worst gating timing of a suite as a relative change in the score's sense: x1.25
+    slower is -0.25, x0.8 (faster) is +0.2; its interval likewise. (None, (None, None)) when
+    the suite has no timing with a ratio."""
+    worst: tuple[float | None, tuple[float | None, float | None]] = (None, (None, None))
+    for m in s.metrics:
+        if m.kind != "timing" or not m.gate or m.ratio is None:
+            continue
+        slower = m.direction == "lower"
+        change = (1.0 - m.ratio) if slower else (m.ratio - 1.0)
+        ci: tuple[float | None, float | None] = (None, None)
+        if m.ci is not None and m.ci.low is not None and m.ci.high is not None:
+            ci = ((1.0 - m.ci.high, 1.0 - m.ci.low) if slower
+                  else (m.ci.low - 1.0, m.ci.high - 1.0))
+        if worst[0] is None or change < worst[0]:
+            worst = (change, ci)
+    return worst
 
 
 def streak(runs: Iterable[MonitorRun]) -> int:
