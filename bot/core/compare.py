@@ -78,9 +78,9 @@ R_METRIC_DROPPED = (
     "failure of the task"
 )
 R_UNDER_MINIMUM = "suite score {value} is under the minimum {minimum}"
-R_SCORE_REGRESSED = "{subject} regressed by {delta} (95% CI {ci}), past the tolerance {tol}"
+R_SCORE_REGRESSED = "{subject} regressed by {delta} ({level} CI {ci}), past the tolerance {tol}"
 R_TIMING_REGRESSED = (
-    "{subject} is slower: x{ratio} (95% CI {ci}), past the floor of {floor} with confidence"
+    "{subject} is slower: x{ratio} ({level} CI {ci}), past the floor of {floor} with confidence"
 )
 R_TASK_TIMING_REGRESSED = (
     "task {task}: {subject} is slower: x{ratio}, past the floor of {floor} with confidence "
@@ -744,6 +744,11 @@ def _regression(work: _SuiteWork) -> None:
 # verdicts
 
 
+def _level(confidence: float) -> str:
+    """95%, or 97.5% for a look of a sequential evaluation."""
+    return f"{confidence * 100:.3g}%"
+
+
 def _fmt(x: float | None, signed: bool = False) -> str:
     if x is None or not math.isfinite(x):
         return "n/a"
@@ -845,6 +850,7 @@ def _suite_reasons(s: _SuiteWork, config: CompareConfig) -> None:
                 message=R_UNDER_MINIMUM.format(value=_fmt(s.score_cand), minimum=f"{minimum:g}")))
     unclear_scores: list[_MetricWork] = []
     unclear_timings: list[_MetricWork] = []
+    level = _level(config.confidence)
     for m in s.metrics:
         if not m.metric.gate:
             continue
@@ -853,14 +859,14 @@ def _suite_reasons(s: _SuiteWork, config: CompareConfig) -> None:
             s.rejects.append(Reason(code="metric_regressed", suite=s.id, subject=name,
                                     message=R_SCORE_REGRESSED.format(
                                         subject=name, delta=_fmt(m.delta, True),
-                                        ci=_fmt_ci(m.ci), tol=_fmt(m.tolerance))))
+                                        ci=_fmt_ci(m.ci), tol=_fmt(m.tolerance), level=level)))
         elif m.verdict == "regressed":
             alpha = 1.0 - config.confidence
             if m.p_adj is not None and m.p_adj < alpha:
                 s.rejects.append(Reason(code="metric_regressed", suite=s.id, subject=name,
                                         message=R_TIMING_REGRESSED.format(
                                             subject=name, ratio=_fmt(m.ratio),
-                                            ci=_fmt_ci(m.ci, signed=False),
+                                            ci=_fmt_ci(m.ci, signed=False), level=level,
                                             floor=f"{m.tolerance:.0%}")))
             for t in m.slower_tasks:
                 s.rejects.append(Reason(code="task_timing_regressed", suite=s.id, subject=t.id,
@@ -872,13 +878,13 @@ def _suite_reasons(s: _SuiteWork, config: CompareConfig) -> None:
             if m.ci is None and m.metric.kind == "score":
                 detail = "a single sample per side gives no estimate of the noise"
             elif m.metric.kind == "score":
-                detail = (f"{_fmt(m.delta, True)} (95% CI {_fmt_ci(m.ci)}) may be past the "
+                detail = (f"{_fmt(m.delta, True)} ({level} CI {_fmt_ci(m.ci)}) may be past the "
                           f"tolerance {_fmt(m.tolerance)}")
             elif m.ci is None:
                 detail = "a single sample per side gives no estimate of the noise"
             else:
-                detail = (f"x{_fmt(m.ratio)} (95% CI {_fmt_ci(m.ci, signed=False)}) may be past "
-                          f"the floor of {m.tolerance:.0%}")
+                detail = (f"x{_fmt(m.ratio)} ({level} CI {_fmt_ci(m.ci, signed=False)}) may "
+                          f"be past the floor of {m.tolerance:.0%}")
             s.blockers.append(Reason(code="metric_unclear", suite=s.id, subject=name,
                                      message=R_UNCLEAR.format(subject=name, detail=detail)))
             (unclear_scores if m.metric.kind == "score" else unclear_timings).append(m)
