@@ -36,7 +36,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -192,15 +192,23 @@ def main() -> None:
     p.add_argument("--resamples", type=int, default=2000)
     p.add_argument("--shapes", default="", help="comma-separated shape names (default: all)")
     p.add_argument("--methods", default="fixed,sequential")
+    p.add_argument("--repeats", type=int, default=0,
+                   help="repeats per task for every shape (default: each shape's own)")
+    p.add_argument("--max-looks", type=int, default=CompareConfig().max_looks)
+    p.add_argument("--max-repeats", type=int, default=CompareConfig().max_repeats)
     p.add_argument("--smoke", action="store_true", help="smallest size: 2 trials, 2 shapes")
     args = p.parse_args()
     if args.smoke:
         args.trials, args.resamples = 2, 200
         args.shapes = args.shapes or "gaussian,lognormal30"
-    config = CompareConfig(tolerance={"default": args.tolerance}, resamples=args.resamples)
-    seq = SequentialConfig()
+    config = CompareConfig(tolerance={"default": args.tolerance}, resamples=args.resamples,
+                           max_looks=args.max_looks, max_repeats=args.max_repeats)
+    # the project's sequential settings, without the time budget (simulated runs take none)
+    seq = SequentialConfig(max_looks=config.max_looks, max_repeats=config.max_repeats)
     chosen = [s for s in shapes(args.noise)
               if not args.shapes or s.name in args.shapes.split(",")]
+    if args.repeats:
+        chosen = [replace(s, repeats=args.repeats) for s in chosen]
     methods = args.methods.split(",")
     started = time.perf_counter()
     out: dict[str, object] = {}

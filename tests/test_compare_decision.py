@@ -153,6 +153,23 @@ def test_a_delta_within_tolerance_that_falls_is_inconclusive() -> None:
     assert [r.kind for r in c.recommendations] == ["person"]
 
 
+def test_a_mean_that_falls_within_the_noise_does_not_block() -> None:
+    """On a change that does nothing the point estimate is below zero half the time: only a
+    fall with confidence sends the change to a person."""
+    cfg = CompareConfig(tolerance={"default": 0.05}, resamples=2000)
+    b = [task(f"t{i}", {"accuracy": [lv - 0.01, lv, lv + 0.01]}) for i, lv in enumerate(LEVELS)]
+    # task by task the candidate moves -0.02 .. +0.018: a mean of -0.001, the tasks disagree
+    c = [task(f"t{i}", {"accuracy": [lv - 0.01 + d, lv + d, lv + 0.01 + d]})
+         for i, (lv, d) in enumerate(zip(LEVELS, [-0.02, 0.018, -0.015, 0.012, 0.004, -0.009,
+                                                  0.01, -0.01, 0.0, 0.0][:len(LEVELS)],
+                                         strict=True))]
+    base, cand = pair([bench("s", b)], [bench("s", c)])
+    out = cmp.compare_results(base, cand, cfg)
+    s = out.suites[0]
+    assert s.weighted_delta is not None and s.weighted_delta < 0
+    assert out.decision == "accept", out.summary
+
+
 def test_unclear_result_recommends_a_number_of_repeats() -> None:
     base, cand = simulated_pair(n_tasks=20, repeats=5, effect=0.0, noise=0.05, seed=1)
     c = run(base, cand)

@@ -25,8 +25,9 @@ Rules (``.github/improve.yml``, ``compare:``):
 * Reject: a regression check newly fails, a benchmark task newly fails, a suite's score falls
   under its minimum, or a gating metric regresses with confidence. Accept: every gating metric
   is within tolerance (or improved) with confidence, each suite's weighted mean delta does not
-  fall, and nothing stands in the way (a changed suite definition, tasks or suites missing on
-  the candidate, partial results). Otherwise inconclusive, with what would settle it.
+  fall with confidence (its interval is not entirely below zero), and nothing stands in the
+  way (a changed suite definition, tasks or suites missing on the candidate, partial results).
+  Otherwise inconclusive, with what would settle it.
 
 The result, :class:`Comparison`, is also the ``--format json`` output: :func:`comparison_json`
 serializes it byte-identically for the same inputs.
@@ -93,7 +94,10 @@ R_TASKS_MISSING = "{count} task(s) measured on the baseline are missing on the c
 R_DEFINITION_CHANGED = "the suite definition changed between baseline and candidate"
 R_PARTIAL = "the {side} results are one shard ({index}/{total}), not the whole run"
 R_UNCLEAR = "{subject} is unclear: {detail}"
-R_WEIGHTED_FALLS = "the weighted mean delta falls ({delta}), though within tolerance"
+R_WEIGHTED_FALLS = (
+    "the weighted mean delta falls with confidence ({delta}, {level} CI {ci}), though within "
+    "tolerance"
+)
 R_NOTHING = "nothing was compared: no suite ran on both sides"
 R_NOT_COMPARED = "{subject} could not be compared: no task has values on both sides"
 
@@ -363,6 +367,7 @@ class _SuiteWork:
     score_change: float | None = None
     score_change_ci: tuple[float, float] | None = None
     weighted_delta: float | None = None
+    weighted_ci: tuple[float, float] | None = None
     rejects: list[Reason] = field(default_factory=list)
     blockers: list[Reason] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
@@ -700,11 +705,16 @@ def _suite_scores(
             with np.errstate(invalid="ignore", divide="ignore"):
                 work.score_change_ci = stats.percentile_ci(
                     d_rep / np.abs(b_rep), units, config.confidence)
-    gating = [m for m in work.metrics if m.metric.kind == "score" and m.metric.gate and m.tasks]
+    gating = [(j, m) for j, m in enumerate(work.metrics)
+              if m.metric.kind == "score" and m.metric.gate and m.tasks]
     if gating:
-        total = sum(m.metric.weight for m in gating)
+        total = sum(m.metric.weight for _, m in gating)
         work.weighted_delta = sum(
-            m.metric.weight * (m.oriented_delta() or 0.0) for m in gating) / total
+            m.metric.weight * (m.oriented_delta() or 0.0) for _, m in gating) / total
+        w_rep = sum(m.metric.weight * m.sign * eff_reps[:, j] for j, m in gating) / total
+        work.weighted_ci = stats.percentile_ci(np.asarray(w_rep),
+                                               min(m.units for _, m in gating),
+                                               config.confidence)
 
 
 def _regression(work: _SuiteWork) -> None:
@@ -891,16 +901,18 @@ def _suite_reasons(s: _SuiteWork, config: CompareConfig) -> None:
         elif m.verdict == "not compared" and s.present == "both":
             s.blockers.append(Reason(code="metric_not_compared", suite=s.id, subject=name,
                                      message=R_NOT_COMPARED.format(subject=name)))
-    if (not s.rejects and not s.blockers and s.weighted_delta is not None
-            and s.weighted_delta < 0):
+    # falls with confidence (its interval below zero), not on a point estimate: on a change
+    # that does nothing the point estimate is below zero half the time
+    falls = (s.weighted_delta is not None and s.weighted_delta < 0
+             and (s.weighted_ci is None or s.weighted_ci[1] < 0))
+    if not s.rejects and not s.blockers and falls:
+        text = R_WEIGHTED_FALLS.format(delta=_fmt(s.weighted_delta, True), level=level,
+                                       ci=_fmt_ci(s.weighted_ci))
         s.blockers.append(Reason(code="weighted_mean_falls", suite=s.id, subject=None,
-                                 message=R_WEIGHTED_FALLS.format(
-                                     delta=_fmt(s.weighted_delta, True))))
+                                 message=text))
         s.recommendations.append(Recommendation(
             kind="person", suite=s.id, repeats=None,
-            message=REC_PERSON.format(what=f"suite {s.id}: "
-                                      + R_WEIGHTED_FALLS.format(
-                                          delta=_fmt(s.weighted_delta, True)))))
+            message=REC_PERSON.format(what=f"suite {s.id}: " + text)))
     _recommend(s, unclear_scores, unclear_timings, config)
 
 

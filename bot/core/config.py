@@ -103,12 +103,12 @@ class CompareConfig(Strict):
     seed: int = Field(20261121, description="Seed: the same inputs always give the same verdict.")
     holm: bool = Field(True, description="Holm correction across gating metrics.")
     max_looks: int = Field(
-        3, ge=1, le=10,
+        4, ge=1, le=10,
         description="Comparisons at most on a pull request; while the verdict is unclear, more "
         "repeats run between them (each look at confidence split by this number).",
     )
     max_repeats: int = Field(
-        20, ge=1, le=1000,
+        40, ge=1, le=1000,
         description="Runs per task and side at most when more repeats settle an unclear verdict.",
     )
     max_minutes: float = Field(

@@ -47,8 +47,8 @@ Extra = Mapping[TaskKey, Sequence[Sample]]
 @dataclass(frozen=True)
 class SequentialConfig:
     """``max_looks``: comparisons at most, the first included. ``max_repeats``: runs per task
-    and side at most. ``step``: runs per task and side added in a round (0: the suite's
-    repeat)."""
+    and side at most. ``step``: runs per task and side added in a round (0: as many as the
+    task has, so its runs double each round: the interval narrows by about 1/sqrt(2) a look)."""
 
     max_looks: int = 3
     max_repeats: int = 20
@@ -109,19 +109,12 @@ def _mean_duration(*tasks: TaskResult) -> float:
 
 
 def settleable(comparison: Comparison) -> bool:
-    """Inconclusive only because some metrics are unclear, and more repeats could settle them
-    (the comparison recommends repeats, not a person, for them; or the suite has one task)."""
+    """Inconclusive only because some metrics are unclear: more runs narrow their intervals.
+    (Even when the comparison's estimate says the tasks disagree: that estimate is itself noisy
+    at a few repeats, and the budget bounds what a real disagreement costs.)"""
     if comparison.decision != "inconclusive" or not comparison.reasons:
         return False
-    if any(r.code not in SETTLEABLE for r in comparison.reasons):
-        return False
-    if any(r.kind == "repeats" for r in comparison.recommendations):
-        return True
-    # a single task's interval is over its repeats, so more of them always narrow it (the
-    # recommendation's estimate, made with a t quantile of very few degrees of freedom, is
-    # too pessimistic there)
-    unclear = {r.suite for r in comparison.reasons}
-    return any(s.id in unclear and s.tasks_paired == 1 for s in comparison.suites)
+    return all(r.code in SETTLEABLE for r in comparison.reasons)
 
 
 def _noise(task: TaskResult, other: TaskResult, metrics: Sequence[str],
@@ -162,11 +155,10 @@ def plan_more(comparison: Comparison, base: Results, cand: Results,
         noise = sorted(((_noise(btasks[t], ctasks[t], unclear, timing), t) for t in paired),
                        key=lambda x: (-x[0], x[1]))
         total = sum(n for n, _ in noise)
-        step = seq.step or c.repeat
         carried = 0.0
         for n, tid in noise:
             have = min(len(btasks[tid].samples), len(ctasks[tid].samples))
-            add = min(step, seq.max_repeats - have)
+            add = min(seq.step or have, seq.max_repeats - have)
             cost = 2 * add * _mean_duration(btasks[tid], ctasks[tid])
             if add > 0 and cost <= budget:
                 plan[(sc.id, tid)] = add
