@@ -46,6 +46,10 @@ _HEX = re.compile(r"\b[0-9a-f]{7,40}\b")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
 _RUN_URL = re.compile(r"/actions/runs/\d+(?:/attempts/\d+)?")
 _EMBED = re.compile(r"<!-- improve-data:(\w+) [A-Za-z0-9+/=]+ -->")
+# comment ids (the sandbox's counter moves with every request, so a re-run shifts them), and
+# times written to the minute
+_IDS = re.compile(r"(improve-key |\"warning_comment\": |\"issue\": )\d+|\"\d+:(\d+)\"")
+_MINUTE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
 _HOST = re.compile(r"127\.0\.0\.1:\d+")
 _SECONDS = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|seconds)\b")
 
@@ -56,6 +60,9 @@ def norm(text: str) -> str:
     text = _EMBED.sub(r"<embed \1>", text)
     text = _HOST.sub("<host>", text)
     text = _TIME.sub("<time>", text)
+    text = _MINUTE.sub("<time>", text)
+    text = _IDS.sub(lambda m: f"{m.group(1)}<id>" if m.group(1) else f'"<id>:{m.group(2)}"',
+                    text)
     text = _RUN_URL.sub("/actions/runs/<run>", text)
     text = _SECONDS.sub("<secs>", text)
     return _HEX.sub("<sha>", text)
