@@ -134,3 +134,12 @@ def test_the_time_budget_ends_the_rounds() -> None:
     out = run_sequential(base, cand, CFG, seq, world.more)
     assert [r.look for r in out.rounds] == [1] and world.asked == []
     assert SequentialConfig.of(CFG).max_seconds == CFG.max_minutes * 60
+
+
+def test_a_suite_of_few_tasks_is_not_sent_for_more_runs() -> None:
+    # five tasks: a bootstrap over five is too narrow at the later looks' levels
+    world = World(effect=0.02, seed=4, n=5)
+    base, cand = world.first()
+    out = run_sequential(base, cand, CFG, SEQ, world.more)
+    assert out.rounds[0].decision == "inconclusive"
+    assert [r.look for r in out.rounds] == [1] and world.asked == []
