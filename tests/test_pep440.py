@@ -65,6 +65,8 @@ PYPROJECT = '[project]\nname = "x"\nversion = "{v}"  # keep\n'
     ("pyproject.toml", "1.0.0-rc.1", "auto", "semver"),
     ("setup.cfg", "1.0rc1", "auto", "pep440"),
     ("package.json", "1.0rc1", "auto", "semver"),
+    ("src/app/__init__.py", "2.0.post1", "auto", "pep440"),
+    ("setup.py", "1.2.3", "auto", "semver"),
     ("VERSION", "1.2.3", "pep440", "pep440"),
     ("pyproject.toml", "1.0rc1", "semver", "semver"),
 ])

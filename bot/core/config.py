@@ -152,7 +152,8 @@ class VersionFile(Strict):
         "auto",
         description="How the version is read and bumped: `semver` (SemVer 2.0), `pep440` "
         "(Python's versions: `0.23.2.dev0`, `1.0rc1`, `2.0.post1`) or `auto`: PEP 440 for "
-        "pyproject.toml and setup.cfg when the version there is not valid SemVer, else SemVer.",
+        "pyproject.toml, setup.cfg and `.py` files when the version there is not valid SemVer, "
+        "else SemVer.",
     )
 
 

@@ -189,17 +189,24 @@ def version_spans(path: str, text: str, pattern: str | None = None) -> list[Span
     return _pattern_spans(path, text, pattern)
 
 
-# files Python's packaging tools read, whose versions follow PEP 440
+# files Python's packaging tools read, whose versions follow PEP 440 (a module's
+# ``__version__`` and setup.py's ``version=`` included: improve init finds versions there)
 _PYTHON_FILES = ("pyproject.toml", "setup.cfg")
+
+
+def _python_file(path: str) -> bool:
+    p = PurePosixPath(path)
+    return p.name in _PYTHON_FILES or p.suffix == ".py"
 
 
 def scheme_of(path: str, value: str, scheme: str = "auto") -> str:
     """``semver`` or ``pep440``. ``auto`` keeps SemVer whenever the text is valid SemVer (the two
     bump a plain ``1.2.3`` alike, and SemVer spellings such as ``1.0.0-rc.1`` keep theirs) and
-    reads a Python project's file as PEP 440 otherwise."""
+    reads a Python project's file (pyproject.toml, setup.cfg, a ``.py`` file) as PEP 440
+    otherwise."""
     if scheme != "auto":
         return scheme
-    if PurePosixPath(path).name in _PYTHON_FILES and not is_valid(value):
+    if _python_file(path) and not is_valid(value):
         return "pep440"
     return "semver"
 
