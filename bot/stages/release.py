@@ -521,9 +521,16 @@ def _finish(env: Env, ws: Workspace, plan: ReleasePlan, commit: str, pr: PullReq
     summary = ComparisonSummary(improvement=plan.record["comparison"]["improvement"],
                                 metrics=list(plan.record["metrics"]))
     body = _released_comment(plan.tag, commit, summary, plan.record["monitor"]["until"][:10])
-    # read again (upsert lists the comments): the list read before the push may predate
-    # another job's comment
-    env.forge.upsert_comment(pr.number, RELEASED_MARKER, body)
+    # read again: the list read before the push may predate another job's comment
+    comments = env.forge.list_comments(pr.number)
+    existing = env.forge.find_comment(pr.number, RELEASED_MARKER, comments)
+    posted = env.forge.upsert_comment(pr.number, RELEASED_MARKER, body, comments)
+    if existing is None:
+        # a job completing this release while another still finishes it may have created the
+        # comment too: the younger one removes its own, so exactly the oldest stays
+        oldest = env.forge.find_comment(pr.number, RELEASED_MARKER)
+        if oldest is not None and oldest.id != posted.id:
+            env.forge.delete_comment(posted.id)
     _record(ws, env.config, plan, commit, pr, results)
 
 
