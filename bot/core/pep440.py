@@ -26,7 +26,7 @@ import functools
 from packaging.version import InvalidVersion
 from packaging.version import Version as _Pep440
 
-from bot.core.versioning import BUMPS, BumpKind
+from bot.core.versioning import BumpKind, bumped
 from bot.errors import InputError
 
 
@@ -87,25 +87,8 @@ class Pep440Version:
         epoch = f"{self._v.epoch}!" if self._v.epoch else ""
         return Pep440Version(f"{epoch}{major}.{minor}.{patch}")
 
-    def finalize(self) -> Pep440Version:
-        """The release this version leads to (or is): no pre, dev, post or local part."""
-        return self._make(*self._numbers())
-
     def bump(self, kind: BumpKind) -> Pep440Version:
-        major, minor, patch = self._numbers()
         # on its way to its release: a pre-release (even ``1.0rc1.post1``, still before 1.0),
         # or a dev release of the release itself (``2.0.post1.dev0`` is after 2.0)
         ahead = self._v.pre is not None or (self._v.dev is not None and self._v.post is None)
-        if kind == "major":
-            if ahead and minor == 0 and patch == 0:
-                return self.finalize()
-            return self._make(major + 1, 0, 0)
-        if kind == "minor":
-            if ahead and patch == 0:
-                return self.finalize()
-            return self._make(major, minor + 1, 0)
-        if kind == "patch":
-            if ahead:
-                return self.finalize()
-            return self._make(major, minor, patch + 1)
-        raise InputError(f"unknown version bump {kind!r}: use one of {', '.join(BUMPS)}")
+        return self._make(*bumped(kind, *self._numbers(), ahead))

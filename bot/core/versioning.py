@@ -120,25 +120,29 @@ class Version:
     def __hash__(self) -> int:
         return hash(self._key)
 
-    def finalize(self) -> Version:
-        """The release this version leads to: no pre-release, no build metadata."""
-        return Version(self.major, self.minor, self.patch)
-
     def bump(self, kind: BumpKind) -> Version:
         """The next version for a ``major``, ``minor`` or ``patch`` change (rules above)."""
-        if kind == "major":
-            if self.prerelease and self.minor == 0 and self.patch == 0:
-                return self.finalize()
-            return Version(self.major + 1, 0, 0)
-        if kind == "minor":
-            if self.prerelease and self.patch == 0:
-                return self.finalize()
-            return Version(self.major, self.minor + 1, 0)
-        if kind == "patch":
-            if self.prerelease:
-                return self.finalize()
-            return Version(self.major, self.minor, self.patch + 1)
-        raise InputError(f"unknown version bump {kind!r}: use one of {', '.join(BUMPS)}")
+        return Version(*bumped(kind, self.major, self.minor, self.patch, bool(self.prerelease)))
+
+
+def bumped(kind: BumpKind, major: int, minor: int, patch: int,
+           ahead: bool) -> tuple[int, int, int]:
+    """The release numbers a bump gives (rules above), shared by SemVer and PEP 440 versions.
+    ``ahead``: the version is on its way to its release ``major.minor.patch`` (a pre-release),
+    so a bump that release already satisfies gives that release."""
+    if kind == "major":
+        if ahead and minor == 0 and patch == 0:
+            return major, minor, patch
+        return major + 1, 0, 0
+    if kind == "minor":
+        if ahead and patch == 0:
+            return major, minor, patch
+        return major, minor + 1, 0
+    if kind == "patch":
+        if ahead:
+            return major, minor, patch
+        return major, minor, patch + 1
+    raise InputError(f"unknown version bump {kind!r}: use one of {', '.join(BUMPS)}")
 
 
 def is_valid(text: str) -> bool:
