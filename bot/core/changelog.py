@@ -115,11 +115,6 @@ class Section(NamedTuple):
     paren_date: bool = False
     link: str | None = None  # the inline link of ``[1.2.3](url)``
     anchor: str | None = None  # ``<a name="1.2.3"></a>`` or ``.. _changelog-v1.2.3:``
-    has_date: bool = False
-
-    @property
-    def style(self) -> tuple[str, int, bool]:
-        return (self.heading.syntax, self.heading.level, self.bracketed)
 
     @property
     def rolled_back(self) -> bool:
@@ -390,9 +385,10 @@ def _links_start(text: str, after: int) -> int:
     return link.start() if link else len(text)
 
 
-def _kind(version: str) -> str:
-    """A patch release, or a minor/major one: the angular preset heads them differently."""
-    return "minor" if Version.parse(version).patch == 0 else "patch"
+def _kind(patch: int) -> str:
+    """A patch release, or a minor/major one (by its patch number): the angular preset heads
+    them differently."""
+    return "minor" if patch == 0 else "patch"
 
 
 def _refuse_unreadable(file: str, headings: list[Heading], max_level: int) -> None:
@@ -472,8 +468,9 @@ def parse_changelog(text: str, file: str = DEFAULT_FILE) -> Changelog:
                     tuple(_FLAG.findall(rest)) if "[" in rest else (),
                     opened is not None, v_prefix is not None,
                     rest.lstrip().startswith("(") if rest else False,
-                    link, starts[i][1], date is not None)
-        # releases of one kind (patch, or minor/major) are headed alike
+                    link, starts[i][1])
+        # releases of one kind (patch, or minor/major) are headed alike; _kind(int(patch)),
+        # inlined: this runs for each of a 10,000-release file's headings
         kind = "minor" if patch == "0" else "patch"
         if first is None:
             first, first_key = s, key
@@ -665,8 +662,9 @@ def _example(log: Changelog, version: Version) -> Section | None:
     newest."""
     if not log.releases:
         return None
-    kind = "minor" if version.patch == 0 else "patch"
-    return next((s for s in log.releases if _kind(s.version or "") == kind), log.releases[0])
+    kind = _kind(version.patch)
+    return next((s for s in log.releases if _kind(Version.parse(s.version or "").patch) == kind),
+                log.releases[0])
 
 
 def _heading_like(log: Changelog, example: Section | None, version: str,
@@ -731,7 +729,7 @@ class Insertion:
         return "".join(parts)
 
 
-def _link_edits(log: Changelog, version: str, tag_like: str | None) -> tuple[Edit, ...]:
+def _link_edits(log: Changelog, version: str) -> tuple[Edit, ...]:
     """A Markdown file whose release headings are reference links (``## [1.3.2] - …`` with
     ``[1.3.2]: https://…``) gets ``[1.4.0]: https://…/compare/v1.3.2...v1.4.0`` above the newest
     release's definition, and its ``[unreleased]: …/compare/v1.3.2...HEAD`` moves to 1.4.0."""
@@ -811,7 +809,7 @@ def plan_insertion(text: str | None, entry: ReleaseEntry, file: str = DEFAULT_FI
         prefix = "" if _blank(before[last_line_start:]) else "\n"
     suffix = "\n" if offset < len(text) else ""
     return Insertion(offset, (prefix + body + suffix).replace("\n", nl),
-                     _link_edits(log, version, None))
+                     _link_edits(log, version))
 
 
 def insert_entry(text: str | None, entry: ReleaseEntry, file: str = DEFAULT_FILE) -> str:
