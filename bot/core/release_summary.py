@@ -66,8 +66,8 @@ def _metric_line(suite: SuiteComparison, m: MetricComparison, many: bool) -> str
     return line
 
 
-def _predicted(metrics: list[tuple[SuiteComparison, MetricComparison]], predicted: str | None,
-               many: bool) -> tuple[SuiteComparison, MetricComparison] | None:
+def _predicted(metrics: list[tuple[SuiteComparison, MetricComparison]], predicted: str | None
+               ) -> tuple[SuiteComparison, MetricComparison] | None:
     """The measured metric the proposal predicted an improvement of (``accuracy`` or
     ``suite/accuracy``), when it was measured on both sides."""
     if not predicted:
@@ -100,7 +100,7 @@ def comparison_summary(comparison: Comparison, predicted: str | None = None) -> 
     improved = [p for p in scores if p[1].verdict == "improved"]
     timings = [(s, m) for s, m in metrics
                if m.kind == "timing" and m.ratio is not None and m.verdict == "improved"]
-    chosen = _predicted(metrics, predicted, many)
+    chosen = _predicted(metrics, predicted)
     if chosen is not None:
         head: str | None = _headline(*chosen, many)
     elif improved:
