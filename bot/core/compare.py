@@ -272,10 +272,6 @@ class Comparison(Model):
 
 
 # ---------------------------------------------------------------------------------------------
-# reading results files
-
-
-# ---------------------------------------------------------------------------------------------
 # per-suite statistics
 
 
@@ -333,11 +329,6 @@ class _MetricWork:
             return None
         lo, hi = self.ci
         return (lo, hi) if self.sign > 0 else (-hi, -lo)
-
-    def oriented_ratio(self) -> float | None:
-        if self.ratio is None or self.ratio <= 0:
-            return None
-        return self.ratio if self.metric.direction == "lower" else 1.0 / self.ratio
 
     def oriented_ratio_ci(self) -> tuple[float, float] | None:
         """The ratio's interval turned so that above 1 is worse, whichever the direction."""
@@ -801,10 +792,9 @@ def _task_timing_tests(suites: list[_SuiteWork], config: CompareConfig) -> None:
     for (m, tid, shift, _), adj in zip(family, adjusted, strict=True):
         m.tests_in_family = len(family)
         if adj < alpha:
-            ratio = math.exp(shift)
-            m.slower_tasks.append(TaskTiming(
-                id=tid, ratio=_r(ratio if m.metric.direction == "lower" else ratio),
-                p_adjusted=_r(adj)))
+            # candidate / baseline, as the metric's own ratio is
+            m.slower_tasks.append(TaskTiming(id=tid, ratio=_r(math.exp(shift)),
+                                             p_adjusted=_r(adj)))
 
 
 def _metric_verdicts(suites: list[_SuiteWork], config: CompareConfig) -> None:
