@@ -49,12 +49,11 @@ Extra = Mapping[TaskKey, Sequence[Sample]]
 @dataclass(frozen=True)
 class SequentialConfig:
     """``max_looks``: comparisons at most, the first included. ``max_repeats``: runs per task
-    and side at most. ``step``: runs per task and side added in a round (0: as many as the
-    task has, so its runs double each round: the interval narrows by about 1/sqrt(2) a look)."""
+    and side at most. A round adds as many runs as the task has, so its runs double each round:
+    the interval narrows by about 1/sqrt(2) a look."""
 
     max_looks: int = 3
     max_repeats: int = 20
-    step: int = 0
     # task time (the runs' duration_s, both sides) the extra runs may bring the total to
     max_seconds: float = math.inf
 
@@ -168,7 +167,7 @@ def plan_more(comparison: Comparison, base: Results, cand: Results,
         carried = 0.0
         for n, tid in noise:
             have = min(len(btasks[tid].samples), len(ctasks[tid].samples))
-            add = min(seq.step or have, seq.max_repeats - have)
+            add = min(have, seq.max_repeats - have)
             cost = 2 * add * _mean_duration(btasks[tid], ctasks[tid])
             if add > 0 and cost <= budget:
                 plan[(sc.id, tid)] = add
