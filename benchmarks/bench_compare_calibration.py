@@ -43,7 +43,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.core.compare import compare_results  # noqa: E402
 from bot.core.config import CompareConfig  # noqa: E402
 from bot.core.results import Environment, Results, Sample, SuiteResult, TaskResult  # noqa: E402
 from bot.core.sequential import SequentialConfig, run_sequential  # noqa: E402
@@ -140,17 +139,6 @@ def results_of(values: list[list[float]], metric: Metric, commit: str) -> Result
     return Results(commit=commit * 40, ref="sim", created_at="", environment=ENV, suites=[suite])
 
 
-def fixed(src: Source, config: CompareConfig) -> tuple[str, int]:
-    sh = src.shape
-    idx = np.arange(sh.tasks)
-    metric = SCORE if sh.kind == "score" else TIMING
-    b = src.draw("base", idx, sh.repeats).tolist()
-    c = src.draw("cand", idx, sh.repeats).tolist()
-    decision = compare_results(results_of(b, metric, "a"), results_of(c, metric, "b"),
-                               config).decision
-    return decision, 2 * sh.tasks * sh.repeats
-
-
 def sequential(src: Source, config: CompareConfig, seq: SequentialConfig) -> tuple[str, int]:
     sh = src.shape
     metric = SCORE if sh.kind == "score" else TIMING
@@ -205,6 +193,7 @@ def main() -> None:
                            max_looks=args.max_looks, max_repeats=args.max_repeats)
     # the project's sequential settings, without the time budget (simulated runs take none)
     seq = SequentialConfig(max_looks=config.max_looks, max_repeats=config.max_repeats)
+    one_look = SequentialConfig(max_looks=1)
     chosen = [s for s in shapes(args.noise)
               if not args.shapes or s.name in args.shapes.split(",")]
     if args.repeats:
@@ -225,8 +214,9 @@ def main() -> None:
                 rng = np.random.default_rng(key)
                 for _ in range(args.trials):
                     src = Source(shape, effect_for(shape, scenario, args.tolerance), rng)
-                    decision, used = (fixed(src, config) if method == "fixed"
-                                      else sequential(src, config, seq))
+                    # fixed: one look, at the full confidence, on the suite's own repeats
+                    decision, used = sequential(src, config,
+                                                one_look if method == "fixed" else seq)
                     counts[scenario][decision] += 1
                     runs += used
                     if decision != "inconclusive":
