@@ -6,6 +6,7 @@ act: run them (adapters: worktree, runner, progress) and assemble the results (c
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import time
@@ -113,14 +114,7 @@ def evaluate_commit(
     """The suites (``suites`` by id, and those targeting ``changed`` when given) run on
     ``commit`` in a scratch worktree; (results, True) when ``reuse`` had them already."""
     with scratch_worktree(repo, commit) as tree:
-        found, problems = load_tree_suites(tree, config)
-        if problems:
-            raise InputError(problems)
-        chosen = {s.id for s in select_suites([s for s, _ in found], suites, changed)}
-        env = runner.task_env(os.environ, {})
-        prepared = prepare(tree, config, [(s, p) for s, p in found if s.id in chosen], env["PATH"])
-        if prepared.problems:
-            raise InputError(prepared.problems)
+        prepared = _prepare_tree(tree, config, changed, suites)
         if reuse is not None:
             hit = reuse(prepared.sources)
             if hit is not None:
@@ -146,21 +140,22 @@ def evaluate_commit(
 class PairResults:
     """Both sides of a pull request, measured in one job. ``reused``: suites whose baseline came
     from the data branch (score-only suites: timings are always measured beside the
-    candidate). ``rounds``: the looks of the sequential evaluation; ``looks`` the most it may
-    take, which sets each look's confidence."""
+    candidate). ``rounds``: the looks of the sequential evaluation."""
 
     base: Results
     head: Results
     reused: list[str]
     rounds: list[Round]
-    looks: int
 
 
-def _prepare_tree(tree: Path, config: Config, changed: Sequence[str] | None) -> Prepared:
+def _prepare_tree(tree: Path, config: Config, changed: Sequence[str] | None,
+                  suites: Sequence[str] = ()) -> Prepared:
+    """The suites of the worktree chosen by id (``suites``) or by ``changed`` paths, with
+    their inputs; bad suites are an InputError."""
     found, problems = load_tree_suites(tree, config)
     if problems:
         raise InputError(problems)
-    chosen = {s.id for s in select_suites([s for s, _ in found], (), changed)}
+    chosen = {s.id for s in select_suites([s for s, _ in found], suites, changed)}
     env = runner.task_env(os.environ, {})
     prepared = prepare(tree, config, [(s, p) for s, p in found if s.id in chosen], env["PATH"])
     if prepared.problems:
@@ -241,37 +236,30 @@ def evaluate_pair(
         if cached is not None:
             base = base.model_copy(update={"suites": sorted([*base.suites, *cached.suites],
                                                             key=lambda s: s.id)})
-        counts = {side: {(u.suite_id, u.task_id): 0 for u in units[side]}
-                  for side in ("base", "head")}
-        for side in ("base", "head"):
-            for u in units[side]:
-                counts[side][(u.suite_id, u.task_id)] += 1
-
-        looks = [1]
+        # runs per task and side so far (a reused baseline's included): a round's runs carry
+        # on their numbering (IMPROVE_REPEAT)
+        counts = {"base": _runs_by_task(base), "head": _runs_by_task(head)}
+        # a fresh seeded order for each round's interleaving: the seed plus the look's number
+        seeds = itertools.count(config.compare.seed + 2)
 
         def more(plan: dict[TaskKey, int]) -> tuple[dict, dict]:
-            looks[0] += 1
             extra: dict[SideName, list[Unit]] = {"base": [], "head": []}
             for (sid, tid), k in sorted(plan.items()):
                 for side in ("base", "head"):
-                    have = max(counts[side].get((sid, tid), 0),
-                               _task_runs(base if side == "base" else head, sid, tid))
+                    have = counts[side].get((sid, tid), 0)
                     extra[side] += [Unit(sid, tid, r) for r in range(have, have + k)]
                     counts[side][(sid, tid)] = have + k
-            # a fresh seeded order for each round's interleaving
-            ran = run_sides(extra, sides, jobs, progress, config.compare.seed + looks[0])
+            ran = run_sides(extra, sides, jobs, progress, next(seeds))
             return _by_task(ran["base"][0]), _by_task(ran["head"][0])
 
         outcome = run_sequential(base, head, config.compare, SequentialConfig.of(config.compare),
                                  more)
     return PairResults(base=outcome.base, head=outcome.cand, reused=reused,
-                       rounds=outcome.rounds, looks=config.compare.max_looks)
+                       rounds=outcome.rounds)
 
 
-def _task_runs(results: Results, sid: str, tid: str) -> int:
-    suite = results.suite(sid)
-    task = next((t for t in suite.tasks if t.id == tid), None) if suite else None
-    return len(task.samples) if task else 0
+def _runs_by_task(results: Results) -> dict[TaskKey, int]:
+    return {(s.id, t.id): len(t.samples) for s in results.suites for t in s.tasks}
 
 
 def _by_task(samples: Samples) -> dict[TaskKey, list[Sample]]:
