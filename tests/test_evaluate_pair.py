@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bot.adapters.progress import PlainProgress
 from bot.adapters.worktree import open_repo
 from bot.core.config import parse_config
@@ -50,7 +52,7 @@ def test_interleave_pairs_each_run_and_is_seeded() -> None:
 
 
 def test_timings_run_alone_interleaved_and_a_cached_baseline_serves_scores_only(
-    make_repo: Callable[..., Path], tmp_path: Path, monkeypatch: object,
+    make_repo: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     values = {"t1": {"accuracy": 0.8, "ms": 10.0}, "t2": {"accuracy": 0.7, "ms": 20.0}}
     repo = make_repo({
@@ -63,47 +65,44 @@ def test_timings_run_alone_interleaved_and_a_cached_baseline_serves_scores_only(
     write_files(repo, {"README.md": "changed\n"})
     head = commit_all(repo, "head")
     log = tmp_path / "runs.log"
-    import os
-    os.environ["RUNLOG"] = str(log)
-    try:
-        asked: list[list[str]] = []
-        stored: dict[str, Results] = {}
+    monkeypatch.setenv("RUNLOG", str(log))
+    asked: list[list[str]] = []
+    stored: dict[str, Results] = {}
 
-        def reuse(sources: list) -> Results | None:
-            asked.append(sorted(s.suite.id for s in sources))
-            return stored.get("quality")
+    def reuse(sources: list) -> Results | None:
+        asked.append(sorted(s.suite.id for s in sources))
+        return stored.get("quality")
 
-        config = parse_config(None)
-        out = io.StringIO()
-        first = evaluate_pair(open_repo(repo), base, head, config, PlainProgress(out),
-                              changed=None, reuse=reuse)
-        # only the score-only suite was offered to the cache
-        assert asked == [["quality"]] and first.reused == []
-        assert [s.id for s in first.base.suites] == ["quality", "speed"]
-        lines = log.read_text().splitlines()
-        timed = [line for line in lines if line.split()[2:] and "speed" not in line]
-        assert timed  # (every line names a commit and a task)
-        # the speed suite's 8 runs: strictly one at a time, alternating base and head by pairs
-        speed_log = lines[-16:]
-        assert [ln.split()[0] for ln in speed_log] == ["start", "end"] * 8
-        commits = [ln.split()[1] for ln in speed_log[::2]]
-        for i in range(0, 8, 2):
-            assert {commits[i], commits[i + 1]} == {base[:7], head[:7]}
-        assert len(first.rounds) == 1 and first.rounds[0].runs == 16
+    config = parse_config(None)
+    out = io.StringIO()
+    first = evaluate_pair(open_repo(repo), base, head, config, PlainProgress(out),
+                          changed=None, reuse=reuse)
+    # only the score-only suite was offered to the cache
+    assert asked == [["quality"]] and first.reused == []
+    assert [s.id for s in first.base.suites] == ["quality", "speed"]
+    lines = log.read_text().splitlines()
+    timed = [line for line in lines if line.split()[2:] and "speed" not in line]
+    assert timed  # (every line names a commit and a task)
+    assert all(len(ln.split()) == 3 and ln.split()[1] in (base[:7], head[:7]) for ln in lines)
+    # the speed suite's 8 runs: strictly one at a time, alternating base and head by pairs
+    speed_log = lines[-16:]
+    assert [ln.split()[0] for ln in speed_log] == ["start", "end"] * 8
+    commits = [ln.split()[1] for ln in speed_log[::2]]
+    for i in range(0, 8, 2):
+        assert {commits[i], commits[i + 1]} == {base[:7], head[:7]}
+    assert len(first.rounds) == 1 and first.rounds[0].runs == 16
 
-        # a stored baseline: the score-only suite is read from it, the timing suite measured
-        stored["quality"] = first.base.model_copy(update={
-            "suites": [s for s in first.base.suites if s.id == "quality"]})
-        log.write_text("")
-        second = evaluate_pair(open_repo(repo), base, head, config, PlainProgress(out),
-                               changed=None, reuse=reuse)
-        assert second.reused == ["quality"]
-        ran = log.read_text().splitlines()
-        # quality ran on the head only (4 runs), speed on both sides (8 runs)
-        assert len(ran) == 2 * (4 + 8)
-        assert sum(1 for ln in ran if ln.startswith("start " + base[:7])) == 4
-    finally:
-        del os.environ["RUNLOG"]
+    # a stored baseline: the score-only suite is read from it, the timing suite measured
+    stored["quality"] = first.base.model_copy(update={
+        "suites": [s for s in first.base.suites if s.id == "quality"]})
+    log.write_text("")
+    second = evaluate_pair(open_repo(repo), base, head, config, PlainProgress(out),
+                           changed=None, reuse=reuse)
+    assert second.reused == ["quality"]
+    ran = log.read_text().splitlines()
+    # quality ran on the head only (4 runs), speed on both sides (8 runs)
+    assert len(ran) == 2 * (4 + 8)
+    assert sum(1 for ln in ran if ln.startswith("start " + base[:7])) == 4
 
 
 def test_an_unclear_verdict_gets_more_runs_in_the_same_job(
