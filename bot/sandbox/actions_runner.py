@@ -33,13 +33,17 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from bot.sandbox.events import actions_env, build_event
 from bot.sandbox.expressions import ExpressionError, condition, interpolate, to_string
 from bot.sandbox.step_process import Launcher, Zygote
+
+if TYPE_CHECKING:
+    from bot.sandbox.server import Sandbox
+    from bot.sandbox.state import WorkflowRun as RunRecord
 
 WORKFLOWS_DIR = ".github/workflows"
 # what the sandbox repository's workflows ``uses:`` to run the bot (``improve init --action``)
@@ -210,7 +214,7 @@ class ActionsRunner:
     steps ``uses:`` to run the bot (``./`` in this repository, ``owner/improve@sha`` elsewhere).
     """
 
-    def __init__(self, sb: Any, repo: str, root: Path, *, app: App | None = None,
+    def __init__(self, sb: Sandbox, repo: str, root: Path, *, app: App | None = None,
                  bot_action: str = "./", launcher: Launcher | None = None,
                  variables: Mapping[str, str] | None = None) -> None:
         self.sb, self.repo, self.root = sb, repo, root
@@ -226,7 +230,6 @@ class ActionsRunner:
         self.ready: list[Job] = []
         self.groups: dict[str, _Group] = {}
         self.artifacts: dict[tuple[int, str], Path] = {}
-        self.token_permissions: dict[str, dict[str, str]] = {}
         self._seen_deliveries = 0
         self._apps: set[str] = set()
         root.mkdir(parents=True, exist_ok=True)
@@ -267,10 +270,7 @@ class ActionsRunner:
     # -- events -----------------------------------------------------------------------------
     def pump(self) -> None:
         """Start what the sandbox's webhook deliveries since the last look call for."""
-        deliveries = getattr(self.sb, "deliveries", None)
-        if deliveries is None:
-            return
-        for d in deliveries(since=self._seen_deliveries):
+        for d in self.sb.deliveries(since=self._seen_deliveries):
             self._seen_deliveries = max(self._seen_deliveries, int(d.index) + 1)
             if d.repository not in (None, self.repo):
                 continue
@@ -495,9 +495,16 @@ class ActionsRunner:
         self._set_status(run, "completed", conclusion)
         self._follow(run)
 
+    def _run_records(self) -> dict[int, RunRecord]:
+        """The sandbox's records of this repository's workflow runs (hold its lock)."""
+        repo = self.sb.state.repo(self.repo)
+        if repo is None:
+            raise WorkflowError(f"no repository {self.repo} in the sandbox")
+        return repo.workflow_runs
+
     def _set_status(self, run: WorkflowRun, status: str, conclusion: str | None) -> None:
         with self.sb.state.lock:
-            rec = self.sb.state.repo(self.repo).workflow_runs[run.id]
+            rec = self._run_records()[run.id]
             rec.status, rec.conclusion = status, conclusion
 
     def _follow(self, run: WorkflowRun) -> None:
@@ -523,7 +530,7 @@ class ActionsRunner:
     def _reruns(self) -> None:
         """Runs someone asked GitHub to re-run: a new attempt, queued like a new run."""
         with self.sb.state.lock:
-            recs = dict(self.sb.state.repo(self.repo).workflow_runs)
+            recs = dict(self._run_records())
         for run_id, rec in sorted(recs.items()):
             run = self.runs.get(run_id)
             if run is not None and rec.status == "queued" and rec.run_attempt > run.attempt \
@@ -580,26 +587,13 @@ class ActionsRunner:
     def _temp(self, run: WorkflowRun, job: Job) -> Path:
         return self._dir(run, job) / "temp"
 
-    def _mint(self, login: str, kind: str, permissions: Mapping[str, str]) -> str:
-        mint = getattr(self.sb, "mint_token", None)
-        if mint is None:  # a sandbox without permission-carrying tokens: the bot's own
-            token = str(self.sb.token if kind != "app" else self.sb.add_user(login, "write",
-                                                                             type="Bot"))
-        else:
-            if kind == "app" and self.app is not None and self.app.slug not in self._apps:
-                self.sb.create_app(self.app.slug, permissions=dict(self.app.permissions))
-                self._apps.add(self.app.slug)
-            token = str(mint(self.app.slug if kind == "app" and self.app else login, kind=kind,
-                             repo=self.repo, permissions=dict(permissions)))
-        self.token_permissions[token] = dict(permissions)
-        return token
-
     # -- a job ----------------------------------------------------------------------------------
     def _execute(self, job: Job) -> None:
         run = job.run
         wf_perm = run.workflow.doc.get("permissions")
         perms = permissions_of(job.spec.get("permissions", wf_perm))
-        token = self._mint("github-actions[bot]", "github_token", perms)
+        token = self.sb.mint_token("github-actions[bot]", kind="github_token", repo=self.repo,
+                                   permissions=perms)
         d = self._dir(run, job)
         shutil.rmtree(d, ignore_errors=True)
         self._temp(run, job).mkdir(parents=True)
@@ -622,7 +616,7 @@ class ActionsRunner:
                     outputs: dict[str, str] = {}
                 else:
                     started = time.monotonic()
-                    rec, outputs = self._step(job, spec, ctx, token, perms, where, name)
+                    rec, outputs = self._step(job, spec, ctx, token, where, name)
                     rec.seconds = time.monotonic() - started
             except (WorkflowError, ExpressionError) as exc:
                 rec, outputs = StepRecord(name, "failure", "failure", message=str(exc)), {}
@@ -640,8 +634,7 @@ class ActionsRunner:
         job.conclusion = "failure" if failed else "success"
 
     def _step(self, job: Job, spec: Mapping[str, Any], ctx: Mapping[str, Any], token: str,
-              perms: Mapping[str, str], where: str, name: str
-              ) -> tuple[StepRecord, dict[str, str]]:
+              where: str, name: str) -> tuple[StepRecord, dict[str, str]]:
         if "run" in spec or "uses" not in spec:
             raise WorkflowError(f"{where}: the stand-in runs no shell steps")
         uses = str(spec["uses"])
@@ -725,7 +718,10 @@ class ActionsRunner:
             perms[scope] = level
         if not asked:
             perms = dict(app.permissions)
-        token = self._mint(app.login, "app", perms)
+        if app.slug not in self._apps:  # the App is installed when first used
+            self.sb.create_app(app.slug, permissions=dict(app.permissions))
+            self._apps.add(app.slug)
+        token = self.sb.mint_token(app.slug, kind="app", repo=self.repo, permissions=perms)
         return (StepRecord(name, "success", "success", message=f"App token for {app.login}"),
                 {"token": token, "app-slug": app.slug, "installation-id": "1"})
 
@@ -759,8 +755,9 @@ class ActionsRunner:
         art = inputs.get("name") or ""
         run_id = int(inputs["run-id"]) if inputs.get("run-id") else job.run.id
         if inputs.get("run-id"):
-            perms = self.token_permissions.get(inputs.get("github-token", ""), {})
-            if not _allows(perms, "actions", "read"):
+            # the token the step was given, with the permissions the sandbox minted it with
+            given = self.sb.token_info(inputs.get("github-token", ""))
+            if not _allows((given.permissions if given else None) or {}, "actions", "read"):
                 return StepRecord(name, "failure", "failure",
                                   message="Resource not accessible by integration"), {}
         src = self.artifacts.get((run_id, art))
