@@ -266,44 +266,44 @@ class Sandbox:
     def create_repo(self, full_name: str, files: dict[str, str | bytes] | None = None,
                     default_branch: str = "main", private: bool = False) -> Path:
         """A bare repository with one commit of ``files``; returns its path."""
+        with self.state.lock:
+            path = self._new_repo_path(full_name)
+            gitops.init_bare(path, default_branch, files or {"README.md": "# sandbox\n"})
+            self._register_repo(full_name, path, default_branch, private)
+        return path
+
+    def _new_repo_path(self, full_name: str) -> Path:
+        """Where a new repository ``full_name`` goes; refuses a bad or taken name (hold the
+        state lock)."""
         if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", full_name):
             raise ValueError(f"repository name must be owner/name, not {full_name!r}")
-        with self.state.lock:
-            if self.state.repo(full_name) is not None:
-                raise ValueError(f"repository {full_name} already exists")
-            path = self.root / f"{full_name}.git"
-            gitops.init_bare(path, default_branch, files or {"README.md": "# sandbox\n"})
-        self._register_repo(full_name, path, default_branch, private)
-        return path
+        if self.state.repo(full_name) is not None:
+            raise ValueError(f"repository {full_name} already exists")
+        return self.root / f"{full_name}.git"
 
     def _register_repo(self, full_name: str, path: Path, default_branch: str,
                        private: bool) -> None:
-        with self.state.lock:
-            now = now_iso()
-            owner = full_name.split("/")[0]
-            if self.state.user(owner) is None:
-                uid = self.state.new_id()
-                self.state.users[owner] = User(owner, uid, "Organization",
-                                               roles={full_name: "admin"})
-            else:
-                owner_user = self.state.user(owner)
-                assert owner_user is not None
-                owner_user.roles.setdefault(full_name, "admin")
-            self.state.repos[full_name] = Repo(full_name, self.state.new_id(), path,
-                                               default_branch, private, now, now)
+        """Record the repository made at ``path`` (under the same hold of the state lock as
+        ``_new_repo_path``: a second create of the name cannot slip in between)."""
+        now = now_iso()
+        owner = full_name.split("/")[0]
+        owner_user = self.state.user(owner)
+        if owner_user is None:
+            uid = self.state.new_id()
+            self.state.users[owner] = User(owner, uid, "Organization", roles={full_name: "admin"})
+        else:
+            owner_user.roles.setdefault(full_name, "admin")
+        self.state.repos[full_name] = Repo(full_name, self.state.new_id(), path, default_branch,
+                                           private, now, now)
 
     def import_repo(self, full_name: str, source: Path, private: bool = False) -> Path:
         """A repository copied from the git repository at ``source`` with its whole history:
         every branch and tag as they are, the default branch the one ``source`` has checked
         out (``improve sandbox serve --seed`` with a folder that is a repository)."""
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", full_name):
-            raise ValueError(f"repository name must be owner/name, not {full_name!r}")
         with self.state.lock:
-            if self.state.repo(full_name) is not None:
-                raise ValueError(f"repository {full_name} already exists")
-            path = self.root / f"{full_name}.git"
+            path = self._new_repo_path(full_name)
             default_branch = gitops.import_bare(path, source)
-        self._register_repo(full_name, path, default_branch, private)
+            self._register_repo(full_name, path, default_branch, private)
         return path
 
     def git_url(self, full_name: str, token: str | None = None) -> str:
