@@ -66,6 +66,11 @@ class _Parser:
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
 
+    def at(self, text: str) -> bool:
+        """Whether the next token is ``text``."""
+        tok = self.peek()
+        return tok is not None and tok.text == text
+
     def take(self, text: str | None = None) -> _Tok:
         tok = self.peek()
         if tok is None or (text is not None and tok.text != text):
@@ -77,13 +82,13 @@ class _Parser:
 
     def parse(self) -> Any:
         value = self.or_()
-        if self.peek() is not None:
-            raise ExpressionError(f"{self.text!r}: unexpected {self.peek().text!r}")  # type: ignore[union-attr]
+        if (tok := self.peek()) is not None:
+            raise ExpressionError(f"{self.text!r}: unexpected {tok.text!r}")
         return value
 
     def or_(self) -> Any:
         left = self.and_()
-        while self.peek() and self.peek().text == "||":  # type: ignore[union-attr]
+        while self.at("||"):
             self.take()
             right = self.and_()
             left = left if truthy(left) else right
@@ -91,7 +96,7 @@ class _Parser:
 
     def and_(self) -> Any:
         left = self.cmp()
-        while self.peek() and self.peek().text == "&&":  # type: ignore[union-attr]
+        while self.at("&&"):
             self.take()
             right = self.cmp()
             left = right if truthy(left) else left
@@ -106,7 +111,7 @@ class _Parser:
         return left
 
     def unary(self) -> Any:
-        if self.peek() and self.peek().text == "!":  # type: ignore[union-attr]
+        if self.at("!"):
             self.take()
             return not truthy(self.unary())
         return self.postfix()
@@ -139,7 +144,7 @@ class _Parser:
             return tok.text == "true"
         if tok.text == "null":
             return None
-        if self.peek() and self.peek().text == "(":  # type: ignore[union-attr]
+        if self.at("("):
             return self.call(tok.text)
         if tok.text not in self.contexts:
             raise ExpressionError(f"{self.text!r}: unknown context {tok.text!r} (known: "
@@ -149,7 +154,7 @@ class _Parser:
     def call(self, name: str) -> Any:
         self.take("(")
         args: list[Any] = []
-        while not (self.peek() and self.peek().text == ")"):  # type: ignore[union-attr]
+        while not self.at(")"):
             if args:
                 self.take(",")
             args.append(self.or_())
