@@ -220,16 +220,20 @@ def _labels(names: Sequence[str]) -> list[dict[str, Any]]:
              "default": False, "description": None} for i, n in enumerate(names)]
 
 
-def _pull_facts(pr: dict[str, Any], f: Mapping[str, Any], full_name: str) -> None:
-    number = int(f.get("number", pr["number"]))
-    pr["number"] = number
-    for key in ("title", "body", "draft"):
+def _item_facts(item: dict[str, Any], f: Mapping[str, Any], keys: Sequence[str]) -> None:
+    """An issue's or pull request's number, its fields ``keys``, author and labels."""
+    item["number"] = int(f.get("number", item["number"]))
+    for key in keys:
         if key in f:
-            pr[key] = f[key]
+            item[key] = f[key]
     if "author" in f:
-        pr["user"] = _user(f["author"], uid=7)
+        item["user"] = _user(f["author"], uid=7)
     if "labels" in f:
-        pr["labels"] = _labels(f["labels"])
+        item["labels"] = _labels(f["labels"])
+
+
+def _pull_facts(pr: dict[str, Any], f: Mapping[str, Any], full_name: str) -> None:
+    _item_facts(pr, f, ("title", "body", "draft"))
     for side in ("head", "base"):
         if f"{side}_ref" in f:
             pr[side]["ref"] = f[f"{side}_ref"]
@@ -254,8 +258,6 @@ def _apply_facts(
         repo_node["default_branch"] = f["default_branch"]
         if "master_branch" in repo_node:  # the push payload's older name for it
             repo_node["master_branch"] = f["default_branch"]
-    if "default_branch" in f and isinstance(payload.get("repository"), dict):
-        payload["repository"]["default_branch"] = f["default_branch"]
     if "private" in f:
         for node in _repos_in(payload):
             if node.get("full_name") == full_name:
@@ -282,14 +284,7 @@ def _apply_facts(
             payload["after"] = f.get("after", pr["head"]["sha"])
     elif event == "issues":
         issue = payload["issue"]
-        issue["number"] = int(f.get("number", issue["number"]))
-        for key in ("title", "body"):
-            if key in f:
-                issue[key] = f[key]
-        if "author" in f:
-            issue["user"] = _user(f["author"], uid=7)
-        if "labels" in f:
-            issue["labels"] = _labels(f["labels"])
+        _item_facts(issue, f, ("title", "body"))
         if "issue_state" in f:
             issue["state"] = f["issue_state"]
         if action == "edited":
