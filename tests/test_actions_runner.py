@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sandbox_helpers import call
 
 from bot.sandbox import Sandbox
 from bot.sandbox.actions_runner import (
@@ -20,7 +21,7 @@ from bot.sandbox.actions_runner import (
     permissions_of,
 )
 from bot.sandbox.events import build_event
-from bot.sandbox.expressions import ExpressionError, condition, evaluate, interpolate
+from bot.sandbox.expressions import ExpressionError, condition, evaluate, interpolate, truthy
 
 CTX: dict[str, Any] = {
     "github": {"event": {"issue": {"number": 7, "pull_request": {"url": "u"}},
@@ -74,7 +75,9 @@ def test_an_expression_the_stand_in_does_not_know_is_an_error(expr: str) -> None
 
 def test_nan_and_interpolation_and_conditions() -> None:
     assert evaluate("'abc' == 1", CTX) is False and evaluate("'abc' != 1", CTX) is True
-    assert math.isnan(float("nan"))
+    # a string that is no number is NaN: falsy, and no comparison but != holds
+    assert truthy(math.nan) is False
+    assert evaluate("'abc' < 1", CTX) is False and evaluate("'abc' >= 1", CTX) is False
     assert interpolate("a-${{ github.event.issue.number }}-${{ vars.NONE }}", CTX) == "a-7-"
     # an if without a status function means success() && (...)
     assert condition("${{ true }}", CTX, {"failed": True}) is False
@@ -184,6 +187,21 @@ def make(sb: Sandbox, tmp: Path, name: str, workflows: dict[str, str]) -> Action
     return ActionsRunner(sb, f"o/{name}", tmp / "actions")
 
 
+def opened(runner: ActionsRunner, repo: str) -> dict[str, Any]:
+    """A pull request from main to main, opened."""
+    head = runner._head("refs/heads/main")
+    return build_event("pull_request", "opened", repo=repo, default_branch="main", number=1,
+                       head_ref="main", head_sha=head, base_ref="main", base_sha=head)
+
+
+def rerun(sb: Sandbox, repo: str, run_id: int) -> None:
+    """Ask GitHub to re-run a finished run, as ``/retest`` does: attempt 2 is queued."""
+    token = sb.mint_token("ci", kind="github_token", repo=repo, permissions={"actions": "write"})
+    status, _, answer = call(sb, "POST", f"/repos/{repo}/actions/runs/{run_id}/rerun",
+                             token=token)
+    assert status == 201, answer
+
+
 def comment(repo: str, number: int, cid: int, body: str = "/approve") -> dict[str, Any]:
     return build_event("issue_comment", "created", repo=repo, default_branch="main",
                        number=number, body=body, comment_id=cid, sender="maya")
@@ -235,14 +253,9 @@ def test_a_second_upload_with_overwrite_replaces_the_first(
 ) -> None:
     test = TEST.replace("with: {name: results,", "with: {overwrite: true, name: results,")
     runner = make(sandbox, tmp_path, "over", {"t": test, "r": REPORT})
-    head = runner._head("refs/heads/main")
-    pr = build_event("pull_request", "opened", repo="o/over", default_branch="main", number=1,
-                     head_ref="main", head_sha=head, base_ref="main", base_sha=head)
-    (run,) = runner.deliver("pull_request", pr)
+    (run,) = runner.deliver("pull_request", opened(runner, "o/over"))
     runner.run_until_idle()
-    with sandbox.state.lock:
-        rec = sandbox.state.repo("o/over").workflow_runs[run.id]
-        rec.status, rec.run_attempt = "queued", 2
+    rerun(sandbox, "o/over", run.id)
     again = runner.run_until_idle()
     assert [(r.workflow, r.attempt, r.conclusion) for r in again] == [
         ("t", 2, "success"), ("r", 1, "success")]
@@ -254,9 +267,7 @@ def test_artifacts_belong_to_a_run_a_second_upload_conflicts_and_reruns_are_atte
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     runner = make(sandbox, tmp_path, "art", {"t": TEST, "r": REPORT})
-    head = runner._head("refs/heads/main")
-    pr = build_event("pull_request", "opened", repo="o/art", default_branch="main", number=1,
-                     head_ref="main", head_sha=head, base_ref="main", base_sha=head)
+    pr = opened(runner, "o/art")
     other = dict(pr, pull_request={**pr["pull_request"],
                                    "base": {**pr["pull_request"]["base"], "ref": "dev"}})
     assert runner.deliver("pull_request", other) == []  # branches: [main]
@@ -265,9 +276,7 @@ def test_artifacts_belong_to_a_run_a_second_upload_conflicts_and_reruns_are_atte
     assert [(r.workflow, r.conclusion) for r in done] == [("t", "success"), ("r", "success")]
     assert done[1].steps[0].message == "downloaded results"
     # a re-run (as /retest asks GitHub) is attempt 2 of the same run; its upload conflicts
-    with sandbox.state.lock:
-        rec = sandbox.state.repo("o/art").workflow_runs[run.id]
-        rec.status, rec.run_attempt = "queued", 2
+    rerun(sandbox, "o/art", run.id)
     again = runner.run_until_idle()
     assert again[0].attempt == 2 and again[0].conclusion == "failure"
     assert again[0].steps[-1].message == ARTIFACT_CONFLICT
