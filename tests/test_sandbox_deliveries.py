@@ -5,6 +5,7 @@ it (a GITHUB_TOKEN's events start no workflow)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sandbox_helpers import call, clone, push_change, run_git, sandbox  # noqa: F401
@@ -21,6 +22,16 @@ def sb(sandbox: Sandbox) -> Sandbox:  # noqa: F811
     sandbox.create_app("improve-bot", {"contents": "write", "pull-requests": "write",
                                        "issues": "write"})
     return sandbox
+
+
+def _alice_opens_a_pull(sb: Sandbox, tmp_path: Path) -> tuple[str, dict[str, Any]]:
+    """alice (write) pushes ``feature`` and opens a pull request from it: her token, the PR."""
+    alice = sb.mint_token("alice", kind="user")
+    push_change(clone(sb, REPO, tmp_path / "w", alice), "feature", {"a.txt": "a\n"})
+    status, _, pr = call(sb, "POST", f"/repos/{REPO}/pulls",
+                         {"title": "F", "head": "feature", "base": "main"}, token=alice)
+    assert status == 201, pr
+    return alice, pr
 
 
 def _summary(sb: Sandbox, since: int = 0) -> list[tuple[str, str | None, str, bool]]:
@@ -83,10 +94,7 @@ def test_pushes_record_push_and_synchronize_with_the_pusher(sb: Sandbox, tmp_pat
 
 
 def test_a_merge_sends_closed_merged_and_a_push_of_the_base(sb: Sandbox, tmp_path: Path) -> None:
-    alice = sb.mint_token("alice", kind="user")
-    push_change(clone(sb, REPO, tmp_path / "w", alice), "feature", {"a.txt": "a\n"})
-    pr = call(sb, "POST", f"/repos/{REPO}/pulls",
-              {"title": "F", "head": "feature", "base": "main"}, token=alice)[2]
+    _, pr = _alice_opens_a_pull(sb, tmp_path)
     start = len(sb.deliveries())
     gh = sb.mint_token("ci", kind="github_token", repo=REPO, permissions={"contents": "write"})
     status, _, merged = call(sb, "PUT", f"/repos/{REPO}/pulls/{pr['number']}/merge", {},
@@ -102,10 +110,7 @@ def test_a_merge_sends_closed_merged_and_a_push_of_the_base(sb: Sandbox, tmp_pat
 
 
 def test_comments_and_issues(sb: Sandbox, tmp_path: Path) -> None:
-    alice = sb.mint_token("alice", kind="user")
-    push_change(clone(sb, REPO, tmp_path / "w", alice), "feature", {"a.txt": "a\n"})
-    pr = call(sb, "POST", f"/repos/{REPO}/pulls",
-              {"title": "F", "head": "feature", "base": "main"}, token=alice)[2]
+    alice, pr = _alice_opens_a_pull(sb, tmp_path)
     start = len(sb.deliveries())
     comment = call(sb, "POST", f"/repos/{REPO}/issues/{pr['number']}/comments",
                    {"body": "/approve"}, token=alice)[2]
