@@ -15,7 +15,6 @@ from markdown_it import MarkdownIt
 from bot.core.changelog import (
     ChangeNote,
     Edit,
-    Insertion,
     ReleaseEntry,
     insert_entry,
     mark_rolled_back,
@@ -24,6 +23,7 @@ from bot.core.changelog import (
     plan_insertion,
 )
 from bot.errors import InputError
+from tests.changelog_helpers import only_entry_and_links
 
 DATA = Path(__file__).resolve().parent / "data" / "changelogs"
 
@@ -43,15 +43,6 @@ def entry(version: str, **kw: object) -> ReleaseEntry:
         metrics=("accuracy: 0.842 -> 0.873 (+3.7%)",))
     fields.update(kw)
     return ReleaseEntry(**fields)
-
-
-def unchanged_but_entry(new: str, original: str, ins: Insertion) -> bool:
-    """``new`` is ``original`` plus the entry (one run) and the planned link edits, nothing else."""
-    only_entry = Insertion(ins.offset, ins.chunk).apply(original)
-    k = len(only_entry) - len(original)
-    return (only_entry[:ins.offset] == original[:ins.offset]
-            and only_entry[ins.offset + k:] == original[ins.offset:]
-            and ins.apply(original) == new)
 
 
 # file, new version, the entry's heading lines, the original line the entry goes right above
@@ -92,7 +83,8 @@ def test_entry_lands_above_the_newest_release(name: str, version: str, heading: 
     nl = "\r\n" if "\r\n" in original else "\n"
     ins = plan_insertion(original, entry(version), name)
     new = insert_entry(original, entry(version), name)
-    assert unchanged_but_entry(new, original, ins)
+    newest = parse_changelog(original, name).releases[0].version or ""
+    assert only_entry_and_links(new, original, newest, version)
     # right above the newest release (or its label), the heading in the file's own style
     assert original[ins.offset:].startswith(above)
     assert ins.chunk.lstrip(nl).startswith(nl.join(heading) + nl)
@@ -105,7 +97,7 @@ def test_entry_lands_above_the_newest_release(name: str, version: str, heading: 
         version, 42, "prop-20261130-router-threshold"]
     assert hist[0].improvement == "accuracy +0.031 [+0.012, +0.050], no regression"
     assert hist[0].metrics == ["accuracy: 0.842 -> 0.873 (+3.7%)"]
-    assert hist[1].version == parse_changelog(original, name).releases[0].version
+    assert hist[1].version == newest
     assert "Raise the router" in ins.chunk
     # and the next release goes above this one, in the same style again
     again = insert_entry(new, entry("99.0.0", pr=43), name)
