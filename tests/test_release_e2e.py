@@ -49,6 +49,25 @@ def sb(sandbox: Sandbox) -> Sandbox:  # noqa: F811
     return sandbox
 
 
+def _open_two(sb: Sandbox, tmp_path: Path) -> tuple[int, int]:
+    """Two improvement PRs on separate files, opened in this order: prop-a (config/a.yaml) and
+    prop-b (config/b.yaml)."""
+    work = make_clone(sb, tmp_path)
+    return (open_improvement(sb, work, "prop-a", "0.60", path="config/a.yaml"),
+            open_improvement(sb, work, "prop-b", "0.61", path="config/b.yaml"))
+
+
+def _diff(sb: Sandbox, a: str, b: str) -> set[str]:
+    """The paths that differ between two commits."""
+    return set(git_bare(sb, "diff", "--name-only", a, b).splitlines())
+
+
+# what a release of prop-b alone brings after the release before it: prop-b's change and
+# proposal file, the entry and the version
+PROP_B_RELEASED = {"config/b.yaml", ".improve/proposals/prop-b.yaml", "CHANGELOG.md",
+                   "pyproject.toml"}
+
+
 def _without(text: str, entry_start: str, entry_end: str) -> str:
     i = text.index(entry_start)
     j = text.index(entry_end, i)
@@ -150,32 +169,26 @@ def test_two_merges_one_run_in_merge_order_and_dry_run(sb: Sandbox, tmp_path: Pa
 def test_a_run_that_stopped_between_two_releases_is_finished_by_the_next(
     sb: Sandbox, tmp_path: Path
 ) -> None:
-    work = make_clone(sb, tmp_path)
-    first = open_improvement(sb, work, "prop-a", "0.60", path="config/a.yaml")
-    second = open_improvement(sb, work, "prop-b", "0.61", path="config/b.yaml")
+    first, second = _open_two(sb, tmp_path)
     merge(sb, first)
     merge(sb, second)
     main_before = git_bare(sb, "rev-parse", "main")
     # the first release alone (as a run stopped after it): its tag only, on its own merge
     assert [(o.version, o.action) for o in release(sb, only_pr=first)] == [("1.3.3", "released")]
     assert git_bare(sb, "rev-parse", "main") == main_before
-    assert _diff(sb, "v1.3.3", "main") == {"config/b.yaml", ".improve/proposals/prop-b.yaml",
-                                           "CHANGELOG.md", "pyproject.toml"}
+    assert _diff(sb, "v1.3.3", "main") == PROP_B_RELEASED
     # the next run starts from that release: version, both entries on the branch
     assert [(o.pr, o.version) for o in release(sb)] == [(second, "1.3.4")]
     history = parse_history(git_bare(sb, "show", "main:CHANGELOG.md"))
     assert [(h.version, h.pr) for h in history] == [("1.3.4", second), ("1.3.3", first),
                                                     ("1.3.2", None)]
-    assert _diff(sb, "v1.3.3", "v1.3.4") == {"config/b.yaml", ".improve/proposals/prop-b.yaml",
-                                             "CHANGELOG.md", "pyproject.toml"}
+    assert _diff(sb, "v1.3.3", "v1.3.4") == PROP_B_RELEASED
 
 
 def test_max_releases_per_day_holds_a_release_back_and_says_so(
     sb: Sandbox, tmp_path: Path
 ) -> None:
-    work = make_clone(sb, tmp_path)
-    first = open_improvement(sb, work, "prop-a", "0.60", path="config/a.yaml")
-    second = open_improvement(sb, work, "prop-b", "0.61", path="config/b.yaml")
+    first, second = _open_two(sb, tmp_path)
     merge(sb, first)
     merge(sb, second)
     config = parse_config(CONFIG + "limits:\n  max_releases_per_day: 1\n")
@@ -224,9 +237,7 @@ def test_the_entry_tells_what_merged_when_review_changed_it(sb: Sandbox, tmp_pat
 def test_a_merge_landing_during_the_release_stays_out_of_its_tag(
     sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    work = make_clone(sb, tmp_path)
-    first = open_improvement(sb, work, "prop-a", "0.60", path="config/a.yaml")
-    second = open_improvement(sb, work, "prop-b", "0.61", path="config/b.yaml")
+    first, second = _open_two(sb, tmp_path)
     merge(sb, first)
     real = Workspace.publish
     raced: list[str] = []
@@ -241,25 +252,17 @@ def test_a_merge_landing_during_the_release_stays_out_of_its_tag(
     assert [(o.pr, o.version) for o in run_release(env, ReleaseRequest())] == [(first, "1.3.3")]
     assert "the branch moved" in env.err.getvalue()  # type: ignore[attr-defined]
     # the tag holds the first merge alone: committed on its own merge, off the branch
-    assert _diff(sb, "v1.3.3", "main") == {"config/b.yaml", ".improve/proposals/prop-b.yaml",
-                                           "CHANGELOG.md", "pyproject.toml"}
+    assert _diff(sb, "v1.3.3", "main") == PROP_B_RELEASED
     assert git_bare(sb, "rev-parse", "main") == raced[0]
     # the second merge's own run releases it, with both entries on the branch
     assert [(o.pr, o.version) for o in release(sb)] == [(second, "1.3.4")]
-    assert _diff(sb, "v1.3.3", "v1.3.4") == {"config/b.yaml", ".improve/proposals/prop-b.yaml",
-                                             "CHANGELOG.md", "pyproject.toml"}
+    assert _diff(sb, "v1.3.3", "v1.3.4") == PROP_B_RELEASED
     history = parse_history(git_bare(sb, "show", "main:CHANGELOG.md"))
     assert [h.pr for h in history] == [second, first, None]
 
 
-def _diff(sb: Sandbox, a: str, b: str) -> set[str]:
-    return set(git_bare(sb, "diff", "--name-only", a, b).splitlines())
-
-
 def test_two_concurrent_releases_end_as_two_versions(sb: Sandbox, tmp_path: Path) -> None:
-    work = make_clone(sb, tmp_path)
-    a = open_improvement(sb, work, "prop-a", "0.60", path="config/a.yaml")
-    b = open_improvement(sb, work, "prop-b", "0.61", path="config/b.yaml")
+    a, b = _open_two(sb, tmp_path)
     merge(sb, a)
     merge(sb, b)
     results: dict[str, list[Outcome] | BaseException] = {}
