@@ -126,11 +126,11 @@ def show_value(value: Any, limit: int = 60) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-_MISSING = object()
+MISSING = object()
 
 
-def _navigate(root: Any, path: KeyPath) -> tuple[Any, str | int, Any, KeyPath]:
-    """The container holding the last key, the last key, its old value (or _MISSING), and the
+def navigate(root: Any, path: KeyPath) -> tuple[Any, str | int, Any, KeyPath]:
+    """The container holding the last key, the last key, its old value (or MISSING), and the
     path with negative indexes counted from the front."""
     node = root
     norm: list[str | int] = []
@@ -153,7 +153,7 @@ def _navigate(root: Any, path: KeyPath) -> tuple[Any, str | int, Any, KeyPath]:
             norm.append(part)
             if part not in node:
                 if last:
-                    return node, part, _MISSING, tuple(norm)
+                    return node, part, MISSING, tuple(norm)
                 raise EditError(NO_SUCH_PARENT.format(parent=key_text(path[: depth + 1])))
             if last:
                 return node, part, node[part], tuple(norm)
@@ -289,7 +289,7 @@ def _set_yaml(text: str, path: KeyPath, value: Any) -> tuple[str, Any]:
         root = yaml.load(text)
     except YAMLError as exc:
         raise EditError(f"the file is not valid YAML: {exc}") from None
-    container, last, old, where = _navigate(root, path)
+    container, last, old, where = navigate(root, path)
     new: Any = value
     # keep the old value's quoting or block style for a string replacing a string
     for style in (
@@ -305,7 +305,7 @@ def _set_yaml(text: str, path: KeyPath, value: Any) -> tuple[str, Any]:
         new = CommentedMap(value)
     elif isinstance(value, list) and not isinstance(value, CommentedSeq):
         new = CommentedSeq(value)
-    in_place = None if old is _MISSING else _yaml_in_place(text, container, last, old, value)
+    in_place = None if old is MISSING else _yaml_in_place(text, container, last, old, value)
     container[last] = new
     if in_place is not None:
         # trust the in-place edit only when it reads back as exactly the intended document
@@ -412,9 +412,9 @@ def _set_json(text: str, path: KeyPath, value: Any) -> tuple[str, Any]:
         root = json.loads(text)
     except json.JSONDecodeError as exc:
         raise EditError(f"the file is not valid JSON: {exc}") from None
-    container, last, old, where = _navigate(root, path)
+    container, last, old, where = navigate(root, path)
     container[last] = value
-    if old is not _MISSING:
+    if old is not MISSING:
         in_place = _json_in_place(text, where, value, root)
         if in_place is not None:
             return in_place, old
@@ -432,8 +432,8 @@ def _set_toml(text: str, path: KeyPath, value: Any) -> tuple[str, Any]:
         root = tomlkit.parse(text)
     except TOMLKitError as exc:
         raise EditError(f"the file is not valid TOML: {exc}") from None
-    container, last, old, where = _navigate(root, path)
-    if old is not _MISSING:
+    container, last, old, where = navigate(root, path)
+    if old is not MISSING:
         old = old.unwrap() if hasattr(old, "unwrap") else old
     try:
         container[last] = value
@@ -455,7 +455,7 @@ def set_key(text: str, file: str, key: str, value: Any) -> tuple[str, ChangeSumm
     new_text, old = _SETTERS[fmt](body, path, value)
     if newline != "\n":
         new_text = new_text.replace("\n", newline)
-    if old is _MISSING:
+    if old is MISSING:
         description = f"{key_text(path)} (new) = {show_value(value)}"
     else:
         description = f"{key_text(path)} {show_value(old)} -> {show_value(value)}"

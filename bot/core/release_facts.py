@@ -29,17 +29,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.core.config import Config
-from bot.core.edits import _MISSING as ABSENT
 from bot.core.edits import (
+    MISSING,
     EditError,
     format_of,
+    navigate,
     parse_key,
     replace_once,
     set_content,
     set_key,
     show_value,
 )
-from bot.core.edits import _navigate as navigate
 from bot.core.embed import extract
 from bot.core.forge import PullRequest
 from bot.core.release import (
@@ -163,7 +163,7 @@ def _value_at(text: str | None, path: str, key: str) -> Any:
 
 
 def _show(value: Any) -> str:
-    return "(absent)" if value is ABSENT else show_value(value)
+    return "(absent)" if value is MISSING else show_value(value)
 
 
 def _lines_changed(old: str | None, new: str | None) -> str:
@@ -244,7 +244,7 @@ def _as_merged(data: dict[str, Any], proposed: list[ChangeSummary], merged: Merg
             out.append(summary.model_copy(update={"what": what}))
             continue
         out.append(ChangeSummary(
-            path=path, what=f"{_lines_changed(merged.before.get(path), merged.after.get(path))}",
+            path=path, what=_lines_changed(merged.before.get(path), merged.after.get(path)),
             why=summary.why, proposed=what))
     named = {s.path for s in proposed}
     extra = [p for p in merged.changed if p not in named and not p.startswith(PROPOSALS_DIR)]
