@@ -524,7 +524,8 @@ def rst_inline(text: str) -> str:
     return _RST_INLINE.sub(lambda m: "\\" + m.group(0), text)
 
 
-def _rst_unescape(text: str) -> str:
+def _unescape(text: str) -> str:
+    """Backslash escapes undone: reStructuredText's and Markdown's are alike (``\\*`` is ``*``)."""
     return re.sub(r"\\(.)", r"\1", text)
 
 
@@ -537,7 +538,7 @@ def _untrusted(text: str, fmt: Format) -> str:
     if fmt == "md":
         return md_escape(text)
     s = md_escape(text, 500).replace("@\u2060", "@")  # md_escape's invisibles and cut
-    s = re.sub(r"\\(.)", r"\1", s)  # ... but not its Markdown escapes
+    s = _unescape(s)  # ... but not its Markdown escapes
     return rst_inline(s).replace("@", "@\u2060")
 
 
@@ -869,7 +870,7 @@ def parse_history(text: str, file: str = DEFAULT_FILE) -> list[HistoryEntry]:
     ends = [r.end for r in releases]
     if log.fmt == "rst":
         def clean(v: str) -> str:
-            return _rst_unescape(v)
+            return _unescape(v)
     else:
         def clean(v: str) -> str:
             # a field line's hard line break (a trailing backslash) is not part of the value
