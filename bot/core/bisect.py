@@ -64,7 +64,9 @@ class Change:
 
 
 def classify(changes: Mapping[str, Change], warn_drop: float) -> Verdict:
-    """A measurement of a commit against the reference, over the suites that dropped."""
+    """A measurement of a commit against the reference, over the suites that dropped: worse
+    when a suite is past the warning and lower with confidence (COMPARE's interval of the
+    change lies entirely below zero)."""
     past = [c for c in changes.values() if c.change is not None and c.change < -warn_drop]
     if not past:
         return "same"
@@ -74,10 +76,9 @@ def classify(changes: Mapping[str, Change], warn_drop: float) -> Verdict:
 
 
 def real_step(changes: Mapping[str, Change]) -> bool:
-    """The step from a commit's parent to it is a drop with confidence (COMPARE's interval of
-    the change lies entirely below zero) on some suite."""
-    return any(c.change is not None and c.change < 0 and c.high is not None and c.high < 0
-               for c in changes.values())
+    """The step from a commit's parent to it is a drop with confidence on some suite: worse
+    with no warning threshold at all."""
+    return classify(changes, 0.0) == "worse"
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,6 @@ def next_step(line: Sequence[str], probes: Mapping[int, Probe], steps: Mapping[i
         return Step("found", bad, good, bad, R_FOUND.format(commit=line[bad][:12]))
     return Step("no_culprit", None, good, bad, R_GRADUAL.format(commit=line[bad][:12],
                                                                  parent=line[good][:12]))
-
 
 
 def summary(b: Bisection | None) -> str:
