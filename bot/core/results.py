@@ -5,7 +5,7 @@ each suite's definition fingerprint and the environment. Its JSON schema ships i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -98,6 +98,10 @@ class Results(Strict):
 
     def suite(self, suite_id: str) -> SuiteResult | None:
         return next((s for s in self.suites if s.id == suite_id), None)
+
+    def only(self, suite_ids: Collection[str]) -> Results:
+        """The same results restricted to the suites ``suite_ids``."""
+        return self.model_copy(update={"suites": [s for s in self.suites if s.id in suite_ids]})
 
     def failed_tasks(self) -> Iterable[tuple[SuiteResult, TaskResult]]:
         for s in self.suites:

@@ -38,6 +38,7 @@ from bot.errors import ImproveError, InputError, Problem
 NOT_ON_LINE = ("the release commit {commit} is not on the first-parent line of {branch}: "
                "nothing to bisect")
 NOT_MEASURED = "could not measure {commit}: {reason}"
+NONE_LEFT = "none of {suites} is on {commit}"
 NOT_THE_RELEASE = "the bisection ({state}) does not blame this release: {reason}"
 T_CULPRIT = "Opportunity: commit {sha} lowered {suites} ({change})"
 _PR_IN_SUBJECT = (re.compile(r"^Merge pull request #(\d+) "), re.compile(r"\(#(\d+)\)\s*$"))
@@ -57,14 +58,10 @@ class Finding:
         return self.bisection.state == "found" and not self.bisection.culprit_is_release
 
 
-def _only(results: Results, suites: set[str]) -> Results:
-    return results.model_copy(update={"suites": [s for s in results.suites if s.id in suites]})
-
-
 def changes_of(base: Results, cand: Results, suites: set[str],
                config: Config) -> dict[str, core.Change]:
     """COMPARE's relative change of each suite score, candidate against base."""
-    comparison = compare_results(_only(base, suites), _only(cand, suites), config.compare)
+    comparison = compare_results(base.only(suites), cand.only(suites), config.compare)
     out: dict[str, core.Change] = {}
     for s in comparison.suites:
         if s.kind == "benchmark" and s.present == "both":
@@ -88,8 +85,12 @@ def line_of(ws: Workspace, release_commit: str, head: str) -> list[str] | None:
     return line
 
 
-def _measure(ws: Workspace, commit: str, suites: list[str], repeat: int | None,
-             err: TextIO) -> Results:
+def measure(ws: Workspace, commit: str, suites: list[str], err: TextIO,
+            repeat: int | None = None, none_left: str = NONE_LEFT) -> Results:
+    """The suites at ``commit`` (those of ``suites`` it still has: a suite deleted since must
+    not stop the others from being measured), in a scratch worktree of the private clone (the
+    configuration read there is the default branch's own). None of them left is an InputError
+    saying ``none_left``. The monitor measures the head through it too."""
     from bot.adapters.progress import PlainProgress
     from bot.stages.evaluate import EvaluateRequest, evaluate, read_config
     from bot.stages.suites import load_tree_suites
@@ -98,8 +99,8 @@ def _measure(ws: Workspace, commit: str, suites: list[str], repeat: int | None,
         found, _ = load_tree_suites(wt.path, read_config(wt.path))
         present = sorted(set(suites) & {s.id for s, _ in found})
         if not present:
-            raise InputError([Problem("suites", f"none of {', '.join(suites)} is on "
-                                                f"{commit[:12]}")])
+            raise InputError([Problem("suites", none_left.format(
+                commit=commit[:12], suites=", ".join(suites)))])
         return evaluate(EvaluateRequest(repo=wt.path, ref="HEAD", suites=present,
                                         repeat=repeat), PlainProgress(err))
 
@@ -154,7 +155,7 @@ def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
             commit=ref_commit[:12], branch=ws.branch), reference=ref_commit, head=head,
             commits=0, suites=suite_list))
     index = {c: i for i, c in enumerate(line)}
-    measured: dict[str, Results] = {c: r for c, r in _stored(ws, data_ref, line).items()}
+    measured = _stored(ws, data_ref, line)
     known = known or {}
     fresh = {c: Results.model_validate(known[results_path(c)]) for c in line
              if results_path(c) in known}
@@ -194,9 +195,8 @@ def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
     steps: dict[int, bool] = {}
     step_changes: dict[str, core.Change] = {}
     while True:
-        cost_repeat = None
         step = core.next_step(line, probes, steps, budget, spent,
-                              _run_cost(reference, suites, cost_repeat))
+                              _run_cost(reference, suites, None))
         if step.kind == "measure":
             assert step.index is not None
             i = step.index
@@ -207,7 +207,7 @@ def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
             runs = _run_cost(reference, suites, repeat)
             started = time.monotonic()
             try:
-                res = _measure(ws, line[i], suite_list, repeat, err)
+                res = measure(ws, line[i], suite_list, err, repeat)
             except ImproveError as exc:
                 return _finish(Bisection(
                     state="exhausted", reason=NOT_MEASURED.format(commit=line[i][:12],

@@ -49,7 +49,7 @@ from bot.core.records import (
 from bot.core.release import RollbackFacts
 from bot.core.render import render
 from bot.core.results import Results
-from bot.errors import DamagedState, ImproveError, InputError, Problem
+from bot.errors import DamagedState, ImproveError
 from bot.stages import bisect
 from bot.stages.release import Env
 from bot.stages.router import Router
@@ -131,21 +131,9 @@ def report_damaged(env: Env, damaged: list[str], who: str) -> None:
 
 
 def _measure(ws: Workspace, commit: str, suites: list[str], err: TextIO) -> Results:
-    """The suites at ``commit`` (those of ``suites`` it still has), in a scratch worktree of the
-    private clone (the configuration read there is the default branch's own)."""
-    from bot.adapters.progress import PlainProgress
-    from bot.stages.evaluate import EvaluateRequest, evaluate, read_config
-    from bot.stages.suites import load_tree_suites
-
-    with ws.git.worktree(commit) as wt:
-        found, _ = load_tree_suites(wt.path, read_config(wt.path))
-        # a suite deleted since a release must not stop the others from being measured
-        present = sorted(set(suites) & {s.id for s, _ in found})
-        if not present:
-            raise InputError([Problem("suites", NO_SUITES.format(
-                commit=commit[:12], suites=", ".join(suites)))])
-        return evaluate(EvaluateRequest(repo=wt.path, ref="HEAD", suites=present),
-                        PlainProgress(err))
+    """The head, with the suites the watched releases were measured with (those it still has).
+    (benchmarks/bench_monitor.py counts the calls.)"""
+    return bisect.measure(ws, commit, suites, err, none_left=NO_SUITES)
 
 
 def _measured_by(record: MonitorRecord, run_id: int | None) -> bool:
@@ -155,10 +143,6 @@ def _measured_by(record: MonitorRecord, run_id: int | None) -> bool:
 def _stamp(run: MonitorRun, env: Env) -> MonitorRun:
     """The run, marked with the Actions run and attempt it measured for."""
     return run.model_copy(update={"run_id": env.run_id, "run_attempt": env.run_attempt})
-
-
-def _only(results: Results, suites: set[str]) -> Results:
-    return results.model_copy(update={"suites": [s for s in results.suites if s.id in suites]})
 
 
 # --- rollback -----------------------------------------------------------------------------------
@@ -517,7 +501,7 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
         run = _stamp(MonitorRun(at=now, commit=now_results.commit, note=GONE), env)
         changed[r.tag] = record.model_copy(update={"runs": [*record.runs, run]})
         return MonitorOutcome(r.tag, "skipped", GONE, run)
-    comparison = compare_results(_only(ref, ids), _only(now_results, ids), env.config.compare)
+    comparison = compare_results(ref.only(ids), now_results.only(ids), env.config.compare)
     run = _stamp(core.summarize(comparison, cfg, now, now_results.commit, stored), env)
     decision = core.after_run(record, run, cfg, is_rollback=bool(r.rollback))
     rec = decision.record
@@ -530,7 +514,7 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
     finding = None
     if (decision.warned or decision.open_revert) and cfg.bisect and not req.dry_run:
         finding = bisect.for_monitor(
-            ws, env.config, data_ref, r, records.releases, rec.bisection, _only(ref, ids),
+            ws, env.config, data_ref, r, records.releases, rec.bisection, ref.only(ids),
             now_results, [s for s, c in run.changes.items() if c is not None
                           and c < -cfg.warn_drop], env.err, env.forge, probed)
     if finding is not None:
