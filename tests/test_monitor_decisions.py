@@ -171,6 +171,12 @@ def test_a_timing_only_suite_is_watched_too(factor: float, warn: bool, roll: boo
     assert low is not None and high is not None and low <= (r.worst or 0) <= high
 
 
+def test_the_suites_a_warned_drop_bisects_are_those_past_the_warning() -> None:
+    changes = {"a": -0.05, "b": -0.03, "c": None, "d": 0.2, "e": -0.031}
+    assert core.dropped_suites(changes, 0.03) == ["a", "e"]  # exactly -3% is not past it
+    assert core.dropped_suites({"b": -0.01, "c": None}, 0.03) == []
+
+
 @pytest.mark.parametrize("runs, expected", [
     ([], 0), ([run()], 0), ([run(warn=True)], 1), ([run(warn=True), run()], 0),
     ([run(), run(warn=True), run(roll=True)], 2),

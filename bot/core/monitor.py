@@ -120,8 +120,14 @@ def summarize(comparison: Comparison, cfg: MonitorConfig, at: datetime, commit: 
     past_rollback = any(high is not None and high < -cfg.rollback_drop
                         for _, high in cis.values())
     return MonitorRun(at=at, commit=commit, results=results, changes=changes, change_ci=cis,
-                      worst=worst, past_warning=worst is not None and worst < -cfg.warn_drop,
+                      worst=worst, past_warning=bool(dropped_suites(changes, cfg.warn_drop)),
                       past_rollback=past_rollback, failed_tasks=sorted(failed), note=note)
+
+
+def dropped_suites(changes: Mapping[str, float | None], warn_drop: float) -> list[str]:
+    """The suites past the warning: their change is a drop of more than ``warn_drop`` (the
+    ones a warned drop bisects)."""
+    return [s for s, c in changes.items() if c is not None and c < -warn_drop]
 
 
 def _timing_change(

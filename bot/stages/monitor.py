@@ -515,8 +515,8 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
     if (decision.warned or decision.open_revert) and cfg.bisect and not req.dry_run:
         finding = bisect.for_monitor(
             ws, env.config, data_ref, r, records.releases, rec.bisection, ref.only(ids),
-            now_results, [s for s, c in run.changes.items() if c is not None
-                          and c < -cfg.warn_drop], env.err, env.forge, probed)
+            now_results, core.dropped_suites(run.changes, cfg.warn_drop), env.err, env.forge,
+            probed)
     if finding is not None:
         b = finding.bisection
         probed.update(finding.results)
