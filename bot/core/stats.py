@@ -60,10 +60,15 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     return adjusted
 
 
+def _expanded_z(n: int, alpha: float) -> float:
+    """The normal quantile an expanded interval over ``n`` units (n >= 2) reaches: Student's
+    t quantile with n - 1 degrees of freedom, times sqrt(n / (n - 1))."""
+    return math.sqrt(n / (n - 1)) * float(sps.t.ppf(1 - alpha / 2, n - 1))
+
+
 def expanded_alpha(n: int, alpha: float) -> float:
     """The tail level for an expanded percentile interval over ``n`` units (n >= 2)."""
-    z = math.sqrt(n / (n - 1)) * float(sps.t.ppf(1 - alpha / 2, n - 1))
-    return float(2 * sps.norm.sf(z))
+    return float(2 * sps.norm.sf(_expanded_z(n, alpha)))
 
 
 def bootstrap_means(values: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -218,8 +223,7 @@ def repeats_to_settle(
     gap = abs(delta - threshold)
     if gap == 0.0 or n_units < 1 or repeat < 1:
         return None
-    n_eff = max(ci_units, 2)
-    z = math.sqrt(n_eff / (n_eff - 1)) * float(sps.t.ppf(1 - (1 - confidence) / 2, n_eff - 1))
+    z = _expanded_z(max(ci_units, 2), 1 - confidence)
     task_var = max(0.0, delta_var - noise_var) if n_units >= 2 else 0.0
     budget = n_units * (gap / z) ** 2 - task_var
     if budget <= 0:
