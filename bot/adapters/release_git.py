@@ -151,13 +151,6 @@ class Workspace:
     def message(self, sha: str) -> str:
         return self.git.run("log", "-1", "--format=%B", sha)
 
-    def is_ancestor(self, ancestor: str, rev: str) -> bool:
-        try:
-            self.git.run("merge-base", "--is-ancestor", ancestor, rev)
-        except GitError:
-            return False
-        return True
-
     def merged(self, ours: str, theirs: str) -> str | None:
         """A commit (on no branch) holding ``ours`` merged with ``theirs``, made with ``git
         merge-tree`` without any working tree; None when they conflict. Only read from."""

@@ -188,7 +188,7 @@ def _texts_for(ws: Workspace, config: Config, base: str,
     committed on its own merge earlier in the run, or by a run that stopped before the branch
     got its entry), so every entry and the version move forward."""
     newest = _newest_release(tags, config.release.tag_prefix)
-    if newest is None or ws.is_ancestor(newest, base):
+    if newest is None or ws.git.is_ancestor(newest, base):
         return _texts_at(ws, config, base)
     merged = ws.merged(base, newest)
     if merged is None:
