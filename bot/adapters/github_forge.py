@@ -213,9 +213,15 @@ class GitHubForge(MarkedComments):
         effect (the comment by its body, the pull request by its branch) and what it finds is
         adopted; only when nothing is found is the POST sent again. Without ``find`` the POST
         is one whose repetition changes nothing (a label, a reaction, a status)."""
+        return self._again(lambda: self._json(name, "POST", path, body), name, find)
+
+    def _again(self, fn: Callable[[], Any], name: str = "",
+               find: Callable[[], Any] | None = None) -> Any:
+        """``fn``, a POST, sent again when its answer is lost, after a pause; with ``find``,
+        its effect is looked for first and, when found, adopted instead (see ``_post``)."""
         for attempt in range(LOST_ANSWER_TRIES):
             try:
-                return self._json(name, "POST", path, body)
+                return fn()
             except AnswerLost:
                 if attempt + 1 == LOST_ANSWER_TRIES:
                     raise
@@ -393,7 +399,7 @@ class GitHubForge(MarkedComments):
                 body[key] = value
         try:
             d = self._json("merge_pull", "PUT", f"{self._base}/pulls/{number}/merge", body)
-        except (NotMergeable, StaleHead, ForgeError):
+        except ForgeError:  # NotMergeable and StaleHead among them
             # a merge whose answer was lost is retried and refused as "already merged": the
             # pull request tells whether it was merged, and with the approved head
             pr = self.get_pull(number)
@@ -434,18 +440,6 @@ class GitHubForge(MarkedComments):
         path = f"{self._base}/issues/comments/{comment_id}/reactions"
         # repeating a reaction changes nothing (GitHub answers 200 for one it has)
         return bool(self._again(lambda: self._react(path, content)))
-
-    def _again(self, fn: Callable[[], Any]) -> Any:
-        """``fn`` (a POST whose repetition changes nothing), sent again when its answer is lost."""
-        for attempt in range(LOST_ANSWER_TRIES):
-            try:
-                return fn()
-            except AnswerLost:
-                if attempt + 1 == LOST_ANSWER_TRIES:
-                    raise
-                self.policy.sleep(min(self.policy.max_backoff,
-                                      self.policy.backoff * 2 ** attempt))
-        raise AssertionError("unreachable")
 
     def _react(self, path: str, content: Reaction) -> bool:
         with self._call("add_reaction", "POST", path):
