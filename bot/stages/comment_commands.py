@@ -41,7 +41,6 @@ from bot.core.policy import (
     effective_permission,
     ignore_reason,
     refuse,
-    replied_to,
     resume_comment,
 )
 from bot.stages.context import Services
@@ -241,18 +240,13 @@ def on_comment(event: Event, services: Services) -> int:
             decision = refuse(decision, facts.comment_id, changes)
         else:
             forge.rerun_workflow(run.id)
-    if not first and decision.reply is not None and stored is None and _replied(forge, facts):
+    if (not first and decision.reply is not None and stored is None
+            and str(facts.comment_id) in read_state(forge, facts.number).replied):
         # an earlier run posted this reply and died before its reaction
         decision = decision.model_copy(update={"reply": None})
     _act(decision, facts, gathered, ctx, services)
     _log(decision, facts, out)
     return 0
-
-
-def _replied(forge: Forge, facts: CommentFacts) -> bool:
-    comments = forge.list_comments(facts.number)
-    triples = [(c.id, c.author, c.body) for c in comments]
-    return str(facts.comment_id) in replied_to(triples, forge_login(forge))
 
 
 def _act(decision: CommentDecision, facts: CommentFacts, gathered: _Gathered,
