@@ -221,7 +221,7 @@ def adopt_dashboard(forge: Forge) -> Issue | None:
     """Before creating the dashboard: an open issue of the bot's carrying the marker but not
     the label (a run killed between creating and labelling it), labelled and adopted, so that
     there is never a second dashboard. One call, made only when none was found."""
-    login = forge_login(forge)
+    login = forge.bot_login  # None: the login is unknown, any author counts
     found = [i for i in forge.list_issues(state="open")
              if find_marker(i.body) == dash.MARKER and (login is None or i.author == login)]
     if not found:
@@ -229,10 +229,6 @@ def adopt_dashboard(forge: Forge) -> Issue | None:
     first = min(found, key=lambda i: i.number)
     forge.add_labels(first.number, [dash.LABEL])
     return first
-
-
-def forge_login(forge: Forge) -> str | None:
-    return getattr(forge, "bot_login", None)
 
 
 def gather(env: LoopEnv, with_issue: bool = True) -> Gathered:
@@ -278,8 +274,9 @@ def _without_time(body: str) -> str:
 
 def refresh_dashboard(env: LoopEnv, g: Gathered | None = None) -> RefreshOutcome:
     """Create the dashboard issue once, then edit it in place; announce alerts raised or
-    cleared since the last refresh with one comment. The comment comes before the edit (the
-    body keeps the alert state): a run killed between them announces once on its re-run."""
+    cleared since the last refresh with one comment. When the issue exists the comment comes
+    before the edit (the body keeps the alert state): a run killed between them finds its
+    comment on the re-run (``_announce``) and announces once."""
     g = g or gather(env)
     d, update = decide(env, g)
     body = dash.render_markdown(d, update.state())
@@ -313,8 +310,9 @@ def refresh_dashboard(env: LoopEnv, g: Gathered | None = None) -> RefreshOutcome
 
 
 def _announce(env: LoopEnv, number: int, body: str) -> None:
-    """The alert comment, unless the newest comment already says it: the dashboard's body (the
-    alert state) is written first, so a run killed after it and re-run announces once."""
+    """The alert comment, unless the newest comment already says it: a run killed after
+    posting it and before editing the body (which keeps the alert state) is re-run with the
+    same alerts to announce, and announces once."""
     comments = env.forge.list_comments(number)
     if comments and comments[-1].body.rstrip() == body.rstrip():
         return
