@@ -150,11 +150,15 @@ DAMAGED = "{path}: {why}; left untouched, nothing is started from it"
 class RecordSet(BaseModel):
     """The release and monitor records of a data branch, and the damaged ones, by path."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
     releases: list[ReleaseRecord] = Field(default_factory=list)
     monitors: dict[str, MonitorRecord] = Field(default_factory=dict)  # tag -> record
     damaged: list[str] = Field(default_factory=list)  # one line per damaged record, path first
+
+
+def damaged_path(line: str) -> str:
+    """The path a line of ``RecordSet.damaged`` names (``DAMAGED`` puts it first; a path on the
+    data branch holds no ": ", as no tag name holds a colon)."""
+    return line.split(": ", 1)[0]
 
 
 def _first_error(exc: ValidationError) -> str:

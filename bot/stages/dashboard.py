@@ -49,6 +49,7 @@ from bot.core.records import (
     RESULTS_DIR,
     MonitorRecord,
     ReleaseRecord,
+    damaged_path,
     sort_records,
 )
 from bot.core.render import find_marker, render
@@ -254,7 +255,7 @@ def decide(env: LoopEnv, g: Gathered) -> tuple[dash.Dashboard, AlertUpdate]:
     if g.damaged:
         d.health = "needs attention"
         d.reason = DAMAGED_HEALTH.format(count=len(g.damaged), paths=", ".join(
-            line.split(":", 1)[0] for line in g.damaged)) + (f"; {d.reason}" if d.reason else "")
+            damaged_path(line) for line in g.damaged)) + (f"; {d.reason}" if d.reason else "")
     return d, update
 
 

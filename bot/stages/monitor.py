@@ -41,6 +41,7 @@ from bot.core.records import (
     MonitorRecord,
     MonitorRun,
     ReleaseRecord,
+    damaged_path,
     monitor_path,
     release_path,
     results_path,
@@ -361,9 +362,8 @@ def run_monitor(env: Env, req: MonitorRequest) -> list[MonitorOutcome]:
     finally:
         ws.close()
     if damaged:
-        raise DamagedState(DAMAGED_RECORDS.format(count=len(damaged),
-                                                  paths=", ".join(d.split(":", 1)[0]
-                                                                  for d in damaged)))
+        raise DamagedState(DAMAGED_RECORDS.format(count=len(damaged), paths=", ".join(
+            damaged_path(d) for d in damaged)))
     return outcomes
 
 
@@ -377,7 +377,7 @@ def _run(env: Env, ws: Workspace, req: MonitorRequest,
     rolled = core.rolled_back_by(records.releases)
     plans = []
     outcomes: list[MonitorOutcome] = []
-    broken = {line.split(": ", 1)[0] for line in records.damaged}
+    broken = {damaged_path(line) for line in records.damaged}
     for r in records.releases:
         if monitor_path(r.tag) in broken:
             continue  # its monitor record is damaged: left as it is, reported above
