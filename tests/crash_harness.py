@@ -56,7 +56,8 @@ _SECONDS = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|seconds)\b")
 
 def norm(text: str) -> str:
     """Text with what differs between two equal runs taken out: commit SHAs (commit times differ),
-    times, run links, durations and embedded data (compared decoded, elsewhere)."""
+    times, run links, durations, and embedded data (base64, so the SHAs and times inside cannot
+    be taken out: only its name is kept, its content is not compared)."""
     text = _EMBED.sub(r"<embed \1>", text)
     text = _HOST.sub("<host>", text)
     text = _TIME.sub("<time>", text)
