@@ -875,13 +875,11 @@ def _suite_reasons(s: _SuiteWork, config: CompareConfig) -> None:
                                             floor=f"{m.tolerance:.0%}", p=_fmt(t.p_adjusted),
                                             tests=m.tests_in_family)))
         elif m.verdict == "unclear":
-            if m.ci is None and m.metric.kind == "score":
+            if m.ci is None:
                 detail = "a single sample per side gives no estimate of the noise"
             elif m.metric.kind == "score":
                 detail = (f"{_fmt(m.delta, True)} ({level} CI {_fmt_ci(m.ci)}) may be past the "
                           f"tolerance {_fmt(m.tolerance)}")
-            elif m.ci is None:
-                detail = "a single sample per side gives no estimate of the noise"
             else:
                 detail = (f"x{_fmt(m.ratio)} ({level} CI {_fmt_ci(m.ci, signed=False)}) may "
                           f"be past the floor of {m.tolerance:.0%}")
