@@ -48,3 +48,11 @@ def test_benchmark_prints_the_declared_metrics(suite_file: str, extra: list[str]
         for row in metrics["shapes"].values():
             assert {"false_accept", "false_reject", "power", "inconclusive_none",
                     "runs_mean"} <= set(row)
+        # the runs are counted: one look spends the suite's own runs, more looks only add
+        rows = metrics["shapes"]
+        assert {k.split("/")[1] for k in rows} == {"fixed", "sequential"}
+        for key, row in rows.items():
+            if key.endswith("/fixed"):
+                assert row["runs_mean"] == row["fixed_runs"], key
+            else:
+                assert row["runs_mean"] >= row["fixed_runs"], key
