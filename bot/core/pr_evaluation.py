@@ -17,10 +17,9 @@ from bot.core.config import Config
 from bot.core.embed import EmbedTooLarge, embed
 from bot.core.monitor import ROLLBACK_BRANCH_PREFIX
 from bot.core.policy import Verdict
-from bot.core.proposal_files import is_proposal_path, proposal_author
+from bot.core.proposal_files import author_of, is_proposal_path, proposal_fields
 from bot.core.results import Results
 from bot.core.sequential import Round
-from bot.core.yamldoc import YamlError, load_yaml
 from bot.errors import InputError, Problem
 
 LABEL = "improvement"
@@ -95,19 +94,14 @@ def is_improvement(labels: Iterable[str], paths: Iterable[str] | None,
 def proposal_meta(text: str | None, config: Config) -> ProposalMeta | None:
     """The id, type and risk of a proposal file's text; a type the configuration does not know
     counts as unknown (so never the auto tier). Unreadable files give None."""
-    if text is None:
-        return None
-    try:
-        data = load_yaml(text)
-    except YamlError:
-        return None
-    if not isinstance(data, dict):
+    data = proposal_fields(text)
+    if data is None:
         return None
     pid = data.get("id") if isinstance(data.get("id"), str) else None
     ptype = data.get("type") if data.get("type") in config.proposals.types else None
     risk = data.get("risk") if data.get("risk") in ("low", "medium", "high") else None
     return ProposalMeta(id=pid[:200] if pid else None, type=ptype, risk=risk,
-                        author=proposal_author(text))
+                        author=author_of(data))
 
 
 def verdict_of(comparison: Comparison) -> Verdict:

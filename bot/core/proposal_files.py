@@ -3,7 +3,8 @@ validating the whole proposal (the commands stage imports this: it must stay lig
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 PROPOSALS_DIR = ".improve/proposals"
 
@@ -23,8 +24,9 @@ def pick_proposal_file(paths: Iterable[str], head_ref: str) -> str | None:
     return found[0] if found else None
 
 
-def proposal_author(text: str | None) -> str | None:
-    """The ``author`` a proposal file names (a person or an agent), or None."""
+def proposal_fields(text: str | None) -> dict[str, Any] | None:
+    """The top-level mapping of a proposal file's text, or None when there is no file or it is
+    not a YAML mapping (the gate then reads nothing from it)."""
     if text is None:
         return None
     from bot.core.yamldoc import YamlError, load_yaml
@@ -33,7 +35,17 @@ def proposal_author(text: str | None) -> str | None:
         data = load_yaml(text)
     except YamlError:
         return None
-    author = data.get("author") if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+def author_of(fields: Mapping[str, Any] | None) -> str | None:
+    """The ``author`` a proposal's fields name (a person or an agent), or None."""
+    author = fields.get("author") if fields is not None else None
     if not isinstance(author, str):
         return None
     return author.strip()[:100] or None
+
+
+def proposal_author(text: str | None) -> str | None:
+    """The ``author`` a proposal file names (a person or an agent), or None."""
+    return author_of(proposal_fields(text))
