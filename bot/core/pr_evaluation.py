@@ -16,7 +16,6 @@ from bot.core.compare import Comparison
 from bot.core.config import Config
 from bot.core.embed import EmbedTooLarge, embed
 from bot.core.monitor import ROLLBACK_BRANCH_PREFIX
-from bot.core.policy import Verdict
 from bot.core.proposal_files import author_of, is_proposal_path, proposal_fields
 from bot.core.results import Results
 from bot.core.sequential import Round
@@ -80,15 +79,14 @@ class PrArtifact(Strict):
     merged_sha: str | None = Field(None, pattern=r"^[0-9a-f]{40}$")
 
 
-def is_improvement(labels: Iterable[str], paths: Iterable[str] | None,
-                   head_ref: str = "") -> bool:
+def is_improvement(labels: Iterable[str], paths: Iterable[str], head_ref: str) -> bool:
     """A pull request counts as a proposal when it carries the label or a proposal file, or is
     the bot's revert of a release (branch ``improve/rollback-<tag>``): its ``opened`` event
     carries no labels yet (they are added by a second request) and a revert adds no proposal
     file, so its branch is what says so at the moment GitHub sends ``opened``."""
     if LABEL in set(labels) or head_ref.startswith(ROLLBACK_BRANCH_PREFIX):
         return True
-    return any(is_proposal_path(p) for p in paths or ())
+    return any(is_proposal_path(p) for p in paths)
 
 
 def proposal_meta(text: str | None, config: Config) -> ProposalMeta | None:
@@ -102,10 +100,6 @@ def proposal_meta(text: str | None, config: Config) -> ProposalMeta | None:
     risk = data.get("risk") if data.get("risk") in ("low", "medium", "high") else None
     return ProposalMeta(id=pid[:200] if pid else None, type=ptype, risk=risk,
                         author=author_of(data))
-
-
-def verdict_of(comparison: Comparison) -> Verdict:
-    return comparison.decision
 
 
 def parse_artifact(data: bytes, file: str) -> PrArtifact:

@@ -65,7 +65,6 @@ from bot.core.pr_evaluation import (
     parse_artifact,
     proposal_meta,
     pull_facts,
-    verdict_of,
 )
 from bot.core.proposal_files import pick_proposal_file
 from bot.core.records import results_path
@@ -73,16 +72,12 @@ from bot.core.render import render
 from bot.core.results import Results, SuiteResult, parse_results
 from bot.core.sequential import Round, look_confidence
 from bot.core.suites import input_paths
-from bot.core.tiers import approval_tier
 from bot.errors import ImproveError, InputError
-from bot.stages.evaluate import evaluate_commit as run_suites_at
-from bot.stages.evaluate import evaluate_pair
+from bot.stages.evaluate import evaluate_commit, evaluate_pair
 from bot.stages.pr_state import LOOK_UP, publish_verdict
 from bot.stages.router import Router
 
 if TYPE_CHECKING:
-    import git as gitpython  # the adapter's repository handle, passed through
-
     from bot.stages.context import Services
 
 router = Router()
@@ -238,20 +233,6 @@ class ResultsCache:
         )
 
 
-def evaluate_commit(
-    repo: gitpython.Repo,
-    commit: str,
-    config: Config,
-    changed: Sequence[str] | None,
-    progress: Progress,
-    cache: ResultsCache | None = None,
-) -> tuple[Results, bool]:
-    """The results of the suites selected by ``changed`` (None: every suite) at ``commit``,
-    from the cache when it holds them; (results, from the cache)."""
-    reuse = (lambda sources: cache.lookup(commit, sources)) if cache is not None else None
-    return run_suites_at(repo, commit, config, progress, changed=changed, reuse=reuse)
-
-
 def evaluate_sides(
     workspace: Path, base_sha: str, head_sha: str, config: Config, progress: Progress,
     cache: ResultsCache | None = None,
@@ -292,13 +273,6 @@ def local_meta(repo: Git, changed: Sequence[str], head_ref: str, head_sha: str,
 
 
 # --------------------------------------------------------------------------- deciding
-
-
-def tier_for(meta: ProposalMeta | None, config: Config, fork: bool) -> Tier:
-    # a fork's results come from a run its author controls: never the auto tier
-    if fork or meta is None:
-        return "person"
-    return approval_tier(meta.type, meta.risk, config.approval)
 
 
 def decide(base: Results, head: Results, config: Config, meta: ProposalMeta | None,
@@ -477,7 +451,7 @@ def on_pull_request(event: Event, services: Services) -> int:
         return post_error(services, number, head_sha, _describe(exc), config, env)
     body = comment_body(comparison, head_sha, meta, facts["fork"], sides.base_cached,
                         reused=sides.reused, rounds=sides.rounds)
-    gate = post(services, number, head_sha, body, verdict_of(comparison),
+    gate = post(services, number, head_sha, body, comparison.decision,
                 comparison.approval.tier, config, render_comparison_markdown(comparison), env,
                 base=cand.base_tip, proposal_author=meta.author if meta else None)
     return _exit(gate)
@@ -590,7 +564,7 @@ def on_workflow_run(event: Event, services: Services) -> int:
         return post_error(services, pr.number, pr.head_sha, _describe(exc), config, env, pr)
     body = comment_body(comparison, pr.head_sha, art.proposal, fork, art.base_cached,
                         reused=art.reused, rounds=art.rounds)
-    gate = post(services, pr.number, pr.head_sha, body, verdict_of(comparison),
+    gate = post(services, pr.number, pr.head_sha, body, comparison.decision,
                 comparison.approval.tier, config, render_comparison_markdown(comparison), env, pr,
                 base=art.base_tip,
                 proposal_author=art.proposal.author if art.proposal else LOOK_UP)
@@ -658,7 +632,7 @@ def on_merge_group(event: Event, services: Services) -> int:
         meta = local_meta(repo, sides.changed, "", head_sha, config)
         comparison = decide(sides.base, sides.head, config, meta, False,
                             look=len(sides.rounds))
-        verdict: Verdict = verdict_of(comparison)
+        verdict: Verdict = comparison.decision
         actions.append_summary(render_comparison_markdown(comparison), env)
     except Exception as exc:  # the queue must hear of it: an error status, never silence
         for p in _describe(exc):
@@ -688,7 +662,7 @@ def report_queue(event: Event, services: Services, in_path: Path) -> int:
                 state="success", description=QUEUE_NOT_PROPOSAL), queued)
         comparison = decide(art.base, art.head, config, art.proposal, False,
                             look=len(art.rounds))
-        verdict = verdict_of(comparison)
+        verdict = comparison.decision
         actions.append_summary(render_comparison_markdown(comparison), env)
     except Exception as exc:
         for p in _describe(exc):
@@ -718,7 +692,7 @@ def on_push(event: Event, services: Services) -> int:
     if store.read(path) is not None:
         print(ALREADY_STORED.format(sha=sha[:12], branch=config.data_branch), file=services.out)
         return 0
-    results, _ = evaluate_commit(open_repo(services.workspace), sha, config, None,
+    results, _ = evaluate_commit(open_repo(services.workspace), sha, config,
                                  make_progress(services.err, dict(event.env)))
     store.write({path: json.loads(results.model_dump_json())},
                 f"results: {sha[:12]}\n\nImprove-Results: {sha}")
