@@ -57,15 +57,14 @@ def _reader(**options: Any) -> Any:
     return y
 
 
-def _read(text: str, **options: Any) -> tuple[Any, Any]:
+def _read(text: str) -> tuple[Any, Any]:
     """(the node tree, the data) of one YAML document; YamlError otherwise."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
         node = _reader().compose(text)
         # duplicate keys are reported as problems with their lines (see _walk), not refused here
-        data = _reader(allow_duplicate_keys=True, **options).load(text) if node is not None \
-            else None
+        data = _reader(allow_duplicate_keys=True).load(text) if node is not None else None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise YamlError(str(exc.problem), mark.line + 1 if mark is not None else None) \
