@@ -93,7 +93,6 @@ def test_routers_compose_and_dispatch_by_event_and_action() -> None:
     assert both.dispatch(opened, services) == 1  # the worst exit code wins
     assert seen == ["pr:opened", "any"]
     seen.clear()
-    seen.clear()
     assert both.dispatch(Event("issues", {"action": "opened"}, "o/r"), services) == 0
     assert seen == [] and "nothing to do for issues.opened" in services.out.getvalue()  # type: ignore[attr-defined]
 

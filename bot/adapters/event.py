@@ -35,6 +35,11 @@ class Event:
         value = self.payload.get("action")
         return value if isinstance(value, str) else None
 
+    @property
+    def label(self) -> str:
+        """``name.action`` (or the name alone), as messages name the event."""
+        return self.name + (f".{self.action}" if self.action else "")
+
     def get(self, *path: str | int, default: Any = None) -> Any:
         """A nested payload value, or ``default`` when any step is missing."""
         node: Any = self.payload
@@ -50,8 +55,7 @@ class Event:
     def _bad(self, path: tuple[str | int, ...], expected: str, value: Any) -> InputError:
         field_name = ".".join(str(p) for p in path)
         got = "nothing" if value is None else f"{type(value).__name__} {str(value)[:40]!r}"
-        label = self.name + (f".{self.action}" if self.action else "")
-        return InputError([Problem(f"the {label} event", f"expected {expected}, got {got}",
+        return InputError([Problem(f"the {self.label} event", f"expected {expected}, got {got}",
                                    field=field_name)])
 
     def integer(self, *path: str | int, default: int | None = None) -> int:

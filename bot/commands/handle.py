@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     event = read_event(os.environ)
     router = bot_router(event.name)
     if not router.handlers(event):
-        label = event.name + (f".{event.action}" if event.action else "")
-        print(f"improve: nothing to do for {label}")
+        # said here, before the stage context loads: an ignored event imports no stage
+        print(f"improve: nothing to do for {event.label}")
         return 0
     from bot.stages.context import github_services, local_services
 

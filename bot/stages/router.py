@@ -51,9 +51,8 @@ class Router:
         """Run every handler for the event; the worst exit code wins. An event nobody handles
         is not an error: workflows may deliver more than the bot acts on."""
         handlers = self.handlers(event)
-        label = event.name + (f".{event.action}" if event.action else "")
         if not handlers:
-            print(f"improve: nothing to do for {label}", file=services.out)
+            print(f"improve: nothing to do for {event.label}", file=services.out)
             return 0
         # every handler runs, whatever an earlier one did: a push's PR handler failing must
         # not keep its release from happening; each failure is reported, the worst code wins
@@ -62,7 +61,7 @@ class Router:
             try:
                 codes.append(int(handler(event, services) or 0))
             except Exception as exc:
-                message, code = report(f"improve handle: {label}: {_name(handler)}", exc)
+                message, code = report(f"improve handle: {event.label}: {_name(handler)}", exc)
                 print(message, file=services.err)
                 codes.append(code)
         return max(codes)
