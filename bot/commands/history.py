@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.tags import start_list_tags
-from bot.core.config import CONFIG_PATH, config_file_in, parse_config
+from bot.core.config import CONFIG_PATH, parse_config
 from bot.core.history import build_history, format_history, history_json
 from bot.errors import InputError, Problem
 
@@ -52,6 +52,8 @@ def _read_records(directory: Path) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.stages.context import config_file_in
+
     if args.limit is not None and args.limit < 0:
         raise InputError("--limit: must be 0 or more")
     repo: Path = args.repo

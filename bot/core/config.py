@@ -6,12 +6,9 @@ It is always read from the default branch, never from a pull request. Unknown ke
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from bot.errors import InputError, Problem
 
 Bump = Literal["major", "minor", "patch"]
 Risk = Literal["low", "medium", "high"]
@@ -235,14 +232,6 @@ def read_config(read: Callable[[str], str | None], where: str = "") -> Config:
         if text is not None:
             return parse_config(text, f"{path}{where}")
     return Config()
-
-
-def config_file_in(root: Path) -> Path | None:
-    """The configuration file in a working tree, or None; InputError when both names exist."""
-    found = [root / p for p in CONFIG_PATHS if (root / p).is_file()]
-    if len(found) > 1:
-        raise InputError([Problem(CONFIG_PATHS[1], BOTH_CONFIGS)])
-    return found[0] if found else None
 
 
 def parse_config(text: str | None, file: str = CONFIG_PATH) -> Config:

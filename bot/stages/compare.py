@@ -14,9 +14,10 @@ from bot.core.compare import (
     comparison_json,
     render_comparison_markdown,
 )
-from bot.core.config import CONFIG_PATH, Config, config_file_in, parse_config
+from bot.core.config import CONFIG_PATH, Config, parse_config
 from bot.core.results import Results, pair_problems, parse_results
 from bot.errors import InputError, Problem
+from bot.stages.context import config_file_in
 
 Format = Literal["md", "json"]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.adapters.event import Event
-from bot.core.config import Config, read_config
+from bot.core.config import BOTH_CONFIGS, CONFIG_PATHS, Config, read_config
 from bot.core.forge import Forge
-from bot.errors import InputError
+from bot.errors import InputError, Problem
 
 
 def _now() -> datetime:
@@ -48,6 +48,14 @@ def trusted_config(forge: Forge, branch: str) -> Config:
     """The configuration as it is on the default branch: never from a pull request, so a pull
     request cannot change how it is judged or who may approve it."""
     return read_config(lambda p: forge.read_file(p, ref=branch), f" (on {branch})")
+
+
+def config_file_in(root: Path) -> Path | None:
+    """The configuration file in a working tree, or None; InputError when both names exist."""
+    found = [root / p for p in CONFIG_PATHS if (root / p).is_file()]
+    if len(found) > 1:
+        raise InputError([Problem(CONFIG_PATHS[1], BOTH_CONFIGS)])
+    return found[0] if found else None
 
 
 def github_services(event: Event, **kwargs: Any) -> Services:

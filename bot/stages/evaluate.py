@@ -21,7 +21,7 @@ from bot import __version__
 from bot.adapters import runner
 from bot.adapters.progress import Progress
 from bot.adapters.worktree import changed_paths, open_repo, resolve, scratch_worktree
-from bot.core.config import Config, config_file_in, parse_config
+from bot.core.config import Config, parse_config
 from bot.core.evaluation import (
     SideName,
     SuiteSource,
@@ -43,6 +43,7 @@ from bot.core.suites import (
     select_suites,
 )
 from bot.errors import InputError
+from bot.stages.context import config_file_in
 from bot.stages.suites import Prepared, inside, load_tree_suites, prepare
 
 if TYPE_CHECKING:

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.adapters import runner
-from bot.core.config import CONFIG_PATH, CONFIG_PATHS, Config, config_file_in, parse_config
+from bot.core.config import CONFIG_PATH, CONFIG_PATHS, Config, parse_config
 from bot.errors import InputError, Problem
+from bot.stages.context import config_file_in
 from bot.stages.suites import load_tree_suites, prepare
 
 
