@@ -16,12 +16,11 @@ from bot.core.compare import Comparison
 from bot.core.config import Config
 from bot.core.embed import EmbedTooLarge, embed
 from bot.core.monitor import ROLLBACK_BRANCH_PREFIX
-from bot.core.proposal_files import author_of, is_proposal_path, proposal_fields
+from bot.core.proposal_files import LABEL, author_of, is_proposal_path, proposal_fields
 from bot.core.results import Results
 from bot.core.sequential import Round
 from bot.errors import InputError, Problem
 
-LABEL = "improvement"
 COMMENT_MARKER = "compare"
 ARTIFACT_KIND = "improve-pr-results"
 ARTIFACT_NAME = "results.json"

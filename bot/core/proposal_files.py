@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 PROPOSALS_DIR = ".improve/proposals"
+# the label that makes a pull request a proposal (with or without a proposal file)
+LABEL = "improvement"
 
 
 def is_proposal_path(path: str) -> bool:

@@ -66,7 +66,7 @@ from bot.core.pr_evaluation import (
     proposal_meta,
     pull_facts,
 )
-from bot.core.proposal_files import pick_proposal_file
+from bot.core.proposal_files import LABEL, pick_proposal_file
 from bot.core.records import results_path
 from bot.core.render import render
 from bot.core.results import Results, SuiteResult, parse_results
@@ -419,11 +419,11 @@ def on_pull_request(event: Event, services: Services) -> int:
     except GitError as exc:
         if out_path is not None:
             return write_error_artifact(services, facts, Path(out_path), _describe(exc))
-        if "improvement" not in facts["labels"]:
+        if LABEL not in facts["labels"]:
             raise
         return post_error(services, number, head_sha, _describe(exc), None, env)
     if not is_improvement(facts["labels"], changed, facts["head_ref"]):
-        print(SKIP_NOT_PROPOSAL.format(number=number, label="improvement"), file=services.out)
+        print(SKIP_NOT_PROPOSAL.format(number=number, label=LABEL), file=services.out)
         if out_path is None:  # the token-less half cannot: the report half does it
             pass_not_proposal(services, head_sha)
         return 0
@@ -541,9 +541,9 @@ def on_workflow_run(event: Event, services: Services) -> int:
     if pr is None:
         print(SKIP_NO_PR.format(sha=head_sha[:12]), file=services.out)
         return 0
-    if "improvement" not in pr.labels and not is_improvement(
+    if LABEL not in pr.labels and not is_improvement(
             pr.labels, services.forge.pull_files(pr.number), pr.head_ref):
-        print(SKIP_NOT_PROPOSAL.format(number=pr.number, label="improvement"), file=services.out)
+        print(SKIP_NOT_PROPOSAL.format(number=pr.number, label=LABEL), file=services.out)
         pass_not_proposal(services, pr.head_sha)
         return 0
     _default_branch_from(event, services)

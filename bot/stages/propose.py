@@ -22,6 +22,7 @@ from bot.adapters.patch import apply_patch
 from bot.core.config import Config, read_config
 from bot.core.edits import ChangeSummary
 from bot.core.limits import OpenProposal, ReleaseRecord, check_limits
+from bot.core.proposal_files import LABEL
 from bot.core.proposals import (
     BRANCH_PREFIX,
     PROPOSALS_DIR,
@@ -46,7 +47,6 @@ from bot.core.tiers import Tier, approval_tier
 from bot.core.yamldoc import dump_yaml
 from bot.errors import GateError, InputError, Problem
 
-LABEL = "improvement"
 NOTHING_TO_DO = "the proposal changes nothing on {base}"
 BASE_MISSING = "the default branch {branch!r} has no commit here (neither refs/heads/{branch} " \
     "nor refs/remotes/origin/{branch})"
