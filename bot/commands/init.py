@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError([Problem(f"--dir {where}", NOT_A_REPO)]) from None
     action = args.action or PLACEHOLDER_ACTION
     branch = args.default_branch or _default_branch(git)
+
     def read(rel: str) -> str | None:
         path = root / rel
         if not path.is_file() or path.is_symlink():
@@ -100,9 +101,9 @@ def run(args: argparse.Namespace) -> int:
         print(WROTE.format(path=rel))
     for rel in plan.skipped:
         print(SKIPPED.format(path=rel))
-    if action == PLACEHOLDER_ACTION and any(p.startswith(".github/workflows/") for p in plan.write):
-        print("note: " + REPLACE_ACTION.format(action=action), file=sys.stderr)
     if any(p.startswith(".github/workflows/") for p in plan.write):
+        if action == PLACEHOLDER_ACTION:
+            print("note: " + REPLACE_ACTION.format(action=action), file=sys.stderr)
         print("note: " + TOKEN_SETUP, file=sys.stderr)
     print(f"next: improve validate --repo {root}, then commit and push the files")
     return 0
