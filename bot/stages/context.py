@@ -43,6 +43,12 @@ class Services:
     def config(self) -> Config:
         return trusted_config(self.forge, self.default_branch)
 
+    def assume_default_branch(self, branch: str | None) -> None:
+        """Take the event's word for the default branch (one API call fewer than asking the
+        forge), unless it is known already."""
+        if branch and "default_branch" not in self.__dict__:
+            self.__dict__["default_branch"] = branch  # what the cached property would hold
+
 
 def trusted_config(forge: Forge, branch: str) -> Config:
     """The configuration as it is on the default branch: never from a pull request, so a pull

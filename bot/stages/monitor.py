@@ -568,8 +568,7 @@ def _branch_from_event(event: Event, services: Any) -> None:
     if branch is None and event.name == "schedule" and (event.ref or "").startswith(
             "refs/heads/"):
         branch = (event.ref or "").removeprefix("refs/heads/")
-    if branch and "default_branch" not in services.__dict__:
-        services.__dict__["default_branch"] = branch
+    services.assume_default_branch(branch)
 
 
 router = Router()

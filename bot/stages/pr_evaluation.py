@@ -376,12 +376,6 @@ def _exit(gate: GateStatus) -> int:
     return 1 if gate.state in ("failure", "error") else 0
 
 
-def _default_branch_from(event: Event, services: Services) -> None:
-    # the event says which branch is the default: one API call fewer than asking the forge
-    if event.default_branch and "default_branch" not in services.__dict__:
-        services.__dict__["default_branch"] = event.default_branch
-
-
 def _describe(exc: BaseException) -> list[str]:
     if isinstance(exc, InputError) and exc.problems:
         return [str(p) for p in exc.problems[:20]]
@@ -435,7 +429,7 @@ def on_pull_request(event: Event, services: Services) -> int:
     if not _current(services, forge.get_pull(number), head_sha):
         return 0
     forge.set_status(head_sha, state="pending", context=GATE_CONTEXT, description=DESC_RUNNING)
-    _default_branch_from(event, services)
+    services.assume_default_branch(event.default_branch)
     config: Config | None = None
     try:
         config = services.config
@@ -546,7 +540,7 @@ def on_workflow_run(event: Event, services: Services) -> int:
         print(SKIP_NOT_PROPOSAL.format(number=pr.number, label=LABEL), file=services.out)
         pass_not_proposal(services, pr.head_sha)
         return 0
-    _default_branch_from(event, services)
+    services.assume_default_branch(event.default_branch)
     config: Config | None = None
     try:
         config = services.config
@@ -623,7 +617,7 @@ def on_merge_group(event: Event, services: Services) -> int:
     if not is_improvement([], changed, ""):
         return _queue_status(services, head_sha,
                              GateStatus(state="success", description=QUEUE_NOT_PROPOSAL), queued)
-    _default_branch_from(event, services)
+    services.assume_default_branch(event.default_branch)
     try:
         config = services.config
         progress = make_progress(services.err, env)
@@ -647,7 +641,7 @@ def report_queue(event: Event, services: Services, in_path: Path) -> int:
     head commit, which GitHub names (never the artifact), becomes the gate on that commit."""
     head_sha = event.commit_sha("workflow_run", "head_sha")
     queued = queued_pull(str(event.get("workflow_run", "head_branch", default="") or ""))
-    _default_branch_from(event, services)
+    services.assume_default_branch(event.default_branch)
     env = dict(event.env)
     verdict: Verdict = "error"
     try:

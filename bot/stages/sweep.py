@@ -72,7 +72,6 @@ def sweep_proposals(forge: Forge, config: Config, now: datetime, out: TextIO,
 @router.register("schedule")
 @router.register("workflow_dispatch")
 def on_schedule(event: Event, services: Any) -> int:
-    if event.default_branch:
-        services.__dict__.setdefault("default_branch", event.default_branch)
+    services.assume_default_branch(event.default_branch)
     sweep_proposals(services.forge, services.config, services.now(), services.out)
     return 0
