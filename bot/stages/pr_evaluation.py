@@ -272,6 +272,19 @@ def local_meta(repo: Git, changed: Sequence[str], head_ref: str, head_sha: str,
     return proposal_meta(repo.file_at(head_sha, path), config) if path else None
 
 
+def measure_pull(services: Services, repo: Git, facts: dict[str, Any], config: Config,
+                 token: str | None, env: dict[str, str],
+                 ) -> tuple[Candidate, Sides, ProposalMeta | None]:
+    """A pull request measured, the same way by the single job and by the token-less half:
+    the candidate on the base branch, both sides, and the proposal file's meta."""
+    progress = make_progress(services.err, env)
+    cache = data_cache(services.workspace, token, config, services.err)
+    cand = candidate(repo, facts["base_ref"], facts["base_sha"], facts["head_sha"])
+    sides = evaluate_sides(services.workspace, cand.base_sha, cand.sha, config, progress, cache)
+    meta = local_meta(repo, sides.changed, facts["head_ref"], facts["head_sha"], config)
+    return cand, sides, meta
+
+
 # --------------------------------------------------------------------------- deciding
 
 
@@ -433,12 +446,7 @@ def on_pull_request(event: Event, services: Services) -> int:
     config: Config | None = None
     try:
         config = services.config
-        progress = make_progress(services.err, env)
-        cache = data_cache(services.workspace, event.token, config, services.err)
-        cand = candidate(repo, facts["base_ref"], base_sha, head_sha)
-        sides = evaluate_sides(services.workspace, cand.base_sha, cand.sha, config, progress,
-                               cache)
-        meta = local_meta(repo, sides.changed, facts["head_ref"], head_sha, config)
+        cand, sides, meta = measure_pull(services, repo, facts, config, event.token, env)
         comparison = decide(sides.base, sides.head, config, meta, facts["fork"],
                             lambda: auto_tier_paused(services), look=len(sides.rounds))
     except Exception as exc:  # reported on the PR, never lost
@@ -458,12 +466,7 @@ def write_artifact(event: Event, services: Services, facts: dict[str, Any], repo
     try:
         # the configuration of the base commit: never the pull request's own
         config = read_config(lambda p: repo.file_at(base_sha, p), f" (at {base_sha[:12]})")
-        cache = data_cache(services.workspace, None, config, services.err)
-        progress = make_progress(services.err, env)
-        cand = candidate(repo, facts["base_ref"], base_sha, head_sha)
-        sides = evaluate_sides(services.workspace, cand.base_sha, cand.sha, config, progress,
-                               cache)
-        meta = local_meta(repo, sides.changed, facts["head_ref"], head_sha, config)
+        cand, sides, meta = measure_pull(services, repo, facts, config, None, env)
         artifact = PrArtifact(pr_number=facts["number"], head_sha=head_sha,
                               base_sha=sides.base.commit, proposal=meta, base=sides.base,
                               head=sides.head, base_cached=sides.base_cached,
