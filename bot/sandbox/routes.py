@@ -244,11 +244,6 @@ def _commit_of(repo: Repo, ref: str) -> str:
     return sha
 
 
-def sync_pulls(repo: Repo) -> None:
-    """After refs moved without a delivery to record: open PRs follow their head branches."""
-    deliveries.follow_heads(repo)
-
-
 def mergeable(repo: Repo, pr: Issue) -> bool | None:
     if pr.merged or pr.state != "open":
         return None
@@ -410,7 +405,9 @@ def update_pull(ctx: Ctx) -> Result:
         was = pr.state
         _close(pr, ctx.body["state"], ctx.login)
         if ctx.body["state"] == "open":
-            sync_pulls(ctx.repo)
+            # a reopened PR follows its head branch again (its `reopened` below carries the
+            # head as it is now; nothing else is delivered for what moved while it was closed)
+            deliveries.follow_heads(ctx.repo)
         if pr.state != was:
             deliveries.pull(ctx.state, ctx.repo, pr,
                             "closed" if pr.state == "closed" else "reopened", ctx.token)
