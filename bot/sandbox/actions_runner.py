@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bot.sandbox import permissions as permissions_mod
 from bot.sandbox.events import actions_env, build_event
 from bot.sandbox.expressions import ExpressionError, condition, interpolate, to_string
 from bot.sandbox.step_process import Launcher, Zygote
@@ -52,8 +53,8 @@ ACTION_YML = Path(__file__).resolve().parents[2] / "action.yml"
 # the default types of the events whose workflows may list ``types`` (GitHub's docs)
 DEFAULT_TYPES = {"pull_request": {"opened", "synchronize", "reopened"}}
 # what a job's GITHUB_TOKEN holds when neither the job nor the workflow says (the restricted
-# default of repositories created since 2023)
-DEFAULT_PERMISSIONS = {"contents": "read", "packages": "read", "metadata": "read"}
+# default of repositories created since 2023), as the sandbox mints it
+DEFAULT_PERMISSIONS = {**permissions_mod.DEFAULT_WORKFLOW, "metadata": "read"}
 ALL_SCOPES = ("actions", "attestations", "checks", "contents", "deployments", "discussions",
               "id-token", "issues", "metadata", "packages", "pages", "pull-requests",
               "repository-projects", "security-events", "statuses")
@@ -757,7 +758,8 @@ class ActionsRunner:
         if inputs.get("run-id"):
             # the token the step was given, with the permissions the sandbox minted it with
             given = self.sb.token_info(inputs.get("github-token", ""))
-            if not _allows((given.permissions if given else None) or {}, "actions", "read"):
+            if not permissions_mod.grants((given.permissions if given else None) or {},
+                                          "actions", "read"):
                 return StepRecord(name, "failure", "failure",
                                   message="Resource not accessible by integration"), {}
         src = self.artifacts.get((run_id, art))
