@@ -3,6 +3,8 @@ GitHub's endpoint-to-permission table documents for it (vendored from github/doc
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -280,8 +282,6 @@ def test_pinning_an_issue_needs_issues_write(sb: Sandbox) -> None:
                       "{ issue { id } } }",
              "variables": {"input": {"issueId": issue["node_id"]}}}
     url = sb.server_url + "/api/graphql"
-    import json
-    import urllib.request
 
     def pin(token: str) -> dict[str, Any]:
         req = urllib.request.Request(url, json.dumps(query).encode(), method="POST",
