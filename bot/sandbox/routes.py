@@ -1088,7 +1088,7 @@ def collaborator_permission(ctx: Ctx) -> Result:
     return ok(ctx.shapes.permission(user.login, role))
 
 
-# -- Actions runs (registered by tests through the admin route; the sandbox runs nothing) ----
+# -- Actions runs (recorded by add_workflow_run: the workflow runner's runs, or a test's) ------
 
 @route("GET", "/repos/{owner}/{repo}/actions/runs")
 def list_workflow_runs(ctx: Ctx) -> Result:
