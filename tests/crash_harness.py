@@ -31,11 +31,11 @@ from typing import Any
 
 from bot.core.render import find_marker
 from bot.demo import sample
+from bot.demo.engine import BOT, Run, git
 from bot.sandbox import Sandbox
 from bot.sandbox.events import actions_env, build_event
 
 ROOT = Path(__file__).resolve().parent.parent
-BOT = "github-actions[bot]"
 # what a step's environment must not inherit from the caller's
 _CLEARED = ("GITHUB_", "RUNNER_", "IMPROVE_", "ACTIONS_")
 FIRST_RUN_ID = 7000
@@ -200,28 +200,12 @@ class Outcome:
     diff: list[str] = field(default_factory=list)
 
 
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
-                          env=env).stdout.strip()
-
-
-@dataclass
-class Run:
-    """One ``improve`` step as it ended."""
-
-    argv: list[str]
-    code: int
-    out: str
-    err: str
-
-
 class Stand:
     """The sandbox with the demo's sample repository and people, a workspace clone, and every
     ``improve`` step run in its own process (its own session, so a kill takes the step's git
     children with it) with an Actions environment, and a fingerprint after each. Kept apart
-    from the demo's engine on purpose: the harness does not depend on how the demo drives its
-    steps."""
+    from the demo's engine on purpose (it shares only its ``git`` helper and ``Run`` record):
+    the harness does not depend on how the demo drives its steps."""
 
     def __init__(self, root: Path, plan: Plan | None = None,
                  baseline: list[dict[str, Any]] | None = None):
