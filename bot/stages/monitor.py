@@ -40,6 +40,7 @@ from bot.core.records import (
     Bisection,
     MonitorRecord,
     MonitorRun,
+    RecordSet,
     ReleaseRecord,
     damaged_path,
     monitor_path,
@@ -105,22 +106,16 @@ class RollbackResult:
 # --- gather -------------------------------------------------------------------------------------
 
 
-@dataclass
-class Records:
-    releases: list[ReleaseRecord]
-    monitors: dict[str, MonitorRecord]  # tag -> record
-    damaged: list[str] = field(default_factory=list)  # "path: why", reported, never read
-
-
-def read_records(ws: Workspace, store: DataStore) -> Records:
+def read_records(ws: Workspace, store: DataStore) -> RecordSet:
+    """The release and monitor records, checked against the tags; the damaged ones named
+    ("path: why"), reported, never read."""
     store.refresh()
     if ws.git.try_rev_parse(store.ref) is None:
-        return Records([], {})
+        return RecordSet()
     paths = [p for p in ws.git.list_files(store.ref)
              if p.endswith(".json") and p.startswith((RELEASES_DIR + "/", MONITORS_DIR + "/"))]
     tags = ws.git.run("for-each-ref", "--format=%(refname:lstrip=2)", "refs/tags").split()
-    found = sort_records(read_blobs(ws.git.path, store.ref, paths), tags)
-    return Records(found.releases, found.monitors, found.damaged)
+    return sort_records(read_blobs(ws.git.path, store.ref, paths), tags)
 
 
 def report_damaged(env: Env, damaged: list[str], who: str) -> None:
@@ -492,7 +487,7 @@ def _run(env: Env, ws: Workspace, req: MonitorRequest,
 
 def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record: MonitorRecord,
          reference: dict[str, Any], now_results: Results, now: datetime, stored: str,
-         records: Records, changed: dict[str, MonitorRecord], data_ref: str,
+         records: RecordSet, changed: dict[str, MonitorRecord], data_ref: str,
          probed: dict[str, Any]) -> MonitorOutcome:
     cfg = env.config.monitor
     ref = Results.model_validate(reference)
