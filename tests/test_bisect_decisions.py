@@ -15,6 +15,7 @@ from bot.core.bisect import (
     Spent,
     Step,
     classify,
+    evidence_lines,
     next_step,
     real_step,
     summary,
@@ -221,6 +222,24 @@ def bisection(**kw: object) -> Bisection:
 ])
 def test_the_finding_in_one_line(b: Bisection | None, expected: str) -> None:
     assert summary(b) == expected
+
+
+def test_the_evidence_lines_show_each_measurement_the_step_and_the_cost() -> None:
+    b = bisection(culprit="c" * 40, runs=8, minutes=1.234, probes=[
+        {"commit": "1" * 40, "verdict": "same", "runs": 8, "changes": {"s": -0.01, "t": None},
+         "change_ci": {"s": (-0.02, 0.0)}},
+        {"commit": "2" * 40, "verdict": "worse", "reused": True, "changes": {"s": -0.3},
+         "change_ci": {"s": (None, -0.2)}}],
+        step={"s": (-0.2, -0.3, -0.1), "u": (None, None, None)})
+    assert evidence_lines(b) == [
+        "bisected 3 commit(s) after the release commit aaaaaaa up to fffffff: r",
+        "1111111: same against the release's measurement: s -1.0% (95% CI -2.0% to +0.0%), "
+        "t n/a (measured, 8 task runs)",
+        # half an interval is no interval
+        "2222222: worse against the release's measurement: s -30.0% (stored)",
+        "step into ccccccc from its parent: s -20.0% (95% CI -30.0% to -10.0%)",
+        "cost: 8 task run(s), 1.2 minute(s)",
+    ]
 
 
 def test_the_issue_points_at_another_improvements_rollback_when_it_is_the_culprit() -> None:

@@ -1,5 +1,6 @@
-"""BISECT, decided: which commit a confirmed monitor drop came from. Pure: the stage
-(bot/stages/bisect.py) lists the commits, measures what this module asks for and acts.
+"""BISECT, decided: which commit a confirmed monitor drop came from, and how the finding is
+told. Pure: the stage (bot/stages/bisect.py) lists the commits, measures what this module asks
+for and acts.
 
 The line is the default branch's first-parent history from the release's measured commit
 (index 0, the release commit, whose measurement at release is the reference) to the head (the
@@ -169,6 +170,32 @@ def next_step(line: Sequence[str], probes: Mapping[int, Probe], steps: Mapping[i
         return Step("found", bad, good, bad, R_FOUND.format(commit=line[bad][:12]))
     return Step("no_culprit", None, good, bad, R_GRADUAL.format(commit=line[bad][:12],
                                                                  parent=line[good][:12]))
+
+
+def pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.1%}"
+
+
+def _ci(low: float | None, high: float | None) -> str:
+    return f" (95% CI {pct(low)} to {pct(high)})" if low is not None and high is not None else ""
+
+
+def evidence_lines(b: Bisection) -> list[str]:
+    """The bisection's numbers, one line each (warning comment, revert PR, issue)."""
+    out = [f"bisected {b.commits} commit(s) after the release commit {b.reference[:7]} up to "
+           f"{b.head[:7]}: {b.reason}"]
+    for p in b.probes:
+        nums = ", ".join(f"{s} {pct(c)}" + _ci(*p.change_ci.get(s, (None, None)))
+                         for s, c in sorted(p.changes.items()))
+        how = "stored" if p.reused else f"measured, {p.runs} task runs"
+        out.append(f"{p.commit[:7]}: {p.verdict} against the release's measurement: {nums} "
+                   f"({how})")
+    for s, (c, lo, hi) in sorted(b.step.items()):
+        if c is not None:
+            out.append(f"step into {(b.culprit or '?')[:7]} from its parent: {s} {pct(c)}"
+                       + _ci(lo, hi))
+    out.append(f"cost: {b.runs} task run(s), {b.minutes:.1f} minute(s)")
+    return out
 
 
 def summary(b: Bisection | None) -> str:

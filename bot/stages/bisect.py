@@ -269,31 +269,6 @@ def _culprit(ws: Workspace, b: Bisection, i: int, line: Sequence[str], release: 
 # --- telling it ---------------------------------------------------------------------------------
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:+.1%}"
-
-
-def evidence_lines(b: Bisection) -> list[str]:
-    """The bisection's numbers, one line each (warning comment, revert PR, issue)."""
-    out = [f"bisected {b.commits} commit(s) after the release commit {b.reference[:7]} up to "
-           f"{b.head[:7]}: {b.reason}"]
-    for p in b.probes:
-        nums = ", ".join(
-            f"{s} {_pct(c)}" + (f" (95% CI {_pct(b_lo)} to {_pct(b_hi)})"
-                                if b_lo is not None and b_hi is not None else "")
-            for s, c in sorted(p.changes.items())
-            for b_lo, b_hi in [p.change_ci.get(s, (None, None))])
-        how = "stored" if p.reused else f"measured, {p.runs} task runs"
-        out.append(f"{p.commit[:7]}: {p.verdict} against the release's measurement: {nums} "
-                   f"({how})")
-    for s, (c, lo, hi) in sorted(b.step.items()):
-        if c is not None:
-            ci = f" (95% CI {_pct(lo)} to {_pct(hi)})" if lo is not None and hi is not None else ""
-            out.append(f"step into {(b.culprit or '?')[:7]} from its parent: {s} {_pct(c)}{ci}")
-    out.append(f"cost: {b.runs} task run(s), {b.minutes:.1f} minute(s)")
-    return out
-
-
 def culprit_key(sha: str) -> str:
     return f"culprit:{sha}"
 
@@ -310,9 +285,9 @@ def file_culprit_issue(forge: Forge, b: Bisection, release: ReleaseRecord) -> in
     worst = min(((s, c) for s, (c, _, _) in b.step.items() if c is not None),
                 key=lambda x: x[1], default=None)
     title = T_CULPRIT.format(sha=b.culprit[:7], suites=", ".join(b.suites),
-                             change=_pct(worst[1]) if worst else "a drop")
+                             change=core.pct(worst[1]) if worst else "a drop")
     body = render("opportunity_culprit.md.j2", b=b, tag=release.tag, pr=release.pr,
-                  evidence=evidence_lines(b),
+                  evidence=core.evidence_lines(b),
                   key_line=f"<!-- improve-opportunity-key {key} -->")
     return forge.create_issue(title=title, body=body, labels=[opp.LABEL]).number
 

@@ -30,6 +30,7 @@ from bot.adapters.git import Git, GitError, MergeConflict
 from bot.adapters.record_reader import read_blobs, read_json_files
 from bot.adapters.release_git import Published, Workspace
 from bot.core import monitor as core
+from bot.core.bisect import evidence_lines as bisection_lines
 from bot.core.compare import compare_results
 from bot.core.embed import embed
 from bot.core.forge import NotFound, PullRequest, Unprocessable
@@ -326,7 +327,7 @@ def warning_body(release: ReleaseRecord, record: MonitorRecord, run: MonitorRun,
                   warn_drop=cfg.warn_drop, rollback_drop=cfg.rollback_drop,
                   reference=release.results, revert_pr=revert_pr, note=note,
                   bisection=bisection, culprit_issue=bisection.issue if bisection else None,
-                  bisection_lines=bisect.evidence_lines(bisection) if bisection else [])
+                  bisection_lines=bisection_lines(bisection) if bisection else [])
 
 
 def _write_comment(env: Env, release: ReleaseRecord, record: MonitorRecord, body: str) -> int:
@@ -528,7 +529,7 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
                 state=b.state, reason=b.reason))
     if decision.open_revert and (finding is None or finding.blames_release):
         evidence = core.evidence_lines(run, r.results) + (
-            bisect.evidence_lines(finding.bisection) if finding is not None else [])
+            bisection_lines(finding.bisection) if finding is not None else [])
         result = open_rollback(env, ws, r, records.releases, reason=core.auto_reason(run, cfg),
                                evidence=evidence,
                                requested_by=None, dry_run=req.dry_run)
