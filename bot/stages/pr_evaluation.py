@@ -47,7 +47,6 @@ from bot.core.policy import (
     QUEUE_NOT_PROPOSAL,
     GateState,
     GateStatus,
-    Tier,
     Verdict,
     queue_gate,
     queued_pull,
@@ -349,21 +348,22 @@ def _current(services: Services, pull: PullRequest, head_sha: str) -> bool:
 
 
 def post(
-    services: Services, number: int, head_sha: str, body: str, verdict: Verdict, tier: Tier,
-    config: Config, summary: str, env: dict[str, str], pull: PullRequest | None = None,
-    base: str | None = None,
+    services: Services, number: int, head_sha: str, body: str, comparison: Comparison,
+    env: dict[str, str], pull: PullRequest | None = None, base: str | None = None,
     proposal_author: str | None | EllipsisType = LOOK_UP,
 ) -> GateStatus:
-    """The one comment (created or edited), the verdict and the gate, the job summary: one list
-    of the comments serves both the compare comment and the state comment."""
+    """The one comment (created or edited), the comparison's verdict and the gate, the job
+    summary: one list of the comments serves both the compare comment and the state comment.
+    The approval timeout is the trusted configuration's (``services.config``)."""
     pull = pull if pull is not None else services.forge.get_pull(number)
     comments = services.forge.list_comments(number)
     if _current(services, pull, head_sha):
         services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
-    gate = publish_verdict(services, number, head_sha, verdict, tier, comments=comments,
-                           timeout_days=config.approval.timeout_days, pull=pull, base=base,
+    verdict = comparison.decision
+    gate = publish_verdict(services, number, head_sha, verdict, comparison.approval.tier,
+                           comments=comments, pull=pull, base=base,
                            proposal_author=proposal_author)
-    actions.append_summary(summary, env)
+    actions.append_summary(render_comparison_markdown(comparison), env)
     print(f"improve: #{number} {head_sha[:12]}: {verdict}; improve/gate {gate.state} "
           f"({gate.description})", file=services.out)
     return gate
@@ -453,9 +453,8 @@ def on_pull_request(event: Event, services: Services) -> int:
         return post_error(services, number, head_sha, _describe(exc), config, env)
     body = comment_body(comparison, head_sha, meta, facts["fork"], sides.base_cached,
                         reused=sides.reused, rounds=sides.rounds)
-    gate = post(services, number, head_sha, body, comparison.decision,
-                comparison.approval.tier, config, render_comparison_markdown(comparison), env,
-                base=cand.base_tip, proposal_author=meta.author if meta else None)
+    gate = post(services, number, head_sha, body, comparison, env, base=cand.base_tip,
+                proposal_author=meta.author if meta else None)
     return _exit(gate)
 
 
@@ -561,9 +560,7 @@ def on_workflow_run(event: Event, services: Services) -> int:
         return post_error(services, pr.number, pr.head_sha, _describe(exc), config, env, pr)
     body = comment_body(comparison, pr.head_sha, art.proposal, fork, art.base_cached,
                         reused=art.reused, rounds=art.rounds)
-    gate = post(services, pr.number, pr.head_sha, body, comparison.decision,
-                comparison.approval.tier, config, render_comparison_markdown(comparison), env, pr,
-                base=art.base_tip,
+    gate = post(services, pr.number, pr.head_sha, body, comparison, env, pr, base=art.base_tip,
                 proposal_author=art.proposal.author if art.proposal else LOOK_UP)
     return _exit(gate)
 
