@@ -54,6 +54,7 @@ from bot.core.policy import (
 from bot.core.pr_evaluation import (
     COMMENT_MARKER,
     MAX_ARTIFACT_BYTES,
+    MAX_ERROR_CHARS,
     NO_ARTIFACT,
     TOO_LARGE,
     PrArtifact,
@@ -486,7 +487,7 @@ def write_error_artifact(services: Services, facts: dict[str, Any], path: Path,
         actions.command("error", p, services.err, title="improve")
     base = facts["base_sha"] if len(facts["base_sha"]) == 40 else facts["head_sha"]
     artifact = PrArtifact(pr_number=facts["number"], head_sha=facts["head_sha"], base_sha=base,
-                          error="; ".join(problems)[:4000])
+                          error="; ".join(problems)[:MAX_ERROR_CHARS])
     _write(services, facts, path, artifact)
     return 1
 
@@ -602,17 +603,17 @@ def on_merge_group(event: Event, services: Services) -> int:
     out_path: Path | None = services.options.get("results_out")
     repo = Git(services.workspace, token=None if out_path else event.token)
     number = queued[0] if queued else 0
+    # what the artifact's writers read of a pull request; a queue's commit has no refs or fork
+    facts = {"number": number or 1, "head_sha": head_sha, "base_sha": base_sha,
+             "base_ref": "", "head_ref": "", "fork": False}
     try:
         ensure_commits(repo, base_sha, head_sha)
         changed = repo.changed_paths(base_sha, head_sha)
     except GitError as exc:
         if out_path is not None:
-            facts = {"number": number or 1, "head_sha": head_sha, "base_sha": base_sha}
             return write_error_artifact(services, facts, Path(out_path), _describe(exc))
         raise
     if out_path is not None:
-        facts = {"number": number or 1, "head_sha": head_sha, "base_sha": base_sha,
-                 "base_ref": "", "head_ref": "", "fork": False}
         return write_artifact(event, services, facts, repo, Path(out_path), env)
     if not is_improvement([], changed, ""):
         return _queue_status(services, head_sha,
