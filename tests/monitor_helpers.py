@@ -12,10 +12,13 @@ from __future__ import annotations
 import io
 import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.adapters.event import Event
 from bot.adapters.github_forge import GitHubForge
@@ -34,6 +37,7 @@ from tests import sample_repo as sample
 from tests.sandbox_helpers import call, run_git
 
 BOT = "github-actions[bot]"
+TAG = "v1.3.1"  # the patch release of the improvement propose_and_merge makes
 PYPROJECT = '[project]\nname = "router"\nversion = "1.3.0"\n'
 CHANGELOG = "# Changelog\n\n## [1.3.0] - 2026-10-01\n\n- the classifier\n"
 _names = itertools.count()
@@ -282,3 +286,12 @@ def make_world(sb: Sandbox, tmp: Path) -> World:
     run_git(root, "clone", "-q", sb.git_url(name), str(work))
     run_git(root, "clone", "-q", sb.git_url(name), str(checkout))
     return World(sb, tmp, name, work, checkout, root / "store", tokens=tokens)
+
+
+# named apart from the ``world`` parameters it serves, so importing it shadows nothing
+@pytest.fixture(name="world")
+def world_fixture(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    """A fresh world on the test module's ``sandbox`` fixture (imported beside this one)."""
+    w = make_world(sandbox, tmp_path)
+    yield w
+    w.close()

@@ -7,30 +7,15 @@ reverted with the bisection's evidence, is in tests/test_monitor_e2e.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from bot.adapters.git import Git
 from bot.core.config import parse_config
 from bot.core.opportunities import LABEL
 from bot.core.render import md_escape
-from bot.sandbox import Sandbox
 from bot.stages.bisect import culprit_key
 from bot.stages.dashboard import LoopEnv, refresh_dashboard
 from tests import sample_repo as sample
-from tests.monitor_helpers import World, make_world
+from tests.monitor_helpers import TAG, World, world_fixture  # noqa: F401
 from tests.sandbox_helpers import run_git, sandbox  # noqa: F401
-
-TAG = "v1.3.1"
-
-
-@pytest.fixture
-def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:  # noqa: F811
-    w = make_world(sandbox, tmp_path)
-    yield w
-    w.close()
 
 
 def merged_pr(world: World, login: str, branch: str, path: str, old: str, new: str,

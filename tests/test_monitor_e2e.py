@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,22 +16,12 @@ import pytest
 from bot.core.embed import extract
 from bot.core.monitor import rollback_branch
 from bot.core.records import monitor_path
-from bot.sandbox import Sandbox
 from bot.sandbox.events import actions_env, build_event
 from bot.stages import pr_evaluation
 from bot.stages.monitor import NOTHING_WATCHED
 from tests import sample_repo as sample
-from tests.monitor_helpers import World, make_world
+from tests.monitor_helpers import TAG, World, world_fixture  # noqa: F401
 from tests.sandbox_helpers import run_git, sandbox  # noqa: F401
-
-TAG = "v1.3.1"
-
-
-@pytest.fixture
-def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:  # noqa: F811
-    w = make_world(sandbox, tmp_path)
-    yield w
-    w.close()
 
 
 def released(world: World, external: bool = False) -> int:

@@ -6,9 +6,6 @@ pushed). Asserted on the sandbox's state, its request log and git."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from bot.cli import main
@@ -16,19 +13,9 @@ from bot.core.embed import extract
 from bot.core.monitor import NO_RELEASE_TAG, ROLLBACK_OF_ROLLBACK, rollback_branch
 from bot.core.policy import REFUSE_PERMISSION
 from bot.core.render import md_escape
-from bot.sandbox import Sandbox
 from tests import sample_repo as sample
-from tests.monitor_helpers import World, make_world
+from tests.monitor_helpers import TAG, World, world_fixture  # noqa: F401
 from tests.sandbox_helpers import sandbox  # noqa: F401
-
-TAG = "v1.3.1"
-
-
-@pytest.fixture
-def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:  # noqa: F811
-    w = make_world(sandbox, tmp_path)
-    yield w
-    w.close()
 
 
 @pytest.fixture
