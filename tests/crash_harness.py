@@ -31,7 +31,7 @@ from typing import Any
 
 from bot.core.render import find_marker
 from bot.demo import sample
-from bot.demo.engine import BOT, Run, git
+from bot.demo.engine import BOT, Run, clone_main, git, push_to_main
 from bot.sandbox import Sandbox
 from bot.sandbox.events import actions_env, build_event
 
@@ -203,9 +203,9 @@ class Outcome:
 class Stand:
     """The sandbox with the demo's sample repository and people, a workspace clone, and every
     ``improve`` step run in its own process (its own session, so a kill takes the step's git
-    children with it) with an Actions environment, and a fingerprint after each. Kept apart
-    from the demo's engine on purpose (it shares only its ``git`` helper and ``Run`` record):
-    the harness does not depend on how the demo drives its steps."""
+    children with it) with an Actions environment, and a fingerprint after each. It shares the
+    demo engine's git helpers and how a person pushes, not how the demo drives its steps: the
+    harness runs, and kills, each step itself."""
 
     def __init__(self, root: Path, plan: Plan | None = None,
                  baseline: list[dict[str, Any]] | None = None):
@@ -260,20 +260,8 @@ class Stand:
         return {"id": data["id"], "body": body, "user": login}
 
     def push_files(self, files: Mapping[str, str], message: str, login: str) -> str:
-        work = self.root / "people" / login
-        if not work.exists():
-            git(self.root, "clone", "-q", self.sb.git_url(self.repo, self.tokens[login]),
-                str(work))
-        git(work, "fetch", "-q", "origin")
-        git(work, "checkout", "-q", "-B", "main", "origin/main")
-        for rel, text in files.items():
-            (work / rel).parent.mkdir(parents=True, exist_ok=True)
-            (work / rel).write_text(text)
-        git(work, "add", "-A")
-        git(work, "-c", f"user.name={login}", "-c", f"user.email={login}@example.com",
-            "commit", "-q", "-m", message)
-        git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
-        return git(work, "rev-parse", "HEAD")
+        work = clone_main(self.root, self.sb.git_url(self.repo, self.tokens[login]), login)
+        return push_to_main(work, files, message, login)
 
     # -- steps -----------------------------------------------------------------------------
     def checkout(self, ref: str, branch: str | None = None) -> None:

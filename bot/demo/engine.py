@@ -49,6 +49,28 @@ def git(cwd: Path, *args: str) -> str:
                           env=env).stdout.strip()
 
 
+def clone_main(root: Path, url: str, login: str) -> Path:
+    """``login``'s own clone (under ``root/people``) of ``url``, on main as it is now."""
+    work = root / "people" / login
+    if not work.exists():
+        git(root, "clone", "-q", url, str(work))
+    git(work, "fetch", "-q", "origin")
+    git(work, "checkout", "-q", "-B", "main", "origin/main")
+    return work
+
+
+def push_to_main(work: Path, files: Mapping[str, str], message: str, login: str) -> str:
+    """``login`` commits ``files`` in their clone ``work`` and pushes to main: the new SHA."""
+    for rel, text in files.items():
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_text(text)
+    git(work, "add", "-A")
+    git(work, "-c", f"user.name={login}", "-c", f"user.email={login}@example.com",
+        "commit", "-q", "-m", message)
+    git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
+    return git(work, "rev-parse", "HEAD")
+
+
 class _Recording:
     """The runner's launcher, keeping every step's process in ``world.runs``."""
 
@@ -80,7 +102,6 @@ class World:
 
     @classmethod
     def start(cls, root: Path, *, app: bool = True, private: bool = False,
-              launcher: Launcher | None = None,
               files: Mapping[str, str] | None = None) -> World:
         """Start the sandbox (its repositories under ``root/sandbox``), seed the sample
         repository (or ``files``) with the workflows ``improve init`` writes, and its
@@ -95,7 +116,7 @@ class World:
             runner = ActionsRunner(sb, sample.FULL_NAME, root / "actions", app=the_app,
                                    bot_action=SANDBOX_ACTION)
             world = cls(sb, root, runner, the_app)
-            runner.launcher = _Recording(world, launcher or Zygote())
+            runner.launcher = _Recording(world, Zygote())
             for login, permission in ((sample.MAINTAINER, "maintain"),
                                       (sample.READER, "read"), (sample.AUTHOR, "write")):
                 world.tokens[login] = sb.add_user(login, permission, repos=[world.repo])
@@ -169,26 +190,12 @@ class World:
         return self.settle()
 
     def _clone(self, login: str) -> Path:
-        work = self.root / "people" / login
-        if not work.exists():
-            git(self.root, "clone", "-q", self.sb.git_url(self.repo, self.tokens[login]),
-                str(work))
-        git(work, "fetch", "-q", "origin")
-        git(work, "checkout", "-q", "-B", "main", "origin/main")
-        return work
+        return clone_main(self.root, self.sb.git_url(self.repo, self.tokens[login]), login)
 
     def push_files(self, files: Mapping[str, str], message: str,
                    login: str) -> tuple[str, list[JobRecord]]:
         """``login`` pushes a commit of ``files`` to main (a data refresh, say)."""
-        work = self._clone(login)
-        for rel, text in files.items():
-            (work / rel).parent.mkdir(parents=True, exist_ok=True)
-            (work / rel).write_text(text)
-        git(work, "add", "-A")
-        git(work, "-c", f"user.name={login}", "-c", f"user.email={login}@example.com",
-            "commit", "-q", "-m", message)
-        git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
-        return git(work, "rev-parse", "HEAD"), self.settle()
+        return push_to_main(self._clone(login), files, message, login), self.settle()
 
     def propose(self, text: str, name: str, *,
                 settle: bool = True) -> tuple[Run, list[JobRecord]]:
