@@ -24,11 +24,12 @@ from bot.core.embed import extract
 from bot.core.render import find_marker
 from bot.demo import sample
 from bot.demo.engine import World
-from bot.demo.story import step_approval, step_auto
-from bot.sandbox.actions_runner import JobRecord, dump_journal
+from bot.demo.story import failed_jobs, step_approval, step_auto
+from bot.sandbox.actions_runner import dump_journal
+from bot.stages.pr_evaluation import SKIP_NO_RESULTS_IN, SKIP_NOT_PR_RUN
 
 # what a bot step prints when the workflow handed it an event or arguments it has no use for
-USELESS = ("nothing to do", "not a proposal", "no --results-in", "not from a pull_request")
+USELESS = ("nothing to do", "not a proposal", SKIP_NO_RESULTS_IN, SKIP_NOT_PR_RUN)
 
 
 def bot_outputs(world: World) -> list[tuple[str, str]]:
@@ -52,13 +53,6 @@ def comments_on(world: World, number: int) -> list[dict[str, Any]]:
     return [c for c in world.state()["comments"] if c["issue_number"] == number]
 
 
-def failed(jobs: list[JobRecord]) -> list[JobRecord]:
-    """Jobs that failed for another reason than the bot's exit 1 (the gate says no, which
-    fails the job on GitHub too: that is how a red check looks)."""
-    return [j for j in jobs if j.conclusion == "failure" and any(
-        s.conclusion == "failure" and s.code != 1 for s in j.steps)]
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     w = World.start(tmp_path_factory.mktemp("loop") / "world", app=True, private=True)
@@ -68,7 +62,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         # the German tickets drift a lot: v1.1.0 now hurts, its revert helps
         _, jobs = w.push_files(sample.drift_files("week2"), "Refresh the German tickets",
                                sample.MAINTAINER)
-        assert not failed(jobs), dump_journal(jobs)
+        assert not failed_jobs(jobs), dump_journal(jobs)
         yield w
     finally:
         w.stop()
@@ -79,7 +73,7 @@ def test_five_comments_in_quick_succession_are_all_answered(world: World) -> Non
     bodies = ["/help", "/hold", "/unhold", "/help", "/approve"]
     posted = [world.comment(sample.MAINTAINER, number, b, settle=False)[0] for b in bodies]
     jobs = world.settle()
-    assert not failed(jobs), dump_journal(jobs)
+    assert not failed_jobs(jobs), dump_journal(jobs)
     ran = [j for j in jobs if j.workflow == "improve-commands" and j.conclusion == "success"]
     assert len(ran) >= len(bodies), dump_journal(jobs)
     cancelled = [j for j in jobs if j.workflow == "improve-commands"
@@ -95,7 +89,7 @@ def test_five_comments_in_quick_succession_are_all_answered(world: World) -> Non
 def test_rollback_by_command_is_evaluated_and_released_after_approve(world: World) -> None:
     before = set(world.state()["tags"])
     _, jobs = world.comment(sample.MAINTAINER, 2, "/rollback the German tickets drifted")
-    assert not failed(jobs), dump_journal(jobs)
+    assert not failed_jobs(jobs), dump_journal(jobs)
     revert = next(p for p in world.state()["pulls"] if p["head"].startswith("improve/rollback-"))
     # opened with the App's token: GitHub runs the test workflow; the labels came after opened
     tested = [j for j in jobs if j.workflow == "improve-test" and j.conclusion == "success"]
@@ -107,7 +101,7 @@ def test_rollback_by_command_is_evaluated_and_released_after_approve(world: Worl
     assert gate and gate[-1]["state"] != "error", gate
     if not world.pull(revert["number"])["merged"]:
         _, jobs = world.comment(sample.MAINTAINER, revert["number"], "/approve")
-        assert not failed(jobs), dump_journal(jobs)
+        assert not failed_jobs(jobs), dump_journal(jobs)
     assert world.pull(revert["number"])["merged"]
     new = sorted(set(world.state()["tags"]) - before)
     assert new == ["v1.1.1"], dump_journal(jobs)
@@ -118,7 +112,7 @@ def test_the_schedule_keeps_the_dashboard_and_raises_the_rollback_rate_alert(
     world: World
 ) -> None:
     jobs = world.schedule()
-    assert not failed(jobs), dump_journal(jobs)
+    assert not failed_jobs(jobs), dump_journal(jobs)
     issues = [i for i in world.state()["issues"] if "improve-dashboard" in i["labels"]]
     assert len(issues) == 1
     first = issues[0]
@@ -126,7 +120,7 @@ def test_the_schedule_keeps_the_dashboard_and_raises_the_rollback_rate_alert(
     assert "rollback_rate" in alert_state(first["body"])  # what pauses the auto tier
     mark = len(world.sb.requests)
     jobs = world.schedule()
-    assert not failed(jobs), dump_journal(jobs)
+    assert not failed_jobs(jobs), dump_journal(jobs)
     (again,) = [i for i in world.state()["issues"] if "improve-dashboard" in i["labels"]]
     assert again["number"] == first["number"]  # edited, never a second issue
     edits = [r for r in world.sb.requests[mark:]
@@ -138,7 +132,7 @@ def test_the_next_auto_tier_proposal_waits_for_a_person(world: World) -> None:
     text = sample.TUNE.replace("prop-threshold-060", "prop-threshold-060-again").replace(
         "value: 0.6}", "value: 0.62}")
     run, jobs = world.propose(text, "again")
-    assert run.code == 0 and not failed(jobs), dump_journal(jobs)
+    assert run.code == 0 and not failed_jobs(jobs), dump_journal(jobs)
     pr = world.pull_by_head("improve/prop-threshold-060-again")
     assert not pr["merged"]
     gate = [s for s in world.state()["statuses"]
@@ -166,7 +160,7 @@ def test_a_release_is_never_displaced_by_a_monitor_run(world: World) -> None:
     (second,) = runner.schedule()  # a newer pending run: GitHub cancels the pending release
     assert release.conclusion == "cancelled"
     jobs = world.settle()
-    assert not failed(jobs), dump_journal(jobs)
+    assert not failed_jobs(jobs), dump_journal(jobs)
     # (the release commit's own push may in turn replace the pending second run, as on GitHub)
     assert first.conclusion == "success" and second.conclusion in ("success", "cancelled")
     assert sorted(set(world.state()["tags"]) - before) == ["v1.1.2"]
@@ -247,7 +241,7 @@ def test_retest_after_the_suites_data_changed_posts_the_new_comparison(
         assert comparison()["decision"] == "reject", dump_journal(jobs)
         data.write_text(json.dumps({"target": 0.7}))  # the dataset is refreshed
         _, jobs = w.comment(sample.MAINTAINER, pr["number"], "/retest")
-        assert not failed(jobs), dump_journal(jobs)
+        assert not failed_jobs(jobs), dump_journal(jobs)
         retested = [j for j in jobs if j.workflow == "improve-test"]
         assert [j.attempt for j in retested] == [2], dump_journal(jobs)
         assert comparison()["decision"] == "accept", dump_journal(jobs)

@@ -81,11 +81,15 @@ def _by(jobs: list[JobRecord], workflow: str) -> str:
     return f"{found[-1].workflow}/{found[-1].job}" if found else ""
 
 
+def failed_jobs(jobs: list[JobRecord]) -> list[JobRecord]:
+    """Jobs that failed for another reason than the bot's exit 1: that is the gate or check
+    saying no (a red check on GitHub), not a failure of the bot."""
+    return [j for j in jobs if j.conclusion == "failure"
+            and any(s.conclusion == "failure" and s.code != 1 for s in j.steps)]
+
+
 def _no_failed_job(step: Step, jobs: list[JobRecord], what: str) -> None:
-    # exit 1 is the gate or check saying no (a red check on GitHub), not a failure of the bot
-    failed = [j for j in jobs if j.conclusion == "failure"
-              and any(s.conclusion == "failure" and s.code != 1 for s in j.steps)]
-    _expect(not failed, step, f"{what}: a workflow job failed", jobs)
+    _expect(not failed_jobs(jobs), step, f"{what}: a workflow job failed", jobs)
 
 
 def _comparison(world: World, number: int) -> dict[str, Any] | None:
