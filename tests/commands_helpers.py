@@ -120,10 +120,12 @@ class PrWorld:
 CONFIG = "approval:\n  timeout_days: 7\n"
 
 
-def make_world(sb: Sandbox, tmp: Path, config: str = CONFIG) -> PrWorld:
+def make_world(sb: Sandbox, tmp: Path, config: str = CONFIG,
+               extra: dict[str, str] | None = None) -> PrWorld:
+    """The repository (with ``extra`` files on main, the workflows say) and alice's PR."""
     name = f"octo/app{next(_repos)}"
     sb.create_repo(name, {"README.md": "# app\n", ".github/improve.yml": config,
-                          "config/router.yaml": "threshold: 0.5\n"})
+                          "config/router.yaml": "threshold: 0.5\n", **(extra or {})})
     tokens = {login: sb.add_user(login, perm, repos=[name]) for login, perm in
               (("alice", "write"), ("bob", "write"), ("rita", "read"), ("mo", "maintain"))}
     work = clone(sb, name, tmp / "work")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +14,9 @@ from sandbox_helpers import push_change
 from bot.core.monitor import NO_RELEASE_PR
 from bot.core.policy import MERGE_STALE, REFUSE_AUTHOR, REFUSE_PERMISSION
 from bot.core.render import md_escape
+from bot.core.workflows import render_workflows
 from bot.sandbox import Sandbox
-from bot.sandbox.events import actions_env
+from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, dump_journal
 from bot.stages.pr_state import RETEST_NO_RUN, publish_verdict
 
 __all__ = ["module_sandbox"]
@@ -286,21 +285,30 @@ def test_automerge_409_says_the_approval_went_stale(module_sandbox: Sandbox,
     w.close()
 
 
-def test_handle_runs_as_actions_runs_it(world: PrWorld, tmp_path: Path) -> None:
-    compared(world)
-    c = world.comment("bob", "/approve")
-    event = world.event(c)
-    env = actions_env("issue_comment", event.payload, repo=world.repo, api_url=world.sb.api_url,
-                      server_url=world.sb.server_url, token=world.sb.token, sha=world.main_sha,
-                      ref="refs/heads/main", workdir=world.checkout)
-    keep = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
-    # the bot's package from this tree, run from the checkout as the action runs it
-    keep["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
-    proc = subprocess.run([sys.executable, "-m", "bot", "handle"], env={**keep, **env},
-                          cwd=world.checkout, capture_output=True, text=True, timeout=60,
-                          check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert world.gate() == ("success", f"accepted, approved by @bob for {world.head[:7]}")
-    assert world.reactions(c.id) == ["+1", "eyes"]
-    assert "::stop-commands::" in proc.stdout
-    assert json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text())["comment"]["id"] == c.id
+def test_handle_runs_as_actions_runs_it(module_sandbox: Sandbox, tmp_path: Path) -> None:
+    """/approve through the shipped improve-commands workflow, as the sandbox's runner runs
+    it (GITHUB_TOKEN only): the job's if:, its token with the job's permissions, the default
+    branch checked out, ``improve handle`` in a process of its own."""
+    seen = len(module_sandbox.violations)
+    world = make_world(module_sandbox, tmp_path, extra=render_workflows(action=SANDBOX_ACTION))
+    runner = ActionsRunner(module_sandbox, world.repo, tmp_path / "actions",
+                           bot_action=SANDBOX_ACTION)
+    try:
+        runner.run_until_idle()  # the pull request's own test and report
+        compared(world)
+        c = world.comment("bob", "/approve")
+        jobs = runner.run_until_idle()
+        # (compared()'s comment, made with the sandbox's own token, starts the workflow too;
+        # the job's if: skips a bot's comment)
+        (job,) = [j for j in jobs if j.workflow == "improve-commands"
+                  and j.conclusion != "skipped"]
+        assert job.conclusion == "success", dump_journal(jobs)
+        (step,) = job.bot_steps()
+        assert world.gate() == ("success", f"accepted, approved by @bob for {world.head[:7]}")
+        assert world.reactions(c.id) == ["+1", "eyes"]
+        assert "::stop-commands::" in step.out
+        assert runner.runs[job.run_id].payload["comment"]["id"] == c.id
+        assert module_sandbox.violations[seen:] == []
+    finally:
+        runner.close()
+        world.close()
