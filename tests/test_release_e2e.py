@@ -17,7 +17,9 @@ import pytest
 from bot.adapters.release_git import Workspace
 from bot.core.changelog import parse_history
 from bot.core.config import parse_config
+from bot.core.workflows import render_workflows
 from bot.sandbox import Sandbox
+from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, dump_journal
 from bot.sandbox.events import actions_env, build_event
 from bot.stages.release import Outcome, ReleaseRequest, run_release
 from tests.release_helpers import (
@@ -39,14 +41,18 @@ from tests.sandbox_helpers import call, run_git, sandbox  # noqa: F401 - the fix
 pytestmark = pytest.mark.usefixtures("sandbox")
 
 
-@pytest.fixture
-def sb(sandbox: Sandbox) -> Sandbox:  # noqa: F811
-    setup_repo(sandbox)
+def _setup(box: Sandbox, files: dict[str, str] | None = None) -> Sandbox:
+    setup_repo(box, files)
     # labels made with a description: the description requires a string there
     for name in ("improvement", "release"):
-        call(sandbox, "POST", f"/repos/{REPO}/labels",
+        call(box, "POST", f"/repos/{REPO}/labels",
              {"name": name, "color": "ededed", "description": name})
-    return sandbox
+    return box
+
+
+@pytest.fixture
+def sb(sandbox: Sandbox) -> Sandbox:  # noqa: F811
+    return _setup(sandbox)
 
 
 def _open_two(sb: Sandbox, tmp_path: Path) -> tuple[int, int]:
@@ -353,27 +359,33 @@ def test_a_pr_without_a_comparison_is_released_as_not_measured(
         in log
 
 
-def test_handle_push_as_a_subprocess_in_actions(sb: Sandbox, tmp_path: Path) -> None:
-    work = make_clone(sb, tmp_path)
-    number = open_improvement(sb, work, "prop-a")
-    merge_sha = merge(sb, number)
-    payload = build_event("push", None, repo=REPO, ref="refs/heads/main", after=merge_sha)
-    payload["repository"]["default_branch"] = "main"
-    env = actions_env("push", payload, repo=REPO, api_url=sb.api_url, server_url=sb.server_url,
-                      token=sb.token, sha=merge_sha, ref="refs/heads/main",
-                      workdir=tmp_path / "runner")
-    # what actions/checkout leaves: the default branch at the pushed commit
-    checkout = make_clone(sb, tmp_path, "checkout")
-    env["GITHUB_WORKSPACE"] = str(checkout)
-    proc = subprocess.run([sys.executable, "-m", "bot", "handle"], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert "::group::release of PR #1" in proc.stdout
-    assert "released v1.3.3 for PR #1" in proc.stdout
-    summary = (tmp_path / "runner" / "step_summary.md").read_text()
-    assert "released **v1.3.3** (PR #1)" in summary
+def test_handle_push_as_a_subprocess_in_actions(
+    sandbox: Sandbox, tmp_path: Path  # noqa: F811
+) -> None:
+    """The merge's push through the shipped improve-release workflow, as the sandbox's runner
+    runs it (GITHUB_TOKEN only): a token with the job's permissions, the default branch checked
+    out, ``improve handle`` in a process of its own."""
+    sb = _setup(sandbox, render_workflows(action=SANDBOX_ACTION))
+    runner = ActionsRunner(sb, REPO, tmp_path / "actions", bot_action=SANDBOX_ACTION)
+    try:
+        work = make_clone(sb, tmp_path)
+        number = open_improvement(sb, work, "prop-a")
+        merge_sha = merge(sb, number)
+        jobs = runner.run_until_idle()
+    finally:
+        runner.close()
+    (job,) = [j for j in jobs if j.workflow == "improve-release"]
+    assert job.conclusion == "success", dump_journal(jobs)
+    (step,) = job.bot_steps()
+    assert "::group::release of PR #1" in step.out
+    assert "released v1.3.3 for PR #1" in step.out
+    (summary,) = (tmp_path / "actions" / f"run-{job.run_id}-{job.attempt}").rglob(
+        "step_summary.md")
+    assert "released **v1.3.3** (PR #1)" in summary.read_text()
     assert git_bare(sb, "rev-parse", "v1.3.3^{commit}") == git_bare(sb, "rev-parse", "main")
-    # the merged pull_request event that follows finds nothing left to do
+    # the merged pull_request event that follows finds nothing left to do (no shipped workflow
+    # delivers pull_request.closed to the bot: run as a workflow of a user's own would run it)
+    checkout = make_clone(sb, tmp_path, "checkout")
     closed = build_event("pull_request", "closed", repo=REPO, number=number, merged=True,
                          merge_commit_sha=merge_sha, base_ref="main")
     closed["repository"]["default_branch"] = "main"
