@@ -144,9 +144,6 @@ class World:
     def state(self) -> dict[str, Any]:
         return self.sb.repo_state(self.repo)
 
-    def main_sha(self) -> str:
-        return str(self.state()["refs"]["refs/heads/main"])
-
     def pull(self, number: int) -> dict[str, Any]:
         return next(p for p in self.state()["pulls"] if p["number"] == number)
 
