@@ -24,8 +24,9 @@ from bot.core import dashboard as dash
 from bot.core.config import parse_config
 from bot.core.records import monitor_path, release_path, results_path
 from bot.core.render import find_marker
+from bot.core.workflows import render_workflows
 from bot.sandbox import Sandbox
-from bot.stages.context import Services
+from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, dump_journal
 from bot.stages.dashboard import LoopEnv, gather, refresh_dashboard, scheduled
 from bot.stages.router import bot_router
 from tests.loop_helpers import NOW, as_json, monitor, release
@@ -58,10 +59,10 @@ def results_file(commit: str, at: Any, failed: bool, score: float = 0.8) -> dict
 class World:
     """The sandbox repository, a clone with the data branch's remote, and a clock."""
 
-    def __init__(self, sb: Sandbox, tmp: Path) -> None:
+    def __init__(self, sb: Sandbox, tmp: Path, extra: dict[str, str] | None = None) -> None:
         self.sb = sb
         sb.create_repo(REPO, {"README.md": "loop\n", ".github/improve.yml": "alerts:\n"
-                              "  max_waiting: 1\n"})
+                              "  max_waiting: 1\n", **(extra or {})})
         self.work = clone(sb, REPO, tmp / "work")
         self.git = Git(self.work, token=sb.token)
         self.forge = GitHubForge(REPO, sb.token, api_url=sb.api_url)
@@ -185,18 +186,27 @@ def test_opportunity_is_filed_once(world: World) -> None:
     assert len(world.forge.list_issues(label="improve-opportunity", state="all")) == 1
 
 
-def test_scheduled_event_runs_through_the_router(world: World) -> None:
-    event = Event(name="schedule", payload={"schedule": "17 */6 * * *"}, repo=REPO,
-                  api_url=world.sb.api_url, token=world.sb.token, workspace=world.work)
-    out = io.StringIO()
-    services = Services(make_forge=lambda: world.forge, workspace=world.work,
-                        now=lambda: NOW, out=out, err=io.StringIO())
-    handlers = bot_router().handlers(event)
+def test_scheduled_event_runs_through_the_router(
+    sandbox: Sandbox, tmp_path: Path  # noqa: F811
+) -> None:
+    """The clock reaches the cron of the shipped improve-monitor workflow; the sandbox's runner
+    runs its job, whose ``improve handle`` routes the schedule to the dashboard."""
     from bot.stages.dashboard import on_schedule
 
-    assert on_schedule in handlers
-    assert on_schedule(event, services) == 0
-    assert len(world.dashboards()) == 1 and "created the dashboard issue" in out.getvalue()
+    world = World(sandbox, tmp_path, extra=render_workflows(action=SANDBOX_ACTION))
+    event = Event(name="schedule", payload={"schedule": "17 */6 * * *"}, repo=REPO,
+                  api_url=world.sb.api_url, token=world.sb.token, workspace=world.work)
+    assert on_schedule in bot_router().handlers(event)
+    runner = ActionsRunner(sandbox, REPO, tmp_path / "actions", bot_action=SANDBOX_ACTION)
+    try:
+        runner.schedule()
+        jobs = runner.run_until_idle()
+    finally:
+        runner.close()
+    (job,) = jobs
+    assert (job.workflow, job.conclusion) == ("improve-monitor", "success"), dump_journal(jobs)
+    assert len(world.dashboards()) == 1
+    assert any("created the dashboard issue" in s.out for s in job.bot_steps())
 
 
 def _cli_env(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
