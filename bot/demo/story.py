@@ -48,7 +48,6 @@ class Line:
 class Step:
     number: int
     title: str
-    prs: list[int] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
 
     def say(self, what: str, text: str, by: str = "") -> None:
@@ -131,7 +130,7 @@ def _released(world: World, step: Step, before_tags: set[str], bump: str,
     """The merge's release: by the release workflow on the merge's push (App token), else by
     the next scheduled run (a merge made with GITHUB_TOKEN starts no workflow)."""
     by = _by(jobs, "improve-release")
-    if set(world.state()["tags"]) == before_tags:
+    if _tags(world) == before_tags:
         _expect(world.app is None, step, "the merge started no release", jobs)
         jobs = world.schedule()
         _no_failed_job(step, jobs, "the scheduled run")
@@ -150,7 +149,6 @@ def _propose(world: World, step: Step, text: str, name: str) -> tuple[dict[str, 
     _expect(run.code == 0, step, "improve propose failed", jobs, run)
     pid = next(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("id: "))
     pr = world.pull_by_head(f"improve/{pid}")
-    step.prs.append(pr["number"])
     step.say("proposed", f"PR #{pr['number']} \"{pr['title']}\", branch improve/{pid}",
              f"{sample.AUTHOR} (improve propose)")
     return pr, jobs
@@ -267,7 +265,6 @@ def step_rollback(world: World) -> Step:
             jobs)
     assert revert is not None
     number = revert["number"]
-    step.prs.append(number)
     tags = _tags(world)
     step.say("proposed", f"PR #{number} \"{revert['title']}\" by the bot, label rollback",
              _by(jobs, "improve-monitor"))
