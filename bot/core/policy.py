@@ -500,14 +500,27 @@ def resume_comment(
 ) -> CommentDecision:
     """A comment whose handling left its record (the keys in the state comment, or the reply)
     but not its result reaction: a run that died after the record. What is left is done from
-    the record: with the keys in the state, the gate and the merge the state implies and the
-    "+1"; with a reply, the same decision again without the reply (it is posted already)."""
-    if str(ctx.comment_id) in set(replied):
-        again = decide_comment(commands, ctx, state, config, (), record_handled=False)
-        return again.model_copy(update={"reply": None})
+    the record. The comment's commands are decided again as if not handled, for the outcomes:
+    the reactions (+1 and confused as the first run gave them) and the reply, unless it is
+    posted already (``replied``). With the keys in the state, the state is kept as stored
+    (it already holds what the commands did) and the gate and merge are the ones it implies;
+    without them, the reply was the record and the decision is the one decided again.
+
+    Refusals do not depend on what commands change (approval, hold), so a comment mixing an
+    allowed command with a refused one gets both its reactions and its refusal's reply. A
+    re-run's /retest is not repeated: a second re-run request could start the tests twice."""
+    mine = {idempotence_key(ctx.comment_id, c.index) for c in commands}
+    recorded = any(k in mine for k in state.handled)
+    unhandled = state.model_copy(
+        update={"handled": tuple(k for k in state.handled if k not in mine)})
+    again = decide_comment(commands, ctx, unhandled, config, (), record_handled=False)
+    reply = None if str(ctx.comment_id) in set(replied) else again.reply
+    if not recorded:
+        return again.model_copy(update={"reply": reply})
     gate = gate_for(state, ctx.head_sha, ctx.now, config.timeout_days)
     merge = automerge_sha(gate, config.automerge, ctx.pr_status, ctx.head_sha)
-    return CommentDecision(state=state, gate=gate, merge_sha=merge, reactions=("+1",))
+    return CommentDecision(outcomes=again.outcomes, state=state, gate=gate, merge_sha=merge,
+                           reactions=again.reactions, reply=reply)
 
 
 def answer(
