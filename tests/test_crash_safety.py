@@ -160,6 +160,28 @@ def test_a_merge_whose_answer_was_lost_is_adopted(sb: Sandbox, tmp_path: Path) -
     assert result.merged and result.sha == forge.get_pull(pr.number).merge_commit_sha
 
 
+def test_a_culprit_issue_left_unlabelled_by_a_kill_is_adopted(sb: Sandbox) -> None:
+    from bot.core import opportunities as opp
+    from bot.core.forge import ForgeError
+    from bot.core.records import Bisection, ReleaseRecord
+    from bot.stages.bisect import file_culprit_issue
+
+    forge = forge_on(sb)
+    b = Bisection(state="found", reason="r", reference="a" * 40, head="c" * 40, commits=2,
+                  suites=["s"], culprit="d" * 40, step={"s": (-0.2, -0.3, -0.1)})
+    release = ReleaseRecord.model_validate({**RELEASE, "tag": "v1.0.1"})
+    # the issue is created, its labelling (a second request) never gets through: the run dies
+    sb.inject_fault("POST", path=r"/issues/\d+/labels$", status=500, times=1000)
+    with pytest.raises(ForgeError):
+        file_culprit_issue(forge, b, release)
+    sb.clear_faults()
+    assert [i["labels"] for i in sb.repo_state(forge.full_name)["issues"]] == [[]]
+    number = file_culprit_issue(forge, b, release)  # the re-run
+    issues = sb.repo_state(forge.full_name)["issues"]
+    assert [(i["number"], i["labels"]) for i in issues] == [(number, [opp.LABEL])]
+    assert file_culprit_issue(forge, b, release) == number
+
+
 # --- damaged records ----------------------------------------------------------------------------
 
 RELEASE = {"kind": "release", "version": "1.0.1", "tag": "v1.0.1", "date": "2026-11-30",
@@ -235,6 +257,26 @@ def test_a_refusal_replied_but_not_finished_gets_its_reaction_only() -> None:
     assert first.reply is not None and "confused" in first.reactions
     resumed = resume_comment(commands, ctx, PrState(), config, replied={"77"})
     assert resumed.reply is None and resumed.reactions == first.reactions
+
+
+@pytest.mark.parametrize("replied", [False, True])
+def test_a_mixed_comment_resumed_keeps_its_refusal(replied: bool) -> None:
+    # "/approve" is allowed and moves the gate; "/rollback" is refused on an open PR. The state
+    # comment was written; the run died before the reply (replied=False) or after it, before
+    # the reactions (replied=True).
+    config = ApprovalConfig(automerge=True)
+    commands = parse_commands("/approve\n/rollback")
+    state = record_verdict(PrState(), "b" * 40, "accept", "person")
+    first = decide_comment(commands, _ctx(), state, config, record_handled=False)
+    assert first.reactions == ("+1", "confused") and first.reply is not None
+    assert first.state_changed and first.gate is not None
+    resumed = resume_comment(commands, _ctx(), first.state, config,
+                             replied={"77"} if replied else ())
+    assert resumed.reactions == first.reactions
+    assert resumed.reply == (None if replied else first.reply)
+    assert resumed.gate == first.gate and resumed.merge_sha == first.merge_sha
+    assert resumed.state == first.state and not resumed.state_changed
+    assert [o.ok for o in resumed.outcomes] == [True, False]
 
 
 # --- the data branch is never deleted by a refresh ------------------------------------------

@@ -275,12 +275,18 @@ def culprit_key(sha: str) -> str:
 
 def file_culprit_issue(forge: Forge, b: Bisection, release: ReleaseRecord) -> int | None:
     """The opportunity issue naming the culprit, filed once per culprit commit (found again by
-    its key, open or closed)."""
+    its key, open or closed). The forge labels a new issue in a second request, so one filed by
+    a run killed between the two is found by its key among the unlabelled issues, labelled and
+    adopted (that look costs a call only when a new issue is about to be filed)."""
     if b.culprit is None:
         return None
     key = culprit_key(b.culprit)
     for issue in forge.list_issues(label=opp.LABEL, state="all"):
         if key in opp.filed_keys([issue.body or ""]):
+            return issue.number
+    for issue in forge.list_issues(state="all"):
+        if opp.LABEL not in issue.labels and key in opp.filed_keys([issue.body or ""]):
+            forge.add_labels(issue.number, [opp.LABEL])
             return issue.number
     worst = min(((s, c) for s, (c, _, _) in b.step.items() if c is not None),
                 key=lambda x: x[1], default=None)
