@@ -120,6 +120,30 @@ def test_dashboard_issue_is_created_once_then_edited(world: World) -> None:
     assert "**Health: excellent**" in body
 
 
+@pytest.mark.parametrize("dies_at", [r"/issues/\d+/labels$", r"/issues/\d+/comments$"])
+def test_a_creation_cut_short_is_finished_by_the_rerun(world: World, dies_at: str) -> None:
+    """The run creating the dashboard with an alert to announce dies after creating the issue:
+    before labelling it, or after pinning it and before the announcement. The re-run finds (or
+    adopts) that issue, pins it, announces the alert once and writes the alert state."""
+    from bot.core.forge import ForgeError
+
+    world.add_runs([True] * 5)  # a task failing five runs in a row: an alert at creation
+    world.sb.inject_fault("POST", path=dies_at, status=422, times=1000)
+    with pytest.raises(ForgeError):
+        refresh_dashboard(world.env())
+    world.sb.clear_faults()
+    out = refresh_dashboard(world.env())  # the re-run
+    assert [a.key for a in out.update.raised] == ["failing_task:bench/t2"]
+    (state,) = world.sb.repo_state(REPO)["issues"]
+    assert state["number"] == out.number and state["pinned"] is True
+    assert state["labels"] == [dash.LABEL]
+    (comment,) = world.comments(out.number)
+    assert "Alert raised" in comment
+    assert dash.alert_state(state["body"]) and not dash.pin_pending(state["body"])
+    again = refresh_dashboard(world.env())  # nothing left to do
+    assert again.update.raised == [] and len(world.comments(out.number)) == 1
+
+
 def test_each_alert_fires_once_and_clears(world: World) -> None:
     env = world.env
     # nothing wrong: no alert

@@ -262,10 +262,21 @@ def _context(d: Dashboard) -> dict[str, Any]:
             "when": lambda dt: dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "never"}
 
 
-def render_markdown(d: Dashboard, alert_state: Mapping[str, str]) -> str:
-    """The issue's body; the active alerts' keys ride along in hidden data (raised once)."""
-    return render("dashboard.md.j2", data=embed(EMBED_NAME, {"alerts": dict(alert_state)}),
-                  **_context(d))
+def render_markdown(d: Dashboard, alert_state: Mapping[str, str],
+                    pin_pending: bool = False) -> str:
+    """The issue's body; the active alerts' keys ride along in hidden data (raised once).
+    ``pin_pending``: the body the issue is created with, saying it is not pinned yet (the pin
+    comes after the creation; a run killed between them pins on its re-run)."""
+    data: dict[str, Any] = {"alerts": dict(alert_state)}
+    if pin_pending:
+        data["pin"] = "pending"
+    return render("dashboard.md.j2", data=embed(EMBED_NAME, data), **_context(d))
+
+
+def pin_pending(body: str | None) -> bool:
+    """Whether the dashboard issue's body says its pin is still to be done."""
+    data = extract(body, EMBED_NAME)
+    return isinstance(data, dict) and data.get("pin") == "pending"
 
 
 def render_text(d: Dashboard) -> str:

@@ -275,38 +275,41 @@ def _without_time(body: str) -> str:
 
 def refresh_dashboard(env: LoopEnv, g: Gathered | None = None) -> RefreshOutcome:
     """Create the dashboard issue once, then edit it in place; announce alerts raised or
-    cleared since the last refresh with one comment. When the issue exists the comment comes
-    before the edit (the body keeps the alert state): a run killed between them finds its
-    comment on the re-run (``_announce``) and announces once."""
+    cleared since the last refresh with one comment. The comment comes before the edit (the
+    body keeps the alert state): a run killed between them finds its comment on the re-run
+    (``_announce``) and announces once. A new issue is created holding the alert state as it
+    was (none) and "pin pending", then pinned, announced and edited to the new state: a run
+    killed anywhere on the way finishes it on its re-run (the issue is found, or adopted when
+    its labelling was lost, before deciding, so its body's alert state is the one compared)."""
     g = g or gather(env)
+    if g.issue is None:
+        g.issue = adopt_dashboard(env.forge)
     d, update = decide(env, g)
     body = dash.render_markdown(d, update.state())
     announce = render("alert_comment.md.j2", raised=update.raised, cleared=update.cleared) \
         if update.raised or update.cleared else None
+    created = g.issue is None
     if g.issue is None:
-        g.issue = adopt_dashboard(env.forge)
-    if g.issue is None:
-        issue = env.forge.create_issue(title=dash.TITLE, body=body, labels=[dash.LABEL])
-        action = "created"
-        print(CREATED.format(number=issue.number), file=env.out)
+        first = dash.render_markdown(d, dash.alert_state(None), pin_pending=True)
+        g.issue = env.forge.create_issue(title=dash.TITLE, body=first, labels=[dash.LABEL])
+        print(CREATED.format(number=g.issue.number), file=env.out)
+    issue = g.issue
+    if dash.pin_pending(issue.body):
         try:
             env.forge.pin_issue(issue)
         except ForgeError as exc:
             # GitHub pins at most three issues per repository: the dashboard still works unpinned
             print(PIN_FAILED.format(number=issue.number, reason=exc), file=env.err)
-        if announce is not None:
-            _announce(env, issue.number, announce)
-    elif _without_time(g.issue.body) != _without_time(body):
-        if announce is not None:
-            _announce(env, g.issue.number, announce)
-        issue = env.forge.update_issue(g.issue.number, body=body)
-        action = "edited"
-        print(EDITED.format(number=issue.number), file=env.out)
+    if announce is not None:
+        _announce(env, issue.number, announce)
+    if _without_time(issue.body) != _without_time(body):
+        issue = env.forge.update_issue(issue.number, body=body)
+        action = "created" if created else "edited"
+        if not created:
+            print(EDITED.format(number=issue.number), file=env.out)
     else:
-        issue, action = g.issue, "unchanged"
+        action = "unchanged"
         print(UNCHANGED.format(number=issue.number), file=env.out)
-        if announce is not None:
-            _announce(env, issue.number, announce)
     return RefreshOutcome(issue.number, action, update, d)
 
 
