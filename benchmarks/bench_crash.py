@@ -44,6 +44,17 @@ def _pass(root: Path, plan: ch.Plan | None, baseline: list[dict[str, Any]] | Non
     return stand, failure, time.monotonic() - t0
 
 
+def _parts(text: str | None) -> set[int] | None:
+    """``2-4`` or ``3`` or ``1,3``: the story parts to fault; None (all) without it."""
+    if not text:
+        return None
+    out: set[int] = set()
+    for piece in text.split(","):
+        low, _, high = piece.partition("-")
+        out.update(range(int(low), int(high or low) + 1))
+    return out
+
+
 def sweep(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-crash-"))
     base, failure, secs = _pass(tmp / "base", None, None, args.parts)
@@ -53,17 +64,21 @@ def sweep(args: argparse.Namespace) -> dict[str, Any]:
     base.stop()
     print(f"fault-free: {len(fingerprints)} steps, {sum(n for *_, n in writes)} writes, "
           f"{secs:.0f}s", flush=True)
+    parts = _parts(args.fault_parts)
     plans: list[tuple[str, ch.Plan]] = []
     for k in range(1, args.max_k + 1):
-        plans.append((f"kill after write {k}", ch.Plan(kill_at=k)))
+        plans.append((f"kill after write {k}", ch.Plan(kill_at=k, parts=parts)))
     for k in range(1, args.before + 1):
-        plans.append((f"kill before write {k}", ch.Plan(kill_at=k, kill_before=True)))
+        plans.append((f"kill before write {k}",
+                      ch.Plan(kill_at=k, kill_before=True, parts=parts)))
     for r in range(args.random):
-        plans.append((f"kill at random #{r + 1}", ch.Plan(kill_random=True, seed=args.seed + r)))
+        plans.append((f"kill at random #{r + 1}",
+                      ch.Plan(kill_random=True, seed=args.seed + r, parts=parts)))
     if args.lost:
         plans.append((f"every {args.lost}th write lost after effect",
-                      ch.Plan(lost_every=args.lost)))
-    plans.append(("re-run, same run id and attempt", ch.Plan(rerun=True)))
+                      ch.Plan(lost_every=args.lost, parts=parts)))
+    if args.rerun:
+        plans.append(("re-run, same run id and attempt", ch.Plan(rerun=True, parts=parts)))
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
     problems: list[str] = []
     totals: Counter[str] = Counter()
@@ -141,7 +156,11 @@ def main() -> None:
     s.add_argument("--before", type=int, default=3)
     s.add_argument("--random", type=int, default=2)
     s.add_argument("--lost", type=int, default=5)
+    s.add_argument("--no-rerun", dest="rerun", action="store_false",
+                   help="skip the pass re-running every step with the same run id and attempt")
     s.add_argument("--seed", type=int, default=15)
+    s.add_argument("--fault-parts", default=None,
+                   help="only fault the steps of these parts, e.g. 2-4 or 3 (all by default)")
     c = sub.add_parser("calls")
     c.add_argument("--parts", type=int, default=4)
     c.add_argument("--bot-root", default=None)

@@ -172,8 +172,9 @@ class Plan:
     than after it took effect; ``kill_random``: SIGKILL at a random moment (seeded) within
     ``kill_window`` seconds; ``lost_every``: every Nth write takes effect and answers 502;
     ``rerun``: run every step a second time with the same run id and attempt (a duplicate);
-    ``only``: the step numbers (1-based) to fault, all when None; ``kill_points``: step number
-    -> (write, before), a kill point of its own for each step (a seeded sample)."""
+    ``only``: the step numbers (1-based) to fault, all when None; ``parts``: the story parts
+    (1-based) whose steps to fault, all when None; ``kill_points``: step number -> (write,
+    before), a kill point of its own for each step (a seeded sample)."""
 
     kill_at: int | None = None
     kill_points: dict[int, tuple[int, bool]] = field(default_factory=dict)
@@ -183,6 +184,7 @@ class Plan:
     lost_every: int | None = None
     rerun: bool = False
     only: set[int] | None = None
+    parts: set[int] | None = None
     seed: int = 0
 
 
@@ -224,6 +226,8 @@ class Stand:
         self._rng = random.Random(self.plan.seed)
         self._ref = "HEAD"
         self._n = 0
+        # the story part being played (1-based), set by play()
+        self.part = 0
         try:
             self.sb.create_repo(self.repo, dict(sample.repo_files()))
             for login, permission in ((sample.MAINTAINER, "maintain"),
@@ -373,7 +377,8 @@ class Stand:
     def improve(self, argv: list[str], env: Mapping[str, str]) -> Run:
         number = len(self.fingerprints) + 1
         plan = self.plan
-        faulted = plan.only is None or number in plan.only
+        faulted = ((plan.only is None or number in plan.only)
+                   and (plan.parts is None or self.part in plan.parts))
         mark = len(self.sb.requests)
         kill: Callable[[int], None] | None = None
         what = []
@@ -520,7 +525,8 @@ def play(root: Path, plan: Plan | None = None, baseline: list[dict[str, Any]] | 
     stand = Stand(root, plan, baseline)
     failure = None
     try:
-        for fn in STORY[:steps]:
+        for part, fn in enumerate(STORY[:steps], start=1):
+            stand.part = part
             fn(stand)
     except StoryBroke as exc:
         failure = str(exc)
