@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from bot.adapters.release_git import Workspace  # noqa: E402
 from bot.core.config import parse_config  # noqa: E402
 from bot.stages.bisect import bisect_drop  # noqa: E402
-from tests.bisect_helpers import SUITE, TASKS, make_repo, measure, release_of  # noqa: E402
+from tests.helpers.bisect import SUITE, TASKS, make_repo, measure, release_of  # noqa: E402
 
 
 def one(n: int, every: bool) -> dict[str, Any]:

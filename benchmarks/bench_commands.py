@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.adapters.event import Event  # noqa: E402
 from bot.adapters.github_forge import GitHubForge  # noqa: E402
-from bot.core.commands import parse_commands  # noqa: E402
+from bot.core.comment_commands import parse_commands  # noqa: E402
 from bot.sandbox import Sandbox  # noqa: E402
 from bot.sandbox.events import build_event  # noqa: E402
 from bot.stages.context import Services  # noqa: E402

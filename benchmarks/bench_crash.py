@@ -1,7 +1,7 @@
 """Benchmark of crash and retry safety: the demo's story replayed on the sandbox with every
-``improve`` step as its own process (tests/crash_harness.py), under faults, and the whole state
-compared with a fault-free run's after every step. Prints what it found, then one JSON object of
-metrics on its last line.
+``improve`` step as its own process (tests/helpers/crash_harness.py), under faults, and the
+whole state compared with a fault-free run's after every step. Prints what it found, then one
+JSON object of metrics on its last line.
 
     python benchmarks/bench_crash.py sweep --parts 4 --max-k 8 --before 3 --random 2 --lost 5
     python benchmarks/bench_crash.py calls --bot-root /path/to/a/checkout/of/an/older/main
@@ -32,9 +32,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE / "tests"))
 
-import crash_harness as ch  # noqa: E402
+from tests.helpers import crash_harness as ch  # noqa: E402
 
 
 def _pass(root: Path, plan: ch.Plan | None, baseline: list[dict[str, Any]] | None,

@@ -33,9 +33,9 @@ from bot.core.records import release_path, results_path  # noqa: E402
 from bot.sandbox import Sandbox  # noqa: E402
 from bot.stages import monitor as stage  # noqa: E402
 from bot.stages.evaluate import EvaluateRequest, evaluate  # noqa: E402
-from tests import sample_repo as sample  # noqa: E402
-from tests.monitor_helpers import make_world  # noqa: E402
-from tests.sandbox_helpers import run_git  # noqa: E402
+from tests.helpers import sample_repo as sample  # noqa: E402
+from tests.helpers.monitor import make_world  # noqa: E402
+from tests.helpers.sandbox import run_git  # noqa: E402
 
 
 def _records(world: Any, n: int, reference: str, sha: str) -> dict[str, Any]:

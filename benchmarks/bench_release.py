@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.sandbox import Sandbox  # noqa: E402
 from bot.stages.release import ReleaseRequest, run_release  # noqa: E402
-from tests.release_helpers import (  # noqa: E402
+from tests.helpers.release import (  # noqa: E402
     REPO,
     make_clone,
     merge,
@@ -33,7 +33,7 @@ from tests.release_helpers import (  # noqa: E402
     setup_repo,
     stage_env,
 )
-from tests.sandbox_helpers import call  # noqa: E402
+from tests.helpers.sandbox import call  # noqa: E402
 
 
 def one_round(tmp: Path) -> dict[str, float]:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_helpers import call
 
 from bot.sandbox import Sandbox
 from bot.sandbox.actions_runner import (
@@ -22,6 +21,7 @@ from bot.sandbox.actions_runner import (
 )
 from bot.sandbox.events import build_event
 from bot.sandbox.expressions import ExpressionError, condition, evaluate, interpolate, truthy
+from tests.helpers.sandbox import call
 
 CTX: dict[str, Any] = {
     "github": {"event": {"issue": {"number": 7, "pull_request": {"url": "u"}},

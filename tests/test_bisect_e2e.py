@@ -13,9 +13,9 @@ from bot.core.opportunities import LABEL
 from bot.core.render import md_escape
 from bot.stages.bisect import culprit_key
 from bot.stages.dashboard import LoopEnv, refresh_dashboard
-from tests import sample_repo as sample
-from tests.monitor_helpers import TAG, World, world_fixture  # noqa: F401
-from tests.sandbox_helpers import run_git, sandbox  # noqa: F401
+from tests.helpers import sample_repo as sample
+from tests.helpers.monitor import TAG, World, world_fixture  # noqa: F401
+from tests.helpers.sandbox import run_git, sandbox  # noqa: F401
 
 
 def merged_pr(world: World, login: str, branch: str, path: str, old: str, new: str,

@@ -14,7 +14,7 @@ from bot.adapters.release_git import Workspace
 from bot.core.config import parse_config
 from bot.core.records import results_path
 from bot.stages.bisect import bisect_drop
-from tests.bisect_helpers import SUITE, TASKS, git, make_repo, measure, release_of
+from tests.helpers.bisect import SUITE, TASKS, git, make_repo, measure, release_of
 
 DATA = "refs/heads/improve-data"
 

@@ -22,7 +22,7 @@ from bot.core.changelog import (
     render_entry,
 )
 from bot.errors import InputError
-from tests.changelog_helpers import only_entry_and_links, removed_one_run
+from tests.helpers.changelog import only_entry_and_links, removed_one_run
 
 ENTRY = ReleaseEntry(
     version="1.4.0",

@@ -23,7 +23,7 @@ from bot.core.changelog import (
     plan_insertion,
 )
 from bot.errors import InputError
-from tests.changelog_helpers import only_entry_and_links
+from tests.helpers.changelog import only_entry_and_links
 
 DATA = Path(__file__).resolve().parent / "data" / "changelogs"
 

@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from commands_helpers import BOT, PrWorld, make_world, module_sandbox
-from sandbox_helpers import push_change
 
 from bot.core.monitor import NO_RELEASE_PR
 from bot.core.policy import MERGE_STALE, REFUSE_AUTHOR, REFUSE_PERMISSION
@@ -18,6 +16,8 @@ from bot.core.workflows import render_workflows
 from bot.sandbox import Sandbox
 from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, dump_journal
 from bot.stages.pr_state import RETEST_NO_RUN, publish_verdict
+from tests.helpers.commands import BOT, PrWorld, make_world, module_sandbox
+from tests.helpers.sandbox import push_change
 
 __all__ = ["module_sandbox"]
 

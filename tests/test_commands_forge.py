@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from forge_github_helpers import forge_sandbox, github_world
-from forge_helpers import ForgeWorld, local_world
 
 from bot.adapters.local_forge import LocalForge
 from bot.core.forge import NotFound, WorkflowRun
 from bot.core.suites import BenchmarkSuite, parse_suite
 from bot.sandbox import Sandbox
 from bot.stages.pr_state import RETEST_RUNNING, TEST_WORKFLOW, run_to_rerun
+from tests.helpers.forge import ForgeWorld, local_world
+from tests.helpers.forge_github import forge_sandbox, github_world
 
 __all__ = ["forge_sandbox"]
 ROOT = Path(__file__).resolve().parent.parent

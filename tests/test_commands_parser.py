@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.commands import (
+from bot.core.comment_commands import (
     ARG_LIMIT,
     ERR_APPROVE_ARG,
     ERR_NO_ARG,

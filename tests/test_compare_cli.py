@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from compare_helpers import CAND_SHA, bench, results, task
 
 from bot.cli import main
 from bot.core.compare import Comparison
+from tests.helpers.compare import CAND_SHA, bench, results, task
 
 DATA = Path(__file__).parent / "data" / "compare"
 

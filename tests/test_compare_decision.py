@@ -6,7 +6,13 @@ import random
 
 import numpy as np
 import pytest
-from compare_helpers import (
+
+from bot.core import compare as cmp
+from bot.core.config import ApprovalConfig, AutoRule, CompareConfig
+from bot.core.results import Results, Shard
+from bot.core.suites import Metric
+from bot.core.tiers import TrackRecord, approval_tier
+from tests.helpers.compare import (
     ACC,
     CAND_SHA,
     LAT,
@@ -17,12 +23,6 @@ from compare_helpers import (
     simulated_pair,
     task,
 )
-
-from bot.core import compare as cmp
-from bot.core.config import ApprovalConfig, AutoRule, CompareConfig
-from bot.core.results import Results, Shard
-from bot.core.suites import Metric
-from bot.core.tiers import TrackRecord, approval_tier
 
 CFG = CompareConfig(tolerance={"default": 0.01}, resamples=2000)
 

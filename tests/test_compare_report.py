@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from compare_helpers import ACC, CAND_SHA, LAT, bench, check, regression, results, task
 from markdown_it import MarkdownIt
 
 from bot.core import compare as cmp
 from bot.core.config import CompareConfig
 from bot.core.render import find_marker
+from tests.helpers.compare import ACC, CAND_SHA, LAT, bench, check, regression, results, task
 
 CFG = CompareConfig(tolerance={"default": 0.01}, resamples=1000)
 LEVELS = [0.6, 0.65, 0.7, 0.75, 0.8, 0.85]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from compare_helpers import CAND_SHA, bench, results, task
 
 from bot.core.config import CompareConfig
 from bot.core.results import Results, Sample
@@ -16,6 +15,7 @@ from bot.core.sequential import (
     run_sequential,
     settleable,
 )
+from tests.helpers.compare import CAND_SHA, bench, results, task
 
 CFG = CompareConfig(tolerance={"default": 0.01}, resamples=1000)
 SEQ = SequentialConfig(max_looks=4, max_repeats=20)

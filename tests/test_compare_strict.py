@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compare_helpers import CAND_SHA, LAT, bench, results, task
 
 from bot.cli import main
 from bot.core.compare import compare_results
@@ -20,7 +19,8 @@ from bot.core.config import CompareConfig
 from bot.core.results import parse_results
 from bot.core.suites import Metric
 from bot.errors import InputError
-from tests.conftest import commit_all, git, write_files
+from tests.helpers.compare import CAND_SHA, LAT, bench, results, task
+from tests.helpers.git import commit_all, git, write_files
 
 DATA = Path(__file__).parent / "data" / "compare"
 CFG = CompareConfig(tolerance={"default": 0.01}, resamples=500)

@@ -1,7 +1,7 @@
 """Crash and retry safety (DESIGN.md "Crash and retry safety"): writes whose answer is lost are
 adopted, not repeated; damaged records are named, never read; an interrupted command is
-finished; and the harness (tests/crash_harness.py) replays the story's first part with a seeded
-sample of SIGKILLs, lost answers and re-runs, and compares the whole state after every step
+finished; and the harness (tests/helpers/crash_harness.py) replays the story's first part with
+a seeded sample of SIGKILLs, lost answers and re-runs, and compares the whole state after every step
 with a fault-free run's. The full sweep is benchmarks/bench_crash.py."""
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from forge_github_helpers import forge_sandbox, new_repo
 
 from bot.adapters.datastore import DataStore
 from bot.adapters.git import Git
 from bot.adapters.github_forge import GitHubForge
 from bot.adapters.http_retry import RetryPolicy
-from bot.core.commands import parse_commands
+from bot.core.comment_commands import parse_commands
 from bot.core.config import ApprovalConfig
 from bot.core.policy import (
     CommandContext,
@@ -34,6 +33,7 @@ from bot.core.policy import (
 )
 from bot.core.records import sort_records
 from bot.sandbox import Sandbox
+from tests.helpers.forge_github import forge_sandbox, new_repo
 
 __all__ = ["forge_sandbox"]
 
@@ -60,7 +60,7 @@ def _bodies(sb: Sandbox, name: str, number: int) -> list[str]:
 
 
 def test_apply_then_fail_takes_effect_and_answers_502(sb: Sandbox) -> None:
-    from sandbox_helpers import call
+    from tests.helpers.sandbox import call
 
     name = new_repo(sb)
     sb.inject_fault("WRITE", path="/issues$", status=502, after=True)
@@ -70,7 +70,7 @@ def test_apply_then_fail_takes_effect_and_answers_502(sb: Sandbox) -> None:
 
 
 def test_every_nth_write_faults(sb: Sandbox) -> None:
-    from sandbox_helpers import call
+    from tests.helpers.sandbox import call
 
     name = new_repo(sb)
     sb.inject_fault("WRITE", status=502, times=100, after=True, every=3)
@@ -311,7 +311,7 @@ def _sample(writes: list[tuple[str, int, int]], seed: int) -> dict[int, tuple[in
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    import crash_harness as ch
+    from tests.helpers import crash_harness as ch
 
     world, failure = ch.play(tmp_path_factory.mktemp("base") / "w", steps=1)
     try:
@@ -323,7 +323,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 def test_the_story_converges_after_kills_lost_answers_and_reruns(
         baseline: Any, tmp_path: Path) -> None:
-    import crash_harness as ch
+    from tests.helpers import crash_harness as ch
 
     fingerprints, writes = baseline
     plan = ch.Plan(kill_points=_sample(writes, SEED), lost_every=3, rerun=True, seed=SEED)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.adapters.datastore import DataStore
 from bot.adapters.git import Git
-from tests.conftest import git
+from tests.helpers.git import git
 
 
 def _clone(bare: Path, dest: Path) -> Git:

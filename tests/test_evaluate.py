@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from bot.core.results import results_schema
-from tests.conftest import commit_all, git, write_files
+from tests.helpers.git import commit_all, git, write_files
 
 SCHEMA_FILE = Path(__file__).parent.parent / "bot" / "schemas" / "results.schema.json"
 

@@ -16,7 +16,7 @@ from bot.core.config import parse_config
 from bot.core.evaluation import Unit, interleave
 from bot.core.results import Results
 from bot.stages.evaluate import evaluate_pair
-from tests.conftest import commit_all, git, write_files
+from tests.helpers.git import commit_all, git, write_files
 
 # each run appends "start <commit> <task>" and "end ..." to a log outside the worktrees
 LOGGED = (

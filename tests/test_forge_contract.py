@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from forge_github_helpers import forge_sandbox, github_world
-from forge_helpers import ForgeWorld, local_world
 
 from bot.core.forge import (
     Comment,
@@ -22,6 +20,8 @@ from bot.core.forge import (
     pick_marked_comment,
 )
 from bot.core.render import marker
+from tests.helpers.forge import ForgeWorld, local_world
+from tests.helpers.forge_github import forge_sandbox, github_world
 
 __all__ = ["forge_sandbox"]  # the GitHub world's module-scoped sandbox fixture
 

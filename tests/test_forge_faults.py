@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-from forge_github_helpers import forge_sandbox, new_repo
 
 from bot.adapters.git import Git, PushRejected
 from bot.adapters.github_forge import GitHubForge
@@ -14,6 +13,7 @@ from bot.adapters.http_retry import rate_limit_wait, rate_limited
 from bot.core.forge import NotFound, PermissionDenied
 from bot.errors import ForgeError
 from bot.sandbox import Sandbox
+from tests.helpers.forge_github import forge_sandbox, new_repo
 
 __all__ = ["forge_sandbox"]
 

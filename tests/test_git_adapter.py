@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import commit_all, git, write_files
 
 from bot.adapters.git import (
     Git,
@@ -20,6 +19,7 @@ from bot.adapters.git import (
     redact,
     register_secret,
 )
+from tests.helpers.git import commit_all, git, write_files
 
 
 def bare_with_clone(make_repo, tmp_path: Path) -> tuple[Path, Git]:

@@ -13,7 +13,7 @@ import pytest
 from bot.adapters.datastore import DataStore
 from bot.adapters.git import BOT_EMAIL, Git, identity_env
 from bot.stages.propose import propose
-from tests.conftest import git
+from tests.helpers.git import git
 
 PROPOSAL = """\
 title: Raise the threshold

@@ -14,7 +14,7 @@ from bot.commands import history as history_command
 from bot.core.changelog import ReleaseEntry, insert_entry, mark_rolled_back
 from bot.core.history import EMPTY, TagRef, build_history, format_history, history_json
 from bot.errors import InputError
-from tests.conftest import git
+from tests.helpers.git import git
 
 CHANGELOG = insert_entry("# Changelog\n\n## [1.3.2] - 2026-10-01\n\n- by hand\n", ReleaseEntry(
     version="1.4.0", date="2026-11-21", proposal_id="prop-a", pr=42,

@@ -27,7 +27,7 @@ from bot.core.init_files import (
 )
 from bot.core.suites import parse_suite
 from bot.core.version_files import version_spans
-from tests.conftest import commit_all, git
+from tests.helpers.git import commit_all, git
 
 PIN = "acme/improve@" + "1234567890" * 4
 

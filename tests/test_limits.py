@@ -73,7 +73,7 @@ def test_every_refusal_at_once() -> None:
 
 def test_the_cooldown_view_of_a_data_branch_release_record() -> None:
     from bot.core.limits import cooldown_view
-    from tests.loop_helpers import release
+    from tests.helpers.loop import release
 
     full = release("1.2.0", 1, path="config/router.yaml", pid="prop-x").model_dump(mode="json")
     view = cooldown_view(full)

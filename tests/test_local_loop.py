@@ -11,9 +11,9 @@ import pytest
 
 from bot.adapters.local_forge import LocalForge
 from bot.cli import main
-from tests import sample_repo as sample
-from tests.conftest import git
-from tests.monitor_helpers import files
+from tests.helpers import sample_repo as sample
+from tests.helpers.git import git
+from tests.helpers.monitor import files
 
 
 def test_the_whole_loop_and_a_rollback_on_a_bare_repository(

@@ -38,7 +38,7 @@ from bot.core.tiers import TrackRecord, approval_tier
 from bot.core.trends import Point, drift, failing_streaks
 from bot.core.tuner import parse_target, parse_values
 from bot.errors import InputError
-from tests.loop_helpers import NOW, monitor, release, runs
+from tests.helpers.loop import NOW, monitor, release, runs
 
 CFG = Config()
 

@@ -29,8 +29,8 @@ from bot.sandbox import Sandbox
 from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, dump_journal
 from bot.stages.dashboard import LoopEnv, gather, refresh_dashboard, scheduled
 from bot.stages.router import bot_router
-from tests.loop_helpers import NOW, as_json, monitor, release
-from tests.sandbox_helpers import (  # noqa: F401 - the fixture
+from tests.helpers.loop import NOW, as_json, monitor, release
+from tests.helpers.sandbox import (  # noqa: F401 - the fixture
     call,
     clone,
     push_change,

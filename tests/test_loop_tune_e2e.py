@@ -11,8 +11,8 @@ import pytest
 
 from bot.cli import main
 from bot.sandbox import Sandbox
-from tests.loop_helpers import tune_files
-from tests.sandbox_helpers import clone, run_git, sandbox  # noqa: F401 - the fixture
+from tests.helpers.loop import tune_files
+from tests.helpers.sandbox import clone, run_git, sandbox  # noqa: F401 - the fixture
 
 REPO = "octo/tune"
 
@@ -32,7 +32,7 @@ def tune(work: Path, *extra: str) -> int:
 
 
 def pulls(sb: Sandbox) -> list[dict]:
-    from tests.sandbox_helpers import call
+    from tests.helpers.sandbox import call
 
     status, _, data = call(sb, "GET", f"/repos/{REPO}/pulls?state=all")
     assert status == 200

@@ -19,9 +19,9 @@ from bot.core.records import monitor_path
 from bot.sandbox.events import actions_env, build_event
 from bot.stages import pr_evaluation
 from bot.stages.monitor import NOTHING_WATCHED
-from tests import sample_repo as sample
-from tests.monitor_helpers import TAG, World, world_fixture  # noqa: F401
-from tests.sandbox_helpers import run_git, sandbox  # noqa: F401
+from tests.helpers import sample_repo as sample
+from tests.helpers.monitor import TAG, World, world_fixture  # noqa: F401
+from tests.helpers.sandbox import run_git, sandbox  # noqa: F401
 
 
 def released(world: World, external: bool = False) -> int:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.commands import parse_commands
+from bot.core.comment_commands import parse_commands
 from bot.core.config import ApprovalConfig
 from bot.core.policy import (
     DESC_AUTO,

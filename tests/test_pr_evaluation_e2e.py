@@ -20,8 +20,8 @@ from bot.core.pr_evaluation import MAX_ARTIFACT_BYTES
 from bot.core.render import find_marker
 from bot.sandbox import Sandbox
 from bot.sandbox.events import actions_env, build_event
-from tests import sample_repo as sample
-from tests.sandbox_helpers import run_git, sandbox  # noqa: F401
+from tests.helpers import sample_repo as sample
+from tests.helpers.sandbox import run_git, sandbox  # noqa: F401
 
 NAME = sample.FULL_NAME
 PID = "prop-20261121-threshold"
@@ -179,7 +179,7 @@ def test_a_pull_request_that_is_not_a_proposal_passes_the_gate_and_nothing_else(
     (work / "README.md").write_text("# router\n\nBetter docs.\n")
     run_git(work, "commit", "-q", "-am", "docs")
     run_git(work, "push", "-q", sb.git_url(NAME), "HEAD:refs/heads/docs")
-    from tests.sandbox_helpers import call
+    from tests.helpers.sandbox import call
 
     status, _, created = call(sb, "POST", f"/repos/{NAME}/pulls",
                               {"title": "Docs", "head": "docs", "base": "main"})

@@ -16,7 +16,7 @@ from bot.core.config import Config
 from bot.core.edits import EditError
 from bot.core.proposals import Proposal, apply_changes, check_proposal
 from bot.stages.proposal_files import WorkTreeReader, check_proposal_file
-from tests.conftest import commit_all, git
+from tests.helpers.git import commit_all, git
 
 HEAD = """\
 title: t

@@ -16,8 +16,8 @@ from bot.core.limits import TARGET_TAKEN
 from bot.sandbox import Sandbox
 from bot.sandbox.state import LoggedRequest
 from bot.stages.publish import TOKEN_WARNING
-from tests import sample_repo as sample
-from tests.sandbox_helpers import run_git, sandbox  # noqa: F401
+from tests.helpers import sample_repo as sample
+from tests.helpers.sandbox import run_git, sandbox  # noqa: F401
 
 PID = "prop-20261121-threshold"
 

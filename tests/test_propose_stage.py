@@ -14,7 +14,7 @@ from bot.cli import main
 from bot.commands.propose import NO_TOKEN
 from bot.errors import GateError, InputError
 from bot.stages.propose import LABEL, PublishRequest, propose, unified_diff
-from tests.conftest import commit_all, git, write_files
+from tests.helpers.git import commit_all, git, write_files
 
 PID = "prop-20261121-raise-the-routers-confidence-threshold"
 TODAY = date(2026, 11, 21)

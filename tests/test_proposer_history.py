@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.core.config import Config, parse_config
 from bot.core.proposer import proposer_context
-from tests.loop_helpers import NOW, release
+from tests.helpers.loop import NOW, release
 from tests.test_propose_stage import _propose, repo  # noqa: F401 - the fixture
 
 CHANGE = [("config/router.yaml", "routing.threshold 0.55 -> 0.62")]

@@ -22,7 +22,7 @@ from bot.sandbox import Sandbox
 from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, dump_journal
 from bot.sandbox.events import actions_env, build_event
 from bot.stages.release import Outcome, ReleaseRequest, run_release
-from tests.release_helpers import (
+from tests.helpers.release import (
     CHANGELOG,
     CONFIG,
     NOW,
@@ -36,7 +36,7 @@ from tests.release_helpers import (
     setup_repo,
     stage_env,
 )
-from tests.sandbox_helpers import call, run_git, sandbox  # noqa: F401 - the fixture
+from tests.helpers.sandbox import call, run_git, sandbox  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("sandbox")
 

@@ -15,8 +15,8 @@ import pytest
 from bot.adapters.local_forge import LocalForge
 from bot.core.changelog import parse_history
 from bot.core.embed import embed
-from tests.conftest import commit_all, git
-from tests.release_helpers import comparison_data, proposal_yaml
+from tests.helpers.git import commit_all, git
+from tests.helpers.release import comparison_data, proposal_yaml
 
 # CRLF and a byte-order mark: the release must keep both, byte for byte
 CHANGELOG = "\ufeff# Changelog\r\n\r\n## v1.3.2\r\n\r\n- the first  \r\n"

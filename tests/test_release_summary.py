@@ -30,7 +30,7 @@ from bot.core.release_summary import (
     summary_from_comment,
 )
 from bot.errors import InputError
-from tests.release_helpers import comparison_data
+from tests.helpers.release import comparison_data
 
 TIMING = {"name": "latency_ms", "kind": "timing", "direction": "lower", "weight": 1.0,
           "gate": True, "tolerance": 0.0, "tasks": 3, "base": 41.0, "cand": 40.2, "delta": -0.8,

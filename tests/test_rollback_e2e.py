@@ -13,9 +13,9 @@ from bot.core.embed import extract
 from bot.core.monitor import NO_RELEASE_TAG, ROLLBACK_OF_ROLLBACK, rollback_branch
 from bot.core.policy import REFUSE_PERMISSION
 from bot.core.render import md_escape
-from tests import sample_repo as sample
-from tests.monitor_helpers import TAG, World, world_fixture  # noqa: F401
-from tests.sandbox_helpers import sandbox  # noqa: F401
+from tests.helpers import sample_repo as sample
+from tests.helpers.monitor import TAG, World, world_fixture  # noqa: F401
+from tests.helpers.sandbox import sandbox  # noqa: F401
 
 
 @pytest.fixture

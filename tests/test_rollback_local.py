@@ -13,9 +13,9 @@ from bot.adapters.local_forge import LocalForge
 from bot.cli import main
 from bot.core.embed import extract
 from bot.core.records import MonitorRecord
-from tests import sample_repo as sample
-from tests.conftest import commit_all, git
-from tests.monitor_helpers import comparison_comment, files
+from tests.helpers import sample_repo as sample
+from tests.helpers.git import commit_all, git
+from tests.helpers.monitor import comparison_comment, files
 
 
 def test_monitor_and_rollback_with_the_local_forge(

@@ -12,11 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sandbox_helpers import call, run_git, sandbox  # noqa: F401
 
 from bot.commands.sandbox import seed_repos
 from bot.errors import InputError
 from bot.sandbox import Sandbox
+from tests.helpers.sandbox import call, run_git, sandbox  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 

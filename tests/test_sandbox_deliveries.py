@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_helpers import call, clone, push_change, run_git, sandbox  # noqa: F401
 
 from bot.sandbox import Sandbox
+from tests.helpers.sandbox import call, clone, push_change, run_git, sandbox  # noqa: F401
 
 REPO = "acme/widgets"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from github import Auth, Github, GithubException
-from sandbox_helpers import call, clone, push_change, sandbox  # noqa: F401
 
 from bot.sandbox import Sandbox, openapi
 from bot.sandbox.shapes import Shapes
+from tests.helpers.sandbox import call, clone, push_change, sandbox  # noqa: F401
 
 REPO = "acme/widgets"
 

@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sandbox_helpers import call, clone, push_change, run_git, sandbox  # noqa: F401
 
 from bot.sandbox import Sandbox, openapi
 from bot.sandbox import routes as r
+from tests.helpers.sandbox import call, clone, push_change, run_git, sandbox  # noqa: F401
 
 REPLAY = Path(__file__).parent / "data" / "github_replay" / "exchanges.json"
 REPO = "acme/widgets"

@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import call, clone, push_change, run_git, sandbox  # noqa: F401
 
 from bot.sandbox import Sandbox, gitserve
 from bot.sandbox import routes as r
+from tests.helpers.sandbox import call, clone, push_change, run_git, sandbox  # noqa: F401
 
 REPO = "acme/widgets"
 

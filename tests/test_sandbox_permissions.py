@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_helpers import call, clone, push_change, run_git, sandbox  # noqa: F401
 
 from bot.sandbox import Sandbox, permissions
 from bot.sandbox import routes as r
+from tests.helpers.sandbox import call, clone, push_change, run_git, sandbox  # noqa: F401
 
 PRIVATE = "acme/secret"
 PUBLIC = "acme/open"

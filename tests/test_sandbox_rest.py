@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import call, clone, push_change, sandbox  # noqa: F401
 
 from bot.sandbox import Sandbox
 from bot.sandbox import routes as r
+from tests.helpers.sandbox import call, clone, push_change, sandbox  # noqa: F401
 
 REPO = "acme/widgets"
 

@@ -15,7 +15,7 @@ from bot.cli import main
 from bot.core.config import CONFIG_PATH
 from bot.core.init_files import BENCHMARK_SUITE, REGRESSION_SUITE
 from bot.core.schemas import SCHEMA_DIR, SCHEMAS, schema_text
-from tests.release_helpers import proposal_yaml
+from tests.helpers.release import proposal_yaml
 
 PACKAGED = Path(__file__).parent.parent / "bot" / "schemas"
 

@@ -5,13 +5,13 @@ full; only the real sleeping is scaled down, so the tests do not sleep minutes."
 from __future__ import annotations
 
 import pytest
-from sandbox_helpers import sandbox  # noqa: F401
 
 from bot.adapters.github_forge import GitHubForge
 from bot.adapters.http_retry import TIME_SCALE_ENV, RetryPolicy, _env_time_scale
 from bot.core.forge import ForgeError
 from bot.sandbox import Sandbox
 from bot.sandbox import routes as r
+from tests.helpers.sandbox import sandbox  # noqa: F401
 
 REPO = "acme/widgets"
 

@@ -21,8 +21,8 @@ from bot.sandbox.events import actions_env, build_event
 from bot.stages.context import Services
 from bot.stages.pr_state import REEVALUATING_STATUS
 from bot.stages.router import bot_router
-from tests import sample_repo as sample
-from tests.sandbox_helpers import run_git, sandbox  # noqa: F401 - the fixture
+from tests.helpers import sample_repo as sample
+from tests.helpers.sandbox import run_git, sandbox  # noqa: F401 - the fixture
 from tests.test_pr_evaluation_e2e import bot_comments, gate, handle, pr_env
 
 NAME = sample.FULL_NAME
@@ -137,7 +137,7 @@ def test_a_stale_green_pr_is_measured_again_and_not_merged_when_the_combination_
 
 
 def _call_as(sb: Sandbox, token: str, number: int, body: str) -> tuple[int, Any, Any]:
-    from tests.sandbox_helpers import call
+    from tests.helpers.sandbox import call
 
     return call(sb, "POST", f"/repos/{NAME}/issues/{number}/comments", {"body": body},
                 token=token)

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from commands_helpers import PrWorld, make_world, module_sandbox
 
 from bot.adapters.event import Event
 from bot.core.config import Config
@@ -16,6 +15,7 @@ from bot.sandbox import Sandbox
 from bot.sandbox.events import build_event
 from bot.stages import sweep
 from bot.stages.pr_state import publish_verdict
+from tests.helpers.commands import PrWorld, make_world, module_sandbox
 
 __all__ = ["module_sandbox"]
 

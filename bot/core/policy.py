@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.core.commands import Command, CommandName
+from bot.core.comment_commands import Command, CommandName
 from bot.core.config import ApprovalConfig
 from bot.core.render import find_marker, render
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from bot.adapters.actions import print_untrusted
 from bot.adapters.event import Event
-from bot.core.commands import Command, parse_commands
+from bot.core.comment_commands import Command, parse_commands
 from bot.core.config import Config, read_config
 from bot.core.forge import Forge, PullRequest
 from bot.core.policy import (
@@ -100,7 +100,7 @@ def comment_facts(event: Event) -> CommentFacts:
     )
 
 
-def trusted_config(event: Event, services: Services) -> Config:
+def config_at_default_head(event: Event, services: Services) -> Config:
     """The configuration at the default branch's commit.
 
     For issue_comment, Actions sets ``GITHUB_SHA`` to the default branch's last commit; the
@@ -202,7 +202,7 @@ def on_comment(event: Event, services: Services) -> int:
             print("improve: this comment was handled already (a redelivered event)", file=out)
             return 0
     only_help = all(c.name == "help" for c in commands)
-    config = trusted_config(event, services)
+    config = config_at_default_head(event, services)
     permission = "none" if only_help else effective_permission(forge.permission(facts.author))
     gathered = _Gathered(forge, facts.number)
     status = pr_status(facts.pr_state, facts.merged)

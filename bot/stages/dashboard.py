@@ -125,7 +125,7 @@ def _results_paths(git: Git, ref: str) -> list[str]:
     return seen
 
 
-def read_records(env: LoopEnv, damaged: list[str] | None = None) -> tuple[
+def read_loop_records(env: LoopEnv, damaged: list[str] | None = None) -> tuple[
         list[ReleaseRecord], list[MonitorRecord], list[RunSummary]]:
     """The records; the damaged ones (not JSON, an unknown schema version, not the record their
     path says) go to ``damaged`` instead, for the health line."""
@@ -234,7 +234,7 @@ def adopt_dashboard(forge: Forge) -> Issue | None:
 
 def gather(env: LoopEnv, with_issue: bool = True) -> Gathered:
     damaged: list[str] = []
-    releases, monitors, runs = read_records(env, damaged)
+    releases, monitors, runs = read_loop_records(env, damaged)
     ids = [str(r.proposal.get("id")) for r in releases if r.proposal and r.proposal.get("id")]
     eff = effectiveness(release_outcomes(releases, monitors, predicted_gains(env, ids)))
     return Gathered(releases, monitors, runs, open_proposals(env.forge), eff,

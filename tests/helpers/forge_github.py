@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from forge_helpers import SEED_FILES, ForgeWorld
 
 from bot.adapters.git import Git
 from bot.adapters.github_forge import GitHubForge
 from bot.core.forge import Forge, Permission
 from bot.sandbox import Sandbox
+from tests.helpers.forge import SEED_FILES, ForgeWorld
 
 _repos = itertools.count()
 

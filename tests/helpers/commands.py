@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_helpers import clone, push_change, run_git
 
 from bot.adapters.event import Event
 from bot.adapters.github_forge import GitHubForge
@@ -20,6 +19,7 @@ from bot.sandbox import Sandbox
 from bot.sandbox.events import build_event
 from bot.stages.context import Services
 from bot.stages.router import bot_router
+from tests.helpers.sandbox import clone, push_change, run_git
 
 _repos = itertools.count()
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -33,8 +33,8 @@ from bot.stages import monitor as monitor_stage
 from bot.stages.context import Services
 from bot.stages.monitor import MonitorOutcome, MonitorRequest, run_monitor
 from bot.stages.release import Env, Outcome, ReleaseRequest, run_release
-from tests import sample_repo as sample
-from tests.sandbox_helpers import call, run_git
+from tests.helpers import sample_repo as sample
+from tests.helpers.sandbox import call, run_git
 
 BOT = "github-actions[bot]"
 TAG = "v1.3.1"  # the patch release of the improvement propose_and_merge makes

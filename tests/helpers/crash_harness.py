@@ -35,7 +35,7 @@ from bot.demo.engine import BOT, Run, clone_main, git, push_to_main
 from bot.sandbox import Sandbox
 from bot.sandbox.events import actions_env, build_event
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # what a step's environment must not inherit from the caller's
 _CLEARED = ("GITHUB_", "RUNNER_", "IMPROVE_", "ACTIONS_")
 FIRST_RUN_ID = 7000
@@ -256,7 +256,7 @@ class Stand:
         return next((p for p in self.state()["pulls"] if p["head"] == branch), None)
 
     def comment(self, login: str, number: int, body: str) -> dict[str, Any]:
-        from sandbox_helpers import call
+        from tests.helpers.sandbox import call
 
         status, _, data = call(self.sb, "POST", f"/repos/{self.repo}/issues/{number}/comments",
                                {"body": body}, token=self.tokens[login])

@@ -17,7 +17,7 @@ from bot.core.embed import embed
 from bot.core.forge import Forge
 from bot.sandbox import Sandbox
 from bot.stages.release import Env, Outcome, ReleaseRequest, run_release
-from tests.sandbox_helpers import call, clone, run_git
+from tests.helpers.sandbox import call, clone, run_git
 
 REPO = "octo/app"
 CHANGELOG = ("# Changelog\n\n## [Unreleased]\n\n## [1.3.2] - 2026-10-01\n\n- the first\n\n"
