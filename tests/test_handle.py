@@ -223,7 +223,7 @@ def test_an_ignored_event_imports_no_stage(tmp_path: Path) -> None:
         "import sys; from bot.cli import main\n"
         "rc = main(['handle'])\n"
         "heavy = sorted(m for m in sys.modules if m.startswith(('bot.stages.', 'scipy', 'github', "
-        "'git')) and m != 'bot.stages.router')\n"
+        "'git', 'mcp', 'bot.commands._mcp')) and m != 'bot.stages.router')\n"
         "print(rc, heavy)"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from bot.errors import InputError, Problem
 if TYPE_CHECKING:
     from bot.adapters.git import Git
     from bot.core.forge import Forge
-    from bot.stages.propose import Publisher
+    from bot.stages.propose import Outcome, Publisher
 
 NO_TOKEN = "GITHUB_TOKEN: is not set; publishing through --forge github needs a token " \
     "(use --dry-run to preview, or --no-push to commit the branch locally)"
@@ -78,11 +79,36 @@ def _forge(args: argparse.Namespace, env: dict[str, str]) -> tuple[Forge, Git | 
     return forge_for(full_name, token, env, args.api_url), Git(args.repo, token=token)
 
 
-def run(args: argparse.Namespace) -> int:
+def read_proposal(file: Path) -> str:
+    """The proposal file's text, or the CLI's error naming the file."""
+    name = str(file)
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError([Problem(name, NO_FILE)]) from None
+    except UnicodeDecodeError:
+        raise InputError([Problem(name, NOT_TEXT)]) from None
+    except OSError as exc:
+        raise InputError([Problem(name, exc.strerror or str(exc))]) from None
+
+
+@dataclass
+class Proposed:
+    """What ``improve propose`` did: the stage's outcome, the publisher's notes and the
+    GITHUB_TOKEN warning (None when the token starts workflows)."""
+
+    outcome: Outcome
+    notes: list[str]
+    warning: str | None
+
+
+def propose_text(args: argparse.Namespace, text: str, name: str) -> Proposed:
+    """PROPOSE for one proposal's text with the command's options: the CLI and the MCP
+    server's ``propose`` tool both run exactly this (same limits, same token rule)."""
     # the stage loads when the command runs, not when the CLI starts
     from bot.adapters.proposal_git import toplevel
     from bot.stages.dashboard import auto_tier_paused
-    from bot.stages.propose import propose, resolve_base, unified_diff
+    from bot.stages.propose import propose, resolve_base
     from bot.stages.publish import (
         data_records,
         data_store,
@@ -110,16 +136,15 @@ def run(args: argparse.Namespace) -> int:
         records = data_records(store)
         kwargs = {"open_proposals": open_proposals(forge), "releases": records.cooldown,
                   "history": records.history, "paused": auto_tier_paused(forge)}
-    name = str(args.file)
-    try:
-        text = args.file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError([Problem(name, NO_FILE)]) from None
-    except UnicodeDecodeError:
-        raise InputError([Problem(name, NOT_TEXT)]) from None
-    except OSError as exc:
-        raise InputError([Problem(name, exc.strerror or str(exc))]) from None
     outcome = propose(args.repo, text, name, dry_run=args.dry_run, publish=publish, **kwargs)
+    return Proposed(outcome, notes, warning)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.stages.propose import unified_diff
+
+    done = propose_text(args, read_proposal(args.file), str(args.file))
+    outcome, notes, warning = done.outcome, done.notes, done.warning
     plan = outcome.plan
     out = sys.stdout
     if outcome.status == "dry-run":

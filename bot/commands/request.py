@@ -44,24 +44,32 @@ def _evidence(value: str) -> str:
                                   field="--evidence")]) from None
 
 
-def run(args: argparse.Namespace) -> int:
+def file_improvement_request(args: argparse.Namespace, title: str, evidence: str,
+                             what: str = "", target: str | None = None,
+                             author: str | None = None) -> tuple[Any, bool]:
+    """Check and file one request with the command's forge options: (issue, created). The CLI
+    and the MCP server's ``request_improvement`` tool both run exactly this."""
     from bot.stages.dashboard import file_request
 
-    title = " ".join(args.title.split())
+    title = " ".join(title.split())
     problems = []
     if not title:
         problems.append(Problem("--title", BLANK))
     elif len(title) > TITLE_MAX:
         problems.append(Problem("--title", f"is {len(title)} characters; at most {TITLE_MAX}"))
-    evidence = _evidence(args.evidence)
     if not evidence.strip():
         problems.append(Problem("--evidence", BLANK))
     if problems:
         raise InputError(problems)
     env = loop_env(args)
-    author = args.author or os.environ.get("GITHUB_ACTOR") or "unknown"
-    issue, created = file_request(env.forge, title=title, what=args.what or title,
-                                  evidence=evidence, author=author, target=args.target)
+    author = author or os.environ.get("GITHUB_ACTOR") or "unknown"
+    return file_request(env.forge, title=title, what=what or title, evidence=evidence,
+                        author=author, target=target)
+
+
+def run(args: argparse.Namespace) -> int:
+    issue, created = file_improvement_request(args, args.title, _evidence(args.evidence),
+                                              args.what, args.target, args.author)
     word = "filed" if created else "already open:"
     print(f"{word} improvement request #{issue.number} {issue.url}".rstrip())
     return 0

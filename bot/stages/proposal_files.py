@@ -55,6 +55,13 @@ def check_proposal_file(root: Path, path: Path, today: date | None = None) -> li
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [Problem(name, f"cannot read: {exc}")]
+    return check_proposal_text(root, text, name, today)
+
+
+def check_proposal_text(root: Path, text: str, name: str, today: date | None = None
+                        ) -> list[Problem]:
+    """Every problem of a proposal's ``text`` (named ``name`` in the problems) against the
+    working tree ``root``: what ``improve validate FILE`` and the MCP tool report."""
     try:
         config = read_config(lambda p: _text_of(root / p))
     except InputError as exc:
