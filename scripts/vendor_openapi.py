@@ -75,6 +75,15 @@ OPERATIONS: list[tuple[str, str]] = [
     # /retest: find the test workflow's run for a head commit and re-run it
     ("get", "/repos/{owner}/{repo}/actions/runs"),
     ("post", "/repos/{owner}/{repo}/actions/runs/{run_id}/rerun"),
+    # a release's GitHub Release: found by its tag, created, its notes edited (a rollback)
+    ("get", "/repos/{owner}/{repo}/releases"),
+    ("post", "/repos/{owner}/{repo}/releases"),
+    ("get", "/repos/{owner}/{repo}/releases/tags/{tag}"),
+    ("get", "/repos/{owner}/{repo}/releases/{release_id}"),
+    ("patch", "/repos/{owner}/{repo}/releases/{release_id}"),
+    # a proposal waiting for /approve asks its reviewers
+    ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"),
+    ("post", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"),
 ]
 
 # named examples the response builders start from (besides those the operations reference)
@@ -101,6 +110,9 @@ EXAMPLES: list[str] = [
     "tag-items",
     "diff-entry-items",
     "workflow-run",
+    "release",
+    # a pull request in the short form "Request reviewers" answers with
+    "pull-request-review-request",
 ]
 
 

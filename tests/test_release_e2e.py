@@ -122,6 +122,11 @@ def test_merge_then_release_writes_everything_once(sb: Sandbox, tmp_path: Path) 
     comments = [c for c in sb.repo_state(REPO)["comments"] if c["issue_number"] == number]
     released = [c for c in comments if "<!-- improve:released -->" in c["body"]]
     assert len(released) == 1 and "Released **v1.3.3**" in released[0]["body"]
+    # the GitHub Release of the tag, the entry as its notes (as release-please publishes them)
+    (page,) = call(sb, "GET", f"/repos/{REPO}/releases")[2]
+    assert (page["tag_name"], page["name"], page["draft"]) == ("v1.3.3", "v1.3.3", False)
+    assert page["body"] == entry.strip("\n") + "\n"
+    assert page["author"]["login"] == "github-actions[bot]"
 
     # a second run changes nothing: no commit, tag, entry, comment, record, API write
     before_refs = sb.repo_state(REPO)["refs"], sb.repo_state(REPO)["tags"]
@@ -189,6 +194,34 @@ def test_a_run_that_stopped_between_two_releases_is_finished_by_the_next(
     assert [(h.version, h.pr) for h in history] == [("1.3.4", second), ("1.3.3", first),
                                                     ("1.3.2", None)]
     assert _diff(sb, "v1.3.3", "v1.3.4") == PROP_B_RELEASED
+
+
+def test_a_github_release_is_made_once_whatever_stops_the_run(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    """Crash safety of the Releases page: a create whose answer was lost is found by its tag,
+    not sent again; a run stopped after the release was made but before the record is finished
+    by the next, which finds the release and makes no second one."""
+    work = make_clone(sb, tmp_path)
+    number = open_improvement(sb, work, "prop-a")
+    merge(sb, number)
+    data_before = sb.repo_state(REPO)["refs"].get("refs/heads/improve-data")
+    sb.inject_fault("POST", path=r"/releases$", status=502, after=True)
+    assert [o.action for o in release(sb)] == ["released"]
+    sb.clear_faults()
+    assert [r["tag_name"] for r in sb.repo_state(REPO)["releases"]] == ["v1.3.3"]
+    # as if the run had stopped before its record: the next run completes the release
+    if data_before is None:
+        git_bare(sb, "update-ref", "-d", "refs/heads/improve-data")
+    else:
+        git_bare(sb, "update-ref", "refs/heads/improve-data", data_before)
+    mark = len(sb.requests)
+    assert [(o.tag, o.action) for o in release(sb)] == [("v1.3.3", "completed")]
+    assert [r["tag_name"] for r in sb.repo_state(REPO)["releases"]] == ["v1.3.3"]
+    writes = [(r.method, r.path) for r in sb.requests[mark:] if r.kind == "api"
+              and r.method != "GET" and "/releases" in r.path]
+    assert writes == []
+    assert data_file(sb, "releases/v1.3.3.json")["tag"] == "v1.3.3"
 
 
 def test_max_releases_per_day_holds_a_release_back_and_says_so(
@@ -383,6 +416,9 @@ def test_handle_push_as_a_subprocess_in_actions(
         "step_summary.md")
     assert "released **v1.3.3** (PR #1)" in summary.read_text()
     assert git_bare(sb, "rev-parse", "v1.3.3^{commit}") == git_bare(sb, "rev-parse", "main")
+    # the job's token (the workflow's permissions) was enough to publish the GitHub Release
+    assert [(r["tag_name"], r["author"]) for r in sb.repo_state(REPO)["releases"]] == \
+        [("v1.3.3", "github-actions[bot]")]
     # the merged pull_request event that follows finds nothing left to do (no shipped workflow
     # delivers pull_request.closed to the bot: run as a workflow of a user's own would run it)
     checkout = make_clone(sb, tmp_path, "checkout")

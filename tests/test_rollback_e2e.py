@@ -78,6 +78,14 @@ def test_rollback_command_permission_idempotence_and_no_rollback_of_a_rollback(
     world.merge(revert["number"])
     (rel,) = world.release()
     assert rel.tag == "v1.3.2"
+    # on the Releases page: the rollback says what it rolled back; the rolled-back release's
+    # notes gain the changelog's mark
+    pages = {r["tag_name"]: r for r in world.sb.repo_state(world.name)["releases"]}
+    assert "**Rollback of**: 1.3.1 (restores 1.3.0)" in pages["v1.3.2"]["body"]
+    assert pages["v1.3.1"]["name"] == "v1.3.1 [ROLLED BACK]"
+    heading = pages["v1.3.1"]["body"].splitlines()[0]
+    assert heading.startswith("## [1.3.1]") and heading.endswith("[ROLLED BACK]")
+    assert pages["v1.3.1"]["body"].rstrip().endswith("Rolled back by v1.3.2.")
     c3 = world.say("bob", revert["number"], "/rollback")
     assert world.reactions(c3.id) == ["confused", "eyes"]
     refused = ROLLBACK_OF_ROLLBACK.format(tag="v1.3.2", of="1.3.1")

@@ -44,9 +44,12 @@ def _scene(sb: Sandbox, repo: str) -> dict[str, str]:
                     {"content": "eyes"})[2]
     check = call(sb, "POST", f"/repos/{repo}/check-runs", {"name": "n", "head_sha": main})[2]
     run = sb.add_workflow_run(repo, head_sha=main, head_branch="main")
+    release = call(sb, "POST", f"/repos/{repo}/releases", {"tag_name": "v0.1.0"})[2]
+    sb.add_user("rev", "write", repos=[PRIVATE, PUBLIC])
     return {"sha": main, "pull": str(pr["number"]), "issue": str(issue["number"]),
             "comment": str(comment["id"]), "doomed": str(doomed["id"]),
-            "reaction": str(reaction["id"]), "check": str(check["id"]), "run": str(run)}
+            "reaction": str(reaction["id"]), "check": str(check["id"]), "run": str(run),
+            "release": str(release["id"])}
 
 
 # (method, template) -> (path, body) for every route the sandbox serves; {x} are scene values.
@@ -122,6 +125,16 @@ CALLS: list[tuple[str, str, str, Any]] = [
     ("GET", "/repos/{owner}/{repo}/actions/runs", "/actions/runs", None),
     ("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/rerun", "/actions/runs/{run}/rerun",
      None),
+    ("GET", "/repos/{owner}/{repo}/releases", "/releases", None),
+    ("POST", "/repos/{owner}/{repo}/releases", "/releases", {"tag_name": "v0.2.0"}),
+    ("GET", "/repos/{owner}/{repo}/releases/tags/{tag}", "/releases/tags/v0.1.0", None),
+    ("GET", "/repos/{owner}/{repo}/releases/{release_id}", "/releases/{release}", None),
+    ("PATCH", "/repos/{owner}/{repo}/releases/{release_id}", "/releases/{release}",
+     {"body": "notes"}),
+    ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+     "/pulls/{pull}/requested_reviewers", None),
+    ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+     "/pulls/{pull}/requested_reviewers", {"reviewers": ["rev"]}),
     ("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge", "/pulls/{pull}/merge", {}),
 ]
 

@@ -41,6 +41,7 @@ from bot.core.forge import (
     PullRequest,
     PullState,
     Reaction,
+    Release,
     RepoInfo,
     StaleHead,
     StateFilter,
@@ -131,6 +132,12 @@ def _status(d: Mapping[str, Any]) -> Status:
     )
 
 
+def _release(d: Mapping[str, Any]) -> Release:
+    return Release(id=d["id"], tag=d["tag_name"], name=d.get("name") or "",
+                   body=d.get("body") or "", draft=bool(d.get("draft")),
+                   url=d.get("html_url") or "")
+
+
 def _message(exc: GithubException) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
     msg = str(data.get("message") or exc.message or "")
@@ -144,6 +151,8 @@ def _message(exc: GithubException) -> str:
 
 class GitHubForge(MarkedComments):
     """One repository on GitHub (or GHES, or the sandbox)."""
+
+    publishes_releases = True
 
     def __init__(
         self,
@@ -564,6 +573,29 @@ class GitHubForge(MarkedComments):
         except NotFound:
             return None
         return str(d["object"]["sha"]) if isinstance(d, dict) else None
+
+    def get_release(self, tag: str) -> Release | None:
+        path = f"{self._base}/releases/tags/{quote(tag, safe='')}"
+        try:
+            return _release(self._json("get_release", "GET", path))
+        except NotFound:
+            return None
+
+    def create_release(self, *, tag: str, name: str, body: str) -> Release:
+        def find() -> Any:
+            with contextlib.suppress(NotFound):
+                return self._json("get_release", "GET",
+                                  f"{self._base}/releases/tags/{quote(tag, safe='')}")
+            return None
+
+        return _release(self._post("create_release", f"{self._base}/releases",
+                                   {"tag_name": tag, "name": name, "body": body}, find))
+
+    def update_release(self, release_id: int, *, name: str | None = None,
+                       body: str | None = None) -> Release:
+        patch = {k: v for k, v in (("name", name), ("body", body)) if v is not None}
+        return _release(self._json("update_release", "PATCH",
+                                   f"{self._base}/releases/{release_id}", patch))
 
     def rerun_workflow(self, run_id: int) -> None:
         self._post("rerun_workflow", f"{self._base}/actions/runs/{run_id}/rerun", None)

@@ -41,6 +41,7 @@ from bot.core.forge import (
     PullRequest,
     PullState,
     Reaction,
+    Release,
     RepoInfo,
     StaleHead,
     StateFilter,
@@ -57,6 +58,8 @@ ROOT = "forge"
 META = f"{ROOT}/meta.json"
 DEFAULT_BOT_LOGIN = "improve[bot]"
 CAS_ATTEMPTS = 10
+NO_RELEASES = ("the local forge has no Releases page (publishes_releases is False): a release "
+               "is its tag and its changelog entry")
 
 Records = dict[str, Any]
 
@@ -71,6 +74,9 @@ def _dump(obj: Any) -> str:
 
 class LocalForge(MarkedComments):
     """The forge interface over one local git repository."""
+
+    # tags alone: there is no Releases page to publish a release's notes on
+    publishes_releases = False
 
     def __init__(
         self,
@@ -588,6 +594,16 @@ class LocalForge(MarkedComments):
             rec["pinned"] = True
 
         self._update(issue.number, "pin", apply)
+
+    def get_release(self, tag: str) -> Release | None:
+        return None
+
+    def create_release(self, *, tag: str, name: str, body: str) -> Release:
+        raise ForgeError(NO_RELEASES)
+
+    def update_release(self, release_id: int, *, name: str | None = None,
+                       body: str | None = None) -> Release:
+        raise ForgeError(NO_RELEASES)
 
     def list_issues(self, *, label: str | None = None, state: StateFilter = "open") -> list[Issue]:
         self._op("list_issues")

@@ -118,6 +118,17 @@ class WorkflowRun(Frozen):
     url: str = ""
 
 
+class Release(Frozen):
+    """A GitHub Release: the page of a tag, with notes (GitHub's "Releases" list)."""
+
+    id: int
+    tag: str
+    name: str = ""
+    body: str = ""
+    draft: bool = False
+    url: str = ""
+
+
 class MergeResult(Frozen):
     merged: bool
     sha: str
@@ -189,6 +200,8 @@ class Forge(Protocol):
     calls: CallCounter
     # whose comments are the bot's own (a marker anyone pastes into theirs does not count)
     bot_login: str | None
+    # whether the forge has a Releases page (GitHub does; the local forge has tags alone)
+    publishes_releases: bool
 
     @property
     def full_name(self) -> str:
@@ -372,6 +385,20 @@ class Forge(Protocol):
     def branch_sha(self, branch: str) -> str | None:
         """The commit a branch points at now (``GET .../git/ref/heads/{branch}``; a pull
         request's ``base.sha`` may be older), or None when there is no such branch."""
+        ...
+
+    def get_release(self, tag: str) -> Release | None:
+        """The published release of ``tag`` (``GET .../releases/tags/{tag}``), or None."""
+        ...
+
+    def create_release(self, *, tag: str, name: str, body: str) -> Release:
+        """Publish a release of the existing tag ``tag`` with notes ``body``. A create whose
+        answer was lost is looked for by its tag before it is sent again."""
+        ...
+
+    def update_release(self, release_id: int, *, name: str | None = None,
+                       body: str | None = None) -> Release:
+        """Change a release's name or notes; None leaves a field as it is."""
         ...
 
 

@@ -18,6 +18,7 @@ from bot.sandbox.state import (
     Issue,
     Label,
     Reaction,
+    Release,
     Repo,
     State,
     Status,
@@ -151,7 +152,7 @@ Result = tuple[int, Any, dict[str, str]]
 Handler = Callable[[Ctx], Result]
 
 # parameters that may hold slashes (refs, branch names like improve/<id>, file paths)
-_GREEDY = {"ref", "path", "basehead", "branch", "name"}
+_GREEDY = {"ref", "path", "basehead", "branch", "name", "tag"}
 
 
 @dataclass(frozen=True)
@@ -1086,6 +1087,166 @@ def collaborator_permission(ctx: Ctx) -> Result:
         # anyone may read a public repository; GitHub reports such users as "read"
         role = "read"
     return ok(ctx.shapes.permission(user.login, role))
+
+
+# -- releases: a tag's page with notes ----------------------------------------------------------
+
+RELEASE_EXISTS = "already_exists"
+NOT_COLLABORATOR = ("Reviews may only be requested from collaborators. One or more of the users "
+                    "or teams you specified is not a collaborator of the {repo} repository.")
+AUTHOR_REVIEW = "Review cannot be requested from pull request author."
+
+
+def _sees_drafts(ctx: Ctx) -> bool:
+    """Drafts are shown only to those who may push (GitHub: "Information about published
+    releases are available to everyone. Only users with push access will receive listings for
+    draft releases")."""
+    if ctx.token is not None and ctx.token.integration:
+        return permissions.grants(ctx.token.permissions or {}, "contents", "write")
+    role = ctx.role
+    return role is not None and ROLES.index(role) >= ROLES.index("write")
+
+
+def _release(ctx: Ctx) -> Release:
+    rel = ctx.repo.releases.get(_number(ctx, "release_id"))
+    if rel is None or (rel.draft and not _sees_drafts(ctx)):
+        raise ApiError(404, NOT_FOUND)
+    return rel
+
+
+def _release_fields(ctx: Ctx, rel: Release | None) -> dict[str, Any]:
+    """The fields of a create or update, checked as GitHub checks them."""
+    repo = ctx.repo
+    out: dict[str, Any] = {}
+    for name in ("tag_name", "target_commitish", "name", "body"):
+        value = ctx.field(name)
+        if value is not None and not isinstance(value, str):
+            raise invalid("Release", name)
+        if value is not None:
+            out[name] = value
+    for name in ("draft", "prerelease"):
+        value = ctx.field(name)
+        if value is not None:
+            if not isinstance(value, bool):
+                raise invalid("Release", name)
+            out[name] = value
+    tag = out.get("tag_name")
+    if rel is None and not tag:
+        raise invalid("Release", "tag_name", "missing_field")
+    if tag is not None:
+        rc, _ = gitops.git_rc(repo.path, "check-ref-format", f"refs/tags/{tag}")
+        if rc != 0:
+            raise invalid("Release", "tag_name")
+        if any(r.tag_name == tag and r is not rel for r in repo.releases.values()):
+            raise invalid("Release", "tag_name", RELEASE_EXISTS)
+    target = out.get("target_commitish")
+    if target is not None and gitops.resolve(repo.path, _safe_ref(target)) is None:
+        raise invalid("Release", "target_commitish")
+    return out
+
+
+def _tag_release(ctx: Ctx, rel: Release) -> None:
+    """A published release's tag exists: GitHub creates it from ``target_commitish`` (the
+    default branch) when it is missing, as a push of that tag."""
+    repo = ctx.repo
+    if rel.draft or gitops.resolve(repo.path, f"refs/tags/{rel.tag_name}") is not None:
+        return
+    sha = gitops.resolve(repo.path, _safe_ref(rel.target_commitish))
+    if sha is None:
+        raise invalid("Release", "target_commitish")
+    before = gitops.refs(repo.path)
+    gitops.update_ref(repo.path, f"refs/tags/{rel.tag_name}", sha, "0" * 40)
+    deliveries.refs_moved(ctx.state, repo, before, ctx.token)
+
+
+@route("GET", "/repos/{owner}/{repo}/releases")
+def list_releases(ctx: Ctx) -> Result:
+    repo = ctx.repo
+    drafts = _sees_drafts(ctx)
+    items = sorted((r for r in repo.releases.values() if drafts or not r.draft),
+                   key=lambda r: (r.created_at, r.id), reverse=True)
+    status, page, headers = paginate(ctx, items)
+    return status, [ctx.shapes.release(repo, r) for r in page], headers
+
+
+@route("POST", "/repos/{owner}/{repo}/releases")
+def create_release(ctx: Ctx) -> Result:
+    repo = ctx.repo
+    ctx.require("write")
+    fields = _release_fields(ctx, None)
+    now = now_iso()
+    draft = bool(fields.get("draft", False))
+    rel = Release(id=ctx.state.new_id(), tag_name=fields["tag_name"],
+                  target_commitish=fields.get("target_commitish") or repo.default_branch,
+                  name=fields.get("name"), body=fields.get("body"), author=ctx.login or "",
+                  created_at=now, published_at=None if draft else now, draft=draft,
+                  prerelease=bool(fields.get("prerelease", False)))
+    _tag_release(ctx, rel)
+    repo.releases[rel.id] = rel
+    return ok(ctx.shapes.release(repo, rel), 201,
+              {"Location": f"{ctx.shapes.api}/repos/{repo.full_name}/releases/{rel.id}"})
+
+
+@route("GET", "/repos/{owner}/{repo}/releases/tags/{tag}")
+def get_release_by_tag(ctx: Ctx) -> Result:
+    repo = ctx.repo
+    # "Get a published release with the specified tag": drafts are not found by their tag
+    for rel in repo.releases.values():
+        if rel.tag_name == ctx.params["tag"] and not rel.draft:
+            return ok(ctx.shapes.release(repo, rel))
+    raise ApiError(404, NOT_FOUND)
+
+
+@route("GET", "/repos/{owner}/{repo}/releases/{release_id}")
+def get_release(ctx: Ctx) -> Result:
+    return ok(ctx.shapes.release(ctx.repo, _release(ctx)))
+
+
+@route("PATCH", "/repos/{owner}/{repo}/releases/{release_id}")
+def update_release(ctx: Ctx) -> Result:
+    rel = _release(ctx)
+    ctx.require("write")
+    fields = _release_fields(ctx, rel)
+    for name, value in fields.items():
+        setattr(rel, name, value)
+    if not rel.draft and rel.published_at is None:
+        rel.published_at = now_iso()
+    _tag_release(ctx, rel)
+    return ok(ctx.shapes.release(ctx.repo, rel))
+
+
+# -- review requests -------------------------------------------------------------------------
+
+@route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers")
+def list_requested_reviewers(ctx: Ctx) -> Result:
+    return ok(ctx.shapes.review_requests(_pull(ctx)))
+
+
+@route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers")
+def request_reviewers(ctx: Ctx) -> Result:
+    repo, pr = ctx.repo, _pull(ctx)
+    ctx.require("triage")
+    logins, teams = ctx.field("reviewers", []), ctx.field("team_reviewers", [])
+    if not isinstance(logins, list) or not all(isinstance(x, str) for x in logins):
+        raise invalid("PullRequest", "reviewers")
+    if teams:
+        # the sandbox has no teams: every slug is one GitHub would not find either
+        raise ApiError(422, NOT_COLLABORATOR.format(repo=repo.full_name))
+    for login in logins:
+        if login.lower() == pr.user.lower():
+            raise ApiError(422, AUTHOR_REVIEW)
+        user = ctx.state.user(login)
+        if user is None or user.role_on(repo.full_name) is None:
+            raise ApiError(422, NOT_COLLABORATOR.format(repo=repo.full_name))
+    # no `review_requested` delivery: no shipped workflow listens for it, and the vendored
+    # webhook examples have no payload to build it from
+    for login in logins:
+        user = ctx.state.user(login)
+        assert user is not None
+        if user.login not in pr.requested_reviewers:
+            pr.requested_reviewers.append(user.login)
+    pr.updated_at = now_iso()
+    return ok(ctx.shapes.pull_simple(repo, pr), 201)
 
 
 # -- Actions runs (recorded by add_workflow_run: the workflow runner's runs, or a test's) ------

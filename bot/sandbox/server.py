@@ -424,7 +424,8 @@ class Sandbox:
                 if i.is_pull:
                     base.update(head=i.head_ref, head_sha=i.head_sha, base=i.base_ref,
                                 merged=i.merged, merge_commit_sha=i.merge_commit_sha,
-                                merged_by=i.merged_by, draft=i.draft)
+                                merged_by=i.merged_by, draft=i.draft,
+                                requested_reviewers=list(i.requested_reviewers))
                     pulls.append(base)
                 else:
                     issues.append(base)
@@ -446,6 +447,9 @@ class Sandbox:
                                for r in repo.check_runs.values()],
                 "workflow_runs": [asdict(r) for r in sorted(repo.workflow_runs.values(),
                                                             key=lambda r: r.id)],
+                "releases": [{"id": r.id, "tag_name": r.tag_name, "name": r.name,
+                              "body": r.body, "draft": r.draft, "author": r.author}
+                             for r in sorted(repo.releases.values(), key=lambda r: r.id)],
                 "refs": {k: v for k, v in refs.items() if not k.startswith("refs/tags/")},
                 "tags": {k[len("refs/tags/"):]: v for k, v in refs.items()
                          if k.startswith("refs/tags/")},

@@ -17,6 +17,7 @@ from bot.sandbox.state import (
     Issue,
     Label,
     Reaction,
+    Release,
     Repo,
     State,
     Status,
@@ -214,7 +215,8 @@ class Shapes:
             id=pr.pull_id, node_id=node_id("PullRequest", pr.pull_id), number=pr.number,
             state=pr.state, title=pr.title, body=pr.body, user=self.user(pr.user),
             labels=self._labels(repo, pr.labels), locked=False, active_lock_reason=None,
-            assignee=None, assignees=[], milestone=None, requested_reviewers=[],
+            assignee=None, assignees=[], milestone=None,
+            requested_reviewers=[self.user(login) for login in pr.requested_reviewers],
             requested_teams=[], auto_merge=None, draft=pr.draft,
             created_at=pr.created_at, updated_at=pr.updated_at, closed_at=pr.closed_at,
             merged=pr.merged, merged_at=pr.merged_at, merged_by=self.user(pr.merged_by),
@@ -236,6 +238,39 @@ class Shapes:
                 additions=sum(f.additions for f in files),
                 deletions=sum(f.deletions for f in files), changed_files=len(files),
             )
+        return obj
+
+    def pull_simple(self, repo: Repo, pr: Issue) -> dict[str, Any]:
+        """The short form of a pull request ("pull-request-simple"), as "Request reviewers"
+        answers: the full form's fields that the short form has."""
+        full = self.pull(repo, pr, None)
+        keys = example("pull-request-review-request").keys()
+        return {k: full[k] for k in keys if k in full}
+
+    def review_requests(self, pr: Issue) -> dict[str, Any]:
+        return {"users": [self.user(login) for login in pr.requested_reviewers], "teams": []}
+
+    def release(self, repo: Repo, rel: Release) -> dict[str, Any]:
+        obj = example("release", self._repo_rep(repo))
+        api = f"{self.api}/repos/{repo.full_name}"
+        html = f"{self.server}/{repo.full_name}"
+        # a release's page is named by its tag; a draft's by its id, as GitHub names them
+        page = f"untagged-{rel.id}" if rel.draft else rel.tag_name
+        obj.update(
+            id=rel.id, node_id=node_id("Release", rel.id), tag_name=rel.tag_name,
+            target_commitish=rel.target_commitish, name=rel.name, body=rel.body,
+            draft=rel.draft, prerelease=rel.prerelease, immutable=False,
+            created_at=rel.created_at, published_at=rel.published_at,
+            author=self.user(rel.author), assets=[],
+            url=f"{api}/releases/{rel.id}", html_url=f"{html}/releases/tag/{page}",
+            assets_url=f"{api}/releases/{rel.id}/assets",
+            upload_url=f"{self.api.replace('://api.', '://uploads.')}/repos/"
+                       f"{repo.full_name}/releases/{rel.id}/assets{{?name,label}}",
+            tarball_url=f"{api}/tarball/{rel.tag_name}",
+            zipball_url=f"{api}/zipball/{rel.tag_name}",
+        )
+        # sent only when the release started a discussion; the sandbox has no discussions
+        obj.pop("discussion_url", None)
         return obj
 
     def comment(self, repo: Repo, c: Comment) -> dict[str, Any]:

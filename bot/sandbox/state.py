@@ -88,6 +88,8 @@ class Issue:
     merge_commit_sha: str | None = None
     # pinned to the repository's issue list (GraphQL pinIssue)
     pinned: bool = False
+    # logins asked to review the pull request and not yet reviewed
+    requested_reviewers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -139,6 +141,22 @@ class WorkflowRun:
 
 
 @dataclass
+class Release:
+    """A GitHub Release: a tag's page with notes (the sandbox makes no assets)."""
+
+    id: int
+    tag_name: str
+    target_commitish: str
+    name: str | None
+    body: str | None
+    author: str
+    created_at: str
+    published_at: str | None
+    draft: bool = False
+    prerelease: bool = False
+
+
+@dataclass
 class Repo:
     full_name: str
     id: int
@@ -154,6 +172,7 @@ class Repo:
     statuses: list[Status] = field(default_factory=list)
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
     workflow_runs: dict[int, WorkflowRun] = field(default_factory=dict)
+    releases: dict[int, Release] = field(default_factory=dict)
     reject_pushes: int = 0
     # (base sha, head sha) -> mergeable, computed by git once per pair
     mergeable_cache: dict[tuple[str, str], bool] = field(default_factory=dict)

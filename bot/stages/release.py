@@ -71,6 +71,7 @@ from bot.core.release_facts import (
     proposal_path_of,
     rollback_facts,
 )
+from bot.core.release_notes import entry_text, release_notes, rolled_back_notes
 from bot.core.release_summary import COMPARE_MARKER, summary_from_comment
 from bot.core.render import render
 from bot.core.versioning import Version, parse_tag, tag_name
@@ -511,11 +512,37 @@ def _replan(env: Env, ws: Workspace, state: _State, facts: MergedPR,
                         now=env.now())
 
 
+def _github_release(env: Env, plan: ReleasePlan) -> None:
+    """The release's page on GitHub's Releases list: its changelog entry as the notes, as
+    release-please publishes them; a rollback's also marks the release it rolled back. Each
+    release is looked for by its tag first, so a re-run completes what a killed run left and
+    never makes one twice. The local forge has no Releases page: nothing to do."""
+    forge = env.forge
+    if not forge.publishes_releases:
+        return
+    rc = env.config.release
+    changelog = plan.files.get(rc.changelog)
+    if forge.get_release(plan.tag) is None:
+        notes = release_notes(plan.tag, changelog, plan.version, rc.changelog, plan.entry)
+        forge.create_release(tag=plan.tag, name=notes.name, body=notes.body)
+    rollback = plan.record.get("rollback")
+    if not rollback:
+        return
+    old_tag = tag_name(str(rollback["version"]), rc.tag_prefix)
+    old = forge.get_release(old_tag)
+    if old is None:
+        return  # released before the bot published Releases: its changelog entry is marked
+    marked = entry_text(changelog, str(rollback["version"]), rc.changelog) if changelog else None
+    marked_notes = rolled_back_notes(old_tag, old.name, old.body, marked, plan.tag)
+    if marked_notes is not None:
+        forge.update_release(old.id, name=marked_notes.name, body=marked_notes.body)
+
+
 def _finish(env: Env, ws: Workspace, plan: ReleasePlan, commit: str, pr: PullRequest,
             req: ReleaseRequest) -> None:
-    """After the release is on the branch: measure, comment, record (each idempotent). The
-    record is last: it is the mark that the release is complete. A run killed before it
-    leaves a tag without a record, which the next run completes (``_unfinished``)."""
+    """After the release is on the branch: measure, comment, GitHub Release, record (each
+    idempotent). The record is last: it is the mark that the release is complete. A run killed
+    before it leaves a tag without a record, which the next run completes (``_unfinished``)."""
     measure = req.measure and env.config.release.measure
     results = _measure(ws, commit, pr.merge_commit_sha or commit, env.err) if measure else None
     summary = ComparisonSummary(improvement=plan.record["comparison"]["improvement"],
@@ -531,6 +558,7 @@ def _finish(env: Env, ws: Workspace, plan: ReleasePlan, commit: str, pr: PullReq
         oldest = env.forge.find_comment(pr.number, RELEASED_MARKER)
         if oldest is not None and oldest.id != posted.id:
             env.forge.delete_comment(posted.id)
+    _github_release(env, plan)
     _record(ws, env.config, plan, commit, pr, results)
 
 

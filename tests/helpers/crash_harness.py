@@ -114,6 +114,9 @@ def fingerprint(world: Stand) -> dict[str, Any]:
         "branches": sorted((r, tree_of[r] if not r.endswith("/improve-data") else "-")
                            for r in state["refs"]),
         "tags": sorted((t, tree_of[f"tag:{t}"], on_main[t]) for t in state["tags"]),
+        # the GitHub Releases: one per tag, with its notes
+        "releases": sorted((r["tag_name"], norm(r["name"] or ""), norm(r["body"] or ""))
+                           for r in state["releases"]),
         "changelog": norm(changelog),
         "records": _records(bare, "refs/heads/improve-data" in state["refs"]),
     }))
@@ -158,7 +161,7 @@ def doubled(want: Mapping[str, Any], got: Mapping[str, Any]) -> bool:
             counted = key in ("comments", "reactions")
             c[repr(row[:-1] if counted else row[0])] += row[-1] if counted else 1
         return c
-    for key in ("comments", "reactions", "items", "tags", "records"):
+    for key in ("comments", "reactions", "items", "tags", "records", "releases"):
         a, b = count(want, key), count(got, key)
         if any(b[k] > a.get(k, 0) for k in b):
             return True
