@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import call, clone, push_change, sandbox  # noqa: F401
 
 from bot.sandbox import Sandbox
 from bot.sandbox import routes as r
+from tests.helpers.sandbox import call, clone, push_change, sandbox  # noqa: F401
 
 REPO = "acme/widgets"
 
