@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ from bot.errors import InputError, Problem
 if TYPE_CHECKING:
     from bot.adapters.git import Git
     from bot.core.forge import Forge
-    from bot.stages.propose import Outcome, Publisher
+    from bot.stages.publish import Proposed
 
 NO_TOKEN = "GITHUB_TOKEN: is not set; publishing through --forge github needs a token " \
     "(use --dry-run to preview, or --no-push to commit the branch locally)"
@@ -92,52 +91,20 @@ def read_proposal(file: Path) -> str:
         raise InputError([Problem(name, exc.strerror or str(exc))]) from None
 
 
-@dataclass
-class Proposed:
-    """What ``improve propose`` did: the stage's outcome, the publisher's notes and the
-    GITHUB_TOKEN warning (None when the token starts workflows)."""
-
-    outcome: Outcome
-    notes: list[str]
-    warning: str | None
-
-
 def propose_text(args: argparse.Namespace, text: str, name: str) -> Proposed:
     """PROPOSE for one proposal's text with the command's options: the CLI and the MCP
     server's ``propose`` tool both run exactly this (same limits, same token rule)."""
     # the stage loads when the command runs, not when the CLI starts
     from bot.adapters.proposal_git import toplevel
-    from bot.stages.dashboard import auto_tier_paused
-    from bot.stages.propose import propose, resolve_base
-    from bot.stages.publish import (
-        data_records,
-        data_store,
-        forge_publisher,
-        github_token_warning,
-        open_proposals,
-        sync_proposal_branches,
-    )
+    from bot.stages.propose import propose
+    from bot.stages.publish import Proposed, publish_proposal
 
+    if args.dry_run or args.no_push:
+        return Proposed(propose(args.repo, text, name, dry_run=args.dry_run), [], None)
+    args.repo = toplevel(args.repo)
     env = dict(os.environ)
-    publish: Publisher | None = None
-    notes: list[str] = []
-    kwargs: dict[str, Any] = {}
-    warning = None
-    if not (args.dry_run or args.no_push):
-        args.repo = toplevel(args.repo)
-        forge, pusher = _forge(args, env)
-        warning = github_token_warning(env) if pusher is not None else None
-        branch, _, config = resolve_base(args.repo)
-        if pusher is not None:
-            sync_proposal_branches(pusher, branch, args.remote)
-        store = data_store(args.repo, pusher.token if pusher else None, config.data_branch,
-                           args.remote if pusher is not None else None)
-        publish = forge_publisher(forge, pusher, remote=args.remote, warning=warning, log=notes)
-        records = data_records(store)
-        kwargs = {"open_proposals": open_proposals(forge), "releases": records.cooldown,
-                  "history": records.history, "paused": auto_tier_paused(forge)}
-    outcome = propose(args.repo, text, name, dry_run=args.dry_run, publish=publish, **kwargs)
-    return Proposed(outcome, notes, warning)
+    forge, pusher = _forge(args, env)
+    return publish_proposal(args.repo, text, name, forge, pusher, remote=args.remote, env=env)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,10 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Literal, cast
 
-CommandName = Literal["approve", "hold", "unhold", "retest", "rollback", "help"]
+CommandName = Literal["approve", "hold", "unhold", "retest", "rollback", "help", "propose"]
+# the commands of a pull request's comments
 COMMAND_NAMES: tuple[CommandName, ...] = (
     "approve", "hold", "unhold", "retest", "rollback", "help",
 )
+# the commands of an issue's comments: /propose turns the issue's proposal into a pull request
+ISSUE_COMMAND_NAMES: tuple[CommandName, ...] = ("propose",)
 
 # arguments are one line of plain text; anything longer is cut here, before anyone sees it
 ARG_LIMIT = 200
@@ -71,7 +74,7 @@ def _clean_args(raw: str) -> str:
 def _check_args(name: CommandName, args: str) -> str | None:
     if name == "approve":
         return None if args in ("", "cancel") else ERR_APPROVE_ARG
-    if name in ("unhold", "retest"):
+    if name in ("unhold", "retest", "propose"):
         return None if not args else ERR_NO_ARG
     # /hold and /rollback take an optional reason; /help ignores what follows it
     return None
@@ -82,8 +85,10 @@ def _open_comment(line: str) -> bool:
     return "<!--" in _HTML_COMMENT.sub("", line)
 
 
-def parse_commands(body: str | None) -> list[Command]:
-    """Every command in a comment body, in order, duplicates dropped, at most MAX_COMMANDS."""
+def parse_commands(body: str | None,
+                   names: tuple[CommandName, ...] = COMMAND_NAMES) -> list[Command]:
+    """Every command in a comment body, in order, duplicates dropped, at most MAX_COMMANDS;
+    ``names``: the commands read (a pull request's, or an issue's)."""
     text = (body or "")[:BODY_LIMIT].replace("\r\n", "\n").replace("\r", "\n")
     found: list[Command] = []
     seen: set[tuple[str, str]] = set()
@@ -125,7 +130,7 @@ def parse_commands(body: str | None) -> list[Command]:
             continue
         word = cm.group(1).lower()
         word = ALIASES.get(word, word)
-        if word not in COMMAND_NAMES:
+        if word not in names:
             continue  # an unknown /word is ordinary text, not an error
         name = cast(CommandName, word)
         args = _clean_args(cm.group(2) or "")

@@ -88,6 +88,8 @@ COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
     ("/unhold", "approvers", "lifts the hold (`/hold cancel` and `/remove-hold` too)"),
     ("/retest", "approvers", "runs the test and the comparison again"),
     ("/rollback [reason]", "approvers", "on a merged improvement PR: opens its revert PR"),
+    ("/propose", "approvers",
+     "on an issue carrying a proposal: opens its PR; merging the PR closes the issue"),
     ("/help", "anyone", "shows this list"),
 )
 

@@ -94,7 +94,7 @@ def comment_created(state: State, repo: Repo, item: Issue, comment: Comment,
     record(state, repo, "issue_comment", "created", token, number=item.number,
            body=comment.body, comment_id=comment.id, is_pull_request=item.is_pull,
            labels=list(item.labels), pr_author=item.user, issue_state=item.state,
-           merged=item.merged)
+           merged=item.merged, issue_title=item.title, issue_body=item.body)
 
 
 def refs_moved(state: State, repo: Repo, before: dict[str, str], token: Token | None) -> None:

@@ -305,6 +305,10 @@ def _apply_facts(
             issue["labels"] = _labels(f["labels"])
         if "pr_author" in f:
             issue["user"] = _user(f["pr_author"], uid=7)
+        if "issue_title" in f:
+            issue["title"] = f["issue_title"]
+        if "issue_body" in f:
+            issue["body"] = f["issue_body"]
         if "issue_state" in f:
             issue["state"] = f["issue_state"]
             issue["closed_at"] = None if f["issue_state"] == "open" else "2026-11-21T12:00:00Z"
@@ -383,7 +387,8 @@ def build_event(name: str, action: str | None = None, **facts: Any) -> dict[str,
     ``after``, ``label`` (labeled/unlabeled); issues: ``number``, ``title``, ``body``,
     ``author``, ``labels``, ``issue_state``, ``label``, ``changes`` (edited); any event with a
     repository: ``private``; issue_comment: ``number``, ``body``, ``comment_id``,
-    ``is_pull_request``, ``labels``, ``author_association``, ``pr_author``, ``issue_state``,
+    ``is_pull_request``, ``labels``, ``author_association``, ``pr_author``, ``issue_title``,
+    ``issue_body``, ``issue_state``,
     ``merged``;
     workflow_run: ``conclusion``, ``head_sha``, ``head_repo`` (owner/name of the head commit's
     repository), ``head_branch``, ``name``, ``event``, ``id``, ``pull_requests`` (dicts with

@@ -474,7 +474,23 @@ def merge_pull(ctx: Ctx) -> Result:
     repo.pushed_at = now
     deliveries.pull(ctx.state, repo, pr, "closed", ctx.token)
     deliveries.refs_moved(ctx.state, repo, before, ctx.token)
+    if pr.base_ref == repo.default_branch:
+        _close_linked_issues(repo, pr, ctx.login)
     return ok({"sha": new, "merged": True, "message": MERGED})
+
+
+# GitHub's closing keywords ("Linking a pull request to an issue using a keyword"): a pull
+# request merged into the default branch closes the issues its body names this way
+_CLOSING = re.compile(r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?[ \t]+#(\d+)\b", re.I)
+
+
+def _close_linked_issues(repo: Repo, pr: Issue, login: str | None) -> None:
+    for number in dict.fromkeys(int(n) for n in _CLOSING.findall(pr.body or "")):
+        issue = repo.issues.get(number)
+        if issue is not None and not issue.is_pull and issue.state == "open":
+            _close(issue, "closed", login)
+            issue.state_reason = "completed"
+            issue.updated_at = now_iso()
 
 
 def _merge_base_of(repo: Repo, pr: Issue) -> str:

@@ -21,6 +21,7 @@ from bot.adapters import proposal_git as pg
 from bot.adapters.patch import apply_patch
 from bot.core.config import Config, read_config
 from bot.core.edits import ChangeSummary
+from bot.core.issue_proposals import CLOSES
 from bot.core.limits import OpenProposal, ReleaseRecord, check_limits
 from bot.core.proposal_files import LABEL
 from bot.core.proposals import (
@@ -307,6 +308,7 @@ def propose(
     open_proposals: Iterable[OpenProposal] | None = None,
     history: History | None = None,
     paused: bool | None = None,
+    source_issue: int | None = None,
 ) -> Outcome:
     """Run PROPOSE for one proposal file's ``text``. ``open_proposals`` and ``releases`` come
     from the forge and the data branch when wired; without them, local branches are the open
@@ -316,6 +318,9 @@ def propose(
     plan = plan_proposal(repo, text, file, today or now.date())
     if history is not None:
         with_history(plan, history, now, paused)
+    if source_issue is not None:
+        # GitHub closes the issue when the pull request merges into the default branch
+        plan.body = plan.body.rstrip("\n") + "\n\n" + CLOSES.format(issue=source_issue) + "\n"
     if dry_run:
         return Outcome("dry-run", plan)
     existing = _existing(repo, plan)

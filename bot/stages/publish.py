@@ -23,7 +23,7 @@ from bot.core.proposals import BRANCH_PREFIX, PROPOSALS_DIR
 from bot.core.records import MONITORS_DIR, RELEASES_DIR, MonitorRecord
 from bot.core.records import ReleaseRecord as FullRelease
 from bot.errors import GateError
-from bot.stages.propose import LABEL, Publisher, PublishRequest
+from bot.stages.propose import LABEL, Outcome, Publisher, PublishRequest
 
 TOKEN_WARNING = (
     "This pull request was opened with the workflow's GITHUB_TOKEN: GitHub starts no workflow "
@@ -155,3 +155,38 @@ def forge_publisher(
 
 def data_store(repo_path: Path, token: str | None, branch: str, remote: str | None) -> DataStore:
     return DataStore(Git(repo_path, token=token), branch=branch, remote=remote)
+
+
+@dataclass
+class Proposed:
+    """What PROPOSE did on a forge: the stage's outcome, the publisher's notes and the
+    GITHUB_TOKEN warning (None when the token starts workflows)."""
+
+    outcome: Outcome
+    notes: list[str]
+    warning: str | None
+
+
+def publish_proposal(repo: Path, text: str, name: str, forge: Forge, pusher: Git | None, *,
+                     remote: str = "origin", env: dict[str, str] | Any = None,
+                     source_issue: int | None = None) -> Proposed:
+    """PROPOSE for one proposal's text, published through ``forge`` (``pusher``: the clone that
+    pushes, None for the local forge): the limits' inputs read from the forge and the data
+    branch first. ``improve propose``, the MCP server and ``/propose`` on an issue all run
+    this, so they cannot differ in a check or a limit."""
+    from bot.stages.dashboard import auto_tier_paused
+    from bot.stages.propose import propose, resolve_base
+
+    notes: list[str] = []
+    warning = github_token_warning(env or {}) if pusher is not None else None
+    branch, _, config = resolve_base(repo)
+    if pusher is not None:
+        sync_proposal_branches(pusher, branch, remote)
+    store = data_store(repo, pusher.token if pusher else None, config.data_branch,
+                       remote if pusher is not None else None)
+    publish = forge_publisher(forge, pusher, remote=remote, warning=warning, log=notes)
+    records = data_records(store)
+    outcome = propose(repo, text, name, publish=publish, open_proposals=open_proposals(forge),
+                      releases=records.cooldown, history=records.history,
+                      paused=auto_tier_paused(forge), source_issue=source_issue)
+    return Proposed(outcome, notes, warning)

@@ -78,6 +78,7 @@ STAGES: tuple[tuple[str, frozenset[str]], ...] = (
     ("pr_evaluation", frozenset({"pull_request", "workflow_run", "push", "merge_group"})),
     ("release", frozenset({"push", "pull_request"})),
     ("comment_commands", frozenset({"issue_comment"})),
+    ("issue_proposals", frozenset({"issue_comment"})),
     ("monitor", frozenset({"schedule", "workflow_dispatch"})),
     ("sweep", frozenset({"schedule", "workflow_dispatch"})),
     ("dashboard", frozenset({"schedule", "workflow_dispatch"})),
