@@ -30,6 +30,9 @@ class Unit:
     suite_id: str
     task_id: str
     repeat: int
+    # the n-th sample of one run: a task that reads its tool's results gets many from a run
+    # (every round a timing tool measured), under task ids ``<task>/<entry>``
+    part: int = 0
 
 
 def task_ids(suite: Suite) -> list[str]:
@@ -116,6 +119,19 @@ def summarize_task(
     )
 
 
+def parent_task(task_id: str) -> str:
+    """The suite's task a results task id belongs to: ``bench`` for ``bench/test_sort``
+    (suite task ids contain no ``/``)."""
+    return task_id.split("/", 1)[0]
+
+
+def _result_task_ids(suite_id: str, declared: Iterable[str],
+                     by_task: Mapping[tuple[str, str], object]) -> set[str]:
+    """The suite's task ids and the ``<task>/<entry>`` ids its tools' results added."""
+    known = set(declared)
+    return known | {tid for sid, tid in by_task if sid == suite_id and parent_task(tid) in known}
+
+
 def build_results(
     *,
     commit: str,
@@ -139,7 +155,7 @@ def build_results(
     for src in sorted(sources, key=lambda s: s.suite.id):
         s = src.suite
         tasks = []
-        for tid in sorted(task_ids(s)):
+        for tid in sorted(_result_task_ids(s.id, task_ids(s), by_task)):
             unit_samples = by_task.get((s.id, tid), [])
             if unit_samples:
                 tasks.append(summarize_task(tid, unit_samples, failures.get((s.id, tid), ())))

@@ -13,6 +13,8 @@ from typing import Any
 
 import jsonschema
 
+from bot.core.formats import Entry
+from bot.core.results import Sample
 from bot.core.suites import Scorer
 from bot.errors import InputError, Problem
 
@@ -202,3 +204,48 @@ def junit_failures(xml_text: str) -> list[str]:
             name = case.get("name") or "?"
             names.append(f"{cls}.{name}" if cls else name)
     return sorted(set(names))
+
+
+# A timing tool may time a fast function a hundred thousand times: the comparison's per-task
+# tests cost the product of both sides' sample counts, and the results file grows with them.
+# Past this many samples per entry and run, the samples are thinned to evenly spaced order
+# statistics (quantiles), which keep the distribution's shape: its median, spread and tails.
+MAX_TOOL_SAMPLES = 200
+
+
+def thin(samples: list[dict[str, float]], limit: int = MAX_TOOL_SAMPLES) -> list[dict[str, float]]:
+    """At most ``limit`` samples, as evenly spaced quantiles of the samples (sorted by their one
+    metric; samples of several metrics are taken evenly spaced in their order)."""
+    n = len(samples)
+    if n <= limit:
+        return samples
+    ordered = samples
+    if all(len(x) == 1 for x in samples) and len({k for x in samples for k in x}) == 1:
+        ordered = sorted(samples, key=lambda x: next(iter(x.values())))
+    return [ordered[round(i * (n - 1) / (limit - 1))] for i in range(limit)]
+
+
+def tool_samples(task_id: str, entries: Iterable[Entry], declared: Iterable[str],
+                 duration_s: float) -> dict[str, list[Sample]]:
+    """A tool's results (bot/core/formats) as samples by results task id: ``<task>/<entry>``
+    (the task itself for the json format's one unnamed entry). Metrics the suite does not
+    declare are dropped, and an entry left with none with them; a failed entry is one failed
+    sample, compared like a failing task. A sample's duration is its own time where the tool
+    measured one, else the run's (one sample) or 0."""
+    wanted = set(declared)
+    out: dict[str, list[Sample]] = {}
+    for entry in entries:
+        tid = f"{task_id}/{entry.name}" if entry.name else task_id
+        if entry.failure is not None:
+            out[tid] = [Sample(status="failed", failure="check_failed", reason=entry.failure,
+                               duration_s=0.0)]
+            continue
+        samples = []
+        for values in thin(entry.samples):
+            kept = {k: v for k, v in values.items() if k in wanted}
+            if kept:
+                own = kept.get("time_s", duration_s if not entry.name else 0.0)
+                samples.append(Sample(status="ok", metrics=kept, duration_s=max(own, 0.0)))
+        if samples:
+            out[tid] = samples
+    return out

@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.core.formats import FORMATS, FormatName
+from bot.core.formats.custom import path_steps
 from bot.core.globs import check_glob, match_any
 from bot.core.yamldoc import Document, parse_yaml, validate_document
 from bot.errors import InputError, Problem
@@ -132,9 +134,51 @@ def _check_command(v: Command) -> Command:
     return v
 
 
+def _relative(path: str) -> str:
+    if not path or path.startswith("/") or ".." in path.split("/"):
+        raise ValueError("give a path inside the repository, relative to its root")
+    return path
+
+
+class ResultsFile(Strict):
+    """The results a task's own tool writes (bot/core/formats), read instead of a JSON line on
+    its stdout: ``{file: .benchmarks/out.json, format: pytest-benchmark}``."""
+
+    # relative to the repository; a directory for asv and lm-eval
+    file: Annotated[str, AfterValidator(_relative)]
+    format: FormatName
+    # the json format only: metric name -> its path in the document (``summary.accuracy``)
+    metrics: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _paths(self) -> ResultsFile:
+        if self.format != "json":
+            if self.metrics is not None:
+                raise ValueError(f"'metrics' is for the json format; {self.format} names its "
+                                 "own metrics")
+            return self
+        if not self.metrics:
+            raise ValueError("the json format needs 'metrics': a path per metric, "
+                             "e.g. {accuracy: summary.accuracy}")
+        for name, path in self.metrics.items():
+            try:
+                path_steps(path)
+            except ValueError as exc:
+                raise ValueError(f"metrics.{name}: {exc}") from None
+        return self
+
+    def reports(self) -> list[tuple[str, str | None, str | None]]:
+        """(metric, direction, kind) this file reports; None where the suite says."""
+        if self.metrics is not None:
+            return [(m, None, None) for m in self.metrics]
+        return [(n, d, k) for n, d, k in FORMATS[self.format].metrics]
+
+
 class Task(Strict):
     id: str = Field(pattern=ID_PATTERN)
     run: Command
+    # the results file the task's tool writes, read instead of the task's stdout
+    results: ResultsFile | None = None
     cases: str | None = None
     scorer: Scorer | None = None
     # the score metric a data-driven task fills (default: the suite's first score metric)
@@ -148,6 +192,8 @@ class Task(Strict):
     def _cases_need_scorer(self) -> Task:
         if (self.cases is None) != (self.scorer is None):
             raise ValueError("a data-driven task needs both 'cases' and 'scorer'")
+        if self.results is not None and self.cases is not None:
+            raise ValueError("a task reads either its tool's 'results' or 'cases', not both")
         return self
 
 
@@ -190,13 +236,31 @@ class BenchmarkSuite(Strict):
     minimum: float | None = None
     repeat: int = Field(5, ge=1, le=1000)
     timeout: float = Field(120.0, gt=0)
+    # may be left out when the tasks' results formats name their metrics (pytest-benchmark's
+    # time_s, ...): those are added with the format's direction and kind
     metrics: list[Metric] = Field(min_length=1)
     tasks: list[Task] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _metrics_from_formats(cls, data: object) -> object:
+        """No metrics declared: those of the tasks' results formats, when they name some."""
+        if not isinstance(data, dict) or data.get("metrics"):
+            return data
+        found: dict[str, dict[str, str]] = {}
+        for task in data.get("tasks") or []:
+            spec = task.get("results") if isinstance(task, dict) else None
+            fmt = FORMATS.get(spec.get("format")) if isinstance(spec, dict) and isinstance(
+                spec.get("format"), str) else None
+            for name, direction, kind in fmt.metrics if fmt else ():
+                found.setdefault(name, {"name": name, "direction": direction, "kind": kind})
+        return {**data, "metrics": list(found.values())} if found else data
 
     @model_validator(mode="after")
     def _consistent(self) -> BenchmarkSuite:
         _unique((t.id for t in self.tasks), "task id")
         _unique((m.name for m in self.metrics), "metric")
+        self._format_metrics()
         names = {m.name: m for m in self.metrics}
         for t in self.tasks:
             if t.metric is not None and t.metric not in names:
@@ -204,6 +268,29 @@ class BenchmarkSuite(Strict):
             if t.cases is not None and self.score_metric(t) is None:
                 raise ValueError(f"task {t.id!r}: a data-driven task needs a score metric")
         return self
+
+    def _format_metrics(self) -> None:
+        """Add the metrics the tasks' results formats report; a declared one must point the
+        way its format does, and the json format's must be declared."""
+        names = {m.name: m for m in self.metrics}
+        for t in self.tasks:
+            if t.results is None:
+                continue
+            for name, direction, kind in t.results.reports():
+                have = names.get(name)
+                if direction is None:
+                    if have is None:
+                        raise ValueError(f"task {t.id!r}: metric {name!r} of its results is "
+                                         "not declared under 'metrics' (say its direction)")
+                    continue
+                if have is None:
+                    have = Metric(name=name, direction=direction, kind=kind)
+                    self.metrics.append(have)
+                    names[name] = have
+                elif (have.direction, have.kind) != (direction, kind):
+                    raise ValueError(
+                        f"task {t.id!r}: {t.results.format} reports {name!r} as {kind}, "
+                        f"{direction} is better; it is declared {have.kind}, {have.direction}")
 
     def score_metric(self, task: Task) -> str | None:
         if task.metric is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import platform
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -29,9 +30,19 @@ from bot.core.evaluation import (
     build_results,
     has_timing,
     interleave,
+    parent_task,
     plan_units,
 )
-from bot.core.measure import case_stdin, junit_failures, parse_metrics, score_case, tail
+from bot.core.formats import FORMATS, FormatError
+from bot.core.formats import parse as parse_tool_results
+from bot.core.measure import (
+    case_stdin,
+    junit_failures,
+    parse_metrics,
+    score_case,
+    tail,
+    tool_samples,
+)
 from bot.core.results import Environment, Results, Sample
 from bot.core.sequential import Round, SequentialConfig, TaskKey, run_sequential
 from bot.core.suites import (
@@ -167,6 +178,24 @@ def _prepare_tree(tree: Path, config: Config, changed: Sequence[str] | None,
 Side = tuple[Path, Prepared, str]  # (worktree, its suites, its commit)
 Samples = dict[Unit, Sample]
 Failures = dict[tuple[str, str], list[str]]
+# a task that reads its tool's results: its samples by results task id (``<task>/<entry>``)
+Parts = dict[str, list[Sample]]
+# what one run gives: its sample, the failing tests its JUnit XML names, and its tool's results
+Ran = tuple[Sample, list[str], Parts | None]
+
+
+def record(samples: Samples, failures: Failures, unit: Unit, ran: Ran) -> None:
+    """One run's outcome into ``samples``: the run's own sample, or, when its tool's results
+    were read, their samples under their own task ids."""
+    sample, failed_tests, parts = ran
+    if parts is None:
+        samples[unit] = sample
+    else:
+        for tid, got in parts.items():
+            for i, part in enumerate(got):
+                samples[Unit(unit.suite_id, tid, unit.repeat, i)] = part
+    if failed_tests:
+        failures[(unit.suite_id, unit.task_id)] = failed_tests
 
 
 def run_sides(units: dict[SideName, list[Unit]], sides: dict[SideName, Side], jobs: int,
@@ -193,10 +222,9 @@ def run_sides(units: dict[SideName, list[Unit]], sides: dict[SideName, Side], jo
         for side, unit in order:
             tree, prepared, commit = sides[side]
             src = next(s for s in prepared.sources if s.suite.id == unit.suite_id)
-            sample, failed_tests = run_unit(unit, src, prepared, tree, commit)
-            out[side][0][unit] = sample
-            if failed_tests:
-                out[side][1][(unit.suite_id, unit.task_id)] = failed_tests
+            ran = run_unit(unit, src, prepared, tree, commit)
+            record(out[side][0], out[side][1], unit, ran)
+            sample = ran[0]
             label = f"{side}: {unit.suite_id}/{unit.task_id}#{unit.repeat + 1}"
             detail = " ".join(f"{k}={v:g}" for k, v in sorted(sample.metrics.items()))
             progress.done(label, sample.status == "ok", sample.duration_s, detail)
@@ -245,7 +273,12 @@ def evaluate_pair(
 
         def more(plan: dict[TaskKey, int]) -> tuple[dict, dict]:
             extra: dict[SideName, list[Unit]] = {"base": [], "head": []}
-            for (sid, tid), k in sorted(plan.items()):
+            # more samples of a tool's entry are more runs of the task that ran the tool
+            runs: dict[TaskKey, int] = {}
+            for (sid, tid), k in plan.items():
+                key = (sid, parent_task(tid))
+                runs[key] = max(runs.get(key, 0), k)
+            for (sid, tid), k in sorted(runs.items()):
                 for side in ("base", "head"):
                     have = counts[side].get((sid, tid), 0)
                     extra[side] += [Unit(sid, tid, r) for r in range(have, have + k)]
@@ -260,7 +293,14 @@ def evaluate_pair(
 
 
 def _runs_by_task(results: Results) -> dict[TaskKey, int]:
-    return {(s.id, t.id): len(t.samples) for s in results.suites for t in s.tasks}
+    """Runs made per suite task (a tool's entries counted by their task: an over-count that
+    only moves the numbering of later runs on)."""
+    out: dict[TaskKey, int] = {}
+    for s in results.suites:
+        for t in s.tasks:
+            key = (s.id, parent_task(t.id))
+            out[key] = max(out.get(key, 0), len(t.samples))
+    return out
 
 
 def _by_task(samples: Samples) -> dict[TaskKey, list[Sample]]:
@@ -291,23 +331,20 @@ def run_units(
     workers = jobs or os.cpu_count() or 1
     progress.start(len(units), f"Evaluating {commit[:12]}")
 
-    def job(unit: Unit) -> tuple[Sample, list[str]]:
+    def job(unit: Unit) -> Ran:
         return run_unit(unit, by_id[unit.suite_id], prepared, tree, commit)
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="improve-task")
     try:
-        pending: dict[Future[tuple[Sample, list[str]]], Unit] = {
-            pool.submit(job, u): u for u in units
-        }
+        pending: dict[Future[Ran], Unit] = {pool.submit(job, u): u for u in units}
         while pending:
             # a timed wait keeps the main thread responsive to Ctrl-C
             done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for fut in done:
                 unit = pending.pop(fut)
-                sample, failed_tests = fut.result()
-                samples[unit] = sample
-                if failed_tests:
-                    failures[(unit.suite_id, unit.task_id)] = failed_tests
+                ran = fut.result()
+                record(samples, failures, unit, ran)
+                sample = ran[0]
                 label = f"{unit.suite_id}/{unit.task_id}#{unit.repeat + 1}"
                 detail = " ".join(f"{k}={v:g}" for k, v in sorted(sample.metrics.items()))
                 progress.done(label, sample.status == "ok", sample.duration_s, detail)
@@ -326,7 +363,8 @@ def run_units(
         runner.reset()
     pool.shutdown(wait=True)
     failed = sum(1 for s in samples.values() if s.status == "failed")
-    progress.finish(f"{len(samples)} run(s), {failed} failed")
+    # runs, not samples: a run that read its tool's results gives many samples
+    progress.finish(f"{len(units)} run(s), {failed} failed")
     return samples, failures
 
 
@@ -344,19 +382,21 @@ def _env(unit: Unit, commit: str, tree: Path, extra: dict[str, str]) -> dict[str
     )
 
 
-def run_unit(
-    unit: Unit, src: SuiteSource, prepared: Prepared, tree: Path, commit: str
-) -> tuple[Sample, list[str]]:
+def run_unit(unit: Unit, src: SuiteSource, prepared: Prepared, tree: Path, commit: str) -> Ran:
     suite = src.suite
     if isinstance(suite, RegressionSuite):
         check = next(c for c in suite.checks if c.id == unit.task_id)
-        return run_check(check, suite.timeout_for(check), tree, _env(unit, commit, tree, check.env))
+        sample, failed = run_check(check, suite.timeout_for(check), tree,
+                                   _env(unit, commit, tree, check.env))
+        return sample, failed, None
     task = next(t for t in suite.tasks if t.id == unit.task_id)
     env = _env(unit, commit, tree, task.env)
     if task.cases:
         cases = prepared.cases[(suite.id, task.id)]
-        return run_cases(task, suite, cases, prepared.schemas, tree, env), []
-    return run_task(task, suite, tree, env), []
+        return run_cases(task, suite, cases, prepared.schemas, tree, env), [], None
+    if task.results is not None:
+        return run_tool(task, suite, tree, env)
+    return run_task(task, suite, tree, env), [], None
 
 
 def _failed_start(outcome: runner.Outcome, timeout: float) -> Sample | None:
@@ -407,6 +447,77 @@ def run_task(task: Task, suite: BenchmarkSuite, tree: Path, env: dict[str, str])
             output_tail=tail(outcome.output_tail),
         )
     return Sample(status="ok", metrics=parsed.metrics, exit_code=0, duration_s=outcome.duration_s)
+
+
+def _crashed(outcome: runner.Outcome) -> Sample:
+    code = outcome.exit_code or 0
+    how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    return Sample(
+        status="failed",
+        failure="crashed",
+        reason=f"crashed: {how}",
+        exit_code=outcome.exit_code,
+        duration_s=outcome.duration_s,
+        output_tail=tail(outcome.output_tail),
+    )
+
+
+def _read_tree(target: Path, root: Path) -> dict[str, bytes]:
+    """A results file, or every file under a results directory, by path in the repository."""
+    if target.is_file():
+        return {target.relative_to(root).as_posix(): target.read_bytes()}
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(target.rglob("*")) if p.is_file()}
+
+
+def run_tool(task: Task, suite: BenchmarkSuite, tree: Path, env: dict[str, str]) -> Ran:
+    """A task whose tool writes its own results (``results: {file, format}``): run it, then
+    read the file with its format's parser (bot/core/formats). When the tool wrote its file,
+    the file speaks for a failing test or eval case whatever the exit code (promptfoo exits
+    100, pytest 1, when a case fails); a timing tool that exits non-zero has crashed."""
+    spec = task.results
+    assert spec is not None
+    fmt = FORMATS[spec.format]
+    timeout = suite.timeout_for(task)
+    root = tree.resolve()
+    target = inside(tree, spec.file)
+    if target is None:
+        reason = f"results file {spec.file!r} is outside the repository"
+        return Sample(status="failed", failure="not_found", reason=reason, duration_s=0.0), [], None
+    # a stale report must not speak for this run (the worktree is a scratch copy)
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    elif target.exists() or target.is_symlink():
+        target.unlink()
+    # tools write the file but seldom make its folder (pytest-benchmark does not)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    outcome = runner.run(command_argv(task.run), cwd=tree, timeout=timeout, env=env)
+    bad = _failed_start(outcome, timeout)
+    if bad:
+        return bad, [], None
+    wrote = target.exists() and (target.is_file() or any(target.rglob("*")))
+    if outcome.exit_code != 0 and not (wrote and fmt.failures_in_file):
+        return _crashed(outcome), [], None
+    if not wrote:
+        reason = f"wrote no {spec.format} results at {spec.file}"
+        missing = Sample(status="failed", failure="no_metrics", reason=reason, exit_code=0,
+                         duration_s=outcome.duration_s, output_tail=tail(outcome.output_tail))
+        return missing, [], None
+    try:
+        entries = parse_tool_results(spec.format, _read_tree(target, root), spec.metrics)
+    except FormatError as exc:
+        reason = f"malformed {spec.format} results: {exc}"
+        return Sample(status="failed", failure="malformed_metrics", reason=reason,
+                      exit_code=outcome.exit_code, duration_s=outcome.duration_s,
+                      output_tail=tail(outcome.output_tail)), [], None
+    parts = tool_samples(task.id, entries, [m.name for m in suite.metrics], outcome.duration_s)
+    sample = Sample(status="ok", exit_code=outcome.exit_code, duration_s=outcome.duration_s)
+    if not parts:
+        names = ", ".join(m.name for m in suite.metrics)
+        reason = f"its {spec.format} results report none of the declared metrics ({names})"
+        return Sample(status="failed", failure="no_metrics", reason=reason,
+                      exit_code=outcome.exit_code, duration_s=outcome.duration_s), [], None
+    return sample, [], parts
 
 
 def run_cases(
