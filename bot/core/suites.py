@@ -250,10 +250,10 @@ class BenchmarkSuite(Strict):
         found: dict[str, dict[str, str]] = {}
         for task in data.get("tasks") or []:
             spec = task.get("results") if isinstance(task, dict) else None
-            fmt = FORMATS.get(spec.get("format")) if isinstance(spec, dict) and isinstance(
-                spec.get("format"), str) else None
-            for name, direction, kind in fmt.metrics if fmt else ():
-                found.setdefault(name, {"name": name, "direction": direction, "kind": kind})
+            name = spec.get("format") if isinstance(spec, dict) else None
+            fmt = FORMATS.get(name) if isinstance(name, str) else None
+            for metric, direction, kind in fmt.metrics if fmt else ():
+                found.setdefault(metric, {"name": metric, "direction": direction, "kind": kind})
         return {**data, "metrics": list(found.values())} if found else data
 
     @model_validator(mode="after")
