@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bot.cli import main
-from tests.conftest import commit_all, write_files
+from tests.helpers.git import commit_all, write_files
 
 PY = "python"  # resolved by the runner to the interpreter the bot runs under
 
