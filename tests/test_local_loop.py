@@ -63,3 +63,31 @@ def test_the_whole_loop_and_a_rollback_on_a_bare_repository(
     (other,) = LocalForge(bare).list_pulls(state="open")
     assert main(["local", "close", str(other.number), *repo]) == 0
     assert LocalForge(bare).get_pull(other.number).state == "closed"
+
+
+def test_an_invalid_configuration_on_main_sets_the_gate_to_error(
+    make_repo: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The error is reported on the PR and the gate leaves "pending": before, the error path
+    re-read the same invalid configuration and raised again, so the gate stayed pending."""
+    work = make_repo(files())
+    bare = tmp_path / "forge.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    git(bare, "remote", "remove", "origin")
+    repo = ["--repo", str(bare)]
+    proposal = tmp_path / "p.yaml"
+    proposal.write_text(sample.proposal("prop-t", 0.501, risk="medium"))
+    assert main(["propose", str(proposal), "--forge", "local", *repo]) == 0
+    (pr,) = LocalForge(bare).list_pulls(state="open")
+    # main moves on to a configuration the schema refuses (max_open must be at least 1)
+    (work / ".github/improve.yml").write_text(sample.CONFIG + "limits:\n  max_open: 0\n")
+    git(work, "commit", "-qam", "an invalid limit")
+    git(work, "push", "-q", str(bare), "main")
+
+    assert main(["local", "evaluate", str(pr.number), *repo]) == 1
+    out = capsys.readouterr()
+    assert "max_open" in out.out + out.err
+    gate = {s.context: s for s in LocalForge(bare).combined_status(pr.head_sha).statuses}
+    assert gate["improve/gate"].state == "error"
+    bodies = [c.body for c in LocalForge(bare).list_comments(pr.number)]
+    assert any("could not evaluate" in b and "max\\_open" in b for b in bodies)

@@ -38,7 +38,7 @@ from bot.adapters.progress import Progress, make_progress
 from bot.adapters.worktree import open_repo
 from bot.core.alerts import AUTO_PAUSED_NOTE
 from bot.core.compare import Comparison, compare_results, render_comparison_markdown
-from bot.core.config import Config, read_config
+from bot.core.config import ApprovalConfig, Config, read_config
 from bot.core.evaluation import SuiteSource
 from bot.core.forge import PullRequest
 from bot.core.globs import match_any
@@ -373,13 +373,14 @@ def post(
 def post_error(services: Services, number: int, head_sha: str, problems: Sequence[str],
                config: Config | None, env: dict[str, str], pull: PullRequest | None = None) -> int:
     body = error_body(head_sha, problems)
-    timeout = config.approval.timeout_days if config else 7.0
+    # without a readable configuration: the defaults, never automerge (an error never merges)
+    approval = config.approval if config else ApprovalConfig(automerge=False)
     pull = pull if pull is not None else services.forge.get_pull(number)
     comments = services.forge.list_comments(number)
     if _current(services, pull, head_sha):
         services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
     publish_verdict(services, number, head_sha, "error", "person", comments=comments,
-                    timeout_days=timeout, pull=pull)
+                    approval=approval, pull=pull)
     actions.append_summary(body, env)
     for p in problems:
         actions.command("error", p, services.err, title="improve")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import EllipsisType
 
+from bot.core.config import ApprovalConfig
 from bot.core.forge import (
     GITHUB_ACTIONS_BOT,
     Comment,
@@ -221,7 +222,7 @@ def publish_verdict(
     tier: Tier,
     *,
     comments: Sequence[Comment] | None = None,
-    timeout_days: float | None = None,
+    approval: ApprovalConfig | None = None,
     pull: PullRequest | None = None,
     target_url: str | None = None,
     base: str | None = None,
@@ -238,15 +239,17 @@ def publish_verdict(
     comparison when the branch has moved since (``merge_when_current``).
 
     ``comments`` (the PR's comments) and ``pull`` (the PR), when the caller has just read them,
-    save a call each; ``timeout_days`` defaults to the configuration's ``approval.timeout_days``;
+    save a call each; ``approval`` (timeout, automerge) defaults to the trusted configuration's,
+    and is given where that configuration could not be read (the error path must not read it
+    again, or the gate would stay pending);
     ``proposal_author``, when the caller read the proposal file at the head, saves two.
     Calls otherwise: the PR, the comments, the status, the state comment (and the merge).
     """
     forge = services.forge
     pr = pull if pull is not None else forge.get_pull(pr_number)
     stored = read_state(forge, pr_number, comments)
-    approval = services.config.approval
-    days = approval.timeout_days if timeout_days is None else timeout_days
+    approval = services.config.approval if approval is None else approval
+    days = approval.timeout_days
     now = services.now()
     authors = pr_authors(forge, pr, proposal_author) if pr.head_sha == head_sha else ()
     state = record_verdict(stored.state, head_sha, verdict, tier, base, authors, now)
