@@ -9,6 +9,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from bot.cli import main
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -79,3 +83,20 @@ def test_the_configuration_is_read_under_either_extension(
     proc = improve(repo, "validate")
     assert proc.returncode == 2
     assert "both .github/improve.yml and .github/improve.yaml exist" in proc.stderr
+
+
+@pytest.mark.parametrize("command", [["validate"], ["history"], ["evaluate", "-o", "r.json"]])
+@pytest.mark.parametrize("name", [".github/improve.yml", ".github/improve.yaml"])
+def test_a_configuration_that_is_not_utf8_is_bad_input_naming_the_file(
+    make_repo: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    command: list[str], name: str,
+) -> None:
+    """Exit 2 naming the file and the byte, as ``improve compare`` does; before, the three
+    commands crashed with a UnicodeDecodeError traceback (exit 5)."""
+    repo = make_repo({name: b"limits:\n  max_open: 2 # caf\xe9\n"})
+    out = tmp_path / "r.json"
+    args = [a if a != "r.json" else str(out) for a in command]
+    assert main([*args, "--repo", str(repo)]) == 2
+    err = capsys.readouterr().err
+    assert f"{name}: not UTF-8 text: byte 0xe9 at offset 27" in err
+    assert "Traceback" not in err and not out.exists()

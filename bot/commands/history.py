@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.tags import start_list_tags
-from bot.core.config import CONFIG_PATH, parse_config
 from bot.core.history import build_history, format_history, history_json
 from bot.errors import InputError, Problem
 
@@ -52,20 +51,18 @@ def _read_records(directory: Path) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.stages.context import config_file_in
+    from bot.stages.context import local_config, read_input_text
 
     if args.limit is not None and args.limit < 0:
         raise InputError("--limit: must be 0 or more")
     repo: Path = args.repo
     tags = start_list_tags(repo)  # git reads the tags while the changelog is parsed
-    config_file = config_file_in(repo)
-    config = parse_config(config_file.read_text(encoding="utf-8") if config_file else None,
-                          str(config_file or repo / CONFIG_PATH))
+    config = local_config(repo)[0]
     changelog_path = Path(args.changelog) if args.changelog else repo / config.release.changelog
     changelog: str | None = None
     if changelog_path.is_file():
         # utf-8, not utf-8-sig: a byte-order mark is part of the text the parser expects
-        changelog = changelog_path.read_text(encoding="utf-8")
+        changelog = read_input_text(changelog_path)
     elif args.changelog:
         raise InputError([Problem(str(changelog_path), NO_FILE)])
     records = _read_records(args.records) if args.records else []

@@ -17,7 +17,7 @@ from bot.core.compare import (
 from bot.core.config import CONFIG_PATH, Config, parse_config
 from bot.core.results import Results, pair_problems, parse_results
 from bot.errors import InputError, Problem
-from bot.stages.context import config_file_in
+from bot.stages.context import local_config, read_input_text
 
 Format = Literal["md", "json"]
 
@@ -29,25 +29,12 @@ class CompareInputs:
     config: Config
 
 
-def _read(path: Path, label: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError([Problem(label, "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([Problem(label, f"cannot read: {exc}")]) from None
-
-
 def load_config(config_path: str | None, cwd: Path) -> Config:
     """``--config FILE`` when given; else ``.github/improve.yml`` in ``cwd`` if present; else
     every default."""
     if config_path is not None:
-        return parse_config(_read(cwd / config_path, config_path), config_path)
-    found = config_file_in(cwd)
-    if found is not None:
-        name = found.relative_to(cwd).as_posix()
-        return parse_config(_read(found, name), name)
-    return parse_config(None)
+        return parse_config(read_input_text(cwd / config_path, config_path), config_path)
+    return local_config(cwd)[0]
 
 
 def gather(base_path: str, cand_path: str, config_path: str | None, cwd: Path) -> CompareInputs:
@@ -56,7 +43,7 @@ def gather(base_path: str, cand_path: str, config_path: str | None, cwd: Path) -
     loaded: list[Results] = []
     for path in (base_path, cand_path):
         try:
-            loaded.append(parse_results(_read(cwd / path, path), path))
+            loaded.append(parse_results(read_input_text(cwd / path, path), path))
         except InputError as exc:
             problems.extend(exc.problems or [Problem(path, str(exc))])
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.adapters.event import Event
-from bot.core.config import BOTH_CONFIGS, CONFIG_PATHS, Config, read_config
+from bot.core.config import BOTH_CONFIGS, CONFIG_PATHS, Config, parse_config, read_config
 from bot.core.forge import Forge
 from bot.errors import InputError, Problem
 
@@ -62,6 +62,38 @@ def config_file_in(root: Path) -> Path | None:
     if len(found) > 1:
         raise InputError([Problem(CONFIG_PATHS[1], BOTH_CONFIGS)])
     return found[0] if found else None
+
+
+NO_FILE = "no such file"
+NOT_UTF8 = "not UTF-8 text: byte 0x{byte:02x} at offset {offset} cannot be decoded"
+CANNOT_READ = "cannot read: {reason}"
+
+
+def read_input_text(path: Path, label: str | None = None) -> str:
+    """A file the bot reads as input (the configuration, a results file, a changelog), as UTF-8
+    text; bad input naming the file (exit 2) when it is missing, unreadable or not UTF-8, never
+    a traceback. ``label``: the name to report (default: the path)."""
+    name = label or str(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError([Problem(name, NO_FILE)]) from None
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(name, NOT_UTF8.format(byte=exc.object[exc.start],
+                                                        offset=exc.start))]) from None
+    except OSError as exc:
+        raise InputError([Problem(name, CANNOT_READ.format(reason=exc.strerror or exc))]) \
+            from None
+
+
+def local_config(root: Path) -> tuple[Config, str | None]:
+    """The configuration file of a working tree, parsed, and its name relative to ``root``;
+    every default (and None) when there is none."""
+    found = config_file_in(root)
+    if found is None:
+        return parse_config(None), None
+    name = found.relative_to(root).as_posix()
+    return parse_config(read_input_text(found, name), name), name
 
 
 def github_services(event: Event, **kwargs: Any) -> Services:

@@ -22,7 +22,7 @@ from bot import __version__
 from bot.adapters import runner
 from bot.adapters.progress import Progress
 from bot.adapters.worktree import changed_paths, open_repo, resolve, scratch_worktree
-from bot.core.config import Config, parse_config
+from bot.core.config import Config
 from bot.core.evaluation import (
     SideName,
     SuiteSource,
@@ -54,7 +54,7 @@ from bot.core.suites import (
     select_suites,
 )
 from bot.errors import InputError
-from bot.stages.context import config_file_in
+from bot.stages.context import local_config
 from bot.stages.suites import Prepared, inside, load_tree_suites, prepare
 
 if TYPE_CHECKING:
@@ -86,10 +86,7 @@ def environment() -> Environment:
 def read_config(repo_root: Path) -> Config:
     """The configuration of the checkout the bot runs in (the trusted one), never the tree under
     test: a pull request cannot change how it is judged."""
-    found = config_file_in(repo_root)
-    if found is None:
-        return parse_config(None)
-    return parse_config(found.read_text(encoding="utf-8"), found.relative_to(repo_root).as_posix())
+    return local_config(repo_root)[0]
 
 
 def evaluate(req: EvaluateRequest, progress: Progress) -> Results:

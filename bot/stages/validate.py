@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.adapters import runner
-from bot.core.config import CONFIG_PATH, CONFIG_PATHS, Config, parse_config
+from bot.core.config import CONFIG_PATH, CONFIG_PATHS, Config
 from bot.errors import InputError, Problem
-from bot.stages.context import config_file_in
+from bot.stages.context import local_config
 from bot.stages.suites import load_tree_suites, prepare
 
 
@@ -25,13 +25,11 @@ def validate_tree(root: Path, extra: Sequence[Path] = ()) -> Report:
     report = Report()
     config = Config()
     try:
-        cfg = config_file_in(root)
-        if cfg is None:
+        config, name = local_config(root)
+        if name is None:
             report.checked.append(f"configuration (none: every default; the file would be "
                                   f"{CONFIG_PATH})")
         else:
-            name = cfg.relative_to(root).as_posix()
-            config = parse_config(cfg.read_text(encoding="utf-8"), name)
             report.checked.append(f"configuration {name}")
     except InputError as exc:
         report.problems.extend(exc.problems)
