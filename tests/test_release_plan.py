@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -280,3 +281,26 @@ def test_plan_writes_a_rst_changelog_in_rst_and_shows_that_entry() -> None:
     assert p.files["NEWS.rst"] == news.replace("1.3.2 (", p.entry + "\n1.3.2 (", 1)
     assert [h.version for h in parse_history(p.files["NEWS.rst"], "NEWS.rst")] == ["1.4.0",
                                                                                     "1.3.2"]
+
+
+@pytest.mark.parametrize(("in_file", "given", "agree"), [
+    ("1.3.2", "1.3.2", True),
+    ("1.3.2+build.7", "1.3.2+build.7", True),
+    ("1.3.2+a", "1.3.2+b", False),  # equal precedence, different versions: a conflict
+    ("1.3.2", "1.3.2+b", False),
+    ("1.3.2", "1.3.3", False),
+])
+def test_a_given_current_version_must_be_the_files_exact_version(
+    in_file: str, given: str, agree: bool
+) -> None:
+    """As two version files are compared with each other (read_versions): by the exact
+    version, build metadata included, not by SemVer precedence, which ignores it."""
+    from bot.core.release import current_version
+
+    files = {"pyproject.toml": PYPROJECT.replace("1.3.2", in_file)}
+    if agree:
+        assert str(current_version(files, Config(), CHANGELOG, {}, given)) == in_file
+    else:
+        match = f"say {re.escape(in_file)} .* given as {re.escape(given)}$"
+        with pytest.raises(ReleaseConflict, match=match):
+            current_version(files, Config(), CHANGELOG, {}, given)

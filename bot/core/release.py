@@ -196,7 +196,10 @@ def current_version(
         specs = []  # the default was never chosen by anyone: no version file is fine
     from_files = read_versions(version_files, specs)
     if from_files is not None:
-        if given is not None and type(from_files).parse(given) != from_files:
+        # the exact version, build metadata included, as read_versions compares the files
+        # with each other: the bot writes this text, so 1.3.2+a and 1.3.2+b are not the same
+        # release although SemVer gives them the same precedence
+        if given is not None and str(type(from_files).parse(given)) != str(from_files):
             raise ReleaseConflict(f"the version files say {from_files} but the current "
                                   f"version was given as {given}")
         return from_files
