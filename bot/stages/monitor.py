@@ -349,7 +349,7 @@ class _Plan:
 
 def run_monitor(env: Env, req: MonitorRequest) -> list[MonitorOutcome]:
     """Every watched release measured and decided on; damaged records are reported and left
-    alone, and the run ends with ``DamagedState`` (exit 3) once the others are done."""
+    alone, and the run ends with ``DamagedState`` (exit 6) once the others are done."""
     branch = env.default_branch or env.forge.repo_info().default_branch
     ws = env.open_workspace(branch)
     try:
@@ -576,11 +576,6 @@ def on_schedule(event: Event, services: Any) -> int:
     from bot.stages.release import env_for_event
 
     _branch_from_event(event, services)
-    try:
-        run_monitor(env_for_event(event, services), MonitorRequest())
-    except DamagedState as exc:
-        # reported here so that the dashboard after this handler still runs (its health line
-        # names the records too); the job ends with exit 3
-        print(str(exc), file=services.err, flush=True)
-        return exc.exit_code
+    # DamagedState (exit 6) goes to the router, which reports it and still runs the dashboard
+    run_monitor(env_for_event(event, services), MonitorRequest())
     return 0

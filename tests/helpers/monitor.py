@@ -247,8 +247,10 @@ class World:
 
     def scheduled(self) -> int:
         """The scheduled run's MONITOR handler, as ``improve handle`` dispatches it."""
-        return monitor_stage.on_schedule(self.event("schedule", build_event("schedule")),
-                                         self.services())
+        from bot.stages.router import Router
+
+        return Router(monitor_stage.router).dispatch(
+            self.event("schedule", build_event("schedule")), self.services())
 
     def say(self, login: str, number: int, body: str, times: int = 1,
             merged: bool = True) -> Comment:
