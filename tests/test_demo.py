@@ -50,7 +50,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     state = json.loads((keep / STATE_FILE).read_text())
     bare = keep / "sandbox" / f"{sample.FULL_NAME}.git"
     return {"out": proc.stdout, "err": proc.stderr, "state": state, "bare": bare,
-            "page": page, "tmp": tmp}
+            "page": page, "tmp": tmp, "keep": keep}
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -88,6 +88,16 @@ def test_the_changelog_has_the_entries_in_order_and_the_rollback_mark(
     assert "threshold 0.5 -> 0.6" in log[log.index("## [1.0.1]"):]
     # the transcript ends with the same changelog
     assert log in demo["out"]
+
+
+def test_the_kept_directory_holds_what_the_demo_says(demo: dict[str, Any]) -> None:
+    """The "kept" line names every entry of DIR, and each exists (it once promised a
+    DIR/workspace the demo no longer makes)."""
+    (line,) = [ln for ln in demo["out"].splitlines() if ln.startswith("kept")]
+    named = re.findall(r"([\w.-]+/?) \(", line)
+    assert named and str(demo["keep"]) in line
+    assert {n.rstrip("/") for n in named} == {p.name for p in demo["keep"].iterdir()}
+    assert all((demo["keep"] / n).is_dir() == n.endswith("/") for n in named)
 
 
 def _by_pr(state: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:

@@ -19,8 +19,9 @@ INTRO = ("improve demo: {repo} on a local GitHub stand-in (no network, no accoun
          "the workflows improve init writes, run as GitHub Actions runs them.")
 SETUPS = {"app": "with the GitHub App token setup",
           "github-token": "with GITHUB_TOKEN only (no GitHub App)"}
-KEPT = ("kept: the sandbox's bare repositories in {root}/sandbox, its final state in "
-        "{root}/sandbox-state.json, the workspace in {root}/workspace")
+KEPT = ("kept in {root}: sandbox/ (the stand-in's bare repositories), sandbox-state.json (its "
+        "final state), actions/ (the Actions runner's job workspaces and logs), people/ (each "
+        "person's clone), proposals/ (the proposal files people wrote)")
 WROTE_HTML = "wrote {file}: open it in a browser"
 NOT_EMPTY = "exists and is not empty (the demo keeps its files in a new or empty directory)"
 
@@ -30,13 +31,15 @@ def register(sub: Any) -> None:
         "demo",
         help="play the whole loop on a local GitHub stand-in, offline, and print what happened",
         description="Start the sandbox, seed a sample repository (a ticket router with labelled "
-        "data and suites), and play the story through improve handle: an auto-tier tune "
+        "data and suites), and play the story: people propose, comment and push, and the "
+        "workflows improve init writes run on the sandbox's Actions runner: an auto-tier tune "
         "released as a patch; a riskier change approved by a maintainer (a read-only user's "
         "/approve refused) and released as a minor; a regression rejected; data drift, the "
         "monitor's warning, the revert pull request and the rollback release.",
     )
     p.add_argument("--keep", type=Path, metavar="DIR",
-                   help="keep the sandbox's repositories and the workspace in DIR")
+                   help="keep the sandbox's repositories and state, the runner's job workspaces, "
+                   "the people's clones and the proposals in DIR")
     p.add_argument("--setup", choices=sorted(SETUPS), default="app",
                    help="app: the workflows mint a GitHub App token (the README's setup); "
                    "github-token: no App, the jobs' GITHUB_TOKEN only (default: app)")
