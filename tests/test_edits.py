@@ -3,7 +3,9 @@ replace-exactly-once, content, and reading which paths a patch touches."""
 
 from __future__ import annotations
 
+import difflib
 import json
+import random
 import tomllib
 from typing import Any
 
@@ -14,6 +16,7 @@ from bot.core.edits import (
     ChangeSummary,
     EditError,
     describe_replacement,
+    line_changes,
     parse_key,
     patch_hunks,
     patch_paths,
@@ -234,6 +237,37 @@ def test_replace_must_match_once(text: str, old: str, message: str) -> None:
 ])
 def test_describe_replacement(old: str, new: str, line: int, text: str) -> None:
     assert describe_replacement(old, new, line) == text
+
+
+def test_long_texts_are_counted_by_one_line_counter() -> None:
+    """describe_replacement (a proposal's description) and the release entry's counts
+    (line_changes) agree with a line diff without "autojunk" on texts of 200 lines and more,
+    where lines repeated often ("}", blank lines) once made difflib.ndiff count 11 added lines
+    for 3. The texts: seeded, with a few lines inserted, removed or replaced."""
+    rng, counted = random.Random(1), 0
+    for _ in range(80):
+        old = [rng.choice(["}", "", "x", "  return"]) if rng.random() < 0.6
+               else f"l{rng.randint(0, 40)}" for _ in range(rng.randint(200, 260))]
+        new = list(old)
+        for _ in range(rng.randint(1, 4)):
+            k, op = rng.randrange(len(new)), rng.random()
+            if op < 0.4:
+                new.insert(k, f"n{rng.randint(0, 9)}")
+            elif op < 0.7:
+                del new[k]
+            else:
+                new[k] = rng.choice(["}", "", "q"])
+        ops = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+        added = sum(j2 - j1 for op, _, _, j1, j2 in ops if op != "equal")
+        removed = sum(i2 - i1 for op, i1, i2, _, _ in ops if op != "equal")
+        a, b = "\n".join(["top", *old]) + "\n", "\n".join(["top", *new]) + "\n"
+        lines = line_changes(a, b)
+        assert (lines.added, lines.removed) == (added, removed)
+        told = describe_replacement(a, b)
+        if " lines at line " in told:  # else one line's part is shown, not counts
+            counted += 1
+            assert told.startswith(f"+{added} -{removed} lines at line")
+    assert counted > 40
 
 
 def test_replace_once() -> None:

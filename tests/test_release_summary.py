@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.patch import apply_patch
 from bot.core.compare import Comparison
 from bot.core.config import Config
 from bot.core.embed import embed
@@ -229,6 +230,10 @@ _STALE = "T\n\n- c.yaml: routing.threshold 0.55 -> 0.6 — why\n"
     # the value was changed in review and the proposal file was not
     ([_SET], {"c.yaml": "routing:\n  threshold: 0.63\n"}, "",
      [("c.yaml", "routing.threshold 0.55 -> 0.63", "routing.threshold 0.55 -> 0.62")]),
+    # the value changed in review, in a file with a key given twice: read as the bot reads
+    # YAML everywhere (the last one counts), not refused by a reader of its own
+    ([_SET], {"c.yaml": "routing:\n  threshold: 0.63\nother: 1\nother: 2\n"}, "",
+     [("c.yaml", "routing.threshold 0.55 -> 0.63", "routing.threshold 0.55 -> 0.62")]),
     # the key merged as proposed, with another line of the file changed beside it
     ([_SET], {"c.yaml": "routing:\n  threshold: 0.62\n  retries: 2\n"}, "",
      [("c.yaml", "routing.threshold 0.55 -> 0.62 and +1 -0 lines",
@@ -256,6 +261,30 @@ def test_the_changes_are_what_merged(changes: list[dict[str, Any]], after: dict[
                            MergedDiff(changed=(*changed, ".improve/proposals/p.yaml"),
                                       before=before, after=full_after))
     assert [(c.path, c.what, c.proposed) for c in facts.changes] == expected
+
+
+_PATCH = ("--- a/s.md\n+++ b/s.md\n@@ -1,2 +1,2 @@\n # S\n-Search once.\n"
+          "+Search, then verify.\n")
+
+
+@pytest.mark.parametrize(("after", "patcher", "expected"), [
+    # merged as proposed: the proposal's description
+    ("# S\nSearch, then verify.\n", apply_patch, ("patch (+1 -1 lines)", None)),
+    # a line added in review: what merged, and what the patch proposed
+    ("# S\nSearch, then verify.\nCite.\n", apply_patch,
+     ("+2 -1 lines", "patch (+1 -1 lines)")),
+    # no patcher to apply the patch with: what merged, nothing claimed about the proposal
+    ("# S\nSearch, then verify.\nCite.\n", None, ("+2 -1 lines", None)),
+])
+def test_a_patch_is_told_as_merged(after: str, patcher: Any,
+                                   expected: tuple[str, str | None]) -> None:
+    """Before, a patch's entry always said what was proposed, whatever merged."""
+    before: dict[str, str | None] = {"s.md": "# S\nSearch once.\n"}
+    data = {"id": "p", "type": "prompt_edit", "changes": [{"patch": _PATCH}]}
+    facts = proposal_facts(data, "p.yaml", "", MergedDiff(
+        changed=("s.md", ".improve/proposals/p.yaml"), before=before, after={"s.md": after}),
+        patcher=patcher)
+    assert [(c.path, c.what, c.proposed) for c in facts.changes] == [("s.md", *expected)]
 
 
 def test_described_changes() -> None:

@@ -503,18 +503,37 @@ def describe_replacement(old: str, new: str, line: int = 1) -> str:
     at = line + old.count("\n", 0, p)
     if "\n" not in o + n:
         return f"replaced {show_value(o, 40)} with {show_value(n, 40)} (line {at})"
-    # line counts from a line diff of the two texts
+    lines = line_changes(old, new)
+    text = f"+{lines.added} -{lines.removed} lines at line {at}"
+    first = lines.first_added
+    return text + (f", first added: {show_value(first, 40)}" if first else "")
+
+
+@dataclass(frozen=True)
+class LineChanges:
+    added: int
+    removed: int
+    first_added: str | None  # the first added line that is not blank, stripped
+
+    def __str__(self) -> str:
+        return f"+{self.added} -{self.removed} lines"
+
+
+def line_changes(old: str | None, new: str | None) -> LineChanges:
+    """How many lines a change added and removed (None: no file): the one line counter of the
+    bot's descriptions. No "autojunk": with it, on texts of 200 lines or more, a line repeated
+    often (a blank line, a closing brace) is ignored when matching and the counts grow."""
+    a, b = (old or "").splitlines(), (new or "").splitlines()
     added = removed = 0
-    first_added: str | None = None
-    for d in difflib.ndiff(old.splitlines(), new.splitlines()):
-        if d.startswith("+ "):
-            added += 1
-            if first_added is None and d[2:].strip():
-                first_added = d[2:].strip()
-        elif d.startswith("- "):
-            removed += 1
-    text = f"+{added} -{removed} lines at line {at}"
-    return text + (f", first added: {show_value(first_added, 40)}" if first_added else "")
+    first: str | None = None
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        removed += i2 - i1
+        added += j2 - j1
+        if first is None:
+            first = next((ln.strip() for ln in b[j1:j2] if ln.strip()), None)
+    return LineChanges(added, removed, first)
 
 
 def set_content(old_text: str | None, file: str, content: str) -> tuple[str, ChangeSummary]:

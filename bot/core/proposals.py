@@ -298,7 +298,7 @@ class Applied:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _patch_summary(patch: str, path: str) -> ChangeSummary:
+def patch_summary(patch: str, path: str) -> ChangeSummary:
     added = sum(
         1 for ln in patch.splitlines() if ln.startswith("+") and not ln.startswith("+++ ")
     )
@@ -348,7 +348,7 @@ def apply_changes(
                 changed = [p for p in paths if after.get(p, before[p]) != before[p]]
                 for p in paths:
                     state[p] = after.get(p, before[p])
-                summary = _patch_summary(change.patch, ", ".join(changed or paths))
+                summary = patch_summary(change.patch, ", ".join(changed or paths))
                 if not changed:
                     raise EditError(NOTHING_CHANGES.format(path=", ".join(paths)))
             else:

@@ -17,7 +17,6 @@ Decisions where the design is silent:
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import tomllib
@@ -33,8 +32,10 @@ from bot.core.edits import (
     MISSING,
     EditError,
     format_of,
+    line_changes,
     navigate,
     parse_key,
+    patch_paths,
     replace_once,
     set_content,
     set_key,
@@ -42,6 +43,7 @@ from bot.core.edits import (
 )
 from bot.core.embed import extract
 from bot.core.forge import PullRequest
+from bot.core.proposals import Patcher, patch_summary
 from bot.core.release import (
     RELEASE_PR_BRANCH,
     ChangeSummary,
@@ -49,6 +51,7 @@ from bot.core.release import (
     ProposalFacts,
     RollbackFacts,
 )
+from bot.core.yamldoc import load_yaml
 from bot.errors import InputError, Problem
 
 LABEL = "improvement"
@@ -153,9 +156,7 @@ def _value_at(text: str | None, path: str, key: str) -> Any:
         elif fmt == "toml":
             root = tomllib.loads(text)
         else:
-            from ruamel.yaml import YAML  # YAML 1.2, as the edit itself reads it
-
-            root = YAML(typ="safe", pure=True).load(text)
+            root = load_yaml(text)  # the bot's one YAML reader
         _, _, value, _ = navigate(root, parse_key(key))
     except Exception:  # any unreadable text or key: the entry then says less, never wrong
         return _UNKNOWN
@@ -166,26 +167,44 @@ def _show(value: Any) -> str:
     return "(absent)" if value is MISSING else show_value(value)
 
 
-def _lines_changed(old: str | None, new: str | None) -> str:
-    a, b = (old or "").splitlines(), (new or "").splitlines()
-    added = removed = 0
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op != "equal":
-            removed += i2 - i1
-            added += j2 - j1
-    return f"+{added} -{removed} lines"
+def _lines_changed(merged: MergedDiff, paths: Sequence[str]) -> str:
+    """What the merge did to ``paths``, in lines added and removed (summed)."""
+    counts = [line_changes(merged.before.get(p), merged.after.get(p)) for p in paths]
+    return f"+{sum(c.added for c in counts)} -{sum(c.removed for c in counts)} lines"
 
 
-def _proposed_texts(changes: Sequence[Any], before: Mapping[str, str | None]
+def _paths_of(change: Mapping[str, Any], path: str) -> list[str]:
+    """The paths a change writes: a patch's every path, else its own."""
+    patch = change.get("patch")
+    return (patch_paths(patch) or [path]) if isinstance(patch, str) else [path]
+
+
+def _proposed_texts(changes: Sequence[Any], before: Mapping[str, str | None],
+                    patcher: Patcher | None = None
                     ) -> tuple[dict[str, str | None], dict[int, str]]:
     """The proposal applied to the branch as it was before the merge: the texts it proposed
-    (a path whose result cannot be computed, a patch's, is left out) and each change's own
-    description as the edit makes it."""
+    (a path whose result cannot be computed is left out: a patch's without ``patcher``, or one
+    that does not apply) and each change's own description as the edit makes it."""
     texts: dict[str, str | None] = {}
     described: dict[int, str] = {}
     unknown: set[str] = set()
     for i, c in enumerate(changes):
-        if not isinstance(c, dict) or not c.get("path"):
+        if not isinstance(c, dict):
+            continue
+        if isinstance(c.get("patch"), str):
+            paths = patch_paths(c["patch"])
+            current = {p: texts.get(p, before.get(p)) for p in paths}
+            try:
+                patched = patcher(c["patch"], current) if patcher and paths else None
+            except (EditError, ValueError):
+                patched = None
+            if patched is None:
+                unknown.update(paths)
+                continue
+            texts.update({p: patched.get(p, current[p]) for p in paths})
+            described[i] = patch_summary(c["patch"], ", ".join(paths)).description
+            continue
+        if not c.get("path"):
             continue
         path = str(c["path"])
         text = texts.get(path, before.get(path))
@@ -210,23 +229,27 @@ def _proposed_texts(changes: Sequence[Any], before: Mapping[str, str | None]
     return {p: t for p, t in texts.items() if p not in unknown}, described
 
 
-def _as_merged(data: dict[str, Any], proposed: list[ChangeSummary], merged: MergedDiff
-               ) -> list[ChangeSummary]:
+def _as_merged(data: dict[str, Any], proposed: list[ChangeSummary], merged: MergedDiff,
+               patcher: Patcher | None = None) -> list[ChangeSummary]:
     """The changes as the merge made them: a change merged as proposed keeps its description;
     one changed in review tells what merged and keeps what was proposed in ``proposed``; a path
-    the proposal did not name, or one the merge left alone, says so."""
+    the proposal did not name, or one the merge left alone, says so. A patch is compared by
+    applying it with ``patcher``; without one, the entry tells the lines the merge changed."""
     raw = [c for c in data.get("changes") or [] if isinstance(c, dict)]
-    texts, described = _proposed_texts(raw, merged.before)
+    texts, described = _proposed_texts(raw, merged.before, patcher)
     changed = set(merged.changed)
     out: list[ChangeSummary] = []
+    named: set[str] = set()
     for i, (c, summary) in enumerate(zip(raw, proposed, strict=False)):
         path = summary.path
+        paths = _paths_of(c, path)
+        named.update(paths)
         what = described.get(i, summary.what)
-        if path not in changed:
+        if not changed.intersection(paths):
             out.append(ChangeSummary(path=path, what="not changed by the merge",
                                      why=summary.why, proposed=what))
             continue
-        if path in texts and texts[path] == merged.after.get(path):
+        if all(p in texts and texts[p] == merged.after.get(p) for p in paths):
             out.append(summary.model_copy(update={"what": what}))
             continue
         spec = c.get("set")
@@ -237,20 +260,18 @@ def _as_merged(data: dict[str, Any], proposed: list[ChangeSummary], merged: Merg
             if new is not _UNKNOWN and old is not _UNKNOWN:
                 now = f"{key} {_show(old)} -> {_show(new)}"
                 if now == what:  # the key merged as proposed; other lines of the file changed
-                    now += f" and {_lines_changed(texts.get(path), merged.after.get(path))}"
+                    now += " and " + str(line_changes(texts.get(path), merged.after.get(path)))
                 out.append(ChangeSummary(path=path, what=now, why=summary.why, proposed=what))
                 continue
-        if path not in texts:  # a patch: nothing to compare the merge with
-            out.append(summary.model_copy(update={"what": what}))
-            continue
-        out.append(ChangeSummary(
-            path=path, what=_lines_changed(merged.before.get(path), merged.after.get(path)),
-            why=summary.why, proposed=what))
-    named = {s.path for s in proposed}
+        # what merged, in lines; what was proposed beside it, unless nothing tells whether
+        # the two differ (a patch with no patcher to apply it)
+        unknown = patcher is None and isinstance(c.get("patch"), str)
+        out.append(ChangeSummary(path=path, what=_lines_changed(merged, paths), why=summary.why,
+                                 proposed=None if unknown else what))
+    named.update(s.path for s in proposed)
     extra = [p for p in merged.changed if p not in named and not p.startswith(PROPOSALS_DIR)]
     for path in extra[:MAX_LISTED]:
-        how = (_lines_changed(merged.before.get(path), merged.after.get(path))
-               if path in merged.after else "changed")  # not text
+        how = _lines_changed(merged, [path]) if path in merged.after else "changed"  # not text
         out.append(ChangeSummary(path=path, what=f"not in the proposal: {how}"))
     if len(extra) > MAX_LISTED:
         out.append(ChangeSummary(path=f"{len(extra) - MAX_LISTED} more files",
@@ -259,7 +280,8 @@ def _as_merged(data: dict[str, Any], proposed: list[ChangeSummary], merged: Merg
 
 
 def proposal_facts(data: Any, file: str, messages: str = "",
-                   merged: MergedDiff | None = None) -> ProposalFacts:
+                   merged: MergedDiff | None = None, patcher: Patcher | None = None
+                   ) -> ProposalFacts:
     """A proposal file's facts for the changelog: its id, type, risk, ``breaking``, title and one
     line per change (``path: what — why``; ``what`` as PROPOSE described it in the commit, else
     from the change itself). With ``merged``, the changes are what the merge made: where review
@@ -278,7 +300,7 @@ def proposal_facts(data: Any, file: str, messages: str = "",
             what = what[: -len(f" — {why}")]
         changes.append(ChangeSummary(path=path, what=what or _what(c), why=why))
     if merged is not None:
-        changes = _as_merged(data, changes, merged)
+        changes = _as_merged(data, changes, merged, patcher)
     risk = data.get("risk") if data.get("risk") in ("low", "medium", "high") else "medium"
     predicted = data.get("predicted_improvement")
     metric = predicted.get("metric") if isinstance(predicted, dict) else None

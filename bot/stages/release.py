@@ -33,10 +33,12 @@ from bot.adapters import actions
 from bot.adapters.datastore import DataStore
 from bot.adapters.event import Event
 from bot.adapters.git import GitError, PushRejected
+from bot.adapters.patch import apply_patch
 from bot.adapters.release_git import Published, Workspace
 from bot.adapters.tags import list_tags
 from bot.core.changelog import parse_history
 from bot.core.config import Config
+from bot.core.edits import patch_paths
 from bot.core.embed import embed
 from bot.core.forge import Comment, Forge, PullRequest
 from bot.core.limits import ReleaseSlots, release_slots
@@ -231,14 +233,17 @@ def _facts(ws: Workspace, pr: PullRequest, config: Config) -> MergedPR:
     except YamlError as exc:
         raise InputError([Problem(path, f"is not YAML: {exc}", exc.line)]) from None
     diff = _merged_diff(ws, sha, changed, data)
-    return merged_pr(pr, merged_at, proposal_facts(data, path, ws.messages(sha), diff), None)
+    facts = proposal_facts(data, path, ws.messages(sha), diff, patcher=apply_patch)
+    return merged_pr(pr, merged_at, facts, None)
 
 
 def _merged_diff(ws: Workspace, sha: str, changed: list[str], data: Any) -> MergedDiff:
     """The texts the entry's changes are told from: before and after the merge, for the paths
     the proposal names and (the first ``MAX_LISTED``) the paths the merge changed."""
-    named = [str(c["path"]) for c in (data.get("changes") or [])
-             if isinstance(c, dict) and c.get("path")] if isinstance(data, dict) else []
+    changes = (data.get("changes") or []) if isinstance(data, dict) else []
+    named = [p for c in changes if isinstance(c, dict)
+             for p in (patch_paths(c["patch"]) if isinstance(c.get("patch"), str)
+                       else [str(c["path"])] if c.get("path") else [])]
     listed = [p for p in changed if not p.startswith(PROPOSALS_DIR)][:MAX_LISTED]
     parent = ws.first_parent(sha)
     before: dict[str, str | None] = {}
