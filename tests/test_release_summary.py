@@ -86,6 +86,23 @@ def test_fmt_value(x: float, text: str) -> None:
                   {**TIMING, "verdict": "improved", "ratio": 0.8,
                    "ci": {"low": 0.7, "high": 0.9}}]),
      "latency_ms x0.80 [0.70, 0.90], no regression", None),
+    # a timing faster by its point estimate only (its interval holds no change; issue 17's
+    # "change"): never the improvement, and its line says unchanged
+    (_comparison([{**TIMING, "name": "ms_per_text", "verdict": "improved", "ratio": 0.71,
+                   "base": 12.0, "cand": 8.5, "delta": -3.5, "delta_pct": -29.2,
+                   "ci": {"low": 0.45, "high": 1.1}, "change": "unchanged"}]),
+     "ms_per_text unchanged (x0.71 [0.45, 1.10]: no change shown with confidence), "
+     "no regression", ["ms_per_text: 12.0 -> 8.50 (-29.2%, unchanged)"]),
+    # beside a score that is better: the score is the headline
+    (_comparison([_m(change="better"), {**TIMING, "verdict": "improved", "ratio": 0.71,
+                                        "change": "unchanged"}]),
+     "accuracy +0.031 [+0.012, +0.050], no regression",
+     ["accuracy: 0.842 -> 0.873 (+3.7%)", "latency_ms: 41.0 -> 40.2 (-2.0%, unchanged)"]),
+    # a score whose interval holds zero
+    (_comparison([_m(verdict="ok", delta=0.004, delta_pct=0.5, ci={"low": -0.02, "high": 0.03},
+                     change="unchanged")]),
+     "accuracy unchanged (+0.004 [-0.020, +0.030]: no change shown with confidence), "
+     "no regression", ["accuracy: 0.842 -> 0.873 (+0.5%, unchanged)"]),
     # nothing improved: the score that moved most, as it is
     (_comparison([_m(verdict="unclear", delta=-0.004, ci={"low": -0.02, "high": 0.01})],
                  decision="inconclusive"),

@@ -25,6 +25,8 @@ UNREADABLE = "not measured (the bot's comparison on the pull request could not b
 NOTHING_COMPARED = "nothing compared"
 NO_REGRESSION = "no regression"
 REGRESSED = "regressed: {names}"
+UNCHANGED = "unchanged"
+UNCHANGED_HEADLINE = "{name} unchanged ({estimate}: no change shown with confidence)"
 
 
 def fmt_value(x: float) -> str:
@@ -43,27 +45,42 @@ def _label(suite: SuiteComparison, m: MetricComparison, many: bool) -> str:
     return f"{suite.id}/{m.name}" if many else m.name
 
 
-def _headline(suite: SuiteComparison, m: MetricComparison, many: bool) -> str:
-    name = _label(suite, m, many)
+def _unchanged(m: MetricComparison) -> bool:
+    """The comparison could not tell this metric's change from no change (its interval holds
+    no change; a timing's, the floor): its point estimate is noise, and the entry says so."""
+    return m.change == "unchanged"
+
+
+def _estimate(m: MetricComparison) -> str:
     if m.kind == "timing" and m.ratio is not None:
-        text = f"{name} x{m.ratio:.2f}"
+        text = f"x{m.ratio:.2f}"
         if m.ci is not None and m.ci.low is not None and m.ci.high is not None:
             text += f" [{m.ci.low:.2f}, {m.ci.high:.2f}]"
         return text
     assert m.delta is not None
-    text = f"{name} {_signed(m.delta)}"
+    text = _signed(m.delta)
     if m.ci is not None and m.ci.low is not None and m.ci.high is not None:
         text += f" [{_signed(m.ci.low)}, {_signed(m.ci.high)}]"
     return text
+
+
+def _headline(suite: SuiteComparison, m: MetricComparison, many: bool) -> str:
+    name = _label(suite, m, many)
+    if _unchanged(m):
+        return UNCHANGED_HEADLINE.format(name=name, estimate=_estimate(m))
+    return f"{name} {_estimate(m)}"
 
 
 def _metric_line(suite: SuiteComparison, m: MetricComparison, many: bool) -> str | None:
     if m.base is None or m.cand is None:
         return None
     line = f"{_label(suite, m, many)}: {fmt_value(m.base)} -> {fmt_value(m.cand)}"
+    notes = []
     if m.delta_pct is not None and math.isfinite(m.delta_pct):
-        line += f" ({m.delta_pct:+.1f}%)"
-    return line
+        notes.append(f"{m.delta_pct:+.1f}%")
+    if _unchanged(m):
+        notes.append(UNCHANGED)
+    return line + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _predicted(metrics: list[tuple[SuiteComparison, MetricComparison]], predicted: str | None
@@ -86,8 +103,10 @@ def comparison_summary(comparison: Comparison, predicted: str | None = None) -> 
     The headline is the metric the proposal predicted (``predicted``), whatever it did: a reader
     checks the prediction against it. Without one, or when it was not measured, it is the
     improved score metric with the largest delta (a timing when only timings improved; else the
-    score metric that moved most). Then ``no regression`` or the metrics and checks that
-    regressed."""
+    score metric that moved most). A metric the comparison found ``unchanged`` (its interval
+    holds no change) is never picked as an improvement and reads "unchanged", in the headline
+    and in its line, whatever its point estimate. Then ``no regression`` or the metrics and
+    checks that regressed."""
     suites = [s for s in comparison.suites if s.present == "both"]
     many = len({s.id for s in suites if s.metrics}) > 1
     metrics = [(s, m) for s in suites for m in s.metrics]
@@ -97,9 +116,11 @@ def comparison_summary(comparison: Comparison, predicted: str | None = None) -> 
         return pair[1].delta or 0.0
 
     scores = [(s, m) for s, m in metrics if m.kind == "score" and m.delta is not None]
-    improved = [p for p in scores if p[1].verdict == "improved"]
-    timings = [(s, m) for s, m in metrics
-               if m.kind == "timing" and m.ratio is not None and m.verdict == "improved"]
+    improved = [p for p in scores if p[1].verdict == "improved" and not _unchanged(p[1])]
+    timings = [(s, m) for s, m in metrics if m.kind == "timing" and m.ratio is not None
+               and m.verdict == "improved" and not _unchanged(m)]
+    measured = [(s, m) for s, m in metrics
+                if m.kind == "timing" and m.ratio is not None and m.ratio > 0]
     chosen = _predicted(metrics, predicted)
     if chosen is not None:
         head: str | None = _headline(*chosen, many)
@@ -109,6 +130,8 @@ def comparison_summary(comparison: Comparison, predicted: str | None = None) -> 
         head = _headline(*min(timings, key=lambda p: p[1].ratio or 1.0), many)
     elif scores:
         head = _headline(*max(scores, key=lambda p: abs(p[1].delta or 0.0)), many)
+    elif measured:  # only timings, none faster with confidence: the one that moved most
+        head = _headline(*max(measured, key=lambda p: abs(math.log(p[1].ratio or 1.0))), many)
     else:
         head = None
     regressed = [_label(s, m, many) for s, m in metrics if m.verdict == "regressed"]
