@@ -24,12 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.adapters.event import Event  # noqa: E402
 from bot.adapters.github_forge import GitHubForge  # noqa: E402
+from bot.commands.handle import bot_router  # noqa: E402
 from bot.core.comment_commands import parse_commands  # noqa: E402
 from bot.sandbox import Sandbox  # noqa: E402
 from bot.sandbox.events import build_event  # noqa: E402
 from bot.stages.context import Services  # noqa: E402
 from bot.stages.pr_state import publish_verdict  # noqa: E402
-from bot.stages.router import bot_router  # noqa: E402
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 # kind -> (who comments, the comment); "redelivered" repeats the approve event

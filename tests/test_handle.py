@@ -14,10 +14,11 @@ from git import GitCommandError
 
 from bot.adapters.event import Event, read_event
 from bot.adapters.git import GitError
+from bot.commands.handle import STAGES, bot_router
+from bot.core.router import Router
 from bot.errors import EXIT_BUG, ForgeError, GateError, InputError, exit_code_of, report
 from bot.sandbox.events import build_event
 from bot.stages.context import Services
-from bot.stages.router import STAGES, Router, bot_router
 
 
 def _services() -> Services:

@@ -20,6 +20,7 @@ from bot.adapters.event import Event
 from bot.adapters.git import Git
 from bot.adapters.github_forge import GitHubForge
 from bot.cli import main
+from bot.commands.handle import bot_router
 from bot.core import dashboard as dash
 from bot.core.config import parse_config
 from bot.core.records import monitor_path, release_path, results_path
@@ -28,7 +29,6 @@ from bot.core.workflows import render_workflows
 from bot.sandbox import Sandbox
 from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, dump_journal
 from bot.stages.dashboard import LoopEnv, gather, refresh_dashboard, scheduled
-from bot.stages.router import bot_router
 from tests.helpers.loop import NOW, as_json, monitor, release
 from tests.helpers.sandbox import (  # noqa: F401 - the fixture
     call,

@@ -14,13 +14,13 @@ import pytest
 from bot.adapters.event import Event
 from bot.adapters.github_forge import GitHubForge
 from bot.cli import main
+from bot.commands.handle import bot_router
 from bot.core.embed import extract
 from bot.core.policy import QUEUE_REJECTED
 from bot.sandbox import Sandbox
 from bot.sandbox.events import actions_env, build_event
 from bot.stages.context import Services
 from bot.stages.pr_state import REEVALUATING_STATUS
-from bot.stages.router import bot_router
 from tests.helpers import sample_repo as sample
 from tests.helpers.sandbox import run_git, sandbox  # noqa: F401 - the fixture
 from tests.test_pr_evaluation_e2e import bot_comments, gate, handle, pr_env

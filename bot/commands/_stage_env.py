@@ -27,8 +27,7 @@ def stage_env(args: argparse.Namespace) -> Any:
     from bot.adapters import actions
     from bot.adapters.release_git import Workspace
     from bot.core.forge import Forge
-    from bot.stages.context import _now, trusted_config
-    from bot.stages.release import Env
+    from bot.stages.context import Env, _now, trusted_config
 
     forge: Forge
     if args.forge == "local":

@@ -1,12 +1,49 @@
 """``improve handle``: what a workflow step runs. Reads the event Actions gives the step and
-dispatches it to the stages (``bot/stages/router.py`` lists which event goes where)."""
+dispatches it to the stages.
+
+The composition root: the one module that knows every stage. Each stage module has its own
+``Router`` (``bot.core.router``) and imports no other stage; ``STAGES`` here says which stage
+handles which event, and ``bot_router`` composes their routers.
+
+Only the stages that handle the event are imported (a test checks ``STAGES`` against their
+registrations): an event the bot ignores must not pay for scipy and every stage, since the
+workflows deliver more events than the bot acts on.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.adapters.event import Event
+    from bot.core.router import Router
+    from bot.stages.context import Services
+
+# the stage modules in the order their handlers run, and the events each handles; the monitor
+# before the dashboard: the dashboard then shows this run's monitor records
+STAGES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("pr_evaluation", frozenset({"pull_request", "workflow_run", "push", "merge_group"})),
+    ("release", frozenset({"push", "pull_request"})),
+    ("comment_commands", frozenset({"issue_comment"})),
+    ("issue_proposals", frozenset({"issue_comment"})),
+    ("monitor", frozenset({"schedule", "workflow_dispatch"})),
+    ("sweep", frozenset({"schedule", "workflow_dispatch"})),
+    ("dashboard", frozenset({"schedule", "workflow_dispatch"})),
+)
+
+
+def bot_router(event_name: str | None = None) -> Router[Event, Services]:
+    """The stages' routers, composed: those that handle ``event_name``, or all of them. A new
+    stage adds its module to STAGES."""
+    from bot.core.router import Router
+
+    modules = [importlib.import_module(f"bot.stages.{name}") for name, events in STAGES
+               if event_name is None or event_name in events]
+    return Router(*(m.router for m in modules))
 
 
 def register(sub: Any) -> None:
@@ -34,7 +71,6 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     # the stage loads when the command runs, not when the CLI starts
     from bot.adapters.event import read_event
-    from bot.stages.router import bot_router
 
     event = read_event(os.environ)
     router = bot_router(event.name)

@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bot.core.versioning import Version, tag_name
-    from bot.stages.monitor import rollback_release
+    from bot.stages.rollback import rollback_release
 
     env = stage_env(args)
     tag = str(args.tag).strip()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 # what the zygote imports before forking: the modules every step would import anyway
-_PRELOAD = ("bot.cli", "bot.stages.router", "bot.stages.pr_evaluation", "bot.stages.release",
+_PRELOAD = ("bot.cli", "bot.commands.handle", "bot.stages.pr_evaluation", "bot.stages.release",
             "bot.stages.comment_commands", "bot.stages.monitor", "bot.stages.dashboard",
             "bot.stages.propose", "bot.adapters.github_forge", "scipy.stats")
 

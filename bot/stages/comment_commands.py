@@ -43,7 +43,8 @@ from bot.core.policy import (
     refuse,
     resume_comment,
 )
-from bot.stages.context import Services
+from bot.core.router import Router
+from bot.stages.context import Services, env_for_event
 from bot.stages.pr_state import (
     StoredState,
     forge_login,
@@ -55,9 +56,9 @@ from bot.stages.pr_state import (
     set_gate,
     write_state,
 )
-from bot.stages.router import Router
+from bot.stages.rollback import rollback_release
 
-router = Router()
+router: Router[Event, Services] = Router()
 
 RESULT_REACTIONS = ("+1", "confused")
 
@@ -137,9 +138,6 @@ def _rollback(decision: CommentDecision, facts: CommentFacts, event: Event,
               services: Services) -> CommentDecision:
     """/rollback: open the revert pull request of the release this PR made, once; a second
     request points at the open one; a refusal or a conflict is the reply's reason."""
-    from bot.stages.monitor import rollback_release
-    from bot.stages.release import env_for_event
-
     result = rollback_release(env_for_event(event, services), pr=facts.number,
                               reason=decision.rollback or "", requested_by=facts.author)
     if result.ok:

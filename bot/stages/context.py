@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.adapters.event import Event
 from bot.core.config import BOTH_CONFIGS, CONFIG_PATHS, Config, parse_config, read_config
 from bot.core.forge import Forge
 from bot.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from bot.adapters.release_git import Workspace
 
 
 def _now() -> datetime:
@@ -114,3 +117,45 @@ def local_services(event: Event, **kwargs: Any) -> Services:
         return LocalForge(event.workspace, full_name=event.repo)
 
     return Services(make_forge=make, workspace=event.workspace, **kwargs)
+
+
+@dataclass
+class Env:
+    """What the release, monitor and rollback stages work with: built by the command or the
+    event handler."""
+
+    forge: Forge
+    config: Config
+    open_workspace: Callable[[str], Workspace]  # default branch -> workspace
+    now: Callable[[], datetime]
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    default_branch: str | None = None
+    in_actions: bool = False
+    # the Actions run (GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT) this is, when it is one
+    run_id: int | None = None
+    run_attempt: int | None = None
+
+
+def clone_url(event: Event) -> str:
+    return f"{event.server_url.rstrip('/')}/{event.repo}.git"
+
+
+def env_for_event(event: Event, services: Services) -> Env:
+    """The stage's environment from an Actions event and the handler's ``Services``."""
+    from bot.adapters import actions
+    from bot.adapters.local_forge import LocalForge
+    from bot.adapters.release_git import Workspace
+
+    forge = services.forge
+    root = forge.git.path if isinstance(forge, LocalForge) else None
+
+    def open_ws(branch: str) -> Workspace:
+        if root is not None:
+            return Workspace.local(root, branch)
+        return Workspace.clone(clone_url(event), branch, token=event.token)
+
+    run_id, attempt = actions.run_of(event.env)
+    return Env(forge=forge, config=services.config, open_workspace=open_ws, now=services.now,
+               out=services.out, err=services.err, default_branch=services.default_branch,
+               in_actions=actions.in_actions(event.env), run_id=run_id, run_attempt=attempt)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from pydantic import ValidationError
 
@@ -54,10 +54,12 @@ from bot.core.records import (
 )
 from bot.core.render import find_marker, render
 from bot.core.results import Results
+from bot.core.router import Router
 from bot.core.trends import RunSummary, merge_runs, monitor_runs, summarize_results
 from bot.core.yamldoc import YamlError, load_yaml
 from bot.errors import DamagedState, ForgeError
-from bot.stages.router import Router
+from bot.stages.context import Services
+from bot.stages.dashboard_issue import adopt_dashboard, find_dashboard
 
 PROPOSAL_LABEL = "improvement"
 PIN_FAILED = "improve dashboard: could not pin #{number} ({reason}); pin it by hand"
@@ -201,37 +203,6 @@ def open_proposals(forge: Forge) -> list[dash.ProposalView]:
     return views
 
 
-def find_dashboard(forge: Forge) -> Issue | None:
-    """The dashboard issue: open, labelled, carrying the marker; the oldest if several."""
-    found = [i for i in forge.list_issues(label=dash.LABEL, state="open")
-             if find_marker(i.body) == dash.MARKER]
-    return min(found, key=lambda i: i.number) if found else None
-
-
-def auto_tier_paused(forge: Forge) -> bool:
-    """Whether the auto tier is paused: the rollback-rate alert as the scheduled run keeps it on
-    the dashboard issue. The one place both ``improve propose`` (the tier a new proposal
-    states) and the pull-request evaluation (its gate) read, so they cannot disagree."""
-    from bot.core.alerts import paused_by
-
-    issue = find_dashboard(forge)
-    return issue is not None and paused_by(dash.alert_state(issue.body))
-
-
-def adopt_dashboard(forge: Forge) -> Issue | None:
-    """Before creating the dashboard: an open issue of the bot's carrying the marker but not
-    the label (a run killed between creating and labelling it), labelled and adopted, so that
-    there is never a second dashboard. One call, made only when none was found."""
-    login = forge.bot_login  # None: the login is unknown, any author counts
-    found = [i for i in forge.list_issues(state="open")
-             if find_marker(i.body) == dash.MARKER and (login is None or i.author == login)]
-    if not found:
-        return None
-    first = min(found, key=lambda i: i.number)
-    forge.add_labels(first.number, [dash.LABEL])
-    return first
-
-
 def gather(env: LoopEnv, with_issue: bool = True) -> Gathered:
     damaged: list[str] = []
     releases, monitors, runs = read_loop_records(env, damaged)
@@ -366,7 +337,7 @@ def has_remote(path: Path, remote: str = "origin") -> bool:
     return proc.returncode == 0
 
 
-def env_for_event(event: Event, services: Any) -> LoopEnv:
+def env_for_event(event: Event, services: Services) -> LoopEnv:
     git = Git(services.workspace, token=event.token)
     remote = "origin" if has_remote(git.path) else None
     return LoopEnv(forge=services.forge, config=services.config, git=git, remote=remote,
@@ -374,12 +345,12 @@ def env_for_event(event: Event, services: Any) -> LoopEnv:
                    err=services.err)
 
 
-router = Router()
+router: Router[Event, Services] = Router()
 
 
 @router.register("schedule")
 @router.register("workflow_dispatch")
-def on_schedule(event: Event, services: Any) -> int:
+def on_schedule(event: Event, services: Services) -> int:
     try:
         outcome = scheduled(env_for_event(event, services))
     except GitError as exc:

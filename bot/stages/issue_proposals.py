@@ -31,11 +31,11 @@ from bot.core.policy import (
     replied_to,
 )
 from bot.core.render import render
+from bot.core.router import Router
 from bot.errors import GateError, InputError
 from bot.stages.context import Services
-from bot.stages.router import Router
 
-router = Router()
+router: Router[Event, Services] = Router()
 
 RESULT_REACTIONS = ("+1", "confused")
 

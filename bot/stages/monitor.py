@@ -1,43 +1,32 @@
-"""MONITOR and ROLLBACK: releases still in their window are re-measured on the default branch's
-head and compared with what was measured on the release commit at release; a sustained drop
-warns on the release's pull request, a confident drop past the rollback threshold opens the
-revert pull request; ``/rollback`` and ``improve rollback`` open it on request.
+"""MONITOR: releases still in their window are re-measured on the default branch's head and
+compared with what was measured on the release commit at release; a sustained drop warns on the
+release's pull request, a confident drop past the rollback threshold opens the revert pull
+request (``bot/stages/rollback.py``, which ``/rollback`` and ``improve rollback`` use too).
 
 gather (release and monitor records from the data branch in one ``git cat-file --batch``, in a
 private bare clone of the default branch) -> decide (``bot.core.monitor``, pure: which releases
 are watched, what a run found, warn or revert) -> act (the head measured ONCE per run with the
 union of the suites the watched releases need, in a scratch worktree; the warning comment
-edited by its id; the revert branch and pull request; one write of every record).
-
-A revert is of the improvement's own change: its merge commit against the first parent, or its
-squashed commit; never the release commit (that would undo the version and the changelog).
-The proposal file the merge brought stays: ``.improve/proposals`` is the audit trail of intent.
-A revert that conflicts is reported on the release's pull request with the files, and nothing
-is pushed.
+edited by its id; the revert pull request; one write of every record).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TextIO
 
 from bot.adapters import actions
 from bot.adapters.datastore import DataStore
 from bot.adapters.event import Event
-from bot.adapters.git import Git, GitError, MergeConflict
-from bot.adapters.record_reader import read_blobs, read_json_files
-from bot.adapters.release_git import Published, Workspace
+from bot.adapters.record_reader import read_json_files
+from bot.adapters.release_git import Workspace
 from bot.core import monitor as core
 from bot.core.bisect import evidence_lines as bisection_lines
 from bot.core.compare import compare_results
-from bot.core.embed import embed
-from bot.core.forge import NotFound, PullRequest, Unprocessable
-from bot.core.proposals import PROPOSALS_DIR
+from bot.core.forge import NotFound
 from bot.core.records import (
-    MONITORS_DIR,
-    RELEASES_DIR,
     Bisection,
     MonitorRecord,
     MonitorRun,
@@ -47,15 +36,14 @@ from bot.core.records import (
     monitor_path,
     release_path,
     results_path,
-    sort_records,
 )
-from bot.core.release import RollbackFacts
 from bot.core.render import render
 from bot.core.results import Results
+from bot.core.router import Router
 from bot.errors import DamagedState, ImproveError
 from bot.stages import bisect
-from bot.stages.release import Env
-from bot.stages.router import Router
+from bot.stages.context import Env, Services, env_for_event
+from bot.stages.rollback import open_rollback, read_records
 
 RECORD_MESSAGE = "monitor: {count} release(s) at {commit}"
 NOTHING_WATCHED = "improve monitor: no release is in its monitor window"
@@ -64,7 +52,6 @@ NO_REFERENCE = "no results were measured on the release commit at release: nothi
 REVERT_CLOSED = "the window closed; the revert pull request #{number} was closed without merging"
 WINDOW_CLOSED = "the window closed on {until} with no rollback"
 ROLLED_BACK = "rolled back by {tag} (PR #{pr})"
-NOT_ON_BRANCH = "the change of {tag} ({sha}) is not on {branch}: nothing to revert"
 AUTO_ROLLBACK_SKIPPED = "past the rollback threshold; {why}"
 NO_SUITES = "none of the suites measured at release ({suites}) is on {commit} any more"
 GONE = "the suites measured at release are not on the default branch any more"
@@ -74,7 +61,6 @@ MEASURED_BY_THIS_RUN = "measured already by this run ({run_id}); counted once"
 
 Action = Literal["measured", "warned", "revert-opened", "revert-exists", "conflict", "kept",
                  "rolled-back", "waiting", "skipped", "ended"]
-RollbackStatus = Literal["opened", "exists", "refused", "conflict", "planned", "unknown"]
 
 
 @dataclass
@@ -91,32 +77,7 @@ class MonitorOutcome:
     revert_pr: int | None = None
 
 
-@dataclass
-class RollbackResult:
-    status: RollbackStatus
-    message: str
-    number: int | None = None
-    url: str | None = None
-    files: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("opened", "exists", "planned")
-
-
 # --- gather -------------------------------------------------------------------------------------
-
-
-def read_records(ws: Workspace, store: DataStore) -> RecordSet:
-    """The release and monitor records, checked against the tags; the damaged ones named
-    ("path: why"), reported, never read."""
-    store.refresh()
-    if ws.git.try_rev_parse(store.ref) is None:
-        return RecordSet()
-    paths = [p for p in ws.git.list_files(store.ref)
-             if p.endswith(".json") and p.startswith((RELEASES_DIR + "/", MONITORS_DIR + "/"))]
-    tags = ws.git.run("for-each-ref", "--format=%(refname:lstrip=2)", "refs/tags").split()
-    return sort_records(read_blobs(ws.git.path, store.ref, paths), tags)
 
 
 def report_damaged(env: Env, damaged: list[str], who: str) -> None:
@@ -140,170 +101,6 @@ def _measured_by(record: MonitorRecord, run_id: int | None) -> bool:
 def _stamp(run: MonitorRun, env: Env) -> MonitorRun:
     """The run, marked with the Actions run and attempt it measured for."""
     return run.model_copy(update={"run_id": env.run_id, "run_attempt": env.run_attempt})
-
-
-# --- rollback -----------------------------------------------------------------------------------
-
-
-def _conflicts(wt: Git) -> list[str]:
-    try:
-        out = wt.run("diff", "--name-only", "--diff-filter=U")
-    except GitError:
-        return []
-    return [p for p in out.splitlines() if p]
-
-
-def revert_commit(ws: Workspace, tip: str, release: ReleaseRecord, message: str) -> str | None:
-    """A commit on ``tip`` that reverts the improvement's own change (no ref moved); None when
-    the revert changes nothing. Raises ``MergeConflict`` with the files in conflict."""
-    sha = release.merge_sha
-    parents = ws.git.run("rev-list", "--parents", "-n", "1", sha).split()[1:]
-    with ws.git.worktree(tip) as wt:
-        args = ["revert", "--no-commit", *(["-m", "1"] if len(parents) > 1 else []), sha]
-        try:
-            wt.run(*args, env=ws.ident)
-        except GitError:
-            paths = _conflicts(wt)
-            try:
-                wt.run("revert", "--abort")
-            except GitError:
-                wt.run("reset", "--hard", "--quiet", tip)
-            raise MergeConflict(f"revert of {sha[:12]}", paths) from None
-        # the proposal file stays: .improve/proposals is the audit trail of intent
-        kept = [p for p in wt.run("diff", "--cached", "--name-only", "HEAD", "--",
-                                  PROPOSALS_DIR + "/").splitlines() if p]
-        if kept:
-            wt.run("reset", "--quiet", "HEAD", "--", *kept)
-            wt.run("checkout", "HEAD", "--", *kept)
-        tree = wt.run("write-tree")
-    if tree == ws.tree_of(tip):
-        return None
-    return ws.git.run("commit-tree", tree, "-p", tip, "-m", message.rstrip("\n"), env=ws.ident)
-
-
-def _publish_branch(ws: Workspace, branch: str, commit: str) -> None:
-    if ws.remote is None:
-        ws.git.run("update-ref", f"refs/heads/{branch}", commit)
-        return
-    try:
-        # the bot's own branch, with no open pull request: a leftover of an earlier try is replaced
-        ws.push(f"+{commit}:refs/heads/{branch}")
-    except Published as exc:
-        raise GitError(f"git push {branch}: {exc}") from None
-
-
-def _ensure_labels(env: Env, pr: PullRequest, dry_run: bool) -> None:
-    """An earlier run may have opened the revert pull request and died before labelling it."""
-    missing = [lb for lb in core.ROLLBACK_LABELS if lb not in pr.labels]
-    if missing and not dry_run:
-        env.forge.add_labels(pr.number, missing)
-
-
-def _open_revert(env: Env, branch: str) -> PullRequest | None:
-    found = env.forge.list_pulls(state="open", head=branch)
-    return next((p for p in found if p.head_ref == branch), None)
-
-
-def open_rollback(
-    env: Env,
-    ws: Workspace,
-    release: ReleaseRecord,
-    releases: list[ReleaseRecord],
-    *,
-    reason: str,
-    evidence: list[str],
-    requested_by: str | None = None,
-    dry_run: bool = False,
-) -> RollbackResult:
-    """The revert pull request of ``release``: opened, or the open one pointed at, or refused
-    with the reason, or the conflict reported on the release's pull request."""
-    rolled = core.rolled_back_by(releases).get(release.version)
-    check, why = core.check_rollback(release, rolled)
-    if check != "ok":
-        return RollbackResult("refused", why)
-    branch = core.rollback_branch(release.tag)
-    existing = _open_revert(env, branch)
-    if existing is not None:
-        _ensure_labels(env, existing, dry_run)
-        return RollbackResult("exists", core.EXISTS.format(number=existing.number,
-                                                           url=existing.url),
-                              existing.number, existing.url)
-    tip = ws.tip()
-    if ws.git.try_rev_parse(release.merge_sha) is None or not ws.git.is_ancestor(
-            release.merge_sha, tip):
-        return RollbackResult("refused", NOT_ON_BRANCH.format(
-            tag=release.tag, sha=release.merge_sha[:12], branch=ws.branch))
-    reason = " ".join(reason.split()) or core.DEFAULT_REASON.format(actor=requested_by or "?")
-    try:
-        commit = revert_commit(ws, tip, release, core.revert_message(release, reason))
-    except MergeConflict as exc:
-        message = core.CONFLICTED.format(sha=release.merge_sha[:12], branch=ws.branch,
-                                         files=", ".join(exc.paths) or "(unknown files)")
-        if not dry_run:
-            body = render("rollback_conflict.md.j2", tag=release.tag, merge_sha=release.merge_sha,
-                          branch=ws.branch, files=exc.paths, reason=reason)
-            env.forge.upsert_comment(release.pr, core.CONFLICT_MARKER, body)
-        return RollbackResult("conflict", message, files=list(exc.paths))
-    if commit is None:
-        return RollbackResult("refused", core.NOTHING_TO_REVERT.format(
-            sha=release.merge_sha[:12], branch=ws.branch))
-    if dry_run:
-        return RollbackResult("planned", f"would open {branch} reverting "
-                              f"{release.merge_sha[:12]}")
-    facts = RollbackFacts(version=release.version, restores=release.previous or "unknown",
-                          reason=reason, evidence=evidence,
-                          proposal_id=str((release.proposal or {}).get("id") or "") or None)
-    body = render("rollback_pr.md.j2", tag=release.tag, pr=release.pr,
-                  proposal_id=facts.proposal_id, merge_sha=release.merge_sha,
-                  restores=facts.restores, version=release.version, reason=reason,
-                  evidence=evidence, requested_by=f"@{requested_by}" if requested_by else None,
-                  data=embed("rollback", facts.model_dump()))
-    _publish_branch(ws, branch, commit)
-    try:
-        pr = env.forge.create_pull(title=core.rollback_title(release), body=body, head=branch,
-                                   base=ws.branch, labels=list(core.ROLLBACK_LABELS))
-    except Unprocessable:
-        # opened meanwhile by another delivery of the same request
-        again = _open_revert(env, branch)
-        if again is None:
-            raise
-        _ensure_labels(env, again, dry_run)
-        return RollbackResult("exists", core.EXISTS.format(number=again.number, url=again.url),
-                              again.number, again.url)
-    return RollbackResult("opened", core.OPENED.format(number=pr.number, url=pr.url),
-                          pr.number, pr.url)
-
-
-def evidence_of(monitor: MonitorRecord | None, release: ReleaseRecord) -> list[str]:
-    """The monitor's latest numbers, when it measured anything."""
-    if monitor is None or not monitor.runs:
-        return []
-    return core.evidence_lines(monitor.runs[-1], release.results)
-
-
-def rollback_release(env: Env, *, tag: str | None = None, pr: int | None = None,
-                     reason: str = "", requested_by: str | None = None,
-                     dry_run: bool = False) -> RollbackResult:
-    """``improve rollback vX.Y.Z`` and ``/rollback`` on a merged PR: find the release, open its
-    revert pull request (or point at the open one)."""
-    branch = env.default_branch or env.forge.repo_info().default_branch
-    ws = env.open_workspace(branch)
-    try:
-        store = DataStore(ws.git, env.config.data_branch, ws.remote)
-        records = read_records(ws, store)
-        if tag is not None:
-            release = next((r for r in records.releases if r.tag == tag), None)
-            missing = core.NO_RELEASE_TAG.format(tag=tag)
-        else:
-            release = next((r for r in records.releases if r.pr == pr), None)
-            missing = core.NO_RELEASE_PR.format(pr=pr)
-        if release is None:
-            return RollbackResult("unknown", missing)
-        return open_rollback(env, ws, release, records.releases, reason=reason,
-                             evidence=evidence_of(records.monitors.get(release.tag), release),
-                             requested_by=requested_by, dry_run=dry_run)
-    finally:
-        ws.close()
 
 
 # --- the monitor run ----------------------------------------------------------------------------
@@ -557,7 +354,7 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
 # --- wiring -------------------------------------------------------------------------------------
 
 
-def _branch_from_event(event: Event, services: Any) -> None:
+def _branch_from_event(event: Event, services: Services) -> None:
     """A scheduled run is on the default branch (GITHUB_REF names it), a dispatch says it in its
     payload: one API call fewer than asking the forge."""
     branch = event.default_branch
@@ -567,14 +364,12 @@ def _branch_from_event(event: Event, services: Any) -> None:
     services.assume_default_branch(branch)
 
 
-router = Router()
+router: Router[Event, Services] = Router()
 
 
 @router.register("schedule")
 @router.register("workflow_dispatch")
-def on_schedule(event: Event, services: Any) -> int:
-    from bot.stages.release import env_for_event
-
+def on_schedule(event: Event, services: Services) -> int:
     _branch_from_event(event, services)
     # DamagedState (exit 6) goes to the router, which reports it and still runs the dashboard
     run_monitor(env_for_event(event, services), MonitorRequest())

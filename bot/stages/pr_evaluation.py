@@ -70,17 +70,17 @@ from bot.core.proposal_files import LABEL, pick_proposal_file
 from bot.core.records import results_path
 from bot.core.render import render
 from bot.core.results import Results, SuiteResult, parse_results
+from bot.core.router import Router
 from bot.core.sequential import Round, look_confidence
 from bot.core.suites import input_paths
 from bot.errors import ImproveError, InputError
 from bot.stages.evaluate import evaluate_commit, evaluate_pair
 from bot.stages.pr_state import LOOK_UP, publish_verdict
-from bot.stages.router import Router
 
 if TYPE_CHECKING:
     from bot.stages.context import Services
 
-router = Router()
+router: Router[Event, Services] = Router()
 
 CLOSED_SINCE = ("improve: #{number} is closed or merged since {sha} was pushed: its comment and "
                 "gate are left as they are")
@@ -308,8 +308,8 @@ def decide(base: Results, head: Results, config: Config, meta: ProposalMeta | No
 
 def auto_tier_paused(services: Services) -> bool:
     """The rollback-rate alert, as the scheduled run left it on the dashboard issue (the same
-    place ``improve propose`` reads it: ``bot.stages.dashboard.auto_tier_paused``)."""
-    from bot.stages.dashboard import auto_tier_paused as paused
+    place ``improve propose`` reads it: ``bot.stages.dashboard_issue.auto_tier_paused``)."""
+    from bot.stages.dashboard_issue import auto_tier_paused as paused
 
     return paused(services.forge)
 

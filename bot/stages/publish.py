@@ -174,7 +174,7 @@ def publish_proposal(repo: Path, text: str, name: str, forge: Forge, pusher: Git
     pushes, None for the local forge): the limits' inputs read from the forge and the data
     branch first. ``improve propose``, the MCP server and ``/propose`` on an issue all run
     this, so they cannot differ in a check or a limit."""
-    from bot.stages.dashboard import auto_tier_paused
+    from bot.stages.dashboard_issue import auto_tier_paused
     from bot.stages.propose import propose, resolve_base
 
     notes: list[str] = []

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TextIO
 
@@ -76,10 +75,11 @@ from bot.core.release_facts import (
 from bot.core.release_notes import entry_text, release_notes, rolled_back_notes
 from bot.core.release_summary import COMPARE_MARKER, summary_from_comment
 from bot.core.render import render
+from bot.core.router import Router
 from bot.core.versioning import Version, parse_tag, tag_name
 from bot.core.yamldoc import YamlError, load_yaml
 from bot.errors import GateError, ImproveError, InputError, Problem
-from bot.stages.router import Router
+from bot.stages.context import Env, Services, env_for_event
 
 RELEASED_MARKER = "released"
 RELEASE_PR_LABEL = "release"
@@ -122,23 +122,6 @@ class ReleaseRequest:
     # run the suites the merge touched on the release commit (the monitor's reference);
     # measured only when this and the configuration's release.measure both say so
     measure: bool = True
-
-
-@dataclass
-class Env:
-    """What the stage works with: built by the command or the event handler."""
-
-    forge: Forge
-    config: Config
-    open_workspace: Callable[[str], Workspace]  # default branch -> workspace
-    now: Callable[[], datetime]
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    err: TextIO = field(default_factory=lambda: sys.stderr)
-    default_branch: str | None = None
-    in_actions: bool = False
-    # the Actions run (GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT) this is, when it is one
-    run_id: int | None = None
-    run_attempt: int | None = None
 
 
 @dataclass
@@ -727,33 +710,11 @@ def _describe(o: Outcome) -> str:
 # --- wiring -------------------------------------------------------------------------------------
 
 
-def clone_url(event: Event) -> str:
-    return f"{event.server_url.rstrip('/')}/{event.repo}.git"
-
-
-def env_for_event(event: Event, services: Any) -> Env:
-    """The stage's environment from an Actions event and the handler's ``Services``."""
-    from bot.adapters.local_forge import LocalForge
-
-    forge = services.forge
-    local = isinstance(forge, LocalForge)
-
-    def open_ws(branch: str) -> Workspace:
-        if local:
-            return Workspace.local(forge.git.path, branch)
-        return Workspace.clone(clone_url(event), branch, token=event.token)
-
-    run_id, attempt = actions.run_of(event.env)
-    return Env(forge=forge, config=services.config, open_workspace=open_ws, now=services.now,
-               out=services.out, err=services.err, default_branch=services.default_branch,
-               in_actions=actions.in_actions(event.env), run_id=run_id, run_attempt=attempt)
-
-
-router = Router()
+router: Router[Event, Services] = Router()
 
 
 @router.register("push")
-def on_push(event: Event, services: Any) -> int:
+def on_push(event: Event, services: Services) -> int:
     """A push to the default branch (a merge, or a release pull request merged)."""
     branch = event.default_branch
     ref = event.text("ref") or event.ref
@@ -768,7 +729,7 @@ def on_push(event: Event, services: Any) -> int:
 
 
 @router.register("pull_request", "closed")
-def on_merged(event: Event, services: Any) -> int:
+def on_merged(event: Event, services: Services) -> int:
     number = event.get("pull_request", "number")
     if event.get("pull_request", "merged") is not True:
         print(f"improve release: pull request #{number} was closed without merging; "

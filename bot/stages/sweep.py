@@ -8,23 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TextIO
 
 from bot.adapters.event import Event
 from bot.core.config import Config
 from bot.core.forge import Forge
 from bot.core.policy import GATE_CONTEXT
 from bot.core.render import render
+from bot.core.router import Router
 from bot.core.sweep import sweep_decision
+from bot.stages.context import Services
 from bot.stages.pr_state import read_state, set_gate
-from bot.stages.router import Router
 
 LABEL = "improvement"
 CLOSE_MARKER = "closed-rejected"
 GATE_LINE = "improve sweep: #{number} {sha}: improve/gate {state} ({description})"
 CLOSE_LINE = "improve sweep: #{number}: closed, rejected and left open too long"
 
-router = Router()
+router: Router[Event, Services] = Router()
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def sweep_proposals(forge: Forge, config: Config, now: datetime, out: TextIO,
 
 @router.register("schedule")
 @router.register("workflow_dispatch")
-def on_schedule(event: Event, services: Any) -> int:
+def on_schedule(event: Event, services: Services) -> int:
     services.assume_default_branch(event.default_branch)
     sweep_proposals(services.forge, services.config, services.now(), services.out)
     return 0

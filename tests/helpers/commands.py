@@ -14,11 +14,11 @@ import pytest
 
 from bot.adapters.event import Event
 from bot.adapters.github_forge import GitHubForge
+from bot.commands.handle import bot_router
 from bot.core.forge import Comment
 from bot.sandbox import Sandbox
 from bot.sandbox.events import build_event
 from bot.stages.context import Services
-from bot.stages.router import bot_router
 from tests.helpers.sandbox import clone, push_change, run_git
 
 _repos = itertools.count()

@@ -30,9 +30,9 @@ from bot.core.records import MonitorRecord, ReleaseRecord, monitor_path, release
 from bot.sandbox import Sandbox
 from bot.sandbox.events import build_event
 from bot.stages import monitor as monitor_stage
-from bot.stages.context import Services
+from bot.stages.context import Env, Services
 from bot.stages.monitor import MonitorOutcome, MonitorRequest, run_monitor
-from bot.stages.release import Env, Outcome, ReleaseRequest, run_release
+from bot.stages.release import Outcome, ReleaseRequest, run_release
 from tests.helpers import sample_repo as sample
 from tests.helpers.sandbox import call, run_git
 
@@ -256,7 +256,7 @@ class World:
             merged: bool = True) -> Comment:
         """``login`` comments on PR ``number`` (merged, or open); the COMMANDS stage handles
         the event ``times`` times (GitHub may deliver an event more than once)."""
-        from bot.stages.router import bot_router
+        from bot.commands.handle import bot_router
 
         c = self.forge(login).create_comment(number, body)
         payload = build_event("issue_comment", "created", repo=self.name, number=number,

@@ -16,7 +16,8 @@ from bot.core.config import Config, parse_config
 from bot.core.embed import embed
 from bot.core.forge import Forge
 from bot.sandbox import Sandbox
-from bot.stages.release import Env, Outcome, ReleaseRequest, run_release
+from bot.stages.context import Env
+from bot.stages.release import Outcome, ReleaseRequest, run_release
 from tests.helpers.sandbox import call, clone, run_git
 
 REPO = "octo/app"
