@@ -247,7 +247,7 @@ class World:
 
     def scheduled(self) -> int:
         """The scheduled run's MONITOR handler, as ``improve handle`` dispatches it."""
-        from bot.stages.router import Router
+        from bot.core.router import Router
 
         return Router(monitor_stage.router).dispatch(
             self.event("schedule", build_event("schedule")), self.services())
