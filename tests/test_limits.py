@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core.config import AlertsConfig, Config, LimitsConfig
-from bot.core.limits import OpenProposal, ReleaseRecord, check_limits, release_slots
+from bot.core.limits import CooldownRelease, OpenProposal, check_limits, release_slots
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -16,8 +16,8 @@ def _open(n: int, targets: list[str] | None = None) -> list[OpenProposal]:
     return [OpenProposal(id=f"p{i}", targets=targets or [f"f{i}"], number=i) for i in range(n)]
 
 
-def _release(hours_ago: float, paths: list[str]) -> ReleaseRecord:
-    return ReleaseRecord(version="1.4.0", released_at=NOW - timedelta(hours=hours_ago),
+def _release(hours_ago: float, paths: list[str]) -> CooldownRelease:
+    return CooldownRelease(version="1.4.0", released_at=NOW - timedelta(hours=hours_ago),
                          paths=paths)
 
 
@@ -52,7 +52,7 @@ def _release(hours_ago: float, paths: list[str]) -> ReleaseRecord:
 )
 def test_check_limits(
     opened: list[OpenProposal],
-    releases: list[ReleaseRecord],
+    releases: list[CooldownRelease],
     merged: list[str],
     depends: list[str],
     config: Config,

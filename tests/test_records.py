@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from bot.core.records import MonitorRecord, MonitorRun, ReleaseRecord, monitor_path, release_path
+from bot.core.records import (
+    MonitorRecord,
+    MonitorRun,
+    ReleaseRecord,
+    monitor_path,
+    record_json,
+    release_path,
+)
 from bot.core.release import ReleasePlan
 from tests.test_release_plan import merged, plan
 
@@ -14,7 +21,7 @@ def test_a_release_plans_record_loads_as_a_release_record() -> None:
     result = plan(merged())
     assert isinstance(result, ReleasePlan)
     # through JSON, as the data branch stores it
-    record = ReleaseRecord.model_validate(json.loads(json.dumps(result.record, default=str)))
+    record = ReleaseRecord.model_validate(json.loads(json.dumps(record_json(result.record))))
     assert record.tag == result.tag and record.pr == result.pr
     assert record.monitor.state == "watching" and record.monitor.until > record.merged_at
     assert result.record_path == release_path(result.tag)

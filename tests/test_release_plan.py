@@ -10,6 +10,7 @@ import pytest
 from bot.core.changelog import parse_history
 from bot.core.config import Config, parse_config
 from bot.core.history import TagRef
+from bot.core.records import record_json
 from bot.core.release import (
     AlreadyReleased,
     ChangeSummary,
@@ -74,7 +75,7 @@ def test_plan_for_a_merged_proposal() -> None:
     assert p.files["CHANGELOG.md"] == CHANGELOG.replace("## [1.3.2]", p.entry + "\n## [1.3.2]")
     assert "**Proposal**: prop-20261121-router-threshold (#42)\\\n" in p.entry
     assert "- config/router.yaml: routing.threshold 0.55 -> 0.62 — low-confidence" in p.entry
-    rec = p.record
+    rec = record_json(p.record)  # as the data branch stores it
     assert p.record_path == "releases/v1.4.0.json"
     assert rec["monitor"] == {"window_days": 7.0, "until": "2026-11-28T12:00:00+00:00",
                               "state": "watching"}
@@ -118,7 +119,7 @@ def test_rollback_plan_marks_the_rolled_back_release() -> None:
     hist = parse_history(p.files["CHANGELOG.md"])
     assert [(h.version, h.rolled_back, h.rollback_of, h.pr) for h in hist] == [
         ("1.4.1", False, "1.4.0", 57), ("1.4.0", True, None, 42), ("1.3.2", False, None, None)]
-    assert p.record["rollback"]["restores"] == "1.3.2"
+    assert record_json(p.record)["rollback"]["restores"] == "1.3.2"
 
 
 HOSTILE = "<script>alert(1)</script> @org/team see [this](http://evil.example) \n## 9.9.9"

@@ -7,10 +7,12 @@ another job pushed first, fetch and write again on the new tip (bounded tries)."
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bot.adapters.git import Git, GitError, PushRejected
+from bot.adapters.record_reader import read_blobs
+from bot.core.records import RecordSet, is_record_path, sort_records
 from bot.errors import ForgeError
 
 Files = Mapping[str, Any]  # path -> JSON value (None deletes the file)
@@ -58,6 +60,19 @@ class DataStore:
         if self.git.try_rev_parse(self.ref) is None:
             return []
         return self.git.list_files(self.ref, prefix)
+
+    def records(self, tags: Iterable[str] | None = None, *, refresh: bool = True) -> RecordSet:
+        """The release and monitor records, checked (``sort_records``: ``tags`` the repository's
+        tags, None when unknown): the one reader of them, in one batched ``git cat-file``.
+        ``refresh``: fetch the branch first even when it was fetched already."""
+        if refresh:
+            self.refresh()
+        else:
+            self._ensure()
+        if self.git.try_rev_parse(self.ref) is None:
+            return RecordSet()
+        paths = [p for p in self.git.list_files(self.ref) if is_record_path(p)]
+        return sort_records(read_blobs(self.git.path, self.ref, paths), tags)
 
     def write(
         self,

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from bot.core.strict import Strict
 
 Bump = Literal["major", "minor", "patch"]
 Risk = Literal["low", "medium", "high"]
@@ -25,10 +27,6 @@ DEFAULT_TYPES: dict[str, Bump] = {
 }
 DEFAULT_AUTO_RISKS: list[Risk] = ["low"]
 DEFAULT_APPROVERS: list[Permission] = ["write", "maintain", "admin"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ProposalsConfig(Strict):

@@ -31,7 +31,7 @@ class OpenProposal(BaseModel):
     number: int | None = None
 
 
-class ReleaseRecord(BaseModel):
+class CooldownRelease(BaseModel):
     """A release, as far as the cooldown needs it: when, which version, which paths."""
 
     version: str
@@ -40,7 +40,7 @@ class ReleaseRecord(BaseModel):
     proposal: str | None = None
 
 
-def cooldown_view(data: Any) -> ReleaseRecord | None:
+def cooldown_view(data: Any) -> CooldownRelease | None:
     """What the cooldown needs of a data-branch release record (JSON): when, which version,
     the paths its proposal changed; None when it does not say when or which version."""
     if not isinstance(data, dict):
@@ -49,7 +49,7 @@ def cooldown_view(data: Any) -> ReleaseRecord | None:
     proposal: dict[str, Any] = found if isinstance(found, dict) else {}
     changes = proposal.get("changes") or []
     try:
-        return ReleaseRecord(
+        return CooldownRelease(
             version=str(data["version"]),
             released_at=data["released_at"],
             paths=[str(c["path"]) for c in changes if isinstance(c, dict) and c.get("path")],
@@ -74,7 +74,7 @@ def check_limits(
     targets: Iterable[str],
     depends_on: Iterable[str],
     open_proposals: Iterable[OpenProposal],
-    releases: Iterable[ReleaseRecord],
+    releases: Iterable[CooldownRelease],
     merged: Iterable[str],
     now: datetime,
     config: Config,

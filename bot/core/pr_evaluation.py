@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from bot.core.compare import Comparison
 from bot.core.config import Config
@@ -19,6 +19,7 @@ from bot.core.monitor import ROLLBACK_BRANCH_PREFIX
 from bot.core.proposal_files import LABEL, author_of, is_proposal_path, proposal_fields
 from bot.core.results import Results
 from bot.core.sequential import Round
+from bot.core.strict import Strict
 from bot.errors import InputError, Problem
 
 COMMENT_MARKER = "compare"
@@ -38,10 +39,6 @@ WRONG_HEAD = "the results artifact speaks for commit {got}, not for this head {w
 WRONG_RESULTS_HEAD = "the head results in the artifact are of commit {got}, not {want}"
 MISSING_SIDE = "the results artifact carries no {side} results"
 TEST_FAILED = "the test run could not evaluate this pull request: {error}"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ProposalMeta(Strict):

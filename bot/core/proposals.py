@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from bot.core.config import Config, Risk
 from bot.core.edits import (
@@ -36,6 +36,7 @@ from bot.core.edits import (
     set_key,
 )
 from bot.core.proposal_files import PROPOSALS_DIR
+from bot.core.strict import Strict
 from bot.core.yamldoc import (
     Document,
     YamlError,
@@ -77,10 +78,6 @@ BAD_DEPENDENCY = "{dep!r} is not a proposal id"
 
 
 KINDS = ("set", "replace", "content", "patch")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class SetSpec(Strict):

@@ -1,7 +1,11 @@
-"""The records on the data branch, as models: where each kind lives and what it holds.
+"""The records on the data branch, as models: where each kind lives, what it holds, how it is read
+and how it is written. Every record the bot keeps there is defined here and nowhere else.
 
 Writers: the release stage (``releases/<tag>.json``, ``results/<sha>.json``), the monitor
-(``monitors/<tag>.json``). Readers: the monitor, the limits, the dashboard, ``improve history``.
+(``monitors/<tag>.json``, and the window state of a release record). Readers: the monitor, the
+limits, the dashboard, ``improve propose``, ``improve history``; all read the release and monitor
+records through one reader, ``DataStore.records`` (bot/adapters/datastore.py), which checks them
+with ``sort_records`` below. Everything written goes through ``record_json``.
 Records written by an older bot may carry more keys; readers keep what they know."""
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
 
 # the version of the record format this bot writes and reads; a record from a newer bot
 # (a higher ``schema``) is reported as damaged rather than misread
@@ -33,6 +37,11 @@ def results_path(sha: str) -> str:
     return f"{RESULTS_DIR}/{sha}.json"
 
 
+def is_record_path(path: str) -> bool:
+    """A release or monitor record's path (what ``sort_records`` reads)."""
+    return path.endswith(".json") and path.startswith((RELEASES_DIR + "/", MONITORS_DIR + "/"))
+
+
 class Lenient(BaseModel):
     # ``schema`` is written by its name (a pydantic model has a ``schema`` method of its own)
     model_config = ConfigDict(extra="allow", validate_by_name=True, validate_by_alias=True,
@@ -44,9 +53,19 @@ class MonitorWindow(Lenient):
     until: datetime
     state: Literal["watching", "kept", "rolled_back"] = "watching"
 
+    @field_serializer("until", when_used="json")
+    def _iso(self, value: datetime) -> str:
+        return value.isoformat()  # as release records have always been written: "+00:00"
+
 
 class ReleaseRecord(Lenient):
-    """``releases/<tag>.json``: written once by the release stage (see bot/core/release.py)."""
+    """``releases/<tag>.json``: planned by bot/core/release.py, written once by the release stage
+    (with the release commit, the PR's address and the results measured on it); afterwards only
+    its window's state changes (``set_release_state``)."""
+
+    # NaN in a comparison's details is written as NaN, as json.dumps always wrote it here
+    model_config = ConfigDict(extra="allow", validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True, ser_json_inf_nan="constants")
 
     kind: Literal["release"] = "release"
     schema_version: int = Field(RECORD_SCHEMA, alias="schema", le=RECORD_SCHEMA, ge=1)
@@ -66,6 +85,11 @@ class ReleaseRecord(Lenient):
     # the release commit and the results measured on it at release (the monitor's reference)
     release_commit: str | None = None
     results: str | None = None
+    pr_url: str | None = None
+
+    @field_serializer("released_at", "merged_at", when_used="json")
+    def _iso(self, value: datetime) -> str:
+        return value.isoformat()  # as release records have always been written: "+00:00"
 
 
 MonitorState = Literal["watching", "warned", "rollback_opened", "rolled_back", "kept"]
@@ -153,6 +177,24 @@ class RecordSet(BaseModel):
     releases: list[ReleaseRecord] = Field(default_factory=list)
     monitors: dict[str, MonitorRecord] = Field(default_factory=dict)  # tag -> record
     damaged: list[str] = Field(default_factory=list)  # one line per damaged record, path first
+    # every release file that parses as JSON, by path, damaged or not: what the proposing
+    # limits read leniently (a release counts for the cooldown even if its record lacks fields)
+    release_data: dict[str, Any] = Field(default_factory=dict)
+
+
+def record_json(record: ReleaseRecord | MonitorRecord) -> dict[str, Any]:
+    """A record as the data branch stores it (``DataStore.write`` encodes it): the one writer."""
+    data: dict[str, Any] = json.loads(record.model_dump_json())
+    return data
+
+
+def set_release_state(stored: dict[str, Any], state: str) -> dict[str, Any]:
+    """A release record as stored, with its window's state set: the monitor's only change to a
+    release record, made on the JSON as read so every other byte stays as the release wrote it
+    (keys an older or newer bot wrote included)."""
+    out = dict(stored)
+    out["monitor"] = {**(out.get("monitor") or {}), "state": state}
+    return out
 
 
 def damaged_path(line: str) -> str:
@@ -182,6 +224,8 @@ def sort_records(blobs: Mapping[str, bytes | str], tags: Iterable[str] | None) -
         except (ValueError, UnicodeDecodeError) as exc:
             out.damaged.append(DAMAGED.format(path=path, why=f"does not parse as JSON ({exc})"))
             continue
+        if is_release:
+            out.release_data[path] = data
         schema = data.get("schema") if isinstance(data, dict) else None
         if isinstance(schema, int) and schema > RECORD_SCHEMA:
             out.damaged.append(DAMAGED.format(

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from bot.core.changelog import (
     ChangeNote,
@@ -29,8 +29,9 @@ from bot.core.changelog import (
 from bot.core.config import Config, ReleaseConfig, VersionFile
 from bot.core.history import TagRef
 from bot.core.pep440 import Pep440Version
-from bot.core.records import release_path
+from bot.core.records import MonitorWindow, ReleaseRecord, release_path
 from bot.core.render import md_escape
+from bot.core.strict import Strict
 from bot.core.version_files import read_versions, write_versions
 from bot.core.versioning import Version, bump_kind, is_valid, parse_tag, tag_name
 from bot.errors import GateError, InputError, Problem
@@ -43,10 +44,6 @@ RELEASE_SUBJECT = "chore(release): {tag}"
 RELEASE_PR_BRANCH = "improve-release"
 # when nothing says what the current version is, the first release bumps from here
 INITIAL_VERSION = "0.0.0"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ChangeSummary(Strict):
@@ -125,7 +122,8 @@ class ReleasePlan(Strict):
     # path -> new text, for the changelog and every version file that changes
     files: dict[str, str]
     record_path: str
-    record: dict[str, Any]
+    # the release's record as planned; the release stage adds what it learns when it acts
+    record: ReleaseRecord
     mode: Literal["push", "pr"]
     pr_branch: str
     pr_title: str
@@ -347,30 +345,29 @@ def plan_release(
     commit_message = f"{subject}\n\n{summary}\n\n" + "\n".join(trailers) + "\n"
     tag_message = f"Release {tag}\n\n{summary}\n\n" + "\n".join(trailers) + "\n"
     merged_at = _aware(pr.merged_at)
-    record = {
-        "kind": "release",
-        "version": version,
-        "tag": tag,
-        "previous": str(cur),
-        "date": date,
-        "released_at": _aware(now).isoformat(),
-        "pr": pr.number,
-        "merge_sha": pr.merge_sha,
-        "merged_at": merged_at.isoformat(),
-        "proposal": p.model_dump() if p else None,
-        "rollback": rb.model_dump() if rb else None,
-        "comparison": {
+    record = ReleaseRecord(
+        version=version,
+        tag=tag,
+        previous=str(cur),
+        date=date,
+        released_at=_aware(now),
+        pr=pr.number,
+        merge_sha=pr.merge_sha,
+        merged_at=merged_at,
+        proposal=p.model_dump() if p else None,
+        rollback=rb.model_dump() if rb else None,
+        comparison={
             "decision": comparison.decision,
             "improvement": comparison.improvement,
             "details": comparison.details,
         },
-        "metrics": list(comparison.metrics),
-        "monitor": {
-            "window_days": config.monitor.window_days,
-            "until": (merged_at + timedelta(days=config.monitor.window_days)).isoformat(),
-            "state": "watching",
-        },
-    }
+        metrics=list(comparison.metrics),
+        monitor=MonitorWindow(
+            window_days=config.monitor.window_days,
+            until=merged_at + timedelta(days=config.monitor.window_days),
+            state="watching",
+        ),
+    )
     return ReleasePlan(
         version=version,
         previous=str(cur),

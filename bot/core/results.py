@@ -8,8 +8,9 @@ import json
 from collections.abc import Collection, Iterable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from bot.core.strict import Strict
 from bot.core.suites import Metric
 from bot.errors import InputError, Problem
 
@@ -28,10 +29,6 @@ CONTRACT_FAILURES: frozenset[str] = frozenset({"not_found", "no_metrics", "malfo
 # A metric value: a finite JSON number. Strict, so that "0.9" or true is refused rather than
 # coerced, and NaN or Infinity (which Python's json reads) never reach the statistics.
 Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Sample(Strict):

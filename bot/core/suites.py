@@ -12,8 +12,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
@@ -22,14 +20,11 @@ from pydantic import (
 from bot.core.formats import FORMATS, FormatName
 from bot.core.formats.custom import path_steps
 from bot.core.globs import check_glob, match_any
+from bot.core.strict import Strict
 from bot.core.yamldoc import Document, parse_yaml, validate_document
 from bot.errors import InputError, Problem
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Metric(Strict):

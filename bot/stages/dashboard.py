@@ -44,13 +44,10 @@ from bot.core.forge import Forge, Issue
 from bot.core.policy import GATE_CONTEXT
 from bot.core.proposals import BRANCH_PREFIX, PROPOSALS_DIR
 from bot.core.records import (
-    MONITORS_DIR,
-    RELEASES_DIR,
     RESULTS_DIR,
     MonitorRecord,
     ReleaseRecord,
     damaged_path,
-    sort_records,
 )
 from bot.core.render import find_marker, render
 from bot.core.results import Results
@@ -132,17 +129,12 @@ def read_loop_records(env: LoopEnv, damaged: list[str] | None = None) -> tuple[
     """The records; the damaged ones (not JSON, an unknown schema version, not the record their
     path says) go to ``damaged`` instead, for the health line."""
     store = env.store
-    store.refresh()
+    # the workspace may have no tags (a shallow checkout): a tag is not asked for here
+    found = store.records(None)
     ref = store.ref
     if env.git.try_rev_parse(ref) is None:
         return [], [], []
-    files = env.git.list_files(ref)
-    releases = [p for p in files if p.startswith(RELEASES_DIR + "/") and p.endswith(".json")]
-    monitors = [p for p in files if p.startswith(MONITORS_DIR + "/") and p.endswith(".json")]
     results = _results_paths(env.git, ref)
-    blobs = read_blobs(env.git.path, ref, releases + monitors)
-    # the workspace may have no tags (a shallow checkout): a tag is not asked for here
-    found = sort_records(blobs, None)
     if damaged is not None:
         damaged.extend(found.damaged)
     raw = read_json_files(env.git.path, ref, results)

@@ -34,8 +34,10 @@ from bot.core.records import (
     ReleaseRecord,
     damaged_path,
     monitor_path,
+    record_json,
     release_path,
     results_path,
+    set_release_state,
 )
 from bot.core.render import render
 from bot.core.results import Results
@@ -260,13 +262,12 @@ def _run(env: Env, ws: Workspace, req: MonitorRequest,
         return outcomes
 
     def files() -> dict[str, Any]:
-        out: dict[str, Any] = {monitor_path(tag): json.loads(rec.model_dump_json())
+        out: dict[str, Any] = {monitor_path(tag): record_json(rec)
                                for tag, rec in changed.items()}
         for tag, state in release_states.items():
             fresh = store.read(release_path(tag))
             if isinstance(fresh, dict):
-                fresh.setdefault("monitor", {})["state"] = state
-                out[release_path(tag)] = fresh
+                out[release_path(tag)] = set_release_state(fresh, state)
         if now_results is not None and store.read(new_results_path) is None:
             out[new_results_path] = json.loads(now_results.model_dump_json())
         out.update({p: data for p, data in probed.items() if store.read(p) is None})

@@ -22,7 +22,7 @@ from bot.adapters.patch import apply_patch
 from bot.core.config import Config, read_config
 from bot.core.edits import ChangeSummary
 from bot.core.issue_proposals import CLOSES
-from bot.core.limits import OpenProposal, ReleaseRecord, check_limits
+from bot.core.limits import CooldownRelease, OpenProposal, check_limits
 from bot.core.proposal_files import LABEL
 from bot.core.proposals import (
     BRANCH_PREFIX,
@@ -41,8 +41,7 @@ from bot.core.proposals import (
     targets,
 )
 from bot.core.proposer import ProposerContext, proposer_context
-from bot.core.records import MonitorRecord
-from bot.core.records import ReleaseRecord as FullRelease
+from bot.core.records import MonitorRecord, ReleaseRecord
 from bot.core.render import render
 from bot.core.tiers import Tier, approval_tier
 from bot.core.yamldoc import dump_yaml
@@ -197,7 +196,7 @@ def plan_proposal(repo: Path, text: str, file: str, today: date) -> Plan:
 
 # the data branch's full records: releases and monitors (bot.core.records), for the proposer's
 # track record, resemblance to rolled-back changes and the auto tier's pause
-History = tuple[Sequence[FullRelease], Sequence[MonitorRecord]]
+History = tuple[Sequence[ReleaseRecord], Sequence[MonitorRecord]]
 
 
 def with_history(plan: Plan, history: History, now: datetime,
@@ -304,7 +303,7 @@ def propose(
     now: datetime | None = None,
     dry_run: bool = False,
     publish: Publisher | None = None,
-    releases: Iterable[ReleaseRecord] = (),
+    releases: Iterable[CooldownRelease] = (),
     open_proposals: Iterable[OpenProposal] | None = None,
     history: History | None = None,
     paused: bool | None = None,

@@ -7,21 +7,17 @@ request for the branch) and nothing is written."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from bot.adapters.datastore import DataStore
 from bot.adapters.git import Git, PushRejected
 from bot.core.forge import Forge
-from bot.core.limits import OpenProposal, ReleaseRecord, cooldown_view
+from bot.core.limits import CooldownRelease, OpenProposal, cooldown_view
 from bot.core.proposals import BRANCH_PREFIX, PROPOSALS_DIR
-from bot.core.records import MONITORS_DIR, RELEASES_DIR, MonitorRecord
-from bot.core.records import ReleaseRecord as FullRelease
+from bot.core.records import MonitorRecord, RecordSet, ReleaseRecord, release_path
 from bot.errors import GateError
 from bot.stages.propose import LABEL, Outcome, Publisher, PublishRequest
 
@@ -68,47 +64,29 @@ def open_proposals(forge: Forge) -> Iterator[OpenProposal]:
 
 @dataclass(frozen=True)
 class DataRecords:
-    """The release and monitor records on the data branch, as JSON (one batched read)."""
+    """The release and monitor records on the data branch (``DataStore.records``)."""
 
-    releases: list[Any]
-    monitors: list[Any]
+    records: RecordSet
 
     @property
-    def cooldown(self) -> list[ReleaseRecord]:
+    def cooldown(self) -> list[CooldownRelease]:
         """What the cooldown needs: lenient, so a record that lacks fields still counts."""
-        return [v for v in (cooldown_view(d) for d in self.releases) if v is not None]
+        found = self.records.release_data
+        return [v for v in (cooldown_view(found[p]) for p in sorted(found)) if v is not None]
 
     @property
-    def history(self) -> tuple[list[FullRelease], list[MonitorRecord]]:
+    def history(self) -> tuple[list[ReleaseRecord], list[MonitorRecord]]:
         """The full records (those that read as such), for the proposer's track record, the
-        resemblance to rolled-back changes and the auto tier's pause."""
-        return _valid(FullRelease, self.releases), _valid(MonitorRecord, self.monitors)
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _valid(model: type[M], items: list[Any]) -> list[M]:
-    out = []
-    for item in items:
-        with contextlib.suppress(ValueError, TypeError):
-            out.append(model.model_validate(item))
-    return out
+        resemblance to rolled-back changes and the auto tier's pause; by path, as stored."""
+        releases = sorted(self.records.releases, key=lambda r: release_path(r.tag))
+        return releases, list(self.records.monitors.values())
 
 
 def data_records(store: DataStore) -> DataRecords:
-    from bot.adapters.record_reader import read_json_files
-
-    paths = [p for p in store.list() if p.endswith(".json")
-             and p.startswith((RELEASES_DIR + "/", MONITORS_DIR + "/"))]
-    raw = read_json_files(store.git.path, store.ref, paths) if paths else {}
-    return DataRecords(
-        releases=[raw[p] for p in sorted(raw) if p.startswith(RELEASES_DIR + "/")],
-        monitors=[raw[p] for p in sorted(raw) if p.startswith(MONITORS_DIR + "/")],
-    )
+    return DataRecords(store.records(None, refresh=False))
 
 
-def release_records(store: DataStore) -> list[ReleaseRecord]:
+def release_records(store: DataStore) -> list[CooldownRelease]:
     """Release records on the data branch (written by the release stage), as the cooldown needs
     them; unreadable ones are skipped."""
     return data_records(store).cooldown

@@ -44,7 +44,7 @@ from bot.core.limits import ReleaseSlots, release_slots
 from bot.core.records import (
     RECORD_SCHEMA,
     RELEASES_DIR,
-    ReleaseRecord,
+    record_json,
     release_path,
     results_path,
 )
@@ -279,14 +279,11 @@ def _measure(ws: Workspace, commit: str, merge_sha: str, err: TextIO) -> dict[st
 
 def _record(ws: Workspace, config: Config, plan: ReleasePlan, commit: str, pr: PullRequest,
             results: dict[str, Any] | None) -> None:
-    record = dict(plan.record)
-    record["schema"] = RECORD_SCHEMA
-    record["release_commit"] = commit
-    record["pr_url"] = pr.url
     path = results_path(commit) if results is not None else None
-    record["results"] = path
-    ReleaseRecord.model_validate(record)  # what the monitor and the dashboard will read
-    files: dict[str, Any] = {plan.record_path: record}
+    record = plan.record.model_copy(update={
+        "schema_version": RECORD_SCHEMA, "release_commit": commit, "pr_url": pr.url,
+        "results": path})
+    files: dict[str, Any] = {plan.record_path: record_json(record)}
     if results is not None and path is not None:
         files[path] = results
     DataStore(ws.git, config.data_branch, ws.remote).write(
@@ -533,9 +530,10 @@ def _finish(env: Env, ws: Workspace, plan: ReleasePlan, commit: str, pr: PullReq
     before it leaves a tag without a record, which the next run completes (``_unfinished``)."""
     measure = req.measure and env.config.release.measure
     results = _measure(ws, commit, pr.merge_commit_sha or commit, env.err) if measure else None
-    summary = ComparisonSummary(improvement=plan.record["comparison"]["improvement"],
-                                metrics=list(plan.record["metrics"]))
-    body = _released_comment(plan.tag, commit, summary, plan.record["monitor"]["until"][:10])
+    summary = ComparisonSummary(improvement=plan.record.comparison["improvement"],
+                                metrics=list(plan.record.metrics))
+    body = _released_comment(plan.tag, commit, summary,
+                             plan.record.monitor.until.isoformat()[:10])
     # read again: the list read before the push may predate another job's comment
     comments = env.forge.list_comments(pr.number)
     existing = env.forge.find_comment(pr.number, RELEASED_MARKER, comments)

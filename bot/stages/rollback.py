@@ -20,19 +20,15 @@ from typing import Literal
 
 from bot.adapters.datastore import DataStore
 from bot.adapters.git import Git, GitError, MergeConflict
-from bot.adapters.record_reader import read_blobs
 from bot.adapters.release_git import Published, Workspace
 from bot.core import monitor as core
 from bot.core.embed import embed
 from bot.core.forge import PullRequest, Unprocessable
 from bot.core.proposals import PROPOSALS_DIR
 from bot.core.records import (
-    MONITORS_DIR,
-    RELEASES_DIR,
     MonitorRecord,
     RecordSet,
     ReleaseRecord,
-    sort_records,
 )
 from bot.core.release import RollbackFacts
 from bot.core.render import render
@@ -62,13 +58,8 @@ class RollbackResult:
 def read_records(ws: Workspace, store: DataStore) -> RecordSet:
     """The release and monitor records, checked against the tags; the damaged ones named
     ("path: why"), reported, never read."""
-    store.refresh()
-    if ws.git.try_rev_parse(store.ref) is None:
-        return RecordSet()
-    paths = [p for p in ws.git.list_files(store.ref)
-             if p.endswith(".json") and p.startswith((RELEASES_DIR + "/", MONITORS_DIR + "/"))]
     tags = ws.git.run("for-each-ref", "--format=%(refname:lstrip=2)", "refs/tags").split()
-    return sort_records(read_blobs(ws.git.path, store.ref, paths), tags)
+    return store.records(tags)
 
 
 # --- act ----------------------------------------------------------------------------------------

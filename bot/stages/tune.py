@@ -25,7 +25,7 @@ from bot.adapters.progress import PlainProgress
 from bot.adapters.record_reader import read_json_files
 from bot.core.compare import compare_results
 from bot.core.edits import EditError, set_key
-from bot.core.limits import OpenProposal, ReleaseRecord
+from bot.core.limits import CooldownRelease, OpenProposal
 from bot.core.results import Results
 from bot.core.tuner import (
     LIMIT_REACHED,
@@ -68,7 +68,7 @@ class TuneEnv:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     publish: Publisher | None = None
     open_proposals: Callable[[], list[OpenProposal]] | None = None
-    releases: Callable[[], list[ReleaseRecord]] = list
+    releases: Callable[[], list[CooldownRelease]] = list
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
     quiet: bool = False
