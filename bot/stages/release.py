@@ -510,7 +510,7 @@ def _github_release(env: Env, plan: ReleasePlan) -> None:
     if forge.get_release(plan.tag) is None:
         notes = release_notes(plan.tag, changelog, plan.version, rc.changelog, plan.entry)
         forge.create_release(tag=plan.tag, name=notes.name, body=notes.body)
-    rollback = plan.record.get("rollback")
+    rollback = plan.record.rollback
     if not rollback:
         return
     old_tag = tag_name(str(rollback["version"]), rc.tag_prefix)
