@@ -6,6 +6,7 @@ sandbox's state, its request log and the data branch."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -275,3 +276,32 @@ def test_a_rerun_counts_once_and_damaged_records_are_named_and_left_alone(
     assert "monitors/v9.9.9.json" not in world.git_bare("ls-tree", "-r", "--name-only",
                                                         "improve-data")
     assert world.scheduled() == EXIT_BAD_STATE
+
+
+def test_a_record_naming_a_pull_request_that_does_not_exist_starts_nothing(
+        world: World) -> None:
+    """A release record for a tag that exists but a pull request that does not: named on
+    stderr, no monitor record started from it, exit 6; the good release is still measured."""
+    from bot.errors import EXIT_BAD_STATE, DamagedState
+    from bot.stages.monitor import MonitorRequest, run_monitor
+
+    released(world)
+    good = json.loads(world.git_bare("show", f"improve-data:releases/{TAG}.json"))
+    run_git(world.work, "fetch", "-q", "origin", "improve-data")
+    run_git(world.work, "checkout", "-q", "-B", "data", "FETCH_HEAD")
+    (world.work / "releases" / "v9.9.8.json").write_text(json.dumps(
+        {**good, "tag": "v9.9.8", "version": "9.9.8", "pr": 999}))
+    run_git(world.work, "add", "-A")
+    run_git(world.work, "commit", "-q", "-m", "a record naming no PR")
+    run_git(world.work, "push", "-q", "origin", "HEAD:refs/heads/improve-data")
+    run_git(world.work, "fetch", "-q", "origin", "main")
+    run_git(world.work, "tag", "v9.9.8", "FETCH_HEAD")
+    run_git(world.work, "push", "-q", "origin", "v9.9.8")
+    world.clock.advance(days=1)
+    with pytest.raises(DamagedState) as info:
+        run_monitor(world.env(), MonitorRequest())
+    assert info.value.exit_code == EXIT_BAD_STATE
+    assert "releases/v9.9.8.json" in str(info.value)
+    assert "releases/v9.9.8.json: names PR #999, which does not exist" in world.err.getvalue()
+    names = world.git_bare("ls-tree", "-r", "--name-only", "improve-data").split()
+    assert "monitors/v9.9.8.json" not in names and f"monitors/{TAG}.json" in names

@@ -171,6 +171,13 @@ class MonitorRecord(Lenient):
 DAMAGED = "{path}: {why}; left untouched, nothing is started from it"
 
 
+def missing_pull(release: ReleaseRecord) -> str:
+    """The damaged-record line for a release record whose pull request does not exist (the
+    forge answered 404 for it): the monitor starts nothing from it."""
+    return DAMAGED.format(path=release_path(release.tag),
+                          why=f"names PR #{release.pr}, which does not exist")
+
+
 class RecordSet(BaseModel):
     """The release and monitor records of a data branch, and the damaged ones, by path."""
 

@@ -33,6 +33,7 @@ from bot.core.records import (
     RecordSet,
     ReleaseRecord,
     damaged_path,
+    missing_pull,
     monitor_path,
     record_json,
     release_path,
@@ -80,6 +81,14 @@ class MonitorOutcome:
 
 
 # --- gather -------------------------------------------------------------------------------------
+
+
+def _pull_exists(env: Env, number: int) -> bool:
+    try:
+        env.forge.get_pull(number)
+    except NotFound:
+        return False
+    return True
 
 
 def report_damaged(env: Env, damaged: list[str], who: str) -> None:
@@ -178,6 +187,13 @@ def _run(env: Env, ws: Workspace, req: MonitorRequest,
             continue  # its monitor record is damaged: left as it is, reported above
         record = records.monitors.get(r.tag)
         t = core.triage(r, record, now, rolled.get(r.version))
+        if record is None and t != "ended" and not _pull_exists(env, r.pr):
+            # checked once, before the first monitor record: a record naming a pull request
+            # that does not exist starts nothing (one call per release, not per run)
+            line = missing_pull(r)
+            damaged.append(line)
+            report_damaged(env, [line], "improve monitor")
+            continue
         if t == "measure" and record is not None and _measured_by(record, env.run_id):
             # a re-run of a run that measured and wrote its record: once per run, whatever
             # the attempts (its effects were made before the record was written)
