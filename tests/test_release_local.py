@@ -197,3 +197,29 @@ def test_a_python_project_with_a_pep440_version(make_repo: Callable[..., Path]) 
     assert [(h.version, h.pr) for h in history] == [("0.23.2", number), ("0.23.1", None)]
     record = json.loads(git(repo, "show", "improve-data:releases/v0.23.2.json"))
     assert record["previous"] == "0.23.2.dev0"
+
+
+@pytest.mark.parametrize("merged", [1, 2])
+def test_two_racing_local_releases_both_end_right(repo: Path, merged: int) -> None:
+    """Two ``improve release --forge local`` started together on one repository (one or two
+    merged improvements): each merge released once, in order, and neither run fails. (With
+    two, the first merge's release may go on its own merge commit, off main: by design.)"""
+    numbers = [_merged_improvement(repo, f"prop-{i}") for i in range(merged)]
+    cmd = [sys.executable, "-m", "bot", "release", "--forge", "local", "--repo", str(repo),
+           "--no-measure"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=dict(os.environ)) for _ in range(2)]
+    done = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    assert [code for code, _, _ in done] == [0, 0], "\n".join(
+        f"exit {code}\n{out}{err}" for code, out, err in done)
+    versions = [f"1.3.{3 + i}" for i in range(merged)]
+    assert git(repo, "tag", "--list", "v*").split() == [f"v{v}" for v in versions]
+    assert git(repo, "rev-parse", f"v{versions[-1]}^{{commit}}") == git(repo, "rev-parse", "main")
+    history = parse_history((repo / "CHANGELOG.md").read_bytes().decode("utf-8-sig"))
+    assert [(h.version, h.pr) for h in history][:merged] == list(
+        reversed(list(zip(versions, numbers, strict=True))))
+    forge = LocalForge(repo)
+    for n, v in zip(numbers, versions, strict=True):
+        assert sum("<!-- improve:released -->" in c.body for c in forge.list_comments(n)) == 1
+        assert json.loads(git(repo, "show", f"improve-data:releases/v{v}.json"))["pr"] == n
+    assert git(repo, "status", "--porcelain") == ""

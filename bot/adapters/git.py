@@ -357,7 +357,8 @@ class Git:
         """Create an annotated tag; an existing tag on the same commit is kept, elsewhere an
         error (a released version's tag is never moved)."""
         sha = self.rev_parse(rev)
-        existing = self.try_rev_parse(f"refs/tags/{name}")
+        # peeled: an annotated tag's own object is not the commit it tags
+        existing = self.try_rev_parse(f"refs/tags/{name}^{{commit}}")
         if existing is not None:
             if existing != sha:
                 raise GitError(f"tag {name} already exists on {existing[:12]}, not on {sha[:12]}")

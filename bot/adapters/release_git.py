@@ -37,6 +37,10 @@ class Published(Exception):
     """Internal: the branch moved under us (push rejected, or the local ref changed)."""
 
 
+class TagTaken(GitError):
+    """The release tag exists already on another commit: a racing release made it first."""
+
+
 @dataclass
 class Workspace:
     git: Git
@@ -189,17 +193,23 @@ class Workspace:
         return mode if mode in ("100644", "100755") else "100644"
 
     def tag(self, name: str, sha: str, message: str) -> None:
-        existing = self.git.try_rev_parse(f"refs/tags/{name}")
+        # peeled: an annotated tag's own object is not the commit it tags (a racing release
+        # that tagged the same commit first is the same tag)
+        existing = self.git.try_rev_parse(f"refs/tags/{name}^{{commit}}")
         if existing == sha:
             return
         if existing is not None:
-            raise GitError(f"tag {name} already exists on {existing[:12]}, not on {sha[:12]}")
+            raise TagTaken(f"tag {name} already exists on {existing[:12]}, not on {sha[:12]}")
         try:
             self._input(["tag", "--annotate", "--file", "-", name, sha], message.encode(),
                         self.ident)
         except GitError:
             # a release racing this one tagged the same commit first: that is the same tag
-            if self.git.try_rev_parse(f"refs/tags/{name}^{{commit}}") != sha:
+            now = self.git.try_rev_parse(f"refs/tags/{name}^{{commit}}")
+            if now is not None and now != sha:
+                raise TagTaken(f"tag {name} already exists on {now[:12]}, "
+                               f"not on {sha[:12]}") from None
+            if now is None:
                 raise
 
     def drop_tag(self, name: str) -> None:

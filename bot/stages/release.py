@@ -33,7 +33,7 @@ from bot.adapters.datastore import DataStore
 from bot.adapters.event import Event
 from bot.adapters.git import GitError, PushRejected
 from bot.adapters.patch import apply_patch
-from bot.adapters.release_git import Published, Workspace
+from bot.adapters.release_git import Published, TagTaken, Workspace
 from bot.adapters.tags import list_tags
 from bot.core.changelog import parse_history
 from bot.core.config import Config
@@ -442,17 +442,21 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
         # moves first and the tag follows (_publish_local), so no run killed in between leaves
         # a tag on a release commit the branch was meant to have and does not
         local_tip = ws.remote is None and base == state.tip
-        if not local_tip:
-            ws.tag(plan.tag, commit, plan.tag_message)
+        tagged = False
         try:
+            if not local_tip:
+                # TagTaken: a racing release made this version's tag first (locally, where
+                # the tag is the publication, or fetched): planned again like a moved branch
+                ws.tag(plan.tag, commit, plan.tag_message)
+                tagged = True
             if local_tip:
                 _publish_local(ws, state, commit, plan)
             elif base == state.tip:
                 ws.publish(state.tip, commit, plan.tag)
             else:
                 ws.publish_tag(plan.tag)
-        except Published as exc:
-            if not local_tip:
+        except (Published, TagTaken) as exc:
+            if tagged:
                 ws.drop_tag(plan.tag)
             print(f"  the branch moved ({str(exc).splitlines()[0] if str(exc) else 'rejected'}); "
                   f"fetching and planning again ({attempt}/{tries})", file=env.err, flush=True)
