@@ -287,3 +287,58 @@ def test_google_benchmark_slower_function_is_rejected(make_repo: Callable[..., P
     assert len(tasks_of(b)["native/BM_Sum"]["samples"]) == 12
     code, cmp = compare(repo)
     assert (code, cmp["decision"]) == (1, "reject"), cmp
+
+
+# ---------------------------------------------------------------- asv
+
+ASV_CONF = json.dumps({"version": 1, "project": "demo", "repo": ".",
+                       "branches": ["main"], "environment_type": "existing",
+                       "benchmark_dir": "bench",
+                       "results_dir": ".asv/results", "html_dir": ".asv/html"})
+ASV_BENCH = """import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mathlib import total  # noqa: E402
+
+
+def time_total():
+    total(20000)
+
+
+class TimeSizes:
+    params = [100, 5000]
+
+    def time_total(self, n):
+        total(n)
+"""
+# asv benchmarks the checkout it runs in (--python=same) and saves its results under the
+# commit's hash; its machine file goes to a private HOME
+ASV_RUN = """set -e
+export HOME="$PWD/.asv-home"
+mkdir -p "$HOME"
+asv machine --yes --machine ci >/dev/null
+asv run --python=same --machine ci --set-commit-hash "$(git rev-parse HEAD)" \\
+  --record-samples -a repeat=10 -a warmup_time=0
+"""
+SUM_LOOP = ("def total(n):\n    out = 0\n    for _ in range(3):\n        for i in range(n):\n"
+            "            out += i\n    return out // 3\n")
+
+
+def test_asv_slower_function_is_rejected(make_repo: Callable[..., Path]) -> None:
+    files = {
+        "mathlib.py": SUM_FAST, "asv.conf.json": ASV_CONF, "bench/__init__.py": "",
+        "bench/bench_sum.py": ASV_BENCH, "run_asv.sh": ASV_RUN,
+        "benchmarks/asv.yaml": suite([{"id": "asv", "run": ["sh", "run_asv.sh"], "results": {
+            "file": ".asv/results", "format": "asv"}}]),
+    }
+    repo, base, head = two_commits(make_repo, files, {"mathlib.py": SUM_LOOP})
+    b, _ = evaluate_both(repo, base, head)
+    got = tasks_of(b)
+    assert sorted(got) == ["asv/bench_sum.TimeSizes.time_total(100)",
+                           "asv/bench_sum.TimeSizes.time_total(5000)",
+                           "asv/bench_sum.time_total"]
+    # --record-samples: every sample asv took is a sample here
+    assert len(got["asv/bench_sum.time_total"]["samples"]) >= 10
+    code, cmp = compare(repo)
+    assert (code, cmp["decision"]) == (1, "reject"), cmp
