@@ -17,6 +17,8 @@ import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import pytest
+
 from bot.cli import main
 from tests.helpers.git import commit_all, write_files
 
@@ -340,5 +342,48 @@ def test_asv_slower_function_is_rejected(make_repo: Callable[..., Path]) -> None
                            "asv/bench_sum.time_total"]
     # --record-samples: every sample asv took is a sample here
     assert len(got["asv/bench_sum.time_total"]["samples"]) >= 10
+    code, cmp = compare(repo)
+    assert (code, cmp["decision"]) == (1, "reject"), cmp
+
+
+# ------------------------------------- files the eval tools wrote (promptfoo, Inspect)
+
+RECORDED = Path(__file__).parent / "data" / "tool_results"
+COPY = ("import os, shutil; os.makedirs('out', exist_ok=True); "
+        "shutil.copy('recorded/{name}', 'out/{name}')")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "good", "worse", "cases", "case", "metric", "drop"),
+    [
+        # a worse prompt: every case loses its second assertion (score 1 -> 0.5, pass 1 -> 0)
+        ("promptfoo", "promptfoo/good.json", "promptfoo/worse.json", 12, "paris", "score", 0.5),
+        # a worse solver: the sums from 5 on are wrong, in both epochs
+        ("inspect", "inspect/good.json", "inspect/worse.json", 16, "sum-1-2", "score", 0.5),
+    ],
+)
+def test_eval_tools_worse_results_are_rejected(make_repo: Callable[..., Path], fmt: str,
+                                               good: str, worse: str, cases: int, case: str,
+                                               metric: str, drop: float) -> None:
+    """The eval tools' own files (regenerate.sh re-runs the tools): each eval case a task of
+    its own, paired case by case."""
+    name = Path(good).name
+    files = {
+        f"recorded/{name}": (RECORDED / good).read_bytes(),
+        "benchmarks/eval.yaml": suite([{"id": fmt, "run": [PY, "-c", COPY.format(name=name)],
+                                        "results": {"file": f"out/{name}", "format": fmt}}]),
+    }
+    repo, base, head = two_commits(make_repo, files,
+                                   {f"recorded/{name}": (RECORDED / worse).read_bytes()})
+    b, h = evaluate_both(repo, base, head)
+    bt, ht = tasks_of(b), tasks_of(h)
+    assert len(bt) == cases and all(t.startswith(f"{fmt}/") for t in bt)
+    assert bt[f"{fmt}/{case}"]["samples"][0]["metrics"][metric] == 1.0
+
+    def mean(tasks: dict[str, dict]) -> float:
+        values = [s["metrics"][metric] for t in tasks.values() for s in t["samples"]]
+        return sum(values) / len(values)
+
+    assert mean(bt) - mean(ht) == pytest.approx(drop)
     code, cmp = compare(repo)
     assert (code, cmp["decision"]) == (1, "reject"), cmp

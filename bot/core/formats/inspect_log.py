@@ -1,8 +1,9 @@
-"""An Inspect eval log, as ``inspect eval`` writes it: the ``.eval`` archive (a zip of JSON
-files, the default) or a ``.json`` log (``--log-format json``). One entry per sample id, each
-epoch a sample of ``score``: the first scorer's value, read as Inspect's ``value_to_float``
-reads it (``C`` correct 1, ``I`` incorrect 0, ``P`` partial 0.5, ``N`` no answer 0, yes/no,
-true/false, numbers). A sample that errored is a failed entry."""
+"""An Inspect eval log, as ``inspect eval`` writes it: a ``.json`` log (``--log-format json``)
+or the ``.eval`` archive (a zip of JSON files, the default; recent Inspect compresses it with
+zstd, which Python's zipfile reads from 3.14 only: write JSON logs before that). One entry
+per sample id, each epoch a sample of ``score``: the first scorer's value, read as Inspect's
+``value_to_float`` reads it (``C`` correct 1, ``I`` incorrect 0, ``P`` partial 0.5, ``N`` no
+answer 0, yes/no, true/false, numbers). A sample that errored is a failed entry."""
 
 from __future__ import annotations
 
@@ -42,6 +43,11 @@ def _samples(name: str, data: bytes) -> list[dict[str, Any]]:
                         if n.startswith("samples/") and n.endswith(".json")]
         except (zipfile.BadZipFile, ValueError) as exc:
             raise FormatError(f"{name}: not an Inspect .eval archive: {exc}") from None
+        except NotImplementedError:
+            # Inspect compresses with zstd, which zipfile reads from Python 3.14 on only
+            raise FormatError(f"{name}: this .eval archive is compressed in a way Python's "
+                              "zipfile cannot read here; write the log with --log-format json"
+                              ) from None
     doc = load_json(name, data)
     if not isinstance(doc, dict) or not isinstance(doc.get("samples"), list):
         raise FormatError(f"{name}: an Inspect log with no samples (status "
