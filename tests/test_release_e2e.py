@@ -11,6 +11,7 @@ import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -377,6 +378,53 @@ def test_release_mode_pr_opens_a_release_pr_and_tags_when_it_merges(
     assert [(o.pr, o.version, o.action) for o in tagged] == [(number, "1.3.3", "tagged")]
     assert git_bare(sb, "rev-parse", "v1.3.3^{commit}") == branch_before
     assert data_file(sb, "releases/v1.3.3.json")["release_commit"] == branch_before
+    assert run_release(stage_env(sb, config=config), ReleaseRequest()) == []
+
+
+@pytest.mark.parametrize("method", ["merge", "squash"])
+def test_release_mode_pr_gives_each_merge_its_own_tag(
+    sb: Sandbox, tmp_path: Path, method: str
+) -> None:
+    """Two merges awaiting release in ``release.mode: pr``: the first release pull request is
+    committed on the first merge (off the branch), so v1.3.3 holds a alone, even when the
+    release pull request is squashed onto a branch that already has b; v1.3.4 then adds b.
+    Before, the first release commit was on the tip and v1.3.3 already held b's change."""
+    config = parse_config("release:\n  mode: pr\n")
+    work = make_clone(sb, tmp_path)
+    a = open_improvement(sb, work, "prop-a", "0.60", path="config/a.yaml")
+    b = open_improvement(sb, work, "prop-b", "0.61", path="config/b.yaml")
+    a_merge = merge(sb, a)
+    merge(sb, b)
+
+    def release_pr() -> dict[str, Any]:
+        (pr,) = [p for p in sb.repo_state(REPO)["pulls"]
+                 if p["head"] == "improve-release" and p["state"] == "open"]
+        return pr
+
+    opened = run_release(stage_env(sb, config=config), ReleaseRequest())
+    assert [(o.pr, o.version, o.action) for o in opened] == [(a, "1.3.3", "release-pr")]
+    first_head = sb.repo_state(REPO)["refs"]["refs/heads/improve-release"]
+    assert git_bare(sb, "rev-parse", f"{first_head}^") == a_merge  # on a's own merge
+    merge(sb, release_pr()["number"], method=method)
+
+    second = run_release(stage_env(sb, config=config), ReleaseRequest())
+    assert [(o.pr, o.version, o.action) for o in second] == [
+        (a, "1.3.3", "tagged"), (b, "1.3.4", "release-pr")]
+    assert git_bare(sb, "rev-parse", "v1.3.3^{commit}") == first_head
+    merge(sb, release_pr()["number"], method=method)
+    third = run_release(stage_env(sb, config=config), ReleaseRequest())
+    assert [(o.pr, o.version, o.action) for o in third] == [(b, "1.3.4", "tagged")]
+
+    release_files = {"CHANGELOG.md", "pyproject.toml"}
+    start = git_bare(sb, "rev-list", "--max-parents=0", "main")
+    assert _diff(sb, start, "v1.3.3") == {"config/a.yaml", ".improve/proposals/prop-a.yaml",
+                                          *release_files}
+    assert _diff(sb, "v1.3.3", "v1.3.4") == {"config/b.yaml", ".improve/proposals/prop-b.yaml",
+                                             *release_files}
+    history = parse_history(git_bare(sb, "show", "v1.3.4:CHANGELOG.md"))
+    assert [(h.version, h.pr) for h in history] == [("1.3.4", b), ("1.3.3", a), ("1.3.2", None)]
+    assert [(h.version, h.pr) for h in parse_history(git_bare(sb, "show", "main:CHANGELOG.md"))
+            ] == [(h.version, h.pr) for h in history]
     assert run_release(stage_env(sb, config=config), ReleaseRequest()) == []
 
 

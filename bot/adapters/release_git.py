@@ -152,6 +152,20 @@ class Workspace:
         out = self.git.run("rev-list", "--fixed-strings", f"--grep={trailer}", tip)
         return out.split()
 
+    def has_commit(self, sha: str, *refs: str) -> bool:
+        """Whether commit ``sha`` is in the clone, fetching ``refs`` from the remote first when
+        it is not (a ref the remote does not have is skipped)."""
+        if self.git.try_rev_parse(f"{sha}^{{commit}}") is not None:
+            return True
+        if self.remote is None:
+            return False
+        for ref in refs:
+            with contextlib.suppress(GitError):
+                self.git.fetch(ref, remote=self.remote)
+                if self.git.try_rev_parse(f"{sha}^{{commit}}") is not None:
+                    return True
+        return False
+
     def message(self, sha: str) -> str:
         return self.git.run("log", "-1", "--format=%B", sha)
 

@@ -155,8 +155,9 @@ def _read_state(ws: Workspace, config: Config, rev: str | None = None) -> _State
                   tags=tag_facts(list_tags(ws.path)))
 
 
-def _newest_release(tags: dict[str, TagFacts], prefix: str) -> str | None:
-    """The commit of the newest release tag (versions only move forward: the last release)."""
+def _newest_release(tags: dict[str, TagFacts], prefix: str) -> tuple[Version, str] | None:
+    """The version and commit of the newest release tag (versions only move forward: the last
+    release)."""
     best: tuple[Version, str] | None = None
     for name, facts in tags.items():
         v = parse_tag(name, prefix)
@@ -164,7 +165,7 @@ def _newest_release(tags: dict[str, TagFacts], prefix: str) -> str | None:
             continue
         if best is None or v > best[0]:
             best = (v, facts.commit)
-    return best[1] if best else None
+    return best
 
 
 def _texts_for(ws: Workspace, config: Config, base: str,
@@ -173,9 +174,15 @@ def _texts_for(ws: Workspace, config: Config, base: str,
     merged with the newest release commit when that one is not in ``base``'s history (a release
     committed on its own merge earlier in the run, or by a run that stopped before the branch
     got its entry), so every entry and the version move forward."""
-    newest = _newest_release(tags, config.release.tag_prefix)
-    if newest is None or ws.git.is_ancestor(newest, base):
+    found = _newest_release(tags, config.release.tag_prefix)
+    if found is None or ws.git.is_ancestor(found[1], base):
         return _texts_at(ws, config, base)
+    version, newest = found
+    texts = _texts_at(ws, config, base)
+    if texts[0] and any(h.version == str(version)
+                        for h in parse_history(texts[0], config.release.changelog)):
+        # its entry came to the branch another way: a release pull request squashed
+        return texts
     merged = ws.merged(base, newest)
     if merged is None:
         raise GateError(NO_MERGE.format(release=newest[:12], base=base[:12],
@@ -292,19 +299,31 @@ def _record(ws: Workspace, config: Config, plan: ReleasePlan, commit: str, pr: P
 
 def _find_release_commit(ws: Workspace, forge: Forge, pulls: list[PullRequest], state: _State,
                          config: Config, done: AlreadyReleased, pr: int) -> str:
-    """The commit that released ``pr`` as ``done.version``: the one carrying its trailers, or
-    the merge of the release pull request that carried it (a squash loses the trailers)."""
-    for sha in ws.find_commit(state.tip, f"{TRAILER_RELEASE}: {done.version}"):
-        if release_of_message(ws.message(sha)) == (done.version, pr):
-            return sha
+    """The commit that released ``pr`` as ``done.version``: the head of the release pull request
+    that carried it (the release commit the bot made: it holds this release and nothing merged
+    after it, even when the pull request was squashed onto a branch that had moved on), the
+    one carrying its trailers, or the merge of the release pull request."""
+    from bot.core.embed import extract
+
+    carried = []
     for p in pulls:
         if p.head_ref == RELEASE_PR_BRANCH and p.merged and p.merge_commit_sha:
-            from bot.core.embed import extract
-
             data = extract(p.body, "release")
             if isinstance(data, dict) and data.get("version") == done.version \
                     and data.get("pr") == pr:
-                return p.merge_commit_sha
+                carried.append(p)
+    for p in carried:
+        # GitHub keeps a pull request's head as refs/pull/N/head after its branch is deleted
+        refs = (f"refs/heads/{RELEASE_PR_BRANCH}", f"refs/pull/{p.number}/head")
+        if ws.has_commit(p.head_sha, *refs) and release_of_message(ws.message(p.head_sha)) == (
+                done.version, pr):
+            return p.head_sha
+    for sha in ws.find_commit(state.tip, f"{TRAILER_RELEASE}: {done.version}"):
+        if release_of_message(ws.message(sha)) == (done.version, pr):
+            return sha
+    for p in carried:
+        if p.merge_commit_sha:
+            return p.merge_commit_sha
     raise GateError(NO_RELEASE_COMMIT.format(file=config.release.changelog, version=done.version,
                                              pr=pr, branch=ws.branch,
                                              trailer=f"{TRAILER_PR}: {pr}"))
@@ -331,10 +350,12 @@ def _summary_line(env: Env, o: Outcome) -> None:
         actions.append_summary(line)
 
 
-def _release_pr(env: Env, ws: Workspace, plan: ReleasePlan, state: _State,
+def _release_pr(env: Env, ws: Workspace, plan: ReleasePlan, base: str,
                 pulls_open: list[PullRequest]) -> Outcome:
-    """``release.mode: pr``: the release commit on branch ``improve-release`` and a pull request
-    for it, opened or updated; an unchanged branch is not pushed again."""
+    """``release.mode: pr``: the release commit on ``base`` (the branch tip, or the released
+    pull request's own merge when a later merge awaits its release: then the release commit,
+    and so the tag, holds this merge and not the later one) on branch ``improve-release``, and
+    a pull request for it, opened or updated; an unchanged branch is not pushed again."""
     branch = plan.pr_branch
     current = ws.remote_sha(f"refs/heads/{branch}")
     reuse = False
@@ -343,10 +364,10 @@ def _release_pr(env: Env, ws: Workspace, plan: ReleasePlan, state: _State,
             if ws.remote is not None:
                 ws.git.fetch(f"+refs/heads/{branch}:refs/remotes/{ws.remote}/{branch}",
                              remote=ws.remote)
-            reuse = (ws.first_parent(current) == state.tip
+            reuse = (ws.first_parent(current) == base
                      and ws.tree_of(current) == ws.tree_of(
-                         ws.commit_on(state.tip, plan.files, plan.commit_message)))
-    commit = current if reuse and current else ws.commit_on(state.tip, plan.files,
+                         ws.commit_on(base, plan.files, plan.commit_message)))
+    commit = current if reuse and current else ws.commit_on(base, plan.files,
                                                             plan.commit_message)
     if not reuse:
         if ws.remote is None:
@@ -387,8 +408,9 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
     summary = _comparison(env.forge, pr.number, comments, facts)
     tries = config.release.push_retries
     for attempt in range(1, tries + 1):
-        # a release pull request always lands on the tip: it is the release commit's own base
-        own = own_base and pr.merge_commit_sha is not None and config.release.mode != "pr"
+        # release.mode: pr too: its release pull request then merges a commit off the branch,
+        # on this merge, and the tag goes on that commit (_find_release_commit)
+        own = own_base and pr.merge_commit_sha is not None
         base = pr.merge_commit_sha if own and pr.merge_commit_sha else state.tip
         if req.dry_run:
             changelog, version_files = state.changelog, state.version_files
@@ -397,6 +419,13 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
         decided = plan_release(facts, summary, changelog=changelog,
                                version_files=version_files, config=config,
                                tags=state.tags, now=env.now())
+        if base != state.tip and config.release.mode == "pr" and not req.dry_run:
+            # its release pull request merged: the entry is on the branch, not yet tagged
+            on_tip = plan_release(facts, summary, changelog=state.changelog,
+                                  version_files=state.version_files, config=config,
+                                  tags=state.tags, now=env.now())
+            if isinstance(on_tip, AlreadyReleased):
+                decided = on_tip
         if isinstance(decided, AlreadyReleased):
             if not decided.tag_missing:
                 return Outcome(pr.number, decided.version, decided.tag, "already",
@@ -435,7 +464,7 @@ def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[Pu
             return Outcome(pr.number, plan.version, plan.tag, "planned")
         if plan.mode == "pr":
             opened = env.forge.list_pulls(state="open", head=plan.pr_branch, base=ws.branch)
-            return _release_pr(env, ws, plan, state, opened)
+            return _release_pr(env, ws, plan, base, opened)
 
         commit = ws.commit_on(base, plan.files, plan.commit_message)
         # with a remote the tag goes in the same atomic push as the branch; locally the branch
