@@ -1,4 +1,5 @@
-"""Rewrite this repository's .github/workflows/improve-*.yml from bot/workflows/ (one source).
+"""Rewrite this repository's .github/workflows/improve-*.yml from bot/workflows/ and its
+improvement-request issue form from bot/templates/ (one source each: what `improve init` installs).
 
 Usage: python scripts/sync_workflows.py [--check]
 """
@@ -11,13 +12,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.core.workflows import render_workflows  # noqa: E402
+from bot.core.workflows import render_workflows, request_form  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     stale = []
-    for rel, text in render_workflows().items():
+    for rel, text in {**render_workflows(), **request_form()}.items():
         path = ROOT / rel
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             stale.append(rel)

@@ -75,6 +75,7 @@ OPERATIONS: list[tuple[str, str]] = [
     # /retest: find the test workflow's run for a head commit and re-run it
     ("get", "/repos/{owner}/{repo}/actions/runs"),
     ("post", "/repos/{owner}/{repo}/actions/runs/{run_id}/rerun"),
+    ("post", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"),
     # a release's GitHub Release: found by its tag, created, its notes edited (a rollback)
     ("get", "/repos/{owner}/{repo}/releases"),
     ("post", "/repos/{owner}/{repo}/releases"),

@@ -111,7 +111,9 @@ def test_the_example_suites_parse_and_the_workflows_name_the_action() -> None:
     parse_suite(files[BENCHMARK_SUITE], BENCHMARK_SUITE, "benchmark")
     parse_suite(files[REGRESSION_SUITE], REGRESSION_SUITE, "regression")
     workflows = [p for p in files if p.startswith(".github/workflows/")]
-    assert len(workflows) == 5
+    assert len(workflows) == 7
+    # the improvement-request form, which /propose reads a proposal back from
+    assert "id: proposal" in files[".github/ISSUE_TEMPLATE/improvement-request.yml"]
     assert all(f"uses: {PIN} # v9.9.9" in files[p] for p in workflows)
     assert "__DEFAULT_BRANCH__" not in "".join(files.values())
     assert "VERSION" not in files  # pyproject.toml by default: nothing to create

@@ -16,6 +16,7 @@ from bot.demo import sample
 from bot.demo.engine import World
 from bot.demo.story import failed_jobs
 from bot.sandbox.actions_runner import dump_journal
+from tests.helpers.sandbox import call
 
 BAD = sample.GERMAN.replace("risk: medium", "risk: extreme")
 
@@ -101,4 +102,52 @@ def test_propose_from_an_issue(world: World) -> None:
     assert world.pull(pr["number"])["merged"], dump_journal(jobs)
     assert issue(world, good)["state"] == "closed"
     assert issue(world, bad)["state"] == "open"
+    assert world.sb.violations == []
+
+
+# -- the improve-propose workflow (workflow_dispatch) and the tuner's schedule ------------------
+
+def dispatch(world: World, login: str, inputs: dict[str, str]) -> tuple[int, Any]:
+    """``login`` runs improve-propose ("Run workflow", or the API as an agent does)."""
+    status, _, body = call(world.sb, "POST", f"/repos/{world.repo}/actions/workflows/"
+                           "improve-propose.yml/dispatches",
+                           {"ref": "main", "inputs": inputs}, token=world.tokens[login])
+    return status, body
+
+
+def test_the_dispatch_workflow_proposes(world: World) -> None:
+    assert dispatch(world, sample.READER, {"proposal": sample.TUNE})[0] == 403
+    status, body = dispatch(world, sample.MAINTAINER, {"proposal": sample.TUNE, "x": "1"})
+    assert status == 422 and "Unexpected inputs provided: ['x']" in body["message"]
+    assert world.settle() == []
+
+    status, _ = dispatch(world, sample.MAINTAINER, {"proposal": sample.TUNE})
+    assert status == 204
+    jobs = world.settle()
+    assert not failed_jobs(jobs), dump_journal(jobs)
+    (propose,) = [j for j in jobs if j.workflow == "improve-propose"]
+    assert propose.conclusion == "success"
+    assert [s.argv for s in propose.bot_steps()] == [["propose", "--from-env"]]
+    pr = world.pull_by_head("improve/prop-threshold-060")
+    assert "improvement" in pr["labels"]
+    # opened with the App's token: the suites ran and the comparison was posted
+    assert any(j.workflow == "improve-report" for j in jobs), dump_journal(jobs)
+    assert world.gate(pr["head_sha"]) is not None
+
+    # a bad proposal fails the run with the CLI's message: the field and the line
+    status, _ = dispatch(world, sample.MAINTAINER,
+                         {"proposal": sample.LOWER.replace("risk: low", "risk: extreme")})
+    assert status == 204
+    jobs = world.settle()
+    (bad,) = [j for j in jobs if j.workflow == "improve-propose"]
+    assert bad.conclusion == "failure"
+    assert "inputs.proposal:4: risk:" in bad.bot_steps()[0].err
+
+    # the tuner's schedule does nothing until its repository variables are set
+    mark = len(world.runner.journal)
+    (tune,) = world.runner.schedule("41 3 * * *")
+    world.settle()
+    assert tune.workflow.name == "improve-tune"
+    jobs = world.runner.journal[mark:]
+    assert [(j.workflow, j.conclusion) for j in jobs] == [("improve-tune", "skipped")]
     assert world.sb.violations == []

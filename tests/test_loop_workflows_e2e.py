@@ -28,6 +28,7 @@ from bot.demo.story import failed_jobs, step_approval, step_auto
 from bot.sandbox.actions_runner import dump_journal
 from bot.stages.pr_evaluation import SKIP_NO_RESULTS_IN, SKIP_NOT_PR_RUN
 
+MONITOR_CRON = "17 */6 * * *"  # improve-monitor.yml's schedule
 # what a bot step prints when the workflow handed it an event or arguments it has no use for
 USELESS = ("nothing to do", "not a proposal", SKIP_NO_RESULTS_IN, SKIP_NOT_PR_RUN)
 
@@ -153,11 +154,12 @@ def test_a_release_is_never_displaced_by_a_monitor_run(world: World) -> None:
     finally:
         forge.close()
     runner = world.runner
-    (first,) = runner.schedule()
+    (first,) = runner.schedule(MONITOR_CRON)  # the monitor's clock, not the tuner's
     runner.pump()  # the merge's push: its release run waits for the group
     (release,) = [r for r in runner.runs.values() if r.workflow.name == "improve-release"
                   and r.state == "pending"]
-    (second,) = runner.schedule()  # a newer pending run: GitHub cancels the pending release
+    # a newer pending run: GitHub cancels the pending release
+    (second,) = runner.schedule(MONITOR_CRON)
     assert release.conclusion == "cancelled"
     jobs = world.settle()
     assert not failed_jobs(jobs), dump_journal(jobs)

@@ -21,7 +21,8 @@ PUBLIC = "acme/open"
 @pytest.fixture
 def sb(sandbox: Sandbox, tmp_path: Path) -> Sandbox:  # noqa: F811
     for name, private in ((PRIVATE, True), (PUBLIC, False)):
-        sandbox.create_repo(name, {"README.md": "hello\n"}, private=private)
+        sandbox.create_repo(name, {"README.md": "hello\n", DISPATCHABLE: "on: workflow_dispatch\n"
+                                   "jobs: {}\n"}, private=private)
         work = clone(sandbox, name, tmp_path / name.replace("/", "-"))
         push_change(work, "feature", {"a.txt": "a\n"})
         push_change(work, "feature2", {"b.txt": "b\n"})
@@ -55,6 +56,7 @@ def _scene(sb: Sandbox, repo: str) -> dict[str, str]:
 # (method, template) -> (path, body) for every route the sandbox serves; {x} are scene values.
 # Ordered so that each call finds what it needs (a label added before it is removed, a ref
 # created before it is moved and deleted, the merge last).
+DISPATCHABLE = ".github/workflows/go.yml"
 CALLS: list[tuple[str, str, str, Any]] = [
     ("GET", "/user", "/user", None),
     ("GET", "/users/{username}", "/users/github-actions[bot]", None),
@@ -125,6 +127,8 @@ CALLS: list[tuple[str, str, str, Any]] = [
     ("GET", "/repos/{owner}/{repo}/actions/runs", "/actions/runs", None),
     ("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/rerun", "/actions/runs/{run}/rerun",
      None),
+    ("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+     "/actions/workflows/go.yml/dispatches", {"ref": "main"}),
     ("GET", "/repos/{owner}/{repo}/releases", "/releases", None),
     ("POST", "/repos/{owner}/{repo}/releases", "/releases", {"tag_name": "v0.2.0"}),
     ("GET", "/repos/{owner}/{repo}/releases/tags/{tag}", "/releases/tags/v0.1.0", None),

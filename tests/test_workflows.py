@@ -127,6 +127,9 @@ PERMISSIONS = {
     # statuses: write: the scheduled sweep sets the gate when an approval expired
     "improve-monitor.yml": {"contents": "write", "issues": "write", "pull-requests": "write",
                             "statuses": "write"},
+    # the branch improve/<id> and its pull request; issues: read for the paused auto tier
+    "improve-propose.yml": {"contents": "write", "issues": "read", "pull-requests": "write"},
+    "improve-tune.yml": {"contents": "write", "issues": "read", "pull-requests": "write"},
     "ci.yml": {"contents": "read"},
 }
 

@@ -20,6 +20,10 @@ NO_TOKEN = "GITHUB_TOKEN: is not set; publishing through --forge github needs a 
     "(use --dry-run to preview, or --no-push to commit the branch locally)"
 NO_REPOSITORY = "GITHUB_REPOSITORY: is not set; pass --github-repo OWNER/NAME"
 NO_FILE = "no such file"
+ENV_TEXT = "IMPROVE_PROPOSAL"
+ENV_FILE = "IMPROVE_PROPOSAL_FILE"
+ONE_SOURCE = f"give FILE, or --from-env with exactly one of ${ENV_TEXT} and ${ENV_FILE} set"
+OUTSIDE = "is outside the repository"
 NOT_TEXT = "not UTF-8 text"
 
 
@@ -32,7 +36,13 @@ def register(sub: Any) -> None:
         ".improve/proposals/<id>.yaml on the branch improve/<id>, without touching your "
         "working tree. Running it again with the same proposal changes nothing.",
     )
-    p.add_argument("file", type=Path, metavar="FILE", help="the proposal (YAML)")
+    p.add_argument("file", type=Path, metavar="FILE", nargs="?", help="the proposal (YAML)")
+    p.add_argument(
+        "--from-env", action="store_true",
+        help=f"read the proposal from ${ENV_TEXT} (its text) or ${ENV_FILE} (a file in the "
+        "repository) instead of FILE: how the improve-propose workflow passes its inputs, "
+        "never through a shell",
+    )
     p.add_argument(
         "--forge", choices=["github", "local"], default="github",
         help="where the branch is pushed and the pull request opened (default: github)",
@@ -107,10 +117,31 @@ def propose_text(args: argparse.Namespace, text: str, name: str) -> Proposed:
     return publish_proposal(args.repo, text, name, forge, pusher, remote=args.remote, env=env)
 
 
+def _source(args: argparse.Namespace) -> tuple[str, str]:
+    """(text, name) of the proposal: FILE, or with --from-env the workflow's input (the text,
+    named ``inputs.proposal``, or a file that must lie inside the repository)."""
+    if not args.from_env:
+        if args.file is None:
+            raise InputError([Problem("FILE", ONE_SOURCE)])
+        return read_proposal(args.file), str(args.file)
+    text = os.environ.get(ENV_TEXT, "")
+    file = os.environ.get(ENV_FILE, "").strip()
+    if args.file is not None or bool(text.strip()) == bool(file):
+        raise InputError([Problem("--from-env", ONE_SOURCE)])
+    if text.strip():
+        return text, "inputs.proposal"
+    root = Path(args.repo).resolve()
+    path = (root / file).resolve()
+    if not path.is_relative_to(root):
+        raise InputError([Problem(file, OUTSIDE, field=ENV_FILE)])
+    return read_proposal(path), file
+
+
 def run(args: argparse.Namespace) -> int:
     from bot.stages.propose import unified_diff
 
-    done = propose_text(args, read_proposal(args.file), str(args.file))
+    text, name = _source(args)
+    done = propose_text(args, text, name)
     outcome, notes, warning = done.outcome, done.notes, done.warning
     plan = outcome.plan
     out = sys.stdout

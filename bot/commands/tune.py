@@ -11,6 +11,10 @@ from typing import Any
 
 from bot.errors import InputError, Problem
 
+ENV_SET = "IMPROVE_TUNE_SET"
+ENV_VALUES = "IMPROVE_TUNE_VALUES"
+REQUIRED = "is required"
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -23,9 +27,12 @@ def register(sub: Any) -> None:
         "a suite's score improves with a confidence interval above zero. At most "
         "limits.max_tune_cycles_per_day cycles run in 24 hours (counted on the data branch).",
     )
-    p.add_argument("--set", required=True, dest="target", metavar="FILE:KEY",
+    p.add_argument("--set", dest="target", metavar="FILE:KEY",
                    help="the key to tune, e.g. config/router.yaml:routing.threshold")
-    p.add_argument("--values", required=True, metavar="A,B,C", help="the values to try")
+    p.add_argument("--values", metavar="A,B,C", help="the values to try")
+    p.add_argument("--from-env", action="store_true",
+                   help=f"read --set and --values from ${ENV_SET} and ${ENV_VALUES} (the "
+                   "scheduled improve-tune workflow passes its repository variables so)")
     p.add_argument("--suite", action="append", default=[], metavar="ID",
                    help="a suite to measure with (repeatable; default: those targeting FILE)")
     p.add_argument("--repeat", type=int, metavar="N", help="samples per task and side")
@@ -46,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
     from bot.stages.propose import resolve_base
     from bot.stages.tune import TuneEnv, TuneRequest, run_tune
 
+    if args.from_env:
+        args.target = args.target or os.environ.get(ENV_SET, "").strip() or None
+        args.values = args.values or os.environ.get(ENV_VALUES, "").strip() or None
+    missing = [Problem(name, REQUIRED) for name, value in
+               (("--set", args.target), ("--values", args.values)) if not value]
+    if missing:
+        raise InputError(missing)
     path, key = parse_target(args.target)
     values = parse_values(args.values)
     if args.repeat is not None and args.repeat < 1:

@@ -21,7 +21,7 @@ from bot.core.config import CONFIG_PATH, Config, ReleaseConfig, VersionFile
 from bot.core.render import render
 from bot.core.schemas import SCHEMA_DIR, SCHEMAS, modeline, schema_text
 from bot.core.version_files import version_spans
-from bot.core.workflows import render_workflows
+from bot.core.workflows import render_workflows, request_form
 from bot.errors import InputError
 
 # a pinned-looking placeholder: the workflows must name a full commit SHA, which only the user
@@ -168,6 +168,7 @@ def init_files(
     if version_file.path == "VERSION":
         files["VERSION"] = FIRST_VERSION  # left alone when it exists (plan_init)
     files.update(render_workflows(action=action, default_branch=default_branch, version=version))
+    files.update(request_form())
     files[BENCHMARK_SUITE] = render("init_benchmark.yaml.j2", task=BENCHMARK_TASK)
     files[BENCHMARK_TASK] = render("init_example_task.py.j2")
     files[REGRESSION_SUITE] = render("init_regression.yaml.j2")

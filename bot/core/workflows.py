@@ -29,6 +29,8 @@ WORKFLOW_FILES: dict[str, tuple[str, ...]] = {
     "improve-commands.yml": ("handle",),
     "improve-release.yml": ("handle",),
     "improve-monitor.yml": ("release", "handle"),
+    "improve-propose.yml": ("propose --from-env",),
+    "improve-tune.yml": ("tune --from-env",),
 }
 
 # owner/repo[/path]@<40 hex>: anything else could move under the workflow's feet
@@ -40,6 +42,16 @@ def workflow_templates() -> dict[str, str]:
     """The template text of each workflow, by file name (package data, read like templates)."""
     root = resources.files("bot") / "workflows"
     return {name: (root / name).read_text(encoding="utf-8") for name in WORKFLOW_FILES}
+
+
+REQUEST_FORM = ".github/ISSUE_TEMPLATE/improvement-request.yml"
+
+
+def request_form() -> dict[str, str]:
+    """``{REQUEST_FORM: text}``: the improvement-request issue form ``improve init`` installs
+    (package data; this repository's own copy is synced from it)."""
+    root = resources.files("bot") / "templates"
+    return {REQUEST_FORM: (root / "improvement-request.yml").read_text(encoding="utf-8")}
 
 
 def render_workflows(

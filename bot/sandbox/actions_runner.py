@@ -303,7 +303,7 @@ class ActionsRunner:
         return started
 
     def _workflow_sha(self, event: str, payload: Mapping[str, Any], sha: str) -> str:
-        if event in ("pull_request", "push"):
+        if event in ("pull_request", "push", "workflow_dispatch"):
             return sha
         return self._head(f"refs/heads/{self.default_branch()}")
 
@@ -330,6 +330,9 @@ class ActionsRunner:
         spec = on[event] or {}
         if event == "schedule":
             return False  # only the clock (``schedule()``) starts scheduled runs
+        if event == "workflow_dispatch":
+            # GitHub runs the one workflow the dispatch names, never every one with the trigger
+            return str(payload.get("workflow")) == wf.file
         known = {"types", "branches", "workflows"}
         unknown = set(spec) - known
         if unknown:
@@ -577,8 +580,15 @@ class ActionsRunner:
             "server_url": self.sb.server_url, "api_url": self.sb.api_url,
             "token": token, "default_branch": repo_node.get("default_branch"),
         }
+        # workflow_dispatch: the inputs (a boolean input is a boolean in the ``inputs`` context)
+        inputs: dict[str, Any] = {}
+        if run.event == "workflow_dispatch":
+            declared = ((run.workflow.on.get("workflow_dispatch") or {}).get("inputs") or {})
+            for key, value in (run.payload.get("inputs") or {}).items():
+                boolean = (declared.get(key) or {}).get("type") == "boolean"
+                inputs[key] = value == "true" if boolean else value
         return {"github": github, "vars": dict(self.vars), "secrets": dict(self.secrets),
-                "inputs": {}, "needs": {}, "steps": dict(steps or {}), "env": {},
+                "inputs": inputs, "needs": {}, "steps": dict(steps or {}), "env": {},
                 "runner": {"temp": str(self._temp(run, job)) if job else "", "os": "Linux"},
                 "job": {"status": "success"}, "matrix": {}, "strategy": {}}
 
