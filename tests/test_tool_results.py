@@ -387,3 +387,36 @@ def test_eval_tools_worse_results_are_rejected(make_repo: Callable[..., Path], f
     assert mean(bt) - mean(ht) == pytest.approx(drop)
     code, cmp = compare(repo)
     assert (code, cmp["decision"]) == (1, "reject"), cmp
+
+
+def test_pull_request_pair_gets_more_runs_of_the_task_that_ran_the_tool(
+        make_repo: Callable[..., Path]) -> None:
+    """An unclear verdict asks for more samples of a tool's entries (``<task>/<entry>``): they
+    are more runs of the task that ran the tool, interleaved like the first ones."""
+    from bot.adapters.progress import PlainProgress
+    from bot.adapters.worktree import open_repo
+    from bot.core.config import parse_config
+    from bot.stages.evaluate import evaluate_pair
+
+    # an entry whose values alternate around a true gain of 0.1: two runs cannot tell
+    code = (
+        "import json, os; r = int(os.environ['IMPROVE_REPEAT']); "
+        "gain = json.load(open('gain.json')); v = 0.6 + gain + (0.3 if r % 2 else 0.0); "
+        "json.dump([{'name': 'a', 'unit': 'x', 'value': v}], "
+        "open('out.json', 'w'))"
+    )
+    files = {"gain.json": "0.0", "benchmarks/q.yaml": suite(
+        [{"id": "tool", "run": [PY, "-c", code],
+          "results": {"file": "out.json", "format": "customBiggerIsBetter"}}], repeat=2)}
+    repo, base, head = two_commits(make_repo, files, {"gain.json": "0.1"})
+    config = parse_config("compare:\n  max_looks: 3\n  max_repeats: 8\n")
+    pair = evaluate_pair(open_repo(repo), base, head, config, PlainProgress(io.StringIO()),
+                         changed=None)
+    assert pair.rounds[0].decision == "inconclusive"
+    assert len(pair.rounds) > 1
+    tasks = {t.id: t for t in pair.head.suites[0].tasks}
+    assert sorted(tasks) == ["tool/a"]
+    values = [s.metrics["value"] for s in tasks["tool/a"].samples]
+    assert len(values) > 2
+    # the extra runs carry on the repeat numbering: the alternation continues
+    assert values[:4] == pytest.approx([0.7, 1.0, 0.7, 1.0])

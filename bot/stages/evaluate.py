@@ -10,6 +10,7 @@ import itertools
 import os
 import platform
 import shutil
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -467,7 +468,31 @@ def _read_tree(target: Path, root: Path) -> dict[str, bytes]:
             for p in sorted(target.rglob("*")) if p.is_file()}
 
 
+_file_locks: dict[Path, threading.Lock] = {}
+_file_locks_guard = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.Lock:
+    """One lock per results file: two runs of a task in one worktree (its repeats run in
+    parallel) would write, remove and read the same file."""
+    with _file_locks_guard:
+        return _file_locks.setdefault(path, threading.Lock())
+
+
 def run_tool(task: Task, suite: BenchmarkSuite, tree: Path, env: dict[str, str]) -> Ran:
+    """See :func:`_run_tool`; runs writing the same results file take turns."""
+    spec = task.results
+    assert spec is not None
+    target = inside(tree, spec.file)
+    if target is None:
+        reason = f"results file {spec.file!r} is outside the repository"
+        return Sample(status="failed", failure="not_found", reason=reason, duration_s=0.0), [], None
+    with _file_lock(target):
+        return _run_tool(task, suite, tree, target, env)
+
+
+def _run_tool(task: Task, suite: BenchmarkSuite, tree: Path, target: Path,
+              env: dict[str, str]) -> Ran:
     """A task whose tool writes its own results (``results: {file, format}``): run it, then
     read the file with its format's parser (bot/core/formats). When the tool wrote its file,
     the file speaks for a failing test or eval case whatever the exit code (promptfoo exits
@@ -477,10 +502,6 @@ def run_tool(task: Task, suite: BenchmarkSuite, tree: Path, env: dict[str, str])
     fmt = FORMATS[spec.format]
     timeout = suite.timeout_for(task)
     root = tree.resolve()
-    target = inside(tree, spec.file)
-    if target is None:
-        reason = f"results file {spec.file!r} is outside the repository"
-        return Sample(status="failed", failure="not_found", reason=reason, duration_s=0.0), [], None
     # a stale report must not speak for this run (the worktree is a scratch copy)
     if target.is_dir() and not target.is_symlink():
         shutil.rmtree(target)
