@@ -257,3 +257,43 @@ def test_the_issue_points_at_another_improvements_rollback_when_it_is_the_culpri
     plain = body()
     assert "v1.4.0 is not to blame" in plain and "/rollback" not in plain
     assert "Commit `cccccccccccc` (PR #7) by bob lowered **s**" in plain
+
+
+def test_a_remeasurement_is_priced_at_its_own_repeats() -> None:
+    # the head is unsettled at first; measuring it again runs twice the repeats (16 task
+    # runs, not 8): 8 + 16 would pass a budget of 20, so the bisection stops instead
+    answers = {16: ["unsettled", "worse"]}
+    budget = Budget(runs=20, minutes=600)
+    probes: dict[int, Probe] = {}
+    spent = Spent()
+    for _ in range(10):
+        step = next_step(LINE, probes, {}, budget, spent, 8, 16)
+        if step.kind != "measure":
+            break
+        assert step.index is not None
+        n = probes[step.index].attempts + 1 if step.index in probes else 1
+        seq = answers.get(step.index, ["same"])
+        probes[step.index] = Probe(seq[min(n, len(seq)) - 1], n)  # type: ignore[arg-type]
+        spent = Spent(spent.runs + (8 if n == 1 else 16), spent.minutes + n,
+                      spent.measurements + 1)
+    assert step.kind == "exhausted" and spent.runs == 8 <= budget.runs
+    # with room for it, the head is measured again at its price
+    step = next_step(LINE, {16: Probe("unsettled")}, {}, Budget(runs=24, minutes=600),
+                     Spent(8, 1.0, 1), 8, 16)
+    assert (step.kind, step.index) == ("measure", 16)
+
+
+def test_the_minutes_of_a_remeasurement_scale_with_its_runs() -> None:
+    # 8 runs took 2 minutes: measuring again at 16 runs would take about 4, past 5 in all
+    step = next_step(LINE, {16: Probe("unsettled")}, {}, Budget(runs=1000, minutes=5.0),
+                     Spent(8, 2.0, 1), 8, 16)
+    assert step.kind == "exhausted" and "minute" in step.reason
+
+
+def test_the_evidence_lines_label_the_intervals_with_the_configured_confidence() -> None:
+    b = bisection(culprit="c" * 40, confidence=0.9, probes=[
+        {"commit": "1" * 40, "verdict": "worse", "changes": {"s": -0.2},
+         "change_ci": {"s": (-0.3, -0.1)}}], step={"s": (-0.2, -0.3, -0.1)})
+    lines = evidence_lines(b)
+    assert "s -20.0% (90% CI -30.0% to -10.0%)" in lines[1] and "90% CI" in lines[2]
+    assert not any("95%" in line for line in lines)

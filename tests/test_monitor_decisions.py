@@ -171,6 +171,24 @@ def test_a_timing_only_suite_is_watched_too(factor: float, warn: bool, roll: boo
     assert low is not None and high is not None and low <= (r.worst or 0) <= high
 
 
+@pytest.mark.parametrize("factor, verdict", [(1.5, "worse"), (1.0, "same")])
+def test_the_bisection_reads_a_timing_only_suite_as_the_monitor_does(
+        factor: float, verdict: str) -> None:
+    # the monitor warns about a timing-only suite's drop; the bisection must see the same
+    # drop, or it calls the drop vanished and the revert is skipped
+    from bot.core.bisect import classify
+    from bot.core.config import Config
+    from bot.stages.bisect import changes_of
+
+    base, now = timing_results(1.0, "a"), timing_results(factor, "b")
+    config = Config.model_validate({"compare": {"resamples": 2000}})
+    changes = changes_of(base, now, {"speed"}, config)
+    run = core.summarize(compare_results(base, now, config.compare), CFG, T0, "b" * 40, None)
+    c = changes["speed"]
+    assert (c.change, (c.low, c.high)) == (run.changes["speed"], run.change_ci["speed"])
+    assert classify(changes, CFG.warn_drop) == verdict
+
+
 def test_the_suites_a_warned_drop_bisects_are_those_past_the_warning() -> None:
     changes = {"a": -0.05, "b": -0.03, "c": None, "d": 0.2, "e": -0.031}
     assert core.dropped_suites(changes, 0.03) == ["a", "e"]  # exactly -3% is not past it
@@ -235,7 +253,26 @@ def test_warning_comment(recovered: bool, revert_pr: int | None, words: str) -> 
                    change_ci={"acc<x>": (-0.08, -0.02)}, worst=-0.05, past_warning=True)
     body = render("monitor_warning.md.j2", tag="v1.4.0", run=r, recovered=recovered,
                   rows=[{"suite": "acc<x>", "change": "-5.0%", "ci": "[-8.0%, -2.0%]"}],
-                  runs_in_a_row=2, warn_drop=0.03, rollback_drop=0.10,
+                  runs_in_a_row=2, warn_drop=0.03, rollback_drop=0.10, level="95%",
                   reference="results/x.json", revert_pr=revert_pr, note=None)
     assert find_marker(body) == core.WARN_MARKER and words in body
     assert "acc\\<x\\>" in body  # a suite id is untrusted text
+
+
+def test_the_intervals_are_labelled_with_the_configured_confidence() -> None:
+    from bot.core.render import render
+    from bot.core.stats import ci_level
+
+    comparison = compare_results(results(REF, "a"), results([v - 0.2 for v in REF], "b"),
+                                 CompareConfig(resamples=2000, confidence=0.9))
+    r = core.summarize(comparison, CFG, T0, "b" * 40, None)
+    assert r.confidence == 0.9
+    assert "(90% CI " in core.evidence_lines(r, None)[0]
+    body = render("monitor_warning.md.j2", tag="v1", run=r, rows=[],
+                  level=ci_level(r.confidence), recovered=False, runs_in_a_row=2,
+                  warn_drop=0.03, rollback_drop=0.1,
+                  reference=None, revert_pr=None, note=None, bisection=None)
+    assert "| suite | change since release | 90% CI |" in body and "95%" not in body
+    # a run recorded before the confidence was kept with it reads as the default's 95%
+    old = r.model_copy(update={"confidence": None})
+    assert "(95% CI " in core.evidence_lines(old, None)[0]

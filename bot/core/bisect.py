@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.core.records import Bisection
+from bot.core.stats import ci_level
 
 Verdict = Literal["worse", "same", "unsettled"]
 Kind = Literal["measure", "step", "found", "vanished", "no_culprit", "exhausted"]
@@ -112,20 +113,28 @@ class Step:
 
 
 def _fits(budget: Budget, spent: Spent, run_cost: int) -> str | None:
-    """None when one more measurement fits; else why not."""
+    """None when one more measurement of ``run_cost`` task runs fits; else why not. Its
+    minutes are estimated from the minutes per task run so far (a re-measurement at twice the
+    repeats takes about twice as long)."""
     if spent.runs + run_cost > budget.runs:
         return R_BUDGET_RUNS.format(spent=spent.runs, limit=budget.runs)
-    per = spent.minutes / spent.measurements if spent.measurements else 0.0
+    if spent.runs:
+        per = spent.minutes / spent.runs * run_cost
+    else:
+        per = spent.minutes / spent.measurements if spent.measurements else 0.0
     if spent.minutes + per > budget.minutes:
         return R_BUDGET_MINUTES.format(spent=spent.minutes, limit=budget.minutes)
     return None
 
 
 def next_step(line: Sequence[str], probes: Mapping[int, Probe], steps: Mapping[int, bool],
-              budget: Budget, spent: Spent, run_cost: int) -> Step:
+              budget: Budget, spent: Spent, run_cost: int,
+              remeasure_cost: int | None = None) -> Step:
     """What to do next over ``line`` (index 0 the release commit, the last the head), given the
     measurements so far (``probes``, by index), the step checks made (``steps``: index -> the
-    step from index-1 is a real change) and the cost of one measurement in task runs."""
+    step from index-1 is a real change) and the cost in task runs of a first measurement of a
+    commit (``run_cost``) and of measuring one again (``remeasure_cost``, at more repeats;
+    ``run_cost`` when None)."""
     if not line:
         raise ValueError("a bisection needs at least the release commit")
     head = len(line) - 1
@@ -139,7 +148,8 @@ def next_step(line: Sequence[str], probes: Mapping[int, Probe], steps: Mapping[i
         return p.verdict
 
     def measure(i: int, good: int, bad: int) -> Step:
-        why = _fits(budget, spent, run_cost)
+        again = remeasure_cost if i in probes and remeasure_cost is not None else run_cost
+        why = _fits(budget, spent, again)
         if why is not None:
             return Step("exhausted", None, good, bad, R_EXHAUSTED.format(
                 why=why, measured=spent.measurements, good=line[good][:12],
@@ -176,16 +186,19 @@ def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:+.1%}"
 
 
-def _ci(low: float | None, high: float | None) -> str:
-    return f" (95% CI {pct(low)} to {pct(high)})" if low is not None and high is not None else ""
+def _ci(low: float | None, high: float | None, level: str) -> str:
+    if low is None or high is None:
+        return ""
+    return f" ({level} CI {pct(low)} to {pct(high)})"
 
 
 def evidence_lines(b: Bisection) -> list[str]:
     """The bisection's numbers, one line each (warning comment, revert PR, issue)."""
+    level = ci_level(b.confidence)
     out = [f"bisected {b.commits} commit(s) after the release commit {b.reference[:7]} up to "
            f"{b.head[:7]}: {b.reason}"]
     for p in b.probes:
-        nums = ", ".join(f"{s} {pct(c)}" + _ci(*p.change_ci.get(s, (None, None)))
+        nums = ", ".join(f"{s} {pct(c)}" + _ci(*p.change_ci.get(s, (None, None)), level)
                          for s, c in sorted(p.changes.items()))
         how = "stored" if p.reused else f"measured, {p.runs} task runs"
         out.append(f"{p.commit[:7]}: {p.verdict} against the release's measurement: {nums} "
@@ -193,7 +206,7 @@ def evidence_lines(b: Bisection) -> list[str]:
     for s, (c, lo, hi) in sorted(b.step.items()):
         if c is not None:
             out.append(f"step into {(b.culprit or '?')[:7]} from its parent: {s} {pct(c)}"
-                       + _ci(lo, hi))
+                       + _ci(lo, hi, level))
     out.append(f"cost: {b.runs} task run(s), {b.minutes:.1f} minute(s)")
     return out
 

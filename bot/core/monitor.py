@@ -32,6 +32,7 @@ from bot.core.compare import Comparison, SuiteComparison
 from bot.core.config import MonitorConfig
 from bot.core.records import MonitorRecord, MonitorRun, ReleaseRecord
 from bot.core.render import md_escape
+from bot.core.stats import ci_level
 
 # a /rollback reason is one comment line; the command parser already cuts it at 200 characters
 REASON_LIMIT = 500
@@ -105,13 +106,7 @@ def summarize(comparison: Comparison, cfg: MonitorConfig, at: datetime, commit: 
     failed: list[str] = []
     for s in comparison.suites:
         if s.kind == "benchmark" and s.present == "both":
-            changes[s.id] = s.score_change
-            ci = s.score_change_ci
-            cis[s.id] = (ci.low, ci.high) if ci is not None else (None, None)
-            if s.score_change is None:
-                # a suite without a higher-is-better score (timings only): its worst gating
-                # timing, as a relative change where slower is negative
-                changes[s.id], cis[s.id] = _timing_change(s)
+            changes[s.id], cis[s.id] = suite_change(s)
         failed += [f"{s.id}/{t.id}" for t in s.failed_tasks if t.side in ("candidate", "both")]
         failed += [f"{s.id}/{c.id}" for c in s.checks if c.verdict in ("new failure",
                                                                         "still failing")]
@@ -120,7 +115,8 @@ def summarize(comparison: Comparison, cfg: MonitorConfig, at: datetime, commit: 
     past_rollback = any(high is not None and high < -cfg.rollback_drop
                         for _, high in cis.values())
     return MonitorRun(at=at, commit=commit, results=results, changes=changes, change_ci=cis,
-                      worst=worst, past_warning=bool(dropped_suites(changes, cfg.warn_drop)),
+                      confidence=comparison.settings.confidence, worst=worst,
+                      past_warning=bool(dropped_suites(changes, cfg.warn_drop)),
                       past_rollback=past_rollback, failed_tasks=sorted(failed), note=note)
 
 
@@ -128,6 +124,20 @@ def dropped_suites(changes: Mapping[str, float | None], warn_drop: float) -> lis
     """The suites past the warning: their change is a drop of more than ``warn_drop`` (the
     ones a warned drop bisects)."""
     return [s for s, c in changes.items() if c is not None and c < -warn_drop]
+
+
+Interval = tuple[float | None, float | None]
+
+
+def suite_change(s: SuiteComparison) -> tuple[float | None, Interval]:
+    """A suite's relative change against the baseline and its interval, as the monitor and the
+    bisection both read it: COMPARE's ``score_change``; for a suite without a higher-is-better
+    score (timings only), its worst gating timing as a relative change where slower is
+    negative. (None, (None, None)) when the suite has neither."""
+    if s.score_change is not None:
+        ci = s.score_change_ci
+        return s.score_change, ((ci.low, ci.high) if ci is not None else (None, None))
+    return _timing_change(s)
 
 
 def _timing_change(
@@ -212,7 +222,8 @@ def evidence_lines(run: MonitorRun, reference: str | None) -> list[str]:
         if change is None:
             continue
         low, high = run.change_ci.get(suite, (None, None))
-        ci = (f" (95% CI {low:+.1%} to {high:+.1%})" if low is not None and high is not None
+        ci = (f" ({ci_level(run.confidence)} CI {low:+.1%} to {high:+.1%})"
+              if low is not None and high is not None
               else "")
         out.append(f"{suite}: {change:+.1%}{ci} at {run.commit[:7]} on {when} UTC, against "
                    f"the release's own measurement" + (f" ({reference})" if reference else ""))

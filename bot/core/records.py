@@ -111,6 +111,8 @@ class MonitorRun(Lenient):
     # a re-run of the same run measures again but counts once
     run_id: int | None = None
     run_attempt: int | None = None
+    # the confidence of the intervals (compare.confidence); None in records written before
+    confidence: float | None = None
 
 
 class BisectProbe(Lenient):
@@ -147,6 +149,8 @@ class Bisection(Lenient):
     probes: list[BisectProbe] = Field(default_factory=list)
     runs: int = 0  # task runs spent
     minutes: float = 0.0
+    # the confidence of the intervals (compare.confidence); None in records written before
+    confidence: float | None = None
     issue: int | None = None  # the opportunity issue naming the culprit
 
 

@@ -41,6 +41,12 @@ def sig_round(x: float | None, digits: int = 6) -> float | None:
     return float(f"{x:.{digits}g}")
 
 
+def ci_level(confidence: float | None) -> str:
+    """An interval's confidence as a label: 95%, 99.4% (a sequential look); 95% for a record
+    written before the confidence was kept with it."""
+    return f"{(0.95 if confidence is None else confidence) * 100:.3g}%"
+
+
 def rng_for(seed: int, key: str) -> np.random.Generator:
     """A generator for one suite: the configured seed plus a stable hash of the suite id, so
     that adding or reordering suites never changes another suite's numbers."""

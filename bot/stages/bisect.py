@@ -24,6 +24,7 @@ from bot.core import opportunities as opp
 from bot.core.compare import compare_results
 from bot.core.config import Config
 from bot.core.forge import Forge, NotFound
+from bot.core.monitor import suite_change
 from bot.core.records import (
     RESULTS_DIR,
     Bisection,
@@ -60,14 +61,14 @@ class Finding:
 
 def changes_of(base: Results, cand: Results, suites: set[str],
                config: Config) -> dict[str, core.Change]:
-    """COMPARE's relative change of each suite score, candidate against base."""
+    """COMPARE's relative change of each suite, candidate against base, read as the monitor
+    reads it (a timing-only suite by its worst gating timing: the drop it warned about)."""
     comparison = compare_results(base.only(suites), cand.only(suites), config.compare)
     out: dict[str, core.Change] = {}
     for s in comparison.suites:
         if s.kind == "benchmark" and s.present == "both":
-            ci = s.score_change_ci
-            out[s.id] = core.Change(s.score_change, ci.low if ci else None,
-                                    ci.high if ci else None)
+            change, (low, high) = suite_change(s)
+            out[s.id] = core.Change(change, low, high)
     return out
 
 
@@ -195,15 +196,17 @@ def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
     steps: dict[int, bool] = {}
     step_changes: dict[str, core.Change] = {}
     while True:
+        # measured again: with twice the repeats, so that the interval can settle; the budget
+        # prices each measurement at the repeats it will really run
+        again = 2 * max((s.repeat for s in reference.suites if s.id in suites), default=1)
         step = core.next_step(line, probes, steps, budget, spent,
-                              _run_cost(reference, suites, None))
+                              _run_cost(reference, suites, None),
+                              _run_cost(reference, suites, again))
         if step.kind == "measure":
             assert step.index is not None
             i = step.index
             attempts = probes[i].attempts + 1 if i in probes else 1
-            # measured again: with twice the repeats, so that the interval can settle
-            repeat = None if attempts == 1 else 2 * max(
-                (s.repeat for s in reference.suites if s.id in suites), default=1)
+            repeat = None if attempts == 1 else again
             runs = _run_cost(reference, suites, repeat)
             started = time.monotonic()
             try:
@@ -213,7 +216,8 @@ def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
                     state="exhausted", reason=NOT_MEASURED.format(commit=line[i][:12],
                                                                   reason=exc),
                     reference=ref_commit, head=head, commits=len(line) - 1, suites=suite_list,
-                    good=line[step.good], bad=line[step.bad]), records, spent, new)
+                    good=line[step.good], bad=line[step.bad]), records, spent, new,
+                    config.compare.confidence)
             minutes = (time.monotonic() - started) / 60
             spent = core.Spent(spent.runs + runs, spent.minutes + minutes,
                                spent.measurements + 1)
@@ -234,13 +238,14 @@ def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
                   good=line[step.good], bad=line[step.bad])
     if step.kind == "found" and step.index is not None:
         b = _culprit(ws, b, step.index, line, release, releases, step_changes, forge)
-    return _finish(b, records, spent, new)
+    return _finish(b, records, spent, new, config.compare.confidence)
 
 
 def _finish(b: Bisection, records: dict[int, BisectProbe], spent: core.Spent,
-            new: dict[str, Any]) -> Finding:
+            new: dict[str, Any], confidence: float) -> Finding:
     b = b.model_copy(update={"probes": [records[i] for i in sorted(records)],
-                             "runs": spent.runs, "minutes": round(spent.minutes, 3)})
+                             "runs": spent.runs, "minutes": round(spent.minutes, 3),
+                             "confidence": confidence})
     return Finding(b, new)
 
 

@@ -43,6 +43,7 @@ from bot.core.records import (
 from bot.core.render import render
 from bot.core.results import Results
 from bot.core.router import Router
+from bot.core.stats import ci_level
 from bot.errors import DamagedState, ImproveError
 from bot.stages import bisect
 from bot.stages.context import Env, Services, env_for_event
@@ -131,6 +132,7 @@ def warning_body(release: ReleaseRecord, record: MonitorRecord, run: MonitorRun,
                      "ci": f"[{_pct(low)}, {_pct(high)}]"})
     cfg = env.config.monitor
     return render("monitor_warning.md.j2", tag=release.tag, run=run, rows=rows,
+                  level=ci_level(run.confidence),
                   recovered=recovered, runs_in_a_row=core.streak(record.runs),
                   warn_drop=cfg.warn_drop, rollback_drop=cfg.rollback_drop,
                   reference=release.results, revert_pr=revert_pr, note=note,
