@@ -15,18 +15,37 @@ timings (floor 10%; log-normal runs, task levels 10-1000 ms):
   spikes        lognormal30 plus 5% of runs three times slower (a noisy neighbour)
   drift         lognormal30, and the whole candidate side 8% slower (another runner)
 
-Scenarios per shape. Scores: ``regression`` (effect = -tolerance: an accept is a false
-accept), ``none`` (no change: a reject is a false reject; inconclusive counted), ``improvement``
-(+2 x tolerance: an accept is power). Timings: ``regression`` (1.15x slower), ``none`` (no
-change, except the drift shape's offset), ``improvement`` here means a clear 1.3x slowdown
-whose reject is power (the floor makes a timing "improvement" a non-event for the gate).
+Scenarios per shape, each a true effect. Scores: ``boundary`` (effect = -tolerance, the
+worst change the gate may accept: an accept is a false accept), ``none`` (no change: a reject
+is a false reject; inconclusive counted), ``better`` (+2 x tolerance: an accept is power),
+``worse`` (-3 x tolerance: a reject is power). Timings: ``boundary`` (1.15x slower, past the
+10% floor: an accept is a false accept), ``none`` (no change, except the drift shape's
+offset), ``better`` (1.3x faster: an accept is power), ``worse`` (1.3x slower: a reject is
+power). ``power`` is the mean of the two.
 
 Methods: ``fixed`` (one comparison at the suite's repeats) and ``sequential``
-(:func:`bot.core.sequential.run_sequential`: more repeats for an unsettled verdict, with
-Bonferroni-split group-sequential looks). Runs used are task runs over both sides.
+(:func:`bot.core.sequential.run_sequential`: more repeats for an unsettled verdict, looks at
+group-sequential boundaries). Runs are task runs over both sides.
+
+Runs to reach the same error rates (``runs_ratio``), honestly: the fixed method has to choose
+its repeats before it sees the data, the same for every scenario. For each shape the benchmark
+finds R*, the fewest repeats (on the sequential method's own schedule: the suite's repeats
+times 1, 2, ..., max_looks, by bisection, inconclusive falling as repeats grow) at which the
+fixed method's inconclusive rate on no change is at most the sequential method's. Its false
+accepts at R* are measured too (``fixed_at_r_false_accept``): the fixed method at R* has the
+full confidence at its one look, so its error rates are no better than the sequential
+method's. The ratio is the sequential method's mean runs over the scenarios where a verdict can
+settle (``none``, ``better``, ``worse``; every trial counted, an inconclusive one at all the
+runs it spent) over the fixed method's 2 x tasks x R*. ``runs_ratio_none`` is the same on no
+change alone, the hardest to settle. The ``boundary`` scenario is left out of the ratio: its
+truth sits on the tolerance, so no amount of runs settles it for either method (it measures
+false accepts); its runs are reported as ``runs_boundary``. When even the largest fixed size
+stays more inconclusive than the sequential method, R* is reported as None and the ratio is
+taken against that largest size (an overstatement of the sequential method's cost).
 
 Prints one JSON object of metrics on its last line (per shape and method: false_accept,
-false_reject, power, inconclusive_none, runs_mean). ``--smoke`` is the smallest size, for CI.
+false_reject, power, inconclusive_none, runs_mean; per shape the runs ratio). ``--smoke`` is
+the smallest size, for CI.
 """
 
 from __future__ import annotations
@@ -162,13 +181,87 @@ def sequential(src: Source, config: CompareConfig, seq: SequentialConfig) -> tup
     return outcome.comparison.decision, outcome.runs
 
 
-SCENARIOS = ("regression", "none", "improvement")
+SCENARIOS = ("boundary", "none", "better", "worse")
+# where a verdict can settle: the runs ratio is over these
+SETTLEABLE = ("none", "better", "worse")
 
 
 def effect_for(shape: Shape, scenario: str, tolerance: float) -> float:
     if shape.kind == "score":
-        return {"regression": -tolerance, "none": 0.0, "improvement": 2 * tolerance}[scenario]
-    return float(np.log({"regression": 1.15, "none": 1.0, "improvement": 1.3}[scenario]))
+        return {"boundary": -tolerance, "none": 0.0, "better": 2 * tolerance,
+                "worse": -3 * tolerance}[scenario]
+    return float(np.log({"boundary": 1.15, "none": 1.0, "better": 1 / 1.3,
+                         "worse": 1.3}[scenario]))
+
+
+def trials(shape: Shape, scenario: str, method: SequentialConfig, config: CompareConfig,
+           args: argparse.Namespace, salt: int = 0) -> tuple[dict[str, int], float]:
+    """``args.trials`` trials of one scenario: the decisions counted, and the mean runs."""
+    counts = {"accept": 0, "reject": 0, "inconclusive": 0}
+    runs = 0
+    # the same draws for every method: seeded by shape and scenario only (and ``salt``)
+    key = [args.seed, SCENARIOS.index(scenario), len(shape.name), ord(shape.name[0]),
+           ord(shape.name[-1]), salt]
+    rng = np.random.default_rng(key)
+    for _ in range(args.trials):
+        src = Source(shape, effect_for(shape, scenario, args.tolerance), rng)
+        decision, used = sequential(src, config, method)
+        counts[decision] += 1
+        runs += used
+    return counts, runs / args.trials
+
+
+def row_of(shape: Shape, counts: dict[str, dict[str, int]], runs: dict[str, float],
+           n: int) -> dict[str, float | int | None]:
+    return {
+        "false_accept": counts["boundary"]["accept"] / n,
+        "false_reject": counts["none"]["reject"] / n,
+        "inconclusive_none": counts["none"]["inconclusive"] / n,
+        "inconclusive_all": sum(c["inconclusive"] for c in counts.values()) / (len(counts) * n),
+        "power": (counts["better"]["accept"] + counts["worse"]["reject"]) / (2 * n),
+        "runs_mean": float(np.mean([runs[sc] for sc in SETTLEABLE])),
+        "runs_none": runs["none"],
+        "runs_boundary": runs["boundary"],
+        "fixed_runs": 2 * shape.tasks * shape.repeats,
+    }
+
+
+def equal_error(shape: Shape, seq_row: dict, config: CompareConfig, max_looks: int,
+                max_repeats: int, args: argparse.Namespace) -> dict[str, float | int | None]:
+    """R*, the fewest repeats at which one look is at most as inconclusive on no change as the
+    sequential method, and the runs ratio against it (see the module's docstring)."""
+    one_look = SequentialConfig(max_looks=1)
+    sizes = sorted({min(shape.repeats * m, max_repeats) for m in range(1, max_looks + 1)})
+    target = seq_row["inconclusive_none"]
+    cache: dict[int, float] = {}
+
+    def inconclusive(r: int) -> float:
+        if r not in cache:
+            counts, _ = trials(replace(shape, repeats=r), "none", one_look, config, args, salt=1)
+            cache[r] = counts["inconclusive"] / args.trials
+        return cache[r]
+
+    lo, hi = 0, len(sizes) - 1
+    if inconclusive(sizes[hi]) > target:
+        found = None
+    else:
+        while lo < hi:  # the first size at or under the target
+            mid = (lo + hi) // 2
+            if inconclusive(sizes[mid]) <= target:
+                hi = mid
+            else:
+                lo = mid + 1
+        found = sizes[lo]
+    r_star = found if found is not None else sizes[-1]
+    fixed_runs = 2 * shape.tasks * r_star
+    counts, _ = trials(replace(shape, repeats=r_star), "boundary", one_look, config, args, salt=1)
+    return {
+        "fixed_repeats_needed": found,
+        "fixed_at_r_inconclusive_none": inconclusive(r_star),
+        "fixed_at_r_false_accept": counts["accept"] / args.trials,
+        "runs_ratio": seq_row["runs_mean"] / fixed_runs,
+        "runs_ratio_none": seq_row["runs_none"] / fixed_runs,
+    }
 
 
 def main() -> None:
@@ -184,6 +277,8 @@ def main() -> None:
                    help="repeats per task for every shape (default: each shape's own)")
     p.add_argument("--max-looks", type=int, default=CompareConfig().max_looks)
     p.add_argument("--max-repeats", type=int, default=CompareConfig().max_repeats)
+    p.add_argument("--no-ratio", action="store_true",
+                   help="skip the search for the fixed repeats that match the error rates")
     p.add_argument("--smoke", action="store_true", help="smallest size: 2 trials, 2 shapes")
     args = p.parse_args()
     if args.smoke:
@@ -200,40 +295,18 @@ def main() -> None:
         chosen = [replace(s, repeats=args.repeats) for s in chosen]
     methods = args.methods.split(",")
     started = time.perf_counter()
-    out: dict[str, object] = {}
+    out: dict[str, dict] = {}
     for shape in chosen:
         for method in methods:
-            counts = {sc: {"accept": 0, "reject": 0, "inconclusive": 0} for sc in SCENARIOS}
-            runs = 0
-            settled_runs = 0
-            settled = 0
+            counts: dict[str, dict[str, int]] = {}
+            runs: dict[str, float] = {}
             for scenario in SCENARIOS:
-                # the same draws for every method: seeded by shape and scenario only
-                key = [args.seed, SCENARIOS.index(scenario), len(shape.name), ord(shape.name[0]),
-                       ord(shape.name[-1])]
-                rng = np.random.default_rng(key)
-                for _ in range(args.trials):
-                    src = Source(shape, effect_for(shape, scenario, args.tolerance), rng)
-                    # fixed: one look, at the full confidence, on the suite's own repeats
-                    decision, used = sequential(src, config,
-                                                one_look if method == "fixed" else seq)
-                    counts[scenario][decision] += 1
-                    runs += used
-                    if decision != "inconclusive":
-                        settled += 1
-                        settled_runs += used
-            n = args.trials
-            reg, none, imp = counts["regression"], counts["none"], counts["improvement"]
-            row = {
-                "false_accept": reg["accept"] / n,
-                "false_reject": none["reject"] / n,
-                "inconclusive_none": none["inconclusive"] / n,
-                "inconclusive_all": sum(c["inconclusive"] for c in counts.values()) / (3 * n),
-                "power": (imp["accept"] if shape.kind == "score" else imp["reject"]) / n,
-                "runs_mean": runs / (3 * n),
-                "runs_mean_settled": settled_runs / settled if settled else None,
-                "fixed_runs": 2 * shape.tasks * shape.repeats,
-            }
+                # fixed: one look, at the full confidence, on the suite's own repeats
+                counts[scenario], runs[scenario] = trials(
+                    shape, scenario, one_look if method == "fixed" else seq, config, args)
+            row = row_of(shape, counts, runs, args.trials)
+            if method == "sequential" and not args.no_ratio:
+                row |= equal_error(shape, row, config, args.max_looks, args.max_repeats, args)
             out[f"{shape.name}/{method}"] = row
             print(f"{shape.name:13s} {method:10s} " + " ".join(
                 f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
@@ -247,8 +320,8 @@ def main() -> None:
 def summary(rows: dict[str, dict], methods: list[str]) -> dict[str, float]:
     """The suite's metrics: for the project's method (sequential when it ran, else fixed) the
     worst false accept and false reject over the shapes, the mean power, the inconclusive rate
-    on no change at the project's setting (gaussian 20 x 5), and the runs it used relative to
-    the fixed method; the fixed method's worst rates beside them."""
+    on no change at the project's setting (gaussian 20 x 5), and its runs ratio at equal error
+    rates there and at worst over the shapes; the fixed method's worst rates beside them."""
     main = "sequential" if "sequential" in methods else "fixed"
     mine = {k.split("/")[0]: v for k, v in rows.items() if k.endswith("/" + main)}
     fixed = {k.split("/")[0]: v for k, v in rows.items() if k.endswith("/fixed")}
@@ -260,14 +333,17 @@ def summary(rows: dict[str, dict], methods: list[str]) -> dict[str, float]:
     project = mine.get("gaussian")
     if project is not None:
         out["inconclusive_rate_none"] = project["inconclusive_none"]
+        if "runs_ratio" in project:
+            out["runs_ratio"] = project["runs_ratio"]
+    ratios = [r["runs_ratio"] for r in mine.values() if "runs_ratio" in r]
+    if ratios:
+        out["runs_ratio_worst"] = max(ratios)
+        out.setdefault("runs_ratio", float(np.mean(ratios)))
     if fixed:
         out["fixed_false_accept_rate"] = max(r["false_accept"] for r in fixed.values())
         out["fixed_false_reject_rate"] = max(r["false_reject"] for r in fixed.values())
         out["fixed_inconclusive_rate_none"] = fixed.get("gaussian", {}).get(
             "inconclusive_none", float("nan"))
-    if main == "sequential" and fixed:
-        out["runs_ratio"] = float(np.mean([mine[k]["runs_mean"] / fixed[k]["runs_mean"]
-                                           for k in mine if k in fixed]))
     return out
 
 

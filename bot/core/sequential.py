@@ -2,19 +2,33 @@
 more repeats of the tasks that carry the uncertainty (both sides) and compare again, until the
 verdict settles or the budget ends.
 
-Error rates under repeated looks: the comparison is looked at up to ``max_looks`` times, and
-the error rate alpha = 1 - confidence is spent over the looks: half at the first look (most
-verdicts settle there, and it keeps the first look nearly as sharp as a single comparison),
-the other half split evenly over the later ones. These are group-sequential boundaries of the
-Bonferroni kind: conservative, but valid whatever information each look adds (here it grows
-unevenly, as only some tasks get more runs). By the union bound, the chance that any look's
-interval misses the truth stays within alpha, so false accepts and false rejects stay within
-it too.
+Looks, equally spaced in information: each round adds, per suite, as many runs as the first
+look had (``repeat`` a task on average), so look k of at most K = ``max_looks`` sits at the
+information fraction t = k / K (the variance of a mean over tasks falls as 1 / runs).
 
-Which tasks: in each unsettled suite, the tasks whose runs' noise (var_b / n_b + var_c / n_c of
-the unclear metrics, scaled by the metric's spread) makes up most of the noise of the suite's
-estimate (the fewest tasks that carry ``COVER`` of it). A task with very noisy runs gets more;
-tasks already measured precisely do not.
+Error rates under repeated looks: group-sequential boundaries from an alpha-spending function
+(Lan and DeMets). Each side's one-sided error rate alpha/2 (alpha = 1 - confidence) is spent
+linearly over the information, alpha/2 * t (the Kim-DeMets power family with rho = 1, between
+Pocock's and O'Brien-Fleming's shapes), and each look's boundary z_k solves exactly
+
+    P(Z_1 < z_1, ..., Z_{k-1} < z_{k-1}, Z_k >= z_k) = alpha/2 * (t_k - t_{k-1})
+
+for the correlated statistics of nested samples (corr(Z_j, Z_k) = sqrt(t_j / t_k)), by the
+recursive numerical integration of Armitage, McPherson and Rowe (1969) on a fixed grid:
+deterministic. A look then compares at the confidence 1 - 2 * (1 - Phi(z_k)): the accept
+(lower end within the tolerance) and the reject (upper end past it) each use that look's
+boundary, so the chance that any look accepts a change sitting on the tolerance stays within
+alpha/2, and likewise for rejects. Unlike a Bonferroni split, the boundaries take the looks'
+correlation into account: with 8 looks at 95% they are z = 2.73 at the first look falling to
+2.33 at the last (Bonferroni: 2.73 at every look), which is what lets a change that does
+nothing settle as "accept" within the budget.
+
+Which tasks: in each unsettled suite, runs are shared out by Neyman allocation: a task's
+target number of runs is proportional to its runs' spread (the standard deviation of the
+unclear metrics, each scaled by its typical spread across the suite's tasks, shrunk toward that
+typical spread so that a few identical runs do not read as no noise). The spread of a mean over
+tasks falls fastest that way; a task measured precisely already gets no more runs, a very noisy
+one gets most of them. Noisier tasks are served first when the time budget runs short.
 
 Deterministic: the plan depends only on the samples; the runner supplies new samples through
 ``more``, a function this module calls but does not implement (the functional core stays free of
@@ -26,21 +40,27 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
+from scipy import stats as sps
+from scipy.optimize import brentq
 
 from bot.core.compare import Comparison, compare_results
 from bot.core.config import CompareConfig
 from bot.core.results import Results, Sample, SuiteResult, TaskResult
 
-# the share of a suite's noise variance whose tasks get more runs
-COVER = 0.8
 # fewest paired tasks for which later looks keep their error rates (see settleable)
 MIN_TASKS = 6
 # blockers that more runs can settle; any other (a changed definition, missing tasks, a check
 # failing on both sides, a falling weighted mean) needs a person
 SETTLEABLE = frozenset({"metric_unclear"})
+# the prior weight (in degrees of freedom) that shrinks a task's spread toward the suite's
+PRIOR_DF = 2.0
+# the boundary integration's grid on the score scale S = Z sqrt(t) (t <= 1, so sd <= 1)
+_GRID_STEP = 0.02
+_GRID_HALF = 9.0
 
 TaskKey = tuple[str, str]  # (suite id, task id)
 Extra = Mapping[TaskKey, Sequence[Sample]]
@@ -49,11 +69,10 @@ Extra = Mapping[TaskKey, Sequence[Sample]]
 @dataclass(frozen=True)
 class SequentialConfig:
     """``max_looks``: comparisons at most, the first included. ``max_repeats``: runs per task
-    and side at most. A round adds as many runs as the task has, so its runs double each round:
-    the interval narrows by about 1/sqrt(2) a look."""
+    and side at most. A round adds, per suite, as many runs as the first look had."""
 
-    max_looks: int = 3
-    max_repeats: int = 20
+    max_looks: int = 8
+    max_repeats: int = 40
     # task time (the runs' duration_s, both sides) the extra runs may bring the total to
     max_seconds: float = math.inf
 
@@ -72,6 +91,8 @@ class Round(BaseModel):
     decision: str
     runs: int
     tasks: int
+    # the look's confidence (stricter than the configured one when there are several looks)
+    confidence: float | None = None
 
 
 @dataclass
@@ -86,14 +107,56 @@ class SequentialOutcome:
         return sum(r.runs for r in self.rounds)
 
 
+def spent(t: float, alpha: float) -> float:
+    """The error rate spent by information fraction ``t``: linear, alpha * t."""
+    return alpha * min(max(t, 0.0), 1.0)
+
+
+@lru_cache(maxsize=64)
+def boundaries(looks: int, alpha: float) -> tuple[float, ...]:
+    """One-sided group-sequential boundaries z_1..z_looks for looks at the information
+    fractions k / looks, spending ``alpha`` linearly (see the module's docstring).
+
+    The density of the score S_k = Z_k sqrt(t_k) below the earlier boundaries is carried on a
+    grid from look to look (a convolution with the normal increment); each boundary is the
+    root of "the mass that crosses it at this look equals this look's share of alpha"."""
+    grid = np.arange(-_GRID_HALF, _GRID_HALF + _GRID_STEP / 2, _GRID_STEP)
+    out: list[float] = []
+    density: np.ndarray | None = None  # of S on the grid, times the step (a mass per point)
+    prev_t = 0.0
+    for k in range(1, looks + 1):
+        t = k / looks
+        share = spent(t, alpha) - spent(prev_t, alpha)
+        dt = t - prev_t
+        if density is None:
+            z = float(sps.norm.isf(share))
+            density = sps.norm.pdf(grid / math.sqrt(t)) / math.sqrt(t) * _GRID_STEP
+        else:
+            mass = density
+
+            def crossing(b: float, mass: np.ndarray = mass, t: float = t, dt: float = dt,
+                         share: float = share) -> float:
+                tail = sps.norm.sf((b * math.sqrt(t) - grid) / math.sqrt(dt))
+                return float(np.sum(mass * tail)) - share
+
+            z = float(brentq(crossing, -10.0, 40.0, xtol=1e-6))
+            kernel = sps.norm.pdf((grid[:, None] - grid[None, :]) / math.sqrt(dt))
+            density = kernel @ mass * (_GRID_STEP / math.sqrt(dt))
+        density = np.where(grid < z * math.sqrt(t), density, 0.0)
+        out.append(round(z, 6))
+        prev_t = t
+    return tuple(out)
+
+
 def look_confidence(config: CompareConfig, looks: int, look: int = 1) -> CompareConfig:
-    """The comparison settings for look number ``look`` of at most ``looks``: half the error
-    rate at the first look, the other half split evenly over the rest."""
+    """The comparison settings for look number ``look`` of at most ``looks``: the two-sided
+    confidence whose tails are that look's group-sequential boundary."""
     if looks <= 1:
         return config
-    alpha = 1.0 - config.confidence
-    spent = alpha / 2 if look <= 1 else alpha / (2 * (looks - 1))
-    return config.model_copy(update={"confidence": 1.0 - spent})
+    alpha = (1.0 - config.confidence) / 2
+    z = boundaries(looks, round(alpha, 12))[min(max(look, 1), looks) - 1]
+    confidence = 1.0 - 2.0 * float(sps.norm.sf(z))
+    return config.model_copy(update={"confidence": round(confidence, 9)})
 
 
 def _runs(results: Results) -> int:
@@ -126,27 +189,53 @@ def settleable(comparison: Comparison) -> bool:
     return all(not 1 < s.tasks_paired < MIN_TASKS for s in comparison.suites if s.id in unclear)
 
 
-def _noise(task: TaskResult, other: TaskResult, metrics: Sequence[str],
-           timing: Mapping[str, bool]) -> float:
-    """The task's share of the noise in the suite's estimate of ``metrics``: the sum over the
-    metrics of var / n on each side (on logs for timings)."""
-    total = 0.0
+def _variances(task: TaskResult, other: TaskResult, name: str,
+               timing: bool) -> tuple[float, int] | None:
+    """The task's pooled variance of ``name`` over both sides' runs (of logs for a timing) and
+    its degrees of freedom; None with fewer than two runs a side."""
+    total, df = 0.0, 0
+    for t in (task, other):
+        v = np.array(t.values(name), dtype=float)
+        if timing:
+            v = np.log(v[v > 0])
+        if v.size < 2:
+            return None
+        total += float(np.var(v, ddof=1)) * (v.size - 1)
+        df += v.size - 1
+    return total / df, df
+
+
+def spreads(pairs: Mapping[str, tuple[TaskResult, TaskResult]], metrics: Sequence[str],
+            timing: Mapping[str, bool]) -> dict[str, float]:
+    """Per task, the spread Neyman allocation shares runs by: for each metric the task's
+    variance over the suite's typical one (the median over tasks), shrunk toward 1 by
+    ``PRIOR_DF`` degrees of freedom; the square root of their mean over the metrics. A task
+    without two runs a side counts as typical."""
+    rel: dict[str, float] = {tid: 0.0 for tid in pairs}
     for name in metrics:
-        for t in (task, other):
-            v = np.array(t.values(name), dtype=float)
-            if timing.get(name):
-                v = np.log(v[v > 0])
-            if v.size >= 2:
-                total += float(np.var(v, ddof=1)) / v.size
+        got = {tid: _variances(b, c, name, timing.get(name, False))
+               for tid, (b, c) in pairs.items()}
+        known = [v for v, _ in (g for g in got.values() if g is not None)]
+        typical = float(np.median(known)) if known else 0.0
+        if typical <= 0.0 and known:
+            typical = float(np.mean(known))
+        for tid, g in got.items():
+            if g is None or typical <= 0.0:
+                rel[tid] += 1.0
             else:
-                total += math.inf  # no estimate of its noise: it must get more runs
-    return total
+                v, df = g
+                rel[tid] += (df * v / typical + PRIOR_DF) / (df + PRIOR_DF)
+    return {tid: math.sqrt(r / max(1, len(metrics))) for tid, r in rel.items()}
 
 
 def plan_more(comparison: Comparison, base: Results, cand: Results,
               seq: SequentialConfig) -> dict[TaskKey, int]:
     """Runs per side to add, per task, for the next look; empty when nothing would help or
-    the budget is spent. A task's extra runs are priced at its runs' mean duration."""
+    the budget is spent. Per unsettled suite, the round brings the suite's runs per side up by
+    ``repeat`` a task, shared out in proportion to the tasks' spreads (Neyman allocation),
+    never past ``max_repeats`` a task. A task's extra runs are priced at its runs' mean
+    duration, and planned only when they all fit in the time budget; the noisiest tasks are
+    served first."""
     plan: dict[TaskKey, int] = {}
     budget = seq.max_seconds - _seconds(base) - _seconds(cand)
     for sc in comparison.suites:
@@ -160,21 +249,20 @@ def plan_more(comparison: Comparison, base: Results, cand: Results,
         timing = {m.name: m.kind == "timing" for m in sc.metrics}
         btasks = {t.id: t for t in b.tasks if t.status == "ok"}
         ctasks = {t.id: t for t in c.tasks if t.status == "ok"}
-        paired = sorted(set(btasks) & set(ctasks))
-        noise = sorted(((_noise(btasks[t], ctasks[t], unclear, timing), t) for t in paired),
-                       key=lambda x: (-x[0], x[1]))
-        total = sum(n for n, _ in noise)
-        carried = 0.0
-        for n, tid in noise:
-            have = min(len(btasks[tid].samples), len(ctasks[tid].samples))
-            add = min(have, seq.max_repeats - have)
-            cost = 2 * add * _mean_duration(btasks[tid], ctasks[tid])
+        pairs = {t: (btasks[t], ctasks[t]) for t in sorted(set(btasks) & set(ctasks))}
+        if not pairs:
+            continue
+        spread = spreads(pairs, unclear, timing)
+        have = {t: min(len(bt.samples), len(ct.samples)) for t, (bt, ct) in pairs.items()}
+        total = sum(have.values()) + max(1, c.repeat) * len(pairs)
+        weight = sum(spread.values())
+        for tid in sorted(pairs, key=lambda t: (-spread[t], t)):
+            target = math.ceil(total * spread[tid] / weight) if weight > 0 else total
+            add = min(max(0, target - have[tid]), seq.max_repeats - have[tid])
+            cost = 2 * add * _mean_duration(*pairs[tid])
             if add > 0 and cost <= budget:
                 plan[(sc.id, tid)] = add
                 budget -= cost
-            carried += n
-            if math.isfinite(total) and carried >= COVER * total:
-                break
     return plan
 
 
@@ -207,7 +295,8 @@ def run_sequential(base: Results, cand: Results, config: CompareConfig, seq: Seq
     outcome = SequentialOutcome(comparison, base, cand)
     outcome.rounds.append(Round(look=1, decision=comparison.decision,
                                 runs=_runs(base) + _runs(cand),
-                                tasks=sum(len(s.tasks) for s in cand.suites)))
+                                tasks=sum(len(s.tasks) for s in cand.suites),
+                                confidence=first.confidence))
     for look in range(2, seq.max_looks + 1):
         if not settleable(comparison):
             break
@@ -221,5 +310,5 @@ def run_sequential(base: Results, cand: Results, config: CompareConfig, seq: Seq
         outcome.comparison, outcome.base, outcome.cand = comparison, base, cand
         added = sum(len(v) for v in extra_b.values()) + sum(len(v) for v in extra_c.values())
         outcome.rounds.append(Round(look=look, decision=comparison.decision, runs=added,
-                                    tasks=len(plan)))
+                                    tasks=len(plan), confidence=looked.confidence))
     return outcome
