@@ -159,6 +159,33 @@ def look_confidence(config: CompareConfig, looks: int, look: int = 1) -> Compare
     return config.model_copy(update={"confidence": round(confidence, 9)})
 
 
+def round_settings(config: CompareConfig, rounds: Sequence[Round]) -> CompareConfig:
+    """The settings the last look of ``rounds`` compared at (its recorded confidence; rounds
+    recorded without one: the look's boundary by its number)."""
+    if rounds and rounds[-1].confidence is not None:
+        return config.model_copy(update={"confidence": rounds[-1].confidence})
+    return look_confidence(config, config.max_looks, max(1, len(rounds)))
+
+
+def may_look_again(base: Results, cand: Results, seq: SequentialConfig) -> bool:
+    """Whether any suite could get a later look: a benchmark suite on both sides with a task
+    that can have more runs, and not 2 to ``MIN_TASKS - 1`` tasks (see :func:`settleable`).
+    When none could, the one look is the whole evaluation and compares at the full confidence
+    (a stricter first look would only leave more verdicts unsettled)."""
+    for b in base.suites:
+        c = cand.suite(b.id)
+        if b.kind != "benchmark" or c is None or c.kind != "benchmark":
+            continue
+        bt = {t.id: t for t in b.tasks if t.status == "ok"}
+        ct = {t.id: t for t in c.tasks if t.status == "ok"}
+        paired = set(bt) & set(ct)
+        if not paired or 1 < len(paired) < MIN_TASKS:
+            continue
+        if any(min(len(bt[t].samples), len(ct[t].samples)) < seq.max_repeats for t in paired):
+            return True
+    return False
+
+
 def _runs(results: Results) -> int:
     return sum(len(t.samples) for s in results.suites if s.kind == "benchmark" for t in s.tasks)
 
@@ -290,14 +317,15 @@ def run_sequential(base: Results, cand: Results, config: CompareConfig, seq: Seq
     """Compare; while the verdict is unsettled, more runs could settle it and the budget lasts,
     ask ``more`` for the planned runs (it returns the new samples of each side) and compare
     again. Each look uses its :func:`look_confidence`."""
-    first = look_confidence(config, seq.max_looks, 1)
+    looks = seq.max_looks if may_look_again(base, cand, seq) else 1
+    first = look_confidence(config, looks, 1)
     comparison = compare_results(base, cand, first, **compare_kwargs)  # type: ignore[arg-type]
     outcome = SequentialOutcome(comparison, base, cand)
     outcome.rounds.append(Round(look=1, decision=comparison.decision,
                                 runs=_runs(base) + _runs(cand),
                                 tasks=sum(len(s.tasks) for s in cand.suites),
                                 confidence=first.confidence))
-    for look in range(2, seq.max_looks + 1):
+    for look in range(2, looks + 1):
         if not settleable(comparison):
             break
         plan = plan_more(comparison, base, cand, seq)

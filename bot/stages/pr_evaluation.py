@@ -71,7 +71,7 @@ from bot.core.records import results_path
 from bot.core.render import render
 from bot.core.results import Results, SuiteResult, parse_results
 from bot.core.router import Router
-from bot.core.sequential import Round, look_confidence
+from bot.core.sequential import Round, round_settings
 from bot.core.suites import input_paths
 from bot.errors import ImproveError, InputError
 from bot.stages.evaluate import evaluate_commit, evaluate_pair
@@ -289,12 +289,13 @@ def measure_pull(services: Services, repo: Git, facts: dict[str, Any], config: C
 
 
 def decide(base: Results, head: Results, config: Config, meta: ProposalMeta | None,
-           fork: bool, paused: Callable[[], bool] | None = None, look: int = 1) -> Comparison:
+           fork: bool, paused: Callable[[], bool] | None = None,
+           rounds: Sequence[Round] = ()) -> Comparison:
     """The comparison, with its tier. ``paused`` is asked only when the tier would be auto:
-    while the rollback-rate alert stands, a person decides. ``look``: which look of the
-    sequential evaluation the results are, which sets the confidence."""
+    while the rollback-rate alert stands, a person decides. ``rounds``: the looks of the
+    sequential evaluation that measured the results; the last one's confidence is used."""
     use = meta if not fork else None
-    settings = look_confidence(config.compare, config.compare.max_looks, max(1, look))
+    settings = round_settings(config.compare, rounds)
     comparison = compare_results(base, head, settings,
                                  proposal_type=use.type if use else None,
                                  risk=use.risk if use else None, approval=config.approval)
@@ -450,7 +451,7 @@ def on_pull_request(event: Event, services: Services) -> int:
         config = services.config
         cand, sides, meta = measure_pull(services, repo, facts, config, event.token, env)
         comparison = decide(sides.base, sides.head, config, meta, facts["fork"],
-                            lambda: auto_tier_paused(services), look=len(sides.rounds))
+                            lambda: auto_tier_paused(services), rounds=sides.rounds)
     except Exception as exc:  # reported on the PR, never lost
         return post_error(services, number, head_sha, _describe(exc), config, env)
     body = comment_body(comparison, head_sha, meta, facts["fork"], sides.base_cached,
@@ -475,7 +476,7 @@ def write_artifact(event: Event, services: Services, facts: dict[str, Any], repo
                               merged_sha=cand.sha if cand.merged else None,
                               reused=sides.reused, rounds=sides.rounds)
         actions.append_summary(render_comparison_markdown(decide(
-            sides.base, sides.head, config, meta, facts["fork"], look=len(sides.rounds))), env)
+            sides.base, sides.head, config, meta, facts["fork"], rounds=sides.rounds)), env)
     except Exception as exc:  # the reporting half posts it
         return write_error_artifact(services, facts, path, _describe(exc))
     _write(services, facts, path, artifact)
@@ -557,7 +558,7 @@ def on_workflow_run(event: Event, services: Services) -> int:
             return post_error(services, pr.number, pr.head_sha, problems, config, env, pr)
         assert art.base is not None and art.head is not None
         comparison = decide(art.base, art.head, config, art.proposal, fork,
-                            lambda: auto_tier_paused(services), look=len(art.rounds))
+                            lambda: auto_tier_paused(services), rounds=art.rounds)
     except Exception as exc:
         return post_error(services, pr.number, pr.head_sha, _describe(exc), config, env, pr)
     body = comment_body(comparison, pr.head_sha, art.proposal, fork, art.base_cached,
@@ -627,7 +628,7 @@ def on_merge_group(event: Event, services: Services) -> int:
         sides = evaluate_sides(services.workspace, base_sha, head_sha, config, progress, cache)
         meta = local_meta(repo, sides.changed, "", head_sha, config)
         comparison = decide(sides.base, sides.head, config, meta, False,
-                            look=len(sides.rounds))
+                            rounds=sides.rounds)
         verdict: Verdict = comparison.decision
         actions.append_summary(render_comparison_markdown(comparison), env)
     except Exception as exc:  # the queue must hear of it: an error status, never silence
@@ -657,7 +658,7 @@ def report_queue(event: Event, services: Services, in_path: Path) -> int:
             return _queue_status(services, head_sha, GateStatus(
                 state="success", description=QUEUE_NOT_PROPOSAL), queued)
         comparison = decide(art.base, art.head, config, art.proposal, False,
-                            look=len(art.rounds))
+                            rounds=art.rounds)
         verdict = comparison.decision
         actions.append_summary(render_comparison_markdown(comparison), env)
     except Exception as exc:
