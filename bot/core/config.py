@@ -98,13 +98,13 @@ class CompareConfig(Strict):
     seed: int = Field(20261121, description="Seed: the same inputs always give the same verdict.")
     holm: bool = Field(True, description="Holm correction across gating metrics.")
     max_looks: int = Field(
-        8, ge=1, le=20,
+        10, ge=1, le=20,
         description="Comparisons at most on a pull request; while the verdict is unclear, more "
         "repeats run between them (each look at a group-sequential boundary that spends the "
         "error rate over this many looks).",
     )
     max_repeats: int = Field(
-        40, ge=1, le=1000,
+        50, ge=1, le=1000,
         description="Runs per task and side at most when more repeats settle an unclear verdict.",
     )
     max_minutes: float = Field(
