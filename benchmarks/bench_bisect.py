@@ -69,7 +69,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--commits", default="8,32,128")
     ap.add_argument("--every-up-to", type=int, default=128)
+    ap.add_argument("--smoke", action="store_true", help="smallest size: a line of 8 commits")
     args = ap.parse_args()
+    if args.smoke:
+        args.commits, args.every_up_to = "8", 8
     metrics: dict[str, Any] = {"tasks_per_measurement": TASKS}
     for n in (int(x) for x in args.commits.split(",")):
         row = one(n, n <= args.every_up_to)

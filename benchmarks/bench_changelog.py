@@ -149,7 +149,10 @@ def main() -> None:
     ap.add_argument("what", choices=["insert", "history"])
     ap.add_argument("--entries", type=int, default=10000)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--smoke", action="store_true", help="smallest size: 20 entries, 1 round")
     args = ap.parse_args()
+    if args.smoke:
+        args.entries, args.rounds = 20, 1
     if args.what == "insert":
         result = bench_insert(args.entries, args.rounds)
     else:

@@ -114,7 +114,10 @@ class Bench:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3, help="events per kind (wall time median)")
+    ap.add_argument("--smoke", action="store_true", help="smallest size: one event per kind")
     args = ap.parse_args()
+    if args.smoke:
+        args.rounds = 1
     metrics: dict[str, float] = {}
     times: list[float] = []
     with Sandbox.start() as sb, tempfile.TemporaryDirectory() as tmp:

@@ -77,7 +77,10 @@ def main() -> None:
     p.add_argument("--tasks", type=int, default=5000)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--smoke", action="store_true", help="smallest size: 50 tasks, 1 round")
     args = p.parse_args()
+    if args.smoke:
+        args.tasks, args.repeats, args.rounds = 50, 2, 1
     rng = np.random.default_rng(1)
     base_text = make(rng, args.tasks, args.repeats, 0.0, "a")
     cand_text = make(rng, args.tasks, args.repeats, 0.002, "b")

@@ -37,9 +37,9 @@ from tests.helpers import crash_harness as ch  # noqa: E402
 
 
 def _pass(root: Path, plan: ch.Plan | None, baseline: list[dict[str, Any]] | None,
-          parts: int) -> tuple[ch.Stand, str | None, float]:
+          parts: int, bot_root: Path = ch.ROOT) -> tuple[ch.Stand, str | None, float]:
     t0 = time.monotonic()
-    stand, failure = ch.play(root, plan, baseline, steps=parts)
+    stand, failure = ch.play(root, plan, baseline, steps=parts, bot_root=bot_root)
     return stand, failure, time.monotonic() - t0
 
 
@@ -123,9 +123,8 @@ def calls(args: argparse.Namespace) -> dict[str, Any]:
     for label, root in (("this", None), ("other", args.bot_root)):
         if label == "other" and root is None:
             continue
-        if root is not None:
-            ch.ROOT = Path(root).resolve()
-        stand, failure, secs = _pass(tmp / label, None, None, args.parts)
+        bot_root = Path(root).resolve() if root is not None else ch.ROOT
+        stand, failure, secs = _pass(tmp / label, None, None, args.parts, bot_root)
         per: Counter[str] = Counter()
         steps: Counter[str] = Counter()
         for kind, _, n in stand.api_calls:
@@ -160,10 +159,17 @@ def main() -> None:
     s.add_argument("--seed", type=int, default=15)
     s.add_argument("--fault-parts", default=None,
                    help="only fault the steps of these parts, e.g. 2-4 or 3 (all by default)")
+    s.add_argument("--smoke", action="store_true",
+                   help="smallest size: part 1, one kill after its first write, no other fault")
     c = sub.add_parser("calls")
     c.add_argument("--parts", type=int, default=4)
     c.add_argument("--bot-root", default=None)
+    c.add_argument("--smoke", action="store_true", help="smallest size: part 1")
     args = parser.parse_args()
+    if args.smoke:
+        args.parts = 1
+        if args.cmd == "sweep":
+            args.max_k, args.before, args.random, args.lost, args.rerun = 1, 0, 0, 0, False
     result = sweep(args) if args.cmd == "sweep" else calls(args)
     print(json.dumps(result, sort_keys=True))
 

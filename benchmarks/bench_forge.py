@@ -50,7 +50,10 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--no-validate", action="store_true",
                     help="skip the sandbox's checks against GitHub's description")
+    ap.add_argument("--smoke", action="store_true", help="smallest size: one round")
     args = ap.parse_args()
+    if args.smoke:
+        args.rounds = 1
     gh_ms, gh_requests, local_ms = [], [], []
     with tempfile.TemporaryDirectory() as tmp, Sandbox.start(validate=not args.no_validate) as sb:
         for i in range(args.rounds):

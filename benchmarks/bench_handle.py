@@ -51,7 +51,10 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=9)
+    ap.add_argument("--smoke", action="store_true", help="smallest size: one repeat")
     args = ap.parse_args()
+    if args.smoke:
+        args.repeat = 1
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         event_path = work / "event.json"

@@ -124,7 +124,13 @@ def main() -> None:
     r = sub.add_parser("read")
     r.add_argument("--files", type=int, default=300)
     r.add_argument("--rounds", type=int, default=3)
+    for one in (c, r):
+        one.add_argument("--smoke", action="store_true", help="smallest size, one round")
     args = p.parse_args()
+    if args.smoke and args.what == "core":
+        args.releases, args.monitors, args.runs, args.rounds = 20, 2, 5, 1
+    elif args.smoke:
+        args.files, args.rounds = 10, 1
     metrics = core(args) if args.what == "core" else read(args)
     print(json.dumps(metrics, sort_keys=True))
 

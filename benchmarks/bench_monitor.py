@@ -2,14 +2,15 @@
 (20 by default), its wall time, its REST calls and git requests, and how many times it ran the
 suites (once, whatever N is).
 
-    python benchmarks/bench_monitor.py [--releases N] [--rounds R]
+    python benchmarks/bench_monitor.py [--releases N] [--rounds R] [--smoke]
 
 Each round: a fresh sandbox repository (the sample classifier), its suite measured once as every
 release's reference, N release records on the data branch (each with its own pull request to
 comment on), then the scheduled handler (``improve handle`` on ``schedule``, the monitor part):
 a healthy run; after the data drifts (past the warning for every release), a first run, the run
 that writes the N warning comments, and a run that edits them. Prints one JSON object of metrics
-(medians over the rounds) on its last line.
+(medians over the rounds) on its last line. The suite runs are counted from what the monitor
+prints (one "Evaluating <commit>" line per measurement): nothing of the bot is patched.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ sys.path.insert(0, str(ROOT))
 from bot.adapters.progress import PlainProgress  # noqa: E402
 from bot.core.records import release_path, results_path  # noqa: E402
 from bot.sandbox import Sandbox  # noqa: E402
-from bot.stages import monitor as stage  # noqa: E402
 from bot.stages.evaluate import EvaluateRequest, evaluate  # noqa: E402
 from tests.helpers import sample_repo as sample  # noqa: E402
 from tests.helpers.monitor import make_world  # noqa: E402
@@ -56,6 +56,14 @@ def _records(world: Any, n: int, reference: str, sha: str) -> dict[str, Any]:
     return out
 
 
+def _tag_releases(world: Any, n: int, sha: str) -> None:
+    """The tags the records name: the monitor reports a record of a tag that does not exist as
+    damaged, and watches nothing from it."""
+    for i in range(1, n + 1):
+        run_git(world.checkout, "tag", f"v1.3.{i}", sha)
+    run_git(world.checkout, "push", "-q", "origin", "--tags")
+
+
 def one_round(tmp: Path, n: int) -> dict[str, float]:
     sb = Sandbox.start()
     try:
@@ -76,39 +84,30 @@ def one_round(tmp: Path, n: int) -> dict[str, float]:
         files = _records(world, n, results_path(sha), sha)
         files[results_path(sha)] = json.loads(ref.model_dump_json())
         store.write(files, "bench: release records")
+        _tag_releases(world, n, sha)
 
-        measured = 0
-        real = stage._measure
+        def timed() -> tuple[float, int, int, int]:
+            mark = len(sb.requests)
+            printed = len(world.err.getvalue())
+            t0 = time.perf_counter()
+            assert world.scheduled() == 0, world.err.getvalue()[-2000:]
+            ms = (time.perf_counter() - t0) * 1000
+            git = sum(1 for r in sb.requests[mark:] if r.kind == "git")
+            measured = sum(1 for line in world.err.getvalue()[printed:].splitlines()
+                           if line.startswith("Evaluating "))
+            return ms, sb.api_calls(mark), git, measured
 
-        def counting(*a: Any, **kw: Any) -> Any:
-            nonlocal measured
-            measured += 1
-            return real(*a, **kw)
-
-        stage._measure = counting  # type: ignore[assignment]
-        try:
-            def timed() -> tuple[float, int, int]:
-                mark = len(sb.requests)
-                t0 = time.perf_counter()
-                assert world.scheduled() == 0
-                ms = (time.perf_counter() - t0) * 1000
-                git = sum(1 for r in sb.requests[mark:] if r.kind == "git")
-                return ms, sb.api_calls(mark), git
-
-            healthy_ms, healthy_calls, healthy_git = timed()
-            evaluations = measured
-            world.drift(0.55)
-            world.clock.advance(hours=6)
-            _, first_calls, _ = timed()
-            world.clock.advance(hours=6)
-            warn_ms, warn_calls, _ = timed()
-            world.clock.advance(hours=6)
-            _, edit_calls, _ = timed()
-            comments = sum(1 for c in world.state()["comments"]
-                           if c["body"].startswith("<!-- improve:monitor -->"))
-            assert comments == n, (comments, world.out.getvalue(), world.err.getvalue()[-2000:])
-        finally:
-            stage._measure = real  # type: ignore[assignment]
+        healthy_ms, healthy_calls, healthy_git, evaluations = timed()
+        world.drift(0.55)
+        world.clock.advance(hours=6)
+        _, first_calls, _, _ = timed()
+        world.clock.advance(hours=6)
+        warn_ms, warn_calls, _, _ = timed()
+        world.clock.advance(hours=6)
+        _, edit_calls, _, _ = timed()
+        comments = sum(1 for c in world.state()["comments"]
+                       if c["body"].startswith("<!-- improve:monitor -->"))
+        assert comments == n, (comments, world.out.getvalue(), world.err.getvalue()[-2000:])
         world.close()
         return {"monitor_ms": healthy_ms, "api_calls_healthy": healthy_calls,
                 "git_requests_healthy": healthy_git, "evaluations_per_run": evaluations,
@@ -123,7 +122,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--releases", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help="smallest size: 1 release, 1 round")
     args = ap.parse_args()
+    if args.smoke:
+        args.releases, args.rounds = 1, 1
     rows = []
     for i in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:

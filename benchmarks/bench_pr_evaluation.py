@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.demo.engine import World  # noqa: E402
-from bot.demo.story import play  # noqa: E402
+from bot.demo.story import STEPS  # noqa: E402
 from bot.sandbox.actions_runner import JobRecord  # noqa: E402
 
 
@@ -41,12 +41,13 @@ def released(job: JobRecord) -> bool:
     return any("released v" in s.out for s in job.bot_steps())
 
 
-def measure(setup: str) -> dict[str, float]:
+def measure(setup: str, steps: int | None = None) -> dict[str, float]:
     root = Path(tempfile.mkdtemp(prefix="bench-calls-"))
     start = time.perf_counter()
     world = World.start(root / "world", app=setup == "app")
     try:
-        play(world)
+        for step in STEPS[:steps]:  # the story (bot/demo/story.py), or its first steps
+            step(world)
         journal = list(world.runner.journal)
         mark = len(world.sb.requests)
     finally:
@@ -72,8 +73,12 @@ def measure(setup: str) -> dict[str, float]:
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--setup", choices=["app", "github-token"], default="app")
+    p.add_argument("--steps", type=int, default=None, help="the story's first N steps")
+    p.add_argument("--smoke", action="store_true", help="smallest size: the story's first step")
     args = p.parse_args(argv)
-    print(json.dumps(measure(args.setup), sort_keys=True))
+    if args.smoke:
+        args.steps = 1
+    print(json.dumps(measure(args.setup, args.steps), sort_keys=True))
     return 0
 
 

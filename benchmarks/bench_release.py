@@ -65,7 +65,10 @@ def one_round(tmp: Path) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="smallest size: one round")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds = 1
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-release-") as tmp:
         for i in range(args.rounds):

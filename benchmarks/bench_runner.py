@@ -110,7 +110,11 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=0.25)
     ap.add_argument("--trivial", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=1, help="measurements per figure (median)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="smallest size: 2 short cpu tasks, 5 trivial ones")
     a = ap.parse_args()
+    if a.smoke:
+        a.tasks, a.seconds, a.trivial, a.rounds = 2, 0.02, 5, 1
     with tempfile.TemporaryDirectory(prefix="improve-bench-") as tmp:
         root = Path(tmp)
         make_repo(root, a.tasks, calibrate(a.seconds), a.trivial)

@@ -99,7 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--flows", type=int, default=5, help="PyGithub flows to time (median)")
+    p.add_argument("--smoke", action="store_true",
+                   help="smallest size: 100 requests on 2 threads, one flow")
     args = p.parse_args(argv)
+    if args.smoke:
+        args.requests, args.threads, args.flows = 100, 2, 1
 
     t0 = time.perf_counter()
     first = Sandbox.start()

@@ -213,9 +213,10 @@ class Stand:
     harness runs, and kills, each step itself."""
 
     def __init__(self, root: Path, plan: Plan | None = None,
-                 baseline: list[dict[str, Any]] | None = None):
+                 baseline: list[dict[str, Any]] | None = None, bot_root: Path = ROOT):
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
+        self.bot_root = bot_root  # the checkout whose ``python -m bot`` each step runs
         self.repo = sample.FULL_NAME
         self.sb = Sandbox.start(root=root / "sandbox")
         self.tokens: dict[str, str] = {}
@@ -353,7 +354,7 @@ class Stand:
                kill: Callable[[int], None] | None) -> tuple[Run, bool]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(_CLEARED)}
         full = {**base, **env, "GITHUB_RUN_ATTEMPT": str(attempt),
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(self.bot_root),
                                                             os.environ.get("PYTHONPATH")]))}
         for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
             Path(full[name]).write_text("")
@@ -522,10 +523,11 @@ def _killpg(pid: int) -> None:
 
 
 def play(root: Path, plan: Plan | None = None, baseline: list[dict[str, Any]] | None = None,
-         steps: int | None = None) -> tuple[Stand, str | None]:
-    """Play the story's first ``steps`` parts (all by default) under ``plan``; the stand and
-    the story's complaint, if a step did not end as the story says."""
-    stand = Stand(root, plan, baseline)
+         steps: int | None = None, bot_root: Path = ROOT) -> tuple[Stand, str | None]:
+    """Play the story's first ``steps`` parts (all by default) under ``plan``, each step run by
+    ``bot_root``'s bot (this checkout's by default); the stand and the story's complaint, if a
+    step did not end as the story says."""
+    stand = Stand(root, plan, baseline, bot_root)
     failure = None
     try:
         for part, fn in enumerate(STORY[:steps], start=1):
