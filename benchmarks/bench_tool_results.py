@@ -119,7 +119,10 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=1000)
     ap.add_argument("--samples", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--smoke", action="store_true", help="smallest size: 10 x 3, one round")
     args = ap.parse_args()
+    if args.smoke:
+        args.entries, args.samples, args.rounds = 10, 3, 1
     metrics: dict[str, float] = {}
     print(f"{'format':24} {'MB':>6} {'ms':>9} {'us/entry':>9}", file=sys.stderr)
     runs: dict[str, tuple[dict[str, bytes], str, list[str], dict[str, str], int]] = {}

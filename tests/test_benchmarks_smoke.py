@@ -47,6 +47,7 @@ SMOKE: dict[str, tuple[list[str], set[str]]] = {
     "bench_loop.py": (["core"], {"dashboard_ms", "markdown_chars"}),
     "bench_changelog.py": (["history"], {"history_ms", "history_in_process_ms", "releases"}),
     "bench_handle.py": ([], {"version_ms", "ignored_ms", "modules_ignored"}),
+    "bench_tool_results.py": ([], {"json_ms", "promptfoo-real_ms", "inspect-real_ms"}),
 }
 # the second entry point of the benchmarks that have two
 MORE: dict[str, tuple[str, list[str], set[str]]] = {
