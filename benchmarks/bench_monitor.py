@@ -42,7 +42,14 @@ def _records(world: Any, n: int, reference: str, sha: str) -> dict[str, Any]:
     now = world.clock.now
     out: dict[str, Any] = {}
     for i in range(1, n + 1):
-        issue = world.forge().create_issue(title=f"improvement {i}", body="stand-in PR")
+        # the pull request each release names (the monitor comments on it; a record naming
+        # one that does not exist is damaged): a branch of one empty commit on main
+        branch = f"improvement-{i}"
+        commit = run_git(world.checkout, "commit-tree", "HEAD^{tree}", "-p", "HEAD",
+                         "-m", f"improvement {i}").stdout.strip()
+        run_git(world.checkout, "push", "-q", "origin", f"{commit}:refs/heads/{branch}")
+        issue = world.forge().create_pull(title=f"improvement {i}", body="stand-in PR",
+                                          head=branch, base="main")
         tag = f"v1.3.{i}"
         out[release_path(tag)] = {
             "kind": "release", "version": f"1.3.{i}", "tag": tag, "previous": f"1.3.{i - 1}",
