@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT.parent / "shared" / "github" / "openapi" / "api.github.com.json"
 TARGET = ROOT / "bot" / "sandbox" / "vendor" / "openapi"
 
-# (method, path) of every operation the sandbox serves; keep in step with bot/sandbox/routes.py
+# (method, path) of every operation the sandbox serves; keep in step with bot/sandbox/routes/
 OPERATIONS: list[tuple[str, str]] = [
     ("get", "/user"),
     ("get", "/users/{username}"),
