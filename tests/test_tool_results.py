@@ -420,3 +420,28 @@ def test_pull_request_pair_gets_more_runs_of_the_task_that_ran_the_tool(
     assert len(values) > 2
     # the extra runs carry on the repeat numbering: the alternation continues
     assert values[:4] == pytest.approx([0.7, 1.0, 0.7, 1.0])
+
+
+def test_lm_eval_worse_model_is_rejected(make_repo: Callable[..., Path]) -> None:
+    """lm-evaluation-harness's output directory (results and samples files it wrote, see
+    regenerate.sh): each document a task, paired document by document."""
+    def recorded(side: str) -> dict[str, str | bytes]:
+        return {f"recorded/lm/{p.name}": p.read_bytes()
+                for p in sorted((RECORDED / "lm_eval" / side).iterdir())}
+
+    copy = "import shutil; shutil.copytree('recorded/lm', 'out/lm')"
+    files = {**recorded("good"), "benchmarks/lm.yaml": suite(
+        [{"id": "lm", "run": [PY, "-c", copy], "results": {"file": "out/lm",
+                                                           "format": "lm-eval"}}])}
+    repo = make_repo(files)
+    base = _head(repo)
+    subprocess.run(["git", "rm", "-q", "-r", "recorded/lm"], cwd=repo, check=True)
+    write_files(repo, recorded("worse"))
+    head = commit_all(repo, "a worse model")
+    b, h = evaluate_both(repo, base, head)
+    bt, ht = tasks_of(b), tasks_of(h)
+    assert len(bt) == 16 and "lm/sums/0" in bt
+    assert sum(t["samples"][0]["metrics"]["score"] for t in bt.values()) == 16
+    assert sum(t["samples"][0]["metrics"]["score"] for t in ht.values()) == 8
+    code, cmp = compare(repo)
+    assert (code, cmp["decision"]) == (1, "reject"), cmp
