@@ -96,8 +96,8 @@ def test_total_small(benchmark):
 
 def test_pytest_benchmark_slower_function_is_rejected(make_repo: Callable[..., Path]) -> None:
     run = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_bench.py",
-           "--benchmark-json=.bench/out.json", "--benchmark-min-rounds=30",
-           "--benchmark-max-time=0.1"]
+           "--benchmark-json=.bench/out.json", "--benchmark-min-rounds=20",
+           "--benchmark-max-time=0.05"]
     files = {
         "mathlib.py": SUM_FAST,
         "test_bench.py": BENCH_TEST,
@@ -110,7 +110,7 @@ def test_pytest_benchmark_slower_function_is_rejected(make_repo: Callable[..., P
     assert set(bt) == {"pytest/test_bench.py::test_total",
                        "pytest/test_bench.py::test_total_small"}, json.dumps(bt)[:3000]
     # every round pytest-benchmark timed is a sample, not one mean
-    assert len(bt["pytest/test_bench.py::test_total"]["samples"]) >= 30
+    assert len(bt["pytest/test_bench.py::test_total"]["samples"]) >= 20
     assert b["suites"][0]["metrics"] == [
         {"name": "time_s", "direction": "lower", "kind": "timing", "weight": 1.0, "gate": True}]
     code, cmp = compare(repo)
@@ -321,7 +321,7 @@ export HOME="$PWD/.asv-home"
 mkdir -p "$HOME"
 asv machine --yes --machine ci >/dev/null
 asv run --python=same --machine ci --set-commit-hash "$(git rev-parse HEAD)" \\
-  --record-samples -a repeat=10 -a warmup_time=0
+  --record-samples -a repeat=5 -a warmup_time=0
 """
 SUM_LOOP = ("def total(n):\n    out = 0\n    for _ in range(3):\n        for i in range(n):\n"
             "            out += i\n    return out // 3\n")
@@ -341,7 +341,7 @@ def test_asv_slower_function_is_rejected(make_repo: Callable[..., Path]) -> None
                            "asv/bench_sum.TimeSizes.time_total(5000)",
                            "asv/bench_sum.time_total"]
     # --record-samples: every sample asv took is a sample here
-    assert len(got["asv/bench_sum.time_total"]["samples"]) >= 10
+    assert len(got["asv/bench_sum.time_total"]["samples"]) >= 5
     code, cmp = compare(repo)
     assert (code, cmp["decision"]) == (1, "reject"), cmp
 
