@@ -159,3 +159,18 @@ def test_validate_names_the_file_and_field(make_repo: Callable[..., Path],
     assert code == 2
     err = capsys.readouterr().err + out
     assert "benchmarks/x.yaml" in err and "tasks[0].results.format" in err, err
+
+
+def test_links_out_of_the_repository_are_not_read(make_repo: Callable[..., Path],
+                                                  tmp_path: Path) -> None:
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"version": 2, "result_columns": ["result"], "results": {"x": [1]}}')
+    link = (f"import os; os.makedirs('out', exist_ok=True); "
+            f"os.symlink({str(secret)!r}, 'out/r.json')")
+    text = suite_with("{file: out, format: asv}").replace(
+        "run: x", f"run: [python, -c, {json.dumps(link)}]")
+    repo = make_repo({"benchmarks/x.yaml": text})
+    code, _ = improve(repo, "evaluate", "--repeat", "1", "-o", "r.json")
+    assert code == 2
+    [task] = json.loads((repo / "r.json").read_text())["suites"][0]["tasks"]
+    assert task["reason"] == "malformed asv results: no results in the directory"

@@ -464,8 +464,10 @@ def _read_tree(target: Path, root: Path) -> dict[str, bytes]:
     """A results file, or every file under a results directory, by path in the repository."""
     if target.is_file():
         return {target.relative_to(root).as_posix(): target.read_bytes()}
+    # only files that are inside the repository: a link in the tree under test may point anywhere
     return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(target.rglob("*")) if p.is_file()}
+            for p in sorted(target.rglob("*"))
+            if p.is_file() and not p.is_symlink() and p.resolve().is_relative_to(root)}
 
 
 _file_locks: dict[Path, threading.Lock] = {}
