@@ -19,6 +19,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -28,7 +29,7 @@ from bot.commands.handle import bot_router  # noqa: E402
 from bot.core.comment_commands import parse_commands  # noqa: E402
 from bot.sandbox import Sandbox  # noqa: E402
 from bot.sandbox.events import build_event  # noqa: E402
-from bot.stages.context import Services  # noqa: E402
+from bot.stages.context import StageContext, context_for_event  # noqa: E402
 from bot.stages.pr_state import publish_verdict  # noqa: E402
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
@@ -78,10 +79,11 @@ class Bench:
         self.sb.add_workflow_run(name, head_sha=head, head_branch="improve/p")
         return name, number, head, work, git(work, "rev-parse", "HEAD")
 
-    def services(self, name: str, work: Path) -> Services:
-        return Services(make_forge=lambda: GitHubForge(name, self.sb.token,
-                                                       api_url=self.sb.api_url),
-                        workspace=work, now=lambda: NOW, out=io.StringIO())
+    def services(self, name: str, work: Path, event: Event | None = None) -> StageContext:
+        given: dict[str, Any] = {
+            "make_forge": lambda: GitHubForge(name, self.sb.token, api_url=self.sb.api_url),
+            "workspace": work, "now": lambda: NOW, "out": io.StringIO()}
+        return context_for_event(event, **given) if event else StageContext(**given)
 
     def event(self, name: str, number: int, login: str, body: str, work: Path,
               main: str) -> Event:
@@ -100,13 +102,14 @@ class Bench:
         login, body = KINDS[kind]
         if kind == "unhold":
             ev = self.event(name, number, "bob", "/hold", work, main)
-            bot_router().dispatch(ev, self.services(name, work))
+            bot_router().dispatch(ev, self.services(name, work, ev))
         ev = self.event(name, number, login, body, work, main)
         if kind == "redelivered":
-            bot_router().dispatch(ev, self.services(name, work))
+            bot_router().dispatch(ev, self.services(name, work, ev))
         since = len(self.sb.requests)
         start = time.perf_counter()
-        bot_router().dispatch(ev, self.services(name, work))
+        services = self.services(name, work, ev)
+        bot_router().dispatch(ev, services)
         elapsed = (time.perf_counter() - start) * 1000
         return self.sb.api_calls(since), elapsed
 

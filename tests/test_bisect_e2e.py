@@ -12,7 +12,8 @@ from bot.core.config import parse_config
 from bot.core.opportunities import LABEL
 from bot.core.render import md_escape
 from bot.stages.bisect import culprit_key
-from bot.stages.dashboard import LoopEnv, refresh_dashboard
+from bot.stages.context import StageContext
+from bot.stages.dashboard import refresh_dashboard
 from tests.helpers import sample_repo as sample
 from tests.helpers.monitor import TAG, World, world_fixture  # noqa: F401
 from tests.helpers.sandbox import run_git, sandbox  # noqa: F401
@@ -91,9 +92,10 @@ def test_a_later_commit_that_breaks_the_scoring_is_named_and_the_release_is_kept
     assert culprit[:12] in warning["body"] and f"#{b.issue}" in warning["body"]
 
     # the dashboard's monitors show the finding
-    env = LoopEnv(forge=world.forge(), config=parse_config(sample.CONFIG),
-                  git=Git(world.checkout, token=world.sb.token), remote="origin",
-                  default_branch="main", now=world.clock)
+    forge = world.forge()
+    env = StageContext(make_forge=lambda: forge, preset_config=parse_config(sample.CONFIG),
+                       git_given=Git(world.checkout, token=world.sb.token), remote_name="origin",
+                       branch="main", now=world.clock)
     refresh_dashboard(env)
     (dashboard,) = [i for i in world.state()["issues"] if "improve-dashboard" in i["labels"]]
     assert md_escape(f"bisected: {culprit[:7]} (PR #{breaking_pr}, @bob), not this release; "

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,14 +19,14 @@ from bot.commands.handle import STAGES, bot_router
 from bot.core.router import Router
 from bot.errors import EXIT_BUG, ForgeError, GateError, InputError, exit_code_of, report
 from bot.sandbox.events import build_event
-from bot.stages.context import Services
+from bot.stages.context import StageContext
 
 
-def _services() -> Services:
+def _services() -> StageContext:
     def no_forge():  # type: ignore[no-untyped-def]
         raise AssertionError("this test must not reach the forge")
 
-    return Services(make_forge=no_forge, out=io.StringIO())
+    return StageContext(make_forge=no_forge, out=io.StringIO())
 
 
 def test_read_event_from_the_actions_environment(tmp_path: Path) -> None:
@@ -79,12 +80,12 @@ def test_routers_compose_and_dispatch_by_event_and_action() -> None:
     a, b = Router(), Router()
 
     @a.register("pull_request", "opened", "synchronize")
-    def on_pr(event: Event, services: Services) -> int:
+    def on_pr(event: Event, services: StageContext) -> int:
         seen.append(f"pr:{event.action}")
         return 0
 
     @b.register("pull_request")
-    def on_any_pr(event: Event, services: Services) -> int:
+    def on_any_pr(event: Event, services: StageContext) -> int:
         seen.append("any")
         return 1
 
@@ -115,7 +116,7 @@ def test_handle_outside_actions_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_the_bot_login_follows_the_app_token() -> None:
-    from bot.stages.context import github_services
+    from bot.stages.context import context_for_event as github_services
 
     base = {"GITHUB_TOKEN": "t"}
     app = Event(
@@ -148,17 +149,17 @@ def _failing_router(seen: list[str]) -> Router:
     r = Router()
 
     @r.register("push")
-    def breaks(event: Event, services: Services) -> int:
+    def breaks(event: Event, services: StageContext) -> int:
         seen.append("breaks")
         raise ForgeError("GET /repos/o/r/pulls: 502 Bad Gateway")
 
     @r.register("push")
-    def has_a_bug(event: Event, services: Services) -> int:
+    def has_a_bug(event: Event, services: StageContext) -> int:
         seen.append("bug")
         raise ValueError("an unexpected one")
 
     @r.register("push")
-    def releases(event: Event, services: Services) -> int:
+    def releases(event: Event, services: StageContext) -> int:
         seen.append("release")
         return 0
 
@@ -167,8 +168,7 @@ def _failing_router(seen: list[str]) -> Router:
 
 def test_every_handler_runs_when_one_fails_and_the_worst_code_wins() -> None:
     seen: list[str] = []
-    services = _services()
-    services.err = io.StringIO()
+    services = replace(_services(), err=io.StringIO())
     code = _failing_router(seen).dispatch(Event("push", {}, "o/r"), services)
     assert seen == ["breaks", "bug", "release"]  # the release ran after both failures
     err = services.err.getvalue()

@@ -28,7 +28,8 @@ from bot.core.render import find_marker
 from bot.core.workflows import render_workflows
 from bot.sandbox import Sandbox
 from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, dump_journal
-from bot.stages.dashboard import LoopEnv, gather, refresh_dashboard, scheduled
+from bot.stages.context import StageContext
+from bot.stages.dashboard import gather, refresh_dashboard, scheduled
 from tests.helpers.loop import NOW, as_json, monitor, release
 from tests.helpers.sandbox import (  # noqa: F401 - the fixture
     call,
@@ -70,10 +71,11 @@ class World:
         self.out = io.StringIO()
         self.runs = 0
 
-    def env(self) -> LoopEnv:
-        return LoopEnv(forge=self.forge, config=parse_config("alerts:\n  max_waiting: 1\n"),
-                       git=self.git, remote="origin", default_branch="main",
-                       now=lambda: self.now, out=self.out, err=io.StringIO())
+    def env(self) -> StageContext:
+        return StageContext(make_forge=lambda: self.forge,
+                            preset_config=parse_config("alerts:\n  max_waiting: 1\n"),
+                            git_given=self.git, remote_name="origin", branch="main",
+                            now=lambda: self.now, out=self.out, err=io.StringIO())
 
     def write(self, files: dict[str, Any]) -> None:
         DataStore(self.git, "improve-data", "origin").write(files, "test records")

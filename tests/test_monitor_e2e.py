@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -244,11 +245,9 @@ def test_a_rerun_counts_once_and_damaged_records_are_named_and_left_alone(
 
     released(world)
     world.clock.advance(days=1)
-    env = world.env()
-    env.run_id, env.run_attempt = 4242, 1
+    env = replace(world.env(), run_id=4242, run_attempt=1)
     run_monitor(env, MonitorRequest())
-    env.run_attempt = 2
-    (again,) = run_monitor(env, MonitorRequest())
+    (again,) = run_monitor(replace(env, run_attempt=2), MonitorRequest())
     assert "measured already by this run" in again.detail
     (run,) = world.monitor_record(TAG).runs
     assert (run.run_id, run.run_attempt) == (4242, 1)

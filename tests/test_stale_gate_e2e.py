@@ -19,7 +19,7 @@ from bot.core.embed import extract
 from bot.core.policy import QUEUE_REJECTED
 from bot.sandbox import Sandbox
 from bot.sandbox.events import actions_env, build_event
-from bot.stages.context import Services
+from bot.stages.context import context_for_event
 from bot.stages.pr_state import REEVALUATING_STATUS
 from tests.helpers import sample_repo as sample
 from tests.helpers.sandbox import run_git, sandbox  # noqa: F401 - the fixture
@@ -100,8 +100,8 @@ def test_a_stale_green_pr_is_measured_again_and_not_merged_when_the_combination_
                           pr_author="tuner", default_branch="main")
     event = Event("issue_comment", payload, NAME, api_url=sb.api_url, server_url=sb.server_url,
                   token=sb.token, sha=main_after, ref="refs/heads/main", workspace=checkout)
-    services = Services(make_forge=lambda: GitHubForge(NAME, sb.token, api_url=sb.api_url),
-                        workspace=checkout)
+    services = context_for_event(
+        event, make_forge=lambda: GitHubForge(NAME, sb.token, api_url=sb.api_url))
     before = len(gate(sb, pr_b["head_sha"]))
     since = len(sb.requests)
     assert bot_router().dispatch(event, services) == 0

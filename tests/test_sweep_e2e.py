@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,7 @@ def run_sweep(w: PrWorld) -> str:
     payload = build_event("schedule", None)
     event = Event("schedule", payload, w.repo, api_url=w.sb.api_url, token=w.sb.token,
                   workspace=w.checkout)
-    services = w.services()
-    services.out = io.StringIO()
+    services = replace(w.services(), out=io.StringIO())
     assert sweep.router.dispatch(event, services) == 0
     return services.out.getvalue()
 

@@ -468,3 +468,10 @@ def _reason(exc: object) -> str:
         text = re.sub(r"^\s*stderr: '?|'$", "", text, flags=re.M).strip()
         return redact(text or f"exit status {exc.status}")
     return redact(exc)
+
+
+def has_remote(path: Path, remote: str = "origin") -> bool:
+    """Whether the repository at ``path`` has ``remote`` (a clone made by actions/checkout)."""
+    proc = subprocess.run(["git", "remote", "get-url", remote], cwd=path, capture_output=True,
+                          check=False)
+    return proc.returncode == 0

@@ -20,13 +20,16 @@ import threading
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
 from bot import __version__
 from bot.errors import InputError, Problem, report
+
+if TYPE_CHECKING:
+    from bot.stages.context import StageContext
 
 T = TypeVar("T")
 
@@ -77,10 +80,11 @@ class Loop:
         command, *rest = argv
         return self.parser.parse_args([command, "--repo", str(self.repo), *rest])
 
-    def loop_env(self) -> Any:
-        from bot.commands._loop import loop_env
+    def context(self) -> StageContext:
+        from bot.stages.context import context_for_args
 
-        return loop_env(argparse.Namespace(repo=self.repo, forge=self.forge))
+        return context_for_args(argparse.Namespace(repo=self.repo, forge=self.forge),
+                                checkout=True)
 
     def proposal_text(self, proposal: str | None, file: str | None) -> tuple[str, str]:
         """(text, name) of a proposal given inline or as a file (relative to the repository)."""
@@ -158,7 +162,7 @@ def build_server(args: argparse.Namespace) -> MCPServer:
         from bot.core.dashboard import dashboard_json
         from bot.stages.dashboard import build
 
-        d, _ = _call("status", lambda: build(loop.loop_env()))
+        d, _ = _call("status", lambda: build(loop.context()))
         return dashboard_json(d)
 
     @server.tool()
@@ -182,7 +186,7 @@ def build_server(args: argparse.Namespace) -> MCPServer:
         def read() -> dict[str, Any]:
             if pr < 1:
                 raise InputError([Problem("pr", BELOW_ONE)])
-            forge = loop.loop_env().forge
+            forge = loop.context().forge
             pull = forge.get_pull(pr)
             found = forge.find_comment(pr, COMPARE_MARKER)
             data = extract(found.body if found else None, EMBED_NAME)
@@ -201,7 +205,7 @@ def build_server(args: argparse.Namespace) -> MCPServer:
         from bot.core import opportunities as opp
 
         def read() -> list[dict[str, Any]]:
-            forge = loop.loop_env().forge
+            forge = loop.context().forge
             return [{"number": i.number, "title": i.title, "url": i.url,
                      "keys": sorted(opp.filed_keys([i.body])), "body": i.body}
                     for i in forge.list_issues(label=opp.LABEL, state="open")
@@ -234,7 +238,7 @@ def build_server(args: argparse.Namespace) -> MCPServer:
         from bot.core.effectiveness import Tally
         from bot.stages.dashboard import build
 
-        d, _ = _call("track_record", lambda: build(loop.loop_env()))
+        d, _ = _call("track_record", lambda: build(loop.context()))
         tally = d.effectiveness.by_author.get(proposer) or Tally()
         return {"proposer": proposer, **tally.as_dict()}
 

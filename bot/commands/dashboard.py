@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.commands._loop import add_forge_options, loop_env
+from bot.commands._loop import add_forge_options
 
 
 def register(sub: Any) -> None:
@@ -25,9 +25,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.stages.context import context_for_args
     from bot.stages.dashboard import gather, refresh_dashboard, scheduled
 
-    env = loop_env(args)
+    env = context_for_args(args, checkout=True)
     if args.no_opportunities:
         refresh_dashboard(env, gather(env))
     else:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.adapters.event import Event
     from bot.core.router import Router
-    from bot.stages.context import Services
+    from bot.stages.context import StageContext
 
 # the stage modules in the order their handlers run, and the events each handles; the monitor
 # before the dashboard: the dashboard then shows this run's monitor records
@@ -36,7 +36,7 @@ STAGES: tuple[tuple[str, frozenset[str]], ...] = (
 )
 
 
-def bot_router(event_name: str | None = None) -> Router[Event, Services]:
+def bot_router(event_name: str | None = None) -> Router[Event, StageContext]:
     """The stages' routers, composed: those that handle ``event_name``, or all of them. A new
     stage adds its module to STAGES."""
     from bot.core.router import Router
@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
         # said here, before the stage context loads: an ignored event imports no stage
         print(f"improve: nothing to do for {event.label}")
         return 0
-    from bot.stages.context import github_services, local_services
+    from bot.stages.context import context_for_event
 
-    options = {"results_out": args.results_out, "results_in": args.results_in}
-    make = local_services if args.forge == "local" else github_services
-    return router.dispatch(event, make(event, options=options))
+    return router.dispatch(event, context_for_event(
+        event, local=args.forge == "local", results_out=args.results_out,
+        results_in=args.results_in))

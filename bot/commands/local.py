@@ -85,7 +85,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from bot.adapters.local_forge import LocalForge
     from bot.sandbox.events import build_event
     from bot.stages import pr_evaluation
-    from bot.stages.context import Services
+    from bot.stages.context import context_for_event
 
     repo = _repo(args)
     forge = LocalForge(repo)
@@ -96,8 +96,8 @@ def _evaluate(args: argparse.Namespace) -> int:
                           title=pr.title, head_ref=pr.head_ref, head_sha=pr.head_sha,
                           base_ref=pr.base_ref, base_sha=pr.base_sha, labels=list(pr.labels),
                           default_branch=forge.repo_info().default_branch)
-    services = Services(make_forge=lambda: forge, workspace=repo)
-    return pr_evaluation.router.dispatch(_event(forge, "pull_request", payload, repo), services)
+    event = _event(forge, "pull_request", payload, repo)
+    return pr_evaluation.router.dispatch(event, context_for_event(event, make_forge=lambda: forge))
 
 
 def _approve(args: argparse.Namespace) -> int:
@@ -105,7 +105,7 @@ def _approve(args: argparse.Namespace) -> int:
     from bot.core.policy import is_bot
     from bot.sandbox.events import build_event
     from bot.stages import comment_commands
-    from bot.stages.context import Services
+    from bot.stages.context import context_for_event
 
     repo = _repo(args)
     login = str(args.login).strip()
@@ -120,9 +120,8 @@ def _approve(args: argparse.Namespace) -> int:
                           body=body, comment_id=comment.id, sender=login, pr_author=pr.author,
                           issue_state=pr.state, merged=pr.merged,
                           default_branch=bot.repo_info().default_branch)
-    services = Services(make_forge=lambda: bot, workspace=repo)
-    code = comment_commands.router.dispatch(_event(bot, "issue_comment", payload, repo),
-                                            services)
+    event = _event(bot, "issue_comment", payload, repo)
+    code = comment_commands.router.dispatch(event, context_for_event(event, make_forge=lambda: bot))
     reactions = {c for c, who in bot.list_reactions(comment.id) if who == bot.bot_login}
     if "confused" in reactions:
         raise GateError(f"pull request #{pr.number}: /approve by {login} was refused; the "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.commands._stage_env import add_forge_options, stage_env
+from bot.commands._stage_env import add_forge_options
 
 
 def register(sub: Any) -> None:
@@ -33,10 +33,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.stages.context import context_for_args
     from bot.stages.monitor import MonitorRequest, run_monitor
     from bot.stages.sweep import sweep_proposals
 
-    env = stage_env(args)
+    env = context_for_args(args)
     run_monitor(env, MonitorRequest(dry_run=args.dry_run))
     # nothing else re-evaluates a gate that only time changes: expired approvals, proposals
     # waiting past the approval timeout, rejected ones left open

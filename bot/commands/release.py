@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.commands._stage_env import add_forge_options, stage_env
+from bot.commands._stage_env import add_forge_options
 from bot.errors import InputError, Problem
 
 
@@ -31,12 +31,14 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.stages.context import context_for_args
+
     # the stage (and PyGithub) load only when the command runs: every command's start-up stays
     # as light as the CLI itself
     from bot.stages.release import ReleaseRequest, run_release
 
     if args.pr is not None and args.pr < 1:
         raise InputError([Problem("--pr", "must be a pull request number (1 or more)")])
-    run_release(stage_env(args), ReleaseRequest(dry_run=args.dry_run, only_pr=args.pr,
+    run_release(context_for_args(args), ReleaseRequest(dry_run=args.dry_run, only_pr=args.pr,
                                                 measure=not args.no_measure))
     return 0

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bot.commands._loop import add_forge_options, loop_env
+from bot.commands._loop import add_forge_options
 from bot.errors import InputError, Problem
 
 
@@ -25,9 +25,10 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bot.core.dashboard import render_html
+    from bot.stages.context import context_for_args
     from bot.stages.dashboard import build
 
-    page = render_html(build(loop_env(args)))
+    page = render_html(build(context_for_args(args, checkout=True)))
     try:
         args.html.write_text(page, encoding="utf-8")
     except OSError as exc:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bot.commands._loop import add_forge_options, loop_env
+from bot.commands._loop import add_forge_options
 from bot.errors import InputError, Problem
 
 BLANK = "must not be empty"
@@ -49,6 +49,7 @@ def file_improvement_request(args: argparse.Namespace, title: str, evidence: str
                              author: str | None = None) -> tuple[Any, bool]:
     """Check and file one request with the command's forge options: (issue, created). The CLI
     and the MCP server's ``request_improvement`` tool both run exactly this."""
+    from bot.stages.context import context_for_args
     from bot.stages.dashboard import file_request
 
     title = " ".join(title.split())
@@ -61,7 +62,7 @@ def file_improvement_request(args: argparse.Namespace, title: str, evidence: str
         problems.append(Problem("--evidence", BLANK))
     if problems:
         raise InputError(problems)
-    env = loop_env(args)
+    env = context_for_args(args, checkout=True)
     author = author or os.environ.get("GITHUB_ACTOR") or "unknown"
     return file_request(env.forge, title=title, what=what or title, evidence=evidence,
                         author=author, target=target)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.commands._stage_env import add_forge_options, stage_env
+from bot.commands._stage_env import add_forge_options
 from bot.errors import GateError, InputError, Problem
 
 
@@ -31,9 +31,10 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bot.core.versioning import Version, tag_name
+    from bot.stages.context import context_for_args
     from bot.stages.rollback import rollback_release
 
-    env = stage_env(args)
+    env = context_for_args(args)
     tag = str(args.tag).strip()
     prefix = env.config.release.tag_prefix
     if not tag.startswith(prefix):

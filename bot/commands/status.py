@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from bot.commands._loop import add_forge_options, loop_env
+from bot.commands._loop import add_forge_options
 
 
 def register(sub: Any) -> None:
@@ -25,9 +25,10 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bot.core.dashboard import dashboard_json, render_text
+    from bot.stages.context import context_for_args
     from bot.stages.dashboard import build
 
-    d = build(loop_env(args))
+    d = build(context_for_args(args, checkout=True))
     if args.json:
         print(json.dumps(dashboard_json(d), indent=2, sort_keys=True))
     else:

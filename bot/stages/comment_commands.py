@@ -29,7 +29,7 @@ from typing import Any
 from bot.adapters.actions import print_untrusted
 from bot.adapters.event import Event
 from bot.core.comment_commands import Command, parse_commands
-from bot.core.config import Config, read_config
+from bot.core.config import Config
 from bot.core.forge import Forge, PullRequest
 from bot.core.policy import (
     CommandContext,
@@ -44,7 +44,7 @@ from bot.core.policy import (
     resume_comment,
 )
 from bot.core.router import Router
-from bot.stages.context import Services, env_for_event
+from bot.stages.context import StageContext
 from bot.stages.pr_state import (
     StoredState,
     forge_login,
@@ -58,7 +58,7 @@ from bot.stages.pr_state import (
 )
 from bot.stages.rollback import rollback_release
 
-router: Router[Event, Services] = Router()
+router: Router[Event, StageContext] = Router()
 
 RESULT_REACTIONS = ("+1", "confused")
 
@@ -101,44 +101,18 @@ def comment_facts(event: Event) -> CommentFacts:
     )
 
 
-def config_at_default_head(event: Event, services: Services) -> Config:
-    """The configuration at the default branch's commit.
-
-    For issue_comment, Actions sets ``GITHUB_SHA`` to the default branch's last commit; the
-    COMMANDS workflow checks that branch out. Read by its hash from the checkout's object store,
-    the file is the default branch's whatever the working tree holds (a hash names its content),
-    so this costs no API call; when the commit is not there, the forge reads it instead.
-    """
-    branch = event.default_branch
-    if (
-        event.name == "issue_comment"
-        and branch
-        and event.sha
-        and event.ref == f"refs/heads/{branch}"
-        and (event.workspace / ".git").exists()
-    ):
-        from bot.adapters.git import Git, GitError
-
-        try:
-            git = Git(event.workspace)
-            if git.try_rev_parse(f"{event.sha}^{{commit}}") == event.sha:
-                sha = event.sha
-                config = read_config(lambda p: git.file_at(sha, p),
-                                     f" (on {branch} at {sha[:7]})")
-                services.config = config
-                return config
-        except GitError:
-            pass
-    if branch:
-        services.default_branch = branch  # the payload says it: no repo_info call
+def config_at_default_head(event: Event, services: StageContext) -> Config:
+    """The configuration at the default branch's commit: the context reads it from the
+    checkout's object store when the event's commit is there (no API call), else from the forge
+    (``bot.stages.context``)."""
     return services.config
 
 
 def _rollback(decision: CommentDecision, facts: CommentFacts, event: Event,
-              services: Services) -> CommentDecision:
+              services: StageContext) -> CommentDecision:
     """/rollback: open the revert pull request of the release this PR made, once; a second
     request points at the open one; a refusal or a conflict is the reply's reason."""
-    result = rollback_release(env_for_event(event, services), pr=facts.number,
+    result = rollback_release(services, pr=facts.number,
                               reason=decision.rollback or "", requested_by=facts.author)
     if result.ok:
         return annotate_rollback(decision, facts.comment_id, result.message)
@@ -177,7 +151,7 @@ def _allowed(commands: list[Command], ctx: CommandContext, config: Config) -> se
 
 
 @router.register("issue_comment", "created", "edited", "deleted")
-def on_comment(event: Event, services: Services) -> int:
+def on_comment(event: Event, services: StageContext) -> int:
     facts = comment_facts(event)
     out = services.out
     # a bot's login ends in "[bot]", so is_bot already ignores the bot's own comments; the
@@ -248,7 +222,7 @@ def on_comment(event: Event, services: Services) -> int:
 
 
 def _act(decision: CommentDecision, facts: CommentFacts, gathered: _Gathered,
-         ctx: CommandContext, services: Services) -> None:
+         ctx: CommandContext, services: StageContext) -> None:
     forge = gathered.forge
     if decision.state_changed and gathered.stored is not None:
         write_state(forge, facts.number, gathered.stored, decision.state, ctx.head_sha, services)

@@ -16,24 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import re
-import subprocess
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot.adapters.datastore import DataStore
 from bot.adapters.event import Event
 from bot.adapters.git import Git, GitError
 from bot.adapters.record_reader import read_blobs, read_json_files
 from bot.core import dashboard as dash
 from bot.core import opportunities as opp
 from bot.core.alerts import AlertUpdate, current_alerts, update_alerts
-from bot.core.config import Config
 from bot.core.effectiveness import (
     Effectiveness,
     Predicted,
@@ -55,7 +47,7 @@ from bot.core.router import Router
 from bot.core.trends import RunSummary, merge_runs, monitor_runs, summarize_results
 from bot.core.yamldoc import YamlError, load_yaml
 from bot.errors import DamagedState, ForgeError
-from bot.stages.context import Services
+from bot.stages.context import StageContext
 from bot.stages.dashboard_issue import adopt_dashboard, find_dashboard
 
 PROPOSAL_LABEL = "improvement"
@@ -67,24 +59,6 @@ FILED = "filed opportunity #{number}: {title}"
 DAMAGED_HEALTH = ("{count} damaged record(s) on the data branch ({paths}), left untouched: fix "
                   "or remove them")
 RESULTS_LIMIT = 200  # the newest results files the trends read
-
-
-@dataclass
-class LoopEnv:
-    """What the stage works with, built by a command or the event handler."""
-
-    forge: Forge
-    config: Config
-    git: Git  # a clone (or the repository itself): the data branch and the default branch
-    remote: str | None
-    default_branch: str
-    now: Callable[[], datetime] = lambda: datetime.now(UTC)
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    err: TextIO = field(default_factory=lambda: sys.stderr)
-
-    @property
-    def store(self) -> DataStore:
-        return DataStore(self.git, self.config.data_branch, self.remote)
 
 
 @dataclass
@@ -124,7 +98,7 @@ def _results_paths(git: Git, ref: str) -> list[str]:
     return seen
 
 
-def read_loop_records(env: LoopEnv, damaged: list[str] | None = None) -> tuple[
+def read_loop_records(env: StageContext, damaged: list[str] | None = None) -> tuple[
         list[ReleaseRecord], list[MonitorRecord], list[RunSummary]]:
     """The records; the damaged ones (not JSON, an unknown schema version, not the record their
     path says) go to ``damaged`` instead, for the health line."""
@@ -150,7 +124,7 @@ def read_loop_records(env: LoopEnv, damaged: list[str] | None = None) -> tuple[
     return found.releases, mon, merge_runs(summaries, monitor_runs(mon))
 
 
-def _default_rev(env: LoopEnv) -> str | None:
+def _default_rev(env: StageContext) -> str | None:
     for ref in ([f"refs/remotes/{env.remote}/{env.default_branch}"] if env.remote else []) + [
             f"refs/heads/{env.default_branch}"]:
         if env.git.try_rev_parse(ref):
@@ -158,7 +132,7 @@ def _default_rev(env: LoopEnv) -> str | None:
     return None
 
 
-def predicted_gains(env: LoopEnv, ids: list[str]) -> dict[str, Predicted]:
+def predicted_gains(env: StageContext, ids: list[str]) -> dict[str, Predicted]:
     """Each merged proposal's ``predicted_improvement``, from its file on the default branch
     (the release record keeps the facts the changelog needs, not the prediction)."""
     rev = _default_rev(env)
@@ -195,7 +169,7 @@ def open_proposals(forge: Forge) -> list[dash.ProposalView]:
     return views
 
 
-def gather(env: LoopEnv, with_issue: bool = True) -> Gathered:
+def gather(env: StageContext, with_issue: bool = True) -> Gathered:
     damaged: list[str] = []
     releases, monitors, runs = read_loop_records(env, damaged)
     ids = [str(r.proposal.get("id")) for r in releases if r.proposal and r.proposal.get("id")]
@@ -207,7 +181,7 @@ def gather(env: LoopEnv, with_issue: bool = True) -> Gathered:
 # --- decide -------------------------------------------------------------------------------------
 
 
-def decide(env: LoopEnv, g: Gathered) -> tuple[dash.Dashboard, AlertUpdate]:
+def decide(env: StageContext, g: Gathered) -> tuple[dash.Dashboard, AlertUpdate]:
     now = env.now()
     waiting = [(p.number, p.title, p.state) for p in g.proposals if p.state != "rejected"]
     alerts = current_alerts(g.releases, g.monitors, g.runs, waiting, now, env.config)
@@ -222,7 +196,7 @@ def decide(env: LoopEnv, g: Gathered) -> tuple[dash.Dashboard, AlertUpdate]:
     return d, update
 
 
-def build(env: LoopEnv) -> dash.Dashboard:
+def build(env: StageContext) -> dash.Dashboard:
     """The dashboard without writing anything (``improve status``, ``improve report``)."""
     d, _ = decide(env, gather(env))
     return d
@@ -236,7 +210,7 @@ def _without_time(body: str) -> str:
     return re.sub(r"<sub>Refreshed [^<]*</sub>", "", body).rstrip()
 
 
-def refresh_dashboard(env: LoopEnv, g: Gathered | None = None) -> RefreshOutcome:
+def refresh_dashboard(env: StageContext, g: Gathered | None = None) -> RefreshOutcome:
     """Create the dashboard issue once, then edit it in place; announce alerts raised or
     cleared since the last refresh with one comment. The comment comes before the edit (the
     body keeps the alert state): a run killed between them finds its comment on the re-run
@@ -276,7 +250,7 @@ def refresh_dashboard(env: LoopEnv, g: Gathered | None = None) -> RefreshOutcome
     return RefreshOutcome(issue.number, action, update, d)
 
 
-def _announce(env: LoopEnv, number: int, body: str) -> None:
+def _announce(env: StageContext, number: int, body: str) -> None:
     """The alert comment, unless the newest comment already says it: a run killed after
     posting it and before editing the body (which keeps the alert state) is re-run with the
     same alerts to announce, and announces once."""
@@ -286,7 +260,7 @@ def _announce(env: LoopEnv, number: int, body: str) -> None:
     env.forge.create_comment(number, body)
 
 
-def file_opportunities(env: LoopEnv, runs: list[RunSummary]) -> list[Issue]:
+def file_opportunities(env: StageContext, runs: list[RunSummary]) -> list[Issue]:
     """One issue per opportunity not filed before (open or closed: closing it says no)."""
     found = opp.find_opportunities(runs, env.config)
     if not found:
@@ -311,7 +285,7 @@ def file_opportunities(env: LoopEnv, runs: list[RunSummary]) -> list[Issue]:
     return out
 
 
-def scheduled(env: LoopEnv) -> RefreshOutcome:
+def scheduled(env: StageContext) -> RefreshOutcome:
     """What the scheduled run does here: refresh the dashboard, file the opportunities."""
     g = gather(env)
     outcome = refresh_dashboard(env, g)
@@ -323,28 +297,14 @@ def scheduled(env: LoopEnv) -> RefreshOutcome:
 # --- wiring -------------------------------------------------------------------------------------
 
 
-def has_remote(path: Path, remote: str = "origin") -> bool:
-    proc = subprocess.run(["git", "remote", "get-url", remote], cwd=path, capture_output=True,
-                          check=False)
-    return proc.returncode == 0
-
-
-def env_for_event(event: Event, services: Services) -> LoopEnv:
-    git = Git(services.workspace, token=event.token)
-    remote = "origin" if has_remote(git.path) else None
-    return LoopEnv(forge=services.forge, config=services.config, git=git, remote=remote,
-                   default_branch=services.default_branch, now=services.now, out=services.out,
-                   err=services.err)
-
-
-router: Router[Event, Services] = Router()
+router: Router[Event, StageContext] = Router()
 
 
 @router.register("schedule")
 @router.register("workflow_dispatch")
-def on_schedule(event: Event, services: Services) -> int:
+def on_schedule(event: Event, services: StageContext) -> int:
     try:
-        outcome = scheduled(env_for_event(event, services))
+        outcome = scheduled(services)
     except GitError as exc:
         print(f"improve dashboard: the data branch is not readable: {exc}", file=services.err)
         return exc.exit_code

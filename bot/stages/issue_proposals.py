@@ -33,9 +33,9 @@ from bot.core.policy import (
 from bot.core.render import render
 from bot.core.router import Router
 from bot.errors import GateError, InputError
-from bot.stages.context import Services
+from bot.stages.context import StageContext
 
-router: Router[Event, Services] = Router()
+router: Router[Event, StageContext] = Router()
 
 RESULT_REACTIONS = ("+1", "confused")
 
@@ -55,7 +55,7 @@ def _handled(forge: Forge, number: int, comment_id: int, me: str) -> tuple[bool,
 
 
 @router.register("issue_comment", "created")
-def on_issue_comment(event: Event, services: Services) -> int:
+def on_issue_comment(event: Event, services: StageContext) -> int:
     if isinstance(event.get("issue", "pull_request"), dict):
         return 0  # a pull request's comment: the COMMANDS stage reads it
     author = event.text("comment", "user", "login")
@@ -106,7 +106,7 @@ def on_issue_comment(event: Event, services: Services) -> int:
     return 0
 
 
-def _propose(event: Event, services: Services, block: ip.Block, number: int, comment_id: int,
+def _propose(event: Event, services: StageContext, block: ip.Block, number: int, comment_id: int,
              command: str, key: str) -> tuple[Outcome, str]:
     """Publish the issue's proposal: (the outcome, the reply). Bad input and refused limits are
     the reply's reason, never a failed job."""

@@ -46,7 +46,7 @@ from bot.core.router import Router
 from bot.core.stats import ci_level
 from bot.errors import DamagedState, ImproveError
 from bot.stages import bisect
-from bot.stages.context import Env, Services, env_for_event
+from bot.stages.context import StageContext
 from bot.stages.rollback import open_rollback, read_records
 
 RECORD_MESSAGE = "monitor: {count} release(s) at {commit}"
@@ -84,7 +84,7 @@ class MonitorOutcome:
 # --- gather -------------------------------------------------------------------------------------
 
 
-def _pull_exists(env: Env, number: int) -> bool:
+def _pull_exists(env: StageContext, number: int) -> bool:
     try:
         env.forge.get_pull(number)
     except NotFound:
@@ -92,7 +92,7 @@ def _pull_exists(env: Env, number: int) -> bool:
     return True
 
 
-def report_damaged(env: Env, damaged: list[str], who: str) -> None:
+def report_damaged(env: StageContext, damaged: list[str], who: str) -> None:
     """Damaged records: on stderr and in the job summary (the caller exits 3 at the end)."""
     for line in damaged:
         print(f"{who}: damaged record {line}", file=env.err, flush=True)
@@ -110,7 +110,7 @@ def _measured_by(record: MonitorRecord, run_id: int | None) -> bool:
     return run_id is not None and any(r.run_id == run_id for r in record.runs)
 
 
-def _stamp(run: MonitorRun, env: Env) -> MonitorRun:
+def _stamp(run: MonitorRun, env: StageContext) -> MonitorRun:
     """The run, marked with the Actions run and attempt it measured for."""
     return run.model_copy(update={"run_id": env.run_id, "run_attempt": env.run_attempt})
 
@@ -123,7 +123,7 @@ def _pct(value: float | None) -> str:
 
 
 def warning_body(release: ReleaseRecord, record: MonitorRecord, run: MonitorRun,
-                 env: Env, recovered: bool, revert_pr: int | None, note: str | None,
+                 env: StageContext, recovered: bool, revert_pr: int | None, note: str | None,
                  bisection: Bisection | None = None) -> str:
     rows = []
     for suite, change in sorted(run.changes.items()):
@@ -140,7 +140,8 @@ def warning_body(release: ReleaseRecord, record: MonitorRecord, run: MonitorRun,
                   bisection_lines=bisection_lines(bisection) if bisection else [])
 
 
-def _write_comment(env: Env, release: ReleaseRecord, record: MonitorRecord, body: str) -> int:
+def _write_comment(env: StageContext, release: ReleaseRecord, record: MonitorRecord,
+                   body: str) -> int:
     """Edit the warning comment by the id the record keeps (one call), else find or create it."""
     if record.warning_comment is not None:
         try:
@@ -157,10 +158,10 @@ class _Plan:
     triage: core.Triage
 
 
-def run_monitor(env: Env, req: MonitorRequest) -> list[MonitorOutcome]:
+def run_monitor(env: StageContext, req: MonitorRequest) -> list[MonitorOutcome]:
     """Every watched release measured and decided on; damaged records are reported and left
     alone, and the run ends with ``DamagedState`` (exit 6) once the others are done."""
-    branch = env.default_branch or env.forge.repo_info().default_branch
+    branch = env.default_branch
     ws = env.open_workspace(branch)
     try:
         damaged: list[str] = []
@@ -173,7 +174,7 @@ def run_monitor(env: Env, req: MonitorRequest) -> list[MonitorOutcome]:
     return outcomes
 
 
-def _run(env: Env, ws: Workspace, req: MonitorRequest,
+def _run(env: StageContext, ws: Workspace, req: MonitorRequest,
          damaged: list[str]) -> list[MonitorOutcome]:
     store = DataStore(ws.git, env.config.data_branch, ws.remote)
     records = read_records(ws, store)
@@ -302,10 +303,10 @@ def _run(env: Env, ws: Workspace, req: MonitorRequest,
     return outcomes
 
 
-def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record: MonitorRecord,
-         reference: dict[str, Any], now_results: Results, now: datetime, stored: str,
-         records: RecordSet, changed: dict[str, MonitorRecord], data_ref: str,
-         probed: dict[str, Any]) -> MonitorOutcome:
+def _one(env: StageContext, ws: Workspace, req: MonitorRequest, r: ReleaseRecord,
+         record: MonitorRecord, reference: dict[str, Any], now_results: Results,
+         now: datetime, stored: str, records: RecordSet, changed: dict[str, MonitorRecord],
+         data_ref: str, probed: dict[str, Any]) -> MonitorOutcome:
     cfg = env.config.monitor
     ref = Results.model_validate(reference)
     ids = {s.id for s in ref.suites} & {s.id for s in now_results.suites}
@@ -373,23 +374,12 @@ def _one(env: Env, ws: Workspace, req: MonitorRequest, r: ReleaseRecord, record:
 # --- wiring -------------------------------------------------------------------------------------
 
 
-def _branch_from_event(event: Event, services: Services) -> None:
-    """A scheduled run is on the default branch (GITHUB_REF names it), a dispatch says it in its
-    payload: one API call fewer than asking the forge."""
-    branch = event.default_branch
-    if branch is None and event.name == "schedule" and (event.ref or "").startswith(
-            "refs/heads/"):
-        branch = (event.ref or "").removeprefix("refs/heads/")
-    services.assume_default_branch(branch)
-
-
-router: Router[Event, Services] = Router()
+router: Router[Event, StageContext] = Router()
 
 
 @router.register("schedule")
 @router.register("workflow_dispatch")
-def on_schedule(event: Event, services: Services) -> int:
-    _branch_from_event(event, services)
+def on_schedule(event: Event, services: StageContext) -> int:
     # DamagedState (exit 6) goes to the router, which reports it and still runs the dashboard
-    run_monitor(env_for_event(event, services), MonitorRequest())
+    run_monitor(services, MonitorRequest())
     return 0

@@ -78,9 +78,9 @@ from bot.stages.evaluate import evaluate_commit, evaluate_pair
 from bot.stages.pr_state import LOOK_UP, publish_verdict
 
 if TYPE_CHECKING:
-    from bot.stages.context import Services
+    from bot.stages.context import StageContext
 
-router: Router[Event, Services] = Router()
+router: Router[Event, StageContext] = Router()
 
 CLOSED_SINCE = ("improve: #{number} is closed or merged since {sha} was pushed: its comment and "
                 "gate are left as they are")
@@ -272,7 +272,7 @@ def local_meta(repo: Git, changed: Sequence[str], head_ref: str, head_sha: str,
     return proposal_meta(repo.file_at(head_sha, path), config) if path else None
 
 
-def measure_pull(services: Services, repo: Git, facts: dict[str, Any], config: Config,
+def measure_pull(services: StageContext, repo: Git, facts: dict[str, Any], config: Config,
                  token: str | None, env: dict[str, str],
                  ) -> tuple[Candidate, Sides, ProposalMeta | None]:
     """A pull request measured, the same way by the single job and by the token-less half:
@@ -307,7 +307,7 @@ def decide(base: Results, head: Results, config: Config, meta: ProposalMeta | No
     return comparison
 
 
-def auto_tier_paused(services: Services) -> bool:
+def auto_tier_paused(services: StageContext) -> bool:
     """The rollback-rate alert, as the scheduled run left it on the dashboard issue (the same
     place ``improve propose`` reads it: ``bot.stages.dashboard_issue.auto_tier_paused``)."""
     from bot.stages.dashboard_issue import auto_tier_paused as paused
@@ -335,7 +335,7 @@ def error_body(head_sha: str, problems: Sequence[str]) -> str:
 # --------------------------------------------------------------------------- acting
 
 
-def _current(services: Services, pull: PullRequest, head_sha: str) -> bool:
+def _current(services: StageContext, pull: PullRequest, head_sha: str) -> bool:
     """Whether ``head_sha`` is still the PR's head. An evaluation of an older head (a re-run,
     or a slow run overtaken by the push after it) leaves the comment and the state of the
     newer head alone; its commit still gets its own gate status."""
@@ -350,7 +350,7 @@ def _current(services: Services, pull: PullRequest, head_sha: str) -> bool:
 
 
 def post(
-    services: Services, number: int, head_sha: str, body: str, comparison: Comparison,
+    services: StageContext, number: int, head_sha: str, body: str, comparison: Comparison,
     env: dict[str, str], pull: PullRequest | None = None, base: str | None = None,
     proposal_author: str | None | EllipsisType = LOOK_UP,
 ) -> GateStatus:
@@ -371,7 +371,7 @@ def post(
     return gate
 
 
-def post_error(services: Services, number: int, head_sha: str, problems: Sequence[str],
+def post_error(services: StageContext, number: int, head_sha: str, problems: Sequence[str],
                config: Config | None, env: dict[str, str], pull: PullRequest | None = None) -> int:
     body = error_body(head_sha, problems)
     # without a readable configuration: the defaults, never automerge (an error never merges)
@@ -400,7 +400,7 @@ def _describe(exc: BaseException) -> list[str]:
     return [INTERNAL.format(kind=type(exc).__name__, message=exc)]
 
 
-def pass_not_proposal(services: Services, head_sha: str) -> None:
+def pass_not_proposal(services: StageContext, head_sha: str) -> None:
     """improve/gate success on a pull request that is no proposal, so branch protection can
     require the gate without blocking every other pull request. One call."""
     services.forge.set_status(head_sha, state="success", context=GATE_CONTEXT,
@@ -416,12 +416,12 @@ def check_pull_payload(event: Event) -> None:
 
 
 @router.register("pull_request", "opened", "synchronize", "reopened")
-def on_pull_request(event: Event, services: Services) -> int:
+def on_pull_request(event: Event, services: StageContext) -> int:
     check_pull_payload(event)
     facts = pull_facts(event.payload)
     number, head_sha, base_sha = facts["number"], facts["head_sha"], facts["base_sha"]
     env = dict(event.env)
-    out_path: Path | None = services.options.get("results_out")
+    out_path = services.results_out
     repo = Git(services.workspace, token=None if out_path else event.token)
     try:
         ensure_commits(repo, base_sha, head_sha)
@@ -445,7 +445,6 @@ def on_pull_request(event: Event, services: Services) -> int:
     if not _current(services, forge.get_pull(number), head_sha):
         return 0
     forge.set_status(head_sha, state="pending", context=GATE_CONTEXT, description=DESC_RUNNING)
-    services.assume_default_branch(event.default_branch)
     config: Config | None = None
     try:
         config = services.config
@@ -461,7 +460,7 @@ def on_pull_request(event: Event, services: Services) -> int:
     return _exit(gate)
 
 
-def write_artifact(event: Event, services: Services, facts: dict[str, Any], repo: Git,
+def write_artifact(event: Event, services: StageContext, facts: dict[str, Any], repo: Git,
                    path: Path, env: dict[str, str]) -> int:
     """The token-less half: evaluate, write the artifact; no API call at all."""
     head_sha, base_sha = facts["head_sha"], facts["base_sha"]
@@ -483,7 +482,7 @@ def write_artifact(event: Event, services: Services, facts: dict[str, Any], repo
     return 0
 
 
-def write_error_artifact(services: Services, facts: dict[str, Any], path: Path,
+def write_error_artifact(services: StageContext, facts: dict[str, Any], path: Path,
                          problems: Sequence[str]) -> int:
     for p in problems:
         actions.command("error", p, services.err, title="improve")
@@ -494,7 +493,7 @@ def write_error_artifact(services: Services, facts: dict[str, Any], path: Path,
     return 1
 
 
-def _write(services: Services, facts: dict[str, Any], path: Path, artifact: PrArtifact) -> None:
+def _write(services: StageContext, facts: dict[str, Any], path: Path, artifact: PrArtifact) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(artifact.model_dump_json() + "\n", encoding="utf-8")
@@ -514,15 +513,15 @@ def read_artifact(path: Path) -> PrArtifact:
     return parse_artifact(path.read_bytes(), name)
 
 
-def find_pull(services: Services, head_sha: str) -> PullRequest | None:
+def find_pull(services: StageContext, head_sha: str) -> PullRequest | None:
     return next((p for p in services.forge.list_pulls(state="open") if p.head_sha == head_sha),
                 None)
 
 
 @router.register("workflow_run", "completed")
-def on_workflow_run(event: Event, services: Services) -> int:
+def on_workflow_run(event: Event, services: StageContext) -> int:
     """The reporting half: the artifact is data from a run of the PR's code."""
-    in_path: Path | None = services.options.get("results_in")
+    in_path = services.results_in
     if in_path is None:
         print(SKIP_NO_RESULTS_IN, file=services.out)
         return 0
@@ -545,7 +544,6 @@ def on_workflow_run(event: Event, services: Services) -> int:
         print(SKIP_NOT_PROPOSAL.format(number=pr.number, label=LABEL), file=services.out)
         pass_not_proposal(services, pr.head_sha)
         return 0
-    services.assume_default_branch(event.default_branch)
     config: Config | None = None
     try:
         config = services.config
@@ -577,7 +575,7 @@ def _queue_facts(event: Event) -> tuple[str, str, tuple[int, str] | None]:
     return head_sha, base_sha, queued_pull(str(event.get("merge_group", "head_ref") or ""))
 
 
-def _queue_status(services: Services, sha: str, gate: GateStatus,
+def _queue_status(services: StageContext, sha: str, gate: GateStatus,
                   queued: tuple[int, str] | None) -> int:
     services.forge.set_status(sha, state=gate.state, context=GATE_CONTEXT,
                               description=gate.description)
@@ -586,7 +584,7 @@ def _queue_status(services: Services, sha: str, gate: GateStatus,
     return _exit(gate)
 
 
-def _pr_gate(services: Services, queued: tuple[int, str] | None) -> GateState | None:
+def _pr_gate(services: StageContext, queued: tuple[int, str] | None) -> GateState | None:
     """The gate on the queued pull request's own head (an approval a person gave there)."""
     if queued is None:
         return None
@@ -595,14 +593,14 @@ def _pr_gate(services: Services, queued: tuple[int, str] | None) -> GateState | 
 
 
 @router.register("merge_group", "checks_requested")
-def on_merge_group(event: Event, services: Services) -> int:
+def on_merge_group(event: Event, services: StageContext) -> int:
     """GitHub's merge queue made a merge commit of the queued pull request(s) on the branch's
     tip: the suites run on it and on the queue's base, and ``improve/gate`` is set on it, so the
     queue merges only a combination that was measured (with ``--results-out``: the artifact for
     the report, as for a pull request)."""
     head_sha, base_sha, queued = _queue_facts(event)
     env = dict(event.env)
-    out_path: Path | None = services.options.get("results_out")
+    out_path = services.results_out
     repo = Git(services.workspace, token=None if out_path else event.token)
     number = queued[0] if queued else 0
     # what the artifact's writers read of a pull request; a queue's commit has no refs or fork
@@ -620,7 +618,6 @@ def on_merge_group(event: Event, services: Services) -> int:
     if not is_improvement([], changed, ""):
         return _queue_status(services, head_sha,
                              GateStatus(state="success", description=QUEUE_NOT_PROPOSAL), queued)
-    services.assume_default_branch(event.default_branch)
     try:
         config = services.config
         progress = make_progress(services.err, env)
@@ -639,12 +636,11 @@ def on_merge_group(event: Event, services: Services) -> int:
                                                         _pr_gate(services, queued)), queued)
 
 
-def report_queue(event: Event, services: Services, in_path: Path) -> int:
+def report_queue(event: Event, services: StageContext, in_path: Path) -> int:
     """The reporting half for a merge queue's run: the artifact (untrusted data) for the run's
     head commit, which GitHub names (never the artifact), becomes the gate on that commit."""
     head_sha = event.commit_sha("workflow_run", "head_sha")
     queued = queued_pull(str(event.get("workflow_run", "head_branch", default="") or ""))
-    services.assume_default_branch(event.default_branch)
     env = dict(event.env)
     verdict: Verdict = "error"
     try:
@@ -669,7 +665,7 @@ def report_queue(event: Event, services: Services, in_path: Path) -> int:
 
 
 @router.register("push")
-def on_push(event: Event, services: Services) -> int:
+def on_push(event: Event, services: StageContext) -> int:
     """On the default branch: measure every suite at the pushed commit and store the results on
     the data branch, where pull requests based on it find their baseline."""
     ref = event.text("ref")

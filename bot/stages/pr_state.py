@@ -43,7 +43,7 @@ from bot.core.policy import (
 )
 from bot.core.proposal_files import pick_proposal_file, proposal_author
 from bot.core.render import render
-from bot.stages.context import Services
+from bot.stages.context import StageContext
 
 # the login GITHUB_TOKEN's comments and statuses are made as (an App token: "<slug>[bot]")
 
@@ -71,7 +71,7 @@ def forge_login(forge: Forge) -> str:
     return forge.bot_login or GITHUB_ACTIONS_BOT
 
 
-def bot_login(services: Services) -> str:
+def bot_login(services: StageContext) -> str:
     return forge_login(services.forge)
 
 
@@ -106,7 +106,7 @@ def read_state(
 
 def write_state(
     forge: Forge, number: int, stored: StoredState, state: PrState, head_sha: str,
-    services: Services, timeout_days: float | None = None,
+    services: StageContext, timeout_days: float | None = None,
 ) -> None:
     """Edit the state comment in place (or create it): one API call."""
     days = services.config.approval.timeout_days if timeout_days is None else timeout_days
@@ -215,7 +215,7 @@ def pr_status(state: str, merged: bool) -> PrStatus:
 
 
 def publish_verdict(
-    services: Services,
+    services: StageContext,
     pr_number: int,
     head_sha: str,
     verdict: Verdict,

@@ -79,7 +79,7 @@ from bot.core.router import Router
 from bot.core.versioning import Version, parse_tag, tag_name
 from bot.core.yamldoc import YamlError, load_yaml
 from bot.errors import GateError, ImproveError, InputError, Problem
-from bot.stages.context import Env, Services, env_for_event
+from bot.stages.context import StageContext
 
 RELEASED_MARKER = "released"
 RELEASE_PR_LABEL = "release"
@@ -330,7 +330,7 @@ def _find_release_commit(ws: Workspace, forge: Forge, pulls: list[PullRequest], 
 
 
 @contextlib.contextmanager
-def _group(env: Env, title: str) -> Iterator[None]:
+def _group(env: StageContext, title: str) -> Iterator[None]:
     if env.in_actions:
         with actions.group(title, env.out):
             yield
@@ -339,7 +339,7 @@ def _group(env: Env, title: str) -> Iterator[None]:
         yield
 
 
-def _summary_line(env: Env, o: Outcome) -> None:
+def _summary_line(env: StageContext, o: Outcome) -> None:
     words = {"released": "released", "tagged": "tagged", "planned": "would release",
              "release-pr": "opened the release PR for", "already": "already released",
              "waiting": "waits for a release slot:", "completed": "completed the release of"}
@@ -350,7 +350,7 @@ def _summary_line(env: Env, o: Outcome) -> None:
         actions.append_summary(line)
 
 
-def _release_pr(env: Env, ws: Workspace, plan: ReleasePlan, base: str,
+def _release_pr(env: StageContext, ws: Workspace, plan: ReleasePlan, base: str,
                 pulls_open: list[PullRequest]) -> Outcome:
     """``release.mode: pr``: the release commit on ``base`` (the branch tip, or the released
     pull request's own merge when a later merge awaits its release: then the release commit,
@@ -393,7 +393,7 @@ def _release_pr(env: Env, ws: Workspace, plan: ReleasePlan, base: str,
                    f"release PR #{number}", url)
 
 
-def _one(env: Env, ws: Workspace, state: _State, pr: PullRequest, pulls: list[PullRequest],
+def _one(env: StageContext, ws: Workspace, state: _State, pr: PullRequest, pulls: list[PullRequest],
          req: ReleaseRequest, own_base: bool = False,
          merged_since: Callable[[str], bool] | None = None) -> Outcome:
     """Release ``pr``. ``own_base``: a later merge awaits its release in this run, so this one
@@ -518,7 +518,7 @@ def _publish_local(ws: Workspace, state: _State, commit: str, plan: ReleasePlan)
     ws.tag(plan.tag, commit, plan.tag_message)
 
 
-def _replan(env: Env, ws: Workspace, state: _State, facts: MergedPR,
+def _replan(env: StageContext, ws: Workspace, state: _State, facts: MergedPR,
             summary: ComparisonSummary, tag: str, commit: str) -> ReleasePlan | AlreadyReleased:
     """The plan as it was before the release commit ``commit``: it gives the tag message, the
     record and the comment of a release published by an earlier run."""
@@ -530,7 +530,7 @@ def _replan(env: Env, ws: Workspace, state: _State, facts: MergedPR,
                         now=env.now())
 
 
-def _github_release(env: Env, plan: ReleasePlan) -> None:
+def _github_release(env: StageContext, plan: ReleasePlan) -> None:
     """The release's page on GitHub's Releases list: its changelog entry as the notes, as
     release-please publishes them; a rollback's also marks the release it rolled back. Each
     release is looked for by its tag first, so a re-run completes what a killed run left and
@@ -556,7 +556,7 @@ def _github_release(env: Env, plan: ReleasePlan) -> None:
         forge.update_release(old.id, name=marked_notes.name, body=marked_notes.body)
 
 
-def _finish(env: Env, ws: Workspace, plan: ReleasePlan, commit: str, pr: PullRequest,
+def _finish(env: StageContext, ws: Workspace, plan: ReleasePlan, commit: str, pr: PullRequest,
             req: ReleaseRequest) -> None:
     """After the release is on the branch: measure, comment, GitHub Release, record (each
     idempotent). The record is last: it is the mark that the release is complete. A run killed
@@ -609,8 +609,8 @@ def _unfinished(ws: Workspace, config: Config, state: _State,
     return [(pr, name, commit) for _, pr, name, commit in sorted(out, key=lambda x: x[0])]
 
 
-def _complete(env: Env, ws: Workspace, state: _State, pr: PullRequest, tag: str, commit: str,
-              req: ReleaseRequest) -> Outcome:
+def _complete(env: StageContext, ws: Workspace, state: _State, pr: PullRequest, tag: str,
+              commit: str, req: ReleaseRequest) -> Outcome:
     """Finish a release an earlier run published: its comment and record."""
     facts = _facts(ws, pr, env.config)
     summary = _comparison(env.forge, pr.number, env.forge.list_comments(pr.number), facts)
@@ -634,9 +634,9 @@ def _print_plan(out: TextIO, plan: ReleasePlan) -> None:
     out.flush()
 
 
-def run_release(env: Env, req: ReleaseRequest) -> list[Outcome]:
+def run_release(env: StageContext, req: ReleaseRequest) -> list[Outcome]:
     """Release every pending merged pull request (or only ``req.only_pr``), in merge order."""
-    branch = env.default_branch or env.forge.repo_info().default_branch
+    branch = env.default_branch
     ws = env.open_workspace(branch)
     try:
         state = _read_state(ws, env.config)
@@ -713,7 +713,7 @@ def _released_times(ws: Workspace, config: Config) -> list[datetime]:
     return [r.released_at for r in data_records(store).cooldown]
 
 
-def _wait(env: Env, pr: PullRequest, req: ReleaseRequest, slots: ReleaseSlots) -> Outcome:
+def _wait(env: StageContext, pr: PullRequest, req: ReleaseRequest, slots: ReleaseSlots) -> Outcome:
     """The release of ``pr`` waits for a slot; its pull request says so (in the comment that
     later says which version released it)."""
     if not req.dry_run:
@@ -741,11 +741,11 @@ def _describe(o: Outcome) -> str:
 # --- wiring -------------------------------------------------------------------------------------
 
 
-router: Router[Event, Services] = Router()
+router: Router[Event, StageContext] = Router()
 
 
 @router.register("push")
-def on_push(event: Event, services: Services) -> int:
+def on_push(event: Event, services: StageContext) -> int:
     """A push to the default branch (a merge, or a release pull request merged)."""
     branch = event.default_branch
     ref = event.text("ref") or event.ref
@@ -755,12 +755,12 @@ def on_push(event: Event, services: Services) -> int:
         print(f"improve release: a push to {ref}, not to the default branch; nothing to do",
               file=services.out)
         return 0
-    run_release(env_for_event(event, services), ReleaseRequest())
+    run_release(services, ReleaseRequest())
     return 0
 
 
 @router.register("pull_request", "closed")
-def on_merged(event: Event, services: Services) -> int:
+def on_merged(event: Event, services: StageContext) -> int:
     number = event.get("pull_request", "number")
     if event.get("pull_request", "merged") is not True:
         print(f"improve release: pull request #{number} was closed without merging; "
@@ -771,6 +771,6 @@ def on_merged(event: Event, services: Services) -> int:
         print(f"improve release: pull request #{number} merged into {base}, not into the "
               f"default branch {event.default_branch}; nothing to release", file=services.out)
         return 0
-    run_release(env_for_event(event, services), ReleaseRequest())
+    run_release(services, ReleaseRequest())
     return 0
 

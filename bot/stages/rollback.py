@@ -32,7 +32,7 @@ from bot.core.records import (
 )
 from bot.core.release import RollbackFacts
 from bot.core.render import render
-from bot.stages.context import Env
+from bot.stages.context import StageContext
 
 NOT_ON_BRANCH = "the change of {tag} ({sha}) is not on {branch}: nothing to revert"
 
@@ -112,20 +112,20 @@ def _publish_branch(ws: Workspace, branch: str, commit: str) -> None:
         raise GitError(f"git push {branch}: {exc}") from None
 
 
-def _ensure_labels(env: Env, pr: PullRequest, dry_run: bool) -> None:
+def _ensure_labels(env: StageContext, pr: PullRequest, dry_run: bool) -> None:
     """An earlier run may have opened the revert pull request and died before labelling it."""
     missing = [lb for lb in core.ROLLBACK_LABELS if lb not in pr.labels]
     if missing and not dry_run:
         env.forge.add_labels(pr.number, missing)
 
 
-def _open_revert(env: Env, branch: str) -> PullRequest | None:
+def _open_revert(env: StageContext, branch: str) -> PullRequest | None:
     found = env.forge.list_pulls(state="open", head=branch)
     return next((p for p in found if p.head_ref == branch), None)
 
 
 def open_rollback(
-    env: Env,
+    env: StageContext,
     ws: Workspace,
     release: ReleaseRecord,
     releases: list[ReleaseRecord],
@@ -201,12 +201,12 @@ def evidence_of(monitor: MonitorRecord | None, release: ReleaseRecord) -> list[s
     return core.evidence_lines(monitor.runs[-1], release.results)
 
 
-def rollback_release(env: Env, *, tag: str | None = None, pr: int | None = None,
+def rollback_release(env: StageContext, *, tag: str | None = None, pr: int | None = None,
                      reason: str = "", requested_by: str | None = None,
                      dry_run: bool = False) -> RollbackResult:
     """``improve rollback vX.Y.Z`` and ``/rollback`` on a merged PR: find the release, open its
     revert pull request (or point at the open one)."""
-    branch = env.default_branch or env.forge.repo_info().default_branch
+    branch = env.default_branch
     ws = env.open_workspace(branch)
     try:
         store = DataStore(ws.git, env.config.data_branch, ws.remote)

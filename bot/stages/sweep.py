@@ -17,7 +17,7 @@ from bot.core.policy import GATE_CONTEXT
 from bot.core.render import render
 from bot.core.router import Router
 from bot.core.sweep import sweep_decision
-from bot.stages.context import Services
+from bot.stages.context import StageContext
 from bot.stages.pr_state import read_state, set_gate
 
 LABEL = "improvement"
@@ -25,7 +25,7 @@ CLOSE_MARKER = "closed-rejected"
 GATE_LINE = "improve sweep: #{number} {sha}: improve/gate {state} ({description})"
 CLOSE_LINE = "improve sweep: #{number}: closed, rejected and left open too long"
 
-router: Router[Event, Services] = Router()
+router: Router[Event, StageContext] = Router()
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,6 @@ def sweep_proposals(forge: Forge, config: Config, now: datetime, out: TextIO,
 
 @router.register("schedule")
 @router.register("workflow_dispatch")
-def on_schedule(event: Event, services: Services) -> int:
-    services.assume_default_branch(event.default_branch)
+def on_schedule(event: Event, services: StageContext) -> int:
     sweep_proposals(services.forge, services.config, services.now(), services.out)
     return 0

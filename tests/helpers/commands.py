@@ -18,7 +18,7 @@ from bot.commands.handle import bot_router
 from bot.core.forge import Comment
 from bot.sandbox import Sandbox
 from bot.sandbox.events import build_event
-from bot.stages.context import Services
+from bot.stages.context import StageContext, context_for_event
 from tests.helpers.sandbox import clone, push_change, run_git
 
 _repos = itertools.count()
@@ -63,9 +63,12 @@ class PrWorld:
         self._forges.append(f)
         return f
 
-    def services(self) -> Services:
-        return Services(make_forge=self.forge, workspace=self.checkout, now=self.clock,
-                        out=self.out)
+    def services(self, event: Event | None = None) -> StageContext:
+        """The handlers' context: built from ``event`` as ``improve handle`` builds it, with
+        this world's forge, clock and output."""
+        given = {"make_forge": self.forge, "workspace": self.checkout, "now": self.clock,
+                 "out": self.out}
+        return context_for_event(event, **given) if event else StageContext(**given)
 
     def comment(self, login: str, body: str) -> Comment:
         return self.forge(login).create_comment(self.number, body)
@@ -82,7 +85,7 @@ class PrWorld:
                      ref="refs/heads/main", workspace=self.checkout)
 
     def handle(self, event: Event) -> int:
-        return bot_router().dispatch(event, self.services())
+        return bot_router().dispatch(event, self.services(event))
 
     def say(self, login: str, body: str, **facts: Any) -> tuple[Comment, int]:
         """``login`` comments ``body``; the stage handles the event. (comment, API calls)."""

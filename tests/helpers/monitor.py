@@ -30,7 +30,7 @@ from bot.core.records import MonitorRecord, ReleaseRecord, monitor_path, release
 from bot.sandbox import Sandbox
 from bot.sandbox.events import build_event
 from bot.stages import monitor as monitor_stage
-from bot.stages.context import Env, Services
+from bot.stages.context import StageContext, context_for_event
 from bot.stages.monitor import MonitorOutcome, MonitorRequest, run_monitor
 from bot.stages.release import Outcome, ReleaseRequest, run_release
 from tests.helpers import sample_repo as sample
@@ -219,15 +219,17 @@ class World:
 
     # --- the stages -----------------------------------------------------------------------
 
-    def env(self, forge: Forge | None = None) -> Env:
+    def env(self, forge: Forge | None = None) -> StageContext:
         config = parse_config(sample.CONFIG)
 
         def open_ws(branch: str) -> Workspace:
             return Workspace.clone(f"{self.sb.server_url}/{self.name}.git", branch,
                                    token=self.sb.token)
 
-        return Env(forge=forge or self.forge(), config=config, open_workspace=open_ws,
-                   now=self.clock, out=self.out, err=self.err, default_branch="main")
+        found = forge or self.forge()
+        return StageContext(make_forge=lambda: found, preset_config=config,
+                            open_workspace_with=open_ws, now=self.clock, out=self.out,
+                            err=self.err, branch="main")
 
     def release(self) -> list[Outcome]:
         return run_release(self.env(), ReleaseRequest())
@@ -235,9 +237,12 @@ class World:
     def monitor(self, dry_run: bool = False) -> list[MonitorOutcome]:
         return run_monitor(self.env(), MonitorRequest(dry_run=dry_run))
 
-    def services(self) -> Services:
-        return Services(make_forge=self.forge, workspace=self.checkout, now=self.clock,
-                        out=self.out, err=self.err)
+    def services(self, event: Event | None = None) -> StageContext:
+        """The handlers' context: built from ``event`` as ``improve handle`` builds it, with
+        this world's forge, clock and streams."""
+        given = {"make_forge": self.forge, "workspace": self.checkout, "now": self.clock,
+                 "out": self.out, "err": self.err}
+        return context_for_event(event, **given) if event else StageContext(**given)
 
     def event(self, name: str, payload: dict[str, Any], sha: str | None = None,
               ref: str = "refs/heads/main") -> Event:
@@ -249,8 +254,8 @@ class World:
         """The scheduled run's MONITOR handler, as ``improve handle`` dispatches it."""
         from bot.core.router import Router
 
-        return Router(monitor_stage.router).dispatch(
-            self.event("schedule", build_event("schedule")), self.services())
+        event = self.event("schedule", build_event("schedule"))
+        return Router(monitor_stage.router).dispatch(event, self.services(event))
 
     def say(self, login: str, number: int, body: str, times: int = 1,
             merged: bool = True) -> Comment:
@@ -264,8 +269,8 @@ class World:
                               default_branch="main", issue_state="closed" if merged else "open",
                               merged=merged)
         for _ in range(times):
-            assert bot_router().dispatch(self.event("issue_comment", payload),
-                                         self.services()) == 0
+            event = self.event("issue_comment", payload)
+            assert bot_router().dispatch(event, self.services(event)) == 0
         return c
 
     def reactions(self, comment_id: int) -> list[str]:

@@ -16,7 +16,7 @@ from bot.core.config import Config, parse_config
 from bot.core.embed import embed
 from bot.core.forge import Forge
 from bot.sandbox import Sandbox
-from bot.stages.context import Env
+from bot.stages.context import StageContext
 from bot.stages.release import Outcome, ReleaseRequest, run_release
 from tests.helpers.sandbox import call, clone, run_git
 
@@ -110,15 +110,16 @@ def forge_of(sb: Sandbox) -> GitHubForge:
 
 
 def stage_env(sb: Sandbox, forge: Forge | None = None, config: Config | None = None,
-              out: io.StringIO | None = None) -> Env:
+              out: io.StringIO | None = None) -> StageContext:
     f = forge or forge_of(sb)
     cfg = config or parse_config(CONFIG)
 
     def open_ws(branch: str) -> Workspace:
         return Workspace.clone(f"{sb.server_url}/{REPO}.git", branch, token=sb.token)
 
-    return Env(forge=f, config=cfg, open_workspace=open_ws, now=lambda: NOW,
-               out=out or io.StringIO(), err=io.StringIO(), default_branch="main")
+    return StageContext(make_forge=lambda: f, preset_config=cfg, open_workspace_with=open_ws,
+                        now=lambda: NOW, out=out or io.StringIO(), err=io.StringIO(),
+                        branch="main")
 
 
 def release(sb: Sandbox, **kwargs: Any) -> list[Outcome]:
