@@ -13,7 +13,7 @@ edited by its id; the revert pull request; one write of every record).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TextIO
 
@@ -174,6 +174,16 @@ def run_monitor(env: StageContext, req: MonitorRequest) -> list[MonitorOutcome]:
     return outcomes
 
 
+@dataclass
+class _Run:
+    """What one monitor run changes, gathered before the one write of every record."""
+
+    changed: dict[str, MonitorRecord] = field(default_factory=dict)
+    release_states: dict[str, str] = field(default_factory=dict)
+    # the bisections' new measurements, stored with the records
+    probed: dict[str, Any] = field(default_factory=dict)
+
+
 def _run(env: StageContext, ws: Workspace, req: MonitorRequest,
          damaged: list[str]) -> list[MonitorOutcome]:
     store = DataStore(ws.git, env.config.data_branch, ws.remote)
@@ -182,6 +192,54 @@ def _run(env: StageContext, ws: Workspace, req: MonitorRequest,
     report_damaged(env, records.damaged, "improve monitor")
     now = env.now()
     rolled = core.rolled_back_by(records.releases)
+    plans, outcomes = _triage(env, records, now, rolled, damaged)
+    if not plans:
+        if not outcomes:
+            print(NOTHING_WATCHED, file=env.out, flush=True)
+        for o in outcomes:
+            print(f"improve monitor: {o.tag}: {o.action}: {o.detail}", file=env.out, flush=True)
+        return outcomes
+    tip = ws.tip()
+    # the head measured once, with every suite a watched release needs
+    refs = read_json_files(ws.git.path, store.ref, sorted({
+        p.release.results or "" for p in plans if p.triage == "measure"}))
+    now_results, failure = _measure_head(env, ws, tip, refs)
+    run = _Run()
+    for p in plans:
+        if p.triage != "measure":
+            outcomes.append(_settle(env, p, now, rolled, records, run))
+            continue
+        r, record = p.release, p.record
+        reference = refs.get(r.results or "")
+        if failure is not None or now_results is None or not isinstance(reference, dict):
+            note = failure or f"the reference {r.results} is not readable"
+            measured = _stamp(MonitorRun(at=now, commit=tip, note=note), env)
+            run.changed[r.tag] = record.model_copy(update={"runs": [*record.runs, measured]})
+            outcomes.append(MonitorOutcome(r.tag, "skipped", note, measured))
+            continue
+        outcomes.append(_one(env, ws, req, r, record, reference, now_results, now,
+                             results_path(tip), records, run.changed, store.ref, run.probed))
+    if req.dry_run:
+        for o in outcomes:
+            print(f"dry run: {o.tag}: {o.action}" + (f" ({o.detail})" if o.detail else ""),
+                  file=env.out)
+        return outcomes
+    _write(store, run, tip, now_results)
+    for o in outcomes:
+        line = f"improve monitor: {o.tag}: {o.action}" + (f": {o.detail}" if o.detail else "")
+        print(line, file=env.out, flush=True)
+        if env.in_actions:
+            actions.append_summary(f"- **{o.tag}**: {o.action}" + (
+                f": {o.detail}" if o.detail else ""))
+    return outcomes
+
+
+def _triage(env: StageContext, records: RecordSet, now: datetime,
+            rolled: dict[str, ReleaseRecord],
+            damaged: list[str]) -> tuple[list[_Plan], list[MonitorOutcome]]:
+    """The releases this run works on (what ``core.triage`` says of each), and those this
+    Actions run measured already (a re-run: once per run, whatever the attempts); a release
+    whose pull request does not exist goes to ``damaged``."""
     plans = []
     outcomes: list[MonitorOutcome] = []
     broken = {damaged_path(line) for line in records.damaged}
@@ -198,109 +256,78 @@ def _run(env: StageContext, ws: Workspace, req: MonitorRequest,
             report_damaged(env, [line], "improve monitor")
             continue
         if t == "measure" and record is not None and _measured_by(record, env.run_id):
-            # a re-run of a run that measured and wrote its record: once per run, whatever
-            # the attempts (its effects were made before the record was written)
+            # a re-run of a run that measured and wrote its record: its effects were made
+            # before the record was written
             outcomes.append(MonitorOutcome(r.tag, "measured", MEASURED_BY_THIS_RUN.format(
                 run_id=env.run_id)))
             continue
         if t != "ended":
             plans.append(_Plan(r, record or core.new_record(r), t))
-    if not plans:
-        if not outcomes:
-            print(NOTHING_WATCHED, file=env.out, flush=True)
-        for o in outcomes:
-            print(f"improve monitor: {o.tag}: {o.action}: {o.detail}", file=env.out, flush=True)
-        return outcomes
-    tip = ws.tip()
-    changed: dict[str, MonitorRecord] = {}
-    release_states: dict[str, str] = {}
+    return plans, outcomes
 
-    # the head measured once, with every suite a watched release needs
-    measuring = [p for p in plans if p.triage == "measure"]
-    refs = read_json_files(ws.git.path, store.ref, sorted({p.release.results or ""
-                                                           for p in measuring}))
+
+def _measure_head(env: StageContext, ws: Workspace, tip: str,
+                  refs: dict[str, Any]) -> tuple[Results | None, str | None]:
+    """The head's results with the union of the suites measured at release, or why not."""
     wanted = sorted({s for data in refs.values() if isinstance(data, dict)
                      for s in core.suites_of(data)})
-    now_results: Results | None = None
-    failure: str | None = None
-    if wanted:
-        try:
-            now_results = _measure(ws, tip, wanted, env.err)
-        except ImproveError as exc:
-            failure = NOT_MEASURED.format(commit=tip[:12], reason=exc)
+    if not wanted:
+        return None, None
+    try:
+        return _measure(ws, tip, wanted, env.err), None
+    except ImproveError as exc:
+        return None, NOT_MEASURED.format(commit=tip[:12], reason=exc)
+
+
+def _settle(env: StageContext, p: _Plan, now: datetime, rolled: dict[str, ReleaseRecord],
+            records: RecordSet, run: _Run) -> MonitorOutcome:
+    """A release that is not measured this run: its window ended (rolled back, or kept), its
+    revert pull request awaited, or nothing to compare it with."""
+    r, record = p.release, p.record
+
+    def end(state: Literal["kept", "rolled_back"], why: str) -> MonitorOutcome:
+        run.changed[r.tag] = core.ended(record, state, now, why)
+        run.release_states[r.tag] = state
+        return MonitorOutcome(r.tag, "rolled-back" if state == "rolled_back" else "kept",
+                              run.changed[r.tag].ended_because or "")
+
+    if p.triage == "rolled_back":
+        by = rolled[r.version]
+        return end("rolled_back", ROLLED_BACK.format(tag=by.tag, pr=by.pr))
+    if p.triage == "kept":
+        return end("kept", WINDOW_CLOSED.format(
+            until=r.monitor.until.isoformat(timespec="minutes")))
+    if p.triage == "await_revert":
+        number = record.revert_pr
+        pull = env.forge.get_pull(number) if number is not None else None
+        if pull is not None and pull.state == "closed" and not pull.merged:
+            return end("kept", REVERT_CLOSED.format(number=number))
+        return MonitorOutcome(r.tag, "waiting", f"revert PR #{number}")
+    # no_reference: nothing was measured at release
+    if r.tag not in records.monitors:
+        run.changed[r.tag] = record.model_copy(update={"state": "watching"})
+    return MonitorOutcome(r.tag, "skipped", NO_REFERENCE)
+
+
+def _write(store: DataStore, run: _Run, tip: str, now_results: Results | None) -> None:
+    """Every record the run changed, the head's results and the bisections' measurements, in
+    one commit of the data branch (computed again on its fresh tip if it moved)."""
     new_results_path = results_path(tip)
-    probed: dict[str, Any] = {}  # the bisections' new measurements, stored with the records
-
-    for p in plans:
-        r, record = p.release, p.record
-        if p.triage == "rolled_back":
-            by = rolled[r.version]
-            changed[r.tag] = core.ended(record, "rolled_back", now,
-                                        ROLLED_BACK.format(tag=by.tag, pr=by.pr))
-            release_states[r.tag] = "rolled_back"
-            outcomes.append(MonitorOutcome(r.tag, "rolled-back", changed[r.tag].ended_because
-                                           or ""))
-            continue
-        if p.triage == "kept":
-            changed[r.tag] = core.ended(record, "kept", now, WINDOW_CLOSED.format(
-                until=r.monitor.until.isoformat(timespec="minutes")))
-            release_states[r.tag] = "kept"
-            outcomes.append(MonitorOutcome(r.tag, "kept", changed[r.tag].ended_because or ""))
-            continue
-        if p.triage == "await_revert":
-            number = record.revert_pr
-            pull = env.forge.get_pull(number) if number is not None else None
-            if pull is not None and pull.state == "closed" and not pull.merged:
-                changed[r.tag] = core.ended(record, "kept", now,
-                                            REVERT_CLOSED.format(number=number))
-                release_states[r.tag] = "kept"
-                outcomes.append(MonitorOutcome(r.tag, "kept", changed[r.tag].ended_because
-                                               or ""))
-            else:
-                outcomes.append(MonitorOutcome(r.tag, "waiting", f"revert PR #{number}"))
-            continue
-        if p.triage == "no_reference":
-            if r.tag not in records.monitors:
-                changed[r.tag] = record.model_copy(update={"state": "watching"})
-            outcomes.append(MonitorOutcome(r.tag, "skipped", NO_REFERENCE))
-            continue
-        reference = refs.get(r.results or "")
-        if failure is not None or now_results is None or not isinstance(reference, dict):
-            note = failure or f"the reference {r.results} is not readable"
-            run = _stamp(MonitorRun(at=now, commit=tip, note=note), env)
-            changed[r.tag] = record.model_copy(update={"runs": [*record.runs, run]})
-            outcomes.append(MonitorOutcome(r.tag, "skipped", note, run))
-            continue
-        outcomes.append(_one(env, ws, req, r, record, reference, now_results, now,
-                             new_results_path, records, changed, store.ref, probed))
-
-    if req.dry_run:
-        for o in outcomes:
-            print(f"dry run: {o.tag}: {o.action}" + (f" ({o.detail})" if o.detail else ""),
-                  file=env.out)
-        return outcomes
 
     def files() -> dict[str, Any]:
         out: dict[str, Any] = {monitor_path(tag): record_json(rec)
-                               for tag, rec in changed.items()}
-        for tag, state in release_states.items():
+                               for tag, rec in run.changed.items()}
+        for tag, state in run.release_states.items():
             fresh = store.read(release_path(tag))
             if isinstance(fresh, dict):
                 out[release_path(tag)] = set_release_state(fresh, state)
         if now_results is not None and store.read(new_results_path) is None:
             out[new_results_path] = json.loads(now_results.model_dump_json())
-        out.update({p: data for p, data in probed.items() if store.read(p) is None})
+        out.update({p: data for p, data in run.probed.items() if store.read(p) is None})
         return out
 
-    if changed or release_states:
-        store.write(files, RECORD_MESSAGE.format(count=len(changed), commit=tip[:12]))
-    for o in outcomes:
-        line = f"improve monitor: {o.tag}: {o.action}" + (f": {o.detail}" if o.detail else "")
-        print(line, file=env.out, flush=True)
-        if env.in_actions:
-            actions.append_summary(f"- **{o.tag}**: {o.action}" + (
-                f": {o.detail}" if o.detail else ""))
-    return outcomes
+    if run.changed or run.release_states:
+        store.write(files, RECORD_MESSAGE.format(count=len(run.changed), commit=tip[:12]))
 
 
 def _one(env: StageContext, ws: Workspace, req: MonitorRequest, r: ReleaseRecord,

@@ -439,54 +439,22 @@ def _one(env: StageContext, ws: Workspace, state: _State, pr: PullRequest, pulls
                 ws.refresh()
                 _replace(state, _read_state(ws, config))
                 continue
-            commit = _find_release_commit(ws, env.forge, pulls, state, config, decided,
-                                          pr.number)
-            replan = _replan(env, ws, state, facts, summary, decided.tag, commit)
-            message = (replan.tag_message if isinstance(replan, ReleasePlan)
-                       else f"Release {decided.tag}\n\n{TRAILER_RELEASE}: {decided.version}\n"
-                       f"{TRAILER_PR}: {pr.number}\n")
-            ws.tag(decided.tag, commit, message)
-            ws.push_tag(decided.tag)
-            state.tags[decided.tag] = TagFacts(commit=commit, pr=pr.number)
-            if isinstance(replan, ReleasePlan):
-                _finish(env, ws, replan, commit, pr, req)
-            return Outcome(pr.number, decided.version, decided.tag, "tagged", commit,
-                           decided.reason)
+            return _tag_release(env, ws, state, pr, pulls, req, facts, summary, decided)
 
         plan = decided
         if req.dry_run:
             _print_plan(env.out, plan)
             # the next pending pull request is planned on the branch as this one would leave it
-            state.changelog = plan.files.get(config.release.changelog, state.changelog)
-            state.version_files.update({k: v for k, v in plan.files.items()
-                                        if k in state.version_files})
-            state.tags[plan.tag] = TagFacts(commit=_IMAGINED, pr=pr.number)
+            _advance(state, plan, config, None, _IMAGINED, pr.number)
             return Outcome(pr.number, plan.version, plan.tag, "planned")
         if plan.mode == "pr":
             opened = env.forge.list_pulls(state="open", head=plan.pr_branch, base=ws.branch)
             return _release_pr(env, ws, plan, base, opened)
 
         commit = ws.commit_on(base, plan.files, plan.commit_message)
-        # with a remote the tag goes in the same atomic push as the branch; locally the branch
-        # moves first and the tag follows (_publish_local), so no run killed in between leaves
-        # a tag on a release commit the branch was meant to have and does not
-        local_tip = ws.remote is None and base == state.tip
-        tagged = False
         try:
-            if not local_tip:
-                # TagTaken: a racing release made this version's tag first (locally, where
-                # the tag is the publication, or fetched): planned again like a moved branch
-                ws.tag(plan.tag, commit, plan.tag_message)
-                tagged = True
-            if local_tip:
-                _publish_local(ws, state, commit, plan)
-            elif base == state.tip:
-                ws.publish(state.tip, commit, plan.tag)
-            else:
-                ws.publish_tag(plan.tag)
+            _publish(ws, state, base, commit, plan)
         except (Published, TagTaken) as exc:
-            if tagged:
-                ws.drop_tag(plan.tag)
             print(f"  the branch moved ({str(exc).splitlines()[0] if str(exc) else 'rejected'}); "
                   f"fetching and planning again ({attempt}/{tries})", file=env.err, flush=True)
             if attempt == tries:
@@ -497,15 +465,69 @@ def _one(env: StageContext, ws: Workspace, state: _State, pr: PullRequest, pulls
             if not own_base and merged_since is not None and merged_since(state.tip):
                 own_base = True  # the later merge's release will carry this entry
             continue
-        if base == state.tip:
-            state.tip = commit
-            state.changelog = plan.files.get(config.release.changelog, state.changelog)
-            state.version_files.update({k: v for k, v in plan.files.items()
-                                        if k in state.version_files})
-        state.tags[plan.tag] = TagFacts(commit=commit, pr=pr.number)
+        _advance(state, plan, config, commit if base == state.tip else None, commit, pr.number)
         _finish(env, ws, plan, commit, pr, req)
         return Outcome(pr.number, plan.version, plan.tag, "released", commit)
     raise GateError(GAVE_UP.format(pr=pr.number, branch=ws.branch, tries=tries))
+
+
+def _tag_release(env: StageContext, ws: Workspace, state: _State, pr: PullRequest,
+                 pulls: list[PullRequest], req: ReleaseRequest, facts: MergedPR,
+                 summary: ComparisonSummary, decided: AlreadyReleased) -> Outcome:
+    """The changelog says ``pr`` was released but its tag is missing (a run killed between
+    the release commit and its tag, or a release pull request merged): tag the release
+    commit, and finish the release as it was planned then."""
+    commit = _find_release_commit(ws, env.forge, pulls, state, env.config, decided, pr.number)
+    replan = _replan(env, ws, state, facts, summary, decided.tag, commit)
+    message = (replan.tag_message if isinstance(replan, ReleasePlan)
+               else f"Release {decided.tag}\n\n{TRAILER_RELEASE}: {decided.version}\n"
+               f"{TRAILER_PR}: {pr.number}\n")
+    ws.tag(decided.tag, commit, message)
+    ws.push_tag(decided.tag)
+    state.tags[decided.tag] = TagFacts(commit=commit, pr=pr.number)
+    if isinstance(replan, ReleasePlan):
+        _finish(env, ws, replan, commit, pr, req)
+    return Outcome(pr.number, decided.version, decided.tag, "tagged", commit, decided.reason)
+
+
+def _publish(ws: Workspace, state: _State, base: str, commit: str, plan: ReleasePlan) -> None:
+    """The release commit and its tag published; ``Published`` or ``TagTaken`` (with no tag
+    left behind) when the branch moved under the push or a racing release took the tag. With a
+    remote the tag goes in the same atomic push as the branch; locally the branch moves first
+    and the tag follows (``_publish_local``), so no run killed in between leaves a tag on a
+    release commit the branch was meant to have and does not."""
+    local_tip = ws.remote is None and base == state.tip
+    tagged = False
+    try:
+        if not local_tip:
+            # TagTaken: a racing release made this version's tag first (locally, where the tag
+            # is the publication, or fetched): planned again like a moved branch
+            ws.tag(plan.tag, commit, plan.tag_message)
+            tagged = True
+        if local_tip:
+            _publish_local(ws, state, commit, plan)
+        elif base == state.tip:
+            ws.publish(state.tip, commit, plan.tag)
+        else:
+            ws.publish_tag(plan.tag)
+    except (Published, TagTaken):
+        if tagged:
+            ws.drop_tag(plan.tag)
+        raise
+
+
+def _advance(state: _State, plan: ReleasePlan, config: Config, tip: str | None, commit: str,
+             pr: int) -> None:
+    """The branch as the release leaves it: its tag, and when it went on the branch (``tip``)
+    or is imagined by a dry run (``tip`` None, ``commit`` imagined) its changelog and version
+    files."""
+    if tip is not None:
+        state.tip = tip
+    if tip is not None or commit == _IMAGINED:
+        state.changelog = plan.files.get(config.release.changelog, state.changelog)
+        state.version_files.update({k: v for k, v in plan.files.items()
+                                    if k in state.version_files})
+    state.tags[plan.tag] = TagFacts(commit=commit, pr=pr)
 
 
 def _publish_local(ws: Workspace, state: _State, commit: str, plan: ReleasePlan) -> None:
