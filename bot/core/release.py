@@ -11,7 +11,7 @@ consecutive versions in merge order and a second run a no-op.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 
 from bot.core.changelog import (
     ChangeNote,
+    HistoryEntry,
     ReleaseEntry,
     mark_rolled_back,
     one_line,
@@ -266,32 +267,89 @@ def plan_release(
     rc = config.release
     file = rc.changelog
     history = parse_history(changelog, file) if changelog else []
-
     # idempotence: the changelog and the tags say whether this PR was released already
-    done = next((h for h in history if h.pr == pr.number), None)
+    done = released_already(pr.number, history, tags, config)
+    if done is not None:
+        return done
+    cur = current_version(version_files, config, changelog, tags, current)
+    version, tag = next_release(pr, cur, config, version_files, tags)
+    date = _aware(now).astimezone(UTC).date().isoformat()
+    rb = pr.rollback
+    entry = _entry(pr, comparison, version, date)
+    text = changelog
+    if rb is not None and text and parse_changelog(text, file).release(rb.version) is not None:
+        text = mark_rolled_back(text, rb.version, file)
+    insertion = plan_insertion(text, entry, file)
+    files = {file: insertion.apply(text)}
+    specs = [s for s in rc.version_files if s.path in version_files]
+    files.update(write_versions(version_files, specs, version))
+
+    trailers = _trailers(pr, version)
+    subject = RELEASE_SUBJECT.format(tag=tag)
+    summary = _summary(pr)
+    commit_message = f"{subject}\n\n{summary}\n\n" + "\n".join(trailers) + "\n"
+    tag_message = f"Release {tag}\n\n{summary}\n\n" + "\n".join(trailers) + "\n"
+    record = _record(pr, comparison, config, version=version, tag=tag, previous=str(cur),
+                     date=date, now=now)
+    return ReleasePlan(
+        version=version,
+        previous=str(cur),
+        tag=tag,
+        tag_message=tag_message,
+        commit_message=commit_message,
+        date=date,
+        pr=pr.number,
+        # the entry as written into the file: its format, heading style, line endings aside
+        entry=insertion.chunk.replace("\r\n", "\n").strip("\n") + "\n",
+        files=files,
+        record_path=release_path(tag),
+        record=record,
+        mode=rc.mode,
+        pr_branch=RELEASE_PR_BRANCH,
+        pr_title=subject,
+    )
+
+
+def released_already(number: int, history: Sequence[HistoryEntry], tags: Mapping[str, TagFacts],
+                     config: Config) -> AlreadyReleased | None:
+    """Idempotence: whether the changelog and the tags say PR ``number`` was released already
+    (``tag_missing`` when the changelog says so and its tag is not there). Raises
+    ``ReleaseConflict`` when the tag of that version releases something else."""
+    rc = config.release
+    file = rc.changelog
+    done = next((h for h in history if h.pr == number), None)
     if done is not None:
         tag = tag_name(done.version, rc.tag_prefix)
         facts = tags.get(tag)
         if facts is None:
             return AlreadyReleased(version=done.version, tag=tag, tag_missing=True,
-                                   reason=f"{file} has {done.version} for PR #{pr.number}; "
+                                   reason=f"{file} has {done.version} for PR #{number}; "
                                    f"its tag {tag} is missing")
-        if facts.pr != pr.number:
+        if facts.pr != number:
             raise ReleaseConflict(
                 f"tag {tag} points at {facts.commit[:12]}, "
                 + (f"a release of PR #{facts.pr}" if facts.pr else "which is not a release "
                    "commit")
-                + f", but {file} says {done.version} released PR #{pr.number}; fix the tag or "
+                + f", but {file} says {done.version} released PR #{number}; fix the tag or "
                 "the changelog by hand (tags are never moved by the bot)")
         return AlreadyReleased(version=done.version, tag=tag,
-                               reason=f"PR #{pr.number} was released as {done.version}")
+                               reason=f"PR #{number} was released as {done.version}")
     for name, facts in tags.items():
         v = parse_tag(name, rc.tag_prefix)
-        if v is not None and facts.pr == pr.number:
+        if v is not None and facts.pr == number:
             return AlreadyReleased(version=str(v), tag=name,
-                                   reason=f"tag {name} already releases PR #{pr.number}")
+                                   reason=f"tag {name} already releases PR #{number}")
+    return None
 
-    cur = current_version(version_files, config, changelog, tags, current)
+
+def next_release(pr: MergedPR, cur: Version | Pep440Version, config: Config,
+                 version_files: Mapping[str, str],
+                 tags: Mapping[str, TagFacts]) -> tuple[str, str]:
+    """The version and tag the release of ``pr`` takes after ``cur`` (the bump its proposal's
+    type says; a rollback is a patch). Bad input for a version the changelog cannot hold; a
+    ``ReleaseConflict`` when that tag exists already."""
+    rc = config.release
+    file = rc.changelog
     if pr.rollback:
         kind = bump_kind(None, config.proposals.types, rollback=True)
     else:
@@ -313,10 +371,13 @@ def plan_release(
             + (f" (PR #{facts.pr})" if facts.pr else "")
             + f", but the version files and {file} say the current version is {cur}; fetch the "
             "branch and its tags, or make them agree by hand")
+    return version, tag
 
-    date = _aware(now).astimezone(UTC).date().isoformat()
+
+def _entry(pr: MergedPR, comparison: ComparisonSummary, version: str, date: str) -> ReleaseEntry:
+    """The changelog entry of the release: the proposal's changes, or the rollback's reason."""
     p, rb = pr.proposal, pr.rollback
-    entry = ReleaseEntry(
+    return ReleaseEntry(
         version=version,
         date=date,
         proposal_id=p.id if p else (rb.proposal_id if rb else None),
@@ -331,24 +392,17 @@ def plan_release(
         evidence=tuple(rb.evidence) if rb else (),
         title=p.title if p and p.title else None,
     )
-    text = changelog
-    if rb is not None and text and parse_changelog(text, file).release(rb.version) is not None:
-        text = mark_rolled_back(text, rb.version, file)
-    insertion = plan_insertion(text, entry, file)
-    files = {file: insertion.apply(text)}
-    specs = [s for s in rc.version_files if s.path in version_files]
-    files.update(write_versions(version_files, specs, version))
 
-    trailers = _trailers(pr, version)
-    subject = RELEASE_SUBJECT.format(tag=tag)
-    summary = _summary(pr)
-    commit_message = f"{subject}\n\n{summary}\n\n" + "\n".join(trailers) + "\n"
-    tag_message = f"Release {tag}\n\n{summary}\n\n" + "\n".join(trailers) + "\n"
+
+def _record(pr: MergedPR, comparison: ComparisonSummary, config: Config, *, version: str,
+            tag: str, previous: str, date: str, now: datetime) -> ReleaseRecord:
+    """The release record the data branch keeps (its monitor window opens at the merge)."""
+    p, rb = pr.proposal, pr.rollback
     merged_at = _aware(pr.merged_at)
-    record = ReleaseRecord(
+    return ReleaseRecord(
         version=version,
         tag=tag,
-        previous=str(cur),
+        previous=previous,
         date=date,
         released_at=_aware(now),
         pr=pr.number,
@@ -367,21 +421,4 @@ def plan_release(
             until=merged_at + timedelta(days=config.monitor.window_days),
             state="watching",
         ),
-    )
-    return ReleasePlan(
-        version=version,
-        previous=str(cur),
-        tag=tag,
-        tag_message=tag_message,
-        commit_message=commit_message,
-        date=date,
-        pr=pr.number,
-        # the entry as written into the file: its format, heading style, line endings aside
-        entry=insertion.chunk.replace("\r\n", "\n").strip("\n") + "\n",
-        files=files,
-        record_path=release_path(tag),
-        record=record,
-        mode=rc.mode,
-        pr_branch=RELEASE_PR_BRANCH,
-        pr_title=subject,
     )
