@@ -337,35 +337,11 @@ def apply_changes(
 
         try:
             if change.patch is not None:
-                paths = [check_path(p)[0] or p for p in patch_paths(change.patch)]
-                if patcher is None:
-                    raise EditError(PATCH_UNSUPPORTED)
-                before = {p: current(p) for p in paths}
-                after = patcher(change.patch, before)
-                changed = [p for p in paths if after.get(p, before[p]) != before[p]]
-                for p in paths:
-                    state[p] = after.get(p, before[p])
-                summary = patch_summary(change.patch, ", ".join(changed or paths))
-                if not changed:
-                    raise EditError(NOTHING_CHANGES.format(path=", ".join(paths)))
+                summary = _apply_patch(change.patch, current, state, patcher)
             else:
                 path = check_path(change.path or "")[0] or (change.path or "")
                 old = current(path)
-                if change.set_ is not None:
-                    if old is None:
-                        raise EditError(NO_SUCH_FILE.format(path=path))
-                    new, summary = set_key(old, path, change.set_.key, change.set_.value)
-                    sub_field = "key"
-                elif change.replace is not None:
-                    if old is None:
-                        raise EditError(NO_SUCH_FILE.format(path=path))
-                    new, summary = replace_once(
-                        old, path, change.replace.old, change.replace.new
-                    )
-                    sub_field = "old"
-                else:
-                    new, summary = set_content(old, path, change.content or "")
-                    sub_field = ""
+                new, summary, sub_field = _edit(change, path, old)
                 if new == old:
                     fail(NOTHING_CHANGES.format(path=path), *([sub_field] if sub_field else []))
                     continue
@@ -383,6 +359,41 @@ def apply_changes(
         result.summaries.append(summary)
     result.files = {p: t for p, t in state.items() if t != result.originals.get(p)}
     return result
+
+
+def _apply_patch(patch: str, current: Callable[[str], str | None], state: dict[str, str | None],
+                 patcher: Patcher | None) -> ChangeSummary:
+    """A unified diff applied to the files it names (``state`` takes their new texts); an
+    EditError when nothing can apply it or it changes nothing."""
+    paths = [check_path(p)[0] or p for p in patch_paths(patch)]
+    if patcher is None:
+        raise EditError(PATCH_UNSUPPORTED)
+    before = {p: current(p) for p in paths}
+    after = patcher(patch, before)
+    changed = [p for p in paths if after.get(p, before[p]) != before[p]]
+    for p in paths:
+        state[p] = after.get(p, before[p])
+    summary = patch_summary(patch, ", ".join(changed or paths))
+    if not changed:
+        raise EditError(NOTHING_CHANGES.format(path=", ".join(paths)))
+    return summary
+
+
+def _edit(change: Change, path: str, old: str | None) -> tuple[str, ChangeSummary, str]:
+    """One edit of one file (``set``, ``replace`` or whole ``content``): the new text, its
+    summary and the field a problem with it names."""
+    if change.set_ is not None:
+        if old is None:
+            raise EditError(NO_SUCH_FILE.format(path=path))
+        new, summary = set_key(old, path, change.set_.key, change.set_.value)
+        return new, summary, "key"
+    if change.replace is not None:
+        if old is None:
+            raise EditError(NO_SUCH_FILE.format(path=path))
+        new, summary = replace_once(old, path, change.replace.old, change.replace.new)
+        return new, summary, "old"
+    new, summary = set_content(old, path, change.content or "")
+    return new, summary, ""
 
 
 def proposal_file_text(text: str, proposal_id: str) -> str:
