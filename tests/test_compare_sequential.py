@@ -105,8 +105,9 @@ def test_the_same_samples_give_the_same_rounds() -> None:
 def test_the_budget_ends_the_rounds() -> None:
     world = World(effect=0.0, seed=2, noise=0.2)
     base, cand = world.first()
-    out = run_sequential(base, cand, CFG, SequentialConfig(max_looks=10, max_repeats=6),
-                         world.more)
+    # (without the futility stop, which would end it after the first look: see below)
+    out = run_sequential(base, cand, CFG, SequentialConfig(max_looks=10, max_repeats=6,
+                                                           futility=False), world.more)
     # 3 runs a side, 3 more a task on average a round: the cap of 6 holds, and the rounds end
     # long before 10
     assert 2 <= len(out.rounds) < 10
@@ -182,3 +183,18 @@ def test_a_suite_of_few_tasks_is_not_sent_for_more_runs() -> None:
     assert [r.look for r in out.rounds] == [1] and world.asked == []
     # and as no later look can come, the one look is at the full confidence
     assert out.comparison.settings.confidence == out.rounds[0].confidence == 0.95
+
+
+def test_a_verdict_the_whole_budget_could_not_settle_gets_no_more_runs() -> None:
+    # runs ten times noisier than the tolerance can be told from, at 10 tasks: even 20 runs a
+    # task and side would leave the interval wider than the tolerance
+    world = World(effect=0.0, seed=2, noise=0.5)
+    base, cand = world.first()
+    out = run_sequential(base, cand, CFG, SEQ, world.more)
+    assert out.comparison.decision == "inconclusive" and world.asked == []
+    # with a budget that could settle it, the runs come
+    world = World(effect=0.0, seed=2, noise=0.5)
+    base, cand = world.first()
+    out = run_sequential(base, cand, CFG, SequentialConfig(max_looks=4, max_repeats=1000),
+                         world.more)
+    assert world.asked

@@ -50,7 +50,7 @@ from pydantic import BaseModel, ConfigDict
 from scipy import stats as sps
 from scipy.optimize import brentq
 
-from bot.core.compare import Comparison, compare_results
+from bot.core.compare import Comparison, MetricComparison, compare_results
 from bot.core.config import CompareConfig
 from bot.core.results import Results, Sample, SuiteResult, TaskResult
 
@@ -78,6 +78,9 @@ class SequentialConfig:
     max_repeats: int = 50
     # task time (the runs' duration_s, both sides) the extra runs may bring the total to
     max_seconds: float = math.inf
+    # stop early for futility: no more runs for a suite that even the whole budget could not
+    # settle (see :func:`futile`)
+    futility: bool = True
 
     @classmethod
     def of(cls, config: CompareConfig) -> SequentialConfig:
@@ -258,14 +261,52 @@ def spreads(pairs: Mapping[str, tuple[TaskResult, TaskResult]], metrics: Sequenc
     return {tid: math.sqrt(r / max(1, len(metrics))) for tid, r in rel.items()}
 
 
+def futile(pairs: Mapping[str, tuple[TaskResult, TaskResult]], metric: MetricComparison,
+           final_z: float, max_repeats: int) -> bool:
+    """Whether even the whole budget could not settle ``metric``: predicted at ``max_repeats``
+    runs a task and side, the last look's interval (boundary ``final_z``, Student's t over the
+    tasks) would be wider than both the tolerance (so a true no-change could not be accepted)
+    and the distance of the current estimate from the tolerance. The prediction splits the
+    spread of the per-task deltas into the runs' noise, which more runs shrink, and the tasks'
+    disagreement, which they do not.
+
+    Stopping for futility only ever gives up an accept or a reject, never adds one: the error
+    rates hold (the boundaries are non-binding). False with fewer than two tasks or without
+    two runs a side (no estimate of the noise)."""
+    if len(pairs) < 2:
+        return False
+    timing = metric.kind == "timing"
+    sign = 1.0 if metric.direction == "higher" else -1.0
+    deltas, noise, runs = [], [], []
+    for b, c in pairs.values():
+        xb = np.array(b.values(metric.name), dtype=float)
+        xc = np.array(c.values(metric.name), dtype=float)
+        if timing:
+            xb, xc = np.log(xb[xb > 0]), np.log(xc[xc > 0])
+        if xb.size < 2 or xc.size < 2:
+            return False
+        deltas.append(sign * (float(np.mean(xc)) - float(np.mean(xb))))
+        noise.append(float(np.var(xb, ddof=1)) / xb.size + float(np.var(xc, ddof=1)) / xc.size)
+        runs.append(min(xb.size, xc.size))
+    n = len(deltas)
+    d, v, r = np.array(deltas), np.array(noise), np.array(runs, dtype=float)
+    disagreement = max(0.0, float(np.var(d, ddof=1)) / n - float(np.mean(v)) / n)
+    at_max = float(np.mean(v * r / np.maximum(r, max_repeats))) / n
+    half = float(sps.t.isf(sps.norm.sf(final_z), n - 1)) * math.sqrt(disagreement + at_max)
+    margin = math.log1p(metric.tolerance) if timing else metric.tolerance
+    gap = abs(float(np.mean(d)) + margin)
+    return half > max(margin, gap)
+
+
 def plan_more(comparison: Comparison, base: Results, cand: Results,
-              seq: SequentialConfig) -> dict[TaskKey, int]:
+              seq: SequentialConfig, final_z: float | None = None) -> dict[TaskKey, int]:
     """Runs per side to add, per task, for the next look; empty when nothing would help or
     the budget is spent. Per unsettled suite, the round brings the suite's runs per side up by
     ``repeat`` a task, shared out in proportion to the tasks' spreads (Neyman allocation),
     never past ``max_repeats`` a task. A task's extra runs are priced at its runs' mean
     duration, and planned only when they all fit in the time budget; the noisiest tasks are
-    served first."""
+    served first. With ``final_z`` (the last look's boundary) and ``seq.futility``, a suite
+    with an unclear metric that even the whole budget could not settle gets no more runs."""
     plan: dict[TaskKey, int] = {}
     budget = seq.max_seconds - _seconds(base) - _seconds(cand)
     for sc in comparison.suites:
@@ -281,6 +322,10 @@ def plan_more(comparison: Comparison, base: Results, cand: Results,
         ctasks = {t.id: t for t in c.tasks if t.status == "ok"}
         pairs = {t: (btasks[t], ctasks[t]) for t in sorted(set(btasks) & set(ctasks))}
         if not pairs:
+            continue
+        if final_z is not None and seq.futility and any(
+                futile(pairs, m, final_z, seq.max_repeats) for m in sc.metrics
+                if m.name in unclear):
             continue
         spread = spreads(pairs, unclear, timing)
         have = {t: min(len(bt.samples), len(ct.samples)) for t, (bt, ct) in pairs.items()}
@@ -322,6 +367,7 @@ def run_sequential(base: Results, cand: Results, config: CompareConfig, seq: Seq
     again. Each look uses its :func:`look_confidence`."""
     looks = seq.max_looks if may_look_again(base, cand, seq) else 1
     first = look_confidence(config, looks, 1)
+    final_z = boundaries(looks, round((1.0 - config.confidence) / 2, 12))[-1]
     comparison = compare_results(base, cand, first, **compare_kwargs)  # type: ignore[arg-type]
     outcome = SequentialOutcome(comparison, base, cand)
     outcome.rounds.append(Round(look=1, decision=comparison.decision,
@@ -331,7 +377,7 @@ def run_sequential(base: Results, cand: Results, config: CompareConfig, seq: Seq
     for look in range(2, looks + 1):
         if not settleable(comparison):
             break
-        plan = plan_more(comparison, base, cand, seq)
+        plan = plan_more(comparison, base, cand, seq, final_z)
         if not plan:
             break
         extra_b, extra_c = more(plan)
