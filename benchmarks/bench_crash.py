@@ -65,7 +65,7 @@ def sweep(args: argparse.Namespace) -> dict[str, Any]:
           f"{secs:.0f}s", flush=True)
     parts = _parts(args.fault_parts)
     plans: list[tuple[str, ch.Plan]] = []
-    for k in range(1, args.max_k + 1):
+    for k in range(args.min_k, args.max_k + 1):
         plans.append((f"kill after write {k}", ch.Plan(kill_at=k, parts=parts)))
     for k in range(1, args.before + 1):
         plans.append((f"kill before write {k}",
@@ -98,6 +98,9 @@ def sweep(args: argparse.Namespace) -> dict[str, Any]:
             if not o.converged:
                 problems.append(f"{name}: step {o.step} ({o.argv}): {verdict}: "
                                 f"{'; '.join(o.diff)[:400]}")
+                if args.verbose:
+                    print(f"  step {o.step} ({o.argv}, {o.fault}, {o.attempts} attempts): "
+                          f"{verdict}:\n    " + "\n    ".join(o.diff), flush=True)
         if failure:
             kinds[kind]["story_broke"] += 1
             problems.append(f"{name}: the story broke: {failure}")
@@ -117,14 +120,39 @@ def sweep(args: argparse.Namespace) -> dict[str, Any]:
             "by_kind": {k: dict(c) for k, c in kinds.items()}}
 
 
+def _sample_of(root: Path) -> Any:
+    """The demo's sample repository and proposals as the checkout at ``root`` has them (its
+    configuration keys are the ones that bot reads)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_other_sample", root / "bot/demo/sample.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+
+    def tree(name: str) -> dict[str, str]:
+        files = mod._walk(root / "bot/demo" / name)
+        return {(".github/" + p[len("github/"):] if p.startswith("github/") else p): t
+                for p, t in files.items()}
+
+    mod._tree = tree
+    return mod
+
+
 def calls(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-crash-calls-"))
     out: dict[str, Any] = {}
     for label, root in (("this", None), ("other", args.bot_root)):
-        if label == "other" and root is None:
+        if (label == "other" and root is None) or args.which not in ("both", label):
             continue
         bot_root = Path(root).resolve() if root is not None else ch.ROOT
-        stand, failure, secs = _pass(tmp / label, None, None, args.parts, bot_root)
+        kept = ch.sample
+        if root is not None:
+            ch.sample = _sample_of(bot_root)  # the repository that bot's configuration knows
+        try:
+            stand, failure, secs = _pass(tmp / label, None, None, args.parts, bot_root)
+        finally:
+            ch.sample = kept
         per: Counter[str] = Counter()
         steps: Counter[str] = Counter()
         for kind, _, n in stand.api_calls:
@@ -135,7 +163,7 @@ def calls(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{label} ({root or HERE}): {secs:.0f}s" + (f", broke: {failure}" if failure else ""))
         for k in sorted(per):
             print(f"  {k}: {steps[k]} steps, {per[k]} API calls")
-    if "other" in out:
+    if "other" in out and "this" in out:
         print("extra API calls (this - other), per event kind:")
         for k in sorted(out["this"]):
             a = out["this"][k]["api_calls"]
@@ -150,10 +178,13 @@ def main() -> None:
     sub = parser.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("sweep")
     s.add_argument("--parts", type=int, default=4, help="story parts to play (1-4)")
+    s.add_argument("--min-k", type=int, default=1)
     s.add_argument("--max-k", type=int, default=8)
     s.add_argument("--before", type=int, default=3)
     s.add_argument("--random", type=int, default=2)
     s.add_argument("--lost", type=int, default=5)
+    s.add_argument("--verbose", action="store_true",
+                   help="print each diverging step's whole difference as its pass ends")
     s.add_argument("--no-rerun", dest="rerun", action="store_false",
                    help="skip the pass re-running every step with the same run id and attempt")
     s.add_argument("--seed", type=int, default=15)
@@ -165,6 +196,8 @@ def main() -> None:
     c.add_argument("--parts", type=int, default=4)
     c.add_argument("--bot-root", default=None)
     c.add_argument("--smoke", action="store_true", help="smallest size: part 1")
+    c.add_argument("--which", choices=("both", "this", "other"), default="both",
+                   help="play the story with this checkout's bot, the other's, or both")
     args = parser.parse_args()
     if args.smoke:
         args.parts = 1

@@ -14,6 +14,7 @@ Used by tests/test_crash_safety.py (a seeded sample) and benchmarks/bench_crash.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -52,12 +53,15 @@ _IDS = re.compile(r"(improve-key |\"warning_comment\": |\"issue\": )\d+|\"\d+:(\
 _MINUTE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
 _HOST = re.compile(r"127\.0\.0\.1:\d+")
 _SECONDS = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|seconds)\b")
+# the Actions attempt a run measured for: GitHub's "re-run job" after a kill is attempt 2 on
+# GitHub as here, so a record saying so is not a divergence (its run id still is compared)
+_ATTEMPT = re.compile(r'("run_attempt": ?)\d+')
 
 
 def norm(text: str) -> str:
     """Text with what differs between two equal runs taken out: commit SHAs (commit times differ),
-    times, run links, durations, and embedded data (base64, so the SHAs and times inside cannot
-    be taken out: only its name is kept, its content is not compared)."""
+    times, run links and attempts, durations, and embedded data (base64, so the SHAs and times
+    inside cannot be taken out: only its name is kept, its content is not compared)."""
     text = _EMBED.sub(r"<embed \1>", text)
     text = _HOST.sub("<host>", text)
     text = _TIME.sub("<time>", text)
@@ -66,11 +70,34 @@ def norm(text: str) -> str:
                     text)
     text = _RUN_URL.sub("/actions/runs/<run>", text)
     text = _SECONDS.sub("<secs>", text)
+    text = _ATTEMPT.sub(r"\1<attempt>", text)
     return _HEX.sub("<sha>", text)
 
 
+_DIGESTS: dict[tuple[str, str], str] = {}
+
+
 def _tree(repo: Path, ref: str) -> str:
-    return git(repo, "rev-parse", f"{ref}^{{tree}}")
+    """A digest of the tree at ``ref``: its paths and their normalised contents. A file that
+    names a commit or a time (a rollback's changelog entry quotes the monitor's evidence)
+    differs between any two runs, as it would on GitHub; anything else in it is compared."""
+    tree = git(repo, "rev-parse", f"{ref}^{{tree}}")
+    key = (str(repo), tree)
+    if key not in _DIGESTS:
+        rows = [line.split("\t", 1) for line in git(repo, "ls-tree", "-r", tree).splitlines()]
+        names = [(meta.split()[2], path) for meta, path in rows]
+        batch = subprocess.run(["git", "cat-file", "--batch"], cwd=repo, check=True,
+                               input="".join(f"{sha}\n" for sha, _ in names).encode(),
+                               capture_output=True).stdout
+        digest, at = hashlib.sha256(), 0
+        for _, path in names:
+            header_end = batch.index(b"\n", at)
+            size = int(batch[at:header_end].split()[2])
+            body = batch[header_end + 1:header_end + 1 + size]
+            at = header_end + 1 + size + 1
+            digest.update(f"{path}\0{norm(body.decode('utf-8', 'replace'))}\0".encode())
+        _DIGESTS[key] = digest.hexdigest()[:16]
+    return _DIGESTS[key]
 
 
 def fingerprint(world: Stand) -> dict[str, Any]:
@@ -175,6 +202,7 @@ class Plan:
     than after it took effect; ``kill_random``: SIGKILL at a random moment (seeded) within
     ``kill_window`` seconds; ``lost_every``: every Nth write takes effect and answers 502;
     ``rerun``: run every step a second time with the same run id and attempt (a duplicate);
+    ``rerun_steps``: with ``rerun``, only these step numbers;
     ``only``: the step numbers (1-based) to fault, all when None; ``parts``: the story parts
     (1-based) whose steps to fault, all when None; ``kill_points``: step number -> (write,
     before), a kill point of its own for each step (a seeded sample)."""
@@ -186,6 +214,7 @@ class Plan:
     kill_window: float = 4.0
     lost_every: int | None = None
     rerun: bool = False
+    rerun_steps: set[int] | None = None
     only: set[int] | None = None
     parts: set[int] | None = None
     seed: int = 0
@@ -230,8 +259,9 @@ class Stand:
         self._rng = random.Random(self.plan.seed)
         self._ref = "HEAD"
         self._n = 0
-        # the story part being played (1-based), set by play()
+        # the story part being played (1-based), set by play(), and each step's part
         self.part = 0
+        self.step_parts: list[int] = []
         try:
             self.sb.create_repo(self.repo, dict(sample.repo_files()))
             for login, permission in ((sample.MAINTAINER, "maintain"),
@@ -410,13 +440,14 @@ class Stand:
             attempts += 1
             self._fresh_checkout()
             run, killed = self._spawn(argv, env, attempts, None)
-        if faulted and plan.rerun:
+        if faulted and plan.rerun and (plan.rerun_steps is None or number in plan.rerun_steps):
             # the same run id and attempt once more (a duplicate delivery of the job)
             self._fresh_checkout()
             run, _ = self._spawn(argv, env, attempts, None)
             what.append("re-run with the same run id and attempt")
         logged = self.sb.requests[mark:]
         self.api_writes.append((argv[0], number, self.sb.writes(mark)))
+        self.step_parts.append(self.part)
         self.api_calls.append((_kind(argv, env), number,
                                sum(1 for r in logged if r.kind == "api")))
         fp = fingerprint(self)
