@@ -452,14 +452,28 @@ class Stand:
                                sum(1 for r in logged if r.kind == "api")))
         fp = fingerprint(self)
         self.fingerprints.append(fp)
-        if what and self.baseline is not None and number <= len(self.baseline):
-            want = self.baseline[number - 1]
-            diff = differences(want, fp)
-            self.outcomes.append(Outcome(number, _kind(argv, env), "; ".join(what),
-                                         killed=attempts > 1, attempts=attempts,
-                                         converged=not diff, is_doubled=doubled(want, fp),
-                                         diff=diff))
+        if what:
+            outcome = Outcome(number, _kind(argv, env), "; ".join(what), killed=attempts > 1,
+                              attempts=attempts)
+            self.outcomes.append(outcome)
+            if self.baseline is not None:
+                self._judge(outcome, self.baseline)
         return run
+
+    def judge(self, baseline: list[dict[str, Any]]) -> None:
+        """Compare every faulted step's state with ``baseline`` (a fault-free run's, played
+        meanwhile rather than before)."""
+        for outcome in self.outcomes:
+            self._judge(outcome, baseline)
+
+    def _judge(self, o: Outcome, baseline: list[dict[str, Any]]) -> None:
+        fp = self.fingerprints[o.step - 1]
+        if o.step > len(baseline):
+            o.converged, o.diff = False, ["the fault-free run has no such step"]
+            return
+        want = baseline[o.step - 1]
+        o.diff = differences(want, fp)
+        o.converged, o.is_doubled = not o.diff, doubled(want, fp)
 
     def stop(self) -> None:
         self.sb.stop()
