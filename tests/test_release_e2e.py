@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -248,8 +249,7 @@ def test_max_releases_per_day_holds_a_release_back_and_says_so(
         ["waiting"]
     assert [r for r in sb.requests[mark:] if r.kind == "api" and r.method != "GET"] == []
     # a day later the slot is free: released, and the same comment now says so
-    later = stage_env(sb, config=config)
-    later.now = lambda: NOW + timedelta(hours=25)
+    later = replace(stage_env(sb, config=config), now=lambda: NOW + timedelta(hours=25))
     assert [(o.pr, o.version) for o in run_release(later, ReleaseRequest())] == [(second, "1.3.4")]
     bodies = [c["body"] for c in sb.repo_state(REPO)["comments"]
               if c["issue_number"] == second and "<!-- improve:released -->" in c["body"]]
