@@ -194,6 +194,18 @@ class AlertsConfig(Strict):
     )
 
 
+class AgentConfig(Strict):
+    command: str | None = Field(
+        None, description="A program (split into words, never run by a shell) the scheduled "
+        "improve-tune workflow runs for one open opportunity at a time, in a scratch worktree, "
+        "with the evidence on stdin: it must write a proposal to $IMPROVE_PROPOSAL_FILE. "
+        "None: off.")
+    name: str = Field("agent", min_length=1, max_length=100,
+                      description="The author of the agent's proposals: its track record.")
+    timeout: int = Field(900, ge=1, description="Seconds the command may run before it is "
+                         "stopped.")
+
+
 class Config(Strict):
     default_branch: str = Field("main", description="Used when the forge cannot say.")
     data_branch: str = Field("improve-data", description="Branch holding the bot's records.")
@@ -206,6 +218,7 @@ class Config(Strict):
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
 
     @field_validator("benchmarks_dir", "regressions_dir", "data_branch", "default_branch")
     @classmethod

@@ -30,7 +30,7 @@ WORKFLOW_FILES: dict[str, tuple[str, ...]] = {
     "improve-release.yml": ("handle",),
     "improve-monitor.yml": ("release", "handle"),
     "improve-propose.yml": ("propose --from-env",),
-    "improve-tune.yml": ("tune --from-env",),
+    "improve-tune.yml": ("tune --from-env", "agent"),
 }
 
 # owner/repo[/path]@<40 hex>: anything else could move under the workflow's feet
