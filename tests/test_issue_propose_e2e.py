@@ -152,7 +152,7 @@ def test_the_dispatch_workflow_proposes(world: World) -> None:
     assert tune.workflow.name == "improve-tune"
     jobs = world.runner.journal[mark:]
     assert sorted((j.job, j.conclusion) for j in jobs) == [
-        ("improve-tune/improve agent", "success"), ("improve-tune/improve tune", "skipped")]
+        ("improve agent", "success"), ("improve tune", "skipped")]
     (agent,) = [j for j in jobs if j.conclusion == "success"]
     assert OFF in agent.bot_steps()[0].out
     assert world.sb.violations == []
