@@ -58,6 +58,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     files[".github/improve.yml"] += CONFIG
     files["agent.py"] = AGENT
     w = World.start(tmp_path_factory.mktemp("agent") / "world", app=True, files=files)
+    w.runner.vars["IMPROVE_AGENT"] = "on"  # the repository variable that turns the job on
     try:
         yield w
     finally:
