@@ -16,7 +16,7 @@ from bot.core.workflows import render_workflows
 from bot.sandbox import Sandbox
 from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, dump_journal
 from bot.stages.pr_state import RETEST_NO_RUN, publish_verdict
-from tests.helpers.commands import BOT, PrWorld, make_world, module_sandbox
+from tests.helpers.commands import BOT, CONFIG, PrWorld, make_world, module_sandbox
 from tests.helpers.sandbox import push_change
 
 __all__ = ["module_sandbox"]
@@ -312,3 +312,50 @@ def test_handle_runs_as_actions_runs_it(module_sandbox: Sandbox, tmp_path: Path)
     finally:
         runner.close()
         world.close()
+
+
+def _review_requests(w: PrWorld) -> list[str]:
+    return [r.path for r in w.sb.requests if r.kind == "api" and r.method == "POST"
+            and r.path.endswith(f"/repos/{w.repo}/pulls/{w.number}/requested_reviewers")]
+
+
+def test_a_waiting_proposal_asks_its_code_owners_once(module_sandbox: Sandbox,
+                                                      tmp_path: Path) -> None:
+    """CODEOWNERS on the base branch, last match wins: bob owns config/; the proposal waits for
+    /approve, so bob is asked, once, however often it is compared again; the dashboard says
+    whom it waits on."""
+    from bot.stages.dashboard import open_proposals
+
+    owners = "# owners\n*       @mo\n/config/ @bob @alice  # alice is the PR's author\n"
+    w = make_world(module_sandbox, tmp_path, extra={".github/CODEOWNERS": owners})
+    try:
+        compared(w, "accept", "auto")  # the auto tier waits on nobody
+        assert w.state()["pulls"][0]["requested_reviewers"] == []
+        compared(w)
+        assert w.state()["pulls"][0]["requested_reviewers"] == ["bob"]
+        assert "Review asked of: " in next(b for b in w.bot_comments()
+                                            if "improve:state" in b)
+        compared(w, "inconclusive")
+        w.push({"config/router.yaml": "threshold: 0.7\n"})
+        compared(w)
+        assert len(_review_requests(w)) == 1
+        w.forge("alice").add_labels(w.number, ["improvement"])
+        (view,) = open_proposals(w.forge())
+        assert (view.state, view.waits_on) == ("awaiting approval", "@bob")
+    finally:
+        w.close()
+
+
+def test_configured_reviewers_are_asked_and_one_github_refuses_is_left_out(
+        module_sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = CONFIG + "  reviewers: [mo, '@octo/core', rita]\n"
+    w = make_world(module_sandbox, tmp_path, config=config,
+                   extra={"CODEOWNERS": "* @bob\n"})  # configured reviewers come first
+    try:
+        compared(w, "inconclusive")
+        assert w.state()["pulls"][0]["requested_reviewers"] == ["mo", "rita"]
+        # the team is unknown here: GitHub refuses the whole request, so each is asked alone
+        assert len(_review_requests(w)) == 4
+        assert f"GitHub would not ask @octo/core to review #{w.number}" in capsys.readouterr().err
+    finally:
+        w.close()

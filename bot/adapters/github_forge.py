@@ -93,6 +93,8 @@ def _pull(d: Mapping[str, Any]) -> PullRequest:
         author=(d.get("user") or {}).get("login", ""),
         url=d.get("html_url") or "",
         draft=bool(d.get("draft")),
+        requested_reviewers=tuple(u["login"] for u in d.get("requested_reviewers") or []
+                                  if isinstance(u, dict) and u.get("login")),
     )
 
 
@@ -573,6 +575,17 @@ class GitHubForge(MarkedComments):
         except NotFound:
             return None
         return str(d["object"]["sha"]) if isinstance(d, dict) else None
+
+    def request_reviewers(self, number: int, users: Sequence[str],
+                          teams: Sequence[str] = ()) -> tuple[str, ...]:
+        body: dict[str, Any] = {"reviewers": list(users)}
+        if teams:
+            body["team_reviewers"] = list(teams)
+        # asking again asks nobody twice: a lost answer is simply sent again
+        d = self._post("request_reviewers",
+                       f"{self._base}/pulls/{number}/requested_reviewers", body)
+        return tuple(u["login"] for u in d.get("requested_reviewers") or []
+                     if isinstance(u, dict) and u.get("login"))
 
     def get_release(self, tag: str) -> Release | None:
         path = f"{self._base}/releases/tags/{quote(tag, safe='')}"

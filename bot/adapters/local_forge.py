@@ -172,6 +172,7 @@ class LocalForge(MarkedComments):
             author=rec.get("author", ""),
             url=f"local:{self._full_name}#{rec['number']}",
             draft=rec.get("draft", False),
+            requested_reviewers=tuple(rec.get("requested_reviewers", [])),
         )
 
     def _issue(self, rec: Mapping[str, Any]) -> Issue:
@@ -357,6 +358,23 @@ class LocalForge(MarkedComments):
             rec["labels"] = [x for x in rec.get("labels", []) if x != label]
 
         self._update(number, "unlabel", apply)
+
+    def request_reviewers(self, number: int, users: Sequence[str],
+                          teams: Sequence[str] = ()) -> tuple[str, ...]:
+        """As GitHub: the author cannot be asked; anyone else the local forge knows of (it
+        keeps no accounts: a person is the name they act under) can."""
+        self._op("request_reviewers")
+
+        def apply(rec: dict[str, Any]) -> None:
+            if rec["kind"] != "pull":
+                raise NotFound(f"local forge: #{number} is not a pull request")
+            if any(u.lower() == rec.get("author", "").lower() for u in users):
+                raise Unprocessable("Review cannot be requested from pull request author.")
+            asked = list(rec.get("requested_reviewers", []))
+            rec["requested_reviewers"] = asked + [u for u in users if u not in asked]
+
+        rec = self._update(number, "request review on", apply)
+        return tuple(rec["requested_reviewers"])
 
     def pull_files(self, number: int) -> list[str]:
         self._op("pull_files")

@@ -70,6 +70,11 @@ class ApprovalConfig(Strict):
     automerge: bool = Field(
         False, description="Merge with the approved SHA once the gate is green."
     )
+    reviewers: list[str] = Field(
+        default_factory=list,
+        description="Asked to review a proposal that waits for /approve, once: logins or "
+                    "@org/team. Empty: the code owners (CODEOWNERS) of the changed paths.",
+    )
 
 
 class LimitsConfig(Strict):

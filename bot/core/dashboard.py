@@ -76,6 +76,10 @@ def proposal_state(description: str | None) -> ProposalState:
     return "evaluating"
 
 
+WAITS_ON_ANYONE = "any approver"
+WAITS_ON_TEST = "its test run"
+
+
 @dataclass(frozen=True)
 class ProposalView:
     number: int
@@ -84,6 +88,18 @@ class ProposalView:
     url: str = ""
     author: str = ""
     type: str = ""
+    # who or what the proposal waits on (``waits_on``)
+    waits_on: str = ""
+
+
+def waits_on(state: ProposalState, requested: Sequence[str]) -> str:
+    """Who or what an open proposal waits on: the reviewers asked (GitHub drops one once they
+    have reviewed), any approver when nobody was asked, its test run while it is evaluated."""
+    if state == "awaiting approval":
+        return ", ".join(f"@{r}" for r in requested) or WAITS_ON_ANYONE
+    if state == "evaluating":
+        return WAITS_ON_TEST
+    return ""
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ class PullRequest(Frozen):
     author: str = ""
     url: str = ""
     draft: bool = False
+    # logins asked to review and not yet reviewed (GitHub drops one when they review)
+    requested_reviewers: tuple[str, ...] = ()
 
 
 class Comment(Frozen):
@@ -385,6 +387,14 @@ class Forge(Protocol):
     def branch_sha(self, branch: str) -> str | None:
         """The commit a branch points at now (``GET .../git/ref/heads/{branch}``; a pull
         request's ``base.sha`` may be older), or None when there is no such branch."""
+        ...
+
+    def request_reviewers(self, number: int, users: Sequence[str],
+                          teams: Sequence[str] = ()) -> tuple[str, ...]:
+        """Ask ``users`` (logins) and ``teams`` (slugs) to review a pull request
+        (``POST .../requested_reviewers``); asking someone asked already changes nothing.
+        Returns the logins asked now. ``Unprocessable`` when one cannot be asked (the author,
+        or no collaborator)."""
         ...
 
     def get_release(self, tag: str) -> Release | None:

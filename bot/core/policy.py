@@ -135,6 +135,9 @@ class PrState(Frozen):
     hold: Hold | None = None
     verdict: VerdictRecord | None = None
     handled: tuple[str, ...] = ()
+    # who was asked to review while the proposal waited for /approve (None: not yet asked);
+    # asked once, as Renovate's `reviewers` are, so the empty tuple means "asked nobody"
+    asked: tuple[str, ...] | None = None
 
 
 class GateStatus(Frozen):
@@ -268,6 +271,20 @@ def gate_state(
     else:
         desc = DESC_AWAIT.format(verdict=word)
     return GateStatus(state="failure" if verdict == "inconclusive" else "pending", description=desc)
+
+
+def awaits_approval(state: PrState, head_sha: str, now: datetime,
+                    timeout_days: float = 7.0) -> bool:
+    """Whether the head waits for a person's /approve: its comparison accepted it outside the
+    auto tier, or was inconclusive, and no hold or valid approval stands."""
+    record = state.verdict if state.verdict and state.verdict.sha == head_sha else None
+    if record is None or state.hold is not None:
+        return False
+    if record.verdict not in ("accept", "inconclusive"):
+        return False
+    if record.verdict == "accept" and record.tier == "auto":
+        return False
+    return approval_standing(state.approval, head_sha, now, timeout_days) != "valid"
 
 
 def gate_for(state: PrState, head_sha: str, now: datetime, timeout_days: float = 7.0) -> GateStatus:

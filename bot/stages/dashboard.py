@@ -162,10 +162,10 @@ def open_proposals(forge: Forge) -> list[dash.ProposalView]:
                                              ref=pr.head_sha) or "") or {}
             author = str(data.get("author") or author)
             ptype = str(data.get("type") or "")
+        state = dash.proposal_state(status.description if status else None)
         views.append(dash.ProposalView(number=pr.number, title=pr.title, url=pr.url,
-                                       state=dash.proposal_state(status.description
-                                                                 if status else None),
-                                       author=author, type=ptype))
+                                       state=state, author=author, type=ptype,
+                                       waits_on=dash.waits_on(state, pr.requested_reviewers)))
     return views
 
 

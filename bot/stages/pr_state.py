@@ -10,10 +10,12 @@ this is the fuller one, with the same signature.)
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import EllipsisType
 
+from bot.adapters.git import Git, GitError
 from bot.core.config import ApprovalConfig
 from bot.core.forge import (
     GITHUB_ACTIONS_BOT,
@@ -23,6 +25,7 @@ from bot.core.forge import (
     PermissionDenied,
     PullRequest,
     StaleHead,
+    Unprocessable,
     WorkflowRun,
 )
 from bot.core.policy import (
@@ -33,6 +36,7 @@ from bot.core.policy import (
     Tier,
     Verdict,
     automerge_sha,
+    awaits_approval,
     base_moved,
     find_state,
     gate_for,
@@ -43,6 +47,7 @@ from bot.core.policy import (
 )
 from bot.core.proposal_files import pick_proposal_file, proposal_author
 from bot.core.render import render
+from bot.core.reviewers import CODEOWNERS_PATHS, reviewers_for
 from bot.stages.context import StageContext
 
 # the login GITHUB_TOKEN's comments and statuses are made as (an App token: "<slug>[bot]")
@@ -208,6 +213,72 @@ def pr_authors(forge: Forge, pr: PullRequest,
     return tuple(sorted({a.lower() for a in found if a}))
 
 
+def _codeowners(services: StageContext, pr: PullRequest) -> str | None:
+    """The CODEOWNERS file of the pull request's base commit, as GitHub reads it (the first of
+    its three places). From the job's checkout when it holds that commit (no API call: the
+    report job checks out the default branch, the single job fetched the base), else through
+    the API at the base branch."""
+    with contextlib.suppress(GitError):
+        git = Git(services.workspace)
+        if git.try_rev_parse(f"{pr.base_sha}^{{commit}}") is not None:
+            return next((text for path in CODEOWNERS_PATHS
+                         if (text := git.file_at(pr.base_sha, path)) is not None), None)
+    for path in CODEOWNERS_PATHS:
+        text = services.forge.read_file(path, ref=pr.base_ref)
+        if text is not None:
+            return text
+    return None
+
+
+ASK_FORBIDDEN = ("improve: could not ask {who} to review #{number} ({why}); the job needs "
+                 "`pull-requests: write`")
+ASK_REFUSED = "improve: GitHub would not ask {who} to review #{number}: {why}"
+
+
+def ask_reviewers(services: StageContext, pr: PullRequest,
+                  authors: Sequence[str]) -> tuple[str, ...]:
+    """Ask the configured reviewers (``approval.reviewers``), or the code owners of the changed
+    paths, to review ``pr``; returns who was asked. Calls: the CODEOWNERS file (up to three
+    places) and the changed paths when no reviewers are configured, then one request. Someone
+    GitHub will not ask (no collaborator, a team it does not know) is left out, the others are
+    still asked; a token that may not ask is reported, never fatal."""
+    forge = services.forge
+    configured = services.config.approval.reviewers
+    codeowners: str | None = None
+    changed: list[str] = []
+    if not configured:
+        codeowners = _codeowners(services, pr)
+        if codeowners is None:
+            return ()
+        changed = forge.pull_files(pr.number)
+    who = reviewers_for(configured, changed, codeowners,
+                        [*authors, pr.author, forge_login(forge)])
+    if who.empty:
+        return ()
+    try:
+        forge.request_reviewers(pr.number, who.users, who.teams)
+        return who.names()
+    except PermissionDenied as exc:
+        print(ASK_FORBIDDEN.format(who=", ".join(who.names()), number=pr.number, why=exc),
+              file=services.err, flush=True)
+        return ()
+    except Unprocessable:
+        pass
+    # one of them cannot be asked: each on their own, so the others still are
+    asked: list[str] = []
+    for users, teams, name in [([u], [], u) for u in who.users] + \
+            [([], [t], f"@{t}") for t in who.teams]:
+        try:
+            forge.request_reviewers(pr.number, users, teams)
+            asked.append(name)
+        except Unprocessable as exc:
+            print(ASK_REFUSED.format(who=name, number=pr.number, why=exc), file=services.err,
+                  flush=True)
+        except PermissionDenied:
+            break
+    return tuple(asked)
+
+
 def pr_status(state: str, merged: bool) -> PrStatus:
     if merged:
         return "merged"
@@ -261,6 +332,10 @@ def publish_verdict(
         set_gate(forge, head_sha, gate, target_url)
     if not current:
         return gate
+    if state.asked is None and pr.state == "open" and \
+            awaits_approval(state, head_sha, now, days):
+        # people are asked, not left waiting: once, whoever the proposal waits on
+        state = state.model_copy(update={"asked": ask_reviewers(services, pr, authors)})
     if state != stored.state or stored.comment_id is None:
         write_state(forge, pr_number, stored, state, head_sha, services, days)
     if sha is not None:
