@@ -75,7 +75,9 @@ def test_each_workflow_runs_the_command_its_trigger_needs(
 ) -> None:
     doc = load(WORKFLOWS / name)
     assert trigger in doc["on"]
-    given = [s["with"]["args"] for s in bot_steps(doc)]
+    # the command by name and its arguments apart, as the action takes them
+    given = [f"{s['with']['command']} {s['with'].get('args', '')}".strip()
+             for s in bot_steps(doc)]
     assert len(given) == len(args)
     for have, want in zip(given, args, strict=True):
         assert have == want or have.startswith(want + " ")
@@ -98,6 +100,7 @@ def test_triggers_in_detail() -> None:
 def test_results_travel_from_the_test_job_to_the_report_job() -> None:
     test = load(WORKFLOWS / "improve-test.yml")
     out = bot_step(test)["with"]["args"].split("--results-out ", 1)[1]
+    assert bot_step(test)["with"]["command"] == "handle"
     (upload,) = [s for s in steps(test) if "upload-artifact" in s.get("uses", "")]
     assert Path(out).parent.as_posix() + "/" == upload["with"]["path"]
     report = load(WORKFLOWS / "improve-report.yml")
@@ -212,12 +215,19 @@ def test_release_and_monitor_share_one_group_never_cancelled() -> None:
 def test_the_action_is_a_composite_that_installs_from_its_own_path() -> None:
     action = load(ROOT / "action.yml")
     assert action["runs"]["using"] == "composite"
-    assert action["inputs"]["args"]["required"] is True
+    assert action["inputs"]["command"]["default"] == ""  # empty: the older 'args: handle'
+    assert action["inputs"]["args"]["default"] == ""
     assert action["inputs"]["token"]["default"] == ""
     install, run = [s for s in action["runs"]["steps"] if "run" in s]
     assert install["env"]["IMPROVE_ACTION_PATH"] == "${{ github.action_path }}"
     assert "pip install" in install["run"] and '"$IMPROVE_ACTION_PATH"' in install["run"]
     assert run["env"]["IMPROVE_ARGS"] == "${{ inputs.args }}"
+    assert run["env"]["IMPROVE_COMMAND"] == "${{ inputs.command }}"
+    # each output a later step can use comes from the step that runs improve
+    assert {k: v["value"] for k, v in action["outputs"].items()} == {
+        name: f"${{{{ steps.improve.outputs.{name} }}}}"
+        for name in ("decision", "version", "tag", "results", "comment-url")}
+    assert run["id"] == "improve"
     assert run["env"]["GITHUB_TOKEN"] == "${{ inputs.token }}"
 
 
@@ -231,14 +241,23 @@ def test_the_action_passes_arguments_as_words_not_shell(tmp_path: Path) -> None:
     fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "[$a]"; done\n')
     fake.chmod(0o755)
     marker = tmp_path / "pwned"
-    env = {"RUNNER_TEMP": str(tmp_path), "PATH": "/usr/bin:/bin",
-           "IMPROVE_ARGS": f"handle --results-in /tmp/x.json $(touch {marker}) * ;id"}
+    env = {"RUNNER_TEMP": str(tmp_path), "PATH": "/usr/bin:/bin", "IMPROVE_COMMAND": "handle",
+           "IMPROVE_ARGS": f"--results-in /tmp/x.json $(touch {marker}) * ;id"}
     out = subprocess.run(["bash", "-c", run["run"]], env=env, capture_output=True, text=True,
                          check=True).stdout
     assert out.splitlines() == [
         "[handle]", "[--results-in]", "[/tmp/x.json]", "[$(touch]", f"[{marker})]", "[*]", "[;id]",
     ]
     assert not marker.exists()
+    # the older form, the command inside 'args', runs the same
+    older = {**env, "IMPROVE_COMMAND": "", "IMPROVE_ARGS": "handle --results-in /tmp/x.json"}
+    out = subprocess.run(["bash", "-c", run["run"]], env=older, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.splitlines() == ["[handle]", "[--results-in]", "[/tmp/x.json]"]
+    # and no command at all is an error naming the input, not an improve with no arguments
+    done = subprocess.run(["bash", "-c", run["run"]], capture_output=True, text=True,
+                          env={**env, "IMPROVE_COMMAND": "", "IMPROVE_ARGS": ""}, check=False)
+    assert done.returncode == 2 and "needs a command" in done.stdout
 
 
 def test_render_for_another_repository() -> None:

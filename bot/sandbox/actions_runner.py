@@ -14,12 +14,13 @@ and, for each event, runs the workflows GitHub would run:
   ``actions/create-github-app-token`` (an App token narrowed by its ``permission-*`` inputs),
   ``actions/upload-artifact`` / ``download-artifact`` (artifacts per run, a second upload of a
   name refused without ``overwrite: true``), and the bot's own action (``action.yml``): the real
-  ``improve`` as a process with the step's arguments and the Actions environment;
+  ``improve`` as a process with the step's arguments and the Actions environment, its
+  outputs the ones action.yml declares; ``run:`` steps with bash (expressions expanded first);
 - re-runs: a run GitHub was asked to re-run (``POST .../rerun``) runs again as attempt 2.
 
 Anything else (a step, an expression, a filter it does not know) fails the run with a message
 that names it: never skipped in silence. It is a test stand-in, not a product: jobs run one at a
-time, ``needs``, matrices, services and shell steps are not supported."""
+time, ``needs``, matrices and services are not supported; ``run:`` steps run with bash."""
 
 from __future__ import annotations
 
@@ -99,6 +100,7 @@ class StepRecord:
     message: str = ""
     seconds: float = 0.0
     code: int | None = None  # a bot step's exit code (1: the gate or check says no)
+    outputs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -646,8 +648,10 @@ class ActionsRunner:
 
     def _step(self, job: Job, spec: Mapping[str, Any], ctx: Mapping[str, Any], token: str,
               where: str, name: str) -> tuple[StepRecord, dict[str, str]]:
-        if "run" in spec or "uses" not in spec:
-            raise WorkflowError(f"{where}: the stand-in runs no shell steps")
+        if "run" in spec:
+            return self._shell(job, spec, ctx, where, name)
+        if "uses" not in spec:
+            raise WorkflowError(f"{where}: a step needs 'uses' or 'run'")
         uses = str(spec["uses"])
         # YAML's true/false/numbers reach an action as the text GitHub gives them ("true")
         inputs = {str(k): interpolate(to_string(v), ctx)
@@ -665,6 +669,34 @@ class ActionsRunner:
         if action == "actions/download-artifact":
             return self._download(job, inputs, name)
         raise WorkflowError(f"{where}: the stand-in does not know the action {uses!r}")
+
+    def _shell(self, job: Job, spec: Mapping[str, Any], ctx: Mapping[str, Any], where: str,
+               name: str) -> tuple[StepRecord, dict[str, str]]:
+        """A ``run:`` step, as a runner runs it: its ``${{ }}`` expressions expanded into the
+        script first, then ``bash -e`` in the workspace with the step's ``env:`` and the
+        Actions files (``GITHUB_OUTPUT``, ``GITHUB_STEP_SUMMARY``)."""
+        if spec.get("shell", "bash") != "bash":
+            raise WorkflowError(f"{where}: the stand-in runs bash steps only")
+        run = job.run
+        script = interpolate(to_string(spec["run"]), ctx)
+        env = {str(k): interpolate(to_string(v), ctx) for k, v in (spec.get("env") or {}).items()}
+        logs = self._dir(run, job) / f"step-{len(job.steps)}"
+        base = actions_env(run.event, run.payload, repo=self.repo, api_url=self.sb.api_url,
+                           server_url=self.sb.server_url, token="", sha=run.sha, ref=run.ref,
+                           workdir=logs)
+        ws = self._dir(run, job) / "workspace"
+        cwd = ws / str(spec.get("working-directory") or ".")
+        keep = {k: v for k, v in os.environ.items()
+                if not k.startswith(("GITHUB_", "RUNNER_", "IMPROVE_", "ACTIONS_", "CI"))}
+        proc = subprocess.run(["bash", "-e", "-c", script], cwd=cwd, capture_output=True,
+                              text=True, timeout=300, check=False,
+                              env={**keep, **base, **env, "GITHUB_WORKSPACE": str(ws),
+                                   "RUNNER_TEMP": str(self._temp(run, job))})
+        outputs = _outputs(Path(base["GITHUB_OUTPUT"]))
+        ok = proc.returncode == 0
+        return (StepRecord(name, "success" if ok else "failure", "success" if ok else "failure",
+                           out=proc.stdout, err=proc.stderr, code=proc.returncode,
+                           message=f"bash: exit {proc.returncode}", outputs=outputs), outputs)
 
     def _checkout(self, job: Job, inputs: Mapping[str, str], token: str,
                   name: str) -> tuple[StepRecord, dict[str, str]]:
@@ -802,6 +834,7 @@ class ActionsRunner:
                 "github": {**ctx["github"], "action_path": str(ACTION_YML.parent)}}
         argv: list[str] | None = None
         env: dict[str, str] = {}
+        step_id = ""
         for s in action["runs"]["steps"]:
             sname = s.get("name") or s.get("uses", "")
             if str(s.get("uses", "")).startswith("actions/setup-python@"):
@@ -811,11 +844,16 @@ class ActionsRunner:
             if sname == "Run improve":
                 env = {str(k): interpolate(to_string(v), actx)
                        for k, v in (s.get("env") or {}).items()}
-                argv = env.pop("IMPROVE_ARGS").split()
+                # as its bash does: the command, then its arguments, split on blanks
+                argv = f"{env.pop('IMPROVE_COMMAND', '')} {env.pop('IMPROVE_ARGS')}".split()
+                step_id = str(s.get("id") or "")
                 continue
             raise WorkflowError(f"action.yml: the stand-in does not know the step {sname!r}")
         if argv is None:
             raise WorkflowError("action.yml: no 'Run improve' step")
+        if not argv:
+            return StepRecord(name, "failure", "failure", code=2,
+                              message="the action needs a command (with: command: handle)"), {}
         logs = self._dir(run, job) / f"step-{len(job.steps)}"
         base = actions_env(run.event, run.payload, repo=self.repo, api_url=self.sb.api_url,
                            server_url=self.sb.server_url, token="", sha=run.sha, ref=run.ref,
@@ -831,11 +869,18 @@ class ActionsRunner:
                     "GITHUB_ACTION_PATH": str(ACTION_YML.parent), "GIT_TERMINAL_PROMPT": "0",
                     "RUNNER_OS": "Linux"}
         proc = self.launcher.run(argv, proc_env, ws, logs)
-        outputs = _outputs(Path(base["GITHUB_OUTPUT"]))
+        # a composite action's outputs are the ones its action.yml declares, each mapped from
+        # its inner step's (``steps.improve.outputs.tag``); nothing else leaks out
+        inner = {step_id: {"outputs": _outputs(Path(base["GITHUB_OUTPUT"])),
+                           "outcome": "success", "conclusion": "success"}} if step_id else {}
+        outputs = {str(k): interpolate(to_string((v or {}).get("value", "")),
+                                       {**actx, "steps": inner})
+                   for k, v in (action.get("outputs") or {}).items()}
         ok = proc.code == 0
         return (StepRecord(name, "success" if ok else "failure", "success" if ok else "failure",
                            argv=argv, out=proc.out, err=proc.err, code=proc.code,
-                           message=f"improve {' '.join(argv)}: exit {proc.code}"), outputs)
+                           message=f"improve {' '.join(argv)}: exit {proc.code}",
+                           outputs=outputs), outputs)
 
 
 def _outputs(path: Path) -> dict[str, str]:

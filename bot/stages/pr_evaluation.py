@@ -360,8 +360,10 @@ def post(
     pull = pull if pull is not None else services.forge.get_pull(number)
     comments = services.forge.list_comments(number)
     if _current(services, pull, head_sha):
-        services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
+        made = services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
+        actions.set_output("comment-url", made.url, env)
     verdict = comparison.decision
+    actions.set_output("decision", verdict, env)
     gate = publish_verdict(services, number, head_sha, verdict, comparison.approval.tier,
                            comments=comments, pull=pull, base=base,
                            proposal_author=proposal_author)
@@ -379,7 +381,9 @@ def post_error(services: StageContext, number: int, head_sha: str, problems: Seq
     pull = pull if pull is not None else services.forge.get_pull(number)
     comments = services.forge.list_comments(number)
     if _current(services, pull, head_sha):
-        services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
+        made = services.forge.upsert_comment(number, COMMENT_MARKER, body, comments)
+        actions.set_output("comment-url", made.url, env)
+    actions.set_output("decision", "error", env)
     publish_verdict(services, number, head_sha, "error", "person", comments=comments,
                     approval=approval, pull=pull)
     actions.append_summary(body, env)
@@ -498,6 +502,7 @@ def _write(services: StageContext, facts: dict[str, Any], path: Path, artifact: 
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(artifact.model_dump_json() + "\n", encoding="utf-8")
     os.replace(tmp, path)
+    actions.set_output("results", str(path))
     print(WROTE_ARTIFACT.format(number=facts["number"], head=facts["head_sha"][:12], path=path),
           file=services.out)
 
@@ -535,6 +540,7 @@ def on_workflow_run(event: Event, services: StageContext) -> int:
     head_repo = str(event.get("workflow_run", "head_repository", "full_name", default="") or "")
     fork = bool(head_repo) and head_repo != event.repo
     env = dict(event.env)
+    actions.set_output("results", str(in_path), env)
     pr = find_pull(services, head_sha)
     if pr is None:
         print(SKIP_NO_PR.format(sha=head_sha[:12]), file=services.out)

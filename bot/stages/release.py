@@ -599,6 +599,12 @@ def _finish(env: StageContext, ws: Workspace, plan: ReleasePlan, commit: str, pr
         oldest = env.forge.find_comment(pr.number, RELEASED_MARKER)
         if oldest is not None and oldest.id != posted.id:
             env.forge.delete_comment(posted.id)
+            posted = oldest
+    if env.in_actions:
+        # the step's outputs: the last release of the run wins (the newest version)
+        actions.set_output("version", plan.version)
+        actions.set_output("tag", plan.tag)
+        actions.set_output("comment-url", posted.url)
     _github_release(env, plan)
     _record(ws, env.config, plan, commit, pr, results)
 
