@@ -288,3 +288,58 @@ def test_artifacts_belong_to_a_run_a_second_upload_conflicts_and_reruns_are_atte
     runner.deliver("pull_request", pr)
     assert first.conclusion == "cancelled"
     runner.close()
+
+
+MATRIX = """
+name: matrix
+on: [push]
+jobs:
+  m:
+    name: shard
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        n: [1, 2, 3]
+        side: [a]
+    steps:
+      - if: ${{ matrix.n == 2 && github.event.head_commit.message == 'fail' }}
+        run: exit 1
+      - id: say
+        env:
+          WHO: ${{ matrix.n }}${{ matrix.side }} of ${{ strategy.job-total }}
+        run: echo "who=$WHO" >> "$GITHUB_OUTPUT"
+"""
+
+
+def test_a_matrix_runs_one_job_per_combination_and_fail_fast_cancels_the_rest(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    runner = make(sandbox, tmp_path, "matrix", {"m": MATRIX})
+    head = runner._head("refs/heads/main")
+    push = build_event("push", None, repo="o/matrix", default_branch="main",
+                       ref="refs/heads/main", before="0" * 40, after=head)
+    runner.deliver("push", push)
+    jobs = runner.run_until_idle()
+    assert [(j.job, j.conclusion, j.steps[-1].outputs) for j in jobs] == [
+        (f"shard ({n}, a)", "success", {"who": f"{n}a of 3"}) for n in (1, 2, 3)]
+    push["head_commit"]["message"] = "fail"
+    runner.deliver("push", push)
+    jobs = runner.run_until_idle()
+    # fail-fast (the default): the second fails, the third is cancelled before it starts
+    assert [(j.job, j.conclusion) for j in jobs] == [
+        ("shard (1, a)", "success"), ("shard (2, a)", "failure"), ("shard (3, a)", "cancelled")]
+    runner.close()
+
+
+def test_a_matrix_the_stand_in_cannot_expand_is_refused_by_name(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    bad = MATRIX.replace("        side: [a]\n", "        include: [{n: 4}]\n")
+    runner = make(sandbox, tmp_path, "badmatrix", {"m": bad})
+    head = runner._head("refs/heads/main")
+    with pytest.raises(WorkflowError, match=r"strategy.matrix.include"):
+        runner.deliver("push", build_event("push", None, repo="o/badmatrix",
+                                           default_branch="main", ref="refs/heads/main",
+                                           before="0" * 40, after=head))
+        runner.run_until_idle()
+    runner.close()

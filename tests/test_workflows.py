@@ -99,16 +99,30 @@ def test_triggers_in_detail() -> None:
 
 def test_results_travel_from_the_test_job_to_the_report_job() -> None:
     test = load(WORKFLOWS / "improve-test.yml")
-    out = bot_step(test)["with"]["args"].split("--results-out ", 1)[1]
+    out, shard = bot_step(test)["with"]["args"].split("--results-out ", 1)[1].split(" --shard ")
     assert bot_step(test)["with"]["command"] == "handle"
+    # one file per shard of the matrix, named apart, in one artifact per shard
+    assert out.endswith("/results-${{ matrix.shard }}.json")
+    assert shard == "${{ matrix.shard }}/${{ strategy.job-total }}"
+    assert test["jobs"]["test"]["strategy"] == {"fail-fast": False, "matrix": {"shard": [1]}}
     (upload,) = [s for s in steps(test) if "upload-artifact" in s.get("uses", "")]
     assert Path(out).parent.as_posix() + "/" == upload["with"]["path"]
+    assert upload["with"]["name"] == "improve-results-${{ matrix.shard }}"
     report = load(WORKFLOWS / "improve-report.yml")
     (download,) = [s for s in steps(report) if "download-artifact" in s.get("uses", "")]
-    assert download["with"]["name"] == upload["with"]["name"]
+    assert (download["with"]["pattern"], download["with"]["merge-multiple"]) == \
+        ("improve-results-*", True)
     assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
     into = bot_step(report)["with"]["args"].split("--results-in ", 1)[1]
-    assert Path(into).parent.as_posix() == download["with"]["path"]
+    assert into == download["with"]["path"]
+
+
+def test_test_shards_sets_the_matrix() -> None:
+    files = render_workflows(shards=3)
+    test = yaml.safe_load(files[".github/workflows/improve-test.yml"])
+    assert test["jobs"]["test"]["strategy"]["matrix"] == {"shard": [1, 2, 3]}
+    with pytest.raises(InputError, match="test.shards"):
+        render_workflows(shards=0)
 
 
 # the permissions each job may hold, no more

@@ -63,7 +63,14 @@ def register(sub: Any) -> None:
         "--results-in",
         type=Path,
         metavar="FILE",
-        help="workflow_run half: read results written by the pull_request half (untrusted)",
+        help="workflow_run half: read results written by the pull_request half (untrusted); "
+        "a folder holds one file per shard, merged before comparing",
+    )
+    p.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="pull_request half in a matrix job (test.shards): measure the K-th of N shares "
+        "of the suites' tasks",
     )
     p.set_defaults(func=run)
 
@@ -78,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
         # said here, before the stage context loads: an ignored event imports no stage
         print(f"improve: nothing to do for {event.label}")
         return 0
+    from bot.commands.evaluate import parse_shard
     from bot.stages.context import context_for_event
 
     return router.dispatch(event, context_for_event(
         event, local=args.forge == "local", results_out=args.results_out,
-        results_in=args.results_in))
+        results_in=args.results_in, shard=parse_shard(args.shard) if args.shard else None))

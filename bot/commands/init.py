@@ -89,8 +89,12 @@ def run(args: argparse.Namespace) -> int:
             return None
 
     version_file = version_file_for(read)
+    # a configuration already there sets the test workflow's matrix (test.shards)
+    from bot.core.config import read_config
+
+    shards = read_config(read).test.shards
     files = init_files(default_branch=branch, action=action, version=f"v{__version__}",
-                       version_file=version_file)
+                       version_file=version_file, shards=shards)
     plan = plan_init(files, (p for p in files if (root / p).exists() or (root / p).is_symlink()))
     for rel, text in plan.write.items():
         target = root / rel

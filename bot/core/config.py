@@ -211,6 +211,15 @@ class AgentConfig(Strict):
                          "stopped.")
 
 
+class PrTestConfig(Strict):
+    shards: int = Field(
+        1, ge=1, le=64,
+        description="Shard the suites of a pull request's evaluation over this many jobs of "
+                    "an Actions matrix; the report merges them. Written into the test workflow "
+                    "by improve init.",
+    )
+
+
 class Config(Strict):
     default_branch: str = Field("main", description="Used when the forge cannot say.")
     data_branch: str = Field("improve-data", description="Branch holding the bot's records.")
@@ -224,6 +233,7 @@ class Config(Strict):
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     agent: AgentConfig = Field(default_factory=AgentConfig)
+    test: PrTestConfig = Field(default_factory=PrTestConfig)
 
     @field_validator("benchmarks_dir", "regressions_dir", "data_branch", "default_branch")
     @classmethod

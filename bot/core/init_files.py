@@ -159,15 +159,18 @@ def init_files(
     action: str = PLACEHOLDER_ACTION,
     version: str | None = None,
     version_file: VersionFile | str = "pyproject.toml",
+    shards: int = 1,
 ) -> dict[str, str]:
-    """Every file ``improve init`` offers, by repository path."""
+    """Every file ``improve init`` offers, by repository path. ``shards``: the configuration's
+    ``test.shards`` (the test workflow's matrix), when the repository has a configuration."""
     if isinstance(version_file, str):
         version_file = VersionFile(path=version_file)
     release = ReleaseConfig(version_files=[version_file])
     files = {CONFIG_PATH: config_text(Config(default_branch=default_branch, release=release))}
     if version_file.path == "VERSION":
         files["VERSION"] = FIRST_VERSION  # left alone when it exists (plan_init)
-    files.update(render_workflows(action=action, default_branch=default_branch, version=version))
+    files.update(render_workflows(action=action, default_branch=default_branch, version=version,
+                                  shards=shards))
     files.update(request_form())
     files[BENCHMARK_SUITE] = render("init_benchmark.yaml.j2", task=BENCHMARK_TASK)
     files[BENCHMARK_TASK] = render("init_example_task.py.j2")

@@ -17,7 +17,7 @@ from bot.core.config import Config
 from bot.core.embed import EmbedTooLarge, embed
 from bot.core.monitor import ROLLBACK_BRANCH_PREFIX
 from bot.core.proposal_files import LABEL, author_of, is_proposal_path, proposal_fields
-from bot.core.results import Results
+from bot.core.results import Results, Shard
 from bot.core.sequential import Round
 from bot.core.strict import Strict
 from bot.errors import InputError, Problem
@@ -73,6 +73,8 @@ class PrArtifact(Strict):
     # event's base, the head merged into that tip (the candidate measured instead of the head)
     base_tip: str | None = Field(None, pattern=r"^[0-9a-f]{40}$")
     merged_sha: str | None = Field(None, pattern=r"^[0-9a-f]{40}$")
+    # which share of the suites' tasks this is (``test.shards``); None: all of them
+    shard: Shard | None = None
 
 
 def is_improvement(labels: Iterable[str], paths: Iterable[str], head_ref: str) -> bool:

@@ -16,6 +16,7 @@ from bot.errors import InputError, Problem
 
 ACTION_PLACEHOLDER = "__IMPROVE_ACTION__"
 BRANCH_PLACEHOLDER = "__DEFAULT_BRANCH__"
+SHARDS_PLACEHOLDER = "__SHARDS__"
 WORKFLOWS_DIR = ".github/workflows"
 # this repository runs the bot from its own checkout
 SELF_ACTION = "./"
@@ -55,12 +56,14 @@ def request_form() -> dict[str, str]:
 
 
 def render_workflows(
-    action: str = SELF_ACTION, default_branch: str = "main", version: str | None = None
+    action: str = SELF_ACTION, default_branch: str = "main", version: str | None = None,
+    shards: int = 1,
 ) -> dict[str, str]:
     """``{".github/workflows/<name>": text}`` for a repository.
 
     ``action`` is ``./`` (a checkout of the bot itself) or ``owner/repo@<full SHA>``; ``version``
-    becomes the ``# vX.Y.Z`` comment beside a pinned SHA.
+    becomes the ``# vX.Y.Z`` comment beside a pinned SHA; ``shards`` (``test.shards``) is the
+    size of the test workflow's matrix.
     """
     problems: list[Problem] = []
     if action != SELF_ACTION and not _PINNED.fullmatch(action):
@@ -69,11 +72,14 @@ def render_workflows(
         problems.append(Problem("--default-branch", f"{default_branch!r} is not a branch name"))
     if version is not None and not re.fullmatch(r"v?[0-9A-Za-z.+-]+", version):
         problems.append(Problem("--version", f"{version!r} is not a version"))
+    if not 1 <= shards <= 64:
+        problems.append(Problem("test.shards", f"{shards} is not between 1 and 64"))
     if problems:
         raise InputError(problems)
     uses = action if version is None or action == SELF_ACTION else f"{action} # {version}"
     out: dict[str, str] = {}
     for name, text in workflow_templates().items():
         text = text.replace(ACTION_PLACEHOLDER, uses).replace(BRANCH_PLACEHOLDER, default_branch)
+        text = text.replace(SHARDS_PLACEHOLDER, ", ".join(str(i) for i in range(1, shards + 1)))
         out[f"{WORKFLOWS_DIR}/{name}"] = text
     return out

@@ -20,7 +20,8 @@ and, for each event, runs the workflows GitHub would run:
 
 Anything else (a step, an expression, a filter it does not know) fails the run with a message
 that names it: never skipped in silence. It is a test stand-in, not a product: jobs run one at a
-time, ``needs``, matrices and services are not supported; ``run:`` steps run with bash."""
+time; ``strategy.matrix`` (lists, ``fail-fast``) expands a job as GitHub does; ``needs`` and
+services are not supported; ``run:`` steps run with bash."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ ARTIFACT_CONFLICT = ("Failed to CreateArtifact: Received non-retryable error: Fa
                      "run")
 ARTIFACT_MISSING = "Unable to download artifact(s): Artifact not found for name: {name}"
 _JOB_KEYS = {"name", "if", "runs-on", "timeout-minutes", "permissions", "steps", "concurrency",
-             "env"}
+             "env", "strategy"}
+_STRATEGY_KEYS = {"matrix", "fail-fast", "max-parallel"}
 _STEP_KEYS = {"name", "id", "if", "uses", "with", "env", "continue-on-error", "timeout-minutes",
               "run", "shell", "working-directory"}
 
@@ -129,10 +131,18 @@ class Job:
     steps: list[StepRecord] = field(default_factory=list)
     group: str | None = None
     api_calls: int = 0
+    # a matrix job's values (``matrix.shard``) and its ``strategy`` context
+    matrix: dict[str, Any] = field(default_factory=dict)
+    strategy: dict[str, Any] = field(default_factory=dict)
+    spec_key: str = ""
 
     @property
     def name(self) -> str:
-        return str(self.spec.get("name") or self.key)
+        base = str(self.spec.get("name") or self.spec_key or self.key)
+        if not self.matrix:
+            return base
+        # as GitHub names a matrix job: its name and its values
+        return f"{base} ({', '.join(to_string(v) for v in self.matrix.values())})"
 
     def label(self) -> str:
         return f"{self.run.workflow.name}/{self.name}"
@@ -442,7 +452,7 @@ class ActionsRunner:
         run.state = "in_progress"
         self._set_status(run, "in_progress", None)
         specs = run.workflow.doc.get("jobs") or {}
-        run.jobs = [Job(run, key, spec) for key, spec in specs.items()]
+        run.jobs = [job for key, spec in specs.items() for job in self._expand(run, key, spec)]
         for job in run.jobs:
             unknown = set(job.spec) - _JOB_KEYS
             if unknown or not isinstance(job.spec.get("steps"), list):
@@ -459,6 +469,32 @@ class ActionsRunner:
             else:
                 self._begin(job)
         self._maybe_complete(run)
+
+    def _expand(self, run: WorkflowRun, key: str, spec: Any) -> list[Job]:
+        """A job, or one job per combination of its ``strategy.matrix`` (the first key varies
+        slowest, as GitHub orders them), each with its ``matrix`` and ``strategy`` contexts."""
+        where = f"{run.workflow.file}: jobs.{key}.strategy"
+        strategy = spec.get("strategy") if isinstance(spec, dict) else None
+        if strategy is None:
+            return [Job(run, key, spec, spec_key=key)]
+        if not isinstance(strategy, dict) or set(strategy) - _STRATEGY_KEYS:
+            raise WorkflowError(f"{where}: the stand-in knows matrix, fail-fast, max-parallel")
+        matrix = strategy.get("matrix")
+        if not isinstance(matrix, dict) or not matrix:
+            raise WorkflowError(f"{where}.matrix: a mapping of lists, e.g. shard: [1, 2, 3]")
+        for name, values in matrix.items():
+            if name in ("include", "exclude") or not isinstance(values, list) or not values:
+                raise WorkflowError(f"{where}.matrix.{name}: the stand-in expands non-empty "
+                                    "lists only (no include, exclude or expressions)")
+        combos: list[dict[str, Any]] = [{}]
+        for name, values in matrix.items():
+            combos = [{**c, name: v} for c in combos for v in values]
+        total = len(combos)
+        fail_fast = strategy.get("fail-fast", True) is not False
+        return [Job(run, f"{key}-{i + 1}", spec, matrix=combo, spec_key=key,
+                    strategy={"fail-fast": fail_fast, "job-index": i, "job-total": total,
+                              "max-parallel": strategy.get("max-parallel", total)})
+                for i, combo in enumerate(combos)]
 
     def _finish_job(self, job: Job, conclusion: str, *, release: bool = True) -> None:
         job.state, job.conclusion = "done", conclusion
@@ -564,6 +600,11 @@ class ActionsRunner:
             self.pump()
             if job.state != "done":  # (a newer run may have cancelled it meanwhile)
                 self._finish_job(job, job.conclusion or "success")
+            if job.conclusion == "failure" and job.strategy.get("fail-fast"):
+                # fail-fast: the matrix's other jobs not yet finished are cancelled
+                for other in job.run.jobs:
+                    if other.spec_key == job.spec_key and other.state != "done":
+                        self._cancel(other)
             self._maybe_complete(job.run)
         else:
             raise WorkflowError(f"still busy after {limit} jobs: a loop of workflows?")
@@ -592,7 +633,8 @@ class ActionsRunner:
         return {"github": github, "vars": dict(self.vars), "secrets": dict(self.secrets),
                 "inputs": inputs, "needs": {}, "steps": dict(steps or {}), "env": {},
                 "runner": {"temp": str(self._temp(run, job)) if job else "", "os": "Linux"},
-                "job": {"status": "success"}, "matrix": {}, "strategy": {}}
+                "job": {"status": "success"}, "matrix": dict(job.matrix) if job else {},
+                "strategy": dict(job.strategy) if job else {}}
 
     def _dir(self, run: WorkflowRun, job: Job) -> Path:
         return self.root / f"run-{run.id}-{run.attempt}" / job.key
@@ -796,6 +838,9 @@ class ActionsRunner:
     def _download(self, job: Job, inputs: Mapping[str, str],
                   name: str) -> tuple[StepRecord, dict[str, str]]:
         art = inputs.get("name") or ""
+        pattern = inputs.get("pattern") or ""
+        if art and pattern:
+            raise WorkflowError("download-artifact: name and pattern are exclusive")
         run_id = int(inputs["run-id"]) if inputs.get("run-id") else job.run.id
         if inputs.get("run-id"):
             # the token the step was given, with the permissions the sandbox minted it with
@@ -804,11 +849,24 @@ class ActionsRunner:
                                           "actions", "read"):
                 return StepRecord(name, "failure", "failure",
                                   message="Resource not accessible by integration"), {}
+        dest = Path(inputs.get("path") or (self._dir(job.run, job) / "workspace"))
+        if pattern:
+            # every artifact of the run whose name matches; merge-multiple puts their files in
+            # one folder, otherwise each goes in a folder named after it (download-artifact v4)
+            found = sorted((n, p) for (r, n), p in self.artifacts.items()
+                           if r == run_id and fnmatch.fnmatchcase(n, pattern))
+            if not found:
+                return StepRecord(name, "failure", "failure",
+                                  message=ARTIFACT_MISSING.format(name=pattern)), {}
+            merge = inputs.get("merge-multiple", "false") == "true"
+            for n, p in found:
+                shutil.copytree(p, dest if merge else dest / n, dirs_exist_ok=True)
+            return StepRecord(name, "success", "success",
+                              message=f"downloaded {', '.join(n for n, _ in found)}"), {}
         src = self.artifacts.get((run_id, art))
         if src is None:
             return StepRecord(name, "failure", "failure",
                               message=ARTIFACT_MISSING.format(name=art)), {}
-        dest = Path(inputs.get("path") or (self._dir(job.run, job) / "workspace"))
         shutil.copytree(src, dest, dirs_exist_ok=True)
         return StepRecord(name, "success", "success", message=f"downloaded {art}"), {}
 

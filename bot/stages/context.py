@@ -79,6 +79,8 @@ class StageContext:
     # ``improve handle --results-out / --results-in``: the two halves of a pull request's run
     results_out: Path | None = None
     results_in: Path | None = None
+    # the pull_request half in a matrix job (test.shards): the K-th of N shares of the tasks
+    shard: tuple[int, int] | None = None
     _built: _Built = field(default_factory=_Built, repr=False, compare=False)
 
     @property
@@ -231,7 +233,8 @@ def _checkout_config(event: Event) -> Config | None:
 
 
 def context_for_event(event: Event, *, local: bool = False, results_out: Path | None = None,
-                      results_in: Path | None = None, **given: Any) -> StageContext:
+                      results_in: Path | None = None, shard: tuple[int, int] | None = None,
+                      **given: Any) -> StageContext:
     """The context of an Actions event: the forge of the event's repository (GitHub, or with
     ``local`` the repository in the workspace itself), the default branch as the payload says
     it (or GITHUB_REF for a scheduled run), the Actions run. ``given``: what a test or a
@@ -256,7 +259,8 @@ def context_for_event(event: Event, *, local: bool = False, results_out: Path | 
         "branch": event.default_branch or _schedule_branch(event),
         "read_config": lambda: _checkout_config(event), "clone_url": clone_url(event),
         "token": event.token, "in_actions": actions.in_actions(event.env), "run_id": run_id,
-        "run_attempt": attempt, "results_out": results_out, "results_in": results_in}
+        "run_attempt": attempt, "results_out": results_out, "results_in": results_in,
+        "shard": shard}
     return StageContext(**{**fields, **given})
 
 

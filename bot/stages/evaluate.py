@@ -53,6 +53,7 @@ from bot.core.suites import (
     Task,
     command_argv,
     select_suites,
+    shard_units,
 )
 from bot.errors import InputError
 from bot.stages.context import local_config
@@ -238,10 +239,15 @@ def run_sides(units: dict[SideName, list[Unit]], sides: dict[SideName, Side], jo
 def evaluate_pair(
     repo: git.Repo, base_sha: str, head_sha: str, config: Config, progress: Progress, *,
     changed: Sequence[str] | None, reuse: Reuse | None = None, jobs: int = 0,
+    shard: tuple[int, int] | None = None,
 ) -> PairResults:
     """Base and head of a pull request in one job, each in its own scratch worktree: the runs
     interleaved (see :func:`run_sides`), then, while the comparison is unclear and more runs
-    could settle it, more runs of the tasks carrying the noise (:mod:`bot.core.sequential`)."""
+    could settle it, more runs of the tasks carrying the noise (:mod:`bot.core.sequential`).
+
+    ``shard`` (K, N): only the K-th of N shares of the tasks (``test.shards``), the same share
+    on both sides, so each task's base and head are measured in one job; a baseline from the
+    data branch is not reused then (its suites are whole, the shard's are not)."""
     with scratch_worktree(repo, head_sha) as htree, scratch_worktree(repo, base_sha) as btree:
         sides: dict[SideName, Side] = {
             "head": (htree, _prepare_tree(htree, config, changed), head_sha),
@@ -249,7 +255,7 @@ def evaluate_pair(
         }
         base_sources = sides["base"][1].sources
         cached: Results | None = None
-        if reuse is not None:
+        if reuse is not None and shard is None:
             # a baseline measured on another runner at another time is fine for scores only
             scores_only = [src for src in base_sources if not has_timing(src.suite)]
             cached = reuse(scores_only) if scores_only else None
@@ -257,9 +263,15 @@ def evaluate_pair(
         fresh = [src for src in base_sources if src.suite.id not in reused]
         units: dict[SideName, list[Unit]] = {
             "head": plan_units(sides["head"][1].sources), "base": plan_units(fresh)}
+        if shard is not None:
+            # the share is drawn from both sides' tasks together, so a task's pair stays whole
+            keys = sorted({(u.suite_id, u.task_id) for side in units.values() for u in side})
+            mine = set(shard_units(keys, *shard))
+            units = {side: [u for u in us if (u.suite_id, u.task_id) in mine]
+                     for side, us in units.items()}
         got = run_sides(units, sides, jobs, progress, config.compare.seed)
-        head = _assemble(head_sha, sides["head"][1].sources, *got["head"])
-        base = _assemble(base_sha, fresh, *got["base"])
+        head = _assemble(head_sha, sides["head"][1].sources, *got["head"], shard=shard)
+        base = _assemble(base_sha, fresh, *got["base"], shard=shard)
         if cached is not None:
             base = base.model_copy(update={"suites": sorted([*base.suites, *cached.suites],
                                                             key=lambda s: s.id)})
@@ -309,10 +321,11 @@ def _by_task(samples: Samples) -> dict[TaskKey, list[Sample]]:
 
 
 def _assemble(commit: str, sources: list[SuiteSource], samples: Samples,
-              failures: Failures) -> Results:
+              failures: Failures, shard: tuple[int, int] | None = None) -> Results:
     return build_results(
         commit=commit, ref=commit, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        environment=environment(), sources=sources, samples=samples, failures=failures)
+        environment=environment(), sources=sources, samples=samples, failures=failures,
+        shard=shard)
 
 
 def run_units(

@@ -69,9 +69,10 @@ from bot.core.pr_evaluation import (
 from bot.core.proposal_files import LABEL, pick_proposal_file
 from bot.core.records import results_path
 from bot.core.render import render
-from bot.core.results import Results, SuiteResult, parse_results
+from bot.core.results import Results, Shard, SuiteResult, parse_results
 from bot.core.router import Router
 from bot.core.sequential import Round, round_settings
+from bot.core.shards import merge_artifacts
 from bot.core.suites import input_paths
 from bot.errors import ImproveError, InputError
 from bot.stages.evaluate import evaluate_commit, evaluate_pair
@@ -235,7 +236,7 @@ class ResultsCache:
 
 def evaluate_sides(
     workspace: Path, base_sha: str, head_sha: str, config: Config, progress: Progress,
-    cache: ResultsCache | None = None,
+    cache: ResultsCache | None = None, shard: tuple[int, int] | None = None,
 ) -> Sides:
     """Both sides in one job: interleaved, timings alone on the machine, and more runs while
     the verdict is unclear (see :func:`bot.stages.evaluate.evaluate_pair`)."""
@@ -244,7 +245,8 @@ def evaluate_sides(
     changed = repo.changed_paths(base, head_sha)
     raw = open_repo(workspace)
     reuse = (lambda sources: cache.lookup(base, sources)) if cache is not None else None
-    pair = evaluate_pair(raw, base, head_sha, config, progress, changed=changed, reuse=reuse)
+    pair = evaluate_pair(raw, base, head_sha, config, progress, changed=changed, reuse=reuse,
+                         shard=shard)
     return Sides(base=pair.base, head=pair.head, base_cached=bool(pair.reused), changed=changed,
                  reused=pair.reused, rounds=pair.rounds)
 
@@ -273,14 +275,16 @@ def local_meta(repo: Git, changed: Sequence[str], head_ref: str, head_sha: str,
 
 
 def measure_pull(services: StageContext, repo: Git, facts: dict[str, Any], config: Config,
-                 token: str | None, env: dict[str, str],
+                 token: str | None, env: dict[str, str], shard: tuple[int, int] | None = None,
                  ) -> tuple[Candidate, Sides, ProposalMeta | None]:
     """A pull request measured, the same way by the single job and by the token-less half:
-    the candidate on the base branch, both sides, and the proposal file's meta."""
+    the candidate on the base branch, both sides, and the proposal file's meta. ``shard``:
+    one job of the test workflow's matrix measures its share of the tasks."""
     progress = make_progress(services.err, env)
     cache = data_cache(services.workspace, token, config, services.err)
     cand = candidate(repo, facts["base_ref"], facts["base_sha"], facts["head_sha"])
-    sides = evaluate_sides(services.workspace, cand.base_sha, cand.sha, config, progress, cache)
+    sides = evaluate_sides(services.workspace, cand.base_sha, cand.sha, config, progress, cache,
+                           shard)
     meta = local_meta(repo, sides.changed, facts["head_ref"], facts["head_sha"], config)
     return cand, sides, meta
 
@@ -468,16 +472,18 @@ def write_artifact(event: Event, services: StageContext, facts: dict[str, Any], 
                    path: Path, env: dict[str, str]) -> int:
     """The token-less half: evaluate, write the artifact; no API call at all."""
     head_sha, base_sha = facts["head_sha"], facts["base_sha"]
+    shard = _shard(services)
     try:
         # the configuration of the base commit: never the pull request's own
         config = read_config(lambda p: repo.file_at(base_sha, p), f" (at {base_sha[:12]})")
-        cand, sides, meta = measure_pull(services, repo, facts, config, None, env)
+        cand, sides, meta = measure_pull(services, repo, facts, config, None, env, shard)
         artifact = PrArtifact(pr_number=facts["number"], head_sha=head_sha,
                               base_sha=sides.base.commit, proposal=meta, base=sides.base,
                               head=sides.head, base_cached=sides.base_cached,
                               base_tip=cand.base_tip,
                               merged_sha=cand.sha if cand.merged else None,
-                              reused=sides.reused, rounds=sides.rounds)
+                              reused=sides.reused, rounds=sides.rounds,
+                              shard=Shard(index=shard[0], total=shard[1]) if shard else None)
         actions.append_summary(render_comparison_markdown(decide(
             sides.base, sides.head, config, meta, facts["fork"], rounds=sides.rounds)), env)
     except Exception as exc:  # the reporting half posts it
@@ -491,8 +497,10 @@ def write_error_artifact(services: StageContext, facts: dict[str, Any], path: Pa
     for p in problems:
         actions.command("error", p, services.err, title="improve")
     base = facts["base_sha"] if len(facts["base_sha"]) == 40 else facts["head_sha"]
+    shard = _shard(services)
     artifact = PrArtifact(pr_number=facts["number"], head_sha=facts["head_sha"], base_sha=base,
-                          error="; ".join(problems)[:MAX_ERROR_CHARS])
+                          error="; ".join(problems)[:MAX_ERROR_CHARS],
+                          shard=Shard(index=shard[0], total=shard[1]) if shard else None)
     _write(services, facts, path, artifact)
     return 1
 
@@ -507,8 +515,25 @@ def _write(services: StageContext, facts: dict[str, Any], path: Path, artifact: 
           file=services.out)
 
 
+def _shard(services: StageContext) -> tuple[int, int] | None:
+    """The share of the tasks this job of the test workflow's matrix measures (``--shard``);
+    None for all of them (one shard of one is all)."""
+    shard = services.shard
+    return shard if shard is not None and shard[1] > 1 else None
+
+
 def read_artifact(path: Path) -> PrArtifact:
-    """The artifact file, refused before reading when it is too large or not a plain file."""
+    """The artifact the test job wrote; a folder holds one per shard of its matrix
+    (``test.shards``), merged into the artifact of the whole evaluation before anything is
+    compared (bot.core.shards)."""
+    if path.is_dir() and not path.is_symlink():
+        files = sorted(p for p in path.iterdir() if p.name.endswith(".json"))
+        return merge_artifacts([_read_one(p) for p in files], [p.name for p in files])
+    return _read_one(path)
+
+
+def _read_one(path: Path) -> PrArtifact:
+    """One artifact file, refused before reading when it is too large or not a plain file."""
     name = path.name
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise InputError(f"{name}: not a regular file")
