@@ -91,12 +91,12 @@ def test_the_report_step_says_the_decision_and_the_comment(sandbox: Sandbox,  # 
     (test,) = [j for j in jobs if j.workflow == "improve-test"]
     (report,) = [j for j in jobs if j.workflow == "improve-report"]
     (test_step,) = test.bot_steps()
-    assert test_step.outputs["results"].endswith("/improve-results/results.json")
+    assert test_step.outputs["results"].endswith("/improve-results/results-1.json")
     (step,) = report.bot_steps()
     # the repository has no suite that measures the change: inconclusive, a person decides
     # (exit 1: the gate says no until then), and the output says so
     assert (step.outputs["decision"], step.code) == ("inconclusive", 1), dump_journal(jobs)
-    assert step.outputs["results"].endswith("/improve-results/results.json")
+    assert step.outputs["results"].endswith("/improve-results")  # every shard's file
     compared = next(c for c in sandbox.repo_state(REPO)["comments"]
                     if "<!-- improve:compare -->" in c["body"])
     assert step.outputs["comment-url"].endswith(f"#issuecomment-{compared['id']}")
