@@ -352,3 +352,29 @@ def test_the_story_converges_after_kills_lost_answers_and_reruns(tmp_path: Path)
     finally:
         ch.stop(base)
         ch.stop(world)
+
+
+@pytest.mark.timeout(600)
+def test_an_approve_killed_after_its_merge_does_not_measure_again(tmp_path: Path) -> None:
+    """Found by the sweep (kill after write 4): maya's ``/approve`` (step 7) killed right after
+    its merge took effect. Its re-run saw ``main`` moved (by that very merge), asked for a new
+    measurement and set the gate pending on a merged PR; now it sees the PR merged and stops."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.helpers import crash_harness as ch
+
+    plan = ch.Plan(kill_points={7: (4, False)})
+    with ThreadPoolExecutor(2) as pool:
+        played_base = pool.submit(ch.play, tmp_path / "base", None, None, 2)
+        played = pool.submit(ch.play, tmp_path / "w", plan, None, 2)
+        (base, base_failure), (world, failure) = played_base.result(), played.result()
+    try:
+        assert base_failure is None and failure is None, (base_failure, failure)
+        world.judge(base.fingerprints)
+        killed = [o.step for o in world.outcomes if o.killed]
+        assert killed == [7], f"the kill point was not reached (killed: {killed})"
+        report = [f"{o.step} {o.argv}: {o.diff}" for o in world.outcomes if not o.converged]
+        assert report == [], "\n".join(report)
+    finally:
+        ch.stop(base)
+        ch.stop(world)

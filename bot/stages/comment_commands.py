@@ -229,7 +229,7 @@ def _act(decision: CommentDecision, facts: CommentFacts, gathered: _Gathered,
     if decision.merge_sha is not None:
         # sets the gate itself: pending instead of green when the base moved since
         merge_when_current(forge, facts.number, decision.merge_sha, decision.state,
-                           lambda: gathered.get_pull().base_ref, decision.gate,
+                           gathered.get_pull, decision.gate,
                            facts.url or None)
     elif decision.gate is not None:
         set_gate(forge, ctx.head_sha, decision.gate, facts.url or None)

@@ -158,7 +158,7 @@ def run_to_rerun(runs: list[WorkflowRun], sha: str) -> tuple[WorkflowRun | None,
 
 
 def merge_when_current(forge: Forge, number: int, sha: str, state: PrState,
-                       base_ref: Callable[[], str], gate: GateStatus | None = None,
+                       pull: Callable[[], PullRequest], gate: GateStatus | None = None,
                        target_url: str | None = None) -> GateStatus | None:
     """Set the green ``gate`` and merge with the approved head ``sha``, unless the base branch
     moved on since the comparison recorded for it: the merge would then make a combination
@@ -172,9 +172,15 @@ def merge_when_current(forge: Forge, number: int, sha: str, state: PrState,
     protection keeps a person from merging the stale combination either. Returns the gate set
     (None when none was given and the merge went ahead)."""
     if state.verdict is not None and state.verdict.sha == sha and state.verdict.base:
-        branch = base_ref()
+        branch = pull().base_ref
         tip = forge.branch_sha(branch) or ""
         old = base_moved(state, sha, tip)
+        if old is not None and pull().merged and pull().head_sha == sha:
+            # an earlier attempt merged it and was stopped before its end: the branch moved by
+            # this very merge, so there is nothing to measure again and nothing to merge
+            if gate is not None:
+                set_gate(forge, sha, gate, target_url)
+            return gate
         if old is not None:
             run, why_not = run_to_rerun(
                 forge.list_workflow_runs(head_sha=sha, event="pull_request"), sha)
@@ -339,6 +345,6 @@ def publish_verdict(
     if state != stored.state or stored.comment_id is None:
         write_state(forge, pr_number, stored, state, head_sha, services, days)
     if sha is not None:
-        gate = merge_when_current(forge, pr_number, sha, state, lambda: pr.base_ref, gate,
+        gate = merge_when_current(forge, pr_number, sha, state, lambda: pr, gate,
                                   target_url) or gate
     return gate
