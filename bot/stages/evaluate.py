@@ -437,16 +437,7 @@ def run_task(task: Task, suite: BenchmarkSuite, tree: Path, env: dict[str, str])
     if bad:
         return bad
     if outcome.exit_code != 0:
-        code = outcome.exit_code or 0
-        how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        return Sample(
-            status="failed",
-            failure="crashed",
-            reason=f"crashed: {how}",
-            exit_code=outcome.exit_code,
-            duration_s=outcome.duration_s,
-            output_tail=tail(outcome.output_tail),
-        )
+        return _crashed(outcome)
     parsed = parse_metrics(outcome.stdout, [m.name for m in suite.metrics])
     if parsed.reason:
         return Sample(
