@@ -11,14 +11,17 @@ import pytest
 
 from bot.adapters.local_forge import LocalForge
 from bot.cli import main
+from bot.core.forge import PullRequest
 from tests.helpers import sample_repo as sample
 from tests.helpers.git import git
 from tests.helpers.monitor import files
 
 
-def test_the_whole_loop_and_a_rollback_on_a_bare_repository(
-    make_repo: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _proposed(make_repo: Callable[..., Path], tmp_path: Path
+              ) -> tuple[Path, Path, list[str], PullRequest]:
+    """A working repository, a bare clone of it as the forge, the ``--repo`` arguments, and
+    one proposal opened there: a change the suites cannot tell from the baseline (it and its
+    revert are both accepted)."""
     work = make_repo(files())
     bare = tmp_path / "forge.git"
     git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
@@ -27,11 +30,17 @@ def test_the_whole_loop_and_a_rollback_on_a_bare_repository(
     git(bare, "remote", "remove", "origin")
     repo = ["--repo", str(bare)]
     proposal = tmp_path / "p.yaml"
-    # a change the suites cannot tell from the baseline: it and its revert are both accepted
     proposal.write_text(sample.proposal("prop-t", 0.501, risk="medium"))
-
     assert main(["propose", str(proposal), "--forge", "local", *repo]) == 0
     (pr,) = LocalForge(bare).list_pulls(state="open")
+    return work, bare, repo, pr
+
+
+
+def test_the_whole_loop_and_a_rollback_on_a_bare_repository(
+    make_repo: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work, bare, repo, pr = _proposed(make_repo, tmp_path)
     assert main(["local", "evaluate", str(pr.number), *repo]) == 0
     assert "accept" in capsys.readouterr().out
     # the proposal's author may not approve it; someone else may, then it merges
@@ -56,6 +65,7 @@ def test_the_whole_loop_and_a_rollback_on_a_bare_repository(
     assert "threshold: 0.5" in git(bare, "show", f"main:{sample.THRESHOLD_PATH}")
 
     # closing: a pull request nobody wants any more
+    proposal = tmp_path / "p.yaml"
     proposal.write_text("title: Notes\ntype: prompt_edit\nrisk: low\nrationale: r\n"
                         "predicted_improvement: {metric: accuracy, delta: 0.0}\nauthor: tuner\n"
                         "changes:\n  - path: NOTES.md\n    content: \"notes\\n\"\n")
@@ -70,15 +80,7 @@ def test_an_invalid_configuration_on_main_sets_the_gate_to_error(
 ) -> None:
     """The error is reported on the PR and the gate leaves "pending": before, the error path
     re-read the same invalid configuration and raised again, so the gate stayed pending."""
-    work = make_repo(files())
-    bare = tmp_path / "forge.git"
-    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
-    git(bare, "remote", "remove", "origin")
-    repo = ["--repo", str(bare)]
-    proposal = tmp_path / "p.yaml"
-    proposal.write_text(sample.proposal("prop-t", 0.501, risk="medium"))
-    assert main(["propose", str(proposal), "--forge", "local", *repo]) == 0
-    (pr,) = LocalForge(bare).list_pulls(state="open")
+    work, bare, repo, pr = _proposed(make_repo, tmp_path)
     # main moves on to a configuration the schema refuses (max_open must be at least 1)
     (work / ".github/improve.yml").write_text(sample.CONFIG + "limits:\n  max_open: 0\n")
     git(work, "commit", "-qam", "an invalid limit")
