@@ -32,6 +32,8 @@ Tier = Literal["auto", "person"]
 GateState = Literal["success", "pending", "failure", "error"]
 PrStatus = Literal["open", "closed", "merged"]
 Reaction = Literal["eyes", "+1", "confused"]
+# the reactions that record a comment's handling as finished (every command stage reads them)
+RESULT_REACTIONS: tuple[Reaction, ...] = ("+1", "confused")
 
 GATE_CONTEXT = "improve/gate"
 # GitHub cuts commit-status descriptions at 140 characters

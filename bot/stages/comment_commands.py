@@ -32,6 +32,7 @@ from bot.core.comment_commands import Command, parse_commands
 from bot.core.config import Config
 from bot.core.forge import Forge, PullRequest
 from bot.core.policy import (
+    RESULT_REACTIONS,
     CommandContext,
     CommentDecision,
     PrState,
@@ -59,8 +60,6 @@ from bot.stages.pr_state import (
 from bot.stages.rollback import rollback_release
 
 router: Router[Event, StageContext] = Router()
-
-RESULT_REACTIONS = ("+1", "confused")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from bot.core.comment_commands import ISSUE_COMMAND_NAMES, parse_commands
 from bot.core.forge import Forge
 from bot.core.policy import (
     REFUSE_PERMISSION,
+    RESULT_REACTIONS,
     Outcome,
     answer,
     effective_permission,
@@ -36,8 +37,6 @@ from bot.errors import GateError, InputError
 from bot.stages.context import StageContext
 
 router: Router[Event, StageContext] = Router()
-
-RESULT_REACTIONS = ("+1", "confused")
 
 
 def _issue_name(number: int) -> str:
