@@ -27,9 +27,10 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
 from bot import __version__
 from bot.errors import InputError, Problem, report
+from bot.stages.context import context_for_args
 
 if TYPE_CHECKING:
-    from bot.stages.context import StageContext
+    from bot.core.dashboard import Dashboard
 
 T = TypeVar("T")
 
@@ -80,11 +81,10 @@ class Loop:
         command, *rest = argv
         return self.parser.parse_args([command, "--repo", str(self.repo), *rest])
 
-    def context(self) -> StageContext:
-        from bot.stages.context import context_for_args
-
-        return context_for_args(argparse.Namespace(repo=self.repo, forge=self.forge),
-                                checkout=True)
+    def options(self) -> argparse.Namespace:
+        """What ``context_for_args`` builds a tool's stage context from: this server's
+        repository (its checkout, the data branch in it) and forge."""
+        return argparse.Namespace(repo=self.repo, forge=self.forge)
 
     def proposal_text(self, proposal: str | None, file: str | None) -> tuple[str, str]:
         """(text, name) of a proposal given inline or as a file (relative to the repository)."""
@@ -99,27 +99,93 @@ class Loop:
             raise InputError([Problem("proposal", NEITHER)])
         return proposal, INLINE_NAME
 
+    def validate(self, proposal: str | None, file: str | None) -> str:
+        """The proposal's name when it has no problem; InputError with every problem."""
+        from bot.stages.proposal_files import check_proposal_text
+
+        text, name = self.proposal_text(proposal, file)
+        problems = check_proposal_text(self.repo, text, name)
+        if problems:
+            raise InputError(problems)
+        return name
+
+    def propose(self, proposal: str | None, file: str | None, dry_run: bool) -> dict[str, Any]:
+        """``improve propose`` for the proposal, as the tool's result."""
+        from bot.commands.propose import propose_text
+        from bot.stages.propose import unified_diff
+
+        text, name = self.proposal_text(proposal, file)
+        args = self.args("propose", "--forge", self.forge,
+                         *(["--dry-run"] if dry_run else []), "--", name)
+        done = propose_text(args, text, name)
+        plan, outcome = done.outcome.plan, done.outcome
+        result: dict[str, Any] = {
+            "status": outcome.status, "id": plan.id, "title": plan.title,
+            "branch": plan.branch, "base": plan.base_branch, "tier": plan.tier,
+            "commit": outcome.commit, "url": outcome.url,
+            "notes": [*outcome.notes, *done.notes],
+        }
+        if outcome.status == "dry-run":
+            result["diff"] = unified_diff(plan, args.repo)
+            result["body"] = plan.body
+        if done.warning and outcome.status == "created":
+            result["warning"] = done.warning
+        return result
+
+    def comparison(self, pr: int) -> dict[str, Any]:
+        """The bot's comparison comment on pull request ``pr``, with the gate on its head."""
+        from bot.core.embed import extract
+        from bot.core.policy import GATE_CONTEXT
+        from bot.core.release_summary import COMPARE_MARKER, EMBED_NAME
+
+        if pr < 1:
+            raise InputError([Problem("pr", BELOW_ONE)])
+        forge = context_for_args(self.options(), checkout=True).forge
+        pull = forge.get_pull(pr)
+        found = forge.find_comment(pr, COMPARE_MARKER)
+        data = extract(found.body if found else None, EMBED_NAME)
+        if not isinstance(data, dict):
+            raise InputError(NO_COMPARISON.format(number=pr))
+        gate = forge.combined_status(pull.head_sha).get(GATE_CONTEXT)
+        return comparison_json(pr, pull, data, gate)
+
+    def opportunities(self) -> list[dict[str, Any]]:
+        """The open opportunity issues, with the keys they were filed for."""
+        from bot.core import opportunities as opp
+
+        forge = context_for_args(self.options(), checkout=True).forge
+        return [{"number": i.number, "title": i.title, "url": i.url,
+                 "keys": sorted(opp.filed_keys([i.body])), "body": i.body}
+                for i in forge.list_issues(label=opp.LABEL, state="open")
+                if not i.is_pull_request]
+
+    def dashboard(self) -> Dashboard:
+        """The dashboard as ``improve status`` builds it."""
+        from bot.stages.dashboard import build
+
+        return build(context_for_args(self.options(), checkout=True))
+
 
 def build_server(args: argparse.Namespace) -> MCPServer:
+    """The server: the loop's commands as tools, its files as resources."""
     loop = Loop(args)
     server = MCPServer("improve", version=__version__, instructions=INSTRUCTIONS,
                        log_level="WARNING")
+    _proposal_tools(server, loop)
+    _loop_tools(server, loop)
+    _resources(server, loop)
+    return server
+
+
+def _proposal_tools(server: MCPServer, loop: Loop) -> None:
+    """Validate, propose and request: what an agent files."""
 
     @server.tool()
     def validate_proposal(proposal: str | None = None, file: str | None = None) -> dict[str, Any]:
         """Check a proposal (its YAML text, or a file in the repository) as `improve validate`
         does, against the repository's working tree. Every problem is reported at once, each
         with its line and field; no problem: ok."""
-        from bot.stages.proposal_files import check_proposal_text
-
-        def check() -> str:
-            text, name = loop.proposal_text(proposal, file)
-            problems = check_proposal_text(loop.repo, text, name)
-            if problems:
-                raise InputError(problems)
-            return name
-
-        name, _ = _call("validate", check)
+        name, _ = _call("validate", lambda: loop.validate(proposal, file))
         return {"ok": True, "checked": f"proposal {name}"}
 
     @server.tool()
@@ -130,39 +196,37 @@ def build_server(args: argparse.Namespace) -> MCPServer:
         cooldowns) and tiers. A dry run (the default) returns the diff and the pull request's
         body and writes nothing; dry_run=false pushes and opens the pull request, which needs
         GITHUB_TOKEN in the server's environment. Proposing again changes nothing."""
-        from bot.commands.propose import propose_text
-        from bot.stages.propose import unified_diff
-
-        def run() -> dict[str, Any]:
-            text, name = loop.proposal_text(proposal, file)
-            args = loop.args("propose", "--forge", loop.forge,
-                             *(["--dry-run"] if dry_run else []), "--", name)
-            done = propose_text(args, text, name)
-            plan, outcome = done.outcome.plan, done.outcome
-            result: dict[str, Any] = {
-                "status": outcome.status, "id": plan.id, "title": plan.title,
-                "branch": plan.branch, "base": plan.base_branch, "tier": plan.tier,
-                "commit": outcome.commit, "url": outcome.url,
-                "notes": [*outcome.notes, *done.notes],
-            }
-            if outcome.status == "dry-run":
-                result["diff"] = unified_diff(plan, args.repo)
-                result["body"] = plan.body
-            if done.warning and outcome.status == "created":
-                result["warning"] = done.warning
-            return result
-
-        result, _ = _call("propose", run)
+        result, _ = _call("propose", lambda: loop.propose(proposal, file, dry_run))
         return result
+
+    @server.tool()
+    def request_improvement(title: str, evidence: str, what: str = "",
+                            target: str | None = None,
+                            author: str | None = None) -> dict[str, Any]:
+        """File an improvement request (an issue labelled improvement-request, what
+        `improve request` and the issue form file) with its evidence; filing the same title
+        again while it is open changes nothing."""
+        from bot.commands.request import file_improvement_request
+
+        def run() -> tuple[Any, bool]:
+            return file_improvement_request(loop.options(), title, evidence, what, target,
+                                            author)
+
+        (issue, created), _ = _call("request", run)
+        return {"number": issue.number, "url": issue.url, "created": created}
+
+
+def _loop_tools(server: MCPServer, loop: Loop) -> None:
+    """What the loop knows: the dashboard, the releases, a verdict, the opportunities, a
+    proposer's track record."""
 
     @server.tool()
     def status() -> dict[str, Any]:
         """The loop as the dashboard shows it (`improve status --json`): health, alerts, open
         proposals and their state, monitors, releases, trends, track records."""
         from bot.core.dashboard import dashboard_json
-        from bot.stages.dashboard import build
 
-        d, _ = _call("status", lambda: build(loop.context()))
+        d, _ = _call("status", loop.dashboard)
         return dashboard_json(d)
 
     @server.tool()
@@ -179,56 +243,15 @@ def build_server(args: argparse.Namespace) -> MCPServer:
     def comparison(pr: int) -> dict[str, Any]:
         """The verdict and metrics the bot posted on pull request `pr` (its comparison of the
         candidate with the baseline), with the gate's state on the pull request's head."""
-        from bot.core.embed import extract
-        from bot.core.policy import GATE_CONTEXT
-        from bot.core.release_summary import COMPARE_MARKER, EMBED_NAME
-
-        def read() -> dict[str, Any]:
-            if pr < 1:
-                raise InputError([Problem("pr", BELOW_ONE)])
-            forge = loop.context().forge
-            pull = forge.get_pull(pr)
-            found = forge.find_comment(pr, COMPARE_MARKER)
-            data = extract(found.body if found else None, EMBED_NAME)
-            if not isinstance(data, dict):
-                raise InputError(NO_COMPARISON.format(number=pr))
-            gate = forge.combined_status(pull.head_sha).get(GATE_CONTEXT)
-            return comparison_json(pr, pull, data, gate)
-
-        result, _ = _call("comparison", read)
+        result, _ = _call("comparison", lambda: loop.comparison(pr))
         return result
 
     @server.tool()
     def opportunities() -> dict[str, Any]:
         """The open opportunities the scheduled run filed (issues labelled
         improve-opportunity): what the history says is worth a proposal, with its evidence."""
-        from bot.core import opportunities as opp
-
-        def read() -> list[dict[str, Any]]:
-            forge = loop.context().forge
-            return [{"number": i.number, "title": i.title, "url": i.url,
-                     "keys": sorted(opp.filed_keys([i.body])), "body": i.body}
-                    for i in forge.list_issues(label=opp.LABEL, state="open")
-                    if not i.is_pull_request]
-
-        found, _ = _call("opportunities", read)
+        found, _ = _call("opportunities", loop.opportunities)
         return {"opportunities": found}
-
-    @server.tool()
-    def request_improvement(title: str, evidence: str, what: str = "",
-                            target: str | None = None,
-                            author: str | None = None) -> dict[str, Any]:
-        """File an improvement request (an issue labelled improvement-request, what
-        `improve request` and the issue form file) with its evidence; filing the same title
-        again while it is open changes nothing."""
-        from bot.commands.request import file_improvement_request
-
-        def run() -> tuple[Any, bool]:
-            args = argparse.Namespace(repo=loop.repo, forge=loop.forge)
-            return file_improvement_request(args, title, evidence, what, target, author)
-
-        (issue, created), _ = _call("request", run)
-        return {"number": issue.number, "url": issue.url, "created": created}
 
     @server.tool()
     def track_record(proposer: str) -> dict[str, Any]:
@@ -236,11 +259,14 @@ def build_server(args: argparse.Namespace) -> MCPServer:
         accepted, merged, kept and rolled back, predicted against realized gain; what decides
         whether its next low-risk proposal needs a person."""
         from bot.core.effectiveness import Tally
-        from bot.stages.dashboard import build
 
-        d, _ = _call("track_record", lambda: build(loop.context()))
+        d, _ = _call("track_record", loop.dashboard)
         tally = d.effectiveness.by_author.get(proposer) or Tally()
         return {"proposer": proposer, **tally.as_dict()}
+
+
+def _resources(server: MCPServer, loop: Loop) -> None:
+    """The changelog, the configuration in effect and the merged proposals' files."""
 
     @server.resource("improve://changelog", mime_type="text/markdown")
     def changelog() -> str:
@@ -267,8 +293,6 @@ def build_server(args: argparse.Namespace) -> MCPServer:
             if p.stem == pid:
                 return p.read_text(encoding="utf-8")
         raise ResourceError(f"improve mcp: error: no proposal {pid} in .improve/proposals")
-
-    return server
 
 
 def _read_resource(fn: Callable[[], T]) -> T:

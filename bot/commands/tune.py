@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from bot.stages.tune import TuneOutcome, TuneRequest
 
 ENV_SET = "IMPROVE_TUNE_SET"
 ENV_VALUES = "IMPROVE_TUNE_VALUES"
@@ -47,11 +52,11 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _request(args: argparse.Namespace) -> TuneRequest:
+    """The cycle the options ask for; bad input naming the option."""
     from bot.adapters.proposal_git import toplevel
     from bot.core.tuner import parse_target, parse_values
-    from bot.stages.propose import resolve_base
-    from bot.stages.tune import TuneEnv, TuneRequest, run_tune
+    from bot.stages.tune import TuneRequest
 
     if args.from_env:
         args.target = args.target or os.environ.get(ENV_SET, "").strip() or None
@@ -64,66 +69,54 @@ def run(args: argparse.Namespace) -> int:
     values = parse_values(args.values)
     if args.repeat is not None and args.repeat < 1:
         raise InputError([Problem("--repeat", "must be 1 or more")])
-    repo = toplevel(args.repo)
-    req = TuneRequest(repo=repo, path=path, key=key, values=values, suites=args.suite,
-                      repeat=args.repeat, dry_run=args.dry_run, jobs=args.jobs)
-    env = TuneEnv(store=None)
-    if not args.dry_run:
-        from bot.stages.publish import (
-            data_store,
-            forge_publisher,
-            github_token_warning,
-            open_proposals,
-            release_records,
-            sync_proposal_branches,
-        )
+    return TuneRequest(repo=toplevel(args.repo), path=path, key=key, values=values,
+                       suites=args.suite, repeat=args.repeat, dry_run=args.dry_run,
+                       jobs=args.jobs)
 
-        _, _, config = resolve_base(repo)
-        if args.forge == "local":
-            from bot.adapters.local_forge import LocalForge
 
-            forge: Any = LocalForge(repo)
-            pusher = None
-        else:
-            from bot.adapters.git import Git
-            from bot.adapters.github_forge import forge_from_env
+def run(args: argparse.Namespace) -> int:
+    from bot.stages.context import context_for_args
+    from bot.stages.publish import github_token_warning
+    from bot.stages.tune import measure, run_tune
 
-            forge = forge_from_env(os.environ)
-            pusher = Git(repo, token=os.environ["GITHUB_TOKEN"])
-            branch = forge.repo_info().default_branch
-            sync_proposal_branches(pusher, branch, args.remote)
-        store = data_store(repo, pusher.token if pusher else None, config.data_branch,
-                           args.remote if pusher is not None else None)
-        notes: list[str] = []
-        warning = github_token_warning(os.environ) if pusher is not None else None
-        env = TuneEnv(
-            store=store,
-            publish=forge_publisher(forge, pusher, remote=args.remote, warning=warning,
-                                    log=notes),
-            open_proposals=lambda: list(open_proposals(forge)),
-            releases=lambda: list(release_records(store)))
-    outcome = run_tune(req, env)
+    req = _request(args)
+    if args.dry_run:
+        outcome = measure(req, sys.stderr)
+    else:
+        ctx = context_for_args(argparse.Namespace(repo=req.repo, forge=args.forge),
+                               checkout=True)
+        github = args.forge == "github"
+        if github:
+            ctx = replace(ctx, remote_name=args.remote)
+        outcome = run_tune(req, ctx, warning=github_token_warning(os.environ) if github
+                           else None)
+    _report(outcome, req, sys.stdout)
+    return 0
+
+
+def _report(outcome: TuneOutcome, req: TuneRequest, out: TextIO) -> None:
+    """Each value's verdict and score change, the notes, and what was proposed."""
+    path, key = req.path, req.key
     for c in outcome.candidates:
         s = next((s for s in c.comparison.suites if s.score_delta is not None), None)
         if s is None:
-            print(f"{path}:{key} = {c.value}: {c.comparison.decision} (no score compared)")
+            print(f"{path}:{key} = {c.value}: {c.comparison.decision} (no score compared)",
+                  file=out)
             continue
         ci = s.score_delta_ci
         low = f"{ci.low:+.4f}" if ci and ci.low is not None else "?"
         high = f"{ci.high:+.4f}" if ci and ci.high is not None else "?"
         print(f"{path}:{key} = {c.value}: {c.comparison.decision}, {s.id} score "
-              f"{s.score_delta:+.4f} [{low}, {high}]")
+              f"{s.score_delta:+.4f} [{low}, {high}]", file=out)
     for note in outcome.notes:
-        print(note)
-    if outcome.choice is None:
-        print("no value beats the current one with confidence: nothing proposed")
-        return 0
+        print(note, file=out)
     ch = outcome.choice
-    if args.dry_run:
-        print(f"would propose {key} = {ch.value} ({ch.suite} {ch.delta:+.4f}) (--dry-run)")
-        return 0
-    if outcome.proposal is not None:
+    if ch is None:
+        print("no value beats the current one with confidence: nothing proposed", file=out)
+    elif req.dry_run:
+        print(f"would propose {key} = {ch.value} ({ch.suite} {ch.delta:+.4f}) (--dry-run)",
+              file=out)
+    elif outcome.proposal is not None:
         plan = outcome.proposal.plan
         print(f"proposed {key} = {ch.value} as {plan.id} on {plan.branch}"
-              + (f": {outcome.proposal.url}" if outcome.proposal.url else ""))
-    return 0
+              + (f": {outcome.proposal.url}" if outcome.proposal.url else ""), file=out)

@@ -10,9 +10,6 @@ value filed through PROPOSE, which applies every limit, only when it wins with c
 from __future__ import annotations
 
 import contextlib
-import io
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +22,6 @@ from bot.adapters.progress import PlainProgress
 from bot.adapters.record_reader import read_json_files
 from bot.core.compare import compare_results
 from bot.core.edits import EditError, set_key
-from bot.core.limits import CooldownRelease, OpenProposal
 from bot.core.results import Results
 from bot.core.tuner import (
     LIMIT_REACHED,
@@ -39,8 +35,15 @@ from bot.core.tuner import (
     proposal_text,
 )
 from bot.errors import GateError, InputError, Problem
+from bot.stages.context import StageContext
 from bot.stages.evaluate import EvaluateRequest, evaluate
-from bot.stages.propose import Outcome, Publisher, propose, resolve_base
+from bot.stages.propose import Outcome, propose, resolve_base
+from bot.stages.publish import (
+    forge_publisher,
+    open_proposals,
+    release_records,
+    sync_proposal_branches,
+)
 
 NO_FILE = "{path!r} does not exist on {branch}"
 NO_SUITE = "no suite targets {path}; name one with --suite"
@@ -57,21 +60,6 @@ class TuneRequest:
     repeat: int | None = None
     dry_run: bool = False
     jobs: int = 0
-
-
-@dataclass
-class TuneEnv:
-    """The shell the tuner acts through; ``publish``, ``open_proposals`` and ``releases`` are
-    PROPOSE's (bot/stages/publish.py builds them for the forge)."""
-
-    store: DataStore | None
-    now: Callable[[], datetime] = lambda: datetime.now(UTC)
-    publish: Publisher | None = None
-    open_proposals: Callable[[], list[OpenProposal]] | None = None
-    releases: Callable[[], list[CooldownRelease]] = list
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    err: TextIO = field(default_factory=lambda: sys.stderr)
-    quiet: bool = False
 
 
 @dataclass
@@ -102,20 +90,10 @@ def _measure(repo: Path, ref: str, req: TuneRequest, suites: list[str],
                                     repeat=req.repeat, jobs=req.jobs), progress)
 
 
-def run_tune(req: TuneRequest, env: TuneEnv) -> TuneOutcome:
-    now = env.now()
-    repo = pg.toplevel(req.repo)
-    branch, tip, config = resolve_base(repo)
-    limit = config.limits.max_tune_cycles_per_day
-    if not req.dry_run:
-        count = cycles_today(env.store, now) if env.store is not None else 0
-        if count >= limit:
-            raise GateError(LIMIT_REACHED.format(count=count, limit=limit))
-    text = pg.read_text(repo, tip, req.path)
-    if text is None:
-        raise InputError([Problem("--set", NO_FILE.format(path=req.path, branch=branch))])
-    progress = PlainProgress(io.StringIO() if env.quiet else env.err)
-    outcome = TuneOutcome(candidates=[], choice=None)
+def _candidates(repo: Path, tip: str, text: str, req: TuneRequest,
+                outcome: TuneOutcome) -> list[tuple[Any, str]]:
+    """Each value committed on top of ``tip`` (a commit no branch points at): (value, commit);
+    a value that changes nothing is noted and skipped."""
     commits: list[tuple[Any, str]] = []
     for value in req.values:
         try:
@@ -125,9 +103,22 @@ def run_tune(req: TuneRequest, env: TuneEnv) -> TuneOutcome:
         if new_text == text:
             outcome.notes.append(SAME_VALUE.format(value=value))
             continue
-        sha = pg.commit_files(repo, tip, {req.path: new_text},
-                              f"tune: {req.key} = {value}\n")
-        commits.append((value, sha))
+        commits.append((value, pg.commit_files(repo, tip, {req.path: new_text},
+                                               f"tune: {req.key} = {value}\n")))
+    return commits
+
+
+def measure(req: TuneRequest, err: TextIO) -> TuneOutcome:
+    """Measure each value against the default branch's tip and choose (``--dry-run`` stops
+    here): nothing is recorded or proposed, no forge is needed."""
+    repo = pg.toplevel(req.repo)
+    branch, tip, config = resolve_base(repo)
+    text = pg.read_text(repo, tip, req.path)
+    if text is None:
+        raise InputError([Problem("--set", NO_FILE.format(path=req.path, branch=branch))])
+    progress = PlainProgress(err)
+    outcome = TuneOutcome(candidates=[], choice=None)
+    commits = _candidates(repo, tip, text, req, outcome)
     suites = list(req.suites)
     first: Results | None = None
     if commits and not suites:
@@ -146,29 +137,53 @@ def run_tune(req: TuneRequest, env: TuneEnv) -> TuneOutcome:
                                          approval=config.approval)
             outcome.candidates.append(Candidate(value, comparison))
     outcome.choice = choose(outcome.candidates)
-    if req.dry_run:
-        return outcome
-    text_out = None
-    if outcome.choice is not None:
-        text_out = proposal_text(req.path, req.key, outcome.choice, outcome.candidates,
-                                 req.repeat)
+    return outcome
+
+
+def run_tune(req: TuneRequest, ctx: StageContext, *, warning: str | None = None) -> TuneOutcome:
+    """One tuner cycle: the daily limit checked on the data branch, every value measured, the
+    winner proposed through PROPOSE (every limit applies) and the cycle recorded, whether or
+    not a proposal went through. ``ctx``: the forge the proposal is published on and the
+    checkout (with ``ctx.remote``, the remote it is pushed to; none for the local forge);
+    ``warning``: the GITHUB_TOKEN warning the pull request carries."""
+    now = ctx.now()
+    repo = pg.toplevel(req.repo)
+    _, _, config = resolve_base(repo)
+    store = ctx.store
+    limit = config.limits.max_tune_cycles_per_day
+    count = cycles_today(store, now)
+    if count >= limit:
+        raise GateError(LIMIT_REACHED.format(count=count, limit=limit))
+    outcome = measure(req, ctx.err)
     proposal_id = None
     try:
-        if text_out is not None:
-            opened = env.open_proposals() if env.open_proposals is not None else None
-            outcome.proposal = propose(
-                repo, text_out, f"tuner:{req.path}:{req.key}", now=now, publish=env.publish,
-                releases=env.releases(), open_proposals=opened)
+        if outcome.choice is not None:
+            outcome.proposal = _propose(repo, req, ctx, store, outcome.choice,
+                                        outcome.candidates, now, warning)
             proposal_id = outcome.proposal.plan.id
     finally:
         # a cycle counts whether or not PROPOSE's limits let its proposal through
         record_path = cycle_path(now, req.path, req.key)
         record = cycle_record(now, req.path, req.key, outcome.candidates, outcome.choice,
                               proposal_id)
-        if env.store is not None:
-            try:
-                env.store.write({record_path: record}, f"tune: {req.path}:{req.key}")
-                outcome.record = record_path
-            except GitError as exc:
-                outcome.notes.append(f"the cycle was not recorded on the data branch: {exc}")
+        try:
+            store.write({record_path: record}, f"tune: {req.path}:{req.key}")
+            outcome.record = record_path
+        except GitError as exc:
+            outcome.notes.append(f"the cycle was not recorded on the data branch: {exc}")
     return outcome
+
+
+def _propose(repo: Path, req: TuneRequest, ctx: StageContext, store: DataStore, choice: Choice,
+             candidates: list[Candidate], now: datetime, warning: str | None) -> Outcome:
+    """The chosen value filed through PROPOSE on the context's forge (pushed first to
+    ``ctx.remote`` when there is one), its limits read from the forge and the data branch."""
+    pusher = ctx.git if ctx.remote is not None else None
+    if pusher is not None:
+        sync_proposal_branches(pusher, ctx.default_branch, ctx.remote or "origin")
+    forge = ctx.forge
+    text = proposal_text(req.path, req.key, choice, candidates, req.repeat)
+    return propose(
+        repo, text, f"tuner:{req.path}:{req.key}", now=now,
+        publish=forge_publisher(forge, pusher, remote=ctx.remote or "origin", warning=warning),
+        releases=release_records(store), open_proposals=list(open_proposals(forge)))
