@@ -61,17 +61,19 @@ class DataStore:
             return []
         return self.git.list_files(self.ref, prefix)
 
-    def records(self, tags: Iterable[str] | None = None, *, refresh: bool = True) -> RecordSet:
+    def records(self, tags: Iterable[str] | None = None, *, refresh: bool = True,
+                tuning: bool = False) -> RecordSet:
         """The release and monitor records, checked (``sort_records``: ``tags`` the repository's
         tags, None when unknown): the one reader of them, in one batched ``git cat-file``.
-        ``refresh``: fetch the branch first even when it was fetched already."""
+        ``refresh``: fetch the branch first even when it was fetched already; ``tuning``: the
+        tuner's cycles too (only the tuner reads them)."""
         if refresh:
             self.refresh()
         else:
             self._ensure()
         if self.git.try_rev_parse(self.ref) is None:
             return RecordSet()
-        paths = [p for p in self.git.list_files(self.ref) if is_record_path(p)]
+        paths = [p for p in self.git.list_files(self.ref) if is_record_path(p, tuning=tuning)]
         return sort_records(read_blobs(self.git.path, self.ref, paths), tags)
 
     def write(

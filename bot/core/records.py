@@ -2,20 +2,29 @@
 and how it is written. Every record the bot keeps there is defined here and nowhere else.
 
 Writers: the release stage (``releases/<tag>.json``, ``results/<sha>.json``), the monitor
-(``monitors/<tag>.json``, and the window state of a release record). Readers: the monitor, the
-limits, the dashboard, ``improve propose``, ``improve history``; all read the release and monitor
-records through one reader, ``DataStore.records`` (bot/adapters/datastore.py), which checks them
-with ``sort_records`` below. Everything written goes through ``record_json``.
+(``monitors/<tag>.json``, and the window state of a release record), the tuner
+(``tuning/<time>-<file>-<key>.json``). Readers: the monitor, the limits, the dashboard,
+``improve propose``, ``improve history``, the tuner's daily limit; all read the records through
+one reader, ``DataStore.records`` (bot/adapters/datastore.py), which checks them with
+``sort_records`` below. Everything written goes through ``record_json``.
 Records written by an older bot may carry more keys; readers keep what they know."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 # the version of the record format this bot writes and reads; a record from a newer bot
 # (a higher ``schema``) is reported as damaged rather than misread
@@ -23,6 +32,7 @@ RECORD_SCHEMA = 1
 RELEASES_DIR = "releases"
 MONITORS_DIR = "monitors"
 RESULTS_DIR = "results"
+TUNING_DIR = "tuning"
 
 
 def release_path(tag: str) -> str:
@@ -37,9 +47,17 @@ def results_path(sha: str) -> str:
     return f"{RESULTS_DIR}/{sha}.json"
 
 
-def is_record_path(path: str) -> bool:
-    """A release or monitor record's path (what ``sort_records`` reads)."""
-    return path.endswith(".json") and path.startswith((RELEASES_DIR + "/", MONITORS_DIR + "/"))
+def tuning_path(at: datetime, file: str, key: str) -> str:
+    """A tuner cycle's record: by its time (to the microsecond), then what it tuned."""
+    slugged = re.sub(r"[^a-z0-9]+", "-", f"{file}-{key}".lower()).strip("-")[:60]
+    return f"{TUNING_DIR}/{at.strftime('%Y%m%dT%H%M%S%f')}-{slugged}.json"
+
+
+def is_record_path(path: str, *, tuning: bool = False) -> bool:
+    """A release or monitor record's path (what ``sort_records`` reads); with ``tuning``, a
+    tuner cycle's too."""
+    dirs = (RELEASES_DIR, MONITORS_DIR, *((TUNING_DIR,) if tuning else ()))
+    return path.endswith(".json") and path.startswith(tuple(d + "/" for d in dirs))
 
 
 class Lenient(BaseModel):
@@ -172,6 +190,48 @@ class MonitorRecord(Lenient):
     bisection: Bisection | None = None
 
 
+# a tuned value: a YAML scalar (a number, a boolean, a word)
+TunedValue = bool | int | float | str | None
+
+
+class TunedLine(Lenient):
+    """One value a tuner cycle measured: the comparison's decision and the score change (with
+    its interval) of the first suite that compared a score."""
+
+    value: TunedValue
+    decision: str
+    suite: str | None = None
+    delta: float | None = None
+    ci: tuple[float | None, float | None] | None = None
+
+
+class TuneCycle(Lenient):
+    """``tuning/<time>-<file>-<key>.json``: one ``improve tune`` cycle, written once by the tuner
+    whether or not its proposal went through (the daily limit counts them); enough to see why
+    it chose what it did."""
+
+    model_config = ConfigDict(extra="allow", validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True, ser_json_inf_nan="constants")
+
+    kind: Literal["tune"] = "tune"
+    schema_version: int = Field(RECORD_SCHEMA, alias="schema", le=RECORD_SCHEMA, ge=1)
+    at: datetime
+    path: str  # the tuned file
+    key: str
+    candidates: list[TunedLine] = Field(default_factory=list)
+    chosen: TunedValue = None  # the value proposed; None: none won with confidence
+    proposal: str | None = None  # the proposal's id, when PROPOSE filed it
+
+    @field_validator("at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @field_serializer("at", when_used="json")
+    def _iso(self, value: datetime) -> str:
+        return value.isoformat()  # as tuner records have always been written: "+00:00"
+
+
 DAMAGED = "{path}: {why}; left untouched, nothing is started from it"
 
 
@@ -191,9 +251,14 @@ class RecordSet(BaseModel):
     # every release file that parses as JSON, by path, damaged or not: what the proposing
     # limits read leniently (a release counts for the cooldown even if its record lacks fields)
     release_data: dict[str, Any] = Field(default_factory=dict)
+    # the tuner's cycles, oldest first (read only when asked: ``DataStore.records(tuning=True)``)
+    tunings: list[TuneCycle] = Field(default_factory=list)
 
 
-def record_json(record: ReleaseRecord | MonitorRecord) -> dict[str, Any]:
+Record = ReleaseRecord | MonitorRecord | TuneCycle
+
+
+def record_json(record: Record) -> dict[str, Any]:
     """A record as the data branch stores it (``DataStore.write`` encodes it): the one writer."""
     data: dict[str, Any] = json.loads(record.model_dump_json())
     return data
@@ -220,47 +285,63 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {err.get('msg', 'invalid')}"
 
 
+_KINDS: dict[str, tuple[str, type[Record]]] = {
+    RELEASES_DIR: ("release", ReleaseRecord), MONITORS_DIR: ("monitor", MonitorRecord),
+    TUNING_DIR: ("tuner cycle", TuneCycle)}
+
+
+def _load(path: str, data: Any) -> Record | str:
+    """The record a file's JSON holds, as its path's folder says; or why it is damaged."""
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if isinstance(schema, int) and schema > RECORD_SCHEMA:
+        return (f"has schema version {schema}; this bot reads up to {RECORD_SCHEMA} "
+                "(a newer bot wrote it)")
+    kind, model = _KINDS[path.split("/", 1)[0]]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        return f"is not a {kind} record ({_first_error(exc)})"
+
+
+def _misplaced(path: str, rec: Record, known: set[str] | None) -> str | None:
+    """Why a record is not where it should be (not at its own path, or of a tag that does not
+    exist), or None."""
+    if isinstance(rec, TuneCycle):
+        own = tuning_path(rec.at, rec.path, rec.key)
+        return None if own == path else f"is the cycle of {own}, not its own path's"
+    expected = release_path(rec.tag) if isinstance(rec, ReleaseRecord) else monitor_path(rec.tag)
+    if expected != path:
+        return f"names tag {rec.tag}, not its own path's"
+    if known is not None and rec.tag not in known:
+        return f"names tag {rec.tag}, which does not exist"
+    return None
+
+
 def sort_records(blobs: Mapping[str, bytes | str], tags: Iterable[str] | None) -> RecordSet:
-    """Release (``releases/``) and monitor (``monitors/``) records from their files, checked:
-    a file that does not parse, has an unknown schema version, is not the record its path
-    says, or names a tag that does not exist (``tags``: the repository's tags, None when
-    unknown) is damaged and reported, never read."""
+    """Release (``releases/``), monitor (``monitors/``) and tuner cycle (``tuning/``) records
+    from their files, checked: a file that does not parse, has an unknown schema version, is
+    not the record its path says, or names a tag that does not exist (``tags``: the
+    repository's tags, None when unknown) is damaged and reported, never read."""
     known = None if tags is None else set(tags)
     out = RecordSet()
     for path in sorted(blobs):
-        blob = blobs[path]
-        is_release = path.startswith(RELEASES_DIR + "/")
         try:
-            data = json.loads(blob)
+            data = json.loads(blobs[path])
         except (ValueError, UnicodeDecodeError) as exc:
             out.damaged.append(DAMAGED.format(path=path, why=f"does not parse as JSON ({exc})"))
             continue
-        if is_release:
+        if path.startswith(RELEASES_DIR + "/"):
             out.release_data[path] = data
-        schema = data.get("schema") if isinstance(data, dict) else None
-        if isinstance(schema, int) and schema > RECORD_SCHEMA:
-            out.damaged.append(DAMAGED.format(
-                path=path, why=f"has schema version {schema}; this bot reads up to "
-                               f"{RECORD_SCHEMA} (a newer bot wrote it)"))
-            continue
-        try:
-            rec: ReleaseRecord | MonitorRecord = (
-                ReleaseRecord if is_release else MonitorRecord).model_validate(data)
-        except ValidationError as exc:
-            kind = "release" if is_release else "monitor"
-            out.damaged.append(DAMAGED.format(
-                path=path, why=f"is not a {kind} record ({_first_error(exc)})"))
-            continue
-        expected = release_path(rec.tag) if is_release else monitor_path(rec.tag)
-        if expected != path:
-            out.damaged.append(DAMAGED.format(path=path,
-                                              why=f"names tag {rec.tag}, not its own path's"))
-        elif known is not None and rec.tag not in known:
-            out.damaged.append(DAMAGED.format(
-                path=path, why=f"names tag {rec.tag}, which does not exist"))
+        rec = _load(path, data)
+        why = rec if isinstance(rec, str) else _misplaced(path, rec, known)
+        if why is not None:
+            out.damaged.append(DAMAGED.format(path=path, why=why))
         elif isinstance(rec, ReleaseRecord):
             out.releases.append(rec)
-        else:
+        elif isinstance(rec, MonitorRecord):
             out.monitors[rec.tag] = rec
+        elif isinstance(rec, TuneCycle):
+            out.tunings.append(rec)
     out.releases.sort(key=lambda r: r.released_at)
+    out.tunings.sort(key=lambda c: c.at)
     return out

@@ -9,7 +9,6 @@ that straddles zero) proposes nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,10 +16,10 @@ from typing import Any
 
 from bot.core.compare import Comparison, SuiteComparison
 from bot.core.edits import format_of
+from bot.core.records import TuneCycle, TunedLine
 from bot.core.yamldoc import YamlError, dump_yaml, load_yaml
 from bot.errors import InputError, Problem
 
-TUNING_DIR = "tuning"
 AUTHOR = "tuner"
 BAD_SET = "expected FILE:KEY (e.g. config/router.yaml:routing.threshold)"
 BAD_FORMAT = "{path!r} is not a YAML, JSON or TOML file"
@@ -108,24 +107,18 @@ def cycles_in_last_day(times: Iterable[datetime], now: datetime) -> int:
     return sum(1 for t in times if since <= t <= now)
 
 
-def cycle_path(now: datetime, path: str, key: str) -> str:
-    slugged = re.sub(r"[^a-z0-9]+", "-", f"{path}-{key}".lower()).strip("-")[:60]
-    return f"{TUNING_DIR}/{now.strftime('%Y%m%dT%H%M%S%f')}-{slugged}.json"
-
-
 def cycle_record(now: datetime, path: str, key: str, candidates: Sequence[Candidate],
-                 choice: Choice | None, proposal: str | None) -> dict[str, Any]:
+                 choice: Choice | None, proposal: str | None) -> TuneCycle:
     """What the data branch keeps of one cycle: enough to count cycles and to see why."""
-    def line(c: Candidate) -> dict[str, Any]:
+    def line(c: Candidate) -> TunedLine:
         s = next((s for s in c.comparison.suites if s.score_delta is not None), None)
         ci = s.score_delta_ci if s else None
-        return {"value": c.value, "decision": c.comparison.decision,
-                "suite": s.id if s else None, "delta": s.score_delta if s else None,
-                "ci": [ci.low, ci.high] if ci else None}
+        return TunedLine(value=c.value, decision=c.comparison.decision,
+                         suite=s.id if s else None, delta=s.score_delta if s else None,
+                         ci=(ci.low, ci.high) if ci else None)
 
-    return {"kind": "tune", "at": now.isoformat(), "path": path, "key": key,
-            "candidates": [line(c) for c in candidates],
-            "chosen": None if choice is None else choice.value, "proposal": proposal}
+    return TuneCycle(at=now, path=path, key=key, candidates=[line(c) for c in candidates],
+                     chosen=None if choice is None else choice.value, proposal=proposal)
 
 
 def proposal_text(path: str, key: str, choice: Choice, candidates: Sequence[Candidate],

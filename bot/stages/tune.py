@@ -9,9 +9,8 @@ value filed through PROPOSE, which applies every limit, only when it wins with c
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,17 +18,15 @@ from bot.adapters import proposal_git as pg
 from bot.adapters.datastore import DataStore
 from bot.adapters.git import GitError
 from bot.adapters.progress import PlainProgress
-from bot.adapters.record_reader import read_json_files
 from bot.core.compare import compare_results
 from bot.core.edits import EditError, set_key
+from bot.core.records import record_json, tuning_path
 from bot.core.results import Results
 from bot.core.tuner import (
     LIMIT_REACHED,
-    TUNING_DIR,
     Candidate,
     Choice,
     choose,
-    cycle_path,
     cycle_record,
     cycles_in_last_day,
     proposal_text,
@@ -72,16 +69,10 @@ class TuneOutcome:
 
 
 def cycles_today(store: DataStore, now: datetime) -> int:
-    """Tuner cycles recorded on the data branch in the last 24 hours."""
-    paths = [p for p in store.list(TUNING_DIR) if p.endswith(".json")]
-    if not paths:
-        return 0
-    times = []
-    for data in read_json_files(store.git.path, store.ref, paths).values():
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            at = datetime.fromisoformat(str(data["at"]))
-            times.append(at if at.tzinfo else at.replace(tzinfo=UTC))
-    return cycles_in_last_day(times, now)
+    """Tuner cycles recorded on the data branch in the last 24 hours (a damaged record, one
+    that does not read as a cycle, counts for none, as it always has)."""
+    cycles = store.records(None, tuning=True).tunings
+    return cycles_in_last_day((c.at for c in cycles), now)
 
 
 def _measure(repo: Path, ref: str, req: TuneRequest, suites: list[str],
@@ -163,11 +154,11 @@ def run_tune(req: TuneRequest, ctx: StageContext, *, warning: str | None = None)
             proposal_id = outcome.proposal.plan.id
     finally:
         # a cycle counts whether or not PROPOSE's limits let its proposal through
-        record_path = cycle_path(now, req.path, req.key)
+        record_path = tuning_path(now, req.path, req.key)
         record = cycle_record(now, req.path, req.key, outcome.candidates, outcome.choice,
                               proposal_id)
         try:
-            store.write({record_path: record}, f"tune: {req.path}:{req.key}")
+            store.write({record_path: record_json(record)}, f"tune: {req.path}:{req.key}")
             outcome.record = record_path
         except GitError as exc:
             outcome.notes.append(f"the cycle was not recorded on the data branch: {exc}")
