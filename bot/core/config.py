@@ -5,11 +5,13 @@ It is always read from the default branch, never from a pull request. Unknown ke
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from typing import Literal
 
 from pydantic import Field, field_validator
 
+from bot.core.globs import check_glob
 from bot.core.strict import Strict
 
 Bump = Literal["major", "minor", "patch"]
@@ -220,6 +222,49 @@ class PrTestConfig(Strict):
     )
 
 
+class SetupConfig(Strict):
+    """What the suites need installed, as a CI job's dependency step does
+    (bot/core/setup.py, bot/adapters/setup_env.py)."""
+
+    run: list[str | list[str]] = Field(
+        default_factory=list,
+        description="Commands run in order in each side's scratch worktree (base and head) "
+        "before any suite, in the setup environment (a Python virtual environment over the "
+        "bot's, first on PATH for setup and suites: `python -m pip install -r "
+        "requirements.txt` installs there). Each is a string split into words or a list of "
+        "words, never run by a shell. Empty: no setup.",
+    )
+    cache: list[str] = Field(
+        default_factory=list,
+        description="Lock files (globs, as `targets`): setup runs again only when their "
+        "contents, the commands or the Python change; what it installed is kept in "
+        "$IMPROVE_CACHE_DIR (the test workflow keeps it with actions/cache). Empty: setup "
+        "runs every time.",
+    )
+    timeout: int = Field(900, ge=1, description="Seconds each setup command may take.")
+
+    @field_validator("run")
+    @classmethod
+    def _commands(cls, v: list[str | list[str]]) -> list[str | list[str]]:
+        for i, command in enumerate(v):
+            try:
+                argv = shlex.split(command) if isinstance(command, str) else list(command)
+            except ValueError as exc:
+                raise ValueError(f"command {i + 1}: cannot split it: {exc}") from None
+            if not argv or not argv[0]:
+                raise ValueError(f"command {i + 1} is empty")
+        return v
+
+    @field_validator("cache")
+    @classmethod
+    def _globs(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            why = check_glob(pattern)
+            if why:
+                raise ValueError(f"{pattern!r}: {why}")
+        return v
+
+
 class Config(Strict):
     default_branch: str = Field("main", description="Used when the forge cannot say.")
     data_branch: str = Field("improve-data", description="Branch holding the bot's records.")
@@ -234,6 +279,7 @@ class Config(Strict):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     agent: AgentConfig = Field(default_factory=AgentConfig)
     test: PrTestConfig = Field(default_factory=PrTestConfig)
+    setup: SetupConfig = Field(default_factory=SetupConfig)
 
     @field_validator("benchmarks_dir", "regressions_dir", "data_branch", "default_branch")
     @classmethod

@@ -22,7 +22,10 @@ def _type_name(annotation: Any) -> str:
     if origin is typing.Literal:
         return " \\| ".join(f"`{a}`" for a in args)
     if origin in (list, tuple):
-        return f"list of {_type_name(args[0])}" if args else "list"
+        inner = _type_name(args[0]) if args else ""
+        # a list of alternatives: which "or" belongs to the list must be plain
+        return (f"list of ({inner})" if " or " in inner else f"list of {inner}") if args \
+            else "list"
     if origin is dict:
         return f"map of {_type_name(args[0])} to {_type_name(args[1])}"
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):

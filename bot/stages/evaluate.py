@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from bot import __version__
 from bot.adapters import runner
 from bot.adapters.progress import Progress
+from bot.adapters.setup_env import set_up
 from bot.adapters.worktree import changed_paths, open_repo, resolve, scratch_worktree
 from bot.core.config import Config
 from bot.core.evaluation import (
@@ -125,7 +126,7 @@ def evaluate_commit(
     """The suites (``suites`` by id, and those targeting ``changed`` when given) run on
     ``commit`` in a scratch worktree; (results, True) when ``reuse`` had them already."""
     with scratch_worktree(repo, commit) as tree:
-        prepared = _prepare_tree(tree, config, changed, suites)
+        prepared = _prepare_tree(tree, config, changed, suites, setup=(commit, "scratch", progress))
         if reuse is not None:
             hit = reuse(prepared.sources)
             if hit is not None:
@@ -160,17 +161,26 @@ class PairResults:
 
 
 def _prepare_tree(tree: Path, config: Config, changed: Sequence[str] | None,
-                  suites: Sequence[str] = ()) -> Prepared:
+                  suites: Sequence[str] = (),
+                  setup: tuple[str, str, Progress] | None = None) -> Prepared:
     """The suites of the worktree chosen by id (``suites``) or by ``changed`` paths, with
-    their inputs; bad suites are an InputError."""
+    their inputs; bad suites are an InputError. ``setup`` (commit, side, progress): when a
+    suite is chosen, the configuration's ``setup:`` runs first in the worktree (the trusted
+    configuration's commands: never the tree's own), so that the suites' commands are found
+    in, and run with, the environment it made."""
     found, problems = load_tree_suites(tree, config)
     if problems:
         raise InputError(problems)
     chosen = {s.id for s in select_suites([s for s, _ in found], suites, changed)}
-    env = runner.task_env(os.environ, {})
+    extra: dict[str, str] = {}
+    if chosen and setup is not None:
+        commit, side, progress = setup
+        extra = set_up(tree, commit, side, config.setup, progress)
+    env = runner.task_env(os.environ, extra)
     prepared = prepare(tree, config, [(s, p) for s, p in found if s.id in chosen], env["PATH"])
     if prepared.problems:
         raise InputError(prepared.problems)
+    prepared.env = extra
     return prepared
 
 
@@ -250,8 +260,10 @@ def evaluate_pair(
     data branch is not reused then (its suites are whole, the shard's are not)."""
     with scratch_worktree(repo, head_sha) as htree, scratch_worktree(repo, base_sha) as btree:
         sides: dict[SideName, Side] = {
-            "head": (htree, _prepare_tree(htree, config, changed), head_sha),
-            "base": (btree, _prepare_tree(btree, config, changed), base_sha),
+            "head": (htree, _prepare_tree(htree, config, changed,
+                                          setup=(head_sha, "head", progress)), head_sha),
+            "base": (btree, _prepare_tree(btree, config, changed,
+                                          setup=(base_sha, "base", progress)), base_sha),
         }
         base_sources = sides["base"][1].sources
         cached: Results | None = None
@@ -398,10 +410,10 @@ def run_unit(unit: Unit, src: SuiteSource, prepared: Prepared, tree: Path, commi
     if isinstance(suite, RegressionSuite):
         check = next(c for c in suite.checks if c.id == unit.task_id)
         sample, failed = run_check(check, suite.timeout_for(check), tree,
-                                   _env(unit, commit, tree, check.env))
+                                   _env(unit, commit, tree, {**prepared.env, **check.env}))
         return sample, failed, None
     task = next(t for t in suite.tasks if t.id == unit.task_id)
-    env = _env(unit, commit, tree, task.env)
+    env = _env(unit, commit, tree, {**prepared.env, **task.env})
     if task.cases:
         cases = prepared.cases[(suite.id, task.id)]
         return run_cases(task, suite, cases, prepared.schemas, tree, env), [], None

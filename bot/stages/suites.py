@@ -36,6 +36,8 @@ class Prepared:
     cases: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     schemas: dict[str, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # what every run of these suites adds to its environment: the setup's (``setup:``)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def suite_files(
