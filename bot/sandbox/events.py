@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -266,103 +266,147 @@ def _apply_facts(
                     node["visibility"] = "private" if f["private"] else "public"
     if "label" in f and action in ("labeled", "unlabeled"):
         payload["label"] = _labels([f["label"]])[0]
-    if event == "pull_request":
-        pr = payload["pull_request"]
-        _pull_facts(pr, f, full_name)
-        payload["number"] = pr["number"]
-        if action == "closed":
-            merged = bool(f.get("merged", False))
-            pr["merged"] = merged
-            pr["state"] = "closed"
-            pr["closed_at"] = pr.get("closed_at") or "2026-11-21T12:00:00Z"
-            pr["merged_at"] = pr["closed_at"] if merged else None
-            pr["merge_commit_sha"] = f.get("merge_commit_sha", pr.get("merge_commit_sha"))
-            if merged:
-                pr["merged_by"] = payload["sender"]
-        if action == "synchronize":
-            payload["before"] = f.get("before", payload.get("before"))
-            payload["after"] = f.get("after", pr["head"]["sha"])
-    elif event == "issues":
-        issue = payload["issue"]
-        _item_facts(issue, f, ("title", "body"))
-        if "issue_state" in f:
-            issue["state"] = f["issue_state"]
-        if action == "edited":
-            payload["changes"] = dict(f.get("changes", {}))
-    elif event == "issue_comment":
-        issue, comment = payload["issue"], payload["comment"]
-        number = int(f.get("number", issue["number"]))
-        issue["number"] = number
-        if f.get("is_pull_request", True):
-            base = f"https://api.github.com/repos/{full_name}/pulls/{number}"
-            issue["pull_request"] = {
-                "url": base, "html_url": f"https://github.com/{full_name}/pull/{number}",
-                "diff_url": f"https://github.com/{full_name}/pull/{number}.diff",
-                "patch_url": f"https://github.com/{full_name}/pull/{number}.patch",
-                "merged_at": None,
-            }
-        if "labels" in f:
-            issue["labels"] = _labels(f["labels"])
-        if "pr_author" in f:
-            issue["user"] = _user(f["pr_author"], uid=7)
-        if "issue_title" in f:
-            issue["title"] = f["issue_title"]
-        if "issue_body" in f:
-            issue["body"] = f["issue_body"]
-        if "issue_state" in f:
-            issue["state"] = f["issue_state"]
-            issue["closed_at"] = None if f["issue_state"] == "open" else "2026-11-21T12:00:00Z"
-        if f.get("merged") and "pull_request" in issue:
-            issue["pull_request"]["merged_at"] = "2026-11-21T12:00:00Z"
-        comment["body"] = f.get("body", comment["body"])
-        comment["id"] = int(f.get("comment_id", comment["id"]))
-        kind = "pull" if "pull_request" in issue else "issues"
-        comment["html_url"] = f"https://github.com/{full_name}/{kind}/{number}" \
-            f"#issuecomment-{comment['id']}"
-        comment["user"] = copy.deepcopy(payload["sender"])
-        comment["author_association"] = f.get("author_association", "CONTRIBUTOR")
-    elif event == "workflow_run":
-        run = payload["workflow_run"]
-        for key in ("conclusion", "head_sha", "head_branch", "name", "event", "id"):
-            if key in f:
-                run[key] = f[key]
-        run["actor"] = run["triggering_actor"] = copy.deepcopy(payload["sender"])
-        if "head_repo" in f:  # the repository the run's head commit is in (a fork, or this one)
-            head = run["head_repository"]
-            run["head_repository"] = _rename_repo(head, head["full_name"], f["head_repo"])
-        if "pull_requests" in f:
-            run["pull_requests"] = [_run_pull(p, full_name) for p in f["pull_requests"]]
-    elif event == "workflow_dispatch":
-        payload["ref"] = f.get("ref", payload["ref"])
-        payload["inputs"] = dict(f.get("inputs", payload.get("inputs") or {}))
-        payload["workflow"] = f.get("workflow", payload["workflow"])
-    elif event == "merge_group":
-        group = payload["merge_group"]
-        base_ref = f.get("base_ref", "main")
-        group["base_ref"] = f"refs/heads/{base_ref}"
-        for key in ("head_sha", "base_sha"):
-            if key in f:
-                group[key] = f[key]
-        group["head_commit"]["id"] = group["head_sha"]
-        if "number" in f:  # GitHub's queue branch: gh-readonly-queue/<base>/pr-<n>-<head sha>
-            group["head_ref"] = (f"refs/heads/gh-readonly-queue/{base_ref}/pr-{f['number']}-"
-                                 f"{f.get('pr_head_sha', '0' * 40)}")
-    elif event == "push":
-        for key in ("ref", "before", "after", "created", "deleted", "forced"):
-            if key in f:
-                payload[key] = f[key]
-        if "after" in f and payload.get("head_commit"):
-            payload["head_commit"]["id"] = f["after"]
-            payload["head_commit"]["tree_id"] = f.get("tree_id", payload["head_commit"]["tree_id"])
-        if f.get("deleted"):
-            payload["head_commit"] = None
-        if "commits" in f:
-            # the example's own commits describe nothing that happened here
-            payload["commits"] = [] if payload.get("head_commit") is None \
-                else [copy.deepcopy(payload["head_commit"])][: int(f["commits"])]
-        if "sender" in f:
-            payload["pusher"] = {"name": f["sender"], "email": None}
+    facts = _EVENT_FACTS.get(event)
+    if facts is not None:
+        facts(payload, action, f, full_name)
     return payload
+
+
+def _pull_request_facts(payload: dict[str, Any], action: str | None, f: Mapping[str, Any],
+                        full_name: str) -> None:
+    """The pull request: its number, head and base, and how it was closed or pushed to."""
+    pr = payload["pull_request"]
+    _pull_facts(pr, f, full_name)
+    payload["number"] = pr["number"]
+    if action == "closed":
+        merged = bool(f.get("merged", False))
+        pr["merged"] = merged
+        pr["state"] = "closed"
+        pr["closed_at"] = pr.get("closed_at") or "2026-11-21T12:00:00Z"
+        pr["merged_at"] = pr["closed_at"] if merged else None
+        pr["merge_commit_sha"] = f.get("merge_commit_sha", pr.get("merge_commit_sha"))
+        if merged:
+            pr["merged_by"] = payload["sender"]
+    if action == "synchronize":
+        payload["before"] = f.get("before", payload.get("before"))
+        payload["after"] = f.get("after", pr["head"]["sha"])
+
+
+def _issues_facts(payload: dict[str, Any], action: str | None, f: Mapping[str, Any],
+                  full_name: str) -> None:
+    """The issue: its title, body and state, and what an edit changed."""
+    issue = payload["issue"]
+    _item_facts(issue, f, ("title", "body"))
+    if "issue_state" in f:
+        issue["state"] = f["issue_state"]
+    if action == "edited":
+        payload["changes"] = dict(f.get("changes", {}))
+
+
+def _issue_comment_facts(payload: dict[str, Any], action: str | None, f: Mapping[str, Any],
+                         full_name: str) -> None:
+    """The comment and the issue (or pull request) it is on: who wrote what, where."""
+    issue, comment = payload["issue"], payload["comment"]
+    number = int(f.get("number", issue["number"]))
+    issue["number"] = number
+    if f.get("is_pull_request", True):
+        base = f"https://api.github.com/repos/{full_name}/pulls/{number}"
+        issue["pull_request"] = {
+            "url": base, "html_url": f"https://github.com/{full_name}/pull/{number}",
+            "diff_url": f"https://github.com/{full_name}/pull/{number}.diff",
+            "patch_url": f"https://github.com/{full_name}/pull/{number}.patch",
+            "merged_at": None,
+        }
+    if "labels" in f:
+        issue["labels"] = _labels(f["labels"])
+    if "pr_author" in f:
+        issue["user"] = _user(f["pr_author"], uid=7)
+    if "issue_title" in f:
+        issue["title"] = f["issue_title"]
+    if "issue_body" in f:
+        issue["body"] = f["issue_body"]
+    if "issue_state" in f:
+        issue["state"] = f["issue_state"]
+        issue["closed_at"] = None if f["issue_state"] == "open" else "2026-11-21T12:00:00Z"
+    if f.get("merged") and "pull_request" in issue:
+        issue["pull_request"]["merged_at"] = "2026-11-21T12:00:00Z"
+    comment["body"] = f.get("body", comment["body"])
+    comment["id"] = int(f.get("comment_id", comment["id"]))
+    kind = "pull" if "pull_request" in issue else "issues"
+    comment["html_url"] = f"https://github.com/{full_name}/{kind}/{number}" \
+        f"#issuecomment-{comment['id']}"
+    comment["user"] = copy.deepcopy(payload["sender"])
+    comment["author_association"] = f.get("author_association", "CONTRIBUTOR")
+
+
+def _workflow_run_facts(payload: dict[str, Any], action: str | None, f: Mapping[str, Any],
+                        full_name: str) -> None:
+    """The run: its conclusion, head, the actor, and the pull requests it was for."""
+    run = payload["workflow_run"]
+    for key in ("conclusion", "head_sha", "head_branch", "name", "event", "id"):
+        if key in f:
+            run[key] = f[key]
+    run["actor"] = run["triggering_actor"] = copy.deepcopy(payload["sender"])
+    if "head_repo" in f:  # the repository the run's head commit is in (a fork, or this one)
+        head = run["head_repository"]
+        run["head_repository"] = _rename_repo(head, head["full_name"], f["head_repo"])
+    if "pull_requests" in f:
+        run["pull_requests"] = [_run_pull(p, full_name) for p in f["pull_requests"]]
+
+
+def _workflow_dispatch_facts(payload: dict[str, Any], action: str | None, f: Mapping[str, Any],
+                             full_name: str) -> None:
+    """The dispatch: its ref, inputs and workflow."""
+    payload["ref"] = f.get("ref", payload["ref"])
+    payload["inputs"] = dict(f.get("inputs", payload.get("inputs") or {}))
+    payload["workflow"] = f.get("workflow", payload["workflow"])
+
+
+def _merge_group_facts(payload: dict[str, Any], action: str | None, f: Mapping[str, Any],
+                       full_name: str) -> None:
+    """The merge queue's group: its base, head and queue branch."""
+    group = payload["merge_group"]
+    base_ref = f.get("base_ref", "main")
+    group["base_ref"] = f"refs/heads/{base_ref}"
+    for key in ("head_sha", "base_sha"):
+        if key in f:
+            group[key] = f[key]
+    group["head_commit"]["id"] = group["head_sha"]
+    if "number" in f:  # GitHub's queue branch: gh-readonly-queue/<base>/pr-<n>-<head sha>
+        group["head_ref"] = (f"refs/heads/gh-readonly-queue/{base_ref}/pr-{f['number']}-"
+                             f"{f.get('pr_head_sha', '0' * 40)}")
+
+
+def _push_facts(payload: dict[str, Any], action: str | None, f: Mapping[str, Any],
+                full_name: str) -> None:
+    """The push: its refs, head commit, commits and pusher."""
+    for key in ("ref", "before", "after", "created", "deleted", "forced"):
+        if key in f:
+            payload[key] = f[key]
+    if "after" in f and payload.get("head_commit"):
+        payload["head_commit"]["id"] = f["after"]
+        payload["head_commit"]["tree_id"] = f.get("tree_id", payload["head_commit"]["tree_id"])
+    if f.get("deleted"):
+        payload["head_commit"] = None
+    if "commits" in f:
+        # the example's own commits describe nothing that happened here
+        payload["commits"] = [] if payload.get("head_commit") is None \
+            else [copy.deepcopy(payload["head_commit"])][: int(f["commits"])]
+    if "sender" in f:
+        payload["pusher"] = {"name": f["sender"], "email": None}
+
+
+# the facts each event's payload takes, beyond the repository and the sender every one has
+_Facts = Callable[[dict[str, Any], str | None, Mapping[str, Any], str], None]
+_EVENT_FACTS: dict[str, _Facts] = {
+    "pull_request": _pull_request_facts,
+    "issues": _issues_facts,
+    "issue_comment": _issue_comment_facts,
+    "workflow_run": _workflow_run_facts,
+    "workflow_dispatch": _workflow_dispatch_facts,
+    "merge_group": _merge_group_facts,
+    "push": _push_facts,
+}
 
 
 def _run_pull(p: Mapping[str, Any], full_name: str) -> dict[str, Any]:
