@@ -136,6 +136,80 @@ def _pr_of(subject: str) -> int | None:
     return None
 
 
+@dataclass
+class _Search:
+    """One bisection's state: the line, every measurement of its commits, each judged against
+    the release's (the probes ``core.next_step`` reads, the records kept), what it cost."""
+
+    ws: Workspace
+    config: Config
+    reference: Results
+    suites: set[str]
+    line: list[str]
+    measured: dict[str, Results]
+    err: TextIO
+    probes: dict[int, core.Probe] = field(default_factory=dict)
+    records: dict[int, BisectProbe] = field(default_factory=dict)
+    steps: dict[int, bool] = field(default_factory=dict)
+    step_changes: dict[str, core.Change] = field(default_factory=dict)
+    new: dict[str, Any] = field(default_factory=dict)  # results measured here, to be stored
+    spent: core.Spent = field(default_factory=core.Spent)
+
+    def judge(self, i: int, res: Results, reused: bool, runs: int, attempts: int) -> None:
+        changes = changes_of(self.reference, res, self.suites, self.config)
+        verdict = core.classify(changes, self.config.monitor.warn_drop)
+        self.probes[i] = core.Probe(verdict, attempts)
+        self.records[i] = BisectProbe(
+            commit=self.line[i], verdict=verdict, reused=reused,
+            # the release commit's stored results are the reference, never a re-measurement
+            results=results_path(self.line[i]) if i else None,
+            runs=runs + (self.records[i].runs if i in self.records else 0),
+            changes={k: v.change for k, v in changes.items()},
+            change_ci={k: (v.low, v.high) for k, v in changes.items()})
+
+    def judge_known(self, fresh: Mapping[str, Results], head_results: Results,
+                    earlier: Bisection | None) -> None:
+        """Every stored measurement judged, but the release's point of the line only as
+        measured in this job (its stored one is the reference itself); the head as this run
+        measured it; the re-measurements an earlier, unfinished bisection made counted."""
+        index = {c: i for i, c in enumerate(self.line)}
+        ref_commit = self.reference.commit
+        for commit, res in self.measured.items():
+            if commit in index and (commit not in (ref_commit, self.line[0]) or commit in fresh):
+                self.judge(index[commit], res, True, 0, 1)
+        self.judge(index[head_results.commit], head_results, True, 0, 1)
+        if earlier is not None:
+            for p in earlier.probes:
+                i = index.get(p.commit)
+                if i is not None and i in self.probes and p.verdict == "unsettled" \
+                        and not p.reused:
+                    self.probes[i] = core.Probe(self.probes[i].verdict, 2)
+
+    def measure(self, i: int, again: int) -> None:
+        """Measure the line's ``i``-th commit (a second time: with ``again`` repeats) and judge
+        it; ImproveError when it cannot be measured."""
+        attempts = self.probes[i].attempts + 1 if i in self.probes else 1
+        repeat = None if attempts == 1 else again
+        runs = _run_cost(self.reference, self.suites, repeat)
+        started = time.monotonic()
+        res = measure(self.ws, self.line[i], sorted(self.suites), self.err, repeat)
+        minutes = (time.monotonic() - started) / 60
+        self.spent = core.Spent(self.spent.runs + runs, self.spent.minutes + minutes,
+                                self.spent.measurements + 1)
+        self.measured[self.line[i]] = res
+        self.new[results_path(self.line[i])] = res.model_dump(mode="json")
+        self.judge(i, res, False, runs, attempts)
+
+    def step(self, good: int, i: int) -> None:
+        """Is the step from the line's ``good``-th commit to its ``i``-th a real change?"""
+        self.step_changes = changes_of(self.measured[self.line[good]],
+                                       self.measured[self.line[i]], self.suites, self.config)
+        self.steps[i] = core.real_step(self.step_changes)
+
+    def finish(self, b: Bisection) -> Finding:
+        return _finish(b, self.records, self.spent, self.new, self.config.compare.confidence)
+
+
 def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRecord,
                 releases: Sequence[ReleaseRecord], reference: Results, head_results: Results,
                 suites: set[str], err: TextIO,
@@ -155,90 +229,40 @@ def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
         return Finding(Bisection(state="not_on_line", reason=NOT_ON_LINE.format(
             commit=ref_commit[:12], branch=ws.branch), reference=ref_commit, head=head,
             commits=0, suites=suite_list))
-    index = {c: i for i, c in enumerate(line)}
-    measured = _stored(ws, data_ref, line)
     known = known or {}
     fresh = {c: Results.model_validate(known[results_path(c)]) for c in line
              if results_path(c) in known}
-    measured.update(fresh)
-    measured[head] = head_results
-    new: dict[str, Any] = {}
-    probes: dict[int, core.Probe] = {}
-    records: dict[int, BisectProbe] = {}
-
-    def judge(i: int, res: Results, reused: bool, runs: int, attempts: int) -> None:
-        changes = changes_of(reference, res, suites, config)
-        verdict = core.classify(changes, cfg.warn_drop)
-        probes[i] = core.Probe(verdict, attempts)
-        records[i] = BisectProbe(
-            commit=line[i], verdict=verdict, reused=reused,
-            # the release commit's stored results are the reference, never a re-measurement
-            results=results_path(line[i]) if i else None,
-            runs=runs + (records[i].runs if i in records else 0),
-            changes={k: v.change for k, v in changes.items()},
-            change_ci={k: (v.low, v.high) for k, v in changes.items()})
-
-    # every stored measurement is used, but the release's point of the line is judged only as
-    # measured in this job (its stored one is the reference itself)
-    for commit, res in measured.items():
-        if commit in index and (commit not in (ref_commit, line[0]) or commit in fresh):
-            judge(index[commit], res, True, 0, 1)
-    judge(index[head], head_results, True, 0, 1)  # this run's, even of the release commit
-    if earlier is not None:
-        for p in earlier.probes:  # re-measurements an earlier, unfinished bisection made
-            i = index.get(p.commit)
-            if i is not None and i in probes and p.verdict == "unsettled" and not p.reused:
-                probes[i] = core.Probe(probes[i].verdict, 2)
-
+    search = _Search(ws, config, reference, suites, list(line),
+                     {**_stored(ws, data_ref, line), **fresh, head: head_results}, err)
+    search.judge_known(fresh, head_results, earlier)
     budget = core.Budget(runs=cfg.bisect_runs, minutes=cfg.bisect_minutes,
                          max_attempts=cfg.bisect_attempts)
-    spent = core.Spent()
-    steps: dict[int, bool] = {}
-    step_changes: dict[str, core.Change] = {}
+    # measured again: with twice the repeats, so that the interval can settle; the budget
+    # prices each measurement at the repeats it will really run
+    again = 2 * max((s.repeat for s in reference.suites if s.id in suites), default=1)
     while True:
-        # measured again: with twice the repeats, so that the interval can settle; the budget
-        # prices each measurement at the repeats it will really run
-        again = 2 * max((s.repeat for s in reference.suites if s.id in suites), default=1)
-        step = core.next_step(line, probes, steps, budget, spent,
+        step = core.next_step(line, search.probes, search.steps, budget, search.spent,
                               _run_cost(reference, suites, None),
                               _run_cost(reference, suites, again))
-        if step.kind == "measure":
-            assert step.index is not None
-            i = step.index
-            attempts = probes[i].attempts + 1 if i in probes else 1
-            repeat = None if attempts == 1 else again
-            runs = _run_cost(reference, suites, repeat)
-            started = time.monotonic()
-            try:
-                res = measure(ws, line[i], suite_list, err, repeat)
-            except ImproveError as exc:
-                return _finish(Bisection(
-                    state="exhausted", reason=NOT_MEASURED.format(commit=line[i][:12],
-                                                                  reason=exc),
-                    reference=ref_commit, head=head, commits=len(line) - 1, suites=suite_list,
-                    good=line[step.good], bad=line[step.bad]), records, spent, new,
-                    config.compare.confidence)
-            minutes = (time.monotonic() - started) / 60
-            spent = core.Spent(spent.runs + runs, spent.minutes + minutes,
-                               spent.measurements + 1)
-            measured[line[i]] = res
-            new[results_path(line[i])] = res.model_dump(mode="json")
-            judge(i, res, False, runs, attempts)
-            continue
+        if step.kind not in ("measure", "step") or step.index is None:
+            break
         if step.kind == "step":
-            assert step.index is not None
-            step_changes = changes_of(measured[line[step.good]], measured[line[step.index]],
-                                      suites, config)
-            steps[step.index] = core.real_step(step_changes)
+            search.step(step.good, step.index)
             continue
-        break
-
+        try:
+            search.measure(step.index, again)
+        except ImproveError as exc:
+            return search.finish(Bisection(
+                state="exhausted", reason=NOT_MEASURED.format(commit=line[step.index][:12],
+                                                              reason=exc),
+                reference=ref_commit, head=head, commits=len(line) - 1, suites=suite_list,
+                good=line[step.good], bad=line[step.bad]))
     b = Bisection(state=step.kind, reason=step.reason, reference=ref_commit,
                   head=head, commits=len(line) - 1, suites=suite_list,
                   good=line[step.good], bad=line[step.bad])
     if step.kind == "found" and step.index is not None:
-        b = _culprit(ws, b, step.index, line, release, releases, step_changes, forge)
-    return _finish(b, records, spent, new, config.compare.confidence)
+        b = _culprit(ws, b, step.index, line, release, releases, search.step_changes, forge)
+    return search.finish(b)
 
 
 def _finish(b: Bisection, records: dict[int, BisectProbe], spent: core.Spent,
