@@ -62,10 +62,12 @@ def worktree(tmp_path: Path) -> Path:
 def test_a_proposal_without_changes_takes_the_edit(worktree: Path, tmp_path: Path) -> None:
     out = tmp_path / "p.yaml"
     with pytest.raises(InputError, match=re.escape(NO_FILE.format(name=ENV_PROPOSAL_FILE))):
-        proposal_text(out, worktree, "fixer")
+        proposal_text(out, worktree, "fixer", "agent-7")
     out.write_text("id: p\ntitle: t\nauthor: someone else\n")
     with pytest.raises(InputError, match=NO_CHANGE):
-        proposal_text(out, worktree, "fixer")
+        proposal_text(out, worktree, "fixer", "agent-7")
     (worktree / "a.yaml").write_text("x: 2\n")
-    text = proposal_text(out, worktree, "fixer")
+    text = proposal_text(out, worktree, "fixer", "agent-7")
     assert "author: fixer" in text and "+x: 2" in text and "-x: 1" in text
+    # the id is the bot's, whatever the command wrote: a re-run finds the branch by it
+    assert "id: agent-7" in text and "id: p\n" not in text

@@ -39,7 +39,7 @@ target = json.loads(re.search(r"^targets: (.*)$", suite.read_text(), re.M).group
 path = Path(target)
 path.write_text(path.read_text().replace("threshold: 0.5", "threshold: 0.6"))
 Path(os.environ["IMPROVE_PROPOSAL_FILE"]).write_text(f"""\\
-id: agent-{os.environ["IMPROVE_OPPORTUNITY_NUMBER"]}
+id: my-own-name
 title: Raise the router's threshold for {facts["subject"]}
 type: constant_tune
 risk: low
@@ -105,7 +105,8 @@ def test_an_agent_turns_an_opportunity_into_a_proposal(world: World) -> None:
     assert any(j.workflow == "improve-report" for j in jobs), dump_journal(jobs)
     assert any(find_marker(c["body"]) == "compare" for c in world.state()["comments"]
                if c["issue_number"] == pr["number"])
-    # the proposal's author is the agent, whatever its file said: its track record counts
+    # the proposal's author is the agent and its id the bot's, whatever its file said: its
+    # track record counts, and a re-run finds its branch
     assert "Improve-Author: fixer" in agent_log(world, pr["head_sha"])
 
     # the next run takes the next opportunity: the command fails, and that is said once

@@ -10,6 +10,11 @@ file read, its author set to the agent, its changes taken from the worktree's di
 names none; then PROPOSE as ``improve propose`` runs it) -> one comment on the opportunity
 issue, which is also the record that the agent was run for it, so a failure is told once and
 the command never runs twice for one opportunity.
+
+The proposal's id is the bot's, ``agent-<issue>``, whatever the command wrote: a run killed after
+it pushed that branch (or opened its pull request) but before its comment finds the branch on
+the re-run and finishes from there, without running the command a second time (as Renovate's
+branch names are its own, so it finds its work again).
 """
 
 from __future__ import annotations
@@ -25,11 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.adapters import proposal_git as pg
 from bot.adapters.git import Git
 from bot.adapters.worktree import open_repo, scratch_worktree
 from bot.core import opportunities as opp
 from bot.core.config import Config
 from bot.core.forge import Forge, Issue
+from bot.core.proposals import branch_name, proposal_path
 from bot.core.render import find_marker, render
 from bot.core.yamldoc import YamlError, dump_yaml, load_yaml
 from bot.errors import GateError, InputError
@@ -115,9 +122,15 @@ def _run(argv: list[str], cwd: Path, stdin: str, env: dict[str, str],
     return (FAILED.format(code=proc.returncode) if proc.returncode else None), tail
 
 
-def proposal_text(out_file: Path, worktree: Path, name: str) -> str:
-    """The command's proposal with ``author`` set to the agent and, when it names no change,
-    the worktree's diff as its one patch. Raises InputError with the reason."""
+def proposal_id(issue: int) -> str:
+    """The agent's proposal id for one opportunity: the bot's, so a re-run finds its branch."""
+    return f"agent-{issue}"
+
+
+def proposal_text(out_file: Path, worktree: Path, name: str, pid: str) -> str:
+    """The command's proposal with ``author`` set to the agent, its id ``pid`` and, when it
+    names no change, the worktree's diff as its one patch. Raises InputError with the
+    reason."""
     if not out_file.is_file():
         raise InputError(NO_FILE.format(name=ENV_PROPOSAL_FILE))
     try:
@@ -127,6 +140,7 @@ def proposal_text(out_file: Path, worktree: Path, name: str) -> str:
     if not isinstance(data, dict):
         raise InputError(NOT_A_PROPOSAL)
     data["author"] = name
+    data["id"] = pid
     if not data.get("changes"):
         wt = Git(worktree)
         wt.run("add", "-A")
@@ -139,25 +153,54 @@ def proposal_text(out_file: Path, worktree: Path, name: str) -> str:
 
 def run_agent(repo: Path, forge: Forge, pusher: Git | None, config: Config, *,
               env: Mapping[str, str], out: TextIO, remote: str = "origin") -> AgentOutcome:
-    from bot.stages.publish import open_proposals, publish_proposal
+    from bot.stages.publish import open_proposals
 
     agent = config.agent
     if not agent.command:
         print(OFF, file=out)
-        return AgentOutcome()
-    opened = list(open_proposals(forge))
-    if len(opened) >= config.limits.max_open:
-        print(AT_LIMIT.format(open=len(opened), max=config.limits.max_open), file=out)
         return AgentOutcome()
     found = waiting(forge, forge.bot_login)
     if not found:
         print(NONE_OPEN, file=out)
         return AgentOutcome()
     issue = found[0]
-    facts = evidence(issue)
-    _, tip, _ = resolve_base(repo)
     outcome = AgentOutcome(issue=issue.number)
     output = ""
+    # a run killed after it pushed the proposal left its text on the branch: finish that
+    text = left_behind(repo, pusher, proposal_id(issue.number), remote)
+    if text is None:
+        opened = list(open_proposals(forge))
+        if len(opened) >= config.limits.max_open:
+            print(AT_LIMIT.format(open=len(opened), max=config.limits.max_open), file=out)
+            return AgentOutcome()
+        text, outcome.reason, output = run_command(repo, config, issue, env)
+    body = _publish(repo, text, issue, forge, pusher, config, outcome, env=env, remote=remote)
+    if outcome.pr is None:
+        body = render("agent_report.md.j2", agent=agent.name, number=None,
+                      reason=outcome.reason, output=output)
+    forge.create_comment(issue.number, body)
+    word = f"proposed #{outcome.pr}" if outcome.pr else f"failed: {outcome.reason}"
+    print(f"improve agent: opportunity #{issue.number}: {word}", file=out)
+    return outcome
+
+
+def left_behind(repo: Path, pusher: Git | None, pid: str, remote: str) -> str | None:
+    """The proposal on ``improve/<pid>`` when a killed run pushed it, else None."""
+    from bot.stages.publish import sync_proposal_branches
+
+    if pusher is not None:
+        sync_proposal_branches(pusher, resolve_base(repo)[0], remote)
+    tip = pg.rev_parse(repo, f"refs/heads/{branch_name(pid)}")
+    return None if tip is None else pg.read_text(repo, tip, proposal_path(pid))
+
+
+def run_command(repo: Path, config: Config, issue: Issue, env: Mapping[str, str],
+                ) -> tuple[str | None, str | None, str]:
+    """Run the command for one opportunity in a scratch worktree of the default branch's tip:
+    (its proposal's text or None, why not, its output's tail)."""
+    agent = config.agent
+    facts = evidence(issue)
+    _, tip, _ = resolve_base(repo)
     text: str | None = None
     with tempfile.TemporaryDirectory(prefix="improve-agent-") as scratch, \
             scratch_worktree(open_repo(repo), tip) as worktree:
@@ -166,25 +209,28 @@ def run_agent(repo: Path, forge: Forge, pusher: Git | None, config: Config, *,
                            command_env(env, facts, out_file), agent.timeout)
         if why is None:
             try:
-                text = proposal_text(out_file, worktree, agent.name)
+                text = proposal_text(out_file, worktree, agent.name, proposal_id(issue.number))
             except InputError as exc:
                 why = str(exc)
-        outcome.reason = why and f"the command {why}"
-    if text is not None:
-        try:
-            done = publish_proposal(repo, text, f"agent proposal for #{issue.number}", forge,
-                                    pusher, remote=remote, env=env, source_issue=issue.number)
-            from bot.core.issue_proposals import pr_number
+    return text, why and f"the command {why}", output
 
-            outcome.pr = pr_number(done.outcome.url)
-            body = render("agent_report.md.j2", agent=agent.name, number=outcome.pr,
-                          branch=done.outcome.plan.branch)
-        except (InputError, GateError) as exc:
-            outcome.reason = f"the command {INVALID.format(reason=exc)}"
-    if outcome.pr is None:
-        body = render("agent_report.md.j2", agent=agent.name, number=None,
-                      reason=outcome.reason, output=output)
-    forge.create_comment(issue.number, body)
-    word = f"proposed #{outcome.pr}" if outcome.pr else f"failed: {outcome.reason}"
-    print(f"improve agent: opportunity #{issue.number}: {word}", file=out)
-    return outcome
+
+def _publish(repo: Path, text: str | None, issue: Issue, forge: Forge, pusher: Git | None,
+             config: Config, outcome: AgentOutcome, *, env: Mapping[str, str],
+             remote: str) -> str:
+    """PROPOSE the agent's proposal (``outcome.pr`` set when a pull request is open for it):
+    the comment that says so, or "" when there is nothing to publish or it was refused."""
+    from bot.core.issue_proposals import pr_number
+    from bot.stages.publish import publish_proposal
+
+    if text is None:
+        return ""
+    try:
+        done = publish_proposal(repo, text, f"agent proposal for #{issue.number}", forge,
+                                pusher, remote=remote, env=dict(env), source_issue=issue.number)
+    except (InputError, GateError) as exc:
+        outcome.reason = f"the command {INVALID.format(reason=exc)}"
+        return ""
+    outcome.pr = pr_number(done.outcome.url)
+    return render("agent_report.md.j2", agent=config.agent.name, number=outcome.pr,
+                  branch=done.outcome.plan.branch)
