@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.measure import case_stdin, junit_failures, parse_cases, parse_metrics, score_case
+from bot.core.cases import read_cases
+from bot.core.measure import case_stdin, junit_failures, parse_metrics, score_case
 from bot.core.suites import Scorer
 from bot.errors import InputError
 
@@ -44,14 +45,14 @@ def test_parse_metrics(stdout: str, metrics: dict[str, float], failure: str | No
 
 def test_cases_file_broken_line_names_file_and_line() -> None:
     with pytest.raises(InputError) as info:
-        parse_cases('{"a": 1}\n\n{"a": 2\n[1]\n', "data/cases.jsonl")
+        read_cases(b'{"a": 1}\n\n{"a": 2\n[1]\n', "data/cases.jsonl")
     assert [(p.file, p.line) for p in info.value.problems] == [
         ("data/cases.jsonl", 3),
         ("data/cases.jsonl", 4),
     ]
-    assert parse_cases('{"a": 1}\n{"a": 2}\n', "x") == [{"a": 1}, {"a": 2}]
+    assert read_cases(b'{"a": 1}\n{"a": 2}\n', "x.jsonl") == [{"a": 1}, {"a": 2}]
     with pytest.raises(InputError, match="no cases"):
-        parse_cases("\n", "empty.jsonl")
+        read_cases(b"\n", "empty.jsonl")
 
 
 def _scorer(spec: dict) -> Scorer:

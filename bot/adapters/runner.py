@@ -10,9 +10,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 # never handed to a task: the code under test must not reach the forge with the bot's rights
 SECRET_ENV = (
@@ -127,5 +128,94 @@ def run(
         stdout=out.decode("utf-8", "replace")[-KEEP_CHARS:],
         stderr=err.decode("utf-8", "replace")[-KEEP_CHARS:],
         duration_s=duration,
+        timed_out=timed_out,
+    )
+
+
+def _pump(lines: Iterable[bytes], sink: IO[bytes]) -> None:
+    """Write ``lines`` to a process's stdin as it reads them, then close it; a process that
+    exits (or stops reading) before the end just gets no more."""
+    try:
+        for line in lines:
+            sink.write(line)
+        sink.close()
+    except (BrokenPipeError, ValueError, OSError):
+        pass
+
+
+def _drain(source: IO[bytes], into: list[bytes], keep: int | None) -> None:
+    """Read a pipe to its end, keeping everything (``keep`` None) or its last ``keep`` bytes."""
+    size = 0
+    for chunk in iter(lambda: source.read1(65536), b""):  # type: ignore[attr-defined]
+        into.append(chunk)
+        size += len(chunk)
+        while keep is not None and size - len(into[0]) >= keep:
+            size -= len(into.pop(0))
+
+
+def _spawn(argv: Sequence[str], cwd: Path, env: Mapping[str, str]
+           ) -> subprocess.Popen[bytes] | Outcome:
+    """The process, registered (so an interrupt kills it), or why it could not start."""
+    start = time.monotonic()
+    if _stopping.is_set():
+        return Outcome(None, "", "", 0.0, error="interrupted before it started")
+    try:
+        proc = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+    except FileNotFoundError:
+        return Outcome(None, "", "", time.monotonic() - start,
+                       error=f"command not found: {argv[0]}")
+    except PermissionError:
+        return Outcome(None, "", "", time.monotonic() - start, error=f"not executable: {argv[0]}")
+    with _lock:
+        _running.add(proc)
+    return proc
+
+
+def run_streaming(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    timeout: float,
+    env: Mapping[str, str],
+    stdin: Iterable[bytes],
+) -> Outcome:
+    """Like :func:`run`, for one process that reads many lines and answers each: ``stdin`` is
+    written line by line as the process reads it (never held whole), and its stdout is kept
+    whole (its stderr's tail only), since every line of it is an answer. ``timeout`` covers
+    the whole run."""
+    start = time.monotonic()
+    proc = _spawn(argv, cwd, env)
+    if isinstance(proc, Outcome):
+        return proc
+    out: list[bytes] = []
+    err: list[bytes] = []
+    assert proc.stdin and proc.stdout and proc.stderr
+    threads = [threading.Thread(target=_pump, args=(stdin, proc.stdin), daemon=True),
+               threading.Thread(target=_drain, args=(proc.stdout, out, None), daemon=True),
+               threading.Thread(target=_drain, args=(proc.stderr, err, KEEP_CHARS), daemon=True)]
+    for t in threads:
+        t.start()
+    timed_out = False
+    try:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+            proc.wait()
+    finally:
+        with _lock:
+            _running.discard(proc)
+        _kill_group(proc)
+    for t in threads[1:]:
+        # a descendant that left the group may still hold the pipes; stop waiting for it
+        t.join(timeout=5)
+    return Outcome(
+        exit_code=proc.returncode,
+        stdout=b"".join(out).decode("utf-8", "replace"),
+        stderr=b"".join(err).decode("utf-8", "replace")[-KEEP_CHARS:],
+        duration_s=time.monotonic() - start,
         timed_out=timed_out,
     )

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from bot.core.formats import Entry
 from bot.core.results import Sample
 from bot.core.suites import Scorer
-from bot.errors import InputError, Problem
+from bot.errors import Problem
 
 TAIL_CHARS = 2000
 
@@ -77,29 +77,6 @@ def parse_metrics(stdout: str, declared: Iterable[str]) -> Parsed:
         reason = f"printed no {', '.join(missing)} (declared by the suite)"
         return Parsed({}, reason, "missing_metric")
     return Parsed(metrics)
-
-
-def parse_cases(text: str, file: str) -> list[dict[str, Any]]:
-    """A JSONL cases file: one JSON object per non-empty line. Broken lines are errors."""
-    cases: list[dict[str, Any]] = []
-    problems: list[Problem] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(file, f"not valid JSON: {exc.msg} (column {exc.colno})", n))
-            continue
-        if not isinstance(obj, dict):
-            problems.append(Problem(file, "each line must be a JSON object", n))
-            continue
-        cases.append(obj)
-    if not cases and not problems:
-        problems.append(Problem(file, "the cases file has no cases"))
-    if problems:
-        raise InputError(problems)
-    return cases
 
 
 def check_cases(cases: list[dict[str, Any]], scorer: Scorer, file: str) -> list[Problem]:

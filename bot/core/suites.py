@@ -174,8 +174,13 @@ class Task(Strict):
     run: Command
     # the results file the task's tool writes, read instead of the task's stdout
     results: ResultsFile | None = None
+    # a JSON Lines file of cases, each scored by the scorer; compressed when its name ends in
+    # .gz, .bz2 or .xz, or a .zip holding one file (bot/core/cases.py)
     cases: str | None = None
     scorer: Scorer | None = None
+    # all cases in one process: JSON Lines in ({"id", "input"}), JSON Lines out ({"id",
+    # "output"}), instead of one process per case
+    batch: bool = False
     # the score metric a data-driven task fills (default: the suite's first score metric)
     metric: str | None = None
     timeout: float | None = Field(None, gt=0)
@@ -189,6 +194,8 @@ class Task(Strict):
             raise ValueError("a data-driven task needs both 'cases' and 'scorer'")
         if self.results is not None and self.cases is not None:
             raise ValueError("a task reads either its tool's 'results' or 'cases', not both")
+        if self.batch and self.cases is None:
+            raise ValueError("'batch' is for a data-driven task: give it 'cases' and 'scorer'")
         return self
 
 

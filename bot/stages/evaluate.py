@@ -24,6 +24,7 @@ from bot.adapters import runner
 from bot.adapters.progress import Progress
 from bot.adapters.setup_env import set_up
 from bot.adapters.worktree import changed_paths, open_repo, resolve, scratch_worktree
+from bot.core.cases import batch_stdin, score_batch
 from bot.core.config import Config
 from bot.core.evaluation import (
     SideName,
@@ -416,7 +417,8 @@ def run_unit(unit: Unit, src: SuiteSource, prepared: Prepared, tree: Path, commi
     env = _env(unit, commit, tree, {**prepared.env, **task.env})
     if task.cases:
         cases = prepared.cases[(suite.id, task.id)]
-        return run_cases(task, suite, cases, prepared.schemas, tree, env), [], None
+        run = run_batch if task.batch else run_cases
+        return run(task, suite, cases, prepared.schemas, tree, env), [], None
     if task.results is not None:
         return run_tool(task, suite, tree, env)
     return run_task(task, suite, tree, env), [], None
@@ -603,19 +605,56 @@ def run_cases(
         if why:
             notes.append(f"case {label}: {why}")
     elapsed = clock() - start
+    return Sample(
+        status="ok",
+        metrics=_case_metrics(task, suite, scores, elapsed),
+        exit_code=0,
+        duration_s=elapsed,
+        output_tail=tail("\n".join(notes)),
+    )
+
+
+def _case_metrics(task: Task, suite: BenchmarkSuite, scores: list[float],
+                  elapsed: float) -> dict[str, float]:
+    """A data-driven run's metrics: its score metric is the share of cases scored right, each
+    timing metric milliseconds per case."""
     metric = suite.score_metric(task)
     assert metric is not None
     metrics = {metric: sum(scores) / len(scores)}
     for m in suite.metrics:
         if m.kind == "timing":
-            metrics[m.name] = 1000.0 * elapsed / len(cases)
-    return Sample(
-        status="ok",
-        metrics=metrics,
-        exit_code=0,
-        duration_s=elapsed,
-        output_tail=tail("\n".join(notes)),
-    )
+            metrics[m.name] = 1000.0 * elapsed / len(scores)
+    return metrics
+
+
+def run_batch(
+    task: Task,
+    suite: BenchmarkSuite,
+    cases: list[dict],
+    schemas: dict,
+    tree: Path,
+    env: dict[str, str],
+) -> Sample:
+    """A data-driven task in batch mode: one process gets every case as a JSON line on stdin
+    and prints one JSON line per case (bot/core/cases.py), scored as one run per case would
+    be. The task's timeout covers the whole batch, as it covers all cases run one by one."""
+    assert task.scorer is not None
+    timeout = suite.timeout_for(task)
+    outcome = runner.run_streaming(command_argv(task.run), cwd=tree, timeout=timeout, env=env,
+                                   stdin=batch_stdin(cases, task.scorer))
+    bad = _failed_start(outcome, timeout)
+    if bad:
+        return bad
+    if outcome.exit_code != 0:
+        return _crashed(outcome)
+    got = score_batch(cases, outcome.stdout, task.scorer, schemas)
+    if got.error is not None:
+        return Sample(status="failed", failure="malformed_metrics",
+                      reason=f"batch output breaks the protocol: {got.error}", exit_code=0,
+                      duration_s=outcome.duration_s, output_tail=tail(outcome.output_tail))
+    return Sample(status="ok", metrics=_case_metrics(task, suite, got.scores, outcome.duration_s),
+                  exit_code=0, duration_s=outcome.duration_s,
+                  output_tail=tail("\n".join(got.notes)))
 
 
 def run_check(

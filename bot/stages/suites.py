@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from bot.core.cases import check_batch_ids, read_cases
 from bot.core.config import Config
 from bot.core.evaluation import SuiteSource
-from bot.core.measure import check_cases, parse_cases
+from bot.core.measure import check_cases
 from bot.core.suites import (
     BenchmarkSuite,
     Suite,
@@ -123,13 +124,13 @@ def prepare(
                             )
                 if task.cases and task.scorer and task.cases in inputs:
                     try:
-                        cases = parse_cases(
-                            inputs[task.cases].decode("utf-8", "replace"), task.cases
-                        )
+                        cases = read_cases(inputs[task.cases], task.cases)
                     except InputError as exc:
                         out.problems.extend(exc.problems)
                         continue
                     found = check_cases(cases, task.scorer, task.cases)
+                    if task.batch:
+                        found += check_batch_ids(cases, task.cases)
                     out.problems.extend(found)
                     out.cases[(suite.id, task.id)] = cases
         out.sources.append(SuiteSource(suite, path, definition_hash(suite, inputs)))
