@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.core.changelog import ReleaseEntry, insert_entry  # noqa: E402
-from bot.core.history import build_history  # noqa: E402
+from bot.core.release.changelog import ReleaseEntry, insert_entry  # noqa: E402
+from bot.core.release.history import build_history  # noqa: E402
 
 ENTRY = """\
 ## [{v}] - 2026-{m:02d}-{d:02d}

@@ -24,8 +24,8 @@ offset), ``better`` (1.3x faster: an accept is power), ``worse`` (1.3x slower: a
 power). ``power`` is the mean of the two.
 
 Methods: ``fixed`` (one comparison at the suite's repeats) and ``sequential``
-(:func:`bot.core.sequential.run_sequential`: more repeats for an unsettled verdict, looks at
-group-sequential boundaries). Runs are task runs over both sides.
+(:func:`bot.core.comparison.sequential.run_sequential`: more repeats for an unsettled
+verdict, looks at group-sequential boundaries). Runs are task runs over both sides.
 
 Runs to reach the same error rates (``runs_ratio``), honestly: the fixed method has to choose
 its repeats before it sees the data, the same for every scenario. For each shape the benchmark
@@ -62,9 +62,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.core.comparison.sequential import SequentialConfig, run_sequential  # noqa: E402
 from bot.core.config import CompareConfig  # noqa: E402
 from bot.core.results import Environment, Results, Sample, SuiteResult, TaskResult  # noqa: E402
-from bot.core.sequential import SequentialConfig, run_sequential  # noqa: E402
 from bot.core.suites import Metric  # noqa: E402
 
 ENV = Environment(python="3", implementation="CPython", platform="sim", machine="sim",

@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.core.compare import (  # noqa: E402
+from bot.core.comparison.compare import (  # noqa: E402
     compare_results,
     render_comparison_markdown,
 )

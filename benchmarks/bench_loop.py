@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.core.alerts import current_alerts, update_alerts  # noqa: E402
+from bot.core.analytics.alerts import current_alerts, update_alerts  # noqa: E402
+from bot.core.analytics.dashboard import dashboard, render_html, render_markdown  # noqa: E402
+from bot.core.analytics.effectiveness import effectiveness, release_outcomes  # noqa: E402
+from bot.core.analytics.opportunities import find_opportunities  # noqa: E402
+from bot.core.analytics.trends import RunSummary  # noqa: E402
 from bot.core.config import Config  # noqa: E402
-from bot.core.dashboard import dashboard, render_html, render_markdown  # noqa: E402
-from bot.core.effectiveness import effectiveness, release_outcomes  # noqa: E402
-from bot.core.opportunities import find_opportunities  # noqa: E402
 from bot.core.records import MonitorRecord, MonitorRun, ReleaseRecord  # noqa: E402
-from bot.core.trends import RunSummary  # noqa: E402
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 

@@ -108,6 +108,8 @@ def figures(root: Path) -> dict[str, object]:
         "the eight longest functions": [f"{m}:{n} {k}" for m, n, k in funcs[:8]],
         "modules directly in bot/core": sum(1 for p in core.glob("*.py")
                                             if p.name != "__init__.py"),
+        "packages in bot/core": sorted(p.name for p in core.iterdir()
+                                       if (p / "__init__.py").is_file()),
         "context types": types,
         "context builders": builders,
         "__dict__ writes": dict_writes,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.core import opportunities as opp
+from bot.core.analytics import opportunities as opp
 from bot.core.render import find_marker, render
 from bot.demo import sample
 from bot.demo.engine import World, git

@@ -8,8 +8,8 @@ reverted with the bisection's evidence, is in tests/test_monitor_e2e.py.)"""
 from __future__ import annotations
 
 from bot.adapters.git import Git
+from bot.core.analytics.opportunities import LABEL
 from bot.core.config import parse_config
-from bot.core.opportunities import LABEL
 from bot.core.render import md_escape
 from bot.stages.bisect import culprit_key
 from bot.stages.context import StageContext

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.changelog import (
+from bot.core.release.changelog import (
     ChangeNote,
     Insertion,
     ReleaseEntry,

@@ -12,7 +12,7 @@ import pytest
 from docutils.core import publish_doctree
 from markdown_it import MarkdownIt
 
-from bot.core.changelog import (
+from bot.core.release.changelog import (
     ChangeNote,
     Edit,
     ReleaseEntry,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.core.compare import Comparison
+from bot.core.comparison.compare import Comparison
 from tests.helpers.compare import CAND_SHA, bench, results, task
 
 DATA = Path(__file__).parent / "data" / "compare"

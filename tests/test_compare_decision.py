@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from bot.core import compare as cmp
+from bot.core.comparison import compare as cmp
 from bot.core.config import ApprovalConfig, AutoRule, CompareConfig
 from bot.core.results import Results, Shard
 from bot.core.suites import Metric
@@ -311,7 +311,7 @@ def test_holm_adjusts_across_gating_metrics_only() -> None:
     raw = [on["accuracy"].p_value, on["recall"].p_value]
     assert None not in raw
     expected = [pytest.approx(p, rel=1e-4) for p in
-                __import__("bot.core.stats", fromlist=["holm"]).holm(raw)]
+                __import__("bot.core.comparison.stats", fromlist=["holm"]).holm(raw)]
     assert [on["accuracy"].p_adjusted, on["recall"].p_adjusted] == expected
     assert [off["accuracy"].p_adjusted, off["recall"].p_adjusted] == raw
     assert on["style"].p_adjusted is None

@@ -8,7 +8,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from bot.core import compare as cmp
+from bot.core.comparison import compare as cmp
 from bot.core.config import CompareConfig
 from bot.core.render import find_marker
 from tests.helpers.compare import ACC, CAND_SHA, LAT, bench, check, regression, results, task

@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from bot.core.config import CompareConfig
-from bot.core.results import Results, Sample
-from bot.core.sequential import (
+from bot.core.comparison.sequential import (
     SequentialConfig,
     boundaries,
     look_confidence,
@@ -17,6 +15,8 @@ from bot.core.sequential import (
     run_sequential,
     settleable,
 )
+from bot.core.config import CompareConfig
+from bot.core.results import Results, Sample
 from tests.helpers.compare import CAND_SHA, bench, results, task
 
 CFG = CompareConfig(tolerance={"default": 0.01}, resamples=1000)

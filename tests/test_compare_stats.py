@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from bot.core import stats
+from bot.core.comparison import stats
 
 
 @pytest.mark.parametrize(

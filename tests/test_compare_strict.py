@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.core.compare import compare_results
+from bot.core.comparison.compare import compare_results
 from bot.core.config import CompareConfig
 from bot.core.results import parse_results
 from bot.core.suites import Metric

@@ -160,7 +160,7 @@ def test_a_merge_whose_answer_was_lost_is_adopted(sb: Sandbox, tmp_path: Path) -
 
 
 def test_a_culprit_issue_left_unlabelled_by_a_kill_is_adopted(sb: Sandbox) -> None:
-    from bot.core import opportunities as opp
+    from bot.core.analytics import opportunities as opp
     from bot.core.forge import ForgeError
     from bot.core.records import Bisection, ReleaseRecord
     from bot.stages.bisect import file_culprit_issue

@@ -11,8 +11,8 @@ import pytest
 
 from bot.adapters.tags import list_tags
 from bot.commands import history as history_command
-from bot.core.changelog import ReleaseEntry, insert_entry, mark_rolled_back
-from bot.core.history import EMPTY, TagRef, build_history, format_history, history_json
+from bot.core.release.changelog import ReleaseEntry, insert_entry, mark_rolled_back
+from bot.core.release.history import EMPTY, TagRef, build_history, format_history, history_json
 from bot.errors import InputError
 from tests.helpers.git import git
 

@@ -25,8 +25,8 @@ from bot.core.init_files import (
     plan_init,
     version_file_for,
 )
+from bot.core.release.version_files import version_spans
 from bot.core.suites import parse_suite
-from bot.core.version_files import version_spans
 from tests.helpers.git import commit_all, git
 
 PIN = "acme/improve@" + "1234567890" * 4

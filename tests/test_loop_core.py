@@ -8,15 +8,14 @@ from datetime import timedelta
 import pytest
 
 from bot.core import policy
-from bot.core.alerts import (
+from bot.core.analytics.alerts import (
     Alert,
     auto_tier_paused,
     current_alerts,
     rollback_rate,
     update_alerts,
 )
-from bot.core.config import Config, parse_config
-from bot.core.dashboard import (
+from bot.core.analytics.dashboard import (
     ProposalView,
     alert_state,
     dashboard,
@@ -25,7 +24,7 @@ from bot.core.dashboard import (
     render_markdown,
     svg,
 )
-from bot.core.effectiveness import (
+from bot.core.analytics.effectiveness import (
     Predicted,
     effectiveness,
     release_outcomes,
@@ -33,9 +32,10 @@ from bot.core.effectiveness import (
     track_record,
     track_record_lines,
 )
-from bot.core.opportunities import filed_keys, find_opportunities, to_file
+from bot.core.analytics.opportunities import filed_keys, find_opportunities, to_file
+from bot.core.analytics.trends import Point, drift, failing_streaks
+from bot.core.config import Config, parse_config
 from bot.core.tiers import TrackRecord, approval_tier
-from bot.core.trends import Point, drift, failing_streaks
 from bot.core.tuner import parse_target, parse_values
 from bot.errors import InputError
 from tests.helpers.loop import NOW, monitor, release, runs

@@ -21,7 +21,7 @@ from bot.adapters.git import Git
 from bot.adapters.github_forge import GitHubForge
 from bot.cli import main
 from bot.commands.handle import bot_router
-from bot.core import dashboard as dash
+from bot.core.analytics import dashboard as dash
 from bot.core.config import parse_config
 from bot.core.records import monitor_path, release_path, results_path
 from bot.core.render import find_marker

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bot.core.dashboard import alert_state
+from bot.core.analytics.dashboard import alert_state
 from bot.core.embed import extract
 from bot.core.render import find_marker
 from bot.demo import sample

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.core import monitor as core
-from bot.core.compare import compare_results
+from bot.core.comparison.compare import compare_results
 from bot.core.config import CompareConfig, MonitorConfig
 from bot.core.records import MonitorRecord, MonitorRun, ReleaseRecord
 from bot.core.results import Environment, Results, Sample, SuiteResult, TaskResult
@@ -260,8 +260,8 @@ def test_warning_comment(recovered: bool, revert_pr: int | None, words: str) -> 
 
 
 def test_the_intervals_are_labelled_with_the_configured_confidence() -> None:
+    from bot.core.comparison.stats import ci_level
     from bot.core.render import render
-    from bot.core.stats import ci_level
 
     comparison = compare_results(results(REF, "a"), results([v - 0.2 for v in REF], "b"),
                                  CompareConfig(resamples=2000, confidence=0.9))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot.core.config import VersionFile
-from bot.core.pep440 import Pep440Version
-from bot.core.version_files import read_version, read_versions, scheme_of, write_versions
-from bot.core.versioning import Version
+from bot.core.release.pep440 import Pep440Version
+from bot.core.release.version_files import read_version, read_versions, scheme_of, write_versions
+from bot.core.release.versioning import Version
 from bot.errors import InputError
 
-# (version, patch, minor, major): see bot/core/pep440.py for why each bump gives what it gives
+# (version, patch, minor, major): see bot/core/release/pep440.py for why each bump gives
+# what it gives
 BUMPS = [
     # a dev release of 0.23.2 is on its way to 0.23.2
     ("0.23.2.dev0", "0.23.2", "0.24.0", "1.0.0"),

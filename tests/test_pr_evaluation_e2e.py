@@ -346,8 +346,8 @@ def test_the_auto_tier_waits_for_a_person_while_the_rollback_rate_alert_stands(
     sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bot.adapters.github_forge import GitHubForge
-    from bot.core import dashboard as dash
-    from bot.core.alerts import AUTO_PAUSED_NOTE
+    from bot.core.analytics import dashboard as dash
+    from bot.core.analytics.alerts import AUTO_PAUSED_NOTE
     from bot.core.embed import embed
     from bot.core.render import marker
 

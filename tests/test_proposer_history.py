@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.core.analytics.proposer import proposer_context
 from bot.core.config import Config, parse_config
-from bot.core.proposer import proposer_context
 from tests.helpers.loop import NOW, release
 from tests.test_propose_stage import _propose, repo  # noqa: F401 - the fixture
 

@@ -20,7 +20,7 @@ from bot.core.records import (
     sort_records,
     tuning_path,
 )
-from bot.core.release import ReleasePlan
+from bot.core.release.plan import ReleasePlan
 from tests.test_release_plan import merged, plan
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from bot.adapters.release_git import Workspace
-from bot.core.changelog import parse_history
 from bot.core.config import parse_config
+from bot.core.release.changelog import parse_history
 from bot.core.workflows import render_workflows
 from bot.sandbox import Sandbox
 from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, dump_journal

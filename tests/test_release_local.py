@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.local_forge import LocalForge
-from bot.core.changelog import parse_history
 from bot.core.embed import embed
+from bot.core.release.changelog import parse_history
 from tests.helpers.git import commit_all, git
 from tests.helpers.release import comparison_data, proposal_yaml
 

@@ -1,12 +1,12 @@
-"""The notes of a release's GitHub Release (bot/core/release_notes.py): the changelog entry, and
+"""The notes of a release's GitHub Release (bot/core/release/notes.py): the changelog entry, and
 the mark a rollback adds, decided as text in, text out."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.core.changelog import mark_rolled_back
-from bot.core.release_notes import Notes, entry_text, release_notes, rolled_back_notes
+from bot.core.release.changelog import mark_rolled_back
+from bot.core.release.notes import Notes, entry_text, release_notes, rolled_back_notes
 
 LOG = """# Changelog
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.core.changelog import parse_history
 from bot.core.config import Config, parse_config
-from bot.core.history import TagRef
 from bot.core.records import record_json
-from bot.core.release import (
+from bot.core.release.changelog import parse_history
+from bot.core.release.history import TagRef
+from bot.core.release.plan import (
     AlreadyReleased,
     ChangeSummary,
     ComparisonSummary,
@@ -296,7 +296,7 @@ def test_a_given_current_version_must_be_the_files_exact_version(
 ) -> None:
     """As two version files are compared with each other (read_versions): by the exact
     version, build metadata included, not by SemVer precedence, which ignores it."""
-    from bot.core.release import current_version
+    from bot.core.release.plan import current_version
 
     files = {"pyproject.toml": PYPROJECT.replace("1.3.2", in_file)}
     if agree:

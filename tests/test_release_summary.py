@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from bot.adapters.patch import apply_patch
-from bot.core.compare import Comparison
+from bot.core.comparison.compare import Comparison
 from bot.core.config import Config
 from bot.core.embed import embed
 from bot.core.forge import PullRequest
-from bot.core.release_facts import (
+from bot.core.release.facts import (
     MergedDiff,
     described_changes,
     handmade_facts,
@@ -22,7 +22,7 @@ from bot.core.release_facts import (
     proposal_path_of,
     rollback_facts,
 )
-from bot.core.release_summary import (
+from bot.core.release.summary import (
     NOT_MEASURED,
     NOTHING_COMPARED,
     UNREADABLE,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from bot.core.comparison.sequential import Round
 from bot.core.pr_evaluation import PrArtifact
 from bot.core.results import Results, Shard
-from bot.core.sequential import Round
 from bot.core.shards import merge_artifacts
 from bot.errors import InputError
 

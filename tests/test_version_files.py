@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.config import VersionFile
-from bot.core.version_files import (
+from bot.core.release.version_files import (
     read_version,
     read_versions,
     version_spans,

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from bot.core.config import DEFAULT_TYPES
-from bot.core.versioning import (
+from bot.core.release.versioning import (
     Version,
     bump_kind,
     is_valid,

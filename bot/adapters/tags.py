@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.core.history import TagRef
+from bot.core.release.history import TagRef
 from bot.errors import InputError
 
 _FIELDS = [

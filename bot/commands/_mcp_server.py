@@ -30,7 +30,7 @@ from bot.errors import InputError, Problem, report
 from bot.stages.context import context_for_args
 
 if TYPE_CHECKING:
-    from bot.core.dashboard import Dashboard
+    from bot.core.analytics.dashboard import Dashboard
 
 T = TypeVar("T")
 
@@ -136,7 +136,7 @@ class Loop:
         """The bot's comparison comment on pull request ``pr``, with the gate on its head."""
         from bot.core.embed import extract
         from bot.core.policy import GATE_CONTEXT
-        from bot.core.release_summary import COMPARE_MARKER, EMBED_NAME
+        from bot.core.release.summary import COMPARE_MARKER, EMBED_NAME
 
         if pr < 1:
             raise InputError([Problem("pr", BELOW_ONE)])
@@ -151,7 +151,7 @@ class Loop:
 
     def opportunities(self) -> list[dict[str, Any]]:
         """The open opportunity issues, with the keys they were filed for."""
-        from bot.core import opportunities as opp
+        from bot.core.analytics import opportunities as opp
 
         forge = context_for_args(self.options(), checkout=True).forge
         return [{"number": i.number, "title": i.title, "url": i.url,
@@ -224,7 +224,7 @@ def _loop_tools(server: MCPServer, loop: Loop) -> None:
     def status() -> dict[str, Any]:
         """The loop as the dashboard shows it (`improve status --json`): health, alerts, open
         proposals and their state, monitors, releases, trends, track records."""
-        from bot.core.dashboard import dashboard_json
+        from bot.core.analytics.dashboard import dashboard_json
 
         d, _ = _call("status", loop.dashboard)
         return dashboard_json(d)
@@ -258,7 +258,7 @@ def _loop_tools(server: MCPServer, loop: Loop) -> None:
         """A proposer's track record (a person or an agent, by its `author`): proposed,
         accepted, merged, kept and rolled back, predicted against realized gain; what decides
         whether its next low-risk proposal needs a person."""
-        from bot.core.effectiveness import Tally
+        from bot.core.analytics.effectiveness import Tally
 
         d, _ = _call("track_record", loop.dashboard)
         tally = d.effectiveness.by_author.get(proposer) or Tally()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.tags import start_list_tags
-from bot.core.history import build_history, format_history, history_json
+from bot.core.release.history import build_history, format_history, history_json
 from bot.errors import InputError, Problem
 
 NO_FILE = "no such file"

@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.core.versioning import Version, tag_name
+    from bot.core.release.versioning import Version, tag_name
     from bot.stages.context import context_for_args
     from bot.stages.rollback import rollback_release
 

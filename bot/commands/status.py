@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.core.dashboard import dashboard_json, render_text
+    from bot.core.analytics.dashboard import dashboard_json, render_text
     from bot.stages.context import context_for_args
     from bot.stages.dashboard import build
 

@@ -36,8 +36,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.core.comparison.stats import ci_level
 from bot.core.records import Bisection
-from bot.core.stats import ci_level
 
 Verdict = Literal["worse", "same", "unsettled"]
 Kind = Literal["measure", "step", "found", "vanished", "no_culprit", "exhausted"]

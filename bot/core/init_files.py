@@ -18,9 +18,9 @@ import yaml
 from pydantic import BaseModel
 
 from bot.core.config import CONFIG_PATH, Config, ReleaseConfig, VersionFile
+from bot.core.release.version_files import version_spans
 from bot.core.render import render
 from bot.core.schemas import SCHEMA_DIR, SCHEMAS, modeline, schema_text
-from bot.core.version_files import version_spans
 from bot.core.workflows import render_workflows, request_form
 from bot.errors import InputError
 

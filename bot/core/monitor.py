@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from bot.core.compare import Comparison, SuiteComparison
+from bot.core.comparison.compare import Comparison, SuiteComparison
+from bot.core.comparison.stats import ci_level
 from bot.core.config import MonitorConfig
 from bot.core.records import MonitorRecord, MonitorRun, ReleaseRecord
 from bot.core.render import md_escape
-from bot.core.stats import ci_level
 
 # a /rollback reason is one comment line; the command parser already cuts it at 200 characters
 REASON_LIMIT = 500

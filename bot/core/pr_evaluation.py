@@ -12,13 +12,13 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from bot.core.compare import Comparison
+from bot.core.comparison.compare import Comparison
+from bot.core.comparison.sequential import Round
 from bot.core.config import Config
 from bot.core.embed import EmbedTooLarge, embed
 from bot.core.monitor import ROLLBACK_BRANCH_PREFIX
 from bot.core.proposal_files import LABEL, author_of, is_proposal_path, proposal_fields
 from bot.core.results import Results, Shard
-from bot.core.sequential import Round
 from bot.core.strict import Strict
 from bot.errors import InputError, Problem
 

@@ -77,9 +77,9 @@ class MonitorWindow(Lenient):
 
 
 class ReleaseRecord(Lenient):
-    """``releases/<tag>.json``: planned by bot/core/release.py, written once by the release stage
-    (with the release commit, the PR's address and the results measured on it); afterwards only
-    its window's state changes (``set_release_state``)."""
+    """``releases/<tag>.json``: planned by bot/core/release/plan.py, written once by the release
+    stage (with the release commit, the PR's address and the results measured on it); afterwards
+    only its window's state changes (``set_release_state``)."""
 
     # NaN in a comparison's details is written as NaN, as json.dumps always wrote it here
     model_config = ConfigDict(extra="allow", validate_by_name=True, validate_by_alias=True,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.core.comparison.sequential import Round
 from bot.core.evaluation import merge_results
 from bot.core.pr_evaluation import MAX_ERROR_CHARS, PrArtifact
 from bot.core.results import Shard
-from bot.core.sequential import Round
 from bot.errors import InputError, Problem
 
 MISSING = "shard {index}/{total} is missing (its job failed or uploaded nothing)"

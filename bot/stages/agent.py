@@ -33,7 +33,7 @@ from typing import Any, TextIO
 from bot.adapters import proposal_git as pg
 from bot.adapters.git import Git
 from bot.adapters.worktree import open_repo, scratch_worktree
-from bot.core import opportunities as opp
+from bot.core.analytics import opportunities as opp
 from bot.core.config import Config
 from bot.core.forge import Forge, Issue
 from bot.core.proposals import branch_name, proposal_path

@@ -20,8 +20,8 @@ from typing import Any, TextIO
 
 from bot.adapters.release_git import Workspace
 from bot.core import bisect as core
-from bot.core import opportunities as opp
-from bot.core.compare import compare_results
+from bot.core.analytics import opportunities as opp
+from bot.core.comparison.compare import compare_results
 from bot.core.config import Config
 from bot.core.forge import Forge, NotFound
 from bot.core.monitor import suite_change

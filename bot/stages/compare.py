@@ -1,5 +1,5 @@
 """The COMPARE stage: gather (read and validate the two results files and the configuration),
-decide (the pure comparison in bot.core.compare), act (write the report)."""
+decide (the pure comparison in bot.core.comparison.compare), act (write the report)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
 
-from bot.core.compare import (
+from bot.core.comparison.compare import (
     Comparison,
     compare_results,
     comparison_json,

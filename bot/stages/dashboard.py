@@ -23,15 +23,16 @@ from pydantic import ValidationError
 from bot.adapters.event import Event
 from bot.adapters.git import Git, GitError
 from bot.adapters.record_reader import read_blobs, read_json_files
-from bot.core import dashboard as dash
-from bot.core import opportunities as opp
-from bot.core.alerts import AlertUpdate, current_alerts, update_alerts
-from bot.core.effectiveness import (
+from bot.core.analytics import dashboard as dash
+from bot.core.analytics import opportunities as opp
+from bot.core.analytics.alerts import AlertUpdate, current_alerts, update_alerts
+from bot.core.analytics.effectiveness import (
     Effectiveness,
     Predicted,
     effectiveness,
     release_outcomes,
 )
+from bot.core.analytics.trends import RunSummary, merge_runs, monitor_runs, summarize_results
 from bot.core.forge import Forge, Issue
 from bot.core.policy import GATE_CONTEXT
 from bot.core.proposals import BRANCH_PREFIX, PROPOSALS_DIR
@@ -44,7 +45,6 @@ from bot.core.records import (
 from bot.core.render import find_marker, render
 from bot.core.results import Results
 from bot.core.router import Router
-from bot.core.trends import RunSummary, merge_runs, monitor_runs, summarize_results
 from bot.core.yamldoc import YamlError, load_yaml
 from bot.errors import DamagedState, ForgeError
 from bot.stages.context import StageContext

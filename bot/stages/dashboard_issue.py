@@ -4,8 +4,8 @@ rollback-rate alert it carries (whether the auto tier is paused)."""
 
 from __future__ import annotations
 
-from bot.core import dashboard as dash
-from bot.core.alerts import paused_by
+from bot.core.analytics import dashboard as dash
+from bot.core.analytics.alerts import paused_by
 from bot.core.forge import Forge, Issue
 from bot.core.render import find_marker
 

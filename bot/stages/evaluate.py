@@ -25,6 +25,7 @@ from bot.adapters.progress import Progress
 from bot.adapters.setup_env import set_up
 from bot.adapters.worktree import changed_paths, open_repo, resolve, scratch_worktree
 from bot.core.cases import batch_stdin, score_batch
+from bot.core.comparison.sequential import Round, SequentialConfig, TaskKey, run_sequential
 from bot.core.config import Config
 from bot.core.evaluation import (
     SideName,
@@ -47,7 +48,6 @@ from bot.core.measure import (
     tool_samples,
 )
 from bot.core.results import Environment, Results, Sample
-from bot.core.sequential import Round, SequentialConfig, TaskKey, run_sequential
 from bot.core.suites import (
     BenchmarkSuite,
     Check,
@@ -254,7 +254,8 @@ def evaluate_pair(
 ) -> PairResults:
     """Base and head of a pull request in one job, each in its own scratch worktree: the runs
     interleaved (see :func:`run_sides`), then, while the comparison is unclear and more runs
-    could settle it, more runs of the tasks carrying the noise (:mod:`bot.core.sequential`).
+    could settle it, more runs of the tasks carrying the noise
+    (:mod:`bot.core.comparison.sequential`).
 
     ``shard`` (K, N): only the K-th of N shares of the tasks (``test.shards``), the same share
     on both sides, so each task's base and head are measured in one job; a baseline from the

@@ -24,7 +24,8 @@ from bot.adapters.record_reader import read_json_files
 from bot.adapters.release_git import Workspace
 from bot.core import monitor as core
 from bot.core.bisect import evidence_lines as bisection_lines
-from bot.core.compare import compare_results
+from bot.core.comparison.compare import compare_results
+from bot.core.comparison.stats import ci_level
 from bot.core.forge import NotFound
 from bot.core.records import (
     Bisection,
@@ -43,7 +44,6 @@ from bot.core.records import (
 from bot.core.render import render
 from bot.core.results import Results
 from bot.core.router import Router
-from bot.core.stats import ci_level
 from bot.errors import DamagedState, ImproveError
 from bot.stages import bisect
 from bot.stages.context import StageContext

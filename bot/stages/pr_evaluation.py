@@ -36,8 +36,9 @@ from bot.adapters.event import Event
 from bot.adapters.git import Git, GitError
 from bot.adapters.progress import Progress, make_progress
 from bot.adapters.worktree import open_repo
-from bot.core.alerts import AUTO_PAUSED_NOTE
-from bot.core.compare import Comparison, compare_results, render_comparison_markdown
+from bot.core.analytics.alerts import AUTO_PAUSED_NOTE
+from bot.core.comparison.compare import Comparison, compare_results, render_comparison_markdown
+from bot.core.comparison.sequential import Round, round_settings
 from bot.core.config import ApprovalConfig, Config, read_config
 from bot.core.evaluation import SuiteSource
 from bot.core.forge import PullRequest
@@ -71,7 +72,6 @@ from bot.core.records import results_path
 from bot.core.render import render
 from bot.core.results import Results, Shard, SuiteResult, parse_results
 from bot.core.router import Router
-from bot.core.sequential import Round, round_settings
 from bot.core.shards import merge_artifacts
 from bot.core.suites import input_paths
 from bot.errors import ImproveError, InputError

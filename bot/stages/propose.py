@@ -19,6 +19,7 @@ from typing import Literal
 
 from bot.adapters import proposal_git as pg
 from bot.adapters.patch import apply_patch
+from bot.core.analytics.proposer import ProposerContext, proposer_context
 from bot.core.config import Config, read_config
 from bot.core.edits import ChangeSummary
 from bot.core.issue_proposals import CLOSES
@@ -40,7 +41,6 @@ from bot.core.proposals import (
     slug,
     targets,
 )
-from bot.core.proposer import ProposerContext, proposer_context
 from bot.core.records import MonitorRecord, ReleaseRecord
 from bot.core.render import render
 from bot.core.tiers import Tier, approval_tier

@@ -4,7 +4,7 @@ release record on the data branch, and a "Released vX.Y.Z" comment on the pull r
 
 gather (the pending pull requests from the forge; the changelog, version files and tags from a
 private bare clone at the branch tip; the proposal file at the merge commit; the comparison the
-bot posted) -> decide (``bot.core.release.plan_release``, pure) -> act (commit, tag, atomic
+bot posted) -> decide (``bot.core.release.plan.plan_release``, pure) -> act (commit, tag, atomic
 push; on a rejection fetch, decide again on the new tip, bounded tries; record; comment).
 
 One run releases all that is pending, not only the pull request of its event: GitHub keeps one
@@ -35,7 +35,6 @@ from bot.adapters.git import GitError, PushRejected
 from bot.adapters.patch import apply_patch
 from bot.adapters.release_git import Published, TagTaken, Workspace
 from bot.adapters.tags import list_tags
-from bot.core.changelog import parse_history
 from bot.core.config import Config
 from bot.core.edits import patch_paths
 from bot.core.embed import embed
@@ -48,7 +47,20 @@ from bot.core.records import (
     release_path,
     results_path,
 )
-from bot.core.release import (
+from bot.core.release.changelog import parse_history
+from bot.core.release.facts import (
+    MAX_LISTED,
+    PROPOSALS_DIR,
+    MergedDiff,
+    handmade_facts,
+    merged_pr,
+    pending,
+    proposal_facts,
+    proposal_path_of,
+    rollback_facts,
+)
+from bot.core.release.notes import entry_text, release_notes, rolled_back_notes
+from bot.core.release.plan import (
     RELEASE_PR_BRANCH,
     TRAILER_PR,
     TRAILER_RELEASE,
@@ -61,22 +73,10 @@ from bot.core.release import (
     release_of_message,
     tag_facts,
 )
-from bot.core.release_facts import (
-    MAX_LISTED,
-    PROPOSALS_DIR,
-    MergedDiff,
-    handmade_facts,
-    merged_pr,
-    pending,
-    proposal_facts,
-    proposal_path_of,
-    rollback_facts,
-)
-from bot.core.release_notes import entry_text, release_notes, rolled_back_notes
-from bot.core.release_summary import COMPARE_MARKER, summary_from_comment
+from bot.core.release.summary import COMPARE_MARKER, summary_from_comment
+from bot.core.release.versioning import Version, parse_tag, tag_name
 from bot.core.render import render
 from bot.core.router import Router
-from bot.core.versioning import Version, parse_tag, tag_name
 from bot.core.yamldoc import YamlError, load_yaml
 from bot.errors import GateError, ImproveError, InputError, Problem
 from bot.stages.context import StageContext

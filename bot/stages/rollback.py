@@ -30,7 +30,7 @@ from bot.core.records import (
     RecordSet,
     ReleaseRecord,
 )
-from bot.core.release import RollbackFacts
+from bot.core.release.plan import RollbackFacts
 from bot.core.render import render
 from bot.stages.context import StageContext
 

@@ -18,7 +18,7 @@ from bot.adapters import proposal_git as pg
 from bot.adapters.datastore import DataStore
 from bot.adapters.git import GitError
 from bot.adapters.progress import PlainProgress
-from bot.core.compare import compare_results
+from bot.core.comparison.compare import compare_results
 from bot.core.edits import EditError, set_key
 from bot.core.records import record_json, tuning_path
 from bot.core.results import Results

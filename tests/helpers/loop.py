@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.core.analytics.trends import RunSummary
 from bot.core.records import MonitorRecord, MonitorRun, ReleaseRecord
-from bot.core.trends import RunSummary
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

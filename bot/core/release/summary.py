@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.core.compare import Comparison, MetricComparison, SuiteComparison
+from bot.core.comparison.compare import Comparison, MetricComparison, SuiteComparison
 from bot.core.embed import extract
-from bot.core.release import ComparisonSummary
+from bot.core.release.plan import ComparisonSummary
 
 EMBED_NAME = "comparison"
 COMPARE_MARKER = "compare"

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.changelog import DEFAULT_FILE, parse_history
-from bot.core.versioning import Version, is_valid, parse_tag
+from bot.core.release.changelog import DEFAULT_FILE, parse_history
+from bot.core.release.versioning import Version, is_valid, parse_tag
 
 
 @dataclass(frozen=True)

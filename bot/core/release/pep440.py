@@ -2,8 +2,8 @@
 
 ``packaging`` is the reference implementation of PEP 440 (pip uses it), so parsing, normal form
 and ordering are exactly what the Python tools do. What PEP 440 does not define is a bump; the
-rules below follow the SemVer ones in ``bot.core.versioning`` (and python-semantic-release, which
-also releases ``X.Y.Z``), read in PEP 440's terms:
+rules below follow the SemVer ones in ``bot.core.release.versioning`` (and
+python-semantic-release, which also releases ``X.Y.Z``), read in PEP 440's terms:
 
 - A developmental or pre-release (``0.23.2.dev0``, ``1.0rc1``) is on its way to its final release
   (PEP 440: ``X.devN`` and ``XrcN`` sort before ``X``). A bump that release already satisfies
@@ -26,7 +26,7 @@ import functools
 from packaging.version import InvalidVersion
 from packaging.version import Version as _Pep440
 
-from bot.core.versioning import BumpKind, bumped
+from bot.core.release.versioning import BumpKind, bumped
 from bot.errors import InputError
 
 

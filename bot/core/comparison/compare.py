@@ -6,7 +6,7 @@ Rules (``.github/improve.yml``, ``compare:``):
 * Scores are paired by task: each task's mean over its repeats, candidate minus baseline. A
   metric's delta is the mean of those over the tasks both sides measured; its confidence
   interval is a seeded paired bootstrap over tasks (over the repeats when a suite has a single
-  task), see :mod:`bot.core.stats`.
+  task), see :mod:`bot.core.comparison.stats`.
 * Timings are judged on log ratios, paired by task. Per task the log ratio is the
   Hodges-Lehmann shift between the two sides' log samples (the median of all pairwise
   differences: one spike cannot move it); the suite's ratio is exp of their mean over tasks,
@@ -31,7 +31,7 @@ Rules (``.github/improve.yml``, ``compare:``):
 
 The result, :class:`Comparison`, is also the ``--format json`` output: :func:`comparison_json`
 serializes it byte-identically for the same inputs. Its models and texts are in
-bot/core/compare_models.py, its Markdown report in bot/core/compare_report.py.
+bot/core/comparison/models.py, its Markdown report in bot/core/comparison/report.py.
 """
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ from typing import Literal
 
 import numpy as np
 
-from bot.core import stats
-from bot.core.compare_models import (
+from bot.core.comparison import stats
+from bot.core.comparison.models import (
     HISTOGRAM_BINS,
     HISTOGRAM_MIN_TASKS,
     LIST_LIMIT,
@@ -90,7 +90,7 @@ from bot.core.compare_models import (
     TaskFailure,
     TaskTiming,
 )
-from bot.core.compare_report import render_comparison_markdown  # noqa: F401 - its home was here
+from bot.core.comparison.report import render_comparison_markdown  # noqa: F401 - its home was here
 from bot.core.config import ApprovalConfig, CompareConfig
 from bot.core.results import (
     Results,

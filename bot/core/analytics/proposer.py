@@ -8,15 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core.alerts import auto_tier_paused
-from bot.core.config import Config
-from bot.core.effectiveness import (
+from bot.core.analytics.alerts import auto_tier_paused
+from bot.core.analytics.effectiveness import (
     effectiveness,
     release_outcomes,
     resemblance_warnings,
     track_record,
     track_record_lines,
 )
+from bot.core.config import Config
 from bot.core.records import MonitorRecord, ReleaseRecord
 from bot.core.tiers import Tier, approval_tier
 

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
-from bot.core.versioning import SEMVER_PATTERN, Version, precedence_key
+from bot.core.release.versioning import SEMVER_PATTERN, Version, precedence_key
 from bot.errors import InputError, Problem
 
 ROLLED_BACK = "ROLLED BACK"
@@ -138,7 +138,7 @@ class Changelog:
     unreleased: Section | None
     releases: list[Section]
     links_start: int  # where the link references at the bottom begin (len(text) if none)
-    # precedence key (bot.core.versioning.precedence_key) -> section
+    # precedence key (bot.core.release.versioning.precedence_key) -> section
     by_key: dict[tuple, Section] = field(default_factory=dict, repr=False)
     fmt: Format = "md"
     # where an entry goes in a file with no release yet: after towncrier's start marker

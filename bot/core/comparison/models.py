@@ -1,7 +1,7 @@
 """What a comparison says, as models: the verdicts' vocabularies, the reasons' and
 recommendations' texts, and :class:`Comparison` with its suites, metrics and checks (also the
-``--format json`` output). bot/core/compare.py computes it; bot/core/compare_report.py renders
-it."""
+``--format json`` output). bot/core/comparison/compare.py computes it;
+bot/core/comparison/report.py renders it."""
 
 from __future__ import annotations
 

@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from bot.core.changelog import (
+from bot.core.config import Config, ReleaseConfig, VersionFile
+from bot.core.records import MonitorWindow, ReleaseRecord, release_path
+from bot.core.release.changelog import (
     ChangeNote,
     HistoryEntry,
     ReleaseEntry,
@@ -27,14 +29,12 @@ from bot.core.changelog import (
     parse_history,
     plan_insertion,
 )
-from bot.core.config import Config, ReleaseConfig, VersionFile
-from bot.core.history import TagRef
-from bot.core.pep440 import Pep440Version
-from bot.core.records import MonitorWindow, ReleaseRecord, release_path
+from bot.core.release.history import TagRef
+from bot.core.release.pep440 import Pep440Version
+from bot.core.release.version_files import read_versions, write_versions
+from bot.core.release.versioning import Version, bump_kind, is_valid, parse_tag, tag_name
 from bot.core.render import md_escape
 from bot.core.strict import Strict
-from bot.core.version_files import read_versions, write_versions
-from bot.core.versioning import Version, bump_kind, is_valid, parse_tag, tag_name
 from bot.errors import GateError, InputError, Problem
 
 TRAILER_PROPOSAL = "Improve-Proposal"

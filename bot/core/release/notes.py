@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.changelog import ROLLED_BACK, parse_changelog
+from bot.core.release.changelog import ROLLED_BACK, parse_changelog
 
 MARK = f"[{ROLLED_BACK}]"
 ROLLED_BACK_BY = "Rolled back by {tag}."

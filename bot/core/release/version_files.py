@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from bot.core import pep440
 from bot.core.config import VersionFile
-from bot.core.pep440 import Pep440Version
-from bot.core.versioning import Version, is_valid
+from bot.core.release import pep440
+from bot.core.release.pep440 import Pep440Version
+from bot.core.release.versioning import Version, is_valid
 from bot.errors import InputError, Problem
 
 

@@ -50,8 +50,8 @@ from pydantic import BaseModel, ConfigDict
 from scipy import stats as sps
 from scipy.optimize import brentq
 
-from bot.core.compare import Comparison, compare_results
-from bot.core.compare_models import MetricComparison
+from bot.core.comparison.compare import Comparison, compare_results
+from bot.core.comparison.models import MetricComparison
 from bot.core.config import CompareConfig
 from bot.core.results import Results, Sample, SuiteResult, TaskResult
 

@@ -44,7 +44,7 @@ from bot.core.edits import (
 from bot.core.embed import extract
 from bot.core.forge import PullRequest
 from bot.core.proposals import Patcher, patch_summary
-from bot.core.release import (
+from bot.core.release.plan import (
     RELEASE_PR_BRANCH,
     ChangeSummary,
     MergedPR,

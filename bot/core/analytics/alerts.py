@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from bot.core.analytics.effectiveness import rolled_back_versions
+from bot.core.analytics.trends import RunSummary, failing_streaks
 from bot.core.config import Config
-from bot.core.effectiveness import rolled_back_versions
 from bot.core.records import MonitorRecord, ReleaseRecord
-from bot.core.trends import RunSummary, failing_streaks
 
 AlertKind = Literal["rollback_rate", "metric_drop", "waiting", "failing_task"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from bot.core.compare_models import (
+from bot.core.comparison.models import (
     Comparison,
     Interval,
     MetricComparison,

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.core.compare import suite_score
+from bot.core.comparison.compare import suite_score
 from bot.core.records import MonitorRecord, monitor_path
 from bot.core.results import Results, SuiteResult
 

@@ -15,15 +15,15 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.core import policy
-from bot.core.alerts import ActiveAlert, rollback_rate
+from bot.core.analytics.alerts import ActiveAlert, rollback_rate
+from bot.core.analytics.effectiveness import Effectiveness, rolled_back_versions
+from bot.core.analytics.trends import Point, RunSummary, series
 from bot.core.bisect import summary as bisect_summary
 from bot.core.config import Config
-from bot.core.effectiveness import Effectiveness, rolled_back_versions
 from bot.core.embed import embed, extract
 from bot.core.limits import release_slots
 from bot.core.records import MonitorRecord, ReleaseRecord
 from bot.core.render import render
-from bot.core.trends import Point, RunSummary, series
 
 MARKER = "dashboard"
 LABEL = "improve-dashboard"

@@ -8,8 +8,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.core.analytics.trends import RunSummary, drift, failure_counts, series
 from bot.core.config import Config
-from bot.core.trends import RunSummary, drift, failure_counts, series
 
 LABEL = "improve-opportunity"
 MARKER = "opportunity"

@@ -1,0 +1,3 @@
+"""COMPARE: baseline results against candidate results. The decision and its statistics
+(``compare``, ``stats``, ``sequential``), what it says (``models``) and its Markdown report
+(``report``). Pure."""
