@@ -244,6 +244,23 @@ def test_no_import_circle(tree: tuple[dict, set[str]]) -> None:
     assert cycles(graph) == []
 
 
+def second_homes(core: Path) -> list[str]:
+    """Modules of the core named like another one of it (``stats.py`` beside
+    ``comparison/stats.py``): a module that moved into a package leaves no shim behind, so each
+    has one home and one import path."""
+    homes: dict[str, list[str]] = {}
+    for path in sorted(core.rglob("*.py")):
+        if path.name != "__init__.py" and "__pycache__" not in path.parts:
+            homes.setdefault(path.stem, []).append(path.relative_to(core).as_posix())
+    return [" and ".join(paths) for paths in homes.values() if len(paths) > 1]
+
+
+def test_each_core_module_has_one_home() -> None:
+    assert second_homes(BOT / "core") == []
+    assert {p.name for p in (BOT / "core").iterdir() if (p / "__init__.py").is_file()} >= {
+        "comparison", "release", "analytics"}
+
+
 def test_no_stage_imports_another_stage(tree: tuple[dict, set[str]]) -> None:
     imports, stages = tree
     assert stage_imports(imports, stages) == []
@@ -287,4 +304,7 @@ def test_the_checks_catch_what_they_are_for(tmp_path: Path) -> None:
                                               "bot.stages.two imports bot.stages.one"]
     assert core_violations(imports) == ["bot.core.a imports bot.adapters.io_",
                                         "bot.core.a imports subprocess"]
+    (pkg / "core" / "grouped").mkdir()
+    (pkg / "core" / "grouped" / "a.py").write_text("")
+    assert second_homes(pkg / "core") == ["a.py and grouped/a.py"]
 
