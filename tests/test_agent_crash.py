@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import opportunities as opp
+from bot.core.analytics import opportunities as opp
 from bot.core.render import find_marker, render
 from bot.demo import sample
 from bot.sandbox.events import build_event
