@@ -20,6 +20,7 @@ from pydantic import (
 from bot.core.formats import FORMATS, FormatName
 from bot.core.formats.custom import path_steps
 from bot.core.globs import check_glob, match_any
+from bot.core.matrix import expand, expanded_id, matrix_env, render, unknown_keys
 from bot.core.strict import Strict
 from bot.core.yamldoc import Document, parse_yaml, validate_document
 from bot.errors import InputError, Problem
@@ -112,6 +113,7 @@ class Scorer(Strict):
 
 
 Command = str | list[str]
+MatrixItem = str | int | float
 
 
 def command_argv(run: Command) -> list[str]:
@@ -169,6 +171,15 @@ class ResultsFile(Strict):
         return [(n, d, k) for n, d, k in FORMATS[self.format].metrics]
 
 
+def _render_command(run: Command, combo: dict[str, str]) -> list[str]:
+    """The command's argv with the combination's values in. A value has no spaces, quotes or
+    backslashes (bot/core/matrix.py), so filling a string in before splitting it gives the same
+    words as filling each word in: a value never makes or joins an argument."""
+    if isinstance(run, str):
+        return command_argv(render(run, combo))
+    return [render(arg, combo) for arg in run]
+
+
 class Task(Strict):
     id: str = Field(pattern=ID_PATTERN)
     run: Command
@@ -185,8 +196,54 @@ class Task(Strict):
     metric: str | None = None
     timeout: float | None = Field(None, gt=0)
     env: dict[str, str] = Field(default_factory=dict)
+    # one task per combination (bot/core/matrix.py): ``{dataset: [a, b], fold: [0, 1]}``, with
+    # optional ``exclude``/``include`` lists; ``${{ matrix.KEY }}`` in run, cases and env
+    matrix: dict[str, list[MatrixItem] | list[dict[str, MatrixItem]]] | None = None
 
     _cmd = field_validator("run")(_check_command)
+
+    @field_validator("matrix")
+    @classmethod
+    def _matrix(cls, v: dict | None) -> dict | None:
+        if v is not None:
+            expand(v)  # refused here, so the error names the field
+        return v
+
+    def _templated(self) -> list[tuple[str, str]]:
+        """(field, text) of what may name the matrix's values."""
+        out = [("run", arg) for arg in ([self.run] if isinstance(self.run, str) else self.run)]
+        out += [("cases", self.cases)] if self.cases else []
+        return out + [(f"env.{k}", v) for k, v in self.env.items()]
+
+    @model_validator(mode="after")
+    def _templates(self) -> Task:
+        keys = list(expand(self.matrix)[0]) if self.matrix is not None else []
+        for where, text in self._templated():
+            unknown = unknown_keys([text], keys)
+            if unknown and self.matrix is None:
+                raise ValueError(f"{where}: '${{{{ matrix.{unknown[0]} }}}}' needs a 'matrix'")
+            if unknown:
+                raise ValueError(f"{where}: the matrix has no key {unknown[0]!r} "
+                                 f"(it has: {', '.join(keys)})")
+        return self
+
+    def expanded(self) -> list[Task]:
+        """The task itself, or one task per combination of its matrix: ``id[key=value,...]``,
+        its templates filled in (in each argv element, never through a shell) and the values
+        in its environment (``IMPROVE_MATRIX_<KEY>``)."""
+        if self.matrix is None:
+            return [self]
+        out = []
+        for combo in expand(self.matrix):
+            out.append(self.model_copy(update={
+                "id": expanded_id(self.id, combo),
+                "run": _render_command(self.run, combo),
+                "cases": render(self.cases, combo) if self.cases else None,
+                "env": {**matrix_env(combo),
+                        **{k: render(v, combo) for k, v in self.env.items()}},
+                "matrix": None,
+            }))
+        return out
 
     @model_validator(mode="after")
     def _cases_need_scorer(self) -> Task:
@@ -260,6 +317,8 @@ class BenchmarkSuite(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> BenchmarkSuite:
+        # a task with a matrix is the tasks of its combinations from here on
+        self.tasks = [one for t in self.tasks for one in t.expanded()]
         _unique((t.id for t in self.tasks), "task id")
         _unique((m.name for m in self.metrics), "metric")
         self._format_metrics()
