@@ -100,3 +100,28 @@ def test_a_configuration_that_is_not_utf8_is_bad_input_naming_the_file(
     err = capsys.readouterr().err
     assert f"{name}: not UTF-8 text: byte 0xe9 at offset 27" in err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_a_test_matrix_that_disagrees_with_test_shards_is_a_warning(
+    make_repo: Callable[..., Path],
+) -> None:
+    from bot.core.workflows import TEST_WORKFLOW, render_workflows
+
+    workflow = render_workflows(shards=2)[TEST_WORKFLOW]
+    line = workflow.splitlines().index("        shard: [1, 2]") + 1
+    repo = make_repo({".github/improve.yml": "test:\n  shards: 3\n", TEST_WORKFLOW: workflow})
+    proc = improve(repo, "validate")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("ok: ")
+    assert f"warning: {TEST_WORKFLOW}:{line}: jobs.test.strategy.matrix.shard: the matrix " \
+           "runs 2 shard(s) (1, 2) but test.shards in .github/improve.yml is 3" in proc.stderr
+    # in Actions: an annotation on the matrix's line
+    env = {**os.environ, "GITHUB_ACTIONS": "true"}
+    proc = subprocess.run([sys.executable, "-m", "bot", "validate"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert f"::warning file={TEST_WORKFLOW},line={line},title=improve validate::the matrix " \
+           "runs 2 shard(s)" in proc.stdout
+    # in step again: no warning
+    (repo / TEST_WORKFLOW).write_text(render_workflows(shards=3)[TEST_WORKFLOW])
+    assert "warning" not in improve(repo, "validate").stderr

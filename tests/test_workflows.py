@@ -125,6 +125,25 @@ def test_test_shards_sets_the_matrix() -> None:
         render_workflows(shards=0)
 
 
+def test_setup_cache_turns_the_cache_step_on_keyed_by_the_lock_files() -> None:
+    def cache_step(files: dict[str, str]) -> dict:
+        test = yaml.safe_load(files[".github/workflows/improve-test.yml"])
+        (step,) = [s for s in test["jobs"]["test"]["steps"] if "actions/cache@" in s["uses"]]
+        return step
+
+    off = cache_step(render_workflows())
+    assert off["if"] is False
+    on = cache_step(render_workflows(setup_cache=["requirements*.txt", "it's.lock"]))
+    assert on["if"] is True
+    assert on["with"] == {
+        "path": "${{ runner.temp }}/improve-cache",
+        "key": "improve-setup-${{ runner.os }}-${{ hashFiles('.github/improve.yml', "
+               "'requirements*.txt', 'it''s.lock') }}"}
+    # the bot keeps its environments in the folder the step restores and saves
+    test = yaml.safe_load(render_workflows()[".github/workflows/improve-test.yml"])
+    assert bot_step(test)["env"] == {"IMPROVE_CACHE_DIR": on["with"]["path"]}
+
+
 # the permissions each job may hold, no more
 PERMISSIONS = {
     "improve-test.yml": {"contents": "read"},
@@ -321,7 +340,9 @@ def test_zizmor_finds_nothing(persona: str) -> None:
 
 
 def test_zizmor_finds_nothing_in_what_users_get(tmp_path: Path) -> None:
-    for rel, text in render_workflows(f"acme/improve@{SHA}", version="v1.0.0").items():
+    # with the setup environment's cache step on, as a project with setup.cache gets it
+    for rel, text in render_workflows(f"acme/improve@{SHA}", version="v1.0.0",
+                                      setup_cache=["requirements*.txt"]).items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text, encoding="utf-8")
     proc = subprocess.run(
@@ -345,3 +366,34 @@ def test_check_jsonschema_accepts_them(schema: str, paths: list[str]) -> None:
         capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("rendered", "config", "fields"), [
+    ({}, {}, []),
+    ({"shards": 3, "setup_cache": ["a.lock"]}, {"shards": 3, "setup_cache": ["a.lock"]}, []),
+    ({"shards": 2}, {"shards": 3}, ["jobs.test.strategy.matrix.shard"]),
+    ({"shards": 4}, {"shards": 1}, ["jobs.test.strategy.matrix.shard"]),
+    ({}, {"setup_cache": ["a.lock"]}, ["jobs.test.steps"]),                  # off, wanted on
+    ({"setup_cache": ["a.lock"]}, {}, ["jobs.test.steps"]),                  # on, not wanted
+    ({"setup_cache": ["a.lock"]}, {"setup_cache": ["b.lock"]}, ["jobs.test.steps"]),
+    ({"shards": 2}, {"setup_cache": ["a"]},
+     ["jobs.test.strategy.matrix.shard", "jobs.test.steps"]),
+])
+def test_workflow_drift_names_what_differs_from_the_configuration(rendered, config, fields):
+    from bot.core.workflows import TEST_WORKFLOW, workflow_drift
+
+    text = render_workflows(**rendered)[TEST_WORKFLOW]
+    found = workflow_drift(text, config.get("shards", 1), config.get("setup_cache", []))
+    assert [p.field for p in found] == fields
+    assert all(p.file == TEST_WORKFLOW and p.line for p in found)
+
+
+def test_workflow_drift_says_nothing_of_a_workflow_it_cannot_read():
+    from bot.core.workflows import workflow_drift
+
+    for text in ("", "jobs: [", "name: x\n", "jobs:\n  other: {}\n"):
+        assert workflow_drift(text, 3, ["a.lock"]) == []
+    old = render_workflows()[".github/workflows/improve-test.yml"]
+    without_step = old.replace("actions/cache@", "actions/other@")
+    assert [p.message.split(" but ")[0] for p in workflow_drift(without_step, 1, ["a"])] == \
+        ["the setup cache step is missing"]

@@ -89,12 +89,14 @@ def run(args: argparse.Namespace) -> int:
             return None
 
     version_file = version_file_for(read)
-    # a configuration already there sets the test workflow's matrix (test.shards)
+    # a configuration already there sets the test workflow's matrix (test.shards) and its
+    # setup cache's key (setup.cache)
     from bot.core.config import read_config
 
-    shards = read_config(read).test.shards
+    existing = read_config(read)
     files = init_files(default_branch=branch, action=action, version=f"v{__version__}",
-                       version_file=version_file, shards=shards)
+                       version_file=version_file, shards=existing.test.shards,
+                       setup_cache=existing.setup.cache)
     plan = plan_init(files, (p for p in files if (root / p).exists() or (root / p).is_symlink()))
     for rel, text in plan.write.items():
         target = root / rel

@@ -33,6 +33,13 @@ def run(args: argparse.Namespace) -> int:
     from bot.stages.validate import validate_tree
 
     report = validate_tree(args.repo, args.paths)
+    for w in report.warnings:
+        if in_actions():
+            where = f" (field {w.field})" if w.field else ""
+            command("warning", w.message + where, file=w.file, line=w.line,
+                    title="improve validate")
+        else:
+            print(f"warning: {w}", file=sys.stderr)
     if report.problems:
         if in_actions():
             # one annotation per problem: GitHub shows each on the file's line in the PR's diff

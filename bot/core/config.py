@@ -262,6 +262,10 @@ class SetupConfig(Strict):
             why = check_glob(pattern)
             if why:
                 raise ValueError(f"{pattern!r}: {why}")
+            # the globs go into the test workflow's hashFiles() expression as they are
+            if any(c in pattern for c in "{}\n\r$"):
+                raise ValueError(f"{pattern!r}: braces, $ and line breaks cannot be in a lock "
+                                 "file's glob")
         return v
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import tomllib
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,9 +160,11 @@ def init_files(
     version: str | None = None,
     version_file: VersionFile | str = "pyproject.toml",
     shards: int = 1,
+    setup_cache: Sequence[str] = (),
 ) -> dict[str, str]:
     """Every file ``improve init`` offers, by repository path. ``shards``: the configuration's
-    ``test.shards`` (the test workflow's matrix), when the repository has a configuration."""
+    ``test.shards`` (the test workflow's matrix), and ``setup_cache`` its ``setup.cache`` (the
+    key of the test workflow's cache), when the repository has a configuration."""
     if isinstance(version_file, str):
         version_file = VersionFile(path=version_file)
     release = ReleaseConfig(version_files=[version_file])
@@ -170,7 +172,7 @@ def init_files(
     if version_file.path == "VERSION":
         files["VERSION"] = FIRST_VERSION  # left alone when it exists (plan_init)
     files.update(render_workflows(action=action, default_branch=default_branch, version=version,
-                                  shards=shards))
+                                  shards=shards, setup_cache=setup_cache))
     files.update(request_form())
     files[BENCHMARK_SUITE] = render("init_benchmark.yaml.j2", task=BENCHMARK_TASK)
     files[BENCHMARK_TASK] = render("init_example_task.py.j2")

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from bot.adapters import runner
 from bot.core.config import CONFIG_PATH, CONFIG_PATHS, Config
+from bot.core.workflows import TEST_WORKFLOW, workflow_drift
 from bot.errors import InputError, Problem
-from bot.stages.context import local_config
+from bot.stages.context import local_config, read_input_text
 from bot.stages.suites import load_tree_suites, prepare
 
 
@@ -19,6 +20,8 @@ from bot.stages.suites import load_tree_suites, prepare
 class Report:
     problems: list[Problem] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
+    # what is not wrong but not as configured either (exit 0): the installed workflows
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def validate_tree(root: Path, extra: Sequence[Path] = ()) -> Report:
@@ -31,6 +34,7 @@ def validate_tree(root: Path, extra: Sequence[Path] = ()) -> Report:
                                   f"{CONFIG_PATH})")
         else:
             report.checked.append(f"configuration {name}")
+        report.warnings.extend(installed_workflow_drift(root, config, name or CONFIG_PATH))
     except InputError as exc:
         report.problems.extend(exc.problems)
     suites, problems = load_tree_suites(root, config)
@@ -46,6 +50,16 @@ def validate_tree(root: Path, extra: Sequence[Path] = ()) -> Report:
     for path in extra:
         report.problems.extend(validate_extra(root, path, config, report))
     return report
+
+
+def installed_workflow_drift(root: Path, config: Config, config_file: str) -> list[Problem]:
+    """The installed test workflow against the configuration (test.shards, setup.cache); none
+    when the repository has no such workflow."""
+    path = root / TEST_WORKFLOW
+    if not path.is_file():
+        return []
+    text = read_input_text(path, TEST_WORKFLOW)
+    return workflow_drift(text, config.test.shards, config.setup.cache, config_file)
 
 
 def validate_extra(root: Path, path: Path, config: Config, report: Report) -> list[Problem]:
