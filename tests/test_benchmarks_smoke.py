@@ -48,6 +48,8 @@ SMOKE: dict[str, tuple[list[str], set[str]]] = {
     "bench_changelog.py": (["history"], {"history_ms", "history_in_process_ms", "releases"}),
     "bench_handle.py": ([], {"version_ms", "ignored_ms", "modules_ignored"}),
     "bench_tool_results.py": ([], {"json_ms", "promptfoo-real_ms", "inspect-real_ms"}),
+    "bench_eval_cases.py": ([], {"batch_s", "per_case_ms", "per_case_full_s", "speedup",
+                                 "read_ms"}),
 }
 # the second entry point of the benchmarks that have two
 MORE: dict[str, tuple[str, list[str], set[str]]] = {
