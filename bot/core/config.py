@@ -112,7 +112,8 @@ class CompareConfig(Strict):
     )
     max_repeats: int = Field(
         50, ge=1, le=1000,
-        description="Runs per task and side at most when more repeats settle an unclear verdict.",
+        description="Runs per task and side at most, on average over a suite's tasks, when "
+        "more repeats settle an unclear verdict (a very noisy task may get more than the rest).",
     )
     max_minutes: float = Field(
         20.0, gt=0,

@@ -73,7 +73,8 @@ Extra = Mapping[TaskKey, Sequence[Sample]]
 @dataclass(frozen=True)
 class SequentialConfig:
     """``max_looks``: comparisons at most, the first included. ``max_repeats``: runs per task
-    and side at most. A round adds, per suite, as many runs as the first look had."""
+    and side at most, on average over a suite's tasks (Neyman allocation may give one noisy
+    task more). A round adds, per suite, as many runs as the first look had."""
 
     max_looks: int = 10
     max_repeats: int = 50
@@ -175,10 +176,11 @@ def round_settings(config: CompareConfig, rounds: Sequence[Round]) -> CompareCon
 
 
 def may_look_again(base: Results, cand: Results, seq: SequentialConfig) -> bool:
-    """Whether any suite could get a later look: a benchmark suite on both sides with a task
-    that can have more runs, and not 2 to ``MIN_TASKS - 1`` tasks (see :func:`settleable`).
-    When none could, the one look is the whole evaluation and compares at the full confidence
-    (a stricter first look would only leave more verdicts unsettled)."""
+    """Whether any suite could get a later look: a benchmark suite on both sides with runs
+    left in its budget (``max_repeats`` a task on average), and not 2 to ``MIN_TASKS - 1``
+    tasks (see :func:`settleable`). When none could, the one look is the whole evaluation and
+    compares at the full confidence (a stricter first look would only leave more verdicts
+    unsettled)."""
     for b in base.suites:
         c = cand.suite(b.id)
         if b.kind != "benchmark" or c is None or c.kind != "benchmark":
@@ -188,7 +190,8 @@ def may_look_again(base: Results, cand: Results, seq: SequentialConfig) -> bool:
         paired = set(bt) & set(ct)
         if not paired or 1 < len(paired) < MIN_TASKS:
             continue
-        if any(min(len(bt[t].samples), len(ct[t].samples)) < seq.max_repeats for t in paired):
+        runs = sum(min(len(bt[t].samples), len(ct[t].samples)) for t in paired)
+        if runs < seq.max_repeats * len(paired):
             return True
     return False
 
@@ -239,64 +242,127 @@ def _variances(task: TaskResult, other: TaskResult, name: str,
     return total / df, df
 
 
+def shrunk_variances(pairs: Mapping[str, tuple[TaskResult, TaskResult]], name: str,
+                     timing: bool) -> tuple[dict[str, float], float]:
+    """Per task, the variance of one run of ``name`` (pooled over both sides) shrunk toward the
+    suite's typical one (the median over tasks) by ``PRIOR_DF`` degrees of freedom, so that a
+    few identical runs (five passes of a pass/fail task) do not read as no noise; and that
+    typical variance. A task without two runs a side gets the typical one."""
+    got = {tid: _variances(b, c, name, timing) for tid, (b, c) in pairs.items()}
+    known = [v for v, _ in (g for g in got.values() if g is not None)]
+    typical = float(np.median(known)) if known else 0.0
+    if typical <= 0.0 and known:
+        typical = float(np.mean(known))
+    out: dict[str, float] = {}
+    for tid, g in got.items():
+        if g is None or typical <= 0.0:
+            out[tid] = typical
+        else:
+            v, df = g
+            out[tid] = (df * v + PRIOR_DF * typical) / (df + PRIOR_DF)
+    return out, typical
+
+
 def spreads(pairs: Mapping[str, tuple[TaskResult, TaskResult]], metrics: Sequence[str],
             timing: Mapping[str, bool]) -> dict[str, float]:
     """Per task, the spread Neyman allocation shares runs by: for each metric the task's
-    variance over the suite's typical one (the median over tasks), shrunk toward 1 by
-    ``PRIOR_DF`` degrees of freedom; the square root of their mean over the metrics. A task
-    without two runs a side counts as typical."""
+    shrunk variance (:func:`shrunk_variances`) over the suite's typical one; the square root of
+    their mean over the metrics. Without any noise measured, every task counts as typical."""
     rel: dict[str, float] = {tid: 0.0 for tid in pairs}
     for name in metrics:
-        got = {tid: _variances(b, c, name, timing.get(name, False))
-               for tid, (b, c) in pairs.items()}
-        known = [v for v, _ in (g for g in got.values() if g is not None)]
-        typical = float(np.median(known)) if known else 0.0
-        if typical <= 0.0 and known:
-            typical = float(np.mean(known))
-        for tid, g in got.items():
-            if g is None or typical <= 0.0:
-                rel[tid] += 1.0
-            else:
-                v, df = g
-                rel[tid] += (df * v / typical + PRIOR_DF) / (df + PRIOR_DF)
+        var, typical = shrunk_variances(pairs, name, timing.get(name, False))
+        for tid in pairs:
+            rel[tid] += var[tid] / typical if typical > 0.0 else 1.0
     return {tid: math.sqrt(r / max(1, len(metrics))) for tid, r in rel.items()}
 
 
-def futile(pairs: Mapping[str, tuple[TaskResult, TaskResult]], metric: MetricComparison,
-           final_z: float, max_repeats: int) -> bool:
-    """Whether even the whole budget could not settle ``metric``: predicted at ``max_repeats``
-    runs a task and side, the last look's interval (boundary ``final_z``, Student's t over the
-    tasks) would be wider than both the tolerance (so a true no-change could not be accepted)
-    and the distance of the current estimate from the tolerance. The prediction splits the
-    spread of the per-task deltas into the runs' noise, which more runs shrink, and the tasks'
-    disagreement, which they do not.
+def noise_at_budget(pairs: Mapping[str, tuple[TaskResult, TaskResult]],
+                    metric: MetricComparison, budget: int) -> float:
+    """The runs' noise in the suite's mean delta once ``budget`` runs a side are spent on the
+    suite, shared by Neyman allocation (a task's runs in proportion to its shrunk spread, never
+    fewer than it has): the mean over tasks of 2 var_i / n_i, over the number of tasks."""
+    var, _ = shrunk_variances(pairs, metric.name, metric.kind == "timing")
+    sd = {tid: math.sqrt(v) for tid, v in var.items()}
+    total = sum(sd.values())
+    noise = 0.0
+    for tid, (b, c) in pairs.items():
+        have = min(len(b.samples), len(c.samples))
+        runs = max(have, budget * sd[tid] / total if total > 0 else budget / len(pairs), 1)
+        noise += 2.0 * var[tid] / runs
+    return noise / len(pairs) ** 2
 
-    Stopping for futility only ever gives up an accept or a reject, never adds one: the error
-    rates hold (the boundaries are non-binding). False with fewer than two tasks or without
-    two runs a side (no estimate of the noise)."""
+
+def futile(pairs: Mapping[str, tuple[TaskResult, TaskResult]], metric: MetricComparison,
+           final_z: float, budget: int) -> bool:
+    """Whether even the whole budget (``budget`` runs a side on the suite) could not accept
+    ``metric`` unchanged: the last look's interval, predicted from the runs' noise at the
+    budget (:func:`noise_at_budget`; boundary ``final_z``, Student's t over the tasks), would
+    be wider on each side than the tolerance. Runs that noisy for their tolerance (pass/fail
+    runs judged to 0.01) settle only changes far past it, which a look at the full confidence
+    settles as well as the budget would: chasing them with more runs, on an estimate that
+    noisy, spends the budget on changes that do nothing.
+
+    It depends on the runs' spread only, never on the estimate, so deciding on it keeps the
+    error rates (and stopping only ever gives up an accept or a reject, never adds one). The
+    tasks' disagreement (true deltas that differ by task, which more runs do not shrink) is
+    left out: estimated from a few runs, noise alone reads as disagreement in about one trial
+    of four of a change that does nothing (the calibration benchmark), and the budget bounds
+    what a real one costs. False with fewer than two tasks."""
     if len(pairs) < 2:
         return False
-    timing = metric.kind == "timing"
-    sign = 1.0 if metric.direction == "higher" else -1.0
-    deltas, noise, runs = [], [], []
-    for b, c in pairs.values():
-        xb = np.array(b.values(metric.name), dtype=float)
-        xc = np.array(c.values(metric.name), dtype=float)
-        if timing:
-            xb, xc = np.log(xb[xb > 0]), np.log(xc[xc > 0])
-        if xb.size < 2 or xc.size < 2:
-            return False
-        deltas.append(sign * (float(np.mean(xc)) - float(np.mean(xb))))
-        noise.append(float(np.var(xb, ddof=1)) / xb.size + float(np.var(xc, ddof=1)) / xc.size)
-        runs.append(min(xb.size, xc.size))
-    n = len(deltas)
-    d, v, r = np.array(deltas), np.array(noise), np.array(runs, dtype=float)
-    disagreement = max(0.0, float(np.var(d, ddof=1)) / n - float(np.mean(v)) / n)
-    at_max = float(np.mean(v * r / np.maximum(r, max_repeats))) / n
-    half = float(sps.t.isf(sps.norm.sf(final_z), n - 1)) * math.sqrt(disagreement + at_max)
-    margin = math.log1p(metric.tolerance) if timing else metric.tolerance
-    gap = abs(float(np.mean(d)) + margin)
-    return half > max(margin, gap)
+    n = len(pairs)
+    half = float(sps.t.isf(sps.norm.sf(final_z), n - 1)) * math.sqrt(
+        noise_at_budget(pairs, metric, budget))
+    margin = math.log1p(metric.tolerance) if metric.kind == "timing" else metric.tolerance
+    return half > margin
+
+
+def _unclear(comparison: Comparison) -> list[tuple[str, list[MetricComparison]]]:
+    """The suites more runs could settle, each with its unclear gating metrics."""
+    out = []
+    for sc in comparison.suites:
+        unclear = [m for m in sc.metrics if m.verdict == "unclear" and m.gate]
+        if sc.verdict == "inconclusive" and sc.present == "both" and unclear:
+            out.append((sc.id, unclear))
+    return out
+
+
+def beyond_budget(comparison: Comparison, base: Results, cand: Results, seq: SequentialConfig,
+                  final_z: float) -> bool:
+    """Every suite left unsettled has a metric the whole budget could not accept unchanged
+    (:func:`futile`): then no look but the first will come."""
+    unclear = _unclear(comparison)
+    return bool(unclear) and all(
+        any(futile(pairs, m, final_z, seq.max_repeats * len(pairs)) for m in metrics)
+        for sid, metrics in unclear if (pairs := _pairs(base, cand, sid)))
+
+
+def _pairs(base: Results, cand: Results,
+           suite: str) -> dict[str, tuple[TaskResult, TaskResult]]:
+    """The suite's tasks that passed on both sides, by id (sorted)."""
+    b, c = base.suite(suite), cand.suite(suite)
+    assert b is not None and c is not None
+    btasks = {t.id: t for t in b.tasks if t.status == "ok"}
+    ctasks = {t.id: t for t in c.tasks if t.status == "ok"}
+    return {t: (btasks[t], ctasks[t]) for t in sorted(set(btasks) & set(ctasks))}
+
+
+def _neyman(pairs: Mapping[str, tuple[TaskResult, TaskResult]], spread: Mapping[str, float],
+            step: int, budget: int) -> dict[str, int]:
+    """Runs a side to add per task: the suite's runs brought up by ``step`` (never past
+    ``budget``), each task's target in proportion to its spread, less what it has."""
+    have = {t: min(len(bt.samples), len(ct.samples)) for t, (bt, ct) in pairs.items()}
+    total = min(sum(have.values()) + step, budget)
+    left = budget - sum(have.values())
+    weight = sum(spread.values())
+    add: dict[str, int] = {}
+    for tid in sorted(pairs, key=lambda t: (-spread[t], t)):
+        target = math.ceil(total * spread[tid] / weight) if weight > 0 else total
+        k = min(max(0, target - have[tid]), left)
+        if k > 0:
+            add[tid] = k
+            left -= k
+    return add
 
 
 def plan_more(comparison: Comparison, base: Results, cand: Results,
@@ -304,41 +370,31 @@ def plan_more(comparison: Comparison, base: Results, cand: Results,
     """Runs per side to add, per task, for the next look; empty when nothing would help or
     the budget is spent. Per unsettled suite, the round brings the suite's runs per side up by
     ``repeat`` a task, shared out in proportion to the tasks' spreads (Neyman allocation),
-    never past ``max_repeats`` a task. A task's extra runs are priced at its runs' mean
-    duration, and planned only when they all fit in the time budget; the noisiest tasks are
-    served first. With ``final_z`` (the last look's boundary) and ``seq.futility``, a suite
-    with an unclear metric that even the whole budget could not settle gets no more runs."""
+    never past ``max_repeats`` a task on average (one very noisy task may take many more runs
+    than the rest: that is where the suite's uncertainty is). A task's extra runs are priced
+    at its runs' mean duration, and planned only when they all fit in the time budget; the
+    noisiest tasks are served first. With ``final_z`` (the last look's boundary) and
+    ``seq.futility``, a suite with an unclear metric that even the whole budget could not
+    settle gets no more runs."""
     plan: dict[TaskKey, int] = {}
-    budget = seq.max_seconds - _seconds(base) - _seconds(cand)
-    for sc in comparison.suites:
-        if sc.verdict != "inconclusive" or sc.present != "both":
-            continue
-        unclear = [m.name for m in sc.metrics if m.verdict == "unclear" and m.gate]
-        if not unclear:
-            continue
-        b, c = base.suite(sc.id), cand.suite(sc.id)
-        assert b is not None and c is not None
-        timing = {m.name: m.kind == "timing" for m in sc.metrics}
-        btasks = {t.id: t for t in b.tasks if t.status == "ok"}
-        ctasks = {t.id: t for t in c.tasks if t.status == "ok"}
-        pairs = {t: (btasks[t], ctasks[t]) for t in sorted(set(btasks) & set(ctasks))}
+    seconds = seq.max_seconds - _seconds(base) - _seconds(cand)
+    for sid, unclear in _unclear(comparison):
+        pairs = _pairs(base, cand, sid)
         if not pairs:
             continue
+        budget = seq.max_repeats * len(pairs)
         if final_z is not None and seq.futility and any(
-                futile(pairs, m, final_z, seq.max_repeats) for m in sc.metrics
-                if m.name in unclear):
+                futile(pairs, m, final_z, budget) for m in unclear):
             continue
-        spread = spreads(pairs, unclear, timing)
-        have = {t: min(len(bt.samples), len(ct.samples)) for t, (bt, ct) in pairs.items()}
-        total = sum(have.values()) + max(1, c.repeat) * len(pairs)
-        weight = sum(spread.values())
-        for tid in sorted(pairs, key=lambda t: (-spread[t], t)):
-            target = math.ceil(total * spread[tid] / weight) if weight > 0 else total
-            add = min(max(0, target - have[tid]), seq.max_repeats - have[tid])
+        spread = spreads(pairs, [m.name for m in unclear],
+                         {m.name: m.kind == "timing" for m in unclear})
+        suite = cand.suite(sid)
+        repeat = max(1, suite.repeat) if suite is not None else 1
+        for tid, add in _neyman(pairs, spread, repeat * len(pairs), budget).items():
             cost = 2 * add * _mean_duration(*pairs[tid])
-            if add > 0 and cost <= budget:
-                plan[(sc.id, tid)] = add
-                budget -= cost
+            if cost <= seconds:
+                plan[(sid, tid)] = add
+                seconds -= cost
     return plan
 
 
@@ -370,6 +426,12 @@ def run_sequential(base: Results, cand: Results, config: CompareConfig, seq: Seq
     first = look_confidence(config, looks, 1)
     final_z = boundaries(looks, round((1.0 - config.confidence) / 2, 12))[-1]
     comparison = compare_results(base, cand, first, **compare_kwargs)  # type: ignore[arg-type]
+    if looks > 1 and seq.futility and settleable(comparison) and beyond_budget(
+            comparison, base, cand, seq, final_z):
+        # no later look will come: the one look is at the full confidence, as fixed repeats
+        # would compare (decided on the runs' spread alone, see futile)
+        looks, first = 1, config
+        comparison = compare_results(base, cand, first, **compare_kwargs)  # type: ignore[arg-type]
     outcome = SequentialOutcome(comparison, base, cand)
     outcome.rounds.append(Round(look=1, decision=comparison.decision,
                                 runs=_runs(base) + _runs(cand),
