@@ -13,7 +13,11 @@ scores (tolerance 0.01 by default; task levels uniform in [0.55, 0.9]):
 timings (floor 10%; log-normal runs, task levels 10-1000 ms):
   lognormal30   20 x 5, 30% coefficient of variation
   spikes        lognormal30 plus 5% of runs three times slower (a noisy neighbour)
-  drift         lognormal30, and the whole candidate side 8% slower (another runner)
+  drift         lognormal30, and the runner 8% slower from halfway through the first look on,
+                base and head interleaved as the TEST stage runs them (the same seeded
+                order, bot.core.evaluation.interleave): the step falls on both sides alike.
+                (Before, this shape put the whole candidate side 8% slower, which only a
+                baseline from another runner could do: timings are never reused so.)
 
 Scenarios per shape, each a true effect. Scores: ``boundary`` (effect = -tolerance, the
 worst change the gate may accept: an accept is a false accept), ``none`` (no change: a reject
@@ -64,6 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.core.comparison.sequential import SequentialConfig, run_sequential  # noqa: E402
 from bot.core.config import CompareConfig  # noqa: E402
+from bot.core.evaluation import Unit, interleave  # noqa: E402
 from bot.core.results import Environment, Results, Sample, SuiteResult, TaskResult  # noqa: E402
 from bot.core.suites import Metric  # noqa: E402
 
@@ -79,31 +84,39 @@ class Shape:
     kind: str  # "score" or "timing"
     tasks: int
     repeats: int
-    noise: Callable[[np.random.Generator, int, int], np.ndarray]  # (tasks, runs) noise
-    cand_offset: float = 0.0  # timings: log offset of the whole candidate side
+    # noise for (the given tasks' indices, runs), shape (tasks, runs)
+    noise: Callable[[np.random.Generator, np.ndarray, int], np.ndarray]
+    # timings: the runner's slowdown (log) from halfway through the first look on; base and
+    # head run interleaved as the TEST stage runs them (bot.core.evaluation.interleave)
+    step: float = 0.0
     spikes: float = 0.0  # timings: fraction of runs three times slower
     pass_fail: bool = False
 
 
-def _gauss(sd: float) -> Callable[[np.random.Generator, int, int], np.ndarray]:
-    return lambda rng, n, r: rng.normal(0, sd, (n, r))
+Noise = Callable[[np.random.Generator, np.ndarray, int], np.ndarray]
 
 
-def _t3(sd: float) -> Callable[[np.random.Generator, int, int], np.ndarray]:
-    return lambda rng, n, r: rng.standard_t(3, (n, r)) * sd / np.sqrt(3.0)
+def _gauss(sd: float) -> Noise:
+    return lambda rng, tasks, r: rng.normal(0, sd, (tasks.size, r))
 
 
-def _outlier(sd: float) -> Callable[[np.random.Generator, int, int], np.ndarray]:
-    def draw(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
-        x = rng.normal(0, sd, (n, r))
-        x[0] *= 10.0
+def _t3(sd: float) -> Noise:
+    return lambda rng, tasks, r: rng.standard_t(3, (tasks.size, r)) * sd / np.sqrt(3.0)
+
+
+def _outlier(sd: float) -> Noise:
+    def draw(rng: np.random.Generator, tasks: np.ndarray, r: int) -> np.ndarray:
+        x = rng.normal(0, sd, (tasks.size, r))
+        # task 0 is the loud one, whichever tasks this draw is for (a later look asks for a
+        # few tasks only)
+        x[tasks == 0] *= 10.0
         return x
     return draw
 
 
-def _lognormal(cv: float) -> Callable[[np.random.Generator, int, int], np.ndarray]:
+def _lognormal(cv: float) -> Noise:
     s = float(np.sqrt(np.log1p(cv * cv)))
-    return lambda rng, n, r: rng.normal(0, s, (n, r))
+    return lambda rng, tasks, r: rng.normal(0, s, (tasks.size, r))
 
 
 def shapes(noise: float) -> list[Shape]:
@@ -116,7 +129,7 @@ def shapes(noise: float) -> list[Shape]:
         Shape("wide", "score", 200, 1, _gauss(noise)),
         Shape("lognormal30", "timing", 20, 5, _lognormal(0.3)),
         Shape("spikes", "timing", 20, 5, _lognormal(0.3), spikes=0.05),
-        Shape("drift", "timing", 20, 5, _lognormal(0.3), cand_offset=float(np.log(1.08))),
+        Shape("drift", "timing", 20, 5, _lognormal(0.3), step=float(np.log(1.08))),
     ]
 
 
@@ -130,6 +143,40 @@ class Source:
             self.levels = rng.uniform(0.55, 0.9, size=shape.tasks)
         else:
             self.levels = np.log(rng.uniform(10.0, 1000.0, size=shape.tasks))
+        # runs so far per task and side, and over the job (the runner's clock)
+        self.have = np.zeros(shape.tasks, dtype=int)
+        self.clock = 0
+        self.rounds = 0
+
+    def batch(self, runs: dict[int, int]) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """``runs[i]`` more runs of task i on each side. With a runner step, the runs happen in
+        the TEST stage's interleaved order (a fresh seed a round, as it does) and those after
+        the step are slower, on whichever side they fall."""
+        tasks = np.array(sorted(runs))
+        out: tuple[dict[int, np.ndarray], dict[int, np.ndarray]] = ({}, {})
+        for side, got in zip(("base", "cand"), out, strict=True):
+            for k in sorted(set(runs.values())):
+                idx = np.array([i for i in tasks if runs[i] == k])
+                for i, row in zip(idx, self.draw(side, idx, k), strict=True):
+                    got[int(i)] = row
+        if self.shape.step:
+            self._runner_step(runs, out)
+        for i, k in runs.items():
+            self.have[i] += k
+        self.rounds += 1
+        return out
+
+    def _runner_step(self, runs: dict[int, int],
+                     out: tuple[dict[int, np.ndarray], dict[int, np.ndarray]]) -> None:
+        units = [Unit("sim", str(i), int(self.have[i]) + r)
+                 for i, k in sorted(runs.items()) for r in range(k)]
+        order = interleave(units, units, seed=self.rounds)
+        switch = self.shape.tasks * self.shape.repeats  # half the first look's runs
+        for pos, (side, u) in enumerate(order):
+            if self.clock + pos >= switch:
+                row = out[0 if side == "base" else 1][int(u.task_id)]
+                row[u.repeat - int(self.have[int(u.task_id)])] *= float(np.exp(self.shape.step))
+        self.clock += len(order)
 
     def draw(self, side: str, tasks: np.ndarray, runs: int) -> np.ndarray:
         sh = self.shape
@@ -138,9 +185,9 @@ class Source:
             p = lv + (self.effect if side == "cand" else 0.0)
             if sh.pass_fail:
                 return (self.rng.random((tasks.size, runs)) < p).astype(float)
-            return p + sh.noise(self.rng, tasks.size, runs)
-        shift = (self.effect + sh.cand_offset) if side == "cand" else 0.0
-        logs = lv + shift + sh.noise(self.rng, tasks.size, runs)
+            return p + sh.noise(self.rng, tasks, runs)
+        shift = self.effect if side == "cand" else 0.0
+        logs = lv + shift + sh.noise(self.rng, tasks, runs)
         if sh.spikes:
             logs = logs + np.log(3.0) * (self.rng.random((tasks.size, runs)) < sh.spikes)
         return np.exp(logs)
@@ -161,20 +208,15 @@ def results_of(values: list[list[float]], metric: Metric, commit: str) -> Result
 def sequential(src: Source, config: CompareConfig, seq: SequentialConfig) -> tuple[str, int]:
     sh = src.shape
     metric = SCORE if sh.kind == "score" else TIMING
-    idx = np.arange(sh.tasks)
-    b = src.draw("base", idx, sh.repeats).tolist()
-    c = src.draw("cand", idx, sh.repeats).tolist()
+    first_b, first_c = src.batch({i: sh.repeats for i in range(sh.tasks)})
+    b = [first_b[i].tolist() for i in range(sh.tasks)]
+    c = [first_c[i].tolist() for i in range(sh.tasks)]
 
     def more(plan: dict[tuple[str, str], int]) -> tuple[dict, dict]:
-        extra_b: dict[tuple[str, str], list[Sample]] = {}
-        extra_c: dict[tuple[str, str], list[Sample]] = {}
-        for (sid, tid), runs in sorted(plan.items()):
-            i = np.array([int(tid[1:])])
-            for side, extra in (("base", extra_b), ("cand", extra_c)):
-                extra[(sid, tid)] = [
-                    Sample(status="ok", metrics={metric.name: float(v)}, duration_s=0.0)
-                    for v in src.draw(side, i, runs)[0]]
-        return extra_b, extra_c
+        drawn = src.batch({int(tid[1:]): runs for (_, tid), runs in plan.items()})
+        return tuple({("sim", f"t{i:03d}"): [
+            Sample(status="ok", metrics={metric.name: float(v)}, duration_s=0.0) for v in row]
+            for i, row in side.items()} for side in drawn)  # type: ignore[return-value]
 
     outcome = run_sequential(results_of(b, metric, "a"), results_of(c, metric, "b"), config,
                              seq, more)
@@ -227,13 +269,19 @@ def row_of(shape: Shape, counts: dict[str, dict[str, int]], runs: dict[str, floa
 
 
 def equal_error(shape: Shape, seq_row: dict, config: CompareConfig, max_looks: int,
-                max_repeats: int, args: argparse.Namespace) -> dict[str, float | int | None]:
+                max_repeats: int, args: argparse.Namespace,
+                fixed_row: dict | None = None) -> dict[str, float | int | None]:
     """R*, the fewest repeats at which one look is at most as inconclusive on no change as the
-    sequential method, and the runs ratio against it (see the module's docstring)."""
+    sequential method, and the runs ratio against it (see the module's docstring). The
+    suite's own repeats are judged on the fixed method's row (``fixed_row``, the very draws
+    the sequential method had): when the sequential method stays at one look (runs too noisy
+    for the budget), it is the fixed method, and R* is the suite's repeats."""
     one_look = SequentialConfig(max_looks=1)
     sizes = sorted({min(shape.repeats * m, max_repeats) for m in range(1, max_looks + 1)})
     target = seq_row["inconclusive_none"]
     cache: dict[int, float] = {}
+    if fixed_row is not None:
+        cache[shape.repeats] = fixed_row["inconclusive_none"]
 
     def inconclusive(r: int) -> float:
         if r not in cache:
@@ -242,7 +290,9 @@ def equal_error(shape: Shape, seq_row: dict, config: CompareConfig, max_looks: i
         return cache[r]
 
     lo, hi = 0, len(sizes) - 1
-    if inconclusive(sizes[hi]) > target:
+    if inconclusive(sizes[0]) <= target:
+        found: int | None = sizes[0]
+    elif inconclusive(sizes[hi]) > target:
         found = None
     else:
         while lo < hi:  # the first size at or under the target
@@ -306,7 +356,8 @@ def main() -> None:
                     shape, scenario, one_look if method == "fixed" else seq, config, args)
             row = row_of(shape, counts, runs, args.trials)
             if method == "sequential" and not args.no_ratio:
-                row |= equal_error(shape, row, config, args.max_looks, args.max_repeats, args)
+                row |= equal_error(shape, row, config, args.max_looks, args.max_repeats, args,
+                                   out.get(f"{shape.name}/fixed"))
             out[f"{shape.name}/{method}"] = row
             print(f"{shape.name:13s} {method:10s} " + " ".join(
                 f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
