@@ -398,17 +398,11 @@ def _refuse_unreadable(file: str, headings: list[Heading], max_level: int) -> No
                           "not a SemVer 2.0 version (MAJOR.MINOR.PATCH)")
 
 
-def parse_changelog(text: str, file: str = DEFAULT_FILE) -> Changelog:
-    """The release sections of a changelog, or an InputError naming the line that confused it."""
-    fmt = format_of(file)
-    heads = _rst_headings(text) if fmt == "rst" else _md_headings(text)
-    links_start = len(text) if fmt == "rst" else _links_start(text, heads[-1].end if heads
-                                                              else 0)
-    unreleased: Section | None = None
-    releases: list[Section] = []
-    seen: dict[tuple, Section] = {}
-    first: Section | None = None
-    first_key: tuple = ()
+def _section_marks(heads: list[Heading], file: str
+                   ) -> list[tuple[Heading, re.Match[str] | None]]:
+    """The headings that bound the sections: Unreleased and the releases (with their match), and
+    old non-SemVer versions at the releases' level (None: a boundary only). The newest release
+    fixes that level: a version deeper than one below it is inside an entry's body."""
     first_level = 0
     marks: list[tuple[Heading, re.Match[str] | None]] = []
     # a version that is not SemVer above the newest release could be the newest release: it is
@@ -432,13 +426,91 @@ def parse_changelog(text: str, file: str = DEFAULT_FILE) -> Changelog:
         marks.append((h, m))
     if first_level == 0:
         _refuse_unreadable(file, unreadable, 2)
-    line, line_off = 1, 0
-    style_of: dict[str, tuple[Section, tuple]] = {}
-    kinds_seen: dict[str, int] = {}
+    return marks
+
+
+def _release_section(h: Heading, m: re.Match[str], start: tuple[int, str | None], end: int,
+                     line: int) -> tuple[Section, tuple]:
+    """A release heading's section (from where it starts, with its anchor, to ``end``) and its
+    version's precedence key."""
+    ver, major, minor, patch, pre, opened, v_prefix, rest, link = m.group(
+        "ver", "major", "minor", "patch", "pre", "open", "v", "rest", "link")
+    date = _DATE.search(rest) if rest else None
+    key = (int(major), int(minor), int(patch), (1,)) if pre is None else precedence_key(
+        int(major), int(minor), int(patch), tuple(pre.split(".")))
+    return Section("release", h, start[0], end, h.line, line, ver,
+                   date.group(1) if date else None,
+                   tuple(_FLAG.findall(rest)) if "[" in rest else (),
+                   opened is not None, v_prefix is not None,
+                   rest.lstrip().startswith("(") if rest else False,
+                   link, start[1]), key
+
+
+def _check_unreleased(s: Section, unreleased: Section | None, first: Section | None,
+                      file: str) -> None:
+    """Refuses a second Unreleased section, and one below a release."""
+    if unreleased is not None:
+        raise _refuse(file, s.start_line, "a second Unreleased section (the first is at "
+                      f"line {unreleased.start_line})")
+    if first is not None:
+        raise _refuse(file, s.start_line, "the Unreleased section comes after release "
+                      f"{first.version} (line {first.start_line}); it "
+                      "belongs above the newest release")
+
+
+def _written_before(s: Section, key: tuple, first: Section, first_key: tuple,
+                    seen: dict[tuple, Section], file: str) -> bool:
+    """Whether an older release was already listed (the newer copy stands for it); refuses one
+    as new as the first release or newer: the file lists the newest first."""
+    if key == first_key:
+        raise _refuse(file, s.start_line, f"version {s.version} appears twice (also at "
+                      f"line {first.start_line})")
+    if key in seen:
+        return True
+    if key > first_key:
+        raise _refuse(file, s.start_line, f"version {s.version} is newer than the first "
+                      f"release {first.version} (line {first.start_line}); the file must "
+                      "list the newest release first")
+    return False
+
+
+def _check_style(s: Section, kind: str, style_of: dict[str, tuple[Section, tuple]],
+                 kinds_seen: dict[str, int], file: str) -> None:
+    """The two newest releases of a kind (patch, or minor/major) must agree on how a heading of
+    that kind looks (else which would the new heading copy?); older ones may differ: a project
+    that changed tools keeps its old history as it was. Counts the release in."""
+    h = s.heading
+    seen_kind = kinds_seen.get(kind, 0)
+    if seen_kind < 2:
+        style = (h.syntax, h.level, s.bracketed, h.adorn)
+        if seen_kind == 1 and style_of[kind][1] != style:
+            example = style_of[kind][0]
+            raise _refuse(file, s.start_line, f"the heading {h.text!r} is written in "
+                          f"another style than the release heading at line "
+                          f"{example.start_line} ({example.heading.text!r}); use one style")
+        style_of.setdefault(kind, (s, style))
+    kinds_seen[kind] = seen_kind + 1
+
+
+def parse_changelog(text: str, file: str = DEFAULT_FILE) -> Changelog:
+    """The release sections of a changelog, or an InputError naming the line that confused it."""
+    fmt = format_of(file)
+    heads = _rst_headings(text) if fmt == "rst" else _md_headings(text)
+    links_start = len(text) if fmt == "rst" else _links_start(text, heads[-1].end if heads
+                                                              else 0)
+    marks = _section_marks(heads, file)
     # anchors and labels are rare: a file without any skips looking above each heading
     attached = (".. _" if fmt == "rst" else "<a ") in text
     starts = [_attached_above(text, h.start, fmt) if attached and h.start > 0 else (h.start, None)
               for h, _ in marks]
+    unreleased: Section | None = None
+    releases: list[Section] = []
+    seen: dict[tuple, Section] = {}
+    first: Section | None = None
+    first_key: tuple = ()
+    style_of: dict[str, tuple[Section, tuple]] = {}
+    kinds_seen: dict[str, int] = {}
+    line, line_off = 1, 0
     for i, (h, m) in enumerate(marks):
         end = starts[i + 1][0] if i + 1 < len(marks) else max(links_start, h.end)
         # the last line of the section, counted incrementally (one pass over the text)
@@ -447,56 +519,17 @@ def parse_changelog(text: str, file: str = DEFAULT_FILE) -> Changelog:
         line_off = last
         if m is None:
             continue  # an old non-SemVer version: a boundary only, in no list callers read
-        unrel, ver, major, minor, patch, pre, opened, v_prefix, rest, link = m.group(
-            "unreleased", "ver", "major", "minor", "patch", "pre", "open", "v", "rest", "link")
-        if unrel:
+        if m.group("unreleased"):
             s = Section("unreleased", h, starts[i][0], end, h.line, line)
-            if unreleased is not None:
-                raise _refuse(file, s.start_line, "a second Unreleased section (the first is at "
-                              f"line {unreleased.start_line})")
-            if first is not None:
-                raise _refuse(file, s.start_line, "the Unreleased section comes after release "
-                              f"{first.version} (line {first.start_line}); it "
-                              "belongs above the newest release")
+            _check_unreleased(s, unreleased, first, file)
             unreleased = s
             continue
-        date = _DATE.search(rest) if rest else None
-        key = (int(major), int(minor), int(patch), (1,)) if pre is None else precedence_key(
-            int(major), int(minor), int(patch), tuple(pre.split(".")))
-        s = Section("release", h, starts[i][0], end, h.line, line, ver,
-                    date.group(1) if date else None,
-                    tuple(_FLAG.findall(rest)) if "[" in rest else (),
-                    opened is not None, v_prefix is not None,
-                    rest.lstrip().startswith("(") if rest else False,
-                    link, starts[i][1])
-        # releases of one kind (patch, or minor/major) are headed alike; _kind(int(patch)),
-        # inlined: this runs for each of a 10,000-release file's headings
-        kind = "minor" if patch == "0" else "patch"
+        s, key = _release_section(h, m, starts[i], end, line)
         if first is None:
             first, first_key = s, key
-        else:
-            if key == first_key:
-                raise _refuse(file, s.start_line, f"version {s.version} appears twice (also at "
-                              f"line {first.start_line})")
-            if key in seen:
-                continue  # an old release written twice: the newer one stands for it
-            if key > first_key:
-                raise _refuse(file, s.start_line, f"version {s.version} is newer than the first "
-                              f"release {first.version} (line {first.start_line}); the file must "
-                              "list the newest release first")
-        # the two newest releases of a kind must agree on how a heading of that kind looks
-        # (else which would the new heading copy?); older ones may differ: a project that
-        # changed tools keeps its old history as it was
-        seen_kind = kinds_seen.get(kind, 0)
-        if seen_kind < 2:
-            style = (h.syntax, h.level, opened is not None, h.adorn)
-            if seen_kind == 1 and style_of[kind][1] != style:
-                example = style_of[kind][0]
-                raise _refuse(file, s.start_line, f"the heading {h.text!r} is written in "
-                              f"another style than the release heading at line "
-                              f"{example.start_line} ({example.heading.text!r}); use one style")
-            style_of.setdefault(kind, (s, style))
-        kinds_seen[kind] = seen_kind + 1
+        elif _written_before(s, key, first, first_key, seen, file):
+            continue
+        _check_style(s, _kind(key[2]), style_of, kinds_seen, file)
         seen[key] = s
         releases.append(s)
     marker = _TOWNCRIER.search(text) if "towncrier" in text else None
