@@ -238,6 +238,47 @@ def _unwrap(title: str) -> tuple[str, int, tuple[str, str]]:
     return inner, cut, (m.group(0), c.group(0) if c else "")
 
 
+def _atx_heading(m: re.Match[str], start: int, line: int, n: int) -> Heading:
+    """The ATX heading (``## 1.2.3``) a candidate matched, starting at ``start`` in the text."""
+    end = m.end() - 1  # the line break after the heading, in text's offsets
+    title = m.group("text") or ""
+    title_end = m.end("text") - 1 if title else m.end("atx") - 1
+    if title and title[-1] in " \t#":
+        cut = _without_closing(title)
+        title_end -= len(title) - len(cut)
+        title = cut
+    title, cut_len, wrap = _unwrap(title)
+    return Heading(line, start, end + 1 if end < n else end, title, title_end - cut_len, "atx",
+                   len(m.group("atx")), wrap)
+
+
+def _setext_heading(text: str, m: re.Match[str], start: int, end: int, line: int, bom: int,
+                    last: Heading | None) -> Heading | None:
+    """The setext heading an underline at ``start`` makes, or None: the line above is the
+    heading's text when it is a lone paragraph line (blank or a heading above it); a thematic
+    break after a blank line is not one. ``last`` is the heading found before."""
+    if start <= bom:
+        return None
+    prev_end = start - 1
+    prev_start = text.rfind("\n", 0, prev_end) + 1
+    prev = text[prev_start:prev_end].rstrip("\r")
+    if _blank(prev) or re.match(r"\ufeff? {0,3}(?:[#>*+|]|-[ \t]|[0-9]+[.)][ \t])",
+                                prev) or last and last.end > prev_start:
+        return None
+    if prev_start > 0:
+        pp_end = prev_start - 1
+        pp_start = text.rfind("\n", 0, pp_end) + 1
+        pp = text[pp_start:pp_end]
+        if not _blank(pp) and not (last and last.end > pp_start):
+            return None
+    content = prev.strip(" \t\ufeff")
+    content_end = prev_start + len(prev.rstrip(" \t"))
+    level = 1 if m.group("setext")[0] == "=" else 2
+    content, cut_len, wrap = _unwrap(content)
+    return Heading(line - 1, max(prev_start, bom), end + 1 if end < len(text) else end,
+                   content, content_end - cut_len, "setext", level, wrap, under=start)
+
+
 def _md_headings(text: str) -> list[Heading]:
     """Markdown headings outside code fences, in order."""
     out: list[Heading] = []
@@ -255,16 +296,7 @@ def _md_headings(text: str) -> list[Heading]:
         start = max(start, bom)
         atx = m.group("atx")
         if fence is None and atx:
-            end = m.end() - 1  # the line break after the heading, in text's offsets
-            title = m.group("text") or ""
-            title_end = m.end("text") - 1 if title else m.end("atx") - 1
-            if title and title[-1] in " \t#":
-                cut = _without_closing(title)
-                title_end -= len(title) - len(cut)
-                title = cut
-            title, cut_len, wrap = _unwrap(title)
-            out.append(Heading(last_line, start, end + 1 if end < n else end, title,
-                               title_end - cut_len, "atx", len(atx), wrap))
+            out.append(_atx_heading(m, start, last_line, n))
             continue
         marker = m.group("fence")
         end = text.find("\n", start)
@@ -279,29 +311,9 @@ def _md_headings(text: str) -> list[Heading]:
             continue
         if fence is not None or atx:
             continue
-        # a setext underline: the line above is the heading's text when it is a lone paragraph
-        # line (blank or a heading above it); a thematic break after a blank line is not one
-        if start <= bom:
-            continue
-        prev_end = start - 1
-        prev_start = text.rfind("\n", 0, prev_end) + 1
-        prev = text[prev_start:prev_end].rstrip("\r")
-        if _blank(prev) or re.match(r"\ufeff? {0,3}(?:[#>*+|]|-[ \t]|[0-9]+[.)][ \t])",
-                                    prev) or out and out[-1].end > prev_start:
-            continue
-        if prev_start > 0:
-            pp_end = prev_start - 1
-            pp_start = text.rfind("\n", 0, pp_end) + 1
-            pp = text[pp_start:pp_end]
-            if not _blank(pp) and not (out and out[-1].end > pp_start):
-                continue
-        content = prev.strip(" \t\ufeff")
-        content_end = prev_start + len(prev.rstrip(" \t"))
-        level = 1 if m.group("setext")[0] == "=" else 2
-        content, cut_len, wrap = _unwrap(content)
-        out.append(Heading(last_line - 1, max(prev_start, bom), end + 1 if end < n else end,
-                           content, content_end - cut_len, "setext", level, wrap,
-                           under=start))
+        h = _setext_heading(text, m, start, end, last_line, bom, out[-1] if out else None)
+        if h is not None:
+            out.append(h)
     return out
 
 
