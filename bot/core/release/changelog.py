@@ -905,22 +905,15 @@ _ROLLBACK_OF = re.compile(r"([^\s(]+)(?:[ \t]+\(restores[ \t]+([^\s)]+)\))?")
 _LIST = re.compile(r"(?:\r?\n(?=\r?\n[-*]))?(?:\r?\n[-*][ \t]+[^\r\n]*)+")
 
 
-def parse_history(text: str, file: str = DEFAULT_FILE) -> list[HistoryEntry]:
-    """Every release in the changelog, newest first, with what the bot's entries say about it
-    (entries written by hand simply have fewer fields)."""
-    log = parse_changelog(text, file)
+def _section_fields(log: Changelog, clean: Callable[[str], str]
+                    ) -> list[dict[str, tuple[str, int]]]:
+    """The bot's field lines of each release section (``**Proposal**: ...``): the field's value
+    and where its line ends, the first of each field in a section."""
     releases = log.releases
     fields: list[dict[str, tuple[str, int]]] = [{} for _ in releases]
     starts = [r.heading.end for r in releases]
     ends = [r.end for r in releases]
-    if log.fmt == "rst":
-        def clean(v: str) -> str:
-            return _unescape(v)
-    else:
-        def clean(v: str) -> str:
-            # a field line's hard line break (a trailing backslash) is not part of the value
-            return v[:-1].rstrip(" \t") if v.endswith("\\") else v
-    for m in _FIELD.finditer("\n" + text):
+    for m in _FIELD.finditer("\n" + log.text):
         pos = m.start()  # the line's offset in text
         i = bisect_right(starts, pos) - 1
         if i < 0 or pos >= ends[i]:
@@ -929,41 +922,61 @@ def parse_history(text: str, file: str = DEFAULT_FILE) -> list[HistoryEntry]:
         # the first of each field in a section wins; m.end() - 1 is where the line ends in text
         if key not in fields[i]:
             fields[i][key] = (clean(value.rstrip(" \t")), m.end() - 1)
-    out: list[HistoryEntry] = []
-    for s, f in zip(releases, fields, strict=True):
-        pr: str | None = None
-        proposal_id = None
-        if "Proposal" in f:
-            pm = _PROPOSAL.match(f["Proposal"][0])
-            if pm:
-                proposal_id, pr = pm.group(1), pm.group(2)
-        if pr is None and "Pull request" in f:
-            pl = _PULL.match(f["Pull request"][0])
-            pr = pl.group(1) if pl else None
-        rollback_of = restores = None
-        if "Rollback of" in f:
-            rm = _ROLLBACK_OF.match(f["Rollback of"][0])
-            if rm:
-                rollback_of, restores = rm.group(1), rm.group(2)
-        metrics: list[str] = []
-        if "Metrics" in f:
-            lm = _LIST.match(text, f["Metrics"][1])
-            if lm:
-                metrics = [clean(ln.strip()[2:].strip()) if log.fmt == "rst"
-                           else ln.strip()[2:].strip()
-                           for ln in lm.group(0).splitlines() if ln.strip()]
-        out.append(HistoryEntry(
-            version=s.version or "",
-            line=s.start_line,
-            date=s.date,
-            proposal_id=proposal_id,
-            pr=int(pr) if pr else None,
-            improvement=f["Improvement"][0] if "Improvement" in f else None,
-            metrics=metrics,
-            rolled_back=s.rolled_back,
-            rollback_of=rollback_of,
-            restores=restores,
-            reason=f["Reason"][0] if "Reason" in f else None,
-            flags=s.flags,
-        ))
-    return out
+    return fields
+
+
+def _history_entry(log: Changelog, s: Section, f: dict[str, tuple[str, int]],
+                   clean: Callable[[str], str]) -> HistoryEntry:
+    """What a release section's fields say: its proposal and pull request, what it rolled back,
+    its metrics (the list under **Metrics**)."""
+    pr: str | None = None
+    proposal_id = None
+    if "Proposal" in f:
+        pm = _PROPOSAL.match(f["Proposal"][0])
+        if pm:
+            proposal_id, pr = pm.group(1), pm.group(2)
+    if pr is None and "Pull request" in f:
+        pl = _PULL.match(f["Pull request"][0])
+        pr = pl.group(1) if pl else None
+    rollback_of = restores = None
+    if "Rollback of" in f:
+        rm = _ROLLBACK_OF.match(f["Rollback of"][0])
+        if rm:
+            rollback_of, restores = rm.group(1), rm.group(2)
+    metrics: list[str] = []
+    if "Metrics" in f:
+        lm = _LIST.match(log.text, f["Metrics"][1])
+        if lm:
+            metrics = [clean(ln.strip()[2:].strip()) if log.fmt == "rst"
+                       else ln.strip()[2:].strip()
+                       for ln in lm.group(0).splitlines() if ln.strip()]
+    return HistoryEntry(
+        version=s.version or "",
+        line=s.start_line,
+        date=s.date,
+        proposal_id=proposal_id,
+        pr=int(pr) if pr else None,
+        improvement=f["Improvement"][0] if "Improvement" in f else None,
+        metrics=metrics,
+        rolled_back=s.rolled_back,
+        rollback_of=rollback_of,
+        restores=restores,
+        reason=f["Reason"][0] if "Reason" in f else None,
+        flags=s.flags,
+    )
+
+
+def parse_history(text: str, file: str = DEFAULT_FILE) -> list[HistoryEntry]:
+    """Every release in the changelog, newest first, with what the bot's entries say about it
+    (entries written by hand simply have fewer fields)."""
+    log = parse_changelog(text, file)
+    if log.fmt == "rst":
+        def clean(v: str) -> str:
+            return _unescape(v)
+    else:
+        def clean(v: str) -> str:
+            # a field line's hard line break (a trailing backslash) is not part of the value
+            return v[:-1].rstrip(" \t") if v.endswith("\\") else v
+    fields = _section_fields(log, clean)
+    return [_history_entry(log, s, f, clean)
+            for s, f in zip(log.releases, fields, strict=True)]
