@@ -22,6 +22,7 @@ from bot.core.records import MonitorWindow, ReleaseRecord, release_path
 from bot.core.release.changelog import (
     ChangeNote,
     HistoryEntry,
+    Insertion,
     ReleaseEntry,
     mark_rolled_back,
     one_line,
@@ -274,21 +275,10 @@ def plan_release(
     cur = current_version(version_files, config, changelog, tags, current)
     version, tag = next_release(pr, cur, config, version_files, tags)
     date = _aware(now).astimezone(UTC).date().isoformat()
-    rb = pr.rollback
-    entry = _entry(pr, comparison, version, date)
-    text = changelog
-    if rb is not None and text and parse_changelog(text, file).release(rb.version) is not None:
-        text = mark_rolled_back(text, rb.version, file)
-    insertion = plan_insertion(text, entry, file)
-    files = {file: insertion.apply(text)}
-    specs = [s for s in rc.version_files if s.path in version_files]
-    files.update(write_versions(version_files, specs, version))
-
-    trailers = _trailers(pr, version)
+    insertion, files = _release_files(pr, _entry(pr, comparison, version, date), changelog,
+                                      version_files, config)
     subject = RELEASE_SUBJECT.format(tag=tag)
-    summary = _summary(pr)
-    commit_message = f"{subject}\n\n{summary}\n\n" + "\n".join(trailers) + "\n"
-    tag_message = f"Release {tag}\n\n{summary}\n\n" + "\n".join(trailers) + "\n"
+    commit_message, tag_message = _messages(pr, subject, tag, version)
     record = _record(pr, comparison, config, version=version, tag=tag, previous=str(cur),
                      date=date, now=now)
     return ReleasePlan(
@@ -308,6 +298,33 @@ def plan_release(
         pr_branch=RELEASE_PR_BRANCH,
         pr_title=subject,
     )
+
+
+def _release_files(pr: MergedPR, entry: ReleaseEntry, changelog: str | None,
+                   version_files: Mapping[str, str], config: Config
+                   ) -> tuple[Insertion, dict[str, str]]:
+    """What the release writes into its files: the changelog with the entry inserted (and, for a
+    rollback, the release it rolls back marked), each configured version file with the new
+    version. The insertion too: the plan keeps the entry as it was written."""
+    rc = config.release
+    file = rc.changelog
+    rb = pr.rollback
+    text = changelog
+    if rb is not None and text and parse_changelog(text, file).release(rb.version) is not None:
+        text = mark_rolled_back(text, rb.version, file)
+    insertion = plan_insertion(text, entry, file)
+    files = {file: insertion.apply(text)}
+    specs = [s for s in rc.version_files if s.path in version_files]
+    files.update(write_versions(version_files, specs, entry.version))
+    return insertion, files
+
+
+def _messages(pr: MergedPR, subject: str, tag: str, version: str) -> tuple[str, str]:
+    """The release commit's message and the annotated tag's: the summary and the trailers."""
+    trailers = "\n".join(_trailers(pr, version))
+    summary = _summary(pr)
+    return (f"{subject}\n\n{summary}\n\n{trailers}\n",
+            f"Release {tag}\n\n{summary}\n\n{trailers}\n")
 
 
 def released_already(number: int, history: Sequence[HistoryEntry], tags: Mapping[str, TagFacts],
