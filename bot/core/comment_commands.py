@@ -9,6 +9,7 @@ ASCII slash count, so an invisible or look-alike character in front makes a line
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -85,13 +86,9 @@ def _open_comment(line: str) -> bool:
     return "<!--" in _HTML_COMMENT.sub("", line)
 
 
-def parse_commands(body: str | None,
-                   names: tuple[CommandName, ...] = COMMAND_NAMES) -> list[Command]:
-    """Every command in a comment body, in order, duplicates dropped, at most MAX_COMMANDS;
-    ``names``: the commands read (a pull request's, or an issue's)."""
-    text = (body or "")[:BODY_LIMIT].replace("\r\n", "\n").replace("\r", "\n")
-    found: list[Command] = []
-    seen: set[tuple[str, str]] = set()
+def _plain_lines(text: str) -> Iterator[tuple[int, str]]:
+    """The lines (1-based number, text) that may hold a command: not in a fenced code block,
+    an HTML comment or a block quote (with its lazy continuation lines)."""
     fence: str | None = None  # the opening fence while inside a fenced code block
     in_comment = False
     in_quote = False  # a quote continues over following lines until a blank line
@@ -125,23 +122,42 @@ def parse_commands(body: str | None,
             in_comment = _open_comment(line)
             continue
         in_comment = _open_comment(line)
-        cm = _COMMAND.fullmatch(line)
-        if not cm:
+        yield lineno, line
+
+
+def _command(line: str, names: tuple[CommandName, ...]) -> tuple[CommandName, str] | None:
+    """The command a line states, as (name, cleaned argument), or None: an unknown ``/word``
+    is ordinary text, not an error."""
+    cm = _COMMAND.fullmatch(line)
+    if not cm:
+        return None
+    word = cm.group(1).lower()
+    word = ALIASES.get(word, word)
+    if word not in names:
+        return None
+    name = cast(CommandName, word)
+    args = _clean_args(cm.group(2) or "")
+    if name == "approve" and args.lower() == "cancel":
+        args = "cancel"
+    if name == "hold" and args.lower() == "cancel":
+        # Prow's way to lift a hold; read as a reason it would hold instead
+        name, args = "unhold", ""
+    return name, args
+
+
+def parse_commands(body: str | None,
+                   names: tuple[CommandName, ...] = COMMAND_NAMES) -> list[Command]:
+    """Every command in a comment body, in order, duplicates dropped, at most MAX_COMMANDS;
+    ``names``: the commands read (a pull request's, or an issue's)."""
+    text = (body or "")[:BODY_LIMIT].replace("\r\n", "\n").replace("\r", "\n")
+    found: list[Command] = []
+    seen: set[tuple[str, str]] = set()
+    for lineno, line in _plain_lines(text):
+        command = _command(line, names)
+        if command is None or command in seen:
             continue
-        word = cm.group(1).lower()
-        word = ALIASES.get(word, word)
-        if word not in names:
-            continue  # an unknown /word is ordinary text, not an error
-        name = cast(CommandName, word)
-        args = _clean_args(cm.group(2) or "")
-        if name == "approve" and args.lower() == "cancel":
-            args = "cancel"
-        if name == "hold" and args.lower() == "cancel":
-            # Prow's way to lift a hold; read as a reason it would hold instead
-            name, args = "unhold", ""
-        if (name, args) in seen:
-            continue
-        seen.add((name, args))
+        seen.add(command)
+        name, args = command
         found.append(Command(name, args, lineno, len(found), _check_args(name, args)))
         if len(found) >= MAX_COMMANDS:
             break
