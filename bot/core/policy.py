@@ -453,6 +453,28 @@ def _apply(cmd: Command, ctx: CommandContext, state: PrState) -> tuple[PrState, 
     return state, NOTE_HELP
 
 
+def _outcome(cmd: Command, ctx: CommandContext, state: PrState, config: ApprovalConfig
+             ) -> tuple[PrState, Outcome]:
+    """One command, in the state the ones before it left: refused with the reason (the state
+    unchanged), or done, with the state after it and the note for the reply."""
+    key = idempotence_key(ctx.comment_id, cmd.index)
+    why = _refusal(cmd, ctx, state, config)
+    if why:
+        return state, Outcome(key=key, command=cmd.text, name=cmd.name, ok=False, note=why)
+    state, note = _apply(cmd, ctx, state)
+    return state, Outcome(key=key, command=cmd.text, name=cmd.name, ok=True, note=note)
+
+
+def _moved_gate(before: PrState, after: PrState, ctx: CommandContext, config: ApprovalConfig
+                ) -> tuple[GateStatus | None, str | None]:
+    """The gate when a comment's commands moved it (changed the approval or the hold), and the
+    head SHA to merge when auto-merge may; (None, None) when they left it where it was."""
+    if (after.approval, after.hold) == (before.approval, before.hold):
+        return None, None
+    gate = gate_for(after, ctx.head_sha, ctx.now, config.timeout_days)
+    return gate, automerge_sha(gate, config.automerge, ctx.pr_status, ctx.head_sha)
+
+
 def decide_comment(
     commands: Sequence[Command],
     ctx: CommandContext,
@@ -479,34 +501,25 @@ def decide_comment(
         return CommentDecision(state=state)
     before = state
     outcomes: list[Outcome] = []
-    retest = False
     rollback: str | None = None
     for cmd in todo:
-        key = idempotence_key(ctx.comment_id, cmd.index)
-        why = _refusal(cmd, ctx, state, config)
-        if why:
-            outcomes.append(Outcome(key=key, command=cmd.text, name=cmd.name, ok=False, note=why))
-            continue
-        state, note = _apply(cmd, ctx, state)
-        retest = retest or cmd.name == "retest"
-        if cmd.name == "rollback":
+        state, outcome = _outcome(cmd, ctx, state, config)
+        outcomes.append(outcome)
+        if outcome.ok and cmd.name == "rollback":
             rollback = cmd.args
-        outcomes.append(Outcome(key=key, command=cmd.text, name=cmd.name, ok=True, note=note))
+    gate, merge = _moved_gate(before, state, ctx, config)
     keys = tuple(o.key for o in outcomes)
-    gate_moved = (state.approval, state.hold) != (before.approval, before.hold)
     state = state.model_copy(update={"handled": (state.handled + keys)[-HANDLED_LIMIT:]})
-    gate = gate_for(state, ctx.head_sha, ctx.now, config.timeout_days) if gate_moved else None
     reactions, reply = answer(ctx.comment_id, outcomes)
-    merge = automerge_sha(gate, config.automerge, ctx.pr_status, ctx.head_sha) if gate else None
     return CommentDecision(
         outcomes=tuple(outcomes),
         state=state,
         # the reply, when there is one, is the record of the handling; otherwise the state is
-        state_changed=gate_moved or (record_handled and reply is None),
+        state_changed=gate is not None or (record_handled and reply is None),
         reactions=tuple(reactions),
         reply=reply,
         gate=gate,
-        retest=retest,
+        retest=any(o.ok and o.name == "retest" for o in outcomes),
         rollback=rollback,
         merge_sha=merge,
     )
