@@ -265,9 +265,7 @@ def plan_release(
     tag names to what they point at. Raises ``ReleaseConflict`` when a tag contradicts the
     changelog, ``InputError`` for a changelog or version file it cannot read with confidence.
     """
-    rc = config.release
-    file = rc.changelog
-    history = parse_history(changelog, file) if changelog else []
+    history = parse_history(changelog, config.release.changelog) if changelog else []
     # idempotence: the changelog and the tags say whether this PR was released already
     done = released_already(pr.number, history, tags, config)
     if done is not None:
@@ -279,8 +277,6 @@ def plan_release(
                                       version_files, config)
     subject = RELEASE_SUBJECT.format(tag=tag)
     commit_message, tag_message = _messages(pr, subject, tag, version)
-    record = _record(pr, comparison, config, version=version, tag=tag, previous=str(cur),
-                     date=date, now=now)
     return ReleasePlan(
         version=version,
         previous=str(cur),
@@ -293,8 +289,9 @@ def plan_release(
         entry=insertion.chunk.replace("\r\n", "\n").strip("\n") + "\n",
         files=files,
         record_path=release_path(tag),
-        record=record,
-        mode=rc.mode,
+        record=_record(pr, comparison, config, version=version, tag=tag, previous=str(cur),
+                       date=date, now=now),
+        mode=config.release.mode,
         pr_branch=RELEASE_PR_BRANCH,
         pr_title=subject,
     )
