@@ -96,6 +96,33 @@ def _predicted(metrics: list[tuple[SuiteComparison, MetricComparison]], predicte
     return None
 
 
+_Pair = tuple[SuiteComparison, MetricComparison]
+
+
+def _headline_metric(metrics: list[_Pair], predicted: str | None) -> _Pair | None:
+    """The metric the headline tells (see :func:`comparison_summary`): the predicted one when it
+    was measured; else the improved score that moved most, the timing that improved most, the
+    score that moved most, the timing that moved most; None when nothing was measured."""
+    chosen = _predicted(metrics, predicted)
+    if chosen is not None:
+        return chosen
+    scores = [(s, m) for s, m in metrics if m.kind == "score" and m.delta is not None]
+    improved = [p for p in scores if p[1].verdict == "improved" and not _unchanged(p[1])]
+    if improved:
+        return max(improved, key=lambda p: p[1].delta or 0.0)
+    timings = [(s, m) for s, m in metrics if m.kind == "timing" and m.ratio is not None
+               and m.verdict == "improved" and not _unchanged(m)]
+    if timings:
+        return min(timings, key=lambda p: p[1].ratio or 1.0)
+    if scores:
+        return max(scores, key=lambda p: abs(p[1].delta or 0.0))
+    measured = [(s, m) for s, m in metrics
+                if m.kind == "timing" and m.ratio is not None and m.ratio > 0]
+    if measured:  # only timings, none faster with confidence: the one that moved most
+        return max(measured, key=lambda p: abs(math.log(p[1].ratio or 1.0)))
+    return None
+
+
 def comparison_summary(comparison: Comparison, predicted: str | None = None) -> ComparisonSummary:
     """The headline and the metric lines of a comparison; the comparison itself is kept whole in
     ``details`` for the release record (the monitor compares against it later).
@@ -111,29 +138,8 @@ def comparison_summary(comparison: Comparison, predicted: str | None = None) -> 
     many = len({s.id for s in suites if s.metrics}) > 1
     metrics = [(s, m) for s in suites for m in s.metrics]
     lines = [line for s, m in metrics if (line := _metric_line(s, m, many)) is not None]
-
-    def delta_of(pair: tuple[SuiteComparison, MetricComparison]) -> float:
-        return pair[1].delta or 0.0
-
-    scores = [(s, m) for s, m in metrics if m.kind == "score" and m.delta is not None]
-    improved = [p for p in scores if p[1].verdict == "improved" and not _unchanged(p[1])]
-    timings = [(s, m) for s, m in metrics if m.kind == "timing" and m.ratio is not None
-               and m.verdict == "improved" and not _unchanged(m)]
-    measured = [(s, m) for s, m in metrics
-                if m.kind == "timing" and m.ratio is not None and m.ratio > 0]
-    chosen = _predicted(metrics, predicted)
-    if chosen is not None:
-        head: str | None = _headline(*chosen, many)
-    elif improved:
-        head = _headline(*max(improved, key=delta_of), many)
-    elif timings:
-        head = _headline(*min(timings, key=lambda p: p[1].ratio or 1.0), many)
-    elif scores:
-        head = _headline(*max(scores, key=lambda p: abs(p[1].delta or 0.0)), many)
-    elif measured:  # only timings, none faster with confidence: the one that moved most
-        head = _headline(*max(measured, key=lambda p: abs(math.log(p[1].ratio or 1.0))), many)
-    else:
-        head = None
+    chosen = _headline_metric(metrics, predicted)
+    head = _headline(*chosen, many) if chosen is not None else None
     regressed = [_label(s, m, many) for s, m in metrics if m.verdict == "regressed"]
     regressed += [f"check {c.id}" for s in comparison.suites for c in s.checks
                   if c.verdict in ("new failure", "still failing")]
