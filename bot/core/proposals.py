@@ -318,9 +318,6 @@ def apply_changes(
     result = Applied()
     state: dict[str, str | None] = {}
 
-    def line(*path: str | int) -> int | None:
-        return doc.line_of(path) if doc is not None else None
-
     def current(path: str) -> str | None:
         if path not in state:
             state[path] = read(path)
@@ -328,37 +325,48 @@ def apply_changes(
         return state[path]
 
     for i, change in enumerate(proposal.changes):
-        kind = change.kind
-        where: tuple[str | int, ...] = ("changes", i, kind)
-
-        def fail(message: str, *sub: str) -> None:
-            loc: tuple[str | int, ...] = (*where, *sub)  # noqa: B023 - called in this iteration
-            result.problems.append(Problem(file, message, line(*loc), dotted(loc)))
-
         try:
-            if change.patch is not None:
-                summary = _apply_patch(change.patch, current, state, patcher)
-            else:
-                path = check_path(change.path or "")[0] or (change.path or "")
-                old = current(path)
-                new, summary, sub_field = _edit(change, path, old)
-                if new == old:
-                    fail(NOTHING_CHANGES.format(path=path), *([sub_field] if sub_field else []))
-                    continue
-                state[path] = new
-        except EditError as exc:
-            sub = ""
-            if change.set_ is not None:
-                sub = "key"
-            elif change.replace is not None:
-                sub = "old"
-            fail(str(exc), *([sub] if sub else []))
-            continue
-        if change.rationale:
-            summary = ChangeSummary(summary.path, f"{summary.description} — {change.rationale}")
-        result.summaries.append(summary)
+            result.summaries.append(_apply_change(change, current, state, patcher))
+        except _ChangeProblem as problem:
+            loc: tuple[str | int, ...] = ("changes", i, change.kind,
+                                          *([problem.field] if problem.field else []))
+            result.problems.append(Problem(file, str(problem),
+                                           doc.line_of(loc) if doc is not None else None,
+                                           dotted(loc)))
     result.files = {p: t for p, t in state.items() if t != result.originals.get(p)}
     return result
+
+
+class _ChangeProblem(Exception):
+    """Why a change cannot be applied, and the field of the change it is about ("" when the
+    change as a whole)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _apply_change(change: Change, current: Callable[[str], str | None],
+                  state: dict[str, str | None], patcher: Patcher | None) -> ChangeSummary:
+    """One change applied to the texts in ``state`` (read through ``current``): what it did,
+    with its rationale. _ChangeProblem when it cannot be made or changes nothing."""
+    try:
+        if change.patch is not None:
+            summary = _apply_patch(change.patch, current, state, patcher)
+        else:
+            path = check_path(change.path or "")[0] or (change.path or "")
+            old = current(path)
+            new, summary, sub_field = _edit(change, path, old)
+            if new == old:
+                raise _ChangeProblem(NOTHING_CHANGES.format(path=path), sub_field)
+            state[path] = new
+    except EditError as exc:
+        # an edit's failure is about the key it sets or the text it replaces
+        field = "key" if change.set_ is not None else "old" if change.replace is not None else ""
+        raise _ChangeProblem(str(exc), field) from exc
+    if change.rationale:
+        summary = ChangeSummary(summary.path, f"{summary.description} — {change.rationale}")
+    return summary
 
 
 def _apply_patch(patch: str, current: Callable[[str], str | None], state: dict[str, str | None],
