@@ -51,6 +51,24 @@ def _record_rows(records: Iterable[Mapping[str, Any]]) -> dict[Version, Mapping[
     return out
 
 
+def _fill_from_record(row: HistoryRow, rec: Mapping[str, Any]) -> None:
+    """What a release record adds to a release's row: what the changelog and the tag did not
+    say, and the monitor's state (the record alone knows it)."""
+    proposal = rec.get("proposal") or {}
+    rollback = rec.get("rollback") or {}
+    monitor = rec.get("monitor") or {}
+    row.date = row.date or rec.get("date")
+    row.pr = row.pr or rec.get("pr")
+    row.proposal_id = row.proposal_id or proposal.get("id") or rollback.get("proposal_id")
+    row.improvement = row.improvement or (rec.get("comparison") or {}).get("improvement")
+    row.metrics = row.metrics or list(rec.get("metrics") or [])
+    row.rollback_of = row.rollback_of or rollback.get("version")
+    row.restores = row.restores or rollback.get("restores")
+    row.reason = row.reason or rollback.get("reason")
+    row.monitor = monitor.get("state")
+    row.rolled_back = row.rolled_back or monitor.get("state") == "rolled back"
+
+
 def build_history(
     changelog: str | None,
     tags: Sequence[TagRef] | Callable[[], Sequence[TagRef]],
@@ -82,20 +100,7 @@ def build_history(
         row.date = row.date or t.date
         row.pr = row.pr or t.pr
     for v, rec in _record_rows(records).items():
-        row = rows.setdefault(v, HistoryRow(version=str(v)))
-        proposal = rec.get("proposal") or {}
-        rollback = rec.get("rollback") or {}
-        monitor = rec.get("monitor") or {}
-        row.date = row.date or rec.get("date")
-        row.pr = row.pr or rec.get("pr")
-        row.proposal_id = row.proposal_id or proposal.get("id") or rollback.get("proposal_id")
-        row.improvement = row.improvement or (rec.get("comparison") or {}).get("improvement")
-        row.metrics = row.metrics or list(rec.get("metrics") or [])
-        row.rollback_of = row.rollback_of or rollback.get("version")
-        row.restores = row.restores or rollback.get("restores")
-        row.reason = row.reason or rollback.get("reason")
-        row.monitor = monitor.get("state")
-        row.rolled_back = row.rolled_back or monitor.get("state") == "rolled back"
+        _fill_from_record(rows.setdefault(v, HistoryRow(version=str(v))), rec)
     # a release some later release rolled back is marked even when its header was not
     for row in list(rows.values()):
         if row.rollback_of and is_valid(row.rollback_of):
