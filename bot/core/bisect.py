@@ -127,6 +127,16 @@ def _fits(budget: Budget, spent: Spent, run_cost: int) -> str | None:
     return None
 
 
+def _settled(p: Probe | None, max_attempts: int) -> Verdict | None:
+    """A commit's verdict as the search reads it (None: not measured yet): one still unsettled
+    after as many measurements as the budget allows is not a change with confidence."""
+    if p is None:
+        return None
+    if p.verdict == "unsettled" and p.attempts >= max_attempts:
+        return "same"
+    return p.verdict
+
+
 def next_step(line: Sequence[str], probes: Mapping[int, Probe], steps: Mapping[int, bool],
               budget: Budget, spent: Spent, run_cost: int,
               remeasure_cost: int | None = None) -> Step:
@@ -138,14 +148,7 @@ def next_step(line: Sequence[str], probes: Mapping[int, Probe], steps: Mapping[i
     if not line:
         raise ValueError("a bisection needs at least the release commit")
     head = len(line) - 1
-
-    def settled(i: int) -> Verdict | None:
-        p = probes.get(i)
-        if p is None:
-            return None
-        if p.verdict == "unsettled" and p.attempts >= budget.max_attempts:
-            return "same"  # not a change with confidence, after measuring again
-        return p.verdict
+    settled = [_settled(probes.get(i), budget.max_attempts) for i in range(len(line))]
 
     def measure(i: int, good: int, bad: int) -> Step:
         again = remeasure_cost if i in probes and remeasure_cost is not None else run_cost
@@ -156,23 +159,23 @@ def next_step(line: Sequence[str], probes: Mapping[int, Probe], steps: Mapping[i
                 bad=line[bad][:12]))
         return Step("measure", i, good, bad)
 
-    h = settled(head)
+    h = settled[head]
     if h is None or h == "unsettled":
         return measure(head, 0, head)
     if h == "same":
         return Step("vanished", None, head, head, R_VANISHED.format(commit=line[head][:12]))
 
-    bad = min(i for i in range(head + 1) if settled(i) == "worse")
+    bad = min(i for i in range(head + 1) if settled[i] == "worse")
     if bad == 0:
         return Step("found", 0, 0, 0, R_RELEASE.format(commit=line[0][:12]))
-    good = max((i for i in range(bad) if settled(i) == "same"), default=0)
+    good = max((i for i in range(bad) if settled[i] == "same"), default=0)
     # an unsettled commit inside the range is measured again before it is relied on
     for i in range(good + 1, bad):
-        if settled(i) == "unsettled":
+        if settled[i] == "unsettled":
             return measure(i, good, bad)
     if bad - good > 1:
         return measure((good + bad) // 2, good, bad)
-    if good == 0 and settled(0) in (None, "unsettled"):
+    if good == 0 and settled[0] in (None, "unsettled"):
         return measure(0, 0, bad)  # the release commit itself, re-measured now
     if bad not in steps:
         return Step("step", bad, good, bad)
