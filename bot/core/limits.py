@@ -69,6 +69,37 @@ def _fmt_time(t: datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M %Z").strip()
 
 
+def _targets_taken(wanted: list[str], others: list[OpenProposal]) -> list[Refusal]:
+    """``limits.one_per_target``: each wanted path another open proposal already targets."""
+    refusals: list[Refusal] = []
+    for path in wanted:
+        for other in others:
+            if path in other.targets:
+                number = f" (#{other.number})" if other.number is not None else ""
+                refusals.append(Refusal(
+                    "target", TARGET_TAKEN.format(path=path, other=other.id, number=number)
+                ))
+                break
+    return refusals
+
+
+def _cooling_down(wanted: list[str], releases: Iterable[CooldownRelease], now: datetime,
+                  hours: float) -> list[Refusal]:
+    """``limits.cooldown_hours``: each wanted path a release changed less than ``hours`` ago,
+    with the latest such release and when the path is free again."""
+    window = timedelta(hours=hours)
+    refusals: list[Refusal] = []
+    for path in wanted:
+        recent = [r for r in releases if path in r.paths and now - r.released_at < window]
+        if recent:
+            last = max(recent, key=lambda r: r.released_at)
+            refusals.append(Refusal("cooldown", COOLDOWN.format(
+                path=path, version=last.version, at=_fmt_time(last.released_at),
+                until=_fmt_time(last.released_at + window), hours=hours,
+            )))
+    return refusals
+
+
 def check_limits(
     proposal_id: str,
     targets: Iterable[str],
@@ -97,24 +128,9 @@ def check_limits(
                     TOO_MANY_WAITING.format(count=len(others), limit=config.alerts.max_waiting))
         )
     if limits.one_per_target:
-        for path in wanted:
-            for other in others:
-                if path in other.targets:
-                    number = f" (#{other.number})" if other.number is not None else ""
-                    refusals.append(Refusal(
-                        "target", TARGET_TAKEN.format(path=path, other=other.id, number=number)
-                    ))
-                    break
-    window = timedelta(hours=limits.cooldown_hours)
-    if window:
-        for path in wanted:
-            recent = [r for r in releases if path in r.paths and now - r.released_at < window]
-            if recent:
-                last = max(recent, key=lambda r: r.released_at)
-                refusals.append(Refusal("cooldown", COOLDOWN.format(
-                    path=path, version=last.version, at=_fmt_time(last.released_at),
-                    until=_fmt_time(last.released_at + window), hours=limits.cooldown_hours,
-                )))
+        refusals += _targets_taken(wanted, others)
+    if timedelta(hours=limits.cooldown_hours):  # a cooldown under a microsecond is none
+        refusals += _cooling_down(wanted, releases, now, limits.cooldown_hours)
     done = set(merged)
     for dep in depends_on:
         if dep not in done:
