@@ -34,36 +34,14 @@ def merge_artifacts(parts: Sequence[PrArtifact], names: Sequence[str]) -> PrArti
         raise InputError("no results to merge: the test job uploaded nothing")
     if len(parts) == 1 and parts[0].shard is None:
         return parts[0]
-    problems: list[Problem] = []
     first = next((p for p in parts if not p.error), parts[0])
-    for name, part in zip(names, parts, strict=True):
-        if part.shard is None:
-            problems.append(Problem(name, "is not a shard, but there are several results"))
-        # a shard that failed may not have got as far as choosing the candidate
-        fields = ("pr_number", "head_sha") if part.error else (
-            "pr_number", "head_sha", "base_sha", "base_tip", "merged_sha")
-        for field in fields:
-            value, other = getattr(part, field), getattr(first, field)
-            if value != other:
-                problems.append(Problem(name, DIFFERS.format(name=shard_name(part.shard),
-                                                             field=field, value=value,
-                                                             other=other)))
+    problems = _mismatches(parts, names, first)
     if problems:
         raise InputError(problems)
-    shards = [p.shard for p in parts if p.shard is not None]
-    totals = sorted({s.total for s in shards})
+    totals = sorted({p.shard.total for p in parts if p.shard is not None})
     if len(totals) != 1:
         raise InputError(TOTALS.format(totals=", ".join(map(str, totals))))
-    total = totals[0]
-    seen = [s.index for s in shards]
-    for index in sorted(set(seen)):
-        if seen.count(index) > 1:
-            problems.append(Problem(names[seen.index(index)], TWICE.format(index=index,
-                                                                          total=total)))
-    missing = [i for i in range(1, total + 1) if i not in seen]
-    errors = [FAILED.format(index=p.shard.index, total=total, error=p.error)
-              for p in parts if p.error and p.shard is not None]
-    errors += [MISSING.format(index=i, total=total) for i in missing]
+    problems, errors = _coverage(parts, names, totals[0])
     if problems:
         raise InputError(problems)
     if errors:
@@ -82,6 +60,43 @@ def merge_artifacts(parts: Sequence[PrArtifact], names: Sequence[str]) -> PrArti
         "reused": sorted({s for p in parts for s in p.reused}),
         "rounds": _rounds(parts),
     })
+
+
+def _mismatches(parts: Sequence[PrArtifact], names: Sequence[str], first: PrArtifact
+                ) -> list[Problem]:
+    """Each part that is not a shard, or a shard of another pull request, head, base or
+    candidate than ``first``."""
+    problems: list[Problem] = []
+    for name, part in zip(names, parts, strict=True):
+        if part.shard is None:
+            problems.append(Problem(name, "is not a shard, but there are several results"))
+        # a shard that failed may not have got as far as choosing the candidate
+        fields = ("pr_number", "head_sha") if part.error else (
+            "pr_number", "head_sha", "base_sha", "base_tip", "merged_sha")
+        for field in fields:
+            value, other = getattr(part, field), getattr(first, field)
+            if value != other:
+                problems.append(Problem(name, DIFFERS.format(name=shard_name(part.shard),
+                                                             field=field, value=value,
+                                                             other=other)))
+    return problems
+
+
+def _coverage(parts: Sequence[PrArtifact], names: Sequence[str], total: int
+              ) -> tuple[list[Problem], list[str]]:
+    """Whether the shards cover the work once: the shards there twice (bad input), and the
+    shards that failed or are missing (an error the merged artifact carries)."""
+    problems: list[Problem] = []
+    seen = [p.shard.index for p in parts if p.shard is not None]
+    for index in sorted(set(seen)):
+        if seen.count(index) > 1:
+            problems.append(Problem(names[seen.index(index)], TWICE.format(index=index,
+                                                                          total=total)))
+    missing = [i for i in range(1, total + 1) if i not in seen]
+    errors = [FAILED.format(index=p.shard.index, total=total, error=p.error)
+              for p in parts if p.error and p.shard is not None]
+    errors += [MISSING.format(index=i, total=total) for i in missing]
+    return problems, errors
 
 
 def _rounds(parts: Sequence[PrArtifact]) -> list[Round]:
