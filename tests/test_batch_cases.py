@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.cases import batch_stdin, check_batch_ids, read_cases, score_batch
+from bot.core.cases import batch_metrics, batch_stdin, check_batch_ids, read_cases, score_batch
 from bot.core.suites import Scorer
 from bot.errors import InputError
 from tests.helpers.git import commit_all, git, write_files
@@ -102,8 +102,11 @@ CASES = [{"id": "a", "label": "L"}, {"id": "b", "label": "M"}, {"id": "c", "labe
     ('{"id": "c", "output": {"label": "N"}}\n\n{"id": "a", "output": "{\\"label\\": \\"L\\"}"}\n'
      '{"id": "b", "output": {"label": "X"}}\n', [1.0, 0.0, 1.0], None),
     ('{"id": "a", "output": {"label": "L"}}\nwarming up\n', [], "stdout line 2 is not JSON"),
-    ('{"id": "a", "output": {"label": "L"}}\n[1]\n', [], "stdout line 2 is not an object"),
-    ('{"id": "a", "label": "L"}\n', [], "stdout line 1 is not an object with 'id' and 'output'"),
+    ('{"id": "a", "output": {"label": "L"}}\n[1]\n', [], "stdout line 2 is not an object with an "
+                                                      "'id'"),
+    ('{"output": "L"}\n', [], "stdout line 1 is not an object with an 'id'"),
+    ('{"id": "c", "output": "N"}\n{"id": "b", "output": "M"}\n{"id": "a", "label": "L"}\n', [],
+     "stdout line 3 has no 'output'"),
     ('{"id": "z", "output": "L"}\n', [], "stdout line 1: unknown case id 'z'"),
     ('{"id": "a", "output": "L"}\n{"id": "a", "output": "L"}\n', [],
      "stdout line 2: a second answer for case id 'a'"),
@@ -118,6 +121,30 @@ def test_score_batch(stdout: str, scores: list[float], error: str | None) -> Non
         assert got.notes == ["case b: expected 'M', got 'X'"]
     else:
         assert got.error is not None and got.error.startswith(error)
+
+
+REST = '{"id": "b", "acc": 1}\n{"id": "c", "acc": 1}\n'
+
+
+@pytest.mark.parametrize(("stdout", "metrics", "error"), [
+    # a task that scores itself: each declared score metric on every line, a timing metric
+    # kept only when every line has it
+    ('{"id": "a", "acc": 1, "ms": 2}\n{"id": "c", "acc": 0.5}\n{"id": "b", "acc": 0, "x": "y"}\n',
+     {"acc": [1.0, 0.0, 0.5]}, None),
+    ('{"id": "a", "acc": 1, "ms": 2}\n{"id": "c", "acc": 0.5, "ms": 4}\n{"id": "b", "acc": 0, '
+     '"ms": 0}\n', {"acc": [1.0, 0.0, 0.5], "ms": [2.0, 0.0, 4.0]}, None),
+    ('{"id": "a", "acc": 1}\n{"id": "b"}\n{"id": "c", "acc": 1}\n', {},
+     "stdout line 2 has no 'acc' (declared by the suite)"),
+    ('{"id": "a", "acc": "1"}\n' + REST, {}, "stdout line 1: 'acc' is not a finite number: '1'"),
+    ('{"id": "a", "acc": true}\n' + REST, {}, "stdout line 1: 'acc' is not a finite number: True"),
+    ('{"id": "a", "acc": NaN}\n' + REST, {}, "stdout line 1: 'acc' is not a finite number: nan"),
+    ('{"id": "a", "acc": 1, "ms": "x"}\n' + REST, {}, "stdout line 1: 'ms' is not a finite number"),
+    ('{"id": "a", "acc": 1}\n', {}, "no answer for 2 of 3 case(s): 'b', 'c'"),
+])
+def test_batch_metrics(stdout: str, metrics: dict[str, list[float]], error: str | None) -> None:
+    got = batch_metrics(CASES, stdout, ["acc"], ["ms"])
+    assert got.metrics == metrics
+    assert (got.error is None) if error is None else (got.error or "").startswith(error)
 
 
 # ---- end to end --------------------------------------------------------------------------
@@ -135,6 +162,14 @@ for line in sys.stdin:
 """
 GOOD = CLASSIFIER.format(KEYWORDS='{"good", "great", "fine"}')
 WORSE = CLASSIFIER.format(KEYWORDS='{"good", "great"}')
+
+
+SCORES_ITSELF = """\
+import json, sys
+for line in sys.stdin:
+    case = json.loads(line)
+    print(json.dumps({"id": case["id"], "accuracy": int(case["input"]["label"] == "pos")}))
+"""
 
 
 def labelled_texts(n: int, seed: int) -> bytes:
@@ -202,9 +237,10 @@ def test_a_batch_that_breaks_the_protocol_or_crashes_fails_its_task(
             [{**batch_task("short", "c.jsonl.gz"), "run": [PY, "short.py"]},
              {**batch_task("crash", "c.jsonl.gz"), "run": [PY, "crash.py"]},
              {**batch_task("slow", "c.jsonl.gz"), "timeout": 1,
-              "run": [PY, "-c", "import time; time.sleep(30)"]}],
+              "run": [PY, "-c", "import time; time.sleep(30)"]},
+             {"id": "own", "cases": "c.jsonl.gz", "batch": True, "run": [PY, "own.py"]}],
             repeat=1, metrics=[{"name": "accuracy"}]),
-        "c.jsonl.gz": cases, "short.py": drop_one, "crash.py": crash,
+        "c.jsonl.gz": cases, "short.py": drop_one, "crash.py": crash, "own.py": SCORES_ITSELF,
     })
     proc = improve(repo, "evaluate", "-o", "out.json")
     # the task's output broke the contract: exit 2, naming the suite, the task and the line
@@ -217,6 +253,10 @@ def test_a_batch_that_breaks_the_protocol_or_crashes_fails_its_task(
     assert tasks["crash"]["failure"] == "crashed"
     assert "model file missing" in tasks["crash"]["output_tail"]
     assert tasks["slow"]["failure"] == "timeout"
+    # without a scorer, a batch prints each case's metrics (it sees the labels): their mean
+    labels = [json.loads(line)["label"] for line in gzip.decompress(cases).splitlines()]
+    assert tasks["own"]["status"] == "ok"
+    assert tasks["own"]["metrics"] == {"accuracy": labels.count("pos") / len(labels)}
 
 
 def test_batch_ids_and_a_corrupt_archive_are_checked_before_anything_runs(

@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import lzma
+import math
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -125,31 +126,37 @@ def check_batch_ids(cases: list[dict[str, Any]], file: str) -> list[Problem]:
     return problems
 
 
-def batch_stdin(cases: list[dict[str, Any]], scorer: Scorer) -> Iterator[bytes]:
+def batch_stdin(cases: list[dict[str, Any]], scorer: Scorer | None) -> Iterator[bytes]:
     """What a batch task reads, one line per case: ``{"id": ..., "input": ...}``, the input
     being what the task would read on stdin run once per case (its ``input``, else the case
-    without the expected field, which the task never sees)."""
+    without the field its scorer compares, which the task never sees). A task that scores
+    itself (no scorer) gets the whole case."""
+    hidden = scorer.expected_field if scorer is not None else None
     for i, case in enumerate(cases, start=1):
-        if "input" in case:
-            value = case["input"]
-        else:
-            value = {k: v for k, v in case.items() if k != scorer.expected_field}
+        shown = {k: v for k, v in case.items() if k != hidden}
+        value = case.get("input", shown)
         yield (json.dumps({"id": case_id(case, i), "input": value}) + "\n").encode()
 
 
 @dataclass
 class BatchScores:
-    """A batch run's output scored: a score per case in the cases' order, notes on the cases
-    scored wrong, or ``error``: why the output breaks the protocol (its line)."""
+    """A batch run's output scored: per case in the cases' order, its score (a task with a
+    scorer) or its metrics (a task that scores itself); notes on the cases scored wrong; or
+    ``error``: why the output breaks the protocol (its line)."""
 
     scores: list[float] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
 
 
-def _answers(stdout: str, ids: dict[str, int]) -> tuple[dict[int, str], str | None]:
-    """Each case's output by its position, or why the output breaks the protocol."""
-    got: dict[int, str] = {}
+Answers = dict[int, tuple[int, dict[str, Any]]]  # case position -> (stdout line, its object)
+
+
+def _answers(stdout: str, cases: list[dict[str, Any]]) -> tuple[Answers, str | None]:
+    """Each case's answer by its position, or why the output breaks the protocol."""
+    ids = {_key(case_id(c, i)): i for i, c in enumerate(cases, start=1)}
+    got: Answers = {}
     for n, line in enumerate(stdout.splitlines(), start=1):
         if not line.strip():
             continue
@@ -157,15 +164,18 @@ def _answers(stdout: str, ids: dict[str, int]) -> tuple[dict[int, str], str | No
             obj = json.loads(line)
         except json.JSONDecodeError:
             return got, f"stdout line {n} is not JSON: {line[:120]!r}"
-        if not isinstance(obj, dict) or "id" not in obj or "output" not in obj:
-            return got, f"stdout line {n} is not an object with 'id' and 'output': {line[:120]!r}"
+        if not isinstance(obj, dict) or "id" not in obj:
+            return got, f"stdout line {n} is not an object with an 'id': {line[:120]!r}"
         at = ids.get(_key(obj["id"]))
         if at is None:
             return got, f"stdout line {n}: unknown case id {obj['id']!r}"
         if at in got:
             return got, f"stdout line {n}: a second answer for case id {obj['id']!r}"
-        out = obj["output"]
-        got[at] = out if isinstance(out, str) else json.dumps(out)
+        got[at] = (n, obj)
+    missing = [case_id(c, i) for i, c in enumerate(cases, start=1) if i not in got]
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:5]) + (" …" if len(missing) > 5 else "")
+        return got, f"no answer for {len(missing)} of {len(cases)} case(s): {shown}"
     return got, None
 
 
@@ -175,18 +185,49 @@ def score_batch(cases: list[dict[str, Any]], stdout: str, scorer: Scorer,
     order; the output (a string, or any JSON value, taken as its JSON text) is scored exactly
     as the stdout of one run per case would be. A line that is not such an object, an unknown
     or repeated id, or a case left without an answer breaks the protocol."""
-    ids = {_key(case_id(c, i)): i for i, c in enumerate(cases, start=1)}
-    got, error = _answers(stdout, ids)
+    got, error = _answers(stdout, cases)
     if error is not None:
         return BatchScores(error=error)
-    missing = [case_id(c, i) for i, c in enumerate(cases, start=1) if i not in got]
-    if missing:
-        shown = ", ".join(repr(m) for m in missing[:5]) + (" …" if len(missing) > 5 else "")
-        return BatchScores(error=f"no answer for {len(missing)} of {len(cases)} case(s): {shown}")
     out = BatchScores()
     for i, case in enumerate(cases, start=1):
-        score, why = score_case(scorer, case, got[i], schemas)
+        n, obj = got[i]
+        if "output" not in obj:
+            return BatchScores(error=f"stdout line {n} has no 'output'")
+        answer = obj["output"] if isinstance(obj["output"], str) else json.dumps(obj["output"])
+        score, why = score_case(scorer, case, answer, schemas)
         out.scores.append(score)
         if why:
             out.notes.append(f"case {case_id(case, i)}: {why}")
     return out
+
+
+def _number(obj: dict[str, Any], name: str, n: int) -> tuple[float | None, str | None]:
+    value = obj.get(name)
+    if value is None:
+        return None, None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None, f"stdout line {n}: {name!r} is not a finite number: {value!r}"
+    return float(value), None
+
+
+def batch_metrics(cases: list[dict[str, Any]], stdout: str, required: list[str],
+                  optional: list[str]) -> BatchScores:
+    """Read the stdout of a batch task that scores itself: one ``{"id": ..., METRIC: number,
+    ...}`` line per case. Each ``required`` metric is on every line; an ``optional`` one (a
+    timing the bot can measure itself) is kept only when every line has it."""
+    got, error = _answers(stdout, cases)
+    if error is not None:
+        return BatchScores(error=error)
+    values: dict[str, list[float]] = {m: [] for m in [*required, *optional]}
+    for i in range(1, len(cases) + 1):
+        n, obj = got[i]
+        for name in values:
+            value, why = _number(obj, name, n)
+            if why is not None:
+                return BatchScores(error=why)
+            if value is None and name in required:
+                return BatchScores(error=f"stdout line {n} has no {name!r} (declared by the "
+                                         "suite)")
+            if value is not None:
+                values[name].append(value)
+    return BatchScores(metrics={k: v for k, v in values.items() if len(v) == len(cases)})

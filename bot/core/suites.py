@@ -190,7 +190,8 @@ class Task(Strict):
     cases: str | None = None
     scorer: Scorer | None = None
     # all cases in one process: JSON Lines in ({"id", "input"}), JSON Lines out ({"id",
-    # "output"}), instead of one process per case
+    # "output"} scored by the scorer, or without a scorer the case's metrics: {"id", "accuracy"}),
+    # instead of one process per case
     batch: bool = False
     # the score metric a data-driven task fills (default: the suite's first score metric)
     metric: str | None = None
@@ -247,12 +248,15 @@ class Task(Strict):
 
     @model_validator(mode="after")
     def _cases_need_scorer(self) -> Task:
-        if (self.cases is None) != (self.scorer is None):
-            raise ValueError("a data-driven task needs both 'cases' and 'scorer'")
+        if self.scorer is not None and self.cases is None:
+            raise ValueError("a 'scorer' scores a data-driven task's cases: give it 'cases'")
+        if self.cases is not None and self.scorer is None and not self.batch:
+            raise ValueError("a data-driven task needs a 'scorer' (or 'batch: true', printing "
+                             "each case's metrics itself)")
         if self.results is not None and self.cases is not None:
             raise ValueError("a task reads either its tool's 'results' or 'cases', not both")
         if self.batch and self.cases is None:
-            raise ValueError("'batch' is for a data-driven task: give it 'cases' and 'scorer'")
+            raise ValueError("'batch' is for a data-driven task: give it 'cases'")
         return self
 
 

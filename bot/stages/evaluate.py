@@ -24,7 +24,7 @@ from bot.adapters import runner
 from bot.adapters.progress import Progress
 from bot.adapters.setup_env import set_up
 from bot.adapters.worktree import changed_paths, open_repo, resolve, scratch_worktree
-from bot.core.cases import batch_stdin, score_batch
+from bot.core.cases import BatchScores, batch_metrics, batch_stdin, score_batch
 from bot.core.comparison.sequential import Round, SequentialConfig, TaskKey, run_sequential
 from bot.core.config import Config
 from bot.core.evaluation import (
@@ -638,8 +638,8 @@ def run_batch(
 ) -> Sample:
     """A data-driven task in batch mode: one process gets every case as a JSON line on stdin
     and prints one JSON line per case (bot/core/cases.py), scored as one run per case would
-    be. The task's timeout covers the whole batch, as it covers all cases run one by one."""
-    assert task.scorer is not None
+    be, or (no scorer) carrying the case's metrics. The task's timeout covers the whole batch,
+    as it covers all cases run one by one."""
     timeout = suite.timeout_for(task)
     outcome = runner.run_streaming(command_argv(task.run), cwd=tree, timeout=timeout, env=env,
                                    stdin=batch_stdin(cases, task.scorer))
@@ -648,14 +648,32 @@ def run_batch(
         return bad
     if outcome.exit_code != 0:
         return _crashed(outcome)
-    got = score_batch(cases, outcome.stdout, task.scorer, schemas)
+    got, metrics = _batch_metrics(task, suite, cases, schemas, outcome)
     if got.error is not None:
         return Sample(status="failed", failure="malformed_metrics",
                       reason=f"batch output breaks the protocol: {got.error}", exit_code=0,
                       duration_s=outcome.duration_s, output_tail=tail(outcome.output_tail))
-    return Sample(status="ok", metrics=_case_metrics(task, suite, got.scores, outcome.duration_s),
-                  exit_code=0, duration_s=outcome.duration_s,
+    return Sample(status="ok", metrics=metrics, exit_code=0, duration_s=outcome.duration_s,
                   output_tail=tail("\n".join(got.notes)))
+
+
+def _batch_metrics(task: Task, suite: BenchmarkSuite, cases: list[dict], schemas: dict,
+                   outcome: runner.Outcome) -> tuple[BatchScores, dict[str, float]]:
+    """The batch's output read (scored by the task's scorer, or its own metrics per case) and
+    the run's metrics: each the mean over the cases; a timing metric the task did not report
+    on every case is milliseconds per case of the whole batch."""
+    if task.scorer is not None:
+        got = score_batch(cases, outcome.stdout, task.scorer, schemas)
+        if got.error is not None:
+            return got, {}
+        return got, _case_metrics(task, suite, got.scores, outcome.duration_s)
+    required = [m.name for m in suite.metrics if m.kind != "timing"]
+    timing = [m.name for m in suite.metrics if m.kind == "timing"]
+    got = batch_metrics(cases, outcome.stdout, required, timing)
+    metrics = {name: sum(v) / len(v) for name, v in got.metrics.items()}
+    for name in timing:
+        metrics.setdefault(name, 1000.0 * outcome.duration_s / len(cases))
+    return got, metrics
 
 
 def run_check(

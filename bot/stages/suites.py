@@ -122,13 +122,13 @@ def prepare(
                             out.problems.append(
                                 Problem(rel, f"not valid JSON: {exc.msg}", exc.lineno)
                             )
-                if task.cases and task.scorer and task.cases in inputs:
+                if task.cases and task.cases in inputs:
                     try:
                         cases = read_cases(inputs[task.cases], task.cases)
                     except InputError as exc:
                         out.problems.extend(exc.problems)
                         continue
-                    found = check_cases(cases, task.scorer, task.cases)
+                    found = check_cases(cases, task.scorer, task.cases) if task.scorer else []
                     if task.batch:
                         found += check_batch_ids(cases, task.cases)
                     out.problems.extend(found)
