@@ -412,34 +412,12 @@ def _one(env: StageContext, ws: Workspace, state: _State, pr: PullRequest, pulls
         # on this merge, and the tag goes on that commit (_find_release_commit)
         own = own_base and pr.merge_commit_sha is not None
         base = pr.merge_commit_sha if own and pr.merge_commit_sha else state.tip
-        if req.dry_run:
-            changelog, version_files = state.changelog, state.version_files
-        else:
-            changelog, version_files = _texts_for(ws, config, base, state.tags)
-        decided = plan_release(facts, summary, changelog=changelog,
-                               version_files=version_files, config=config,
-                               tags=state.tags, now=env.now())
-        if base != state.tip and config.release.mode == "pr" and not req.dry_run:
-            # its release pull request merged: the entry is on the branch, not yet tagged
-            on_tip = plan_release(facts, summary, changelog=state.changelog,
-                                  version_files=state.version_files, config=config,
-                                  tags=state.tags, now=env.now())
-            if isinstance(on_tip, AlreadyReleased):
-                decided = on_tip
+        decided = _decide(env, ws, state, facts, summary, base, req.dry_run)
         if isinstance(decided, AlreadyReleased):
-            if not decided.tag_missing:
-                return Outcome(pr.number, decided.version, decided.tag, "already",
-                               detail=decided.reason)
-            if req.dry_run:
-                return Outcome(pr.number, decided.version, decided.tag, "planned",
-                               detail=f"would tag: {decided.reason}")
-            if attempt == 1 and ws.remote is not None:
-                # a tag pushed with its commit may have been missed by a fetch racing the push:
-                # look again before tagging anything
-                ws.refresh()
-                _replace(state, _read_state(ws, config))
+            done = _already(env, ws, state, pr, pulls, req, facts, summary, decided, attempt)
+            if done is None:
                 continue
-            return _tag_release(env, ws, state, pr, pulls, req, facts, summary, decided)
+            return done
 
         plan = decided
         if req.dry_run:
@@ -469,6 +447,47 @@ def _one(env: StageContext, ws: Workspace, state: _State, pr: PullRequest, pulls
         _finish(env, ws, plan, commit, pr, req)
         return Outcome(pr.number, plan.version, plan.tag, "released", commit)
     raise GateError(GAVE_UP.format(pr=pr.number, branch=ws.branch, tries=tries))
+
+
+def _decide(env: StageContext, ws: Workspace, state: _State, facts: MergedPR,
+            summary: ComparisonSummary, base: str, dry_run: bool) -> ReleasePlan | AlreadyReleased:
+    """The release of the merge on ``base`` (the changelog and version files read there; a dry
+    run plans on the branch as the plans before it would leave it), or that it is released."""
+    config = env.config
+    if dry_run:
+        changelog, version_files = state.changelog, state.version_files
+    else:
+        changelog, version_files = _texts_for(ws, config, base, state.tags)
+    decided = plan_release(facts, summary, changelog=changelog, version_files=version_files,
+                           config=config, tags=state.tags, now=env.now())
+    if base != state.tip and config.release.mode == "pr" and not dry_run:
+        # its release pull request merged: the entry is on the branch, not yet tagged
+        on_tip = plan_release(facts, summary, changelog=state.changelog,
+                              version_files=state.version_files, config=config,
+                              tags=state.tags, now=env.now())
+        if isinstance(on_tip, AlreadyReleased):
+            return on_tip
+    return decided
+
+
+def _already(env: StageContext, ws: Workspace, state: _State, pr: PullRequest,
+             pulls: list[PullRequest], req: ReleaseRequest, facts: MergedPR,
+             summary: ComparisonSummary, decided: AlreadyReleased,
+             attempt: int) -> Outcome | None:
+    """A merge already released: done, or only its tag is missing (tagged now); None when the
+    tags are to be read again first (a fetch may have raced the push of its tag)."""
+    if not decided.tag_missing:
+        return Outcome(pr.number, decided.version, decided.tag, "already", detail=decided.reason)
+    if req.dry_run:
+        return Outcome(pr.number, decided.version, decided.tag, "planned",
+                       detail=f"would tag: {decided.reason}")
+    if attempt == 1 and ws.remote is not None:
+        # a tag pushed with its commit may have been missed by a fetch racing the push: look
+        # again before tagging anything
+        ws.refresh()
+        _replace(state, _read_state(ws, env.config))
+        return None
+    return _tag_release(env, ws, state, pr, pulls, req, facts, summary, decided)
 
 
 def _tag_release(env: StageContext, ws: Workspace, state: _State, pr: PullRequest,
@@ -662,69 +681,82 @@ def _print_plan(out: TextIO, plan: ReleasePlan) -> None:
     out.flush()
 
 
+@dataclass(frozen=True)
+class _Queue:
+    """The merged pull requests this run releases, in merge order."""
+
+    released: set[int]  # released already (their records, their tags)
+    order: dict[str, int]  # merge commit -> its place on the branch
+    todo: list[PullRequest]
+    latest: int  # the place of the last merge awaiting its release (-1: none)
+
+
+def _queue(ws: Workspace, state: _State, pulls: list[PullRequest], req: ReleaseRequest,
+           config: Config) -> _Queue:
+    branch = ws.branch
+    if req.only_pr is not None and not any(p.number == req.only_pr and p.merged for p in pulls):
+        raise InputError([Problem("--pr", NOT_MERGED.format(pr=req.only_pr, branch=branch))])
+    released = _released(state, config)
+    if req.only_pr is not None:
+        released.discard(req.only_pr)  # asked for by number: let the plan say if it is done
+    candidates = [p for p in pulls if p.merged and p.merge_commit_sha
+                  and p.number not in released]
+    order = ws.order(state.tip, {p.merge_commit_sha or "" for p in candidates})
+    waiting = pending(candidates, branch=branch, released=released, order=order)
+    todo = pending(candidates, branch=branch, released=released, order=order, only=req.only_pr)
+    # a release with a later merge awaiting its own goes on its merge commit, not the tip
+    latest = max((order[w.merge_commit_sha or ""] for w in waiting), default=-1)
+    return _Queue(released, order, todo, latest)
+
+
+def _merged_since(env: StageContext, ws: Workspace, released: set[int],
+                  pr: PullRequest) -> Callable[[str], bool]:
+    """Whether, with the branch at ``tip``, a merge after ``pr``'s awaits its release."""
+    def later(tip: str) -> bool:
+        fresh = [p for p in env.forge.list_pulls(state="closed", base=ws.branch)
+                 if p.merged and p.merge_commit_sha and p.number not in released]
+        at = ws.order(tip, {p.merge_commit_sha or "" for p in fresh} | {pr.merge_commit_sha or ""})
+        mine = at.get(pr.merge_commit_sha or "", -1)
+        return any(at[w.merge_commit_sha or ""] > mine
+                   for w in pending(fresh, branch=ws.branch, released=released, order=at)
+                   if w.number != pr.number)
+    return later
+
+
+def _told(env: StageContext, o: Outcome, outcomes: list[Outcome]) -> None:
+    outcomes.append(o)
+    print(_describe(o), file=env.out, flush=True)
+
+
 def run_release(env: StageContext, req: ReleaseRequest) -> list[Outcome]:
     """Release every pending merged pull request (or only ``req.only_pr``), in merge order."""
-    branch = env.default_branch
-    ws = env.open_workspace(branch)
+    ws = env.open_workspace(env.default_branch)
     try:
         state = _read_state(ws, env.config)
-        pulls = env.forge.list_pulls(state="closed", base=branch)
-        if req.only_pr is not None and not any(
-                p.number == req.only_pr and p.merged for p in pulls):
-            raise InputError([Problem("--pr", NOT_MERGED.format(pr=req.only_pr, branch=branch))])
-        released = _released(state, env.config)
-        if req.only_pr is not None:
-            released.discard(req.only_pr)  # asked for by number: let the plan say if it is done
-        candidates = [p for p in pulls if p.merged and p.merge_commit_sha
-                      and p.number not in released]
-        order = ws.order(state.tip, {p.merge_commit_sha or "" for p in candidates})
-        waiting = pending(candidates, branch=branch, released=released, order=order)
-        todo = pending(candidates, branch=branch, released=released, order=order,
-                       only=req.only_pr)
-        # a release with a later merge awaiting its own goes on its merge commit, not the tip
-        latest = max((order[w.merge_commit_sha or ""] for w in waiting), default=-1)
-
-        def merged_since(pr: PullRequest) -> Callable[[str], bool]:
-            def later(tip: str) -> bool:
-                fresh = [p for p in env.forge.list_pulls(state="closed", base=branch)
-                         if p.merged and p.merge_commit_sha and p.number not in released]
-                at = ws.order(tip, {p.merge_commit_sha or "" for p in fresh}
-                              | {pr.merge_commit_sha or ""})
-                mine = at.get(pr.merge_commit_sha or "", -1)
-                return any(at[w.merge_commit_sha or ""] > mine
-                           for w in pending(fresh, branch=branch, released=released, order=at)
-                           if w.number != pr.number)
-            return later
-
+        pulls = env.forge.list_pulls(state="closed", base=ws.branch)
+        queue = _queue(ws, state, pulls, req, env.config)
         released_at = _released_times(ws, env.config)
-        outcomes = []
+        outcomes: list[Outcome] = []
         if req.only_pr is None:
             for pr, tag, commit in _unfinished(ws, env.config, state, pulls):
                 with _group(env, f"completing the release of PR #{pr.number}"):
-                    o = _complete(env, ws, state, pr, tag, commit, req)
-                    outcomes.append(o)
-                    print(_describe(o), file=env.out, flush=True)
-                _summary_line(env, o)
-        if not todo:
-            if not outcomes:
-                print(NOTHING_PENDING, file=env.out, flush=True)
-            return outcomes
-        for pr in todo:
+                    _told(env, _complete(env, ws, state, pr, tag, commit, req), outcomes)
+                _summary_line(env, outcomes[-1])
+        if not queue.todo and not outcomes:
+            print(NOTHING_PENDING, file=env.out, flush=True)
+        for pr in queue.todo:
             slots = release_slots(released_at, env.now(), env.config.limits.max_releases_per_day)
             if slots.free == 0:
-                o = _wait(env, pr, req, slots)
-                outcomes.append(o)
-                print(_describe(o), file=env.out, flush=True)
-                _summary_line(env, o)
+                _told(env, _wait(env, pr, req, slots), outcomes)
+                _summary_line(env, outcomes[-1])
                 continue
             with _group(env, f"release of PR #{pr.number}"):
                 o = _one(env, ws, state, pr, pulls, req,
-                         own_base=order[pr.merge_commit_sha or ""] < latest,
-                         merged_since=merged_since(pr))
+                         own_base=queue.order[pr.merge_commit_sha or ""] < queue.latest,
+                         merged_since=_merged_since(env, ws, queue.released, pr))
                 if o.action in ("released", "planned") and not o.detail:
                     released_at.append(env.now())
-                outcomes.append(o)
-                print(_describe(o), file=env.out, flush=True)
+                _told(env, o, outcomes)
             _summary_line(env, o)
             if o.action == "release-pr":
                 break  # one release pull request at a time; the next follows its merge
