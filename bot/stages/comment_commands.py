@@ -166,16 +166,47 @@ def on_comment(event: Event, services: StageContext) -> int:
         return 0
     forge = services.forge
     first = forge.add_reaction(facts.comment_id, "eyes")
-    if not first:
-        done = {c for c, user in forge.list_reactions(facts.comment_id)
-                if user.lower() == forge_login(forge).lower()}
-        if done & set(RESULT_REACTIONS):
-            print("improve: this comment was handled already (a redelivered event)", file=out)
-            return 0
-    only_help = all(c.name == "help" for c in commands)
+    if not first and _has_result(forge, facts.comment_id):
+        print("improve: this comment was handled already (a redelivered event)", file=out)
+        return 0
     config = config_at_default_head(event, services)
-    permission = "none" if only_help else effective_permission(forge.permission(facts.author))
     gathered = _Gathered(forge, facts.number)
+    ctx, stored = _gather(commands, facts, services, config, gathered)
+    decision = decide_comment(commands, ctx, stored.state if stored else PrState(),
+                              config.approval, stored.replied if stored else (),
+                              record_handled=False)
+    if not decision.outcomes and stored is not None:
+        # recorded as handled, yet without its result reaction (checked above): an earlier run
+        # died between the record and the end; finish what the record says
+        decision = resume_comment(commands, ctx, stored.state, config.approval, stored.replied)
+        print("improve: finishing the handling an earlier run left unfinished", file=out)
+    if decision.rollback is not None:
+        decision = _rollback(decision, facts, event, services)
+    if decision.retest:
+        decision = _retest(decision, facts, forge, ctx.head_sha)
+    if (not first and decision.reply is not None and stored is None
+            and str(facts.comment_id) in read_state(forge, facts.number).replied):
+        # an earlier run posted this reply and died before its reaction
+        decision = decision.model_copy(update={"reply": None})
+    _act(decision, facts, gathered, ctx, services)
+    _log(decision, facts, out)
+    return 0
+
+
+def _has_result(forge: Forge, comment_id: int) -> bool:
+    """Whether the bot's result reaction is on the comment already (a redelivered event)."""
+    done = {c for c, user in forge.list_reactions(comment_id)
+            if user.lower() == forge_login(forge).lower()}
+    return bool(done & set(RESULT_REACTIONS))
+
+
+def _gather(commands: list[Command], facts: CommentFacts, services: StageContext,
+            config: Config, gathered: _Gathered) -> tuple[CommandContext, StoredState | None]:
+    """What the decision needs: who asks with what permission, on which head and, for the
+    commands that change the gate, the pull request's stored state and its authors."""
+    forge = services.forge
+    only_help = all(c.name == "help" for c in commands)
+    permission = "none" if only_help else effective_permission(forge.permission(facts.author))
     status = pr_status(facts.pr_state, facts.merged)
     ctx = CommandContext(comment_id=facts.comment_id, actor=facts.author, permission=permission,
                          pr_author=facts.pr_author, pr_status=status, head_sha="0" * 40,
@@ -192,32 +223,20 @@ def on_comment(event: Event, services: StageContext) -> int:
             ctx = ctx.model_copy(update={"authors": authors})
     elif "retest" in allowed:
         ctx = ctx.model_copy(update={"head_sha": gathered.get_pull().head_sha})
-    decision = decide_comment(commands, ctx, stored.state if stored else PrState(),
-                              config.approval, stored.replied if stored else (),
-                              record_handled=False)
-    if not decision.outcomes and stored is not None:
-        # recorded as handled, yet without its result reaction (checked above): an earlier run
-        # died between the record and the end; finish what the record says
-        decision = resume_comment(commands, ctx, stored.state, config.approval, stored.replied)
-        print("improve: finishing the handling an earlier run left unfinished", file=out)
-    if decision.rollback is not None:
-        decision = _rollback(decision, facts, event, services)
-    if decision.retest:
-        run, why_not = run_to_rerun(
-            forge.list_workflow_runs(head_sha=ctx.head_sha, event="pull_request"), ctx.head_sha)
-        if run is None:
-            changes = {i: why_not for i, o in enumerate(decision.outcomes)
-                       if o.ok and o.name == "retest"}
-            decision = refuse(decision, facts.comment_id, changes)
-        else:
-            forge.rerun_workflow(run.id)
-    if (not first and decision.reply is not None and stored is None
-            and str(facts.comment_id) in read_state(forge, facts.number).replied):
-        # an earlier run posted this reply and died before its reaction
-        decision = decision.model_copy(update={"reply": None})
-    _act(decision, facts, gathered, ctx, services)
-    _log(decision, facts, out)
-    return 0
+    return ctx, stored
+
+
+def _retest(decision: CommentDecision, facts: CommentFacts, forge: Forge,
+            head_sha: str) -> CommentDecision:
+    """/retest: the head's pull_request run started again, or the command refused with why."""
+    run, why_not = run_to_rerun(
+        forge.list_workflow_runs(head_sha=head_sha, event="pull_request"), head_sha)
+    if run is None:
+        changes = {i: why_not for i, o in enumerate(decision.outcomes)
+                   if o.ok and o.name == "retest"}
+        return refuse(decision, facts.comment_id, changes)
+    forge.rerun_workflow(run.id)
+    return decision
 
 
 def _act(decision: CommentDecision, facts: CommentFacts, gathered: _Gathered,

@@ -142,12 +142,9 @@ def open_rollback(
     if check != "ok":
         return RollbackResult("refused", why)
     branch = core.rollback_branch(release.tag)
-    existing = _open_revert(env, branch)
+    existing = _existing(env, branch, dry_run)
     if existing is not None:
-        _ensure_labels(env, existing, dry_run)
-        return RollbackResult("exists", core.EXISTS.format(number=existing.number,
-                                                           url=existing.url),
-                              existing.number, existing.url)
+        return existing
     tip = ws.tip()
     if ws.git.try_rev_parse(release.merge_sha) is None or not ws.git.is_ancestor(
             release.merge_sha, tip):
@@ -157,41 +154,62 @@ def open_rollback(
     try:
         commit = revert_commit(ws, tip, release, core.revert_message(release, reason))
     except MergeConflict as exc:
-        message = core.CONFLICTED.format(sha=release.merge_sha[:12], branch=ws.branch,
-                                         files=", ".join(exc.paths) or "(unknown files)")
-        if not dry_run:
-            body = render("rollback_conflict.md.j2", tag=release.tag, merge_sha=release.merge_sha,
-                          branch=ws.branch, files=exc.paths, reason=reason)
-            env.forge.upsert_comment(release.pr, core.CONFLICT_MARKER, body)
-        return RollbackResult("conflict", message, files=list(exc.paths))
+        return _conflict(env, ws, release, reason, exc, dry_run)
     if commit is None:
         return RollbackResult("refused", core.NOTHING_TO_REVERT.format(
             sha=release.merge_sha[:12], branch=ws.branch))
     if dry_run:
         return RollbackResult("planned", f"would open {branch} reverting "
                               f"{release.merge_sha[:12]}")
-    facts = RollbackFacts(version=release.version, restores=release.previous or "unknown",
-                          reason=reason, evidence=evidence,
-                          proposal_id=str((release.proposal or {}).get("id") or "") or None)
-    body = render("rollback_pr.md.j2", tag=release.tag, pr=release.pr,
-                  proposal_id=facts.proposal_id, merge_sha=release.merge_sha,
-                  restores=facts.restores, version=release.version, reason=reason,
-                  evidence=evidence, requested_by=f"@{requested_by}" if requested_by else None,
-                  data=embed("rollback", facts.model_dump()))
+    body = _pull_body(release, reason, evidence, requested_by)
     _publish_branch(ws, branch, commit)
     try:
         pr = env.forge.create_pull(title=core.rollback_title(release), body=body, head=branch,
                                    base=ws.branch, labels=list(core.ROLLBACK_LABELS))
     except Unprocessable:
         # opened meanwhile by another delivery of the same request
-        again = _open_revert(env, branch)
+        again = _existing(env, branch, dry_run)
         if again is None:
             raise
-        _ensure_labels(env, again, dry_run)
-        return RollbackResult("exists", core.EXISTS.format(number=again.number, url=again.url),
-                              again.number, again.url)
+        return again
     return RollbackResult("opened", core.OPENED.format(number=pr.number, url=pr.url),
                           pr.number, pr.url)
+
+
+def _existing(env: StageContext, branch: str, dry_run: bool) -> RollbackResult | None:
+    """The revert pull request of ``branch`` already open (its labels made sure of), or None."""
+    found = _open_revert(env, branch)
+    if found is None:
+        return None
+    _ensure_labels(env, found, dry_run)
+    return RollbackResult("exists", core.EXISTS.format(number=found.number, url=found.url),
+                          found.number, found.url)
+
+
+def _conflict(env: StageContext, ws: Workspace, release: ReleaseRecord, reason: str,
+              exc: MergeConflict, dry_run: bool) -> RollbackResult:
+    """The revert does not apply: said on the release's pull request (once, kept up to date)."""
+    message = core.CONFLICTED.format(sha=release.merge_sha[:12], branch=ws.branch,
+                                     files=", ".join(exc.paths) or "(unknown files)")
+    if not dry_run:
+        body = render("rollback_conflict.md.j2", tag=release.tag, merge_sha=release.merge_sha,
+                      branch=ws.branch, files=exc.paths, reason=reason)
+        env.forge.upsert_comment(release.pr, core.CONFLICT_MARKER, body)
+    return RollbackResult("conflict", message, files=list(exc.paths))
+
+
+def _pull_body(release: ReleaseRecord, reason: str, evidence: list[str],
+               requested_by: str | None) -> str:
+    """The revert pull request's body, with the facts the release stage reads back when it
+    merges (embedded)."""
+    facts = RollbackFacts(version=release.version, restores=release.previous or "unknown",
+                          reason=reason, evidence=evidence,
+                          proposal_id=str((release.proposal or {}).get("id") or "") or None)
+    return render("rollback_pr.md.j2", tag=release.tag, pr=release.pr,
+                  proposal_id=facts.proposal_id, merge_sha=release.merge_sha,
+                  restores=facts.restores, version=release.version, reason=reason,
+                  evidence=evidence, requested_by=f"@{requested_by}" if requested_by else None,
+                  data=embed("rollback", facts.model_dump()))
 
 
 def evidence_of(monitor: MonitorRecord | None, release: ReleaseRecord) -> list[str]:
