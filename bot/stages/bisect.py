@@ -206,6 +206,14 @@ class _Search:
                                        self.measured[self.line[i]], self.suites, self.config)
         self.steps[i] = core.real_step(self.step_changes)
 
+    def ending(self, step: core.Step, state: str, reason: str) -> Bisection:
+        """How the bisection ended (``state``), with the range it narrowed the drop to."""
+        return Bisection.model_validate({
+            "state": state, "reason": reason, "reference": self.reference.commit,
+            "head": self.line[-1], "commits": len(self.line) - 1,
+            "suites": sorted(self.suites), "good": self.line[step.good],
+            "bad": self.line[step.bad]})
+
     def finish(self, b: Bisection) -> Finding:
         return _finish(b, self.records, self.spent, self.new, self.config.compare.confidence)
 
@@ -252,14 +260,9 @@ def bisect_drop(ws: Workspace, config: Config, data_ref: str, release: ReleaseRe
         try:
             search.measure(step.index, again)
         except ImproveError as exc:
-            return search.finish(Bisection(
-                state="exhausted", reason=NOT_MEASURED.format(commit=line[step.index][:12],
-                                                              reason=exc),
-                reference=ref_commit, head=head, commits=len(line) - 1, suites=suite_list,
-                good=line[step.good], bad=line[step.bad]))
-    b = Bisection(state=step.kind, reason=step.reason, reference=ref_commit,
-                  head=head, commits=len(line) - 1, suites=suite_list,
-                  good=line[step.good], bad=line[step.bad])
+            return search.finish(search.ending(step, "exhausted", NOT_MEASURED.format(
+                commit=line[step.index][:12], reason=exc)))
+    b = search.ending(step, step.kind, step.reason)
     if step.kind == "found" and step.index is not None:
         b = _culprit(ws, b, step.index, line, release, releases, search.step_changes, forge)
     return search.finish(b)

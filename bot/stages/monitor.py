@@ -47,7 +47,7 @@ from bot.core.router import Router
 from bot.errors import DamagedState, ImproveError
 from bot.stages import bisect
 from bot.stages.context import StageContext
-from bot.stages.rollback import open_rollback, read_records
+from bot.stages.rollback import RollbackResult, open_rollback, read_records
 
 RECORD_MESSAGE = "monitor: {count} release(s) at {commit}"
 NOTHING_WATCHED = "improve monitor: no release is in its monitor window"
@@ -353,20 +353,10 @@ def _one(env: StageContext, ws: Workspace, req: MonitorRequest, r: ReleaseRecord
     # a warned drop is bisected first: only the release's own change is reverted
     finding = None
     if (decision.warned or decision.open_revert) and cfg.bisect and not req.dry_run:
-        finding = bisect.for_monitor(
-            ws, env.config, data_ref, r, records.releases, rec.bisection, ref.only(ids),
-            now_results, core.dropped_suites(run.changes, cfg.warn_drop), env.err, env.forge,
-            probed)
+        finding, rec = _bisect(env, ws, r, rec, run, ref.only(ids), now_results, records,
+                               changed, data_ref, probed)
     if finding is not None:
         b = finding.bisection
-        probed.update(finding.results)
-        if finding.blames_other and b.issue is None:
-            # another release's bisection in this run may have filed it already
-            issue = next((c.bisection.issue for c in changed.values() if c.bisection
-                          and c.bisection.culprit == b.culprit and c.bisection.issue), None)
-            b = b.model_copy(update={"issue": issue or bisect.file_culprit_issue(env.forge,
-                                                                                  b, r)})
-        rec = rec.model_copy(update={"bisection": b})
         detail += f"; bisection {b.state}" + (f": {b.culprit[:12]}" if b.culprit else "")
         if decision.open_revert and not finding.blames_release:
             note = AUTO_ROLLBACK_SKIPPED.format(why=bisect.NOT_THE_RELEASE.format(
@@ -375,17 +365,8 @@ def _one(env: StageContext, ws: Workspace, req: MonitorRequest, r: ReleaseRecord
         evidence = core.evidence_lines(run, r.results) + (
             bisection_lines(finding.bisection) if finding is not None else [])
         result = open_rollback(env, ws, r, records.releases, reason=core.auto_reason(run, cfg),
-                               evidence=evidence,
-                               requested_by=None, dry_run=req.dry_run)
-        if result.number is not None:
-            rec = rec.model_copy(update={"revert_pr": result.number,
-                                         "state": "rollback_opened"})
-            action = "revert-opened" if result.status == "opened" else "revert-exists"
-        elif result.status == "conflict":
-            action = "conflict"
-            note = AUTO_ROLLBACK_SKIPPED.format(why=result.message)
-        else:
-            note = AUTO_ROLLBACK_SKIPPED.format(why=result.message)
+                               evidence=evidence, requested_by=None, dry_run=req.dry_run)
+        rec, action, note = _after_revert(result, rec, action, note)
         detail += f"; {result.message}"
     if note:
         run = run.model_copy(update={"note": note})
@@ -396,6 +377,39 @@ def _one(env: StageContext, ws: Workspace, req: MonitorRequest, r: ReleaseRecord
         rec = rec.model_copy(update={"warning_comment": _write_comment(env, r, rec, body)})
     changed[r.tag] = rec
     return MonitorOutcome(r.tag, action, detail, run, rec.revert_pr)
+
+
+def _after_revert(result: RollbackResult, rec: MonitorRecord, action: Action,
+                  note: str | None) -> tuple[MonitorRecord, Action, str | None]:
+    """The record, the action and the note after the automatic revert was asked for: its pull
+    request kept on the record, or why it was not opened."""
+    if result.number is not None:
+        rec = rec.model_copy(update={"revert_pr": result.number, "state": "rollback_opened"})
+        return rec, "revert-opened" if result.status == "opened" else "revert-exists", note
+    action = "conflict" if result.status == "conflict" else action
+    return rec, action, AUTO_ROLLBACK_SKIPPED.format(why=result.message)
+
+
+def _bisect(env: StageContext, ws: Workspace, r: ReleaseRecord, rec: MonitorRecord,
+            run: MonitorRun, reference: Results, now_results: Results, records: RecordSet,
+            changed: dict[str, MonitorRecord], data_ref: str,
+            probed: dict[str, Any]) -> tuple[bisect.Finding | None, MonitorRecord]:
+    """The drop traced to its commit (or the earlier bisection's culprit): the finding, and the
+    monitor record with it; an opportunity issue filed for a culprit that is not the release's
+    (once: another release's bisection in this run may have filed it already)."""
+    cfg = env.config.monitor
+    finding = bisect.for_monitor(
+        ws, env.config, data_ref, r, records.releases, rec.bisection, reference, now_results,
+        core.dropped_suites(run.changes, cfg.warn_drop), env.err, env.forge, probed)
+    if finding is None:
+        return None, rec
+    b = finding.bisection
+    probed.update(finding.results)
+    if finding.blames_other and b.issue is None:
+        issue = next((c.bisection.issue for c in changed.values() if c.bisection
+                      and c.bisection.culprit == b.culprit and c.bisection.issue), None)
+        b = b.model_copy(update={"issue": issue or bisect.file_culprit_issue(env.forge, b, r)})
+    return finding, rec.model_copy(update={"bisection": b})
 
 
 # --- wiring -------------------------------------------------------------------------------------

@@ -433,13 +433,8 @@ def _one(env: StageContext, ws: Workspace, state: _State, pr: PullRequest, pulls
         try:
             _publish(ws, state, base, commit, plan)
         except (Published, TagTaken) as exc:
-            print(f"  the branch moved ({str(exc).splitlines()[0] if str(exc) else 'rejected'}); "
-                  f"fetching and planning again ({attempt}/{tries})", file=env.err, flush=True)
-            if attempt == tries:
+            if not _moved(env, ws, state, exc, attempt, tries):
                 break
-            time.sleep(min(0.2 * attempt, 2.0))
-            ws.refresh()
-            _replace(state, _read_state(ws, config))
             if not own_base and merged_since is not None and merged_since(state.tip):
                 own_base = True  # the later merge's release will carry this entry
             continue
@@ -447,6 +442,20 @@ def _one(env: StageContext, ws: Workspace, state: _State, pr: PullRequest, pulls
         _finish(env, ws, plan, commit, pr, req)
         return Outcome(pr.number, plan.version, plan.tag, "released", commit)
     raise GateError(GAVE_UP.format(pr=pr.number, branch=ws.branch, tries=tries))
+
+
+def _moved(env: StageContext, ws: Workspace, state: _State, exc: Exception, attempt: int,
+           tries: int) -> bool:
+    """The branch moved under the push (or a racing release took the tag): said, and the
+    branch read again after a pause; False when that was the last try."""
+    print(f"  the branch moved ({str(exc).splitlines()[0] if str(exc) else 'rejected'}); "
+          f"fetching and planning again ({attempt}/{tries})", file=env.err, flush=True)
+    if attempt == tries:
+        return False
+    time.sleep(min(0.2 * attempt, 2.0))
+    ws.refresh()
+    _replace(state, _read_state(ws, env.config))
+    return True
 
 
 def _decide(env: StageContext, ws: Workspace, state: _State, facts: MergedPR,

@@ -161,14 +161,19 @@ def open_rollback(
     if dry_run:
         return RollbackResult("planned", f"would open {branch} reverting "
                               f"{release.merge_sha[:12]}")
-    body = _pull_body(release, reason, evidence, requested_by)
     _publish_branch(ws, branch, commit)
+    return _open_pull(env, ws, release, branch, _pull_body(release, reason, evidence,
+                                                           requested_by))
+
+
+def _open_pull(env: StageContext, ws: Workspace, release: ReleaseRecord, branch: str,
+               body: str) -> RollbackResult:
     try:
         pr = env.forge.create_pull(title=core.rollback_title(release), body=body, head=branch,
                                    base=ws.branch, labels=list(core.ROLLBACK_LABELS))
     except Unprocessable:
         # opened meanwhile by another delivery of the same request
-        again = _existing(env, branch, dry_run)
+        again = _existing(env, branch, False)
         if again is None:
             raise
         return again
