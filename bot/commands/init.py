@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from bot.adapters.git import Git
 
 NO_DIR = "no such directory"
 NOT_A_REPO = "is not inside a git repository (run git init first, or pass --dir)"
@@ -52,7 +56,7 @@ def _default_branch(git: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from bot import __version__
-    from bot.adapters.git import Git, GitError
+    from bot.core.config import read_config
     from bot.core.init_files import (
         PLACEHOLDER_ACTION,
         REPLACE_ACTION,
@@ -63,36 +67,13 @@ def run(args: argparse.Namespace) -> int:
         version_file_for,
     )
 
-    where: Path = args.dir
-    if not where.is_dir():
-        raise InputError([Problem(f"--dir {where}", NO_DIR)])
-    # the top of the repository: .github belongs there, whichever folder init was run from
-    top = next((d for d in (where.resolve(), *where.resolve().parents)
-                if (d / ".git").exists()), None)
-    try:
-        if top is None:
-            raise GitError("no .git")
-        git = Git(top)
-        root = Path(git.run("rev-parse", "--show-toplevel"))
-    except GitError:
-        raise InputError([Problem(f"--dir {where}", NOT_A_REPO)]) from None
+    git, root = _repository(args.dir)
     action = args.action or PLACEHOLDER_ACTION
     branch = args.default_branch or _default_branch(git)
-
-    def read(rel: str) -> str | None:
-        path = root / rel
-        if not path.is_file() or path.is_symlink():
-            return None
-        try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-
+    read = _reader(root)
     version_file = version_file_for(read)
     # a configuration already there sets the test workflow's matrix (test.shards) and its
     # setup cache's key (setup.cache)
-    from bot.core.config import read_config
-
     existing = read_config(read)
     files = init_files(default_branch=branch, action=action, version=f"v{__version__}",
                        version_file=version_file, shards=existing.test.shards,
@@ -113,3 +94,34 @@ def run(args: argparse.Namespace) -> int:
         print("note: " + TOKEN_SETUP, file=sys.stderr)
     print(f"next: improve validate --repo {root}, then commit and push the files")
     return 0
+
+
+def _repository(where: Path) -> tuple[Git, Path]:
+    """The repository ``--dir`` is in, and its top (.github belongs there, whichever folder
+    init was run from); bad input naming ``--dir`` when there is none."""
+    from bot.adapters.git import Git, GitError
+
+    if not where.is_dir():
+        raise InputError([Problem(f"--dir {where}", NO_DIR)])
+    top = next((d for d in (where.resolve(), *where.resolve().parents)
+                if (d / ".git").exists()), None)
+    try:
+        if top is None:
+            raise GitError("no .git")
+        git = Git(top)
+        return git, Path(git.run("rev-parse", "--show-toplevel"))
+    except GitError:
+        raise InputError([Problem(f"--dir {where}", NOT_A_REPO)]) from None
+
+
+def _reader(root: Path) -> Callable[[str], str | None]:
+    """A file of the working tree as text; None when it is not a readable regular file."""
+    def read(rel: str) -> str | None:
+        path = root / rel
+        if not path.is_file() or path.is_symlink():
+            return None
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+    return read
