@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.patch import apply_patch
+from bot.adapters.patch import apply_patch, numstat_names
 from bot.adapters.proposal_git import TreeReader
 from bot.core.config import Config
 from bot.core.edits import EditError
@@ -200,3 +200,24 @@ def test_check_proposal_file_against_a_working_tree(linked_repo: Path) -> None:
     good = linked_repo / "q.yaml"
     good.write_text(HEAD + "  - path: docs/a.md\n    replace: {old: a, new: b}\n")
     assert check_proposal_file(linked_repo, good) == []
+
+
+@pytest.mark.parametrize(("listed", "names"), [
+    ("", []),
+    ("1\t0\ta.txt\0", ["a.txt"]),
+    ("1\t0\ta.txt\x002\t1\tdir/b c.txt\0", ["a.txt", "dir/b c.txt"]),
+    # a rename: the entry's name is empty, the old and new names follow as fields
+    ("0\t0\t\0old.txt\0new.txt\0", ["old.txt", "new.txt"]),
+    ("0\t0\t\0old.txt\0new.txt\x001\t1\tc.txt\0", ["old.txt", "new.txt", "c.txt"]),
+    # binary files count "-": the name is still the third field
+    ("-\t-\timg.png\0", ["img.png"]),
+])
+def test_the_paths_git_apply_numstat_lists(listed: str, names: list[str]) -> None:
+    assert numstat_names(listed) == names
+
+
+def test_a_renamed_path_outside_the_repository_is_refused() -> None:
+    patch = ("diff --git a/a.txt b/../a.txt\nsimilarity index 100%\nrename from a.txt\n"
+             "rename to ../a.txt\n")
+    with pytest.raises(EditError, match="touches '../a.txt'"):
+        apply_patch(patch, {"a.txt": "x\n"})

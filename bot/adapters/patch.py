@@ -85,54 +85,72 @@ def apply_patch(patch: str, texts: Mapping[str, str | None]) -> dict[str, str | 
     with tempfile.TemporaryDirectory(prefix="improve-patch-") as tmp:
         root = Path(tmp) / "tree"
         root.mkdir()
-        for path, text in texts.items():
-            norm, why = check_path(path)
-            if why or norm is None:
-                raise EditError(PATCH_OUTSIDE.format(path=path, reason=why))
-            if text is not None:
-                target = root / norm
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(text.encode())
+        _write_tree(root, texts)
         listed = _git_apply(root, ["--numstat", "-z"], data, tmp)
         if listed.returncode != 0:
             raise EditError(_explain(listed.stderr.decode(errors="replace"), patch))
         # git's own reading of the paths, confined again (it is the one that will write them)
-        touched: list[str] = []
-        fields = listed.stdout.decode(errors="replace").split("\0")
-        i = 0
-        while i < len(fields):
-            entry = fields[i]
-            i += 1
-            if not entry:
-                continue
-            name = entry.split("\t", 2)[2] if entry.count("\t") >= 2 else ""
-            if name == "":  # a rename: the two names follow as their own fields
-                names = [f for f in fields[i : i + 2] if f]
-                i += 2
-            else:
-                names = [name]
-            for n in names:
-                norm, why = check_path(n)
-                if why or norm is None:
-                    raise EditError(PATCH_OUTSIDE.format(path=n, reason=why))
-                touched.append(norm)
-        checked = _git_apply(root, ["--check", "-v"], data, tmp)
-        if checked.returncode != 0:
-            raise EditError(_explain(checked.stderr.decode(errors="replace"), patch))
-        applied = _git_apply(root, [], data, tmp)
-        if applied.returncode != 0:
-            raise EditError(_explain(applied.stderr.decode(errors="replace"), patch))
-        out: dict[str, str | None] = {}
-        for path in dict.fromkeys([*texts, *touched]):
-            norm = check_path(path)[0] or path
+        touched = [_confined(n) for n in numstat_names(listed.stdout.decode(errors="replace"))]
+        for step in (["--check", "-v"], []):
+            done = _git_apply(root, step, data, tmp)
+            if done.returncode != 0:
+                raise EditError(_explain(done.stderr.decode(errors="replace"), patch))
+        return _read_tree(root, [*texts, *touched])
+
+
+def _confined(path: str) -> str:
+    """The path made normal; EditError when it leaves the repository."""
+    norm, why = check_path(path)
+    if why or norm is None:
+        raise EditError(PATCH_OUTSIDE.format(path=path, reason=why))
+    return norm
+
+
+def _write_tree(root: Path, texts: Mapping[str, str | None]) -> None:
+    """The files the patch names, as they are now, under ``root`` (none for a missing one)."""
+    for path, text in texts.items():
+        norm = _confined(path)
+        if text is not None:
             target = root / norm
-            if target.is_symlink():
-                raise EditError(PATCH_MODE.format(mode="120000", path=norm))
-            if not target.is_file():
-                out[norm] = None
-                continue
-            try:
-                out[norm] = target.read_bytes().decode()
-            except UnicodeDecodeError:
-                raise EditError(NOT_TEXT.format(path=norm)) from None
-        return out
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(text.encode())
+
+
+def _read_tree(root: Path, paths: list[str]) -> dict[str, str | None]:
+    """Each path's text after the patch (None: deleted); EditError for a symlink or a file
+    that is not UTF-8 text."""
+    out: dict[str, str | None] = {}
+    for path in dict.fromkeys(paths):
+        norm = check_path(path)[0] or path
+        target = root / norm
+        if target.is_symlink():
+            raise EditError(PATCH_MODE.format(mode="120000", path=norm))
+        if not target.is_file():
+            out[norm] = None
+            continue
+        try:
+            out[norm] = target.read_bytes().decode()
+        except UnicodeDecodeError:
+            raise EditError(NOT_TEXT.format(path=norm)) from None
+    return out
+
+
+def numstat_names(listed: str) -> list[str]:
+    """The paths ``git apply --numstat -z`` lists: one per entry (``added\tdeleted\tpath``),
+    or for a rename, whose entry ends in an empty name, the two names that follow it as
+    fields of their own. Pure."""
+    names: list[str] = []
+    fields = listed.split("\0")
+    i = 0
+    while i < len(fields):
+        entry = fields[i]
+        i += 1
+        if not entry:
+            continue
+        name = entry.split("\t", 2)[2] if entry.count("\t") >= 2 else ""
+        if name == "":  # a rename: the two names follow as their own fields
+            names.extend(f for f in fields[i : i + 2] if f)
+            i += 2
+        else:
+            names.append(name)
+    return names
