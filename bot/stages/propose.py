@@ -294,6 +294,39 @@ def _check_branch(repo: Path, plan: Plan, branch: str, tip: str) -> bool:
     return True
 
 
+def _unchanged(repo: Path, plan: Plan, branch: str, tip: str,
+               publish: Publisher | None) -> Outcome:
+    """The proposal is on ``branch`` at ``tip`` already (under its id, or proposed earlier
+    under another): nothing is committed; its pull request is found or opened."""
+    _check_branch(repo, plan, branch, tip)
+    outcome = Outcome("unchanged", plan, commit=tip)
+    if branch != plan.branch:
+        outcome.notes.append(f"proposed earlier as {branch}")
+        outcome.plan.proposal = plan.proposal.model_copy(
+            update={"id": branch.removeprefix(BRANCH_PREFIX)}
+        )
+    if publish is not None:
+        outcome.url = publish(outcome.plan.request(tip))
+    return outcome
+
+
+def _check_limits(repo: Path, plan: Plan, releases: Iterable[CooldownRelease],
+                  open_proposals: Iterable[OpenProposal] | None, now: datetime) -> None:
+    """GateError with every limit the proposal is over (the open proposals: the forge's, or
+    without one the local branches)."""
+    merged = merged_ids(repo, plan.base)
+    opened = (
+        list(open_proposals) if open_proposals is not None
+        else local_open_proposals(repo, plan.base, merged)
+    )
+    refusals = check_limits(
+        plan.id, plan.applied.files, plan.proposal.depends_on, opened, releases, merged, now,
+        plan.config,
+    )
+    if refusals:
+        raise GateError(REFUSED.format(id=plan.id, reasons="; ".join(r.message for r in refusals)))
+
+
 def propose(
     repo: Path,
     text: str,
@@ -324,28 +357,8 @@ def propose(
         return Outcome("dry-run", plan)
     existing = _existing(repo, plan)
     if existing is not None:
-        branch, tip = existing
-        _check_branch(repo, plan, branch, tip)
-        outcome = Outcome("unchanged", plan, commit=tip)
-        if branch != plan.branch:
-            outcome.notes.append(f"proposed earlier as {branch}")
-            outcome.plan.proposal = plan.proposal.model_copy(
-                update={"id": branch.removeprefix(BRANCH_PREFIX)}
-            )
-        if publish is not None:
-            outcome.url = publish(outcome.plan.request(tip))
-        return outcome
-    merged = merged_ids(repo, plan.base)
-    opened = (
-        list(open_proposals) if open_proposals is not None
-        else local_open_proposals(repo, plan.base, merged)
-    )
-    refusals = check_limits(
-        plan.id, plan.applied.files, plan.proposal.depends_on, opened, releases, merged, now,
-        plan.config,
-    )
-    if refusals:
-        raise GateError(REFUSED.format(id=plan.id, reasons="; ".join(r.message for r in refusals)))
+        return _unchanged(repo, plan, *existing, publish)
+    _check_limits(repo, plan, releases, open_proposals, now)
     commit = pg.commit_files(repo, plan.base, plan.files, plan.message)
     pg.create_branch(repo, plan.branch, commit)
     outcome = Outcome("created", plan, commit=commit)
