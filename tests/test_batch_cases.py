@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import lzma
+import os
 import random
 import zipfile
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters import runner
 from bot.core.cases import batch_metrics, batch_stdin, check_batch_ids, read_cases, score_batch
 from bot.core.suites import Scorer
 from bot.errors import InputError
@@ -145,6 +147,28 @@ def test_batch_metrics(stdout: str, metrics: dict[str, list[float]], error: str 
     got = batch_metrics(CASES, stdout, ["acc"], ["ms"])
     assert got.metrics == metrics
     assert (got.error is None) if error is None else (got.error or "").startswith(error)
+
+
+def test_run_streaming_feeds_stdin_as_read_and_keeps_all_of_stdout(tmp_path: Path) -> None:
+    # 4 MB through `cat`: far past a pipe's buffer and the 64 kB tail run() keeps
+    lines = [f"{i:07d} {'x' * 92}\n".encode() for i in range(40_000)]
+    out = runner.run_streaming(["cat"], cwd=tmp_path, timeout=60, env=os.environ,
+                               stdin=iter(lines))
+    assert (out.exit_code, out.timed_out, out.error) == (0, False, None)
+    assert out.stdout.encode() == b"".join(lines)
+
+
+def test_run_streaming_when_the_process_reads_nothing_or_too_long(tmp_path: Path) -> None:
+    many = (b"y" * 1000 + b"\n" for _ in range(10_000))
+    quits = runner.run_streaming(["sh", "-c", "echo bye >&2; exit 3"], cwd=tmp_path, timeout=60,
+                                 env=os.environ, stdin=many)
+    assert (quits.exit_code, quits.stderr) == (3, "bye\n")
+    slow = runner.run_streaming(["sleep", "30"], cwd=tmp_path, timeout=0.5, env=os.environ,
+                                stdin=iter([b"{}\n"]))
+    assert slow.timed_out and slow.duration_s < 10
+    missing = runner.run_streaming(["no-such-command-w18"], cwd=tmp_path, timeout=5,
+                                   env=os.environ, stdin=iter([]))
+    assert missing.error == "command not found: no-such-command-w18"
 
 
 # ---- end to end --------------------------------------------------------------------------
