@@ -35,6 +35,7 @@ from bot.adapters.progress import Progress
 from bot.core.config import SetupConfig
 from bot.core.setup import (
     CACHED,
+    CACHED_TITLE,
     DONE,
     DONE_MARKER,
     NO_LOCK_FILES,
@@ -139,7 +140,7 @@ def set_up(tree: Path, commit: str, side: str, setup: SetupConfig, progress: Pro
     env_dir = root / key
     with _locked(root / f"{key}.lock"):
         if (env_dir / DONE_MARKER).is_file():
-            progress.start(0, CACHED.format(side=side, commit=commit[:12], key=key[:12]))
+            progress.start(0, CACHED_TITLE.format(side=side, commit=commit[:12]))
             progress.finish(CACHED.format(side=side, commit=commit[:12], key=key[:12]))
         else:
             _run_setup(env_dir, tree, commit, side, setup, commands, progress,

@@ -23,7 +23,9 @@ NO_LOCK_FILES = ("setup.cache: no file of {commit} matches {globs}: name the loc
                  "setup installs from (or leave setup.cache empty to run the setup every time)")
 FAILED = "setup.run[{n}]: `{command}` {how} in the {side} worktree ({commit}){output}"
 STARTING = "Setting up the {side} worktree ({commit}): setup.run"
-CACHED = "setup of the {side} worktree ({commit}): cached, not run again (key {key})"
+CACHED_TITLE = "Setting up the {side} worktree ({commit}): from the cache"
+CACHED = "setup of the {side} worktree ({commit}): not run again, its environment (key {key}) " \
+    "is ready"
 DONE = "setup of the {side} worktree ({commit}): {count} command(s) in {seconds:.1f} s{kept}"
 
 
@@ -65,7 +67,8 @@ def failure_message(n: int, command: Sequence[str], side: str, commit: str,
         how = f"was killed by signal {-exit_code}"
     else:
         how = f"exited with code {exit_code}"
-    lines = [ln for ln in output.strip().splitlines() if ln.strip()][-6:]
+    lines = [ln for ln in output.strip().splitlines()
+             if ln.strip() and ln != "--- stderr ---"][-6:]
     shown = (": " + " | ".join(lines))[:600] if lines else ""
     return FAILED.format(n=n, command=shlex.join(command), how=how, side=side,
                          commit=commit[:12], output=shown)

@@ -13,9 +13,11 @@ and, for each event, runs the workflows GitHub would run:
 - the steps: ``actions/checkout`` (a clone at the ref, credentials kept or not),
   ``actions/create-github-app-token`` (an App token narrowed by its ``permission-*`` inputs),
   ``actions/upload-artifact`` / ``download-artifact`` (artifacts per run, a second upload of a
-  name refused without ``overwrite: true``), and the bot's own action (``action.yml``): the real
-  ``improve`` as a process with the step's arguments and the Actions environment, its
-  outputs the ones action.yml declares; ``run:`` steps with bash (expressions expanded first);
+  name refused without ``overwrite: true``), ``actions/cache`` (restored by exact key from the
+  run's ref or the default branch, saved at the end of a successful job on a miss), and the
+  bot's own action (``action.yml``): the real ``improve`` as a process with the step's
+  arguments and the Actions environment, its outputs the ones action.yml declares; ``run:``
+  steps with bash (expressions expanded first);
 - re-runs: a run GitHub was asked to re-run (``POST .../rerun``) runs again as attempt 2.
 
 Anything else (a step, an expression, a filter it does not know) fails the run with a message
@@ -27,12 +29,13 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +44,13 @@ import yaml
 
 from bot.sandbox import permissions as permissions_mod
 from bot.sandbox.events import actions_env, build_event
-from bot.sandbox.expressions import ExpressionError, condition, interpolate, to_string
+from bot.sandbox.expressions import (
+    FUNCTIONS_KEY,
+    ExpressionError,
+    condition,
+    interpolate,
+    to_string,
+)
 from bot.sandbox.step_process import Launcher, Zygote
 
 if TYPE_CHECKING:
@@ -243,6 +252,10 @@ class ActionsRunner:
         self.ready: list[Job] = []
         self.groups: dict[str, _Group] = {}
         self.artifacts: dict[tuple[int, str], Path] = {}
+        # actions/cache: saved directories by (scope ref, key), and the saves a job's post step
+        # will make, by (run id, attempt, job key)
+        self.caches: dict[tuple[str, str], Path] = {}
+        self._cache_posts: dict[tuple[int, int, str], list[tuple[str, Path]]] = {}
         self._seen_deliveries = 0
         self._apps: set[str] = set()
         root.mkdir(parents=True, exist_ok=True)
@@ -634,7 +647,9 @@ class ActionsRunner:
                 "inputs": inputs, "needs": {}, "steps": dict(steps or {}), "env": {},
                 "runner": {"temp": str(self._temp(run, job)) if job else "", "os": "Linux"},
                 "job": {"status": "success"}, "matrix": dict(job.matrix) if job else {},
-                "strategy": dict(job.strategy) if job else {}}
+                "strategy": dict(job.strategy) if job else {},
+                FUNCTIONS_KEY: {"hashfiles": _hash_files(self._dir(run, job) / "workspace")}
+                if job else {}}
 
     def _dir(self, run: WorkflowRun, job: Job) -> Path:
         return self.root / f"run-{run.id}-{run.attempt}" / job.key
@@ -687,6 +702,8 @@ class ActionsRunner:
             if rec.conclusion == "failure":
                 failed = True
         job.conclusion = "failure" if failed else "success"
+        if not failed:  # actions/cache's post step: post-if success()
+            self._save_caches(job)
 
     def _step(self, job: Job, spec: Mapping[str, Any], ctx: Mapping[str, Any], token: str,
               where: str, name: str) -> tuple[StepRecord, dict[str, str]]:
@@ -710,6 +727,8 @@ class ActionsRunner:
             return self._upload(job, inputs, name)
         if action == "actions/download-artifact":
             return self._download(job, inputs, name)
+        if action == "actions/cache":
+            return self._cache(job, inputs, name, where)
         raise WorkflowError(f"{where}: the stand-in does not know the action {uses!r}")
 
     def _shell(self, job: Job, spec: Mapping[str, Any], ctx: Mapping[str, Any], where: str,
@@ -870,6 +889,41 @@ class ActionsRunner:
         shutil.copytree(src, dest, dirs_exist_ok=True)
         return StepRecord(name, "success", "success", message=f"downloaded {art}"), {}
 
+    def _cache(self, job: Job, inputs: Mapping[str, str], name: str,
+               where: str) -> tuple[StepRecord, dict[str, str]]:
+        """actions/cache, its restore half: the directory saved under exactly ``key`` in this
+        run's scope (its ref), else the default branch's, as GitHub isolates caches (a pull
+        request's never reaches another branch); ``cache-hit`` says whether it was found. On a
+        miss the job's end saves ``path`` under ``key`` (:meth:`_save_caches`), as the action's
+        post step does when the job succeeded. One path, no ``restore-keys``."""
+        if inputs.get("restore-keys") or "\n" in inputs.get("path", "").strip():
+            raise WorkflowError(f"{where}: the stand-in's actions/cache takes one path and no "
+                                "restore-keys")
+        key, path = inputs["key"], Path(inputs["path"])
+        scopes = [job.run.ref, f"refs/heads/{self.default_branch()}"]
+        found = next((self.caches[(s, key)] for s in scopes if (s, key) in self.caches), None)
+        if found is None:
+            self._cache_posts.setdefault((job.run.id, job.run.attempt, job.key), []).append(
+                (key, path))
+            miss = {"cache-hit": "false"}
+            return (StepRecord(name, "success", "success", outputs=miss,
+                               message=f"Cache not found for input keys: {key}"), miss)
+        shutil.copytree(found, path, dirs_exist_ok=True, symlinks=True)
+        hit = {"cache-hit": "true"}
+        return (StepRecord(name, "success", "success", outputs=hit,
+                           message=f"Cache restored from key: {key}"), hit)
+
+    def _save_caches(self, job: Job) -> None:
+        """The post step of each actions/cache that missed: ``path`` saved under its key in
+        the run's scope; a key already saved there is kept (GitHub never overwrites one), and a
+        path that does not exist saves nothing."""
+        for key, path in self._cache_posts.pop((job.run.id, job.run.attempt, job.key), []):
+            if (job.run.ref, key) in self.caches or not path.is_dir():
+                continue
+            dest = self.root / "caches" / str(len(self.caches))
+            shutil.copytree(path, dest, symlinks=True)
+            self.caches[(job.run.ref, key)] = dest
+
     def _bot(self, job: Job, inputs: Mapping[str, str], step_env: Mapping[str, str],
              ctx: Mapping[str, Any], name: str, where: str) -> tuple[StepRecord, dict[str, str]]:
         """The composite action.yml: its inputs with their defaults, and its one step that runs
@@ -939,6 +993,23 @@ class ActionsRunner:
                            argv=argv, out=proc.out, err=proc.err, code=proc.code,
                            message=f"improve {' '.join(argv)}: exit {proc.code}",
                            outputs=outputs), outputs)
+
+
+def _hash_files(workspace: Path) -> Callable[..., str]:
+    """``hashFiles(patterns...)`` as the runner computes it: the SHA-256 of the SHA-256 of each
+    file under the workspace the patterns match (files only, in path order); '' when none."""
+
+    def hash_files(*patterns: Any) -> str:
+        found = {p for pattern in patterns for p in workspace.glob(to_string(pattern))
+                 if p.is_file() and ".git" not in p.relative_to(workspace).parts}
+        if not found:
+            return ""
+        digest = hashlib.sha256()
+        for path in sorted(found):
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        return digest.hexdigest()
+
+    return hash_files
 
 
 def _outputs(path: Path) -> dict[str, str]:

@@ -4,7 +4,8 @@ A tiny tokenizer and recursive-descent parser over GitHub's documented grammar: 
 (``'string'`` with ``''`` for a quote, numbers, ``true``, ``false``, ``null``), property access
 (``a.b``, ``a['b']``), ``!``, ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``&&``, ``||``,
 parentheses, and the functions ``contains``, ``startsWith``, ``endsWith``, ``format``,
-``toJSON``, ``fromJSON``, ``join``, ``success``, ``failure``, ``always``, ``cancelled``.
+``toJSON``, ``fromJSON``, ``join``, ``success``, ``failure``, ``always``, ``cancelled``, and
+those the runner gives under ``FUNCTIONS_KEY`` (``hashFiles``, which reads the workspace).
 
 Semantics follow GitHub's documentation: ``&&`` and ``||`` return an operand, not a boolean;
 comparisons of different types convert both sides to numbers (null 0, booleans 0/1, strings
@@ -146,7 +147,7 @@ class _Parser:
             return None
         if self.at("("):
             return self.call(tok.text)
-        if tok.text not in self.contexts:
+        if tok.text not in self.contexts or tok.text == FUNCTIONS_KEY:
             raise ExpressionError(f"{self.text!r}: unknown context {tok.text!r} (known: "
                                   f"{', '.join(sorted(self.contexts))})")
         return self.contexts[tok.text]
@@ -159,7 +160,8 @@ class _Parser:
                 self.take(",")
             args.append(self.or_())
         self.take(")")
-        fn = FUNCTIONS.get(name.lower())
+        fn = FUNCTIONS.get(name.lower()) or (self.contexts.get(FUNCTIONS_KEY) or {}).get(
+            name.lower())
         if fn is not None:
             return fn(*args)
         if name.lower() in ("success", "failure", "always", "cancelled") and not args:
@@ -267,6 +269,10 @@ def _format(fmt: Any, *args: Any) -> str:
 
     return re.sub(r"\{\{|\}\}|\{(\d+)\}", sub, text)
 
+
+# functions that read the runner's files (``hashFiles``), given by the runner under this key of
+# the contexts, so that this module stays pure; never a context a workflow can name
+FUNCTIONS_KEY = "\0functions"
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "contains": _contains,
