@@ -170,7 +170,7 @@ jobs:
   shell:
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/cache@v4
+      - uses: actions/setup-node@v4
 """
 
 
@@ -243,7 +243,7 @@ def test_github_token_events_start_nothing_and_unknown_steps_stop_the_run(
     push = build_event("push", None, repo="o/tok", default_branch="main", ref="refs/heads/main",
                        before="0" * 40, after=runner._head("refs/heads/main"))
     runner.deliver("push", push)
-    with pytest.raises(WorkflowError, match="does not know the action 'actions/cache@v4'"):
+    with pytest.raises(WorkflowError, match="does not know the action 'actions/setup-node@v4'"):
         runner.run_until_idle()
     runner.close()
 
@@ -342,4 +342,50 @@ def test_a_matrix_the_stand_in_cannot_expand_is_refused_by_name(
                                            default_branch="main", ref="refs/heads/main",
                                            before="0" * 40, after=head))
         runner.run_until_idle()
+    runner.close()
+
+
+
+CACHE = """
+name: cached
+on: [push]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - id: cache
+        uses: actions/cache@v4
+        with:
+          path: ${{ runner.temp }}/deps
+          key: deps-${{ hashFiles('README.md', 'no-such.lock') }}
+      - run: |
+          mkdir -p "$RUNNER_TEMP/deps" && echo made >> "$RUNNER_TEMP/deps/log"
+          cat "$RUNNER_TEMP/deps/log"
+"""
+
+
+def test_actions_cache_restores_by_exact_key_and_saves_on_a_miss(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    import hashlib
+
+    runner = make(sandbox, tmp_path, "cache", {"cached": CACHE})
+    push = build_event("push", None, repo="o/cache", default_branch="main", ref="refs/heads/main",
+                       before="0" * 40, after=runner._head("refs/heads/main"))
+    runner.deliver("push", push)
+    (first,) = runner.run_until_idle()
+    # hashFiles(): the SHA-256 of each matched file's SHA-256 (README.md's only)
+    key = "deps-" + hashlib.sha256(hashlib.sha256(b"# r\n").digest()).hexdigest()
+    assert first.steps[1].message == f"Cache not found for input keys: {key}"
+    assert first.steps[1].outputs == {"cache-hit": "false"}
+    assert first.steps[2].out == "made\n"
+    runner.deliver("push", push)
+    (second,) = runner.run_until_idle()
+    assert second.steps[1].outputs == {"cache-hit": "true"}
+    assert second.steps[2].out == "made\nmade\n"   # restored, then added to
+    # a third run restores the first save: a key saved is never overwritten
+    runner.deliver("push", push)
+    (third,) = runner.run_until_idle()
+    assert third.steps[2].out == "made\nmade\n"
     runner.close()

@@ -899,6 +899,10 @@ class ActionsRunner:
         if inputs.get("restore-keys") or "\n" in inputs.get("path", "").strip():
             raise WorkflowError(f"{where}: the stand-in's actions/cache takes one path and no "
                                 "restore-keys")
+        missing = [k for k in ("path", "key") if not inputs.get(k)]
+        if missing:  # the action's own words
+            return StepRecord(name, "failure", "failure", message=(
+                f"Input required and not supplied: {missing[0]}")), {}
         key, path = inputs["key"], Path(inputs["path"])
         scopes = [job.run.ref, f"refs/heads/{self.default_branch()}"]
         found = next((self.caches[(s, key)] for s in scopes if (s, key) in self.caches), None)
