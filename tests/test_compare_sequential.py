@@ -94,6 +94,19 @@ def test_the_noisiest_task_gets_the_runs() -> None:
     assert ("s", "t0") in plan and len(plan) < 10
 
 
+def test_one_very_noisy_task_may_take_more_than_max_repeats() -> None:
+    # the budget is max_repeats a task on average over the suite: the loud task, which carries
+    # nearly all of the suite's uncertainty, may go past it while the rest stay near 3
+    world = World(effect=0.0, seed=4, loud=20.0)
+    base, cand = world.first()
+    seq = SequentialConfig(max_looks=10, max_repeats=8, futility=False)
+    out = run_sequential(base, cand, CFG, seq, world.more)
+    runs = {t.id: len(t.samples) for t in out.cand.suites[0].tasks}
+    assert runs["t0"] > seq.max_repeats
+    assert sum(runs.values()) <= seq.max_repeats * len(runs)
+    assert runs == {t.id: len(t.samples) for t in out.base.suites[0].tasks}
+
+
 def test_the_same_samples_give_the_same_rounds() -> None:
     outs = []
     for _ in range(2):
