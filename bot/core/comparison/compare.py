@@ -183,6 +183,8 @@ class _SuiteWork:
     base_only: list[str] = field(default_factory=list)
     cand_only: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # the comparison's notes about this suite (its kind differs between the sides)
+    kind_notes: list[str] = field(default_factory=list)
     score_base: float | None = None
     score_cand: float | None = None
     score_delta: float | None = None
@@ -291,37 +293,55 @@ def _benchmark(work: _SuiteWork, config: CompareConfig, rng: np.random.Generator
     both = sorted(set(btasks) & set(ctasks))
     work.base_only = sorted(set(btasks) - set(ctasks))
     work.cand_only = sorted(set(ctasks) - set(btasks))
-    paired: list[str] = []
     gated = [m.metric.name for m in work.metrics if m.metric.gate]
-    for tid in both:
-        b, c = btasks[tid], ctasks[tid]
-        if b.status == "ok" and c.status == "ok":
-            dropped = _dropped_metric(b, c, gated)
-            if dropped is None:
-                paired.append(tid)
-                continue
-            # a task that stops reporting a gating metric must not leave the suite's mean over
-            # the tasks left (and its minimum) looking fine: it fails, named
-            name, side_lost = dropped
-            lost = c if side_lost == "candidate" else b
-            work.failed_tasks.append(TaskFailure(
-                id=tid, side=side_lost,
-                reason=f"reports no {name} on the {side_lost} (the other side does)",
-                output_tail=_tail(lost)))
-            if side_lost == "candidate":
-                work.rejects.append(Reason(code="task_metric_missing", suite=work.id,
-                                           subject=tid, message=R_METRIC_DROPPED.format(
-                                               subject=tid, metric=name)))
-            continue
-        side: Literal["baseline", "candidate", "both"] = "both"
-        if b.status != c.status:
-            side = "candidate" if c.status == "failed" else "baseline"
-        failing = c if c.status == "failed" else b
+    paired = [tid for tid in both if _pair_task(work, btasks[tid], ctasks[tid], gated)]
+    _unpaired_failures(work, btasks, ctasks)
+    _pairing_notes(work)
+    work.tasks_paired = len(paired)
+    if paired:
+        _paired_stats(work, [btasks[t] for t in paired], [ctasks[t] for t in paired], paired,
+                      config, rng)
+    for m in work.metrics:
+        if m.tasks == 0:
+            m.verdict = "not compared"
+
+
+def _pair_task(work: _SuiteWork, b: TaskResult, c: TaskResult, gated: list[str]) -> bool:
+    """Whether a task both sides ran can be paired; when not, it is a failed task, named (and
+    a reject when it failed, or lost a gating metric, on the candidate)."""
+    tid = b.id
+    if b.status == "ok" and c.status == "ok":
+        dropped = _dropped_metric(b, c, gated)
+        if dropped is None:
+            return True
+        # a task that stops reporting a gating metric must not leave the suite's mean over
+        # the tasks left (and its minimum) looking fine: it fails, named
+        name, side_lost = dropped
+        lost = c if side_lost == "candidate" else b
         work.failed_tasks.append(TaskFailure(
-            id=tid, side=side, reason=_reason(failing), output_tail=_tail(failing)))
-        if side == "candidate":
-            work.rejects.append(Reason(code="task_fails", suite=work.id, subject=tid,
-                                       message=R_TASK_FAILS.format(subject=tid)))
+            id=tid, side=side_lost,
+            reason=f"reports no {name} on the {side_lost} (the other side does)",
+            output_tail=_tail(lost)))
+        if side_lost == "candidate":
+            work.rejects.append(Reason(code="task_metric_missing", suite=work.id,
+                                       subject=tid, message=R_METRIC_DROPPED.format(
+                                           subject=tid, metric=name)))
+        return False
+    side: Literal["baseline", "candidate", "both"] = "both"
+    if b.status != c.status:
+        side = "candidate" if c.status == "failed" else "baseline"
+    failing = c if c.status == "failed" else b
+    work.failed_tasks.append(TaskFailure(
+        id=tid, side=side, reason=_reason(failing), output_tail=_tail(failing)))
+    if side == "candidate":
+        work.rejects.append(Reason(code="task_fails", suite=work.id, subject=tid,
+                                   message=R_TASK_FAILS.format(subject=tid)))
+    return False
+
+
+def _unpaired_failures(work: _SuiteWork, btasks: dict[str, TaskResult],
+                       ctasks: dict[str, TaskResult]) -> None:
+    """Tasks on one side only that failed: named; a new one failing rejects."""
     for tid in work.base_only:
         if btasks[tid].status == "failed":
             work.failed_tasks.append(TaskFailure(
@@ -334,6 +354,9 @@ def _benchmark(work: _SuiteWork, config: CompareConfig, rng: np.random.Generator
                 output_tail=_tail(ctasks[tid])))
             work.rejects.append(Reason(code="task_fails", suite=work.id, subject=tid,
                                        message=R_TASK_FAILS_NEW.format(subject=tid)))
+
+
+def _pairing_notes(work: _SuiteWork) -> None:
     base_failed = [f.id for f in work.failed_tasks if f.side != "candidate"]
     if base_failed:
         work.notes.append(
@@ -346,13 +369,6 @@ def _benchmark(work: _SuiteWork, config: CompareConfig, rng: np.random.Generator
         work.blockers.append(Reason(
             code="tasks_missing", suite=work.id, subject=None,
             message=R_TASKS_MISSING.format(count=len(work.base_only), ids=_ids(work.base_only))))
-    work.tasks_paired = len(paired)
-    if paired:
-        _paired_stats(work, [btasks[t] for t in paired], [ctasks[t] for t in paired], paired,
-                      config, rng)
-    for m in work.metrics:
-        if m.tasks == 0:
-            m.verdict = "not compared"
 
 
 def _reports(task: TaskResult, metric: str) -> bool:
@@ -416,37 +432,13 @@ def _paired_stats(
     k = len(names)
     barr, babsent = _samples_array(btasks, names)
     carr, cabsent = _samples_array(ctasks, names)
-    failed_samples = sum(
-        1 for t in (*btasks, *ctasks) for s in t.samples if s.status == "failed")
-    if failed_samples:
-        work.notes.append(f"{failed_samples} failed sample(s) inside tasks that passed are not "
-                          "counted")
-    if babsent or cabsent:
-        work.notes.append(f"{babsent + cabsent} metric value(s) were missing in passing "
-                          "samples (baseline {}, candidate {}) and are not counted"
-                          .format(babsent, cabsent))
+    _sample_notes(work, btasks, ctasks, babsent, cabsent)
     bcount, bmean, bvar, bmed = _nan_stats(barr)
     ccount, cmean, cvar, cmed = _nan_stats(carr)
     timing = [m.metric.kind == "timing" for m in work.metrics]
-    n = len(ids)
-    effect = np.full((n, k), np.nan)
-    for j in range(k):
-        has = (bcount[:, j] > 0) & (ccount[:, j] > 0)
-        if timing[j]:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ok = has & (bmed[:, j] > 0) & (cmed[:, j] > 0)
-            _task_timings(work.metrics[j], ids, barr[:, :, j], carr[:, :, j], ok, effect[:, j])
-            nonpos = [ids[i] for i in np.flatnonzero(has & ~ok)]
-            if nonpos:
-                work.notes.append(f"{work.metrics[j].metric.name}: {len(nonpos)} task(s) with a "
-                                  f"median of zero or less are left out of the ratio: "
-                                  f"{_ids(nonpos)}")
-        else:
-            effect[has, j] = cmean[has, j] - bmean[has, j]
-        missing = [ids[i] for i in np.flatnonzero(~has)]
-        work.metrics[j].missing = missing
+    effect = _effects(work, ids, barr, carr, timing)
     base_cols = np.where(np.isnan(effect), np.nan, bmean)
-    if n >= 2:
+    if len(ids) >= 2:
         reps = stats.bootstrap_means(np.concatenate([effect, base_cols], axis=1),
                                      config.resamples, rng)
         eff_reps, base_reps = reps[:, :k], reps[:, k:]
@@ -456,34 +448,83 @@ def _paired_stats(
                                                       config.resamples, rng)
         units = [int(min(bcount[0, j], ccount[0, j])) for j in range(k)]
     for j, m in enumerate(work.metrics):
-        col = effect[:, j]
-        present = ~np.isnan(col)
+        present = ~np.isnan(effect[:, j])
         m.tasks = int(np.count_nonzero(present))
         if m.tasks == 0:
             continue
         m.units = units[j]
         if timing[j]:
-            lb = np.log(bmed[present, j])
-            lc = np.log(cmed[present, j])
-            m.base = float(np.exp(np.mean(lb)))
-            m.cand = float(np.exp(np.mean(lc)))
-            m.ratio = float(np.exp(np.mean(col[present])))
-            m.delta = m.cand - m.base
-            ci = stats.percentile_ci(eff_reps[:, j], m.units, config.confidence)
-            m.ci = (math.exp(ci[0]), math.exp(ci[1])) if ci else None
-            m.p = stats.bootstrap_p_below(m.sign * eff_reps[:, j], m.units,
-                                          -math.log1p(m.tolerance))
+            _timing_stats(m, effect[present, j], bmed[present, j], cmed[present, j],
+                          eff_reps[:, j], config)
         else:
-            m.base = float(np.mean(bmean[present, j]))
-            m.cand = float(np.mean(cmean[present, j]))
-            m.delta = float(np.mean(col[present]))
-            m.deltas = col[present]
-            m.ci = stats.percentile_ci(eff_reps[:, j], m.units, config.confidence)
-            m.p = stats.bootstrap_p_below(m.sign * eff_reps[:, j], m.units, -m.tolerance)
-            m.delta_var = float(np.var(col[present], ddof=1)) if m.tasks >= 2 else 0.0
+            _score_stats(m, effect[present, j], bmean[present, j], cmean[present, j],
+                         eff_reps[:, j], config)
             noise = bvar[present, j] / bcount[present, j] + cvar[present, j] / ccount[present, j]
             m.noise_var = float(np.nanmean(noise)) if np.any(~np.isnan(noise)) else 0.0
     _suite_scores(work, eff_reps, base_reps, config)
+
+
+def _sample_notes(work: _SuiteWork, btasks: list[TaskResult], ctasks: list[TaskResult],
+                  babsent: int, cabsent: int) -> None:
+    failed_samples = sum(
+        1 for t in (*btasks, *ctasks) for s in t.samples if s.status == "failed")
+    if failed_samples:
+        work.notes.append(f"{failed_samples} failed sample(s) inside tasks that passed are not "
+                          "counted")
+    if babsent or cabsent:
+        work.notes.append(f"{babsent + cabsent} metric value(s) were missing in passing "
+                          "samples (baseline {}, candidate {}) and are not counted"
+                          .format(babsent, cabsent))
+
+
+def _effects(work: _SuiteWork, ids: list[str], barr: np.ndarray, carr: np.ndarray,
+             timing: list[bool]) -> np.ndarray:
+    """Per task and metric, the candidate's effect: a score's difference of means, a timing's
+    Hodges-Lehmann log ratio (with its per-task test); NaN where a side has no value."""
+    bcount, bmean, _, bmed = _nan_stats(barr)
+    ccount, cmean, _, cmed = _nan_stats(carr)
+    effect = np.full((len(ids), len(work.metrics)), np.nan)
+    for j, m in enumerate(work.metrics):
+        has = (bcount[:, j] > 0) & (ccount[:, j] > 0)
+        if timing[j]:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ok = has & (bmed[:, j] > 0) & (cmed[:, j] > 0)
+            _task_timings(m, ids, barr[:, :, j], carr[:, :, j], ok, effect[:, j])
+            nonpos = [ids[i] for i in np.flatnonzero(has & ~ok)]
+            if nonpos:
+                work.notes.append(f"{m.metric.name}: {len(nonpos)} task(s) with a "
+                                  f"median of zero or less are left out of the ratio: "
+                                  f"{_ids(nonpos)}")
+        else:
+            effect[has, j] = cmean[has, j] - bmean[has, j]
+        m.missing = [ids[i] for i in np.flatnonzero(~has)]
+    return effect
+
+
+def _timing_stats(m: _MetricWork, col: np.ndarray, bmed: np.ndarray, cmed: np.ndarray,
+                  reps: np.ndarray, config: CompareConfig) -> None:
+    """A timing over the tasks: geometric means of the medians, the ratio exp(mean log ratio)
+    and its interval, the p-value for "slower past the floor"."""
+    m.base = float(np.exp(np.mean(np.log(bmed))))
+    m.cand = float(np.exp(np.mean(np.log(cmed))))
+    m.ratio = float(np.exp(np.mean(col)))
+    m.delta = m.cand - m.base
+    ci = stats.percentile_ci(reps, m.units, config.confidence)
+    m.ci = (math.exp(ci[0]), math.exp(ci[1])) if ci else None
+    m.p = stats.bootstrap_p_below(m.sign * reps, m.units, -math.log1p(m.tolerance))
+
+
+def _score_stats(m: _MetricWork, col: np.ndarray, bmean: np.ndarray, cmean: np.ndarray,
+                 reps: np.ndarray, config: CompareConfig) -> None:
+    """A score over the tasks: the means, the delta and its interval, the p-value for "worse
+    than the tolerance", and the spread of the per-task deltas."""
+    m.base = float(np.mean(bmean))
+    m.cand = float(np.mean(cmean))
+    m.delta = float(np.mean(col))
+    m.deltas = col
+    m.ci = stats.percentile_ci(reps, m.units, config.confidence)
+    m.p = stats.bootstrap_p_below(m.sign * reps, m.units, -m.tolerance)
+    m.delta_var = float(np.var(col, ddof=1)) if m.tasks >= 2 else 0.0
 
 
 def _task_timings(m: _MetricWork, ids: list[str], base: np.ndarray, cand: np.ndarray,
@@ -661,6 +702,28 @@ def _metric_verdicts(suites: list[_SuiteWork], config: CompareConfig) -> None:
 
 
 def _suite_reasons(s: _SuiteWork, config: CompareConfig) -> None:
+    _presence_reasons(s)
+    _minimum_reasons(s)
+    unclear_scores: list[_MetricWork] = []
+    unclear_timings: list[_MetricWork] = []
+    level = _level(config.confidence)
+    for m in (m for m in s.metrics if m.metric.gate):
+        if m.verdict == "regressed" and m.metric.kind == "score":
+            s.rejects.append(_score_regressed(s, m, level))
+        elif m.verdict == "regressed":
+            s.rejects.extend(_timing_regressed(s, m, level, config))
+        elif m.verdict == "unclear":
+            s.blockers.append(_unclear_reason(s, m, level))
+            (unclear_scores if m.metric.kind == "score" else unclear_timings).append(m)
+        elif m.verdict == "not compared" and s.present == "both":
+            s.blockers.append(Reason(code="metric_not_compared", suite=s.id,
+                                     subject=m.metric.name,
+                                     message=R_NOT_COMPARED.format(subject=m.metric.name)))
+    _weighted_falls(s, level)
+    _recommend(s, unclear_scores, unclear_timings, config)
+
+
+def _presence_reasons(s: _SuiteWork) -> None:
     cand = s.cand
     if s.base is not None and cand is not None and s.base.definition_hash != cand.definition_hash:
         s.blockers.append(Reason(code="definition_changed", suite=s.id, subject=None,
@@ -671,69 +734,75 @@ def _suite_reasons(s: _SuiteWork, config: CompareConfig) -> None:
     elif s.base is None:
         s.notes.append("the suite did not run on the baseline: the candidate's own results are "
                        "checked, nothing is compared")
-    minimum = cand.minimum if cand is not None else None
-    if s.kind == "benchmark" and cand is not None and minimum is not None:
-        if s.score_cand is None:
-            s.notes.append(f"the minimum {minimum:g} is not checked: the suite has no "
-                           "higher-is-better score metric with values")
-        elif s.score_cand < minimum:
-            s.rejects.append(Reason(
-                code="under_minimum", suite=s.id, subject=None,
-                message=R_UNDER_MINIMUM.format(value=_fmt(s.score_cand), minimum=f"{minimum:g}")))
-    unclear_scores: list[_MetricWork] = []
-    unclear_timings: list[_MetricWork] = []
-    level = _level(config.confidence)
-    for m in s.metrics:
-        if not m.metric.gate:
-            continue
-        name = m.metric.name
-        if m.verdict == "regressed" and m.metric.kind == "score":
-            s.rejects.append(Reason(code="metric_regressed", suite=s.id, subject=name,
-                                    message=R_SCORE_REGRESSED.format(
-                                        subject=name, delta=_fmt(m.delta, True),
-                                        ci=_fmt_ci(m.ci), tol=_fmt(m.tolerance), level=level)))
-        elif m.verdict == "regressed":
-            alpha = 1.0 - config.confidence
-            if m.p_adj is not None and m.p_adj < alpha:
-                s.rejects.append(Reason(code="metric_regressed", suite=s.id, subject=name,
-                                        message=R_TIMING_REGRESSED.format(
-                                            subject=name, ratio=_fmt(m.ratio),
-                                            ci=_fmt_ci(m.ci, signed=False), level=level,
-                                            floor=f"{m.tolerance:.0%}")))
-            for t in m.slower_tasks:
-                s.rejects.append(Reason(code="task_timing_regressed", suite=s.id, subject=t.id,
-                                        message=R_TASK_TIMING_REGRESSED.format(
-                                            task=t.id, subject=name, ratio=_fmt(t.ratio),
-                                            floor=f"{m.tolerance:.0%}", p=_fmt(t.p_adjusted),
-                                            tests=m.tests_in_family)))
-        elif m.verdict == "unclear":
-            if m.ci is None:
-                detail = "a single sample per side gives no estimate of the noise"
-            elif m.metric.kind == "score":
-                detail = (f"{_fmt(m.delta, True)} ({level} CI {_fmt_ci(m.ci)}) may be past the "
-                          f"tolerance {_fmt(m.tolerance)}")
-            else:
-                detail = (f"x{_fmt(m.ratio)} ({level} CI {_fmt_ci(m.ci, signed=False)}) may "
-                          f"be past the floor of {m.tolerance:.0%}")
-            s.blockers.append(Reason(code="metric_unclear", suite=s.id, subject=name,
-                                     message=R_UNCLEAR.format(subject=name, detail=detail)))
-            (unclear_scores if m.metric.kind == "score" else unclear_timings).append(m)
-        elif m.verdict == "not compared" and s.present == "both":
-            s.blockers.append(Reason(code="metric_not_compared", suite=s.id, subject=name,
-                                     message=R_NOT_COMPARED.format(subject=name)))
+
+
+def _minimum_reasons(s: _SuiteWork) -> None:
+    minimum = s.cand.minimum if s.cand is not None else None
+    if s.kind != "benchmark" or minimum is None:
+        return
+    if s.score_cand is None:
+        s.notes.append(f"the minimum {minimum:g} is not checked: the suite has no "
+                       "higher-is-better score metric with values")
+    elif s.score_cand < minimum:
+        s.rejects.append(Reason(
+            code="under_minimum", suite=s.id, subject=None,
+            message=R_UNDER_MINIMUM.format(value=_fmt(s.score_cand), minimum=f"{minimum:g}")))
+
+
+def _score_regressed(s: _SuiteWork, m: _MetricWork, level: str) -> Reason:
+    name = m.metric.name
+    return Reason(code="metric_regressed", suite=s.id, subject=name,
+                  message=R_SCORE_REGRESSED.format(
+                      subject=name, delta=_fmt(m.delta, True), ci=_fmt_ci(m.ci),
+                      tol=_fmt(m.tolerance), level=level))
+
+
+def _timing_regressed(s: _SuiteWork, m: _MetricWork, level: str,
+                      config: CompareConfig) -> list[Reason]:
+    """The suite's timing past the floor with confidence (Holm-adjusted), and each task's."""
+    name = m.metric.name
+    out: list[Reason] = []
+    if m.p_adj is not None and m.p_adj < 1.0 - config.confidence:
+        out.append(Reason(code="metric_regressed", suite=s.id, subject=name,
+                          message=R_TIMING_REGRESSED.format(
+                              subject=name, ratio=_fmt(m.ratio), ci=_fmt_ci(m.ci, signed=False),
+                              level=level, floor=f"{m.tolerance:.0%}")))
+    for t in m.slower_tasks:
+        out.append(Reason(code="task_timing_regressed", suite=s.id, subject=t.id,
+                          message=R_TASK_TIMING_REGRESSED.format(
+                              task=t.id, subject=name, ratio=_fmt(t.ratio),
+                              floor=f"{m.tolerance:.0%}", p=_fmt(t.p_adjusted),
+                              tests=m.tests_in_family)))
+    return out
+
+
+def _unclear_reason(s: _SuiteWork, m: _MetricWork, level: str) -> Reason:
+    if m.ci is None:
+        detail = "a single sample per side gives no estimate of the noise"
+    elif m.metric.kind == "score":
+        detail = (f"{_fmt(m.delta, True)} ({level} CI {_fmt_ci(m.ci)}) may be past the "
+                  f"tolerance {_fmt(m.tolerance)}")
+    else:
+        detail = (f"x{_fmt(m.ratio)} ({level} CI {_fmt_ci(m.ci, signed=False)}) may "
+                  f"be past the floor of {m.tolerance:.0%}")
+    return Reason(code="metric_unclear", suite=s.id, subject=m.metric.name,
+                  message=R_UNCLEAR.format(subject=m.metric.name, detail=detail))
+
+
+def _weighted_falls(s: _SuiteWork, level: str) -> None:
     # falls with confidence (its interval below zero), not on a point estimate: on a change
     # that does nothing the point estimate is below zero half the time
     falls = (s.weighted_delta is not None and s.weighted_delta < 0
              and (s.weighted_ci is None or s.weighted_ci[1] < 0))
-    if not s.rejects and not s.blockers and falls:
-        text = R_WEIGHTED_FALLS.format(delta=_fmt(s.weighted_delta, True), level=level,
-                                       ci=_fmt_ci(s.weighted_ci))
-        s.blockers.append(Reason(code="weighted_mean_falls", suite=s.id, subject=None,
-                                 message=text))
-        s.recommendations.append(Recommendation(
-            kind="person", suite=s.id, repeats=None,
-            message=REC_PERSON.format(what=f"suite {s.id}: " + text)))
-    _recommend(s, unclear_scores, unclear_timings, config)
+    if s.rejects or s.blockers or not falls:
+        return
+    text = R_WEIGHTED_FALLS.format(delta=_fmt(s.weighted_delta, True), level=level,
+                                   ci=_fmt_ci(s.weighted_ci))
+    s.blockers.append(Reason(code="weighted_mean_falls", suite=s.id, subject=None,
+                             message=text))
+    s.recommendations.append(Recommendation(
+        kind="person", suite=s.id, repeats=None,
+        message=REC_PERSON.format(what=f"suite {s.id}: " + text)))
 
 
 def _recommend(s: _SuiteWork, scores: list[_MetricWork], timings: list[_MetricWork],
@@ -797,20 +866,55 @@ def compare_results(
 
     Results that cannot be compared honestly (a task listed twice, a metric defined
     differently under the same definition hash) are an InputError, not a verdict."""
+    _refuse_bad_input(base, cand)
+    works = _suite_works(base, cand, config)
+    _metric_verdicts(works, config)
+    for w in works:
+        _suite_reasons(w, config)
+    global_blockers = _partial_results(base, cand)
+    decision, reasons, recommendations = _decide(works, global_blockers)
+    approval_cfg = approval or ApprovalConfig()
+    tier = approval_tier(proposal_type, risk, approval_cfg)
+    return Comparison(
+        decision=decision,
+        summary=_summary(decision, reasons, works),
+        reasons=reasons,
+        recommendations=recommendations,
+        base=Side(commit=base.commit, ref=base.ref),
+        cand=Side(commit=cand.commit, ref=cand.ref),
+        settings=Settings(confidence=config.confidence, tolerance=dict(config.tolerance),
+                          timing_floor=config.timing_floor, resamples=config.resamples,
+                          seed=config.seed, holm=config.holm),
+        approval=Approval(type=proposal_type, risk=risk, tier=tier,
+                          needs_person=decision != "accept" or tier == "person",
+                          approvers=list(approval_cfg.approvers),
+                          timeout_days=approval_cfg.timeout_days),
+        suites=[_suite_model(w) for w in works],
+        notes=_pair_notes(base, cand) + [n for w in works for n in w.kind_notes],
+    )
+
+
+def _refuse_bad_input(base: Results, cand: Results) -> None:
     problems = results_problems(base, "baseline") + results_problems(cand, "candidate")
     problems += pair_problems(base, cand, "baseline", "candidate")
     if problems:
         raise InputError(problems)
-    suite_ids = sorted({s.id for s in base.suites} | {s.id for s in cand.suites})
-    works: list[_SuiteWork] = []
-    notes: list[str] = []
-    global_blockers: list[Reason] = []
+
+
+def _partial_results(base: Results, cand: Results) -> list[Reason]:
+    """A side that is one shard of several: nothing can be decided on part of the tasks."""
+    out: list[Reason] = []
     for side, res in (("baseline", base), ("candidate", cand)):
         if res.shard is not None and res.shard.total > 1:
-            global_blockers.append(Reason(
+            out.append(Reason(
                 code="partial_results", suite=None, subject=side,
                 message=R_PARTIAL.format(side=side, index=res.shard.index,
                                          total=res.shard.total)))
+    return out
+
+
+def _pair_notes(base: Results, cand: Results) -> list[str]:
+    notes: list[str] = []
     if base.commit == cand.commit:
         notes.append("baseline and candidate are the same commit")
     envb, envc = base.environment, cand.environment
@@ -818,22 +922,33 @@ def compare_results(
         if getattr(envb, key) != getattr(envc, key):
             notes.append(f"environments differ in {key}: {getattr(envb, key)} vs "
                          f"{getattr(envc, key)}; timings may not be comparable")
-    for sid in suite_ids:
+    return notes
+
+
+def _suite_works(base: Results, cand: Results, config: CompareConfig) -> list[_SuiteWork]:
+    """Each suite of either side, compared on its own (in id order)."""
+    works: list[_SuiteWork] = []
+    for sid in sorted({s.id for s in base.suites} | {s.id for s in cand.suites}):
         b, c = base.suite(sid), cand.suite(sid)
         kind = (c or b).kind  # type: ignore[union-attr]
-        if b is not None and c is not None and b.kind != c.kind:
-            notes.append(f"suite {sid} is a {b.kind} suite on the baseline and a {c.kind} suite "
-                         "on the candidate; the candidate's kind is used")
         work = _SuiteWork(id=sid, kind=kind, base=b if b is None or b.kind == kind else None,
                           cand=c)
+        if b is not None and c is not None and b.kind != c.kind:
+            work.kind_notes.append(
+                f"suite {sid} is a {b.kind} suite on the baseline and a {c.kind} suite "
+                "on the candidate; the candidate's kind is used")
         if kind == "benchmark":
             _benchmark(work, config, stats.rng_for(config.seed, sid))
         else:
             _regression(work)
         works.append(work)
-    _metric_verdicts(works, config)
-    for w in works:
-        _suite_reasons(w, config)
+    return works
+
+
+def _decide(works: list[_SuiteWork], global_blockers: list[Reason]
+            ) -> tuple[Decision, list[Reason], list[Recommendation]]:
+    """Reject on any reject, else inconclusive on any blocker, else accept; the reasons that
+    decided it and what would settle an inconclusive one."""
     rejects = [r for w in works for r in w.rejects]
     blockers = global_blockers + [r for w in works for r in w.blockers]
     compared = any(w.present == "both" or (w.kind == "regression" and w.cand is not None)
@@ -848,27 +963,7 @@ def compare_results(
             kind="person", suite=None, repeats=None,
             message=REC_PERSON.format(what="; ".join(b.message for b in global_blockers)
                                       or R_NOTHING)))
-    reasons = rejects if decision == "reject" else blockers
-    summary = _summary(decision, reasons, works)
-    approval_cfg = approval or ApprovalConfig()
-    tier = approval_tier(proposal_type, risk, approval_cfg)
-    return Comparison(
-        decision=decision,
-        summary=summary,
-        reasons=reasons,
-        recommendations=recommendations,
-        base=Side(commit=base.commit, ref=base.ref),
-        cand=Side(commit=cand.commit, ref=cand.ref),
-        settings=Settings(confidence=config.confidence, tolerance=dict(config.tolerance),
-                          timing_floor=config.timing_floor, resamples=config.resamples,
-                          seed=config.seed, holm=config.holm),
-        approval=Approval(type=proposal_type, risk=risk, tier=tier,
-                          needs_person=decision != "accept" or tier == "person",
-                          approvers=list(approval_cfg.approvers),
-                          timeout_days=approval_cfg.timeout_days),
-        suites=[_suite_model(w) for w in works],
-        notes=notes,
-    )
+    return decision, rejects if decision == "reject" else blockers, recommendations
 
 
 def _summary(decision: Decision, reasons: list[Reason], works: list[_SuiteWork]) -> str:
