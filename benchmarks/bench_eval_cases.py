@@ -12,6 +12,9 @@ case) plus the subset's cost per case times the full count. --full-per-case runs
 - per_case_full_s: the per-process evaluation of all cases (extrapolated unless
   --full-per-case; ``per_case_measured`` says which).
 - speedup: per_case_full_s / batch_s.
+- batch_marginal_s: batch_s less the fixed cost of an evaluation (one_case_s: starting the bot,
+  the worktree, the results), what the cases themselves cost in batch mode;
+  speedup_marginal the same ratio on the marginal costs of both modes.
 - read_ms: read_cases of the archive in this process (decompressing and parsing).
 
 Prints one JSON object of metrics on its last line.
@@ -151,6 +154,8 @@ def main() -> None:
         "per_case_full_s": round(full_s, 1),
         "per_case_measured": a.full_per_case,
         "speedup": round(full_s / batch_s, 1),
+        "batch_marginal_s": round(batch_s - one_s, 3),
+        "speedup_marginal": round((full_s - one_s) / max(batch_s - one_s, 1e-3), 1),
     }))
 
 

@@ -103,15 +103,19 @@ def case_id(case: dict[str, Any], index: int) -> Any:
     return case.get("id", index)
 
 
-def _key(value: Any) -> str:
-    # 1 and "1" are different ids: a task must echo the id it was given
-    return json.dumps(value, sort_keys=True)
+def _key(value: Any) -> tuple[str, Any]:
+    """An id as a dictionary key. 1 and "1" are different ids (a task must echo the id it was
+    given), and 1 and True too; an id that is neither a string nor an integer (refused in a
+    cases file, possible in a task's output) by its JSON text."""
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return type(value).__name__, value
+    return "json", json.dumps(value, sort_keys=True)
 
 
 def check_batch_ids(cases: list[dict[str, Any]], file: str) -> list[Problem]:
     """A batch task maps its answers back to cases by id: ids are strings or integers, once."""
     problems: list[Problem] = []
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, Any], int] = {}
     for i, case in enumerate(cases, start=1):
         cid = case_id(case, i)
         if isinstance(cid, bool) or not isinstance(cid, str | int):
