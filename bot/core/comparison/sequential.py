@@ -22,16 +22,24 @@ alpha/2, and likewise for rejects. Unlike a Bonferroni split, the boundaries tak
 correlation into account: with 8 looks at 95% they are z = 2.73 at the first look falling to
 2.33 at the last (Bonferroni: 2.73 at every look), which is what lets a change that does
 nothing settle as "accept" within the budget. The defaults (10 looks, up to 50 runs a task
-and side, 20 minutes) were chosen with the calibration benchmark: at 8 looks and 40 runs a
-change that does nothing at the project's setting stayed inconclusive 12% of the time, at 10
-and 50 about 0%, for about 45% of the runs fixed repeats need to match it.
+and side on average, 20 minutes) were chosen with the calibration benchmark: at 8 looks and
+40 runs a change that does nothing at the project's setting stayed inconclusive 12% of the
+time; at 10 and 50 it is 2%, for 25% of the runs fixed repeats need to match it (100 trials a
+scenario, benchmarks/bench_compare_calibration.py).
 
 Which tasks: in each unsettled suite, runs are shared out by Neyman allocation: a task's
 target number of runs is proportional to its runs' spread (the standard deviation of the
 unclear metrics, each scaled by its typical spread across the suite's tasks, shrunk toward that
 typical spread so that a few identical runs do not read as no noise). The spread of a mean over
 tasks falls fastest that way; a task measured precisely already gets no more runs, a very noisy
-one gets most of them. Noisier tasks are served first when the time budget runs short.
+one gets most of them, past ``max_repeats`` if need be: that is a suite's budget, runs a task
+and side on average (a task ten times noisier than the other nineteen of its suite carries a
+third of the suite's noise, and is given a third of its runs: seven times the average). Noisier tasks are served first when the time budget runs short.
+
+When to stop early (futility): a suite whose runs are so noisy for its tolerance that even the
+whole budget could not accept a change that does nothing gets no more runs, and when that holds
+for every unsettled suite the one look compares at the full confidence, as fixed repeats would
+(see :func:`futile`: decided on the runs' spread alone, never on the estimate).
 
 Deterministic: the plan depends only on the samples; the runner supplies new samples through
 ``more``, a function this module calls but does not implement (the functional core stays free of
