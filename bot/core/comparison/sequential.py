@@ -380,7 +380,7 @@ def plan_more(comparison: Comparison, base: Results, cand: Results,
     ``repeat`` a task, shared out in proportion to the tasks' spreads (Neyman allocation),
     never past ``max_repeats`` a task on average (one very noisy task may take many more runs
     than the rest: that is where the suite's uncertainty is). A task's extra runs are priced
-    at its runs' mean duration, and planned only when they all fit in the time budget; the
+    at its runs' mean duration, and planned as far as they fit in the time budget; the
     noisiest tasks are served first. With ``final_z`` (the last look's boundary) and
     ``seq.futility``, a suite with an unclear metric that even the whole budget could not
     settle gets no more runs."""
@@ -399,10 +399,14 @@ def plan_more(comparison: Comparison, base: Results, cand: Results,
         suite = cand.suite(sid)
         repeat = max(1, suite.repeat) if suite is not None else 1
         for tid, add in _neyman(pairs, spread, repeat * len(pairs), budget).items():
-            cost = 2 * add * _mean_duration(*pairs[tid])
-            if cost <= seconds:
+            each = 2 * _mean_duration(*pairs[tid])  # a run on each side
+            if each > 0 and math.isfinite(seconds):
+                # as many of them as fit the time left: the noisiest task, served first, may
+                # want more runs in one round than the time allows
+                add = min(add, int(seconds // each))
+            if add > 0:
                 plan[(sid, tid)] = add
-                seconds -= cost
+                seconds -= add * each
     return plan
 
 
