@@ -34,7 +34,8 @@ typical spread so that a few identical runs do not read as no noise). The spread
 tasks falls fastest that way; a task measured precisely already gets no more runs, a very noisy
 one gets most of them, past ``max_repeats`` if need be: that is a suite's budget, runs a task
 and side on average (a task ten times noisier than the other nineteen of its suite carries a
-third of the suite's noise, and is given a third of its runs: seven times the average). Noisier tasks are served first when the time budget runs short.
+third of the suite's noise, and is given a third of its runs: seven times the average).
+Noisier tasks are served first when the time budget runs short.
 
 When to stop early (futility): a suite whose runs are so noisy for its tolerance that even the
 whole budget could not accept a change that does nothing gets no more runs, and when that holds
