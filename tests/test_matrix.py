@@ -3,10 +3,14 @@ file gives (ids, commands, cases files, environment) or the error naming the fie
 
 from __future__ import annotations
 
+import gzip
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.cli import main
 from bot.core.matrix import expand, expanded_id, matrix_env, render
 from bot.core.suites import BenchmarkSuite, parse_suite
 from bot.errors import InputError
@@ -118,3 +122,22 @@ def test_a_bad_matrix_task_names_its_field(task: str, where: str | None, error: 
     problem = info.value.problems[0]
     assert (problem.file, problem.field) == ("b.yaml", where)
     assert error in problem.message
+
+
+def test_validate_names_the_file_line_and_field_of_a_bad_matrix(
+        make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo({
+        "benchmarks/ok.yaml": SUITE.replace("python first.py", "python -c pass")
+        .replace("python clf.py", "python -c pass"),
+        "data/reviews.jsonl.gz": gzip.compress(b'{"id": 1, "text": "a", "label": "x"}\n'),
+        "data/news.jsonl.gz": b"not gzip",
+        "benchmarks/bad.yaml": "id: bad\nmetrics: [{name: a}]\ntasks:\n"
+                               "  - id: t\n    run: x\n    matrix: {fold: [0, 0]}\n",
+    })
+    assert main(["validate", "--repo", str(repo)]) == 2
+    err = capsys.readouterr().err
+    assert "benchmarks/bad.yaml:6: tasks[0].matrix: Value error, fold: value '0' is listed " \
+           "twice" in err
+    # the expanded tasks' files are checked, each by its own name
+    assert "data/news.jsonl.gz: not a readable gzip archive: Not a gzipped file" in err
+    assert "reviews" not in err
