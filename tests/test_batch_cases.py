@@ -275,8 +275,11 @@ def test_a_batch_that_breaks_the_protocol_or_crashes_fails_its_task(
     assert tasks["short"]["reason"] == ("batch output breaks the protocol: no answer for 1 of 50 "
                                         "case(s): 't0'")
     assert tasks["crash"]["failure"] == "crashed"
+    crashed = "crashed: exited with code 1 (batch of 50 cases, 50 answered)"
+    assert tasks["crash"]["reason"] == crashed
     assert "model file missing" in tasks["crash"]["output_tail"]
     assert tasks["slow"]["failure"] == "timeout"
+    assert tasks["slow"]["reason"] == "timed out after 1 s (batch of 50 cases, 0 answered)"
     # without a scorer, a batch prints each case's metrics (it sees the labels): their mean
     labels = [json.loads(line)["label"] for line in gzip.decompress(cases).splitlines()]
     assert tasks["own"]["status"] == "ok"

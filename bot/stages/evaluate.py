@@ -643,11 +643,12 @@ def run_batch(
     timeout = suite.timeout_for(task)
     outcome = runner.run_streaming(command_argv(task.run), cwd=tree, timeout=timeout, env=env,
                                    stdin=batch_stdin(cases, task.scorer))
-    bad = _failed_start(outcome, timeout)
+    bad = _failed_start(outcome, timeout) or (_crashed(outcome) if outcome.exit_code else None)
     if bad:
-        return bad
-    if outcome.exit_code != 0:
-        return _crashed(outcome)
+        # how far the batch got: a crash or timeout mid-way is never a partial score
+        lines = sum(1 for line in outcome.stdout.splitlines() if line.strip())
+        return bad.model_copy(update={"reason": f"{bad.reason} (batch of {len(cases)} cases, "
+                                                f"{lines} answered)"})
     got, metrics = _batch_metrics(task, suite, cases, schemas, outcome)
     if got.error is not None:
         return Sample(status="failed", failure="malformed_metrics",
