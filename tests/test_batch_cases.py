@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 
 from bot.adapters import runner
+from bot.cli import main
 from bot.core.cases import batch_metrics, batch_stdin, check_batch_ids, read_cases, score_batch
 from bot.core.suites import Scorer
 from bot.errors import InputError
 from tests.helpers.git import commit_all, git, write_files
-from tests.test_evaluate import PY, improve, load, suite_yaml
+from tests.test_evaluate import PY, load, suite_yaml
 
 PLAIN = b'{"id": "a", "text": "x", "label": "L"}\n\n{"id": "b", "text": "y", "label": "M"}\n'
 
@@ -218,7 +219,7 @@ COMPRESS = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
 
 
 def test_batch_over_compressed_cases_compares_a_worse_classifier(
-        make_repo: Callable[..., Path]) -> None:
+        make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
     # a matrix of six tasks of 500 texts, two per compression (the comparison pairs tasks:
     # three are too few to be sure of anything)
     files = {f"data/{fmt}{part}.jsonl.{fmt}": COMPRESS[fmt](labelled_texts(500, 10 * part + n))
@@ -234,8 +235,8 @@ def test_batch_over_compressed_cases_compares_a_worse_classifier(
     write_files(repo, {"clf.py": WORSE})
     head = commit_all(repo, "forget a keyword")
     for sha, out in ((base, "base.json"), (head, "head.json")):
-        proc = improve(repo, "evaluate", "--ref", sha, "-o", out)
-        assert proc.returncode == 0, proc.stderr
+        # in this process: the bot's start-up (its imports) would be most of the test's time
+        assert main(["evaluate", "--repo", str(repo), "--ref", sha, "-o", str(repo / out)]) == 0
     tasks = load(repo / "base.json")["suites"][0]["tasks"]
     # the results list tasks sorted by id
     assert [t["id"] for t in tasks] == [
@@ -246,13 +247,14 @@ def test_batch_over_compressed_cases_compares_a_worse_classifier(
     # a third of the positive texts say "fine": about a sixth of all cases go wrong
     assert all(0.75 < t["samples"][0]["metrics"]["accuracy"] < 0.9 for t in worse)
     assert "expected 'pos', got 'neg'" in worse[0]["samples"][0]["output_tail"]
-    proc = improve(repo, "compare", "base.json", "head.json", "--format", "json")
-    assert proc.returncode == 1, proc.stderr
-    assert json.loads(proc.stdout)["decision"] == "reject"
+    capsys.readouterr()
+    assert main(["compare", str(repo / "base.json"), str(repo / "head.json"),
+                 "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["decision"] == "reject"
 
 
 def test_a_batch_that_breaks_the_protocol_or_crashes_fails_its_task(
-        make_repo: Callable[..., Path]) -> None:
+        make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
     cases = gzip.compress(labelled_texts(50, 4))
     drop_one = GOOD.replace('for line in sys.stdin:', 'for line in list(sys.stdin)[1:]:')
     crash = GOOD + 'sys.exit("model file missing")\n'
@@ -266,10 +268,11 @@ def test_a_batch_that_breaks_the_protocol_or_crashes_fails_its_task(
             repeat=1, metrics=[{"name": "accuracy"}]),
         "c.jsonl.gz": cases, "short.py": drop_one, "crash.py": crash, "own.py": SCORES_ITSELF,
     })
-    proc = improve(repo, "evaluate", "-o", "out.json")
     # the task's output broke the contract: exit 2, naming the suite, the task and the line
-    assert proc.returncode == 2, proc.stderr
-    assert "texts.yaml" in proc.stderr and "short" in proc.stderr
+    assert main(["evaluate", "--repo", str(repo), "-o", str(repo / "out.json")]) == 2
+    err = capsys.readouterr().err
+    assert ("error: benchmarks/texts.yaml: task short: batch output breaks the protocol: no "
+            "answer for 1 of 50 case(s): 't0'") in err
     tasks = {t["id"]: t["samples"][0] for t in load(repo / "out.json")["suites"][0]["tasks"]}
     assert tasks["short"]["failure"] == "malformed_metrics"
     assert tasks["short"]["reason"] == ("batch output breaks the protocol: no answer for 1 of 50 "
@@ -287,7 +290,7 @@ def test_a_batch_that_breaks_the_protocol_or_crashes_fails_its_task(
 
 
 def test_batch_ids_and_a_corrupt_archive_are_checked_before_anything_runs(
-        make_repo: Callable[..., Path]) -> None:
+        make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo({
         "benchmarks/texts.yaml": suite_yaml(
             [batch_task("dup", "dup.jsonl"), batch_task("bad", "bad.jsonl.gz")],
@@ -297,8 +300,8 @@ def test_batch_ids_and_a_corrupt_archive_are_checked_before_anything_runs(
         "bad.jsonl.gz": gzip.compress(labelled_texts(20, 5))[:-10],
         "clf.py": GOOD,
     })
-    proc = improve(repo, "evaluate", "-o", "out.json")
-    assert proc.returncode == 2
-    assert "dup.jsonl: case 2: id 1 is also the id of case 1" in proc.stderr
-    assert "bad.jsonl.gz: not a readable gzip archive" in proc.stderr
+    assert main(["evaluate", "--repo", str(repo), "-o", str(repo / "out.json")]) == 2
+    err = capsys.readouterr().err
+    assert "dup.jsonl: case 2: id 1 is also the id of case 1" in err
+    assert "bad.jsonl.gz: not a readable gzip archive" in err
     assert not (repo / "out.json").exists()
