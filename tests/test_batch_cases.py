@@ -36,6 +36,15 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def _encrypted_zip() -> bytes:
+    """A zip whose member says it is encrypted (zipfile asks for a password to open it): the
+    flag set in its local and central headers (zipfile never writes encrypted members)."""
+    data = bytearray(_zip({"c.jsonl": PLAIN}))
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        data[data.index(signature) + offset] |= 0x1
+    return bytes(data)
+
+
 @pytest.mark.parametrize(("file", "data"), [
     ("c.jsonl", PLAIN),
     ("c.jsonl.gz", gzip.compress(PLAIN)),
@@ -56,6 +65,7 @@ def test_every_cases_format_reads_the_same_cases(file: str, data: bytes) -> None
     ("c.jsonl.bz2", b"BZh9" + b"\0" * 40, "not a readable bzip2 archive"),
     ("c.jsonl.xz", lzma.compress(PLAIN)[:20], "not a readable xz archive"),
     ("c.zip", b"PK not really", "not a readable zip archive"),
+    ("c.zip", _encrypted_zip(), "its member c.jsonl is encrypted"),
     ("c.zip", _zip({"a.jsonl": PLAIN, "b.jsonl": PLAIN}),
      "holds exactly one file of JSON Lines (it holds: a.jsonl, b.jsonl)"),
     ("c.jsonl.gz", gzip.compress(b'{"a": 1}\n[2]\n'), "each line must be a JSON object"),

@@ -37,6 +37,9 @@ def _zip_member(data: bytes, file: str) -> tuple[str, Any]:
         names = ", ".join(m.filename for m in members) or "none"
         raise InputError([Problem(file, "a .zip of cases holds exactly one file of JSON Lines "
                                        f"(it holds: {names})")])
+    if members[0].flag_bits & 0x1:
+        raise InputError([Problem(file, f"its member {members[0].filename} is encrypted: give "
+                                        "the cases unencrypted")])
     return "zip", archive.open(members[0])
 
 
@@ -62,7 +65,8 @@ def read_cases(data: bytes, file: str) -> list[dict[str, Any]]:
     ``.zip``. Broken lines and damaged archives are errors naming the file (and the line)."""
     try:
         kind, lines = _lines(data, file)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, NotImplementedError) as exc:
+        # not a zip, or its member compressed in a way Python cannot read
         raise InputError([Problem(file, f"not a readable zip archive: {exc}")]) from None
     cases: list[dict[str, Any]] = []
     problems: list[Problem] = []
