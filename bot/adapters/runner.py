@@ -84,39 +84,11 @@ def run(
     stdin: bytes | None = None,
 ) -> Outcome:
     start = time.monotonic()
-    if _stopping.is_set():
-        return Outcome(None, "", "", 0.0, error="interrupted before it started")
+    proc = _spawn(argv, cwd, env, stdin=stdin is not None)
+    if isinstance(proc, Outcome):
+        return proc
     try:
-        proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except FileNotFoundError:
-        return Outcome(
-            None, "", "", time.monotonic() - start, error=f"command not found: {argv[0]}"
-        )
-    except PermissionError:
-        return Outcome(None, "", "", time.monotonic() - start, error=f"not executable: {argv[0]}")
-    with _lock:
-        _running.add(proc)
-    timed_out = False
-    try:
-        try:
-            out, err = proc.communicate(stdin, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            try:
-                out, err = proc.communicate(timeout=5)
-            except subprocess.TimeoutExpired:
-                # a descendant left the group and still holds the pipes; stop waiting for it
-                proc.kill()
-                out, err = b"", b""
+        out, err, timed_out = _communicate(proc, stdin, timeout)
     finally:
         with _lock:
             _running.discard(proc)
@@ -130,6 +102,24 @@ def run(
         duration_s=duration,
         timed_out=timed_out,
     )
+
+
+def _communicate(proc: subprocess.Popen[bytes], stdin: bytes | None,
+                 timeout: float) -> tuple[bytes, bytes, bool]:
+    """(stdout, stderr, timed out): the process's output when it ends, or, its group killed at
+    ``timeout``, what it wrote until then."""
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+        return out, err, False
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+    try:
+        out, err = proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        # a descendant left the group and still holds the pipes; stop waiting for it
+        proc.kill()
+        out, err = b"", b""
+    return out, err, True
 
 
 def _pump(lines: Iterable[bytes], sink: IO[bytes]) -> None:
@@ -153,14 +143,16 @@ def _drain(source: IO[bytes], into: list[bytes], keep: int | None) -> None:
             size -= len(into.pop(0))
 
 
-def _spawn(argv: Sequence[str], cwd: Path, env: Mapping[str, str]
+def _spawn(argv: Sequence[str], cwd: Path, env: Mapping[str, str], *, stdin: bool = True
            ) -> subprocess.Popen[bytes] | Outcome:
-    """The process, registered (so an interrupt kills it), or why it could not start."""
+    """The process, registered (so an interrupt kills it), or why it could not start.
+    ``stdin``: a pipe to write to (else it reads nothing)."""
     start = time.monotonic()
     if _stopping.is_set():
         return Outcome(None, "", "", 0.0, error="interrupted before it started")
     try:
-        proc = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.PIPE,
+        proc = subprocess.Popen(list(argv), cwd=cwd, env=dict(env),
+                                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
     except FileNotFoundError:
