@@ -1,5 +1,6 @@
 """Where a pull request's proposal file is, and what little the gate reads from it without
-validating the whole proposal (the commands stage imports this: it must stay light)."""
+validating the whole proposal (the commands stage imports this: it must stay light). The one
+home of the names that tie a branch, label, file or commit to a proposal."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 PROPOSALS_DIR = ".improve/proposals"
+# a proposal's branch is BRANCH_PREFIX + its id
+BRANCH_PREFIX = "improve/"
+# the commit trailer that names the proposal a commit applies
+TRAILER_PROPOSAL = "Improve-Proposal"
 # the label that makes a pull request a proposal (with or without a proposal file)
 LABEL = "improvement"
 
@@ -20,7 +25,7 @@ def pick_proposal_file(paths: Iterable[str], head_ref: str) -> str | None:
     """The proposal file of the pull request: the one its branch ``improve/<id>`` names, else
     the first (sorted) one it adds."""
     found = sorted(p for p in paths if is_proposal_path(p))
-    wanted = f"{PROPOSALS_DIR}/{head_ref.removeprefix('improve/')}.yaml"
+    wanted = f"{PROPOSALS_DIR}/{head_ref.removeprefix(BRANCH_PREFIX)}.yaml"
     if wanted in found:
         return wanted
     return found[0] if found else None

@@ -35,7 +35,7 @@ from bot.core.edits import (
     set_content,
     set_key,
 )
-from bot.core.proposal_files import PROPOSALS_DIR
+from bot.core.proposal_files import BRANCH_PREFIX, PROPOSALS_DIR, TRAILER_PROPOSAL
 from bot.core.strict import Strict
 from bot.core.yamldoc import (
     Document,
@@ -48,11 +48,9 @@ from bot.core.yamldoc import (
 )
 from bot.errors import InputError, Problem
 
-BRANCH_PREFIX = "improve/"
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
 SLUG_MAX = 48
 
-TRAILER_PROPOSAL = "Improve-Proposal"
 TRAILER_TYPE = "Improve-Type"
 TRAILER_RISK = "Improve-Risk"
 TRAILER_AUTHOR = "Improve-Author"

@@ -40,6 +40,7 @@ from bot.core.edits import patch_paths
 from bot.core.embed import embed
 from bot.core.forge import Comment, Forge, PullRequest
 from bot.core.limits import ReleaseSlots, release_slots
+from bot.core.proposal_files import PROPOSALS_DIR
 from bot.core.records import (
     RECORD_SCHEMA,
     RELEASES_DIR,
@@ -50,7 +51,6 @@ from bot.core.records import (
 from bot.core.release.changelog import parse_history
 from bot.core.release.facts import (
     MAX_LISTED,
-    PROPOSALS_DIR,
     MergedDiff,
     handmade_facts,
     merged_pr,
@@ -234,7 +234,7 @@ def _merged_diff(ws: Workspace, sha: str, changed: list[str], data: Any) -> Merg
     named = [p for c in changes if isinstance(c, dict)
              for p in (patch_paths(c["patch"]) if isinstance(c.get("patch"), str)
                        else [str(c["path"])] if c.get("path") else [])]
-    listed = [p for p in changed if not p.startswith(PROPOSALS_DIR)][:MAX_LISTED]
+    listed = [p for p in changed if not p.startswith(PROPOSALS_DIR + "/")][:MAX_LISTED]
     parent = ws.first_parent(sha)
     before: dict[str, str | None] = {}
     after: dict[str, str | None] = {}

@@ -14,13 +14,13 @@ from bot.adapters.event import Event
 from bot.core.config import Config
 from bot.core.forge import Forge
 from bot.core.policy import GATE_CONTEXT
+from bot.core.proposal_files import LABEL
 from bot.core.render import render
 from bot.core.router import Router
 from bot.core.sweep import sweep_decision
 from bot.stages.context import StageContext
 from bot.stages.pr_state import read_state, set_gate
 
-LABEL = "improvement"
 CLOSE_MARKER = "closed-rejected"
 GATE_LINE = "improve sweep: #{number} {sha}: improve/gate {state} ({description})"
 CLOSE_LINE = "improve sweep: #{number}: closed, rejected and left open too long"

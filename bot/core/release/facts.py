@@ -43,6 +43,7 @@ from bot.core.edits import (
 )
 from bot.core.embed import extract
 from bot.core.forge import PullRequest
+from bot.core.proposal_files import BRANCH_PREFIX, LABEL, PROPOSALS_DIR
 from bot.core.proposals import Patcher, patch_summary
 from bot.core.release.plan import (
     RELEASE_PR_BRANCH,
@@ -54,12 +55,9 @@ from bot.core.release.plan import (
 from bot.core.yamldoc import load_yaml
 from bot.errors import InputError, Problem
 
-LABEL = "improvement"
 ROLLBACK_LABEL = "rollback"
 BREAKING_LABEL = "breaking"
 FALLBACK_TYPE = "code_change"
-PROPOSALS_DIR = ".improve/proposals/"
-BRANCH_PREFIX = "improve/"
 NO_TYPE = ("PR #{number} has no proposal file and no label naming a proposal type "
            "(configured: {known}); add one of those labels and run the release again")
 BAD_ROLLBACK = "PR #{number}: the rollback data in its description does not read: {reason}"
@@ -98,10 +96,11 @@ def pending(
 def proposal_path_of(pr: PullRequest, changed: Sequence[str]) -> str | None:
     """The proposal file a merge brought: ``improve/<id>``'s own, else the only one changed."""
     if pr.head_ref.startswith(BRANCH_PREFIX):
-        own = f"{PROPOSALS_DIR}{pr.head_ref[len(BRANCH_PREFIX):]}.yaml"
+        own = f"{PROPOSALS_DIR}/{pr.head_ref.removeprefix(BRANCH_PREFIX)}.yaml"
         if own in changed:
             return own
-    files = [p for p in changed if p.startswith(PROPOSALS_DIR) and p.endswith((".yaml", ".yml"))]
+    files = [p for p in changed
+             if p.startswith(PROPOSALS_DIR + "/") and p.endswith((".yaml", ".yml"))]
     return files[0] if len(files) == 1 else None
 
 
@@ -269,7 +268,7 @@ def _as_merged(data: dict[str, Any], proposed: list[ChangeSummary], merged: Merg
         out.append(ChangeSummary(path=path, what=_lines_changed(merged, paths), why=summary.why,
                                  proposed=None if unknown else what))
     named.update(s.path for s in proposed)
-    extra = [p for p in merged.changed if p not in named and not p.startswith(PROPOSALS_DIR)]
+    extra = [p for p in merged.changed if p not in named and not p.startswith(PROPOSALS_DIR + "/")]
     for path in extra[:MAX_LISTED]:
         how = _lines_changed(merged, [path]) if path in merged.after else "changed"  # not text
         out.append(ChangeSummary(path=path, what=f"not in the proposal: {how}"))

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from bot.core.config import Config, ReleaseConfig, VersionFile
+from bot.core.proposal_files import TRAILER_PROPOSAL
 from bot.core.records import MonitorWindow, ReleaseRecord, release_path
 from bot.core.release.changelog import (
     ChangeNote,
@@ -38,7 +39,6 @@ from bot.core.render import md_escape
 from bot.core.strict import Strict
 from bot.errors import GateError, InputError, Problem
 
-TRAILER_PROPOSAL = "Improve-Proposal"
 TRAILER_RELEASE = "Improve-Release"
 TRAILER_PR = "Improve-PR"
 TRAILER_ROLLBACK_OF = "Improve-Rollback-Of"
