@@ -125,3 +125,20 @@ def test_a_test_matrix_that_disagrees_with_test_shards_is_a_warning(
     # in step again: no warning
     (repo / TEST_WORKFLOW).write_text(render_workflows(shards=3)[TEST_WORKFLOW])
     assert "warning" not in improve(repo, "validate").stderr
+
+
+def test_a_command_setup_may_install_is_a_warning_not_an_error(
+    make_repo: Callable[..., Path],
+) -> None:
+    suite = json.dumps({"id": "r", "targets": ["**"],
+                        "checks": [{"id": "lint", "run": "no-such-linter-xyz --check"}]})
+    repo = make_repo({"regressions/r.yaml": suite})
+    proc = improve(repo, "validate")
+    assert proc.returncode == 2 and "command not found: no-such-linter-xyz" in proc.stderr
+    (repo / ".github").mkdir()
+    (repo / ".github/improve.yml").write_text("setup:\n  run: [pip install no-such-linter-xyz]\n")
+    proc = improve(repo, "validate")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: regressions/r.yaml: check lint: run: command not found: " \
+           "no-such-linter-xyz" in proc.stderr
+    assert "setup.run may install it" in proc.stderr

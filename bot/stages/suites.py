@@ -75,6 +75,9 @@ def inside(root: Path, rel: str) -> Path | None:
     return target if target.is_relative_to(root.resolve()) else None
 
 
+NOT_ON_PATH = "command not found:"
+
+
 def command_problem(run: str | list[str], root: Path, path_env: str | None) -> str | None:
     """Why a task's command cannot start here, or None. Nothing is run."""
     argv = command_argv(run)
@@ -87,7 +90,7 @@ def command_problem(run: str | list[str], root: Path, path_env: str | None) -> s
             return f"command is not executable: {exe}"
         return None
     if shutil.which(exe, path=path_env) is None:
-        return f"command not found: {exe} (not on PATH; no shell runs it: {shlex.join(argv)})"
+        return f"{NOT_ON_PATH} {exe} (not on PATH; no shell runs it: {shlex.join(argv)})"
     return None
 
 

@@ -13,7 +13,7 @@ from bot.core.config import CONFIG_PATH, CONFIG_PATHS, Config
 from bot.core.workflows import TEST_WORKFLOW, workflow_drift
 from bot.errors import InputError, Problem
 from bot.stages.context import local_config, read_input_text
-from bot.stages.suites import load_tree_suites, prepare
+from bot.stages.suites import NOT_ON_PATH, load_tree_suites, prepare
 
 
 @dataclass
@@ -41,7 +41,11 @@ def validate_tree(root: Path, extra: Sequence[Path] = ()) -> Report:
     report.problems.extend(problems)
     env = runner.task_env(os.environ, {})
     prepared = prepare(root, config, suites, env["PATH"])
-    report.problems.extend(prepared.problems)
+    report.problems.extend(p for p in prepared.problems if not _setup_may_install(p, config))
+    # a command the setup may install is not on PATH until the setup has run: said, not refused
+    report.warnings.extend(
+        Problem(p.file, f"{p.message}; setup.run may install it", p.line, p.field)
+        for p in prepared.problems if _setup_may_install(p, config))
     kinds = sorted(s.kind for s, _ in suites)
     report.checked.append(
         f"{len(suites)} suite(s) ({kinds.count('benchmark')} benchmark, "
@@ -50,6 +54,10 @@ def validate_tree(root: Path, extra: Sequence[Path] = ()) -> Report:
     for path in extra:
         report.problems.extend(validate_extra(root, path, config, report))
     return report
+
+
+def _setup_may_install(problem: Problem, config: Config) -> bool:
+    return bool(config.setup.run) and problem.message.startswith(NOT_ON_PATH)
 
 
 def installed_workflow_drift(root: Path, config: Config, config_file: str) -> list[Problem]:
