@@ -29,6 +29,8 @@ SMOKE: dict[str, tuple[list[str], set[str]]] = {
                            "violations"}),
     "bench_pr_evaluation.py": ([], {"requests_total", "story_s", "calls_evaluation_max",
                                     "calls_release_max"}),
+    "bench_pr_setup.py": ([], {"cold_setup_s", "cold_test_s_max", "cold_calls_test",
+                               "cold_calls_report"}),
     "bench_commands.py": ([], {"calls_max", "event_ms_median", "parse_64kb_ms"}),
     "bench_monitor.py": ([], {"monitor_ms", "api_calls_healthy", "git_requests_healthy",
                               "evaluations_per_run", "api_calls_warning_run",

@@ -9,84 +9,27 @@ without the setup the suite fails, saying what is missing."""
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.cli import main
 from bot.core.embed import extract
-from bot.core.render import find_marker
-from bot.core.workflows import render_workflows
 from bot.sandbox import Sandbox
-from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, JobRecord, dump_journal
-from tests.helpers import sample_repo as sample
-from tests.helpers.sandbox import run_git
-from tests.helpers.wheel import wheel
-
-NAME = sample.FULL_NAME
-PID = "prop-20261121-threshold"
-GREET = wheel("greet", "1.0", {"greet/__init__.py": "def hello():\n    return 'hello'\n"})
-INSTALL = ["python", "-m", "pip", "install", "--no-index", "--disable-pip-version-check",
-           "--quiet", f"vendor/{GREET[0]}"]
-REGRESSION = json.dumps({"id": "uses-greet", "targets": ["**"], "checks": [
-    {"id": "imports", "run": ["python", "-c", "import greet; assert greet.hello() == 'hello'"]},
-]})
-
-
-class Story:
-    """A sandbox repository with the project files, ``setup`` in its configuration (or none),
-    the shipped workflows rendered from it, and the runner that plays them."""
-
-    def __init__(self, sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                 setup: dict[str, Any] | None) -> None:
-        files = {**sample.files(), f"vendor/{GREET[0]}": GREET[1], "requirements.txt": "greet\n",
-                 "regressions/greet.yaml": REGRESSION}
-        if setup is not None:
-            files[".github/improve.yml"] = f"{files['.github/improve.yml']!s}setup: " \
-                                           f"{json.dumps(setup)}\n"
-        cache = setup.get("cache", []) if setup else []
-        sb.create_repo(NAME, {**files, **render_workflows(action=SANDBOX_ACTION,
-                                                          setup_cache=cache)})
-        for key, value in {"GITHUB_TOKEN": sb.token, "GITHUB_REPOSITORY": NAME,
-                           "GITHUB_API_URL": sb.api_url, "GIT_TERMINAL_PROMPT": "0"}.items():
-            monkeypatch.setenv(key, value)
-        self.sb, self.tmp, self.files = sb, tmp_path, files
-        self.runner = ActionsRunner(sb, NAME, tmp_path / "actions", bot_action=SANDBOX_ACTION)
-        self.work = tmp_path / "work"
-        run_git(tmp_path, "clone", "-q", f"{sb.server_url}/{NAME}.git", str(self.work))
-
-    def propose(self) -> list[JobRecord]:
-        proposal = self.tmp / "proposal.yaml"
-        proposal.write_text(sample.proposal(PID, 0.6))
-        assert main(["propose", str(proposal), "--repo", str(self.work)]) == 0
-        return self.runner.run_until_idle()
-
-    def push(self) -> list[JobRecord]:
-        """A second commit on the pull request that leaves the lock file as it was."""
-        url = self.sb.git_url(NAME)
-        run_git(self.work, "fetch", "-q", url, f"improve/{PID}")
-        run_git(self.work, "checkout", "-q", "-B", f"improve/{PID}", "FETCH_HEAD")
-        (self.work / "README.md").write_text("# router\n\nA rule-based classifier, tuned.\n")
-        run_git(self.work, "commit", "-q", "-am", "README: tuned")
-        run_git(self.work, "push", "-q", url, f"HEAD:refs/heads/improve/{PID}")
-        return self.runner.run_until_idle()
-
-    def comparison(self) -> str:
-        (comment,) = [c for c in self.sb.repo_state(NAME)["comments"]
-                      if find_marker(c["body"]) == "compare"]
-        return str(comment["body"])
+from bot.sandbox.actions_runner import JobRecord, dump_journal
+from tests.helpers.pr_story import INSTALL, NAME, PrStory, bot_out, evaluation_jobs, proposer_env
 
 
 def the_test_job(jobs: list[JobRecord]) -> JobRecord:
-    (job,) = [j for j in jobs if j.workflow == "improve-test"]
+    (job,) = evaluation_jobs(jobs)
     return job
 
 
-def bot_out(job: JobRecord) -> str:
-    (step,) = job.bot_steps()
-    return step.out + step.err
+def _story(sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+           setup: dict[str, Any] | None) -> PrStory:
+    for key, value in proposer_env(sb).items():
+        monkeypatch.setenv(key, value)
+    return PrStory(sb, tmp_path, setup)
 
 
 def check_of(body: str) -> dict[str, Any]:
@@ -99,8 +42,8 @@ def test_setup_makes_the_environment_once_and_the_suites_find_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with Sandbox.start() as sb:
-        story = Story(sb, tmp_path, monkeypatch,
-                      {"run": [INSTALL], "cache": ["requirements.txt"]})
+        story = _story(sb, tmp_path, monkeypatch,
+                       {"run": [INSTALL], "cache": ["requirements.txt"]})
         try:
             jobs = story.propose()
             first = the_test_job(jobs)
@@ -129,7 +72,7 @@ def test_setup_makes_the_environment_once_and_the_suites_find_it(
             assert "setup.run[1]" not in out and out.count("not run again") == 2, out
             assert extract(story.comparison(), "comparison")["decision"] == "accept"
         finally:
-            story.runner.close()
+            story.close()
         assert sb.violations == []
 
 
@@ -146,11 +89,11 @@ def test_without_a_working_setup_the_pull_request_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: dict[str, Any] | None, says: str
 ) -> None:
     with Sandbox.start() as sb:
-        story = Story(sb, tmp_path, monkeypatch, setup)
+        story = _story(sb, tmp_path, monkeypatch, setup)
         try:
             jobs = story.propose()
         finally:
-            story.runner.close()
+            story.close()
         body = story.comparison()
         assert says in body.replace("\\", ""), body  # as written, without Markdown's escapes
         (pr,) = sb.repo_state(NAME)["pulls"]
