@@ -141,3 +141,17 @@ def test_validate_names_the_file_line_and_field_of_a_bad_matrix(
     # the expanded tasks' files are checked, each by its own name
     assert "data/news.jsonl.gz: not a readable gzip archive: Not a gzipped file" in err
     assert "reviews" not in err
+
+
+def test_a_cases_file_shared_by_a_matrix_is_read_and_reported_once(
+        make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo({
+        "benchmarks/b.yaml": "id: b\nmetrics: [{name: a}]\ntasks:\n  - id: t\n"
+                             "    matrix: {fold: [0, 1, 2]}\n    cases: c.jsonl\n    batch: true\n"
+                             "    run: python -c pass\n    scorer: {exact: {field: label}}\n",
+        "c.jsonl": '{"id": 1, "label": "x"}\n{"id": 1, "label": "y"}\n{"id": 2}\n',
+    })
+    assert main(["validate", "--repo", str(repo)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("c.jsonl: case 2: id 1 is also the id of case 1") == 1
+    assert err.count("c.jsonl: case 3 has no field 'label'") == 1

@@ -19,6 +19,7 @@ from bot.core.measure import check_cases
 from bot.core.suites import (
     BenchmarkSuite,
     Suite,
+    Task,
     command_argv,
     definition_hash,
     input_paths,
@@ -99,6 +100,8 @@ def prepare(
 ) -> Prepared:
     """Read and check what each suite needs from ``root``; fingerprint each suite."""
     out = Prepared()
+    # each cases file read once (a matrix's tasks often share one), None when it is broken
+    parsed: dict[str, list[dict[str, Any]] | None] = {}
     for suite, path in suites:
         inputs: dict[str, bytes] = {}
         for rel in input_paths(suite):
@@ -126,18 +129,32 @@ def prepare(
                                 Problem(rel, f"not valid JSON: {exc.msg}", exc.lineno)
                             )
                 if task.cases and task.cases in inputs:
-                    try:
-                        cases = read_cases(inputs[task.cases], task.cases)
-                    except InputError as exc:
-                        out.problems.extend(exc.problems)
-                        continue
-                    found = check_cases(cases, task.scorer, task.cases) if task.scorer else []
-                    if task.batch:
-                        found += check_batch_ids(cases, task.cases)
-                    out.problems.extend(found)
-                    out.cases[(suite.id, task.id)] = cases
+                    _task_cases(suite.id, task, inputs, parsed, out)
         out.sources.append(SuiteSource(suite, path, definition_hash(suite, inputs)))
     return out
+
+
+def _task_cases(suite_id: str, task: Task, inputs: dict[str, bytes],
+                parsed: dict[str, list[dict[str, Any]] | None], out: Prepared) -> None:
+    """A data-driven task's cases into ``out.cases``, or their problems (each once, however
+    many tasks share the file) into ``out.problems``."""
+    rel = task.cases
+    assert rel is not None
+    if rel not in parsed:
+        try:
+            parsed[rel] = read_cases(inputs[rel], rel)
+        except InputError as exc:
+            parsed[rel] = None
+            out.problems.extend(exc.problems)
+    cases = parsed[rel]
+    if cases is None:
+        return
+    found = check_cases(cases, task.scorer, rel) if task.scorer else []
+    if task.batch:
+        found += check_batch_ids(cases, rel)
+    known = set(out.problems)
+    out.problems.extend(p for p in found if p not in known)
+    out.cases[(suite_id, task.id)] = cases
 
 
 def _kind(suite: Suite) -> str:
