@@ -239,8 +239,8 @@ class SetupConfig(Strict):
         default_factory=list,
         description="Lock files (globs, as `targets`): setup runs again only when their "
         "contents, the commands or the Python change; what it installed is kept in "
-        "$IMPROVE_CACHE_DIR (the test workflow keeps it with actions/cache). Empty: setup "
-        "runs every time.",
+        "$IMPROVE_CACHE_DIR (the test workflow keeps it with actions/cache keyed by these "
+        "files: written there by improve init). Empty: setup runs every time.",
     )
     timeout: int = Field(900, ge=1, description="Seconds each setup command may take.")
 
