@@ -32,7 +32,7 @@ import git
 
 from bot.adapters import runner
 from bot.adapters.progress import Progress
-from bot.core.config import SetupConfig
+from bot.core.config import SetupConfig, command_argv
 from bot.core.setup import (
     CACHED,
     CACHED_TITLE,
@@ -42,7 +42,6 @@ from bot.core.setup import (
     STARTING,
     failure_message,
     lock_files,
-    setup_argv,
     setup_key,
 )
 from bot.errors import InputError
@@ -126,7 +125,7 @@ def set_up(tree: Path, commit: str, side: str, setup: SetupConfig, progress: Pro
     if not setup.run:
         return {}
     env = os.environ if env is None else env
-    commands = [setup_argv(c) for c in setup.run]
+    commands = [command_argv(c) for c in setup.run]
     if not setup.cache:
         # nothing says when it could be reused: made afresh beside the worktree, removed with it
         env_dir = tree.parent / "setup-env"

@@ -20,6 +20,14 @@ Permission = Literal["read", "triage", "write", "maintain", "admin"]
 
 CONFIG_PATH = ".github/improve.yml"
 
+# a command to run: a string (split into words as a shell would) or its words
+Command = str | list[str]
+
+
+def command_argv(run: Command) -> list[str]:
+    """A command as argv. Strings are split like a shell would, but no shell runs it."""
+    return shlex.split(run) if isinstance(run, str) else list(run)
+
 DEFAULT_TYPES: dict[str, Bump] = {
     "constant_tune": "patch",
     "prompt_edit": "minor",
@@ -249,7 +257,7 @@ class SetupConfig(Strict):
     def _commands(cls, v: list[str | list[str]]) -> list[str | list[str]]:
         for i, command in enumerate(v):
             try:
-                argv = shlex.split(command) if isinstance(command, str) else list(command)
+                argv = command_argv(command)
             except ValueError as exc:
                 raise ValueError(f"command {i + 1}: cannot split it: {exc}") from None
             if not argv or not argv[0]:

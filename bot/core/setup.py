@@ -29,11 +29,6 @@ CACHED = "setup of the {side} worktree ({commit}): not run again, its environmen
 DONE = "setup of the {side} worktree ({commit}): {count} command(s) in {seconds:.1f} s{kept}"
 
 
-def setup_argv(command: str | Sequence[str]) -> list[str]:
-    """A setup command as words: a string is split as a shell would, but no shell runs it."""
-    return shlex.split(command) if isinstance(command, str) else list(command)
-
-
 def lock_files(paths: Iterable[str], globs: Sequence[str]) -> list[str]:
     """The repository's files (``paths``, repository-relative) that the cache globs name,
     sorted; none when there are no globs."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shlex
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Literal
 
@@ -17,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.core.config import Command, command_argv
 from bot.core.formats import FORMATS, FormatName
 from bot.core.formats.custom import path_steps
 from bot.core.globs import check_glob, match_any
@@ -112,13 +112,7 @@ class Scorer(Strict):
         return getattr(spec, "field", None)
 
 
-Command = str | list[str]
 MatrixItem = str | int | float
-
-
-def command_argv(run: Command) -> list[str]:
-    """A task's command as argv. Strings are split like a shell would, but no shell runs it."""
-    return shlex.split(run) if isinstance(run, str) else list(run)
 
 
 def _check_command(v: Command) -> Command:
