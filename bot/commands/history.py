@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.tags import start_list_tags
-from bot.core.release.history import build_history, format_history, history_json
 from bot.errors import InputError, Problem
 
 NO_FILE = "no such file"
@@ -51,6 +49,9 @@ def _read_records(directory: Path) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here, as the other commands do: `improve handle` loads every command's module
+    from bot.adapters.tags import start_list_tags
+    from bot.core.release.history import build_history, format_history, history_json
     from bot.stages.context import local_config, read_input_text
 
     if args.limit is not None and args.limit < 0:
