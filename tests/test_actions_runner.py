@@ -86,6 +86,22 @@ def test_nan_and_interpolation_and_conditions() -> None:
     assert condition(None, CTX, {}) is True
 
 
+@pytest.mark.parametrize("spec", [True, 1, "true", "${{ true }}", "'always()' != ''"])
+def test_an_if_without_a_status_function_gets_success_whatever_its_form(spec: Any) -> None:
+    # GitHub adds its default status check, success(), to any if: that calls no status
+    # function: a YAML boolean or number too, and a status function's name inside a string
+    # literal is no call
+    assert condition(spec, CTX, {}) is True
+    assert condition(spec, CTX, {"failed": True}) is False
+
+
+def test_an_if_mixing_expressions_and_text_or_an_object_filter_is_refused_by_name() -> None:
+    with pytest.raises(ExpressionError, match="wrap the whole condition"):
+        condition("${{ github.token }} && ${{ false }}", CTX, {})
+    with pytest.raises(ExpressionError, match=r"object filters \('\.\*'\)"):
+        evaluate("github.event.*.number", CTX)
+
+
 @pytest.mark.parametrize(("spec", "expected"), [
     ({}, {"metadata": "read"}),
     ({"contents": "read", "issues": "none"}, {"metadata": "read", "contents": "read"}),
@@ -98,6 +114,15 @@ def test_permissions_blocks(spec: Any, expected: dict[str, str]) -> None:
 def test_a_permissions_block_with_an_unknown_scope_is_refused() -> None:
     with pytest.raises(WorkflowError, match="contnts"):
         permissions_of({"contnts": "write"})
+    # GitHub's workflow syntax: metadata is no key of a block (every token has it), id-token
+    # is write or none, models read or none; read-all and write-all respect the same levels
+    with pytest.raises(WorkflowError, match="'metadata'"):
+        permissions_of({"metadata": "read"})
+    with pytest.raises(WorkflowError, match="id-token: level must be none or write"):
+        permissions_of({"id-token": "read"})
+    assert permissions_of({"models": "read"}) == {"metadata": "read", "models": "read"}
+    assert permissions_of("write-all")["models"] == "read"
+    assert "id_token" not in permissions_of("read-all")
 
 
 # -- the runner on a sandbox repository of its own ---------------------------------------------
@@ -140,7 +165,7 @@ jobs:
       - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683
         with: {ref: "${{ github.event.pull_request.head.sha }}", persist-credentials: false}
       - uses: UPLOAD
-        with: {name: results, path: "${{ github.workspace }}README.md"}
+        with: {name: results, path: "${{ github.workspace }}/README.md"}
 """.replace("UPLOAD", UPLOAD)
 
 REPORT = """
@@ -287,6 +312,78 @@ def test_artifacts_belong_to_a_run_a_second_upload_conflicts_and_reruns_are_atte
     first = runner.deliver("pull_request", pr)[0]
     runner.deliver("pull_request", pr)
     assert first.conclusion == "cancelled"
+    runner.close()
+
+
+ENVS = """
+name: envs
+on: [push]
+env:
+  LEVEL: workflow
+  WF_ONLY: ${{ github.event_name }}
+jobs:
+  e:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        n: [7]
+    env:
+      LEVEL: job
+      JOB_ONLY: ${{ github.ref_name }}-${{ matrix.n }}
+    steps:
+      - id: a
+        run: |
+          echo "seen=$LEVEL/$WF_ONLY/$JOB_ONLY/${{ env.LEVEL }}/${{ github.head_ref }}." \
+            >> "$GITHUB_OUTPUT"
+      - id: b
+        if: ${{ env.LEVEL == 'job' }}
+        env:
+          LEVEL: step-${{ env.WF_ONLY }}
+        run: echo "seen=$LEVEL/${{ env.LEVEL }}" >> "$GITHUB_OUTPUT"
+      - run: exit 1
+      - if: true
+        run: echo "never"
+      - id: c
+        if: always()
+        run: echo "seen=after" >> "$GITHUB_OUTPUT"
+"""
+
+
+def push_to_main(runner: ActionsRunner, repo: str) -> dict[str, Any]:
+    return build_event("push", None, repo=repo, default_branch="main", ref="refs/heads/main",
+                       before="0" * 40, after=runner._head("refs/heads/main"))
+
+
+def test_workflow_job_and_step_env_apply_in_that_order_and_if_true_keeps_success(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    runner = make(sandbox, tmp_path, "envs", {"e": ENVS})
+    runner.deliver("push", push_to_main(runner, "o/envs"))
+    (job,) = runner.run_until_idle()
+    assert [s.outputs.get("seen") for s in job.steps] == [
+        "job/push/main-7/job/.", "step-push/step-push", None, None, "after"]
+    # if: true after a failed step: GitHub's implicit success() skips it
+    assert [s.outcome for s in job.steps] == [
+        "success", "success", "failure", "skipped", "success"]
+    runner.close()
+
+
+@pytest.mark.parametrize(("old", "new", "error"), [
+    # a job's env may not read env (GitHub: Unrecognized named-value: 'env')
+    ("JOB_ONLY: ${{ github.ref_name }}-", "JOB_ONLY: ${{ env.LEVEL }}-", "unknown context 'env'"),
+    # a github property the stand-in does not give is refused, not read as null
+    ("${{ github.head_ref }}", "${{ github.event_path }}", "property 'event_path'"),
+    ("    strategy:", "    defaults: {}\n    strategy:", "does not run defaults"),
+])
+def test_what_the_stand_in_cannot_evaluate_in_a_job_is_refused_by_name(
+    sandbox: Sandbox, tmp_path: Path, old: str, new: str, error: str
+) -> None:
+    assert old in ENVS
+    name = f"envbad{abs(hash(new)) % 1000}"
+    runner = make(sandbox, tmp_path, name, {"e": ENVS.replace(old, new)})
+    with pytest.raises(WorkflowError, match=error):
+        runner.deliver("push", push_to_main(runner, f"o/{name}"))
+        runner.run_until_idle()
     runner.close()
 
 

@@ -46,6 +46,7 @@ from bot.sandbox import permissions as permissions_mod
 from bot.sandbox.events import actions_env, build_event
 from bot.sandbox.expressions import (
     FUNCTIONS_KEY,
+    Closed,
     ExpressionError,
     condition,
     interpolate,
@@ -63,18 +64,29 @@ SANDBOX_ACTION = "improve-bot/improve@" + "5" * 40
 ACTION_YML = Path(__file__).resolve().parents[2] / "action.yml"
 # the default types of the events whose workflows may list ``types`` (GitHub's docs)
 DEFAULT_TYPES = {"pull_request": {"opened", "synchronize", "reopened"}}
-# what a job's GITHUB_TOKEN holds when neither the job nor the workflow says (the restricted
-# default of repositories created since 2023), as the sandbox mints it
-DEFAULT_PERMISSIONS = {**permissions_mod.DEFAULT_WORKFLOW, "metadata": "read"}
-ALL_SCOPES = ("actions", "attestations", "checks", "contents", "deployments", "discussions",
-              "id-token", "issues", "metadata", "packages", "pages", "pull-requests",
-              "repository-projects", "security-events", "statuses")
 ARTIFACT_CONFLICT = ("Failed to CreateArtifact: Received non-retryable error: Failed request: "
                      "(409) Conflict: an artifact with this name already exists on the workflow "
                      "run")
 ARTIFACT_MISSING = "Unable to download artifact(s): Artifact not found for name: {name}"
 _JOB_KEYS = {"name", "if", "runs-on", "timeout-minutes", "permissions", "steps", "concurrency",
              "env", "strategy"}
+# GitHub's "context availability" table: which contexts each key's expressions may read (any
+# other is "Unrecognized named-value" on GitHub, an ExpressionError here)
+AVAILABLE = {
+    "concurrency": ("github", "inputs", "vars"),
+    "env": ("github", "secrets", "inputs", "vars"),
+    "jobs.if": ("github", "needs", "vars", "inputs"),
+    "jobs.concurrency": ("github", "needs", "strategy", "matrix", "inputs", "vars"),
+    "jobs.env": ("github", "needs", "strategy", "matrix", "vars", "secrets", "inputs"),
+    "jobs.outputs": ("github", "needs", "strategy", "matrix", "job", "runner", "env", "vars",
+                     "secrets", "steps", "inputs"),
+    # (a step's keys may also call hashFiles(), which the runner gives under FUNCTIONS_KEY)
+    "steps.if": ("github", "needs", "strategy", "matrix", "job", "runner", "env", "vars",
+                 "steps", "inputs", FUNCTIONS_KEY),
+    "steps": ("github", "needs", "strategy", "matrix", "job", "runner", "env", "vars",
+              "secrets", "steps", "inputs", FUNCTIONS_KEY),
+}
+_WORKFLOW_KEYS = {"name", "on", True, "permissions", "concurrency", "jobs", "env"}
 _STRATEGY_KEYS = {"matrix", "fail-fast", "max-parallel"}
 _STEP_KEYS = {"name", "id", "if", "uses", "with", "env", "continue-on-error", "timeout-minutes",
               "run", "shell", "working-directory"}
@@ -205,22 +217,12 @@ class _Group:
 
 
 def permissions_of(spec: Any) -> dict[str, str]:
-    """A ``permissions:`` block as scope -> read|write (``{}`` is none, only metadata)."""
-    if spec is None:
-        return dict(DEFAULT_PERMISSIONS)
-    if spec == "read-all":
-        return {s: "read" for s in ALL_SCOPES}
-    if spec == "write-all":
-        return {s: "write" for s in ALL_SCOPES}
-    if not isinstance(spec, dict):
-        raise WorkflowError(f"permissions: {spec!r} is not a mapping, read-all or write-all")
-    out = {"metadata": "read"}
-    for scope, level in spec.items():
-        if scope not in ALL_SCOPES or level not in ("read", "write", "none"):
-            raise WorkflowError(f"permissions: {scope}: {level!r} is not a known scope and level")
-        if level != "none":
-            out[scope] = level
-    return out
+    """A ``permissions:`` block as scope -> read|write, with the ``metadata: read`` every token
+    has (``{}`` is that only); what GitHub refuses in a workflow file is a WorkflowError."""
+    try:
+        return {"metadata": "read", **permissions_mod.workflow_block(spec)}
+    except ValueError as exc:
+        raise WorkflowError(f"permissions: {exc}") from exc
 
 
 def _allows(perms: Mapping[str, str], scope: str, level: str) -> bool:
@@ -290,6 +292,10 @@ class ActionsRunner:
             doc = yaml.safe_load(self._git("show", f"{sha}:{path}"))
             if not isinstance(doc, dict):
                 raise WorkflowError(f"{path}: not a workflow (a mapping)")
+            unknown = set(doc) - _WORKFLOW_KEYS
+            if unknown:
+                raise WorkflowError(f"{path}: the stand-in does not know "
+                                    f"{', '.join(sorted(map(str, unknown)))}")
             out.append(Workflow(path, str(doc.get("name") or path), doc))
         return out
 
@@ -399,7 +405,8 @@ class ActionsRunner:
         if spec is None:
             self._start(run)
             return
-        run.group, cancel = self._group_of(spec, self._contexts(run, None), run.workflow.file)
+        ctx = _only(self._contexts(run, None), "concurrency")
+        run.group, cancel = self._group_of(spec, ctx, run.workflow.file)
         self._acquire(run.group, run, cancel)
 
     def _group_of(self, spec: Any, ctx: Mapping[str, Any], where: str) -> tuple[str, bool]:
@@ -472,11 +479,12 @@ class ActionsRunner:
                 raise WorkflowError(f"{run.workflow.file}: jobs.{job.key}: the stand-in does not "
                                     f"run {', '.join(sorted(unknown)) or 'a job without steps'}")
             ctx = self._contexts(run, job)
-            if not condition(job.spec.get("if"), ctx, {}):
+            if not condition(job.spec.get("if"), _only(ctx, "jobs.if"), {}):
                 self._finish_job(job, "skipped", release=False)
                 continue
             if "concurrency" in job.spec:
-                job.group, cancel = self._group_of(job.spec["concurrency"], ctx,
+                job.group, cancel = self._group_of(job.spec["concurrency"],
+                                                   _only(ctx, "jobs.concurrency"),
                                                    f"{run.workflow.file}: jobs.{job.key}")
                 self._acquire(job.group, job, cancel)
             else:
@@ -627,15 +635,22 @@ class ActionsRunner:
     def _contexts(self, run: WorkflowRun, job: Job | None,
                   steps: Mapping[str, Any] | None = None, token: str = "") -> dict[str, Any]:
         repo_node = run.payload.get("repository") or {"full_name": self.repo}
-        github = {
+        pr = run.payload.get("pull_request") if run.event == "pull_request" else None
+        # every property the stand-in gives; any other ``github.x`` is refused by name (Closed)
+        github = Closed({
             "event": run.payload, "event_name": run.event, "repository": self.repo,
             "repository_owner": self.repo.split("/")[0], "ref": run.ref, "sha": run.sha,
-            "ref_name": run.ref.removeprefix("refs/heads/"), "run_id": str(run.id),
+            "ref_name": _ref_name(run.ref), "ref_type": "tag" if run.ref.startswith(
+                "refs/tags/") else "branch", "run_id": str(run.id), "run_number": str(run.id),
             "run_attempt": str(run.attempt), "actor": run.actor, "triggering_actor": run.actor,
             "workflow": run.workflow.name, "job": job.key if job else None,
             "server_url": self.sb.server_url, "api_url": self.sb.api_url,
             "token": token, "default_branch": repo_node.get("default_branch"),
-        }
+            # GitHub: set for pull_request events only, the empty string otherwise
+            "head_ref": str(pr["head"]["ref"]) if pr else "",
+            "base_ref": str(pr["base"]["ref"]) if pr else "",
+            "workspace": str(self._dir(run, job) / "workspace") if job else "",
+        })
         # workflow_dispatch: the inputs (a boolean input is a boolean in the ``inputs`` context)
         inputs: dict[str, Any] = {}
         if run.event == "workflow_dispatch":
@@ -645,7 +660,8 @@ class ActionsRunner:
                 inputs[key] = value == "true" if boolean else value
         return {"github": github, "vars": dict(self.vars), "secrets": dict(self.secrets),
                 "inputs": inputs, "needs": {}, "steps": dict(steps or {}), "env": {},
-                "runner": {"temp": str(self._temp(run, job)) if job else "", "os": "Linux"},
+                "runner": Closed({"temp": str(self._temp(run, job)) if job else "",
+                                  "os": "Linux", "arch": "X64"}),
                 "job": {"status": "success"}, "matrix": dict(job.matrix) if job else {},
                 "strategy": dict(job.strategy) if job else {},
                 FUNCTIONS_KEY: {"hashfiles": _hash_files(self._dir(run, job) / "workspace")}
@@ -671,17 +687,18 @@ class ActionsRunner:
         steps: dict[str, Any] = {}
         failed = False
         job.conclusion = "success"
+        env = self._job_env(job)
         for i, spec in enumerate(job.spec["steps"]):
             where = f"{run.workflow.file}: jobs.{job.key}.steps[{i}]"
             name = str(spec.get("name") or spec.get("uses") or spec.get("run") or i)
-            ctx = self._contexts(run, job, steps, token)
+            ctx = {**self._contexts(run, job, steps, token), "env": env}
             status = {"failed": failed}
             try:
                 unknown = set(spec) - _STEP_KEYS
                 if unknown:
                     raise WorkflowError(f"{where}: the stand-in does not know "
                                         f"{', '.join(sorted(unknown))}")
-                if not condition(spec.get("if"), ctx, status):
+                if not condition(spec.get("if"), _only(ctx, "steps.if"), status):
                     rec = StepRecord(name, "skipped", "skipped")
                     outputs: dict[str, str] = {}
                 else:
@@ -705,17 +722,35 @@ class ActionsRunner:
         if not failed:  # actions/cache's post step: post-if success()
             self._save_caches(job)
 
+    def _job_env(self, job: Job) -> dict[str, str]:
+        """The ``env`` a job's steps start from: the workflow's, then the job's over it, each
+        evaluated with the contexts GitHub allows there (the job's may not read ``env``)."""
+        run = job.run
+        ctx = self._contexts(run, job)
+        where = f"{run.workflow.file}: jobs.{job.key}"
+        try:
+            env = _env_block(run.workflow.doc.get("env"), _only(ctx, "env"), run.workflow.file)
+            return {**env, **_env_block(job.spec.get("env"), _only(ctx, "jobs.env"), where)}
+        except ExpressionError as exc:
+            job.conclusion = "failure"
+            raise WorkflowError(f"{where}: env: {exc}") from exc
+
     def _step(self, job: Job, spec: Mapping[str, Any], ctx: Mapping[str, Any], token: str,
               where: str, name: str) -> tuple[StepRecord, dict[str, str]]:
+        # the step's env over the job's: the process gets them all, and its ``with:`` and
+        # ``run:`` read them as ``env`` (workflow < job < step, as GitHub merges them)
+        ctx = {**ctx, "env": {**ctx["env"], **_env_block(spec.get("env"), _only(ctx, "steps"),
+                                                         where)}}
+        ctx = _only(ctx, "steps")
+        env = dict(ctx["env"])
         if "run" in spec:
-            return self._shell(job, spec, ctx, where, name)
+            return self._shell(job, spec, ctx, env, where, name)
         if "uses" not in spec:
             raise WorkflowError(f"{where}: a step needs 'uses' or 'run'")
         uses = str(spec["uses"])
         # YAML's true/false/numbers reach an action as the text GitHub gives them ("true")
         inputs = {str(k): interpolate(to_string(v), ctx)
                   for k, v in (spec.get("with") or {}).items()}
-        env = {str(k): interpolate(to_string(v), ctx) for k, v in (spec.get("env") or {}).items()}
         if uses == self.bot_action:
             return self._bot(job, inputs, env, ctx, name, where)
         action = uses.split("@", 1)[0]
@@ -731,7 +766,8 @@ class ActionsRunner:
             return self._cache(job, inputs, name, where)
         raise WorkflowError(f"{where}: the stand-in does not know the action {uses!r}")
 
-    def _shell(self, job: Job, spec: Mapping[str, Any], ctx: Mapping[str, Any], where: str,
+    def _shell(self, job: Job, spec: Mapping[str, Any], ctx: Mapping[str, Any],
+               env: Mapping[str, str], where: str,
                name: str) -> tuple[StepRecord, dict[str, str]]:
         """A ``run:`` step, as a runner runs it: its ``${{ }}`` expressions expanded into the
         script first, then ``bash -e`` in the workspace with the step's ``env:`` and the
@@ -740,7 +776,6 @@ class ActionsRunner:
             raise WorkflowError(f"{where}: the stand-in runs bash steps only")
         run = job.run
         script = interpolate(to_string(spec["run"]), ctx)
-        env = {str(k): interpolate(to_string(v), ctx) for k, v in (spec.get("env") or {}).items()}
         logs = self._dir(run, job) / f"step-{len(job.steps)}"
         base = actions_env(run.event, run.payload, repo=self.repo, api_url=self.sb.api_url,
                            server_url=self.sb.server_url, token="", sha=run.sha, ref=run.ref,
@@ -832,7 +867,8 @@ class ActionsRunner:
     def _upload(self, job: Job, inputs: Mapping[str, str],
                 name: str) -> tuple[StepRecord, dict[str, str]]:
         art = inputs.get("name") or "artifact"
-        src = Path(inputs["path"])
+        # a relative path is the workspace's, as on a runner (never the stand-in's own cwd)
+        src = self._dir(job.run, job) / "workspace" / inputs["path"]
         files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file()) \
             if src.is_dir() else []
         if not files:
@@ -1038,6 +1074,28 @@ def _outputs(path: Path) -> dict[str, str]:
             out[key] = value
         i += 1
     return out
+
+
+def _only(ctx: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The contexts GitHub lets ``key``'s expressions read (AVAILABLE)."""
+    return {k: v for k, v in ctx.items() if k in AVAILABLE[key]}
+
+
+def _env_block(spec: Any, ctx: Mapping[str, Any], where: str) -> dict[str, str]:
+    """An ``env:`` mapping, each value's expressions expanded (YAML scalars as text)."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        raise WorkflowError(f"{where}: env: a mapping of names to values")
+    return {str(k): interpolate(to_string(v), ctx) for k, v in spec.items()}
+
+
+def _ref_name(ref: str) -> str:
+    """``github.ref_name``: the branch or tag, or ``<number>/merge`` for a pull request."""
+    for prefix in ("refs/heads/", "refs/tags/", "refs/pull/"):
+        if ref.startswith(prefix):
+            return ref.removeprefix(prefix)
+    return ref
 
 
 def dump_journal(records: list[JobRecord]) -> str:

@@ -122,7 +122,15 @@ class _Parser:
         while (tok := self.peek()) is not None and tok.text in (".", "["):
             self.take()
             if tok.text == ".":
-                value = prop(value, self.take().text)
+                name = self.take()
+                if name.text == "*":
+                    # an object filter (``a.*.b``): GitHub maps over every element; the
+                    # stand-in refuses it by name rather than read it as a missing property
+                    raise ExpressionError(f"{self.text!r}: the stand-in does not evaluate "
+                                          "object filters ('.*')")
+                if name.kind not in ("name", "num"):
+                    raise ExpressionError(f"{self.text!r}: unexpected {name.text!r} after '.'")
+                value = prop(value, name.text)
             else:
                 key = self.or_()
                 self.take("]")
@@ -221,8 +229,18 @@ def compare(op: str, a: Any, b: Any) -> bool:
             ">=": x >= y}[op]
 
 
+class Closed(dict[str, Any]):
+    """A context whose every property the stand-in knows (``github``, ``runner``): a property
+    it lacks is refused by name, not read as null, since on GitHub it may well have a value."""
+
+
 def prop(value: Any, key: Any) -> Any:
     """``value.key``; a missing property (or a property of null) is null, as on GitHub."""
+    if isinstance(value, Closed) and not any(
+            isinstance(k, str) and isinstance(key, str) and k.casefold() == key.casefold()
+            for k in value):
+        raise ExpressionError(f"the stand-in does not provide the property {key!r} of this "
+                              f"context (it has: {', '.join(sorted(value))})")
     if isinstance(value, Mapping):
         if isinstance(key, str):
             for k, v in value.items():
@@ -299,17 +317,33 @@ def interpolate(text: str, contexts: Mapping[str, Any], status: Status | None = 
     return _INTERP.sub(lambda m: to_string(evaluate(m.group(1), contexts, status)), text)
 
 
-def condition(text: str | bool | None, contexts: Mapping[str, Any],
+STATUS_FUNCTIONS = ("success", "failure", "always", "cancelled")
+
+
+def calls_status_function(expr: str) -> bool:
+    """Whether an expression calls success(), failure(), always() or cancelled() (a name
+    followed by ``(``; the same words inside a string literal do not count)."""
+    toks = _tokens(expr)
+    return any(t.kind == "name" and t.text.lower() in STATUS_FUNCTIONS and i + 1 < len(toks)
+               and toks[i + 1].text == "(" for i, t in enumerate(toks))
+
+
+def condition(text: str | bool | float | None, contexts: Mapping[str, Any],
               status: Status | None = None) -> bool:
-    """An ``if:``: ``${{ }}`` optional; without a status function it means ``success() && ...``."""
+    """An ``if:``, as GitHub reads it: ``${{ }}`` optional, and an expression that calls no
+    status function means ``success() && (...)`` (GitHub's "default status check"), whatever
+    its form: a YAML boolean or number (``if: true``) is the expression ``true``, not a
+    bypass of it. A value mixing ``${{ }}`` with other text is refused: GitHub reads it as a
+    string (always true), which is never what its author meant."""
     if text is None:
         return evaluate("success()", contexts, status) is True
-    if isinstance(text, bool):
-        return text
-    expr = text.strip()
+    expr = to_string(text).strip()
     m = re.fullmatch(r"\$\{\{(.*)\}\}", expr, re.S)
-    if m:
+    if m and "${{" not in m.group(1):
         expr = m.group(1)
-    if not re.search(r"\b(success|failure|always|cancelled)\s*\(", expr):
+    elif "${{" in expr:
+        raise ExpressionError(f"if: {text!r}: ${{{{ }}}} with text around it is a string to "
+                              "GitHub (always true); wrap the whole condition in one ${{ }}")
+    if not calls_status_function(expr):
         expr = f"success() && ({expr})"
     return truthy(evaluate(expr, contexts, status))

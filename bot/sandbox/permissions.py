@@ -17,11 +17,17 @@ from functools import cache
 from importlib import resources
 
 LEVELS = ("none", "read", "write")
-# `permissions:` keys a workflow may set, in the table's spelling (id-token and models grant no
-# REST permission the bot uses but are valid keys)
-WORKFLOW_SCOPES = ("actions", "attestations", "checks", "contents", "deployments", "discussions",
-                   "id_token", "issues", "models", "packages", "pages", "pull_requests",
-                   "repository_projects", "security_events", "statuses")
+# `permissions:` keys a workflow may set, in the table's spelling, with the levels each takes
+# (GitHub's workflow syntax: id-token is write or none, models read or none; metadata is no
+# key of a workflow: every token has it). The one list for the runner and the tokens it mints.
+WORKFLOW_SCOPES: dict[str, tuple[str, ...]] = {
+    **{name: LEVELS for name in (
+        "actions", "attestations", "checks", "contents", "deployments", "discussions", "issues",
+        "packages", "pages", "pull_requests", "repository_projects", "security_events",
+        "statuses")},
+    "id_token": ("none", "write"), "models": ("none", "read")}
+# permissions an App may hold that no workflow block can name
+APP_ONLY = ("metadata", "workflows", "administration")
 # only ever an addition to another permission set, never an alternative (see module doc)
 ADDITIONAL_ONLY = frozenset({"workflows"})
 DOCS = "https://docs.github.com/rest"
@@ -72,28 +78,57 @@ def _name(key: str) -> str:
     return key.strip().replace("-", "_")
 
 
-def normalize(spec: Mapping[str, str] | str | None) -> dict[str, str]:
-    """A ``permissions:`` block (workflow spelling: ``pull-requests: write``, ``read-all``,
-    ``write-all``, ``{}``) as a {permission: level} dict in the table's spelling.
-    ``none`` levels are dropped. Raises ValueError on an unknown key or level."""
+def workflow_block(spec: Mapping[str, str] | str | None) -> dict[str, str]:
+    """A job's ``permissions:`` block as GitHub reads a workflow file (None: no block, so the
+    repository's default), in the table's spelling with ``none`` dropped. Raises ValueError on
+    what GitHub refuses: an unknown scope (``metadata`` too) or a level the scope does not
+    take (``id-token: read``)."""
     if spec is None:
-        return {}
+        return dict(DEFAULT_WORKFLOW)
     if isinstance(spec, str):
         if spec not in ("read-all", "write-all"):
             raise ValueError(f"permissions must be a mapping, read-all or write-all, not {spec!r}")
-        level = spec.split("-")[0]
-        return {k: level for k in WORKFLOW_SCOPES if k != "id_token" or level == "write"}
+        want = spec.split("-")[0]
+        # each scope at the highest level it takes up to the one asked (models: read)
+        out = {k: max((lv for lv in levels if LEVELS.index(lv) <= LEVELS.index(want)),
+                      key=LEVELS.index) for k, levels in WORKFLOW_SCOPES.items()}
+        return {k: v for k, v in out.items() if v != "none"}
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"permissions must be a mapping, read-all or write-all, not {spec!r}")
+    out = {}
+    for key, level in spec.items():
+        name = _name(str(key))
+        if name not in WORKFLOW_SCOPES:
+            raise ValueError(f"unknown permission scope {key!r} (a workflow may set: "
+                             f"{', '.join(k.replace('_', '-') for k in WORKFLOW_SCOPES)})")
+        if level not in WORKFLOW_SCOPES[name]:
+            raise ValueError(f"permission {key}: level must be "
+                             f"{' or '.join(WORKFLOW_SCOPES[name])}, not {level!r}")
+        if level != "none":
+            out[name] = str(level)
+    return out
+
+
+def normalize(spec: Mapping[str, str] | str | None) -> dict[str, str]:
+    """Permissions in either spelling (``pull-requests: write``, ``read-all``, ``write-all``,
+    ``{}``) as a {permission: level} dict in the table's spelling, ``none`` dropped: a
+    workflow's block (workflow_block's rules) or an App's (which may also hold APP_ONLY ones).
+    Raises ValueError on an unknown key or level."""
+    if spec is None:
+        return {}
+    if isinstance(spec, str):
+        return workflow_block(spec)
     out: dict[str, str] = {}
     for key, level in spec.items():
         name = _name(str(key))
-        if level not in LEVELS:
-            raise ValueError(f"permission {key}: level must be read, write or none, "
-                             f"not {level!r}")
-        if name not in WORKFLOW_SCOPES and name not in ("metadata", "workflows",
-                                                        "administration"):
-            raise ValueError(f"unknown permission {key!r}")
-        if level != "none":
-            out[name] = level
+        if name in APP_ONLY:
+            if level not in LEVELS:
+                raise ValueError(f"permission {key}: level must be read, write or none, "
+                                 f"not {level!r}")
+            if level != "none":
+                out[name] = level
+            continue
+        out.update(workflow_block({name: level}))
     return out
 
 
