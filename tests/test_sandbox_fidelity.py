@@ -69,9 +69,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
                  {"title": "An issue", "body": "b", "labels": ["bug"]}, token=alice)[2]
     comment = call(sb, "POST", f"/repos/{REPO}/issues/{issue['number']}/comments",
                    {"body": "a comment"}, token=alice)[2]
+    # check runs are an App's (a job's GITHUB_TOKEN here): a person's token may not create one
+    actions = sb.mint_token("ci", kind="github_token", repo=REPO, permissions={"checks": "write"})
     check = call(sb, "POST", f"/repos/{REPO}/check-runs",
                  {"name": "improve", "head_sha": main, "status": "completed",
-                  "conclusion": "success", "output": {"title": "t", "summary": "s"}})[2]
+                  "conclusion": "success", "output": {"title": "t", "summary": "s"}},
+                 token=actions)[2]
     sb.add_workflow_run(REPO, head_sha=main, head_branch="main", event="push")
     # what each recorded request becomes here: (path, token)
     requests = {

@@ -43,7 +43,10 @@ def _scene(sb: Sandbox, repo: str) -> dict[str, str]:
                   {"body": "d"})[2]
     reaction = call(sb, "POST", f"/repos/{repo}/issues/comments/{comment['id']}/reactions",
                     {"content": "eyes"})[2]
-    check = call(sb, "POST", f"/repos/{repo}/check-runs", {"name": "n", "head_sha": main})[2]
+    # (check runs are a GitHub App's: a job's GITHUB_TOKEN makes this one)
+    checks = sb.mint_token("ci", kind="github_token", repo=repo, permissions="write-all")
+    check = call(sb, "POST", f"/repos/{repo}/check-runs", {"name": "n", "head_sha": main},
+                 token=checks)[2]
     run = sb.add_workflow_run(repo, head_sha=main, head_branch="main")
     release = call(sb, "POST", f"/repos/{repo}/releases", {"tag_name": "v0.1.0"})[2]
     sb.add_user("rev", "write", repos=[PRIVATE, PUBLIC])
@@ -312,3 +315,20 @@ def test_pinning_an_issue_needs_issues_write(sb: Sandbox) -> None:
     write = sb.mint_token("ci", kind="github_token", repo=PRIVATE,
                           permissions={"issues": "write"})
     assert pin(write)["data"]["pinIssue"]["issue"]["id"] == issue["node_id"]
+
+
+def test_only_an_app_creates_or_updates_a_check_run(sb: Sandbox) -> None:
+    # GitHub: the Checks API's writes are a GitHub App's (an installation token, a job's
+    # GITHUB_TOKEN); a person's token, even an admin's, gets 403 "You must authenticate via a
+    # GitHub App."
+    main = call(sb, "GET", f"/repos/{PRIVATE}/branches/main")[2]["commit"]["sha"]
+    body = {"name": "n", "head_sha": main}
+    status, _, answer = call(sb, "POST", f"/repos/{PRIVATE}/check-runs", body)
+    assert (status, answer["message"]) == (403, "You must authenticate via a GitHub App.")
+    app = sb.mint_token("ci", kind="github_token", repo=PRIVATE, permissions={"checks": "write"})
+    status, _, check = call(sb, "POST", f"/repos/{PRIVATE}/check-runs", body, token=app)
+    assert status == 201
+    path = f"/repos/{PRIVATE}/check-runs/{check['id']}"
+    status, _, answer = call(sb, "PATCH", path, {"status": "in_progress"})
+    assert (status, answer["message"]) == (403, "You must authenticate via a GitHub App.")
+    assert call(sb, "PATCH", path, {"status": "in_progress"}, token=app)[0] == 200

@@ -10,7 +10,7 @@ import pytest
 
 from bot.sandbox import Sandbox
 from bot.sandbox import routes as r
-from tests.helpers.sandbox import call, clone, push_change, sandbox  # noqa: F401
+from tests.helpers.sandbox import call, clone, push_change, run_git, sandbox  # noqa: F401
 
 REPO = "acme/widgets"
 
@@ -182,11 +182,15 @@ def test_status_replaces_same_context_and_rejects_unknown_sha(sb: Sandbox) -> No
 
 def test_check_runs(sb: Sandbox) -> None:
     sha = call(sb, "GET", f"/repos/{REPO}/branches/main")[2]["commit"]["sha"]
+    # an App's token (a job's GITHUB_TOKEN): GitHub refuses a person's on these writes
+    app = sb.mint_token("ci", kind="github_token", repo=REPO, permissions={"checks": "write"})
     status, _, run = call(sb, "POST", f"/repos/{REPO}/check-runs",
-                          {"name": "improve", "head_sha": sha, "status": "in_progress"})
+                          {"name": "improve", "head_sha": sha, "status": "in_progress"},
+                          token=app)
     assert (status, run["status"], run["conclusion"]) == (201, "in_progress", None)
     status, _, run = call(sb, "PATCH", f"/repos/{REPO}/check-runs/{run['id']}",
-                          {"conclusion": "success", "output": {"title": "ok", "summary": "s"}})
+                          {"conclusion": "success", "output": {"title": "ok", "summary": "s"}},
+                          token=app)
     assert (status, run["status"], run["conclusion"]) == (200, "completed", "success")
     status, _, listed = call(sb, "GET", f"/repos/{REPO}/commits/{sha}/check-runs")
     assert listed["total_count"] == 1 and listed["check_runs"][0]["output"]["title"] == "ok"
@@ -259,3 +263,35 @@ def test_private_repository_is_hidden(sb: Sandbox) -> None:
     token = sb.add_user("outsider", "read", repos=[REPO])
     assert call(sb, "GET", "/repos/acme/secret", token=token)[0] == 404
     assert call(sb, "GET", "/repos/acme/secret")[0] == 200
+
+
+def test_reopening_a_pull_request_follows_its_head_or_is_refused_as_github_refuses(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    pr = open_pr(sb, tmp_path, "improve/reopen")
+    n = pr["number"]
+    work = tmp_path / "improve-reopen"
+
+    def state(value: str, via: str = "issues") -> tuple[int, dict]:
+        status, _, answer = call(sb, "PATCH", f"/repos/{REPO}/{via}/{n}", {"state": value})
+        return status, answer
+
+    assert state("closed")[0] == 200
+    # new commits on the head branch while closed: reopened (through /issues too), the pull
+    # request's head is the branch's new tip, as on GitHub
+    moved = push_change(work, "improve/reopen", {"b.txt": "b\n"}, new_branch=False)
+    assert state("open")[0] == 200
+    assert call(sb, "GET", f"/repos/{REPO}/pulls/{n}")[2]["head"]["sha"] == moved
+    # a force-pushed head, then a deleted one: GitHub refuses to reopen (422, its words)
+    assert state("closed", "pulls")[0] == 200
+    run_git(work, "commit", "-q", "--amend", "-m", "rewritten")
+    run_git(work, "push", "-q", "-f", "origin", "HEAD:refs/heads/improve/reopen")
+    for via in ("issues", "pulls"):
+        status, answer = state("open", via)
+        assert (status, answer["errors"][0]["message"]) == (422, (
+            "state cannot be changed. The improve/reopen branch was force-pushed or recreated."))
+    run_git(work, "push", "-q", "origin", ":refs/heads/improve/reopen")
+    status, answer = state("open")
+    assert (status, answer["errors"][0]["message"]) == (
+        422, "state cannot be changed. The improve/reopen branch has been deleted.")
+    assert call(sb, "GET", f"/repos/{REPO}/pulls/{n}")[2]["state"] == "closed"

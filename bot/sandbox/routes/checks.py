@@ -92,10 +92,21 @@ def _apply_check(run: CheckRun, body: dict[str, Any]) -> None:
         run.output.update(body["output"])
 
 
+# GitHub's answer to a person's (PAT, OAuth) token on the Checks API's writes: only a GitHub App
+# (an installation token, a job's GITHUB_TOKEN) creates or updates check runs
+APP_ONLY = "You must authenticate via a GitHub App."
+
+
+def _require_app(ctx: Ctx) -> None:
+    ctx.require("write")
+    if ctx.token is not None and not ctx.token.integration:
+        raise ApiError(403, APP_ONLY)
+
+
 @route("POST", "/repos/{owner}/{repo}/check-runs")
 def create_check(ctx: Ctx) -> Result:
     repo = ctx.repo
-    ctx.require("write")
+    _require_app(ctx)
     body = ctx.body if isinstance(ctx.body, dict) else {}
     head = str(body.get("head_sha", ""))
     if not body.get("name"):
@@ -124,7 +135,7 @@ def get_check(ctx: Ctx) -> Result:
 @route("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}")
 def update_check(ctx: Ctx) -> Result:
     run = _check(ctx)
-    ctx.require("write")
+    _require_app(ctx)
     _apply_check(run, ctx.body if isinstance(ctx.body, dict) else {})
     return ok(ctx.shapes.check_run(ctx.repo, run))
 

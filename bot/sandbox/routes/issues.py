@@ -18,7 +18,7 @@ from bot.sandbox.routes.common import (
     paginate,
     route,
 )
-from bot.sandbox.routes.pulls import _close
+from bot.sandbox.routes.pulls import change_state
 from bot.sandbox.state import (
     Comment,
     Issue,
@@ -117,15 +117,10 @@ def update_issue(ctx: Ctx) -> Result:
         issue.labels = _ensure_labels(ctx, body["labels"] or [])
         deliveries.labels_changed(ctx.state, ctx.repo, issue, before, ctx.token)
     if "state" in body:
-        if issue.merged and body["state"] == "open":
-            raise invalid("Issue", "state")
-        was = issue.state
-        _close(issue, body["state"], ctx.login)
+        # (a pull request's too: reopened here, it follows its head as through /pulls)
+        change_state(ctx, issue, body["state"])
         if body["state"] == "closed":
             issue.state_reason = body.get("state_reason") or "completed"
-        if issue.is_pull and issue.state != was:
-            deliveries.pull(ctx.state, ctx.repo, issue,
-                            "closed" if issue.state == "closed" else "reopened", ctx.token)
     issue.updated_at = now_iso()
     return ok(ctx.shapes.issue(ctx.repo, issue))
 

@@ -138,6 +138,37 @@ def _close(issue: Issue, state: str, login: str | None) -> None:
         issue.state_reason = "reopened"
 
 
+def _reopenable(repo: Repo, pr: Issue) -> None:
+    """GitHub reopens a closed pull request only if its head branch still exists and still
+    holds the head it was closed with (or a descendant of it): else 422, as GitHub says it."""
+    now = gitops.resolve(repo.path, f"refs/heads/{pr.head_ref}")
+    if now is None:
+        raise invalid("PullRequest", "state", "custom", f"state cannot be changed. The "
+                      f"{pr.head_ref} branch has been deleted.")
+    if now != pr.head_sha and not gitops.is_ancestor(repo.path, pr.head_sha, now):
+        raise invalid("PullRequest", "state", "custom", f"state cannot be changed. The "
+                      f"{pr.head_ref} branch was force-pushed or recreated.")
+
+
+def change_state(ctx: Ctx, issue: Issue, state: str) -> None:
+    """Close or reopen an issue or pull request (PATCH /issues/{n} and /pulls/{n} alike): a
+    reopened pull request follows its head branch again (its ``reopened`` carries the head as
+    it is now; nothing else is delivered for what moved while it was closed)."""
+    if state not in ("open", "closed"):
+        raise invalid("Issue" if not issue.is_pull else "PullRequest", "state")
+    if issue.merged and state == "open":
+        raise invalid("PullRequest", "state", message="A merged pull request stays closed")
+    was = issue.state
+    if issue.is_pull and state == "open" and was == "closed":
+        _reopenable(ctx.repo, issue)
+    _close(issue, state, ctx.login)
+    if issue.is_pull and state == "open":
+        deliveries.follow_heads(ctx.repo)
+    if issue.is_pull and issue.state != was:
+        deliveries.pull(ctx.state, ctx.repo, issue,
+                        "closed" if issue.state == "closed" else "reopened", ctx.token)
+
+
 @route("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}")
 def update_pull(ctx: Ctx) -> Result:
     pr = _pull(ctx)
@@ -151,17 +182,7 @@ def update_pull(ctx: Ctx) -> Result:
             raise invalid("PullRequest", "base")
         pr.base_ref = ctx.body["base"]
     if "state" in (ctx.body or {}):
-        if pr.merged:
-            raise invalid("PullRequest", "state", message="A merged pull request stays closed")
-        was = pr.state
-        _close(pr, ctx.body["state"], ctx.login)
-        if ctx.body["state"] == "open":
-            # a reopened PR follows its head branch again (its `reopened` below carries the
-            # head as it is now; nothing else is delivered for what moved while it was closed)
-            deliveries.follow_heads(ctx.repo)
-        if pr.state != was:
-            deliveries.pull(ctx.state, ctx.repo, pr,
-                            "closed" if pr.state == "closed" else "reopened", ctx.token)
+        change_state(ctx, pr, ctx.body["state"])
     pr.updated_at = now_iso()
     return ok(_pull_json(ctx, pr))
 
