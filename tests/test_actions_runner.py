@@ -17,6 +17,7 @@ from bot.sandbox.actions_runner import (
     ARTIFACT_CONFLICT,
     ActionsRunner,
     WorkflowError,
+    expand_matrix,
     permissions_of,
 )
 from bot.sandbox.events import build_event
@@ -431,10 +432,10 @@ def test_a_matrix_runs_one_job_per_combination_and_fail_fast_cancels_the_rest(
 def test_a_matrix_the_stand_in_cannot_expand_is_refused_by_name(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    bad = MATRIX.replace("        side: [a]\n", "        include: [{n: 4}]\n")
+    bad = MATRIX.replace("        side: [a]\n", "        side: ${{ fromJSON('[1]') }}\n")
     runner = make(sandbox, tmp_path, "badmatrix", {"m": bad})
     head = runner._head("refs/heads/main")
-    with pytest.raises(WorkflowError, match=r"strategy.matrix.include"):
+    with pytest.raises(WorkflowError, match=r"strategy.matrix.side: the stand-in expands"):
         runner.deliver("push", build_event("push", None, repo="o/badmatrix",
                                            default_branch="main", ref="refs/heads/main",
                                            before="0" * 40, after=head))
@@ -485,4 +486,123 @@ def test_actions_cache_restores_by_exact_key_and_saves_on_a_miss(
     runner.deliver("push", push)
     (third,) = runner.run_until_idle()
     assert third.steps[2].out == "made\nmade\n"
+    runner.close()
+
+
+def test_a_matrix_expands_include_and_exclude_as_githubs_docs_show() -> None:
+    # the examples of GitHub's "Running variations of jobs in a workflow"
+    fruits = expand_matrix({
+        "fruit": ["apple", "pear"], "animal": ["cat", "dog"],
+        "include": [{"color": "green"}, {"color": "pink", "animal": "cat"},
+                    {"fruit": "apple", "shape": "circle"}, {"fruit": "banana"},
+                    {"fruit": "banana", "animal": "cat"}]}, "m")
+    assert fruits == [
+        {"fruit": "apple", "animal": "cat", "color": "pink", "shape": "circle"},
+        {"fruit": "apple", "animal": "dog", "color": "green", "shape": "circle"},
+        {"fruit": "pear", "animal": "cat", "color": "pink"},
+        {"fruit": "pear", "animal": "dog", "color": "green"},
+        {"fruit": "banana"},
+        {"fruit": "banana", "animal": "cat"}]
+    oses = expand_matrix({
+        "os": ["macos-latest", "windows-latest"], "version": [12, 14, 16],
+        "environment": ["staging", "production"],
+        "exclude": [{"os": "macos-latest", "version": 12, "environment": "production"},
+                    {"os": "windows-latest", "version": 16}]}, "m")
+    assert len(oses) == 12 - 1 - 2
+    assert {"os": "windows-latest", "version": 16, "environment": "staging"} not in oses
+    # include alone: each entry is a job of its own
+    assert expand_matrix({"include": [{"a": 1}, {"a": 2, "b": 3}]}, "m") == [
+        {"a": 1}, {"a": 2, "b": 3}]
+    with pytest.raises(WorkflowError, match="m: no combination"):
+        expand_matrix({"a": [1], "exclude": [{"a": 1}]}, "m")
+
+
+CHAIN = """
+name: chain
+on: [push]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        n: [1, 2]
+    outputs:
+      made: ${{ steps.make.outputs.made }}
+    steps:
+      - id: make
+        run: echo "made=built-${{ matrix.n }}" >> "$GITHUB_OUTPUT"
+  test:
+    needs: build
+    runs-on: ubuntu-latest
+    outputs:
+      verdict: ${{ steps.t.outputs.verdict }}
+    steps:
+      - id: t
+        run: |
+          echo "seen=${{ needs.build.outputs.made }}/${{ needs.build.result }}" >> "$GITHUB_OUTPUT"
+          [ "${{ github.event.head_commit.message }}" != fail ]
+          echo "verdict=ok" >> "$GITHUB_OUTPUT"
+  deploy:
+    needs: [test]
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo deploy
+  report:
+    needs: [build, test]
+    if: always()
+    runs-on: ubuntu-latest
+    steps:
+      - id: r
+        env:
+          SEEN: ${{ needs.test.result }}/${{ needs.test.outputs.verdict }}
+        run: echo "seen=$SEEN" >> "$GITHUB_OUTPUT"
+  sorry:
+    needs: deploy
+    if: failure()
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo sorry
+"""
+
+
+def test_needs_orders_jobs_passes_outputs_and_skips_dependents_of_a_failure(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    runner = make(sandbox, tmp_path, "chain", {"c": CHAIN})
+    push = push_to_main(runner, "o/chain")
+    runner.deliver("push", push)
+    jobs = runner.run_until_idle()
+    ran = {j.job: j for j in jobs}
+    # in the order of needs (sorry is decided, skipped, as soon as deploy is done)
+    assert [(j.job, j.conclusion) for j in jobs] == [
+        ("build (1)", "success"), ("build (2)", "success"), ("test", "success"),
+        ("deploy", "success"), ("sorry", "skipped"), ("report", "success")]
+    # the matrix's outputs are those of the instance that finished last
+    assert ran["test"].steps[0].outputs["seen"] == "built-2/success"
+    assert ran["report"].steps[0].outputs == {"seen": "success/ok"}
+    push["head_commit"]["message"] = "fail"
+    runner.deliver("push", push)
+    jobs = runner.run_until_idle()
+    # test fails: deploy (needs it) is skipped; report (always()) runs and sees the result;
+    # sorry (failure(): an ancestor failed) runs though its own need was skipped
+    assert sorted((j.job, j.conclusion) for j in jobs) == [
+        ("build (1)", "success"), ("build (2)", "success"), ("deploy", "skipped"),
+        ("report", "success"), ("sorry", "success"), ("test", "failure")]
+    (report,) = [j for j in jobs if j.job == "report"]
+    assert report.steps[0].outputs == {"seen": "failure/"}
+    assert runner.runs[max(runner.runs)].conclusion == "failure"
+    runner.close()
+
+
+@pytest.mark.parametrize(("old", "new", "error"), [
+    ("needs: deploy", "needs: deplo", "depends on unknown job 'deplo'"),
+    ("needs: build\n", "needs: sorry\n", "a cycle in needs: "),
+])
+def test_needs_github_refuses_is_refused(
+    sandbox: Sandbox, tmp_path: Path, old: str, new: str, error: str
+) -> None:
+    name = f"chainbad{len(new)}"
+    runner = make(sandbox, tmp_path, name, {"c": CHAIN.replace(old, new)})
+    with pytest.raises(WorkflowError, match=error):
+        runner.deliver("push", push_to_main(runner, f"o/{name}"))
     runner.close()

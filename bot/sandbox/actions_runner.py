@@ -22,8 +22,11 @@ and, for each event, runs the workflows GitHub would run:
 
 Anything else (a step, an expression, a filter it does not know) fails the run with a message
 that names it: never skipped in silence. It is a test stand-in, not a product: jobs run one at a
-time; ``strategy.matrix`` (lists, ``fail-fast``) expands a job as GitHub does; ``needs`` and
-services are not supported; ``run:`` steps run with bash."""
+time; ``strategy.matrix`` (lists, ``include``, ``exclude``, ``fail-fast``) expands a job as
+GitHub does; ``needs`` orders jobs (``needs.<job>.result`` and ``.outputs``; a failed or
+skipped need skips its dependents unless their ``if:`` says otherwise); ``env`` applies
+workflow < job < step; each key's expressions see the contexts GitHub allows there; services
+are not supported; ``run:`` steps run with bash."""
 
 from __future__ import annotations
 
@@ -69,7 +72,7 @@ ARTIFACT_CONFLICT = ("Failed to CreateArtifact: Received non-retryable error: Fa
                      "run")
 ARTIFACT_MISSING = "Unable to download artifact(s): Artifact not found for name: {name}"
 _JOB_KEYS = {"name", "if", "runs-on", "timeout-minutes", "permissions", "steps", "concurrency",
-             "env", "strategy"}
+             "env", "strategy", "needs", "outputs"}
 # GitHub's "context availability" table: which contexts each key's expressions may read (any
 # other is "Unrecognized named-value" on GitHub, an ExpressionError here)
 AVAILABLE = {
@@ -156,6 +159,13 @@ class Job:
     matrix: dict[str, Any] = field(default_factory=dict)
     strategy: dict[str, Any] = field(default_factory=dict)
     spec_key: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)  # its ``outputs:``, once it ran
+
+    @property
+    def needs(self) -> list[str]:
+        """The jobs (their keys in ``jobs:``) this one waits for."""
+        needs = self.spec.get("needs") or []
+        return [needs] if isinstance(needs, str) else [str(n) for n in needs]
 
     @property
     def name(self) -> str:
@@ -458,58 +468,102 @@ class ActionsRunner:
         if isinstance(unit, WorkflowRun):
             if unit.state == "completed":
                 return
+            unit.state = "pending"  # (no job is unblocked now) it completes as cancelled
             for job in unit.jobs:
                 if job.state != "done":
                     self._finish_job(job, "cancelled", release=False)
-            unit.state = "pending"  # not started: it completes as cancelled
             self._complete(unit, force="cancelled")
         elif unit.state != "done":
             self._finish_job(unit, "cancelled", release=False)
             self._maybe_complete(unit.run)
 
     def _start(self, run: WorkflowRun) -> None:
-        """The run starts: its jobs' ``if:`` are decided, each takes its own group or waits."""
+        """The run starts: the jobs that need none have their ``if:`` decided now, the others
+        when what they need is done (_unblock); each takes its own group or waits."""
         run.state = "in_progress"
         self._set_status(run, "in_progress", None)
         specs = run.workflow.doc.get("jobs") or {}
+        _check_needs(run.workflow.file, specs)
         run.jobs = [job for key, spec in specs.items() for job in self._expand(run, key, spec)]
         for job in run.jobs:
             unknown = set(job.spec) - _JOB_KEYS
             if unknown or not isinstance(job.spec.get("steps"), list):
                 raise WorkflowError(f"{run.workflow.file}: jobs.{job.key}: the stand-in does not "
                                     f"run {', '.join(sorted(unknown)) or 'a job without steps'}")
-            ctx = self._contexts(run, job)
-            if not condition(job.spec.get("if"), _only(ctx, "jobs.if"), {}):
-                self._finish_job(job, "skipped", release=False)
-                continue
-            if "concurrency" in job.spec:
-                job.group, cancel = self._group_of(job.spec["concurrency"],
-                                                   _only(ctx, "jobs.concurrency"),
-                                                   f"{run.workflow.file}: jobs.{job.key}")
-                self._acquire(job.group, job, cancel)
-            else:
-                self._begin(job)
         self._maybe_complete(run)
 
+    def _unblock(self, run: WorkflowRun) -> None:
+        """Decide every waiting job whose needs are all done: its ``if:`` (with the needs'
+        results: a failed or skipped need skips it unless its ``if:`` calls a status function
+        that says otherwise), then its group."""
+        progress = True
+        while progress and run.state == "in_progress":
+            progress = False
+            for job in run.jobs:
+                if job.state != "waiting" or not self._needs_done(job):
+                    continue
+                progress = True
+                ctx = self._contexts(run, job)
+                if not condition(job.spec.get("if"), _only(ctx, "jobs.if"),
+                                 self._job_status(job)):
+                    self._finish_job(job, "skipped", release=False)
+                elif "concurrency" in job.spec:
+                    job.state = "queued"
+                    job.group, cancel = self._group_of(job.spec["concurrency"],
+                                                       _only(ctx, "jobs.concurrency"),
+                                                       f"{run.workflow.file}: jobs.{job.key}")
+                    self._acquire(job.group, job, cancel)
+                else:
+                    self._begin(job)
+
+    def _instances(self, job: Job, key: str) -> list[Job]:
+        """The jobs of ``key`` in ``job``'s run (a matrix job is several)."""
+        return [j for j in job.run.jobs if j.spec_key == key]
+
+    def _needs_done(self, job: Job) -> bool:
+        return all(j.state == "done" for key in job.needs for j in self._instances(job, key))
+
+    def _needs(self, job: Job) -> dict[str, Any]:
+        """The ``needs`` context: each needed job's result (a matrix's worst) and outputs (of
+        the instance that finished last, as on GitHub)."""
+        out = {}
+        for key in job.needs:
+            jobs = self._instances(job, key)
+            conclusions = [j.conclusion for j in jobs]
+            result = next((c for c in ("failure", "cancelled") if c in conclusions),
+                          "skipped" if all(c == "skipped" for c in conclusions) else "success")
+            outputs: dict[str, str] = {}
+            for j in jobs:
+                outputs.update(j.outputs)
+            out[key] = {"result": result, "outputs": outputs}
+        return out
+
+    def _job_status(self, job: Job) -> dict[str, bool]:
+        """What a job's status functions see: failure() if any job it needs, directly or
+        through others, failed; success() only if every need succeeded."""
+        seen, todo, failed = set(), list(job.needs), False
+        while todo:
+            key = todo.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            for j in self._instances(job, key):
+                failed = failed or j.conclusion == "failure"
+                todo.extend(j.needs)
+        direct = [j.conclusion for key in job.needs for j in self._instances(job, key)]
+        return {"failed": failed,
+                "blocked": any(c in ("skipped", "cancelled") for c in direct)}
+
     def _expand(self, run: WorkflowRun, key: str, spec: Any) -> list[Job]:
-        """A job, or one job per combination of its ``strategy.matrix`` (the first key varies
-        slowest, as GitHub orders them), each with its ``matrix`` and ``strategy`` contexts."""
+        """A job, or one job per combination of its ``strategy.matrix`` (expand_matrix), each
+        with its ``matrix`` and ``strategy`` contexts."""
         where = f"{run.workflow.file}: jobs.{key}.strategy"
         strategy = spec.get("strategy") if isinstance(spec, dict) else None
         if strategy is None:
             return [Job(run, key, spec, spec_key=key)]
         if not isinstance(strategy, dict) or set(strategy) - _STRATEGY_KEYS:
             raise WorkflowError(f"{where}: the stand-in knows matrix, fail-fast, max-parallel")
-        matrix = strategy.get("matrix")
-        if not isinstance(matrix, dict) or not matrix:
-            raise WorkflowError(f"{where}.matrix: a mapping of lists, e.g. shard: [1, 2, 3]")
-        for name, values in matrix.items():
-            if name in ("include", "exclude") or not isinstance(values, list) or not values:
-                raise WorkflowError(f"{where}.matrix.{name}: the stand-in expands non-empty "
-                                    "lists only (no include, exclude or expressions)")
-        combos: list[dict[str, Any]] = [{}]
-        for name, values in matrix.items():
-            combos = [{**c, name: v} for c in combos for v in values]
+        combos = expand_matrix(strategy.get("matrix"), f"{where}.matrix")
         total = len(combos)
         fail_fast = strategy.get("fail-fast", True) is not False
         return [Job(run, f"{key}-{i + 1}", spec, matrix=combo, spec_key=key,
@@ -535,6 +589,7 @@ class ActionsRunner:
                                       list(job.steps), job.api_calls))
 
     def _maybe_complete(self, run: WorkflowRun) -> None:
+        self._unblock(run)  # (a job just done may be the last need of another)
         if run.state == "in_progress" and all(j.state == "done" for j in run.jobs):
             self._complete(run)
 
@@ -659,7 +714,8 @@ class ActionsRunner:
                 boolean = (declared.get(key) or {}).get("type") == "boolean"
                 inputs[key] = value == "true" if boolean else value
         return {"github": github, "vars": dict(self.vars), "secrets": dict(self.secrets),
-                "inputs": inputs, "needs": {}, "steps": dict(steps or {}), "env": {},
+                "inputs": inputs, "needs": self._needs(job) if job else {},
+                "steps": dict(steps or {}), "env": {},
                 "runner": Closed({"temp": str(self._temp(run, job)) if job else "",
                                   "os": "Linux", "arch": "X64"}),
                 "job": {"status": "success"}, "matrix": dict(job.matrix) if job else {},
@@ -721,6 +777,21 @@ class ActionsRunner:
         job.conclusion = "failure" if failed else "success"
         if not failed:  # actions/cache's post step: post-if success()
             self._save_caches(job)
+        job.outputs = self._job_outputs(job, {**self._contexts(run, job, steps, token),
+                                              "env": env})
+
+    def _job_outputs(self, job: Job, ctx: Mapping[str, Any]) -> dict[str, str]:
+        """A job's ``outputs:``, evaluated once its steps ran (what ``needs.<job>.outputs``
+        gives the jobs that need it)."""
+        spec = job.spec.get("outputs") or {}
+        where = f"{job.run.workflow.file}: jobs.{job.key}.outputs"
+        if not isinstance(spec, dict):
+            raise WorkflowError(f"{where}: a mapping of names to expressions")
+        try:
+            return {str(k): interpolate(to_string(v), _only(ctx, "jobs.outputs"))
+                    for k, v in spec.items()}
+        except ExpressionError as exc:
+            raise WorkflowError(f"{where}: {exc}") from exc
 
     def _job_env(self, job: Job) -> dict[str, str]:
         """The ``env`` a job's steps start from: the workflow's, then the job's over it, each
@@ -1074,6 +1145,73 @@ def _outputs(path: Path) -> dict[str, str]:
             out[key] = value
         i += 1
     return out
+
+
+def _check_needs(file: str, specs: Mapping[str, Any]) -> None:
+    """``needs:`` as GitHub validates it before any job runs: known jobs, no cycle."""
+    graph: dict[str, list[str]] = {}
+    for key, spec in specs.items():
+        needs = spec.get("needs", []) if isinstance(spec, dict) else []
+        needs = [needs] if isinstance(needs, str) else needs
+        if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
+            raise WorkflowError(f"{file}: jobs.{key}.needs: a job id or a list of them")
+        for n in needs:
+            if n not in specs:
+                raise WorkflowError(f"{file}: jobs.{key}.needs: job '{key}' depends on unknown "
+                                    f"job '{n}'")
+        graph[str(key)] = needs
+    state: dict[str, int] = {}
+
+    def visit(key: str, path: tuple[str, ...]) -> None:
+        if state.get(key) == 2:
+            return
+        if state.get(key) == 1:
+            raise WorkflowError(f"{file}: jobs: a cycle in needs: {' -> '.join((*path, key))}")
+        state[key] = 1
+        for n in graph[key]:
+            visit(n, (*path, key))
+        state[key] = 2
+
+    for key in graph:
+        visit(key, ())
+
+
+def expand_matrix(matrix: Any, where: str) -> list[dict[str, Any]]:
+    """A ``strategy.matrix`` as GitHub expands it: the product of its lists (the first key
+    varies slowest), minus each ``exclude`` that matches a combination (on the keys it
+    names), then each ``include``: added to every combination whose original values it does
+    not contradict (overwriting only values an include added), or, if it fits none, a
+    combination of its own. Expressions (a matrix from ``fromJSON``) are refused by name."""
+    if not isinstance(matrix, dict) or not matrix:
+        raise WorkflowError(f"{where}: a mapping of lists, e.g. shard: [1, 2, 3]")
+    include = matrix.get("include", [])
+    exclude = matrix.get("exclude", [])
+    for name, entries in (("include", include), ("exclude", exclude)):
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise WorkflowError(f"{where}.{name}: a list of mappings (an expression is not "
+                                "expanded by the stand-in)")
+    dims = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
+    for name, values in dims.items():
+        if not isinstance(values, list) or not values:
+            raise WorkflowError(f"{where}.{name}: the stand-in expands non-empty lists only "
+                                "(no expressions)")
+    combos: list[dict[str, Any]] = [{}] if dims else []
+    for name, values in dims.items():
+        combos = [{**c, name: v} for c in combos for v in values]
+    combos = [c for c in combos
+              if not any(all(c.get(k) == v for k, v in e.items()) for e in exclude)]
+    # only the product's combinations take includes (one an include made takes none)
+    originals = [dict(c) for c in combos]
+    for entry in include:
+        fits = [i for i, o in enumerate(originals)
+                if all(o[k] == v for k, v in entry.items() if k in dims)]
+        for i in fits:
+            combos[i].update(entry)
+        if not fits:
+            combos.append(dict(entry))
+    if not combos:
+        raise WorkflowError(f"{where}: no combination is left to run")
+    return combos
 
 
 def _only(ctx: Mapping[str, Any], key: str) -> dict[str, Any]:

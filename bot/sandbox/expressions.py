@@ -178,8 +178,10 @@ class _Parser:
 
     def status_fn(self, name: str) -> bool:
         failed, cancelled = self.status.get("failed", False), self.status.get("cancelled", False)
+        # blocked: a job's need was skipped or cancelled (success() is false, failure() too)
+        blocked = self.status.get("blocked", False)
         return {"always": True, "cancelled": cancelled, "failure": failed,
-                "success": not failed and not cancelled}[name]
+                "success": not failed and not cancelled and not blocked}[name]
 
 
 def truthy(v: Any) -> bool:
