@@ -295,3 +295,60 @@ def test_reopening_a_pull_request_follows_its_head_or_is_refused_as_github_refus
     assert (status, answer["errors"][0]["message"]) == (
         422, "state cannot be changed. The improve/reopen branch has been deleted.")
     assert call(sb, "GET", f"/repos/{REPO}/pulls/{n}")[2]["state"] == "closed"
+
+
+def test_the_merge_queue_merges_a_group_whose_required_checks_pass_and_drops_a_failing_one(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    from bot.sandbox.merge_queue import QueueError
+
+    sb.add_user("maya", "write", repos=[REPO])
+    sb.add_user("rita", "read", repos=[REPO])
+    ci = sb.mint_token("ci", kind="github_token", repo=REPO, permissions={"statuses": "write"})
+
+    def status(sha: str, state: str) -> None:
+        assert call(sb, "POST", f"/repos/{REPO}/statuses/{sha}",
+                    {"state": state, "context": "improve/gate"}, token=ci)[0] == 201
+
+    one, two = open_pr(sb, tmp_path, "improve/one"), open_pr(sb, tmp_path, "improve/two",
+                                                              {"b.txt": "b\n"})
+    # GitHub queues a pull request only once its required checks are green, and only for
+    # someone who may merge
+    with pytest.raises(QueueError, match="not green on its head"):
+        sb.enqueue(REPO, one["number"], "maya")
+    status(one["head"]["sha"], "success")
+    with pytest.raises(QueueError, match="rita may not merge"):
+        sb.enqueue(REPO, one["number"], "rita")
+    main = call(sb, "GET", f"/repos/{REPO}/branches/main")[2]["commit"]["sha"]
+    since = len(sb.deliveries())
+    queued = sb.enqueue(REPO, one["number"], "maya")
+    (entry,) = sb.merge_queue(REPO)
+    assert entry["branch"] == f"gh-readonly-queue/main/pr-{one['number']}-{one['head']['sha']}"
+    group = [d for d in sb.deliveries(since) if d.event == "merge_group"]
+    assert [(d.action, d.payload["merge_group"]["head_sha"],
+             d.payload["merge_group"]["base_sha"]) for d in group] == [
+        ("checks_requested", queued, main)]
+    # the group's commit: the pull request's head merged into main's tip
+    commit = call(sb, "GET", f"/repos/{REPO}/commits/{queued}")[2]
+    assert [p["sha"] for p in commit["parents"]] == [main, one["head"]["sha"]]
+    status(queued, "pending")
+    assert not call(sb, "GET", f"/repos/{REPO}/pulls/{one['number']}")[2]["merged"]
+    status(queued, "success")  # the queue merges as the required check turns green
+    pr = call(sb, "GET", f"/repos/{REPO}/pulls/{one['number']}")[2]
+    assert (pr["merged"], pr["merge_commit_sha"], pr["merged_by"]["login"]) == (
+        True, queued, "maya")
+    assert call(sb, "GET", f"/repos/{REPO}/branches/main")[2]["commit"]["sha"] == queued
+    assert sb.merge_queue(REPO) == []
+    pushed = [(d.payload["ref"], d.payload["deleted"]) for d in sb.deliveries(since)
+              if d.event == "push"]
+    # the queue's branch created, then deleted as main moves to its commit
+    assert pushed == [(f"refs/heads/{entry['branch']}", False),
+                      (f"refs/heads/{entry['branch']}", True), ("refs/heads/main", False)]
+    # a failing check drops the group: nothing merges, the queue's branch goes
+    status(two["head"]["sha"], "success")
+    queued = sb.enqueue(REPO, two["number"], "maya")
+    status(queued, "failure")
+    assert sb.merge_queue(REPO) == []
+    assert not call(sb, "GET", f"/repos/{REPO}/pulls/{two['number']}")[2]["merged"]
+    assert call(sb, "GET", f"/repos/{REPO}/branches/main")[2]["commit"]["sha"] == pr[
+        "merge_commit_sha"]

@@ -17,7 +17,9 @@ from bot.cli import main
 from bot.commands.handle import bot_router
 from bot.core.embed import extract
 from bot.core.policy import QUEUE_REJECTED
+from bot.core.workflows import render_workflows
 from bot.sandbox import Sandbox
+from bot.sandbox.actions_runner import SANDBOX_ACTION, ActionsRunner, dump_journal
 from bot.sandbox.events import actions_env, build_event
 from bot.stages.context import context_for_event
 from bot.stages.pr_state import REEVALUATING_STATUS
@@ -143,10 +145,12 @@ def _call_as(sb: Sandbox, token: str, number: int, body: str) -> tuple[int, Any,
                 token=token)
 
 
-@pytest.mark.parametrize("jobs", ["single", "split"])
 def test_a_merge_group_gets_a_gate_on_the_queues_commit(
-    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The one-job shape (the bot measures the queue's commit itself, with a token): no shipped
+    workflow runs it, so its event is built here; the shipped two-job shape runs through the
+    workflows on the runner in the next test."""
     work, pr_b = _propose(sb, tmp_path, "prop-offset",
                           _proposal("prop-offset", OFFSET_PATH, "offset", 0.12, "low"))
     # meanwhile main got the threshold change by another route
@@ -161,30 +165,63 @@ def test_a_merge_group_gets_a_gate_on_the_queues_commit(
     queued = run_git(work, "rev-parse", "HEAD").stdout.strip()
     branch = f"gh-readonly-queue/main/pr-{pr_b['number']}-{pr_b['head_sha']}"
     run_git(work, "push", "-q", sb.git_url(NAME), f"HEAD:refs/heads/{branch}")
-
     payload = build_event("merge_group", "checks_requested", repo=NAME, head_sha=queued,
                           base_sha=base, number=pr_b["number"], pr_head_sha=pr_b["head_sha"],
                           default_branch="main")
     env = actions_env("merge_group", payload, repo=NAME, api_url=sb.api_url,
-                      server_url=sb.server_url, token=sb.token if jobs == "single" else "",
-                      sha=queued, ref=f"refs/heads/{branch}", workdir=tmp_path / "runner-queue")
+                      server_url=sb.server_url, token=sb.token, sha=queued,
+                      ref=f"refs/heads/{branch}", workdir=tmp_path / "runner-queue")
     env["GITHUB_WORKSPACE"] = str(work)
-    if jobs == "single":
-        assert handle(env, monkeypatch) == 1  # the gate says no
-    else:
-        # the token-less half writes the artifact; the report half, on workflow_run, sets the
-        # gate on the run's head commit (GitHub's word for it, not the artifact's)
-        out = tmp_path / "artifact" / "results.json"
-        assert handle(env, monkeypatch, "--results-out", str(out)) == 0
-        assert gate(sb, queued) == []
-        report = build_event("workflow_run", "completed", repo=NAME, default_branch="main",
-                             head_sha=queued, head_branch=branch, event="merge_group",
-                             conclusion="success", pull_requests=[], head_repo=NAME)
-        renv = actions_env("workflow_run", report, repo=NAME, api_url=sb.api_url,
-                           server_url=sb.server_url, token=sb.token, sha=base,
-                           ref="refs/heads/main", workdir=tmp_path / "report")
-        renv["GITHUB_WORKSPACE"] = str(work)
-        assert handle(renv, monkeypatch, "--results-in", str(out)) == 1
+    assert handle(env, monkeypatch) == 1  # the gate says no
     # the queue's commit gets the gate; the pull request's own head keeps its own
     assert gate(sb, queued) == [("failure", QUEUE_REJECTED)]
     assert gate(sb, pr_b["head_sha"]) == []
+
+
+def test_the_merge_queue_runs_the_shipped_workflows_and_drops_the_combination_that_regresses(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    # a repository set up by improve init (its workflows), without automerge: a person merges
+    # through the merge queue, which requires improve/gate
+    sb = sandbox
+    files = {**sample.files(), "classifier/classify.py": CLASSIFIER,
+             OFFSET_PATH: "offset: 0.0\n", **render_workflows(action=SANDBOX_ACTION)}
+    sb.create_repo(NAME, files)
+    for key, value in {"GITHUB_TOKEN": sb.token, "GITHUB_REPOSITORY": NAME,
+                       "GITHUB_API_URL": sb.api_url, "GIT_TERMINAL_PROMPT": "0"}.items():
+        monkeypatch.setenv(key, value)
+    runner = ActionsRunner(sb, NAME, tmp_path / "actions", bot_action=SANDBOX_ACTION)
+    try:
+        work, pr_b = _propose(sb, tmp_path, "prop-offset",
+                              _proposal("prop-offset", OFFSET_PATH, "offset", 0.12, "low"))
+        jobs = runner.run_until_idle()
+        assert all(j.conclusion == "success" for j in jobs), dump_journal(jobs)
+        assert gate(sb, pr_b["head_sha"])[-1][0] == "success"  # alone, B helps
+        # meanwhile main got the threshold change by another route
+        run_git(work, "checkout", "-q", "-B", "direct", "origin/main")
+        rules = work / sample.THRESHOLD_PATH
+        rules.write_text(rules.read_text().replace("0.5", "0.62"))
+        run_git(work, "commit", "-q", "-am", "threshold 0.62")
+        run_git(work, "push", "-q", sb.git_url(NAME), "HEAD:refs/heads/main")
+        main_now = sb.repo_state(NAME)["refs"]["refs/heads/main"]
+        runner.run_until_idle()
+        # a person adds B to the queue: GitHub merges B's head into main's tip on the queue's
+        # branch and asks for checks there; the shipped workflows measure that commit
+        maya = sb.add_user("maya", "write", repos=[NAME])
+        assert maya
+        queued = sb.enqueue(NAME, pr_b["number"], "maya")
+        jobs = runner.run_until_idle()
+        ran = [(j.workflow, j.event, j.conclusion) for j in jobs]
+        assert ("improve-test", "merge_group", "success") in ran, dump_journal(jobs)
+        assert ("improve-report", "workflow_run", "failure") in ran, dump_journal(jobs)
+        # the combination overshoots: the queue's commit gets a failing gate, the queue drops
+        # B, main does not move, and B's own head keeps its gate
+        assert gate(sb, queued) == [("failure", QUEUE_REJECTED)]
+        assert sb.merge_queue(NAME) == []
+        state = sb.repo_state(NAME)
+        assert state["refs"]["refs/heads/main"] == main_now
+        assert not any(r.startswith("refs/heads/gh-readonly-queue/") for r in state["refs"])
+        assert not _pull(sb, pr_b["number"])["merged"]
+        assert gate(sb, pr_b["head_sha"])[-1][0] == "success"
+    finally:
+        runner.close()

@@ -18,7 +18,10 @@ and, for each event, runs the workflows GitHub would run:
   bot's own action (``action.yml``): the real ``improve`` as a process with the step's
   arguments and the Actions environment, its outputs the ones action.yml declares; ``run:``
   steps with bash (expressions expanded first);
-- re-runs: a run GitHub was asked to re-run (``POST .../rerun``) runs again as attempt 2.
+- re-runs: a run GitHub was asked to re-run (``POST .../rerun``) runs again as attempt 2;
+- ``merge_group`` (the sandbox's merge queue, bot/sandbox/merge_queue.py): the run's SHA and
+  ref are the queue's commit and branch, ``branches`` filters the group's base branch; a
+  ``push`` that deletes a branch runs on the default branch's head, as GitHub documents.
 
 Anything else (a step, an expression, a filter it does not know) fails the run with a message
 that names it: never skipped in silence. It is a test stand-in, not a product: jobs run one at a
@@ -344,7 +347,7 @@ class ActionsRunner:
         return started
 
     def _workflow_sha(self, event: str, payload: Mapping[str, Any], sha: str) -> str:
-        if event in ("pull_request", "push", "workflow_dispatch"):
+        if event in ("pull_request", "push", "workflow_dispatch", "merge_group"):
             return sha
         return self._head(f"refs/heads/{self.default_branch()}")
 
@@ -358,10 +361,19 @@ class ActionsRunner:
                     str(pr["head"]["ref"]))
         if event == "push":
             ref = str(payload["ref"])
+            if payload.get("deleted"):
+                # GitHub: "When you delete a branch, the SHA in the workflow run (and its
+                # associated refs) reverts to the default branch of the repository."
+                return self._head(f"refs/heads/{default}"), f"refs/heads/{default}", default
             return str(payload["after"]), ref, ref.removeprefix("refs/heads/")
         if event == "workflow_dispatch":
             ref = str(payload["ref"])
             return self._head(ref), ref, ref.removeprefix("refs/heads/")
+        if event == "merge_group":
+            # GitHub: GITHUB_SHA the queue's merge commit, GITHUB_REF the queue's branch
+            group = payload["merge_group"]
+            ref = str(group["head_ref"])
+            return str(group["head_sha"]), ref, ref.removeprefix("refs/heads/")
         return self._head(f"refs/heads/{default}"), f"refs/heads/{default}", default
 
     def _triggers(self, wf: Workflow, event: str, payload: Mapping[str, Any]) -> bool:
@@ -388,6 +400,8 @@ class ActionsRunner:
                 branch = str(payload["ref"]).removeprefix("refs/heads/")
             elif event == "pull_request":
                 branch = str(payload["pull_request"]["base"]["ref"])
+            elif event == "merge_group":  # the branch the group targets (GitHub's docs)
+                branch = str(payload["merge_group"]["base_ref"]).removeprefix("refs/heads/")
             else:
                 branch = str((payload.get("workflow_run") or {}).get("head_branch"))
             if not any(fnmatch.fnmatchcase(branch, pat) for pat in spec["branches"]):

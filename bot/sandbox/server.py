@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from bot.sandbox import deliveries, gitops, gitserve, openapi, routes
+from bot.sandbox import deliveries, gitops, gitserve, merge_queue, openapi, routes
 from bot.sandbox import permissions as permissions_mod
 from bot.sandbox.shapes import Shapes, error_body, etag
 from bot.sandbox.shapes import node_id as shapes_node_id
@@ -371,6 +371,32 @@ class Sandbox:
                                           event=event, status=status, conclusion=conclusion,
                                           pull_requests=pull_requests)
             return run.id
+
+    def enqueue(self, full_name: str, number: int, by: str,
+                required: tuple[str, ...] = ("improve/gate",)) -> str:
+        """``by`` adds pull request ``number`` to the merge queue of its base branch (GitHub's
+        "Merge when ready"; they need write access), which waits for the ``required`` status
+        contexts on the queue's commit (see merge_queue). Returns that commit's SHA."""
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            user = self.state.user(by)
+            if repo is None or user is None:
+                raise ValueError(f"no repository {full_name} or no user {by}")
+            role = user.role_on(repo.full_name)
+            if role is None or ROLES.index(role) < ROLES.index("write"):
+                raise merge_queue.QueueError(f"{by} may not merge into {full_name}")
+            pr = repo.issues.get(number)
+            if pr is None:
+                raise merge_queue.QueueError(f"no pull request #{number} in {full_name}")
+            return merge_queue.enqueue(self.state, repo, pr, by, required).sha
+
+    def merge_queue(self, full_name: str) -> list[dict[str, Any]]:
+        """The queue's entries, oldest first."""
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            if repo is None:
+                raise KeyError(full_name)
+            return [asdict(e) for e in repo.merge_queue]
 
     def workflow_runs(self, full_name: str) -> list[dict[str, Any]]:
         with self.state.lock:

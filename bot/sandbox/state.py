@@ -174,6 +174,8 @@ class Repo:
     workflow_runs: dict[int, WorkflowRun] = field(default_factory=dict)
     releases: dict[int, Release] = field(default_factory=dict)
     reject_pushes: int = 0
+    # the merge queue's entries (merge_queue.Entry), oldest first
+    merge_queue: list[Any] = field(default_factory=list)
     # (base sha, head sha) -> mergeable, computed by git once per pair
     mergeable_cache: dict[tuple[str, str], bool] = field(default_factory=dict)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.sandbox import gitops
+from bot.sandbox import gitops, merge_queue
 from bot.sandbox.routes.common import (
     NOT_FOUND,
     ApiError,
@@ -46,6 +46,8 @@ def create_status(ctx: Ctx) -> Result:
     status = Status(ctx.state.new_id(), full, state, ctx.field("context") or "default",
                     description, ctx.field("target_url"), ctx.login or "", now, now)
     repo.statuses.append(status)
+    # a merge queue waiting for this commit's checks decides as they arrive
+    merge_queue.settle(ctx.state, repo)
     return ok(ctx.shapes.status(repo, status), 201)
 
 
