@@ -36,6 +36,16 @@ def md_escape(text: object, limit: int = 500) -> str:
     return s.replace("@", "@\u2060")
 
 
+def signed(x: float | None) -> str:
+    """A change in a sentence or a cell: three decimals with its sign; ``n/a`` for none."""
+    return "n/a" if x is None else f"{x:+.3f}"
+
+
+def pct(x: float | None) -> str:
+    """A relative change in a sentence or a cell: a signed percentage, one decimal."""
+    return "n/a" if x is None else f"{x:+.1%}"
+
+
 def code_block(text: object, limit: int = 4000, lang: str = "") -> str:
     """Untrusted text in a fenced block whose fence cannot be closed from inside."""
     s = _INVISIBLE.sub(lambda m: f"U+{ord(m.group(0)):04X}", str(text))

@@ -41,7 +41,7 @@ from bot.core.records import (
     results_path,
     set_release_state,
 )
-from bot.core.render import render
+from bot.core.render import pct, render
 from bot.core.results import Results
 from bot.core.router import Router
 from bot.errors import DamagedState, ImproveError
@@ -118,18 +118,14 @@ def _stamp(run: MonitorRun, env: StageContext) -> MonitorRun:
 # --- the monitor run ----------------------------------------------------------------------------
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1%}"
-
-
 def warning_body(release: ReleaseRecord, record: MonitorRecord, run: MonitorRun,
                  env: StageContext, recovered: bool, revert_pr: int | None, note: str | None,
                  bisection: Bisection | None = None) -> str:
     rows = []
     for suite, change in sorted(run.changes.items()):
         low, high = run.change_ci.get(suite, (None, None))
-        rows.append({"suite": suite, "change": _pct(change),
-                     "ci": f"[{_pct(low)}, {_pct(high)}]"})
+        rows.append({"suite": suite, "change": pct(change),
+                     "ci": f"[{pct(low)}, {pct(high)}]"})
     cfg = env.config.monitor
     return render("monitor_warning.md.j2", tag=release.tag, run=run, rows=rows,
                   level=ci_level(run.confidence),
@@ -346,7 +342,7 @@ def _one(env: StageContext, ws: Workspace, req: MonitorRequest, r: ReleaseRecord
     decision = core.after_run(record, run, cfg, is_rollback=bool(r.rollback))
     rec = decision.record
     action: Action = "warned" if decision.warned else "measured"
-    detail = f"worst {_pct(run.worst)}"
+    detail = f"worst {pct(run.worst)}"
     note: str | None = None
     if run.past_rollback and r.rollback:
         note = AUTO_ROLLBACK_SKIPPED.format(why="a rollback is not rolled back automatically")

@@ -23,7 +23,7 @@ from bot.core.config import Config
 from bot.core.embed import embed, extract
 from bot.core.limits import release_slots
 from bot.core.records import MonitorRecord, ReleaseRecord
-from bot.core.render import render
+from bot.core.render import pct, render, signed
 
 MARKER = "dashboard"
 LABEL = "improve-dashboard"
@@ -265,16 +265,8 @@ def svg(chart: Chart) -> str:
         f"{dots}</svg>")
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:+.1%}"
-
-
-def _signed(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:+.3f}"
-
-
 def _context(d: Dashboard) -> dict[str, Any]:
-    return {"d": d, "mermaid": mermaid, "svg": svg, "pct": _pct, "signed": _signed,
+    return {"d": d, "mermaid": mermaid, "svg": svg, "pct": pct, "signed": signed,
             "when": lambda dt: dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "never"}
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.records import MonitorRecord, ReleaseRecord
-from bot.core.render import md_escape
+from bot.core.render import md_escape, signed
 from bot.core.tiers import TrackRecord
 
 UNKNOWN = "unknown"
@@ -175,10 +175,6 @@ def track_record(eff: Effectiveness, author: str) -> TrackRecord:
     return TrackRecord(merged=t.merged, rolled_back=t.rolled_back) if t else TrackRecord()
 
 
-def _signed(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:+.3f}"
-
-
 def track_record_lines(eff: Effectiveness, author: str) -> list[str]:
     """Markdown lines for a new proposal's PR body: the proposer's record so far.
 
@@ -189,7 +185,7 @@ def track_record_lines(eff: Effectiveness, author: str) -> list[str]:
     if t is None or t.proposed == 0:
         return [NO_TRACK.format(who=who)]
     rate = f" ({t.rollback_rate:.0%} of merged)" if t.merged else ""
-    gain = GAIN.format(predicted=_signed(t.mean_predicted), realized=_signed(t.mean_realized),
+    gain = GAIN.format(predicted=signed(t.mean_predicted), realized=signed(t.mean_realized),
                        n=len(t.realized)) if t.realized else ""
     return [TRACK_LINE.format(who=who, proposed=t.proposed, accepted=t.accepted, merged=t.merged,
                               kept=t.kept, rolled_back=t.rolled_back, rate=rate, gain=gain)]

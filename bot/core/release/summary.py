@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from bot.core.comparison.compare import Comparison, MetricComparison, SuiteComparison
 from bot.core.embed import extract
 from bot.core.release.plan import ComparisonSummary
+from bot.core.render import signed
 
 EMBED_NAME = "comparison"
 COMPARE_MARKER = "compare"
@@ -37,10 +38,6 @@ def fmt_value(x: float) -> str:
     return f"{x:.{decimals}f}"
 
 
-def _signed(x: float) -> str:
-    return f"{x:+.3f}"
-
-
 def _label(suite: SuiteComparison, m: MetricComparison, many: bool) -> str:
     return f"{suite.id}/{m.name}" if many else m.name
 
@@ -58,9 +55,9 @@ def _estimate(m: MetricComparison) -> str:
             text += f" [{m.ci.low:.2f}, {m.ci.high:.2f}]"
         return text
     assert m.delta is not None
-    text = _signed(m.delta)
+    text = signed(m.delta)
     if m.ci is not None and m.ci.low is not None and m.ci.high is not None:
-        text += f" [{_signed(m.ci.low)}, {_signed(m.ci.high)}]"
+        text += f" [{signed(m.ci.low)}, {signed(m.ci.high)}]"
     return text
 
 
