@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import EllipsisType
 
 from bot.adapters.git import Git, GitError
@@ -338,6 +339,17 @@ def publish_verdict(
         set_gate(forge, head_sha, gate, target_url)
     if not current:
         return gate
+    return _on_head(services, pr_number, pr, stored, state, gate, sha=sha, authors=authors,
+                    now=now, days=days, target_url=target_url)
+
+
+def _on_head(services: StageContext, pr_number: int, pr: PullRequest, stored: StoredState,
+             state: PrState, gate: GateStatus, *, sha: str | None, authors: Sequence[str],
+             now: datetime, days: float, target_url: str | None) -> GateStatus:
+    """What a verdict on the pull request's current head sets going: the reviewers asked
+    (once) when it waits on a person, the state recorded (``days``: the approval's timeout),
+    the merge when the gate says so (``sha``: the head to merge)."""
+    forge, head_sha = services.forge, pr.head_sha
     if state.asked is None and pr.state == "open" and \
             awaits_approval(state, head_sha, now, days):
         # people are asked, not left waiting: once, whoever the proposal waits on
