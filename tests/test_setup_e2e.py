@@ -9,6 +9,7 @@ without the setup the suite fails, saying what is missing."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -76,18 +77,14 @@ def test_setup_makes_the_environment_once_and_the_suites_find_it(
         assert sb.violations == []
 
 
-@pytest.mark.parametrize(("setup", "says"), [
-    # a failing command: an error on the pull request, naming it and its exit code
-    ({"run": [[*INSTALL[:-1], "vendor/missing-1.0-py3-none-any.whl"]],
-      "cache": ["requirements.txt"]},
-     "setup.run[1]: `python -m pip install --no-index --disable-pip-version-check --quiet "
-     "vendor/missing-1.0-py3-none-any.whl` exited with code 1 in the head worktree"),
-    # no setup: the suite runs without its dependency and fails, saying which
-    (None, "No module named 'greet'"),
-])
-def test_without_a_working_setup_the_pull_request_says_why(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: dict[str, Any] | None, says: str
+def test_a_failing_setup_command_is_an_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    setup = {"run": [[*INSTALL[:-1], "vendor/missing-1.0-py3-none-any.whl"]],
+             "cache": ["requirements.txt"]}
+    says = ("setup.run[1]: `python -m pip install --no-index --disable-pip-version-check "
+            "--quiet vendor/missing-1.0-py3-none-any.whl` exited with code 1 in the head "
+            "worktree")
     with Sandbox.start() as sb:
         story = _story(sb, tmp_path, monkeypatch, setup)
         try:
@@ -99,5 +96,29 @@ def test_without_a_working_setup_the_pull_request_says_why(
         (pr,) = sb.repo_state(NAME)["pulls"]
         statuses = [s for s in sb.repo_state(NAME)["statuses"]
                     if s["sha"] == pr["head_sha"] and s["context"] == "improve/gate"]
-        want = "error" if setup else "failure"
-        assert statuses[-1]["state"] == want, (statuses, dump_journal(jobs))
+        assert statuses[-1]["state"] == "error", (statuses, dump_journal(jobs))
+
+
+def test_a_pull_request_cannot_change_what_setup_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without setup the suite fails, saying what is missing; a pull request that adds a setup
+    to its own configuration changes nothing: the commands are the base's (none here)."""
+    marker = tmp_path / "ran-the-pull-requests-setup"
+    with Sandbox.start() as sb:
+        story = _story(sb, tmp_path, monkeypatch, None)
+        try:
+            story.propose()
+            body = story.comparison()
+            assert "No module named 'greet'" in body.replace("\\", ""), body
+            config = str(story.files[".github/improve.yml"]) + "setup: " + json.dumps(
+                {"run": [["python", "-c", f"open({str(marker)!r}, 'w')"], INSTALL]}) + "\n"
+            jobs = story.push({".github/improve.yml": config})
+        finally:
+            story.close()
+        assert not marker.exists(), dump_journal(jobs)
+        body = story.comparison()
+        (pr,) = sb.repo_state(NAME)["pulls"]
+        assert extract(body, "comparison")["cand"]["commit"] == pr["head_sha"]
+        assert "No module named 'greet'" in body.replace("\\", ""), body
+        assert "Setting up" not in bot_out(the_test_job(jobs))

@@ -62,15 +62,17 @@ class PrStory:
         assert main(["propose", str(proposal), "--repo", str(self.work)]) == 0
         return self.runner.run_until_idle()
 
-    def push(self) -> list[JobRecord]:
-        """A second commit on the pull request (the threshold moved on: the same suites run)
-        that leaves the lock file as it was."""
+    def push(self, files: dict[str, str] | None = None) -> list[JobRecord]:
+        """A second commit on the pull request: ``files`` written, or by default the threshold
+        moved on (the same suites run again, the lock file as it was)."""
         url = self.sb.git_url(NAME)
         run_git(self.work, "fetch", "-q", url, f"improve/{PID}")
         run_git(self.work, "checkout", "-q", "-B", f"improve/{PID}", "FETCH_HEAD")
         rules = self.work / sample.THRESHOLD_PATH
-        rules.write_text(rules.read_text().replace("0.6", "0.61"))
-        run_git(self.work, "commit", "-q", "-am", "closer to the boundary")
+        for rel, text in (files or {
+                sample.THRESHOLD_PATH: rules.read_text().replace("0.6", "0.61")}).items():
+            (self.work / rel).write_text(text)
+        run_git(self.work, "commit", "-q", "-am", "a second push")
         run_git(self.work, "push", "-q", url, f"HEAD:refs/heads/improve/{PID}")
         return self.runner.run_until_idle()
 
