@@ -51,7 +51,6 @@ from bot.stages.rollback import RollbackResult, open_rollback, read_records
 
 RECORD_MESSAGE = "monitor: {count} release(s) at {commit}"
 NOTHING_WATCHED = "improve monitor: no release is in its monitor window"
-NOT_MEASURED = "could not measure {commit}: {reason}"
 NO_REFERENCE = "no results were measured on the release commit at release: nothing to compare"
 REVERT_CLOSED = "the window closed; the revert pull request #{number} was closed without merging"
 WINDOW_CLOSED = "the window closed on {until} with no rollback"
@@ -272,7 +271,7 @@ def _measure_head(env: StageContext, ws: Workspace, tip: str,
     try:
         return _measure(ws, tip, wanted, env.err), None
     except ImproveError as exc:
-        return None, NOT_MEASURED.format(commit=tip[:12], reason=exc)
+        return None, bisect.NOT_MEASURED.format(commit=tip[:12], reason=exc)
 
 
 def _settle(env: StageContext, p: _Plan, now: datetime, rolled: dict[str, ReleaseRecord],
