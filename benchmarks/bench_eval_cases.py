@@ -14,7 +14,8 @@ case) plus the subset's cost per case times the full count. --full-per-case runs
 - speedup: per_case_full_s / batch_s.
 - batch_marginal_s: batch_s less the fixed cost of an evaluation (one_case_s: starting the bot,
   the worktree, the results), what the cases themselves cost in batch mode;
-  speedup_marginal the same ratio on the marginal costs of both modes.
+  speedup_marginal the same ratio on the marginal costs of both modes. batch_s and one_case_s
+  are medians of --rounds evaluations, interleaved.
 - read_ms: read_cases of the archive in this process (decompressing and parsing).
 
 Prints one JSON object of metrics on its last line.
@@ -27,6 +28,7 @@ import gzip
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,18 +125,26 @@ def main() -> None:
                     help="cases run one process each, to extrapolate from")
     ap.add_argument("--full-per-case", action="store_true",
                     help="run one process per case on all cases instead of extrapolating")
-    ap.add_argument("--smoke", action="store_true", help="smallest size: 300 cases, subset 5")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="evaluations of the batch and of one case (medians)")
+    ap.add_argument("--smoke", action="store_true", help="smallest size: 300 cases, subset 20")
     a = ap.parse_args()
     if a.smoke:
-        a.cases, a.subset, a.full_per_case = 300, 5, False
+        a.cases, a.subset, a.full_per_case, a.rounds = 300, 20, False, 1
     with tempfile.TemporaryDirectory(prefix="improve-bench-") as tmp:
         root = Path(tmp)
         archive = make_repo(root, a.cases, a.subset)
         t0 = time.perf_counter()
         assert len(read_cases(archive, "all.jsonl.gz")) == a.cases
         read_ms = 1000 * (time.perf_counter() - t0)
-        batch_s, batch_acc = timed_evaluate(root, "batch")
-        one_s, _ = timed_evaluate(root, "one")
+        # the fixed cost and the batch, interleaved, medians: on a busy machine the bot's
+        # start-up alone varies by seconds
+        batches, ones = [], []
+        for _ in range(a.rounds):
+            batches.append(timed_evaluate(root, "batch"))
+            ones.append(timed_evaluate(root, "one")[0])
+        batch_s, batch_acc = statistics.median(t for t, _ in batches), batches[0][1]
+        one_s = statistics.median(ones)
         subset_s, subset_acc = timed_evaluate(root, "subset")
         per_case = (subset_s - one_s) / max(a.subset - 1, 1)
         full_s = one_s + per_case * (a.cases - 1)
@@ -155,7 +165,9 @@ def main() -> None:
         "per_case_measured": a.full_per_case,
         "speedup": round(full_s / batch_s, 1),
         "batch_marginal_s": round(batch_s - one_s, 3),
-        "speedup_marginal": round((full_s - one_s) / max(batch_s - one_s, 1e-3), 1),
+        # None when the batch's own cost drowns in the noise of the fixed cost
+        "speedup_marginal": (round((full_s - one_s) / (batch_s - one_s), 1)
+                             if batch_s > one_s else None),
     }))
 
 
