@@ -330,6 +330,8 @@ def main() -> None:
     p.add_argument("--no-ratio", action="store_true",
                    help="skip the search for the fixed repeats that match the error rates")
     p.add_argument("--smoke", action="store_true", help="smallest size: 2 trials, 2 shapes")
+    p.add_argument("--markdown", type=Path, default=None,
+                   help="also write the per-shape table as Markdown to this file")
     args = p.parse_args()
     if args.smoke:
         args.trials, args.resamples = 2, 200
@@ -362,10 +364,37 @@ def main() -> None:
             print(f"{shape.name:13s} {method:10s} " + " ".join(
                 f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
                 file=sys.stderr, flush=True)
+    if args.markdown is not None:
+        args.markdown.write_text(markdown_table(out, args), encoding="utf-8")
     print(json.dumps(summary(out, methods) | {
         "shapes": out, "trials": args.trials, "noise": args.noise,
         "tolerance": args.tolerance, "seconds": round(time.perf_counter() - started, 3)},
         sort_keys=True))
+
+
+def markdown_table(rows: dict[str, dict], args: argparse.Namespace) -> str:
+    """One line per shape and method: false accepts, false rejects, power, inconclusive on no
+    change, mean runs (both sides) over the settleable scenarios, and for the sequential method
+    the fixed repeats R* that match its inconclusive rate and its runs against them."""
+    def pct(x: float) -> str:
+        return f"{100 * x:.0f}%"
+
+    lines = [f"Calibration, {args.trials} trials a scenario, seed {args.seed}, noise "
+             f"{args.noise}, tolerance {args.tolerance}:", "",
+             "| shape | method | false accept | false reject | power | inconclusive (no change) "
+             "| mean runs | fixed R* | runs / fixed at R* |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for key, r in rows.items():
+        shape, method = key.split("/")
+        r_star = r.get("fixed_repeats_needed", "")
+        ratio = f"{r['runs_ratio']:.2f}" if "runs_ratio" in r else ""
+        if method == "sequential" and "runs_ratio" in r and r_star is None:
+            r_star, ratio = f">{args.max_repeats}", f"<{ratio}"
+        lines.append(f"| {shape} | {method} | {pct(r['false_accept'])} | "
+                     f"{pct(r['false_reject'])} | {pct(r['power'])} | "
+                     f"{pct(r['inconclusive_none'])} | {r['runs_mean']:.0f} | "
+                     f"{'' if r_star is None else r_star} | {ratio} |")
+    return "\n".join(lines) + "\n"
 
 
 def summary(rows: dict[str, dict], methods: list[str]) -> dict[str, float]:
