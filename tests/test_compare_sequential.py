@@ -218,3 +218,28 @@ def test_a_verdict_the_whole_budget_could_not_settle_gets_no_more_runs() -> None
     out = run_sequential(base, cand, CFG, SequentialConfig(max_looks=4, max_repeats=10000),
                          world.more)
     assert world.asked
+
+
+def test_at_tolerance_zero_deterministic_runs_get_the_looks_they_need() -> None:
+    # a classifier scored on eight fixed splits, one run each: no noise at all, the splits
+    # disagree. At tolerance 0 no change is ever accepted, so the budget's noise is not the
+    # question: the later looks' wider levels are what let the clear drop reject
+    base_v = [0.83, 0.83, 0.87, 0.93, 0.93, 0.83, 0.87, 0.87]
+    cand_v = [0.60, 0.70, 0.60, 0.67, 0.57, 0.63, 0.67, 0.60]
+    cfg = CompareConfig(tolerance={"default": 0.0}, resamples=2000)
+    base = results([bench("s", [task(f"t{i}", {"accuracy": [v]}) for i, v in enumerate(base_v)],
+                          repeat=1)])
+    cand = results([bench("s", [task(f"t{i}", {"accuracy": [v]}) for i, v in enumerate(cand_v)],
+                          repeat=1)], commit=CAND_SHA, ref="x")
+
+    def more(plan: dict[tuple[str, str], int]) -> tuple[dict, dict]:
+        out: tuple[dict, dict] = ({}, {})
+        for (sid, tid), k in plan.items():
+            for values, extra in ((base_v, out[0]), (cand_v, out[1])):
+                extra[(sid, tid)] = [Sample(status="ok", duration_s=0.1,
+                                            metrics={"accuracy": values[int(tid[1:])]})] * k
+        return out
+
+    out = run_sequential(base, cand, cfg, SequentialConfig(max_looks=10, max_repeats=50), more)
+    assert out.rounds[0].decision == "inconclusive" and len(out.rounds) > 1
+    assert out.comparison.decision == "reject"

@@ -316,13 +316,15 @@ def futile(pairs: Mapping[str, tuple[TaskResult, TaskResult]], metric: MetricCom
     tasks' disagreement (true deltas that differ by task, which more runs do not shrink) is
     left out: estimated from a few runs, noise alone reads as disagreement in about one trial
     of four of a change that does nothing (the calibration benchmark), and the budget bounds
-    what a real one costs. False with fewer than two tasks."""
-    if len(pairs) < 2:
+    what a real one costs. False with fewer than two tasks, and at a tolerance of zero: there
+    no change that does nothing is ever accepted, whatever the runs, and the question is
+    whether the change is better or worse with confidence, which more runs do settle."""
+    margin = math.log1p(metric.tolerance) if metric.kind == "timing" else metric.tolerance
+    if len(pairs) < 2 or margin <= 0.0:
         return False
     n = len(pairs)
     half = float(sps.t.isf(sps.norm.sf(final_z), n - 1)) * math.sqrt(
         noise_at_budget(pairs, metric, budget))
-    margin = math.log1p(metric.tolerance) if metric.kind == "timing" else metric.tolerance
     return half > margin
 
 
