@@ -40,6 +40,13 @@ def test_a_failing_command_says_its_code_and_output(tmp_path: Path) -> None:
     assert (why, tail.strip()) == (FAILED.format(code=4), "no")
 
 
+def test_output_that_is_not_utf8_is_told_not_a_crash(tmp_path: Path) -> None:
+    # a traceback here left no comment on the opportunity, so the next run ran it again
+    code = "import sys; sys.stdout.buffer.write(b'bad \\xff\\xfe bytes\\n'); sys.exit(1)"
+    why, tail = _run([sys.executable, "-c", code], tmp_path, "", {}, timeout=30)
+    assert why == FAILED.format(code=1) and "bad \ufffd\ufffd bytes" in tail
+
+
 def test_no_token_reaches_the_command(tmp_path: Path) -> None:
     base = {"PATH": "/usr/bin", "HOME": "/h", "GITHUB_TOKEN": "ghs_x", "IMPROVE_APP_KEY": "k",
             "ACTIONS_RUNTIME_TOKEN": "r", "GITHUB_REPOSITORY": "o/r"}

@@ -20,10 +20,7 @@ branch names are its own, so it finds its work again).
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import signal
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.adapters import proposal_git as pg
+from bot.adapters import runner
 from bot.adapters.git import Git
 from bot.adapters.worktree import open_repo, scratch_worktree
 from bot.core.analytics import opportunities as opp
@@ -104,22 +102,16 @@ def command_env(base: Mapping[str, str], facts: dict[str, Any], out_file: Path) 
 
 def _run(argv: list[str], cwd: Path, stdin: str, env: dict[str, str],
          timeout: int) -> tuple[str | None, str]:
-    """(why it failed or None, its output's tail). The command runs in its own process group,
-    so a timeout stops whatever it started."""
-    try:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True)
-    except OSError as exc:
-        return NOT_STARTED.format(reason=exc.strerror or exc), ""
-    try:
-        output, _ = proc.communicate(stdin, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        output, _ = proc.communicate()
-        return TIMED_OUT.format(seconds=timeout), (output or "")[-OUTPUT_TAIL:]
-    tail = (output or "")[-OUTPUT_TAIL:]
-    return (FAILED.format(code=proc.returncode) if proc.returncode else None), tail
+    """(why it failed or None, its output's tail). Run as the suites' tasks are: in its own
+    process group, so a timeout stops whatever it started, and its output read as UTF-8 with
+    what is not replaced (a command's bytes cannot crash the step)."""
+    out = runner.run(argv, cwd=cwd, timeout=timeout, env=env, stdin=stdin.encode())
+    if out.error is not None:
+        return NOT_STARTED.format(reason=out.error), ""
+    tail = out.output_tail[-OUTPUT_TAIL:]
+    if out.timed_out:
+        return TIMED_OUT.format(seconds=timeout), tail
+    return (FAILED.format(code=out.exit_code) if out.exit_code else None), tail
 
 
 def proposal_id(issue: int) -> str:
