@@ -28,9 +28,22 @@ from tests.test_evaluate import PY, load, suite_yaml
 PLAIN = b'{"id": "a", "text": "x", "label": "L"}\n\n{"id": "b", "text": "y", "label": "M"}\n'
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
+# enough lines that a damage in the middle of the compressed stream reaches the decompressor
+MANY = b"".join(b'{"id": %d, "text": "ticket %d %s"}\n' % (i, i * 7919 % 1000, b"x" * (i % 13))
+                for i in range(3000))
+
+
+def _damaged(data: bytes) -> bytes:
+    """``data`` with bytes 200 to 259 flipped: a stream damaged mid-file, its headers intact."""
+    out = bytearray(data)
+    for i in range(200, 260):
+        out[i] ^= 0x5A
+    return bytes(out)
+
+
+def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
+    with zipfile.ZipFile(buf, "w", compression=compression) as z:
         for name, data in members.items():
             z.writestr(name, data)
     return buf.getvalue()
@@ -62,6 +75,9 @@ def test_every_cases_format_reads_the_same_cases(file: str, data: bytes) -> None
 @pytest.mark.parametrize(("file", "data", "reason"), [
     ("c.jsonl.gz", gzip.compress(PLAIN)[:-6], "not a readable gzip archive (after line 3)"),
     ("c.jsonl.gz", PLAIN, "not a readable gzip archive: Not a gzipped file"),
+    # deflate data damaged mid-file: zlib's own error, not a traceback
+    ("c.jsonl.gz", _damaged(gzip.compress(MANY)), "while decompressing data"),
+    ("c.zip", _damaged(_zip({"c.jsonl": MANY})), "while decompressing data"),
     ("c.jsonl.bz2", b"BZh9" + b"\0" * 40, "not a readable bzip2 archive"),
     ("c.jsonl.xz", lzma.compress(PLAIN)[:20], "not a readable xz archive"),
     ("c.zip", b"PK not really", "not a readable zip archive"),

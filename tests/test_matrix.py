@@ -55,6 +55,9 @@ def test_expansion(matrix: dict[str, Any], combos: list[str]) -> None:
     ({"d": ["a"], "f": [1], "include": [{"d": "b"}]}, "include[0]: a combination gives exactly "
                                                       "the keys d, f"),
     ({"d": ["a"], "include": [{"d": "a"}]}, "the combination {'d': 'a'} appears twice"),
+    # an include-only matrix: its keys become the task's id and environment variable names
+    ({"include": [{"a/b=c": "x"}]}, "'a/b=c' is not a matrix key"),
+    ({"d": ["a"], "exclude": [{"D": "a"}]}, "'D' is not a matrix key"),
     ({}, "the matrix has no combinations"),
 ])
 def test_a_bad_matrix_is_refused_saying_why(matrix: dict[str, Any], error: str) -> None:

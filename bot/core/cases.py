@@ -11,6 +11,7 @@ import json
 import lzma
 import math
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ _OPENERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     ".xz": ("xz", lambda raw: lzma.LZMAFile(raw)),  # noqa: SIM115
 }
 # what a damaged archive raises while it is read
-_DAMAGED = (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile)
+_DAMAGED = (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, zlib.error)
 
 
 def _zip_member(data: bytes, file: str) -> tuple[str, Any]:

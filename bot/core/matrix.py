@@ -29,14 +29,18 @@ def _value(raw: Any, where: str) -> str:
     return text
 
 
+def _key(key: str) -> None:
+    if not KEY.match(key):
+        raise ValueError(f"{key!r} is not a matrix key (lower-case letters, digits and '_', "
+                         "starting with a letter)")
+
+
 def _dimensions(matrix: Mapping[str, Any]) -> dict[str, list[str]]:
     dims: dict[str, list[str]] = {}
     for key, values in matrix.items():
         if key in SPECIAL:
             continue
-        if not KEY.match(key):
-            raise ValueError(f"{key!r} is not a matrix key (lower-case letters, digits and '_', "
-                             "starting with a letter)")
+        _key(key)
         if not isinstance(values, list) or not values:
             raise ValueError(f"{key}: give a list of one or more values")
         dims[key] = [_value(v, f"{key}[{i}]") for i, v in enumerate(values)]
@@ -54,6 +58,9 @@ def _entries(matrix: Mapping[str, Any], name: str) -> list[Combo]:
     for i, entry in enumerate(raw):
         if not isinstance(entry, dict) or not entry:
             raise ValueError(f"{name}[{i}]: give a combination ({{key: value, ...}})")
+        for k in entry:
+            # an include-only matrix has no keys of its own: its entries' keys are checked here
+            _key(str(k))
         out.append({str(k): _value(v, f"{name}[{i}].{k}") for k, v in entry.items()})
     return out
 
