@@ -35,6 +35,11 @@ RESULTS_DIR = "results"
 TUNING_DIR = "tuning"
 
 
+def as_utc(dt: datetime) -> datetime:
+    """A time as an aware one: a naive time (an older record's) is taken as UTC."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
 def release_path(tag: str) -> str:
     return f"{RELEASES_DIR}/{tag}.json"
 
@@ -225,7 +230,7 @@ class TuneCycle(Lenient):
     @field_validator("at")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return as_utc(value)
 
     @field_serializer("at", when_used="json")
     def _iso(self, value: datetime) -> str:

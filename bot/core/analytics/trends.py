@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.core.comparison.compare import suite_score
-from bot.core.records import MonitorRecord, monitor_path
+from bot.core.records import MonitorRecord, as_utc, monitor_path
 from bot.core.results import Results, SuiteResult
 
 
@@ -34,10 +34,6 @@ class Point:
     value: float
 
 
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
-
-
 def suite_result_score(suite: SuiteResult) -> float | None:
     """The suite score of one side, as COMPARE defines it: per metric the mean over tasks of
     each task's mean over its ok repeats, then the weighted mean of the higher-is-better
@@ -56,7 +52,7 @@ def suite_result_score(suite: SuiteResult) -> float | None:
 def summarize_results(results: Results, source: str) -> RunSummary | None:
     """A results file as a run; None when its time cannot be read (then it cannot be placed)."""
     try:
-        at = _aware(datetime.fromisoformat(results.created_at.replace("Z", "+00:00")))
+        at = as_utc(datetime.fromisoformat(results.created_at.replace("Z", "+00:00")))
     except ValueError:
         return None
     scores: dict[str, float] = {}
@@ -77,7 +73,7 @@ def monitor_runs(records: Iterable[MonitorRecord]) -> list[RunSummary]:
     for rec in records:
         for run in rec.runs:
             suites = {t.split("/", 1)[0] for t in run.failed_tasks} | set(run.changes)
-            out.append(RunSummary(at=_aware(run.at), commit=run.commit,
+            out.append(RunSummary(at=as_utc(run.at), commit=run.commit,
                                   source=run.results or monitor_path(rec.tag),
                                   suites=frozenset(suites), failed=frozenset(run.failed_tasks)))
     return out

@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 
 from bot.core.config import Config, ReleaseConfig, VersionFile
 from bot.core.proposal_files import TRAILER_PROPOSAL
-from bot.core.records import MonitorWindow, ReleaseRecord, release_path
+from bot.core.records import MonitorWindow, ReleaseRecord, as_utc, release_path
 from bot.core.release.changelog import (
     ChangeNote,
     HistoryEntry,
@@ -244,10 +244,6 @@ def _merged_what(c: ChangeSummary) -> str:
     return AS_MERGED.format(what=c.what, proposed=c.proposed) if c.proposed else c.what
 
 
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
-
-
 def plan_release(
     pr: MergedPR,
     comparison: ComparisonSummary,
@@ -272,7 +268,7 @@ def plan_release(
         return done
     cur = current_version(version_files, config, changelog, tags, current)
     version, tag = next_release(pr, cur, config, version_files, tags)
-    date = _aware(now).astimezone(UTC).date().isoformat()
+    date = as_utc(now).astimezone(UTC).date().isoformat()
     insertion, files = _release_files(pr, _entry(pr, comparison, version, date), changelog,
                                       version_files, config)
     subject = RELEASE_SUBJECT.format(tag=tag)
@@ -412,13 +408,13 @@ def _record(pr: MergedPR, comparison: ComparisonSummary, config: Config, *, vers
             tag: str, previous: str, date: str, now: datetime) -> ReleaseRecord:
     """The release record the data branch keeps (its monitor window opens at the merge)."""
     p, rb = pr.proposal, pr.rollback
-    merged_at = _aware(pr.merged_at)
+    merged_at = as_utc(pr.merged_at)
     return ReleaseRecord(
         version=version,
         tag=tag,
         previous=previous,
         date=date,
-        released_at=_aware(now),
+        released_at=as_utc(now),
         pr=pr.number,
         merge_sha=pr.merge_sha,
         merged_at=merged_at,
