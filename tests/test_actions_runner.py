@@ -13,15 +13,11 @@ from typing import Any
 import pytest
 
 from bot.sandbox import Sandbox
-from bot.sandbox.actions_runner import (
-    ARTIFACT_CONFLICT,
-    ActionsRunner,
-    WorkflowError,
-    expand_matrix,
-    permissions_of,
-)
+from bot.sandbox.actions_runner import ActionsRunner
 from bot.sandbox.events import build_event
 from bot.sandbox.expressions import ExpressionError, condition, evaluate, interpolate, truthy
+from bot.sandbox.runner_actions import ARTIFACT_CONFLICT
+from bot.sandbox.workflow_syntax import WorkflowError, expand_matrix, permissions_of
 from tests.helpers.sandbox import call
 
 CTX: dict[str, Any] = {

@@ -33,22 +33,19 @@ are not supported; ``run:`` steps run with bash."""
 
 from __future__ import annotations
 
-import base64
 import fnmatch
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from bot.sandbox import permissions as permissions_mod
 from bot.sandbox.events import actions_env, build_event
 from bot.sandbox.expressions import (
     FUNCTIONS_KEY,
@@ -58,7 +55,24 @@ from bot.sandbox.expressions import (
     interpolate,
     to_string,
 )
+from bot.sandbox.runner_actions import StepActions
+from bot.sandbox.runner_model import App, Job, JobRecord, StepRecord, Workflow, WorkflowRun
 from bot.sandbox.step_process import Launcher, Zygote
+from bot.sandbox.workflow_syntax import (
+    JOB_KEYS,
+    STEP_KEYS,
+    STRATEGY_KEYS,
+    WORKFLOW_KEYS,
+    WorkflowError,
+    check_needs,
+    env_block,
+    expand_matrix,
+    hash_files_in,
+    only,
+    permissions_of,
+    read_outputs,
+    ref_name,
+)
 
 if TYPE_CHECKING:
     from bot.sandbox.server import Sandbox
@@ -67,183 +81,15 @@ if TYPE_CHECKING:
 WORKFLOWS_DIR = ".github/workflows"
 # what the sandbox repository's workflows ``uses:`` to run the bot (``improve init --action``)
 SANDBOX_ACTION = "improve-bot/improve@" + "5" * 40
-ACTION_YML = Path(__file__).resolve().parents[2] / "action.yml"
 # the default types of the events whose workflows may list ``types`` (GitHub's docs)
 DEFAULT_TYPES = {"pull_request": {"opened", "synchronize", "reopened"}}
-ARTIFACT_CONFLICT = ("Failed to CreateArtifact: Received non-retryable error: Failed request: "
-                     "(409) Conflict: an artifact with this name already exists on the workflow "
-                     "run")
-ARTIFACT_MISSING = "Unable to download artifact(s): Artifact not found for name: {name}"
-_JOB_KEYS = {"name", "if", "runs-on", "timeout-minutes", "permissions", "steps", "concurrency",
-             "env", "strategy", "needs", "outputs"}
-# GitHub's "context availability" table: which contexts each key's expressions may read (any
-# other is "Unrecognized named-value" on GitHub, an ExpressionError here)
-AVAILABLE = {
-    "concurrency": ("github", "inputs", "vars"),
-    "env": ("github", "secrets", "inputs", "vars"),
-    "jobs.if": ("github", "needs", "vars", "inputs"),
-    "jobs.concurrency": ("github", "needs", "strategy", "matrix", "inputs", "vars"),
-    "jobs.env": ("github", "needs", "strategy", "matrix", "vars", "secrets", "inputs"),
-    "jobs.outputs": ("github", "needs", "strategy", "matrix", "job", "runner", "env", "vars",
-                     "secrets", "steps", "inputs"),
-    # (a step's keys may also call hashFiles(), which the runner gives under FUNCTIONS_KEY)
-    "steps.if": ("github", "needs", "strategy", "matrix", "job", "runner", "env", "vars",
-                 "steps", "inputs", FUNCTIONS_KEY),
-    "steps": ("github", "needs", "strategy", "matrix", "job", "runner", "env", "vars",
-              "secrets", "steps", "inputs", FUNCTIONS_KEY),
-}
-_WORKFLOW_KEYS = {"name", "on", True, "permissions", "concurrency", "jobs", "env"}
-_STRATEGY_KEYS = {"matrix", "fail-fast", "max-parallel"}
-_STEP_KEYS = {"name", "id", "if", "uses", "with", "env", "continue-on-error", "timeout-minutes",
-              "run", "shell", "working-directory"}
-
-
-class WorkflowError(Exception):
-    """A workflow the stand-in cannot run as written (names the file, job, step)."""
-
-
-@dataclass
-class App:
-    """The GitHub App installed on the repository (the README's setup)."""
-
-    app_id: str = "424242"
-    private_key: str = "-----BEGIN RSA PRIVATE KEY-----\nsandbox\n-----END RSA PRIVATE KEY-----"
-    slug: str = "improve-app"
-    permissions: dict[str, str] = field(default_factory=lambda: {
-        "actions": "write", "contents": "write", "issues": "write", "pull-requests": "write",
-        "statuses": "write", "metadata": "read"})
-
-    @property
-    def login(self) -> str:
-        return f"{self.slug}[bot]"
-
-
-@dataclass
-class StepRecord:
-    name: str
-    outcome: str  # success | failure | skipped
-    conclusion: str
-    argv: list[str] | None = None
-    out: str = ""
-    err: str = ""
-    message: str = ""
-    seconds: float = 0.0
-    code: int | None = None  # a bot step's exit code (1: the gate or check says no)
-    outputs: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Workflow:
-    file: str  # .github/workflows/<name>.yml
-    name: str
-    doc: dict[Any, Any]  # (YAML 1.1 reads the key ``on`` as True)
-
-    @property
-    def on(self) -> dict[str, Any]:
-        on = self.doc.get("on", self.doc.get(True))
-        if isinstance(on, str):
-            return {on: None}
-        if isinstance(on, list):
-            return {e: None for e in on}
-        return dict(on or {})
-
-
-@dataclass
-class Job:
-    run: WorkflowRun
-    key: str
-    spec: dict[str, Any]
-    state: str = "waiting"  # waiting | ready | pending | done
-    conclusion: str | None = None
-    steps: list[StepRecord] = field(default_factory=list)
-    group: str | None = None
-    api_calls: int = 0
-    # a matrix job's values (``matrix.shard``) and its ``strategy`` context
-    matrix: dict[str, Any] = field(default_factory=dict)
-    strategy: dict[str, Any] = field(default_factory=dict)
-    spec_key: str = ""
-    outputs: dict[str, str] = field(default_factory=dict)  # its ``outputs:``, once it ran
-
-    @property
-    def needs(self) -> list[str]:
-        """The jobs (their keys in ``jobs:``) this one waits for."""
-        needs = self.spec.get("needs") or []
-        return [needs] if isinstance(needs, str) else [str(n) for n in needs]
-
-    @property
-    def name(self) -> str:
-        base = str(self.spec.get("name") or self.spec_key or self.key)
-        if not self.matrix:
-            return base
-        # as GitHub names a matrix job: its name and its values
-        return f"{base} ({', '.join(to_string(v) for v in self.matrix.values())})"
-
-    def label(self) -> str:
-        return f"{self.run.workflow.name}/{self.name}"
-
-
-@dataclass
-class WorkflowRun:
-    id: int
-    workflow: Workflow
-    event: str
-    payload: dict[str, Any]
-    sha: str
-    ref: str
-    head_branch: str
-    actor: str
-    attempt: int = 1
-    state: str = "queued"  # queued | pending | in_progress | completed
-    conclusion: str | None = None
-    jobs: list[Job] = field(default_factory=list)
-    group: str | None = None
-
-    @property
-    def action(self) -> str | None:
-        action = self.payload.get("action")
-        return str(action) if isinstance(action, str) else None
-
-
-@dataclass
-class JobRecord:
-    """What the journal keeps of each job that ran (or was skipped or cancelled)."""
-
-    workflow: str
-    file: str
-    job: str
-    run_id: int
-    attempt: int
-    event: str
-    action: str | None
-    conclusion: str
-    steps: list[StepRecord]
-    api_calls: int = 0  # REST requests the sandbox logged while the job ran
-
-    def bot_steps(self) -> list[StepRecord]:
-        return [s for s in self.steps if s.argv is not None]
-
-
 @dataclass
 class _Group:
     running: Job | WorkflowRun | None = None
     pending: Job | WorkflowRun | None = None
 
 
-def permissions_of(spec: Any) -> dict[str, str]:
-    """A ``permissions:`` block as scope -> read|write, with the ``metadata: read`` every token
-    has (``{}`` is that only); what GitHub refuses in a workflow file is a WorkflowError."""
-    try:
-        return {"metadata": "read", **permissions_mod.workflow_block(spec)}
-    except ValueError as exc:
-        raise WorkflowError(f"permissions: {exc}") from exc
-
-
-def _allows(perms: Mapping[str, str], scope: str, level: str) -> bool:
-    have = perms.get(scope)
-    return have == "write" or (have == "read" and level == "read")
-
-
-class ActionsRunner:
+class ActionsRunner(StepActions):
     """Runs the repository's workflows on the sandbox ``sb`` for ``repo``.
 
     ``app``: the installed GitHub App (``vars.IMPROVE_APP_ID`` and the private key secret are
@@ -305,7 +151,7 @@ class ActionsRunner:
             doc = yaml.safe_load(self._git("show", f"{sha}:{path}"))
             if not isinstance(doc, dict):
                 raise WorkflowError(f"{path}: not a workflow (a mapping)")
-            unknown = set(doc) - _WORKFLOW_KEYS
+            unknown = set(doc) - WORKFLOW_KEYS
             if unknown:
                 raise WorkflowError(f"{path}: the stand-in does not know "
                                     f"{', '.join(sorted(map(str, unknown)))}")
@@ -429,7 +275,7 @@ class ActionsRunner:
         if spec is None:
             self._start(run)
             return
-        ctx = _only(self._contexts(run, None), "concurrency")
+        ctx = only(self._contexts(run, None), "concurrency")
         run.group, cancel = self._group_of(spec, ctx, run.workflow.file)
         self._acquire(run.group, run, cancel)
 
@@ -497,10 +343,10 @@ class ActionsRunner:
         run.state = "in_progress"
         self._set_status(run, "in_progress", None)
         specs = run.workflow.doc.get("jobs") or {}
-        _check_needs(run.workflow.file, specs)
+        check_needs(run.workflow.file, specs)
         run.jobs = [job for key, spec in specs.items() for job in self._expand(run, key, spec)]
         for job in run.jobs:
-            unknown = set(job.spec) - _JOB_KEYS
+            unknown = set(job.spec) - JOB_KEYS
             if unknown or not isinstance(job.spec.get("steps"), list):
                 raise WorkflowError(f"{run.workflow.file}: jobs.{job.key}: the stand-in does not "
                                     f"run {', '.join(sorted(unknown)) or 'a job without steps'}")
@@ -518,13 +364,13 @@ class ActionsRunner:
                     continue
                 progress = True
                 ctx = self._contexts(run, job)
-                if not condition(job.spec.get("if"), _only(ctx, "jobs.if"),
+                if not condition(job.spec.get("if"), only(ctx, "jobs.if"),
                                  self._job_status(job)):
                     self._finish_job(job, "skipped", release=False)
                 elif "concurrency" in job.spec:
                     job.state = "queued"
                     job.group, cancel = self._group_of(job.spec["concurrency"],
-                                                       _only(ctx, "jobs.concurrency"),
+                                                       only(ctx, "jobs.concurrency"),
                                                        f"{run.workflow.file}: jobs.{job.key}")
                     self._acquire(job.group, job, cancel)
                 else:
@@ -575,7 +421,7 @@ class ActionsRunner:
         strategy = spec.get("strategy") if isinstance(spec, dict) else None
         if strategy is None:
             return [Job(run, key, spec, spec_key=key)]
-        if not isinstance(strategy, dict) or set(strategy) - _STRATEGY_KEYS:
+        if not isinstance(strategy, dict) or set(strategy) - STRATEGY_KEYS:
             raise WorkflowError(f"{where}: the stand-in knows matrix, fail-fast, max-parallel")
         combos = expand_matrix(strategy.get("matrix"), f"{where}.matrix")
         total = len(combos)
@@ -709,7 +555,7 @@ class ActionsRunner:
         github = Closed({
             "event": run.payload, "event_name": run.event, "repository": self.repo,
             "repository_owner": self.repo.split("/")[0], "ref": run.ref, "sha": run.sha,
-            "ref_name": _ref_name(run.ref), "ref_type": "tag" if run.ref.startswith(
+            "ref_name": ref_name(run.ref), "ref_type": "tag" if run.ref.startswith(
                 "refs/tags/") else "branch", "run_id": str(run.id), "run_number": str(run.id),
             "run_attempt": str(run.attempt), "actor": run.actor, "triggering_actor": run.actor,
             "workflow": run.workflow.name, "job": job.key if job else None,
@@ -734,14 +580,8 @@ class ActionsRunner:
                                   "os": "Linux", "arch": "X64"}),
                 "job": {"status": "success"}, "matrix": dict(job.matrix) if job else {},
                 "strategy": dict(job.strategy) if job else {},
-                FUNCTIONS_KEY: {"hashfiles": _hash_files(self._dir(run, job) / "workspace")}
+                FUNCTIONS_KEY: {"hashfiles": hash_files_in(self._dir(run, job) / "workspace")}
                 if job else {}}
-
-    def _dir(self, run: WorkflowRun, job: Job) -> Path:
-        return self.root / f"run-{run.id}-{run.attempt}" / job.key
-
-    def _temp(self, run: WorkflowRun, job: Job) -> Path:
-        return self._dir(run, job) / "temp"
 
     # -- a job ----------------------------------------------------------------------------------
     def _execute(self, job: Job) -> None:
@@ -764,11 +604,11 @@ class ActionsRunner:
             ctx = {**self._contexts(run, job, steps, token), "env": env}
             status = {"failed": failed}
             try:
-                unknown = set(spec) - _STEP_KEYS
+                unknown = set(spec) - STEP_KEYS
                 if unknown:
                     raise WorkflowError(f"{where}: the stand-in does not know "
                                         f"{', '.join(sorted(unknown))}")
-                if not condition(spec.get("if"), _only(ctx, "steps.if"), status):
+                if not condition(spec.get("if"), only(ctx, "steps.if"), status):
                     rec = StepRecord(name, "skipped", "skipped")
                     outputs: dict[str, str] = {}
                 else:
@@ -802,7 +642,7 @@ class ActionsRunner:
         if not isinstance(spec, dict):
             raise WorkflowError(f"{where}: a mapping of names to expressions")
         try:
-            return {str(k): interpolate(to_string(v), _only(ctx, "jobs.outputs"))
+            return {str(k): interpolate(to_string(v), only(ctx, "jobs.outputs"))
                     for k, v in spec.items()}
         except ExpressionError as exc:
             raise WorkflowError(f"{where}: {exc}") from exc
@@ -814,8 +654,8 @@ class ActionsRunner:
         ctx = self._contexts(run, job)
         where = f"{run.workflow.file}: jobs.{job.key}"
         try:
-            env = _env_block(run.workflow.doc.get("env"), _only(ctx, "env"), run.workflow.file)
-            return {**env, **_env_block(job.spec.get("env"), _only(ctx, "jobs.env"), where)}
+            env = env_block(run.workflow.doc.get("env"), only(ctx, "env"), run.workflow.file)
+            return {**env, **env_block(job.spec.get("env"), only(ctx, "jobs.env"), where)}
         except ExpressionError as exc:
             job.conclusion = "failure"
             raise WorkflowError(f"{where}: env: {exc}") from exc
@@ -824,9 +664,9 @@ class ActionsRunner:
               where: str, name: str) -> tuple[StepRecord, dict[str, str]]:
         # the step's env over the job's: the process gets them all, and its ``with:`` and
         # ``run:`` read them as ``env`` (workflow < job < step, as GitHub merges them)
-        ctx = {**ctx, "env": {**ctx["env"], **_env_block(spec.get("env"), _only(ctx, "steps"),
+        ctx = {**ctx, "env": {**ctx["env"], **env_block(spec.get("env"), only(ctx, "steps"),
                                                          where)}}
-        ctx = _only(ctx, "steps")
+        ctx = only(ctx, "steps")
         env = dict(ctx["env"])
         if "run" in spec:
             return self._shell(job, spec, ctx, env, where, name)
@@ -873,382 +713,11 @@ class ActionsRunner:
                               text=True, timeout=300, check=False,
                               env={**keep, **base, **env, "GITHUB_WORKSPACE": str(ws),
                                    "RUNNER_TEMP": str(self._temp(run, job))})
-        outputs = _outputs(Path(base["GITHUB_OUTPUT"]))
+        outputs = read_outputs(Path(base["GITHUB_OUTPUT"]))
         ok = proc.returncode == 0
         return (StepRecord(name, "success" if ok else "failure", "success" if ok else "failure",
                            out=proc.stdout, err=proc.stderr, code=proc.returncode,
                            message=f"bash: exit {proc.returncode}", outputs=outputs), outputs)
-
-    def _checkout(self, job: Job, inputs: Mapping[str, str], token: str,
-                  name: str) -> tuple[StepRecord, dict[str, str]]:
-        ws = self._dir(job.run, job) / "workspace"
-        use = inputs.get("token") or token
-        url = f"{self.sb.server_url}/{self.repo}.git"
-        basic = base64.b64encode(f"x-access-token:{use}".encode()).decode()
-        header = f"http.{self.sb.server_url}/.extraheader=AUTHORIZATION: basic {basic}"
-        ref = inputs.get("ref") or job.run.ref
-        depth = int(inputs.get("fetch-depth") or "1")
-
-        def git(*args: str) -> None:
-            subprocess.run(["git", "-c", header, *args], cwd=ws, check=True,
-                           capture_output=True, text=True,
-                           env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
-
-        try:
-            git("init", "-q")
-            git("remote", "add", "origin", url)
-            if depth == 0:
-                git("fetch", "-q", "--prune", "origin", "+refs/heads/*:refs/remotes/origin/*",
-                    "+refs/tags/*:refs/tags/*")
-            if len(ref) == 40 and all(c in "0123456789abcdef" for c in ref):
-                if depth:
-                    git("fetch", "-q", f"--depth={depth}", "origin", ref)
-                git("checkout", "-q", "--detach", ref)
-            else:
-                branch = ref.removeprefix("refs/heads/")
-                if not ref.startswith("refs/") or ref.startswith("refs/heads/"):
-                    target = f"refs/remotes/origin/{branch}"
-                    fetch = f"+refs/heads/{branch}:{target}"
-                else:
-                    target = fetch_ref = ref.replace("refs/pull/", "refs/remotes/pull/")
-                    fetch = f"+{ref}:{fetch_ref}"
-                git("fetch", "-q", *([f"--depth={depth}"] if depth else []), "origin", fetch)
-                if target.startswith("refs/remotes/origin/"):
-                    git("checkout", "-q", "-B", branch, target)
-                else:
-                    git("checkout", "-q", "--detach", target)
-        except subprocess.CalledProcessError as exc:
-            return StepRecord(name, "failure", "failure", message=exc.stderr), {}
-        if inputs.get("persist-credentials", "true") != "false":
-            git("config", "--local", f"http.{self.sb.server_url}/.extraheader",
-                f"AUTHORIZATION: basic {basic}")
-        return StepRecord(name, "success", "success", message=f"checked out {ref}"), {}
-
-    def _app_token(self, inputs: Mapping[str, str], name: str,
-                   where: str) -> tuple[StepRecord, dict[str, str]]:
-        app = self.app
-        if app is None or inputs.get("app-id") != app.app_id \
-                or inputs.get("private-key") != app.private_key:
-            return StepRecord(name, "failure", "failure",
-                              message="[@octokit/auth-app] appId option is required"), {}
-        asked = {k.removeprefix("permission-"): v for k, v in inputs.items()
-                 if k.startswith("permission-")}
-        perms = {"metadata": "read"}
-        for scope, level in asked.items():
-            if not _allows(app.permissions, scope, level):
-                return StepRecord(name, "failure", "failure", message=(
-                    f"The permissions requested are not granted to this installation: "
-                    f"{scope}: {level}")), {}
-            perms[scope] = level
-        if not asked:
-            perms = dict(app.permissions)
-        if app.slug not in self._apps:  # the App is installed when first used
-            self.sb.create_app(app.slug, permissions=dict(app.permissions))
-            self._apps.add(app.slug)
-        token = self.sb.mint_token(app.slug, kind="app", repo=self.repo, permissions=perms)
-        return (StepRecord(name, "success", "success", message=f"App token for {app.login}"),
-                {"token": token, "app-slug": app.slug, "installation-id": "1"})
-
-    def _upload(self, job: Job, inputs: Mapping[str, str],
-                name: str) -> tuple[StepRecord, dict[str, str]]:
-        art = inputs.get("name") or "artifact"
-        # a relative path is the workspace's, as on a runner (never the stand-in's own cwd)
-        src = self._dir(job.run, job) / "workspace" / inputs["path"]
-        files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file()) \
-            if src.is_dir() else []
-        if not files:
-            how = inputs.get("if-no-files-found", "warn")
-            msg = f"No files were found with the provided path: {src}. No artifacts will be " \
-                  "uploaded."
-            return StepRecord(name, "failure" if how == "error" else "success",
-                              "failure" if how == "error" else "success", message=msg), {}
-        key = (job.run.id, art)
-        if key in self.artifacts and inputs.get("overwrite", "false") != "true":
-            return StepRecord(name, "failure", "failure", message=ARTIFACT_CONFLICT), {}
-        dest = self.root / "artifacts" / f"{job.run.id}-{job.run.attempt}" / art
-        shutil.rmtree(dest, ignore_errors=True)
-        base = src if src.is_dir() else src.parent
-        for f in files:
-            (dest / f.relative_to(base)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(f, dest / f.relative_to(base))
-        self.artifacts[key] = dest
-        return StepRecord(name, "success", "success",
-                          message=f"uploaded {art} (attempt {job.run.attempt})"), {}
-
-    def _download(self, job: Job, inputs: Mapping[str, str],
-                  name: str) -> tuple[StepRecord, dict[str, str]]:
-        art = inputs.get("name") or ""
-        pattern = inputs.get("pattern") or ""
-        if art and pattern:
-            raise WorkflowError("download-artifact: name and pattern are exclusive")
-        run_id = int(inputs["run-id"]) if inputs.get("run-id") else job.run.id
-        if inputs.get("run-id"):
-            # the token the step was given, with the permissions the sandbox minted it with
-            given = self.sb.token_info(inputs.get("github-token", ""))
-            if not permissions_mod.grants((given.permissions if given else None) or {},
-                                          "actions", "read"):
-                return StepRecord(name, "failure", "failure",
-                                  message="Resource not accessible by integration"), {}
-        dest = Path(inputs.get("path") or (self._dir(job.run, job) / "workspace"))
-        if pattern:
-            # every artifact of the run whose name matches; merge-multiple puts their files in
-            # one folder, otherwise each goes in a folder named after it (download-artifact v4)
-            found = sorted((n, p) for (r, n), p in self.artifacts.items()
-                           if r == run_id and fnmatch.fnmatchcase(n, pattern))
-            if not found:
-                return StepRecord(name, "failure", "failure",
-                                  message=ARTIFACT_MISSING.format(name=pattern)), {}
-            merge = inputs.get("merge-multiple", "false") == "true"
-            for n, p in found:
-                shutil.copytree(p, dest if merge else dest / n, dirs_exist_ok=True)
-            return StepRecord(name, "success", "success",
-                              message=f"downloaded {', '.join(n for n, _ in found)}"), {}
-        src = self.artifacts.get((run_id, art))
-        if src is None:
-            return StepRecord(name, "failure", "failure",
-                              message=ARTIFACT_MISSING.format(name=art)), {}
-        shutil.copytree(src, dest, dirs_exist_ok=True)
-        return StepRecord(name, "success", "success", message=f"downloaded {art}"), {}
-
-    def _cache(self, job: Job, inputs: Mapping[str, str], name: str,
-               where: str) -> tuple[StepRecord, dict[str, str]]:
-        """actions/cache, its restore half: the directory saved under exactly ``key`` in this
-        run's scope (its ref), else the default branch's, as GitHub isolates caches (a pull
-        request's never reaches another branch); ``cache-hit`` says whether it was found. On a
-        miss the job's end saves ``path`` under ``key`` (:meth:`_save_caches`), as the action's
-        post step does when the job succeeded. One path, no ``restore-keys``."""
-        if inputs.get("restore-keys") or "\n" in inputs.get("path", "").strip():
-            raise WorkflowError(f"{where}: the stand-in's actions/cache takes one path and no "
-                                "restore-keys")
-        missing = [k for k in ("path", "key") if not inputs.get(k)]
-        if missing:  # the action's own words
-            return StepRecord(name, "failure", "failure", message=(
-                f"Input required and not supplied: {missing[0]}")), {}
-        key, path = inputs["key"], Path(inputs["path"])
-        scopes = [job.run.ref, f"refs/heads/{self.default_branch()}"]
-        found = next((self.caches[(s, key)] for s in scopes if (s, key) in self.caches), None)
-        if found is None:
-            self._cache_posts.setdefault((job.run.id, job.run.attempt, job.key), []).append(
-                (key, path))
-            miss = {"cache-hit": "false"}
-            return (StepRecord(name, "success", "success", outputs=miss,
-                               message=f"Cache not found for input keys: {key}"), miss)
-        shutil.copytree(found, path, dirs_exist_ok=True, symlinks=True)
-        hit = {"cache-hit": "true"}
-        return (StepRecord(name, "success", "success", outputs=hit,
-                           message=f"Cache restored from key: {key}"), hit)
-
-    def _save_caches(self, job: Job) -> None:
-        """The post step of each actions/cache that missed: ``path`` saved under its key in
-        the run's scope; a key already saved there is kept (GitHub never overwrites one), and a
-        path that does not exist saves nothing."""
-        for key, path in self._cache_posts.pop((job.run.id, job.run.attempt, job.key), []):
-            if (job.run.ref, key) in self.caches or not path.is_dir():
-                continue
-            dest = self.root / "caches" / str(len(self.caches))
-            shutil.copytree(path, dest, symlinks=True)
-            self.caches[(job.run.ref, key)] = dest
-
-    def _bot(self, job: Job, inputs: Mapping[str, str], step_env: Mapping[str, str],
-             ctx: Mapping[str, Any], name: str, where: str) -> tuple[StepRecord, dict[str, str]]:
-        """The composite action.yml: its inputs with their defaults, and its one step that runs
-        ``improve`` (setting up Python and installing the bot are this interpreter's)."""
-        if not ACTION_YML.is_file():
-            raise WorkflowError(f"{where}: the bot's action.yml is not at {ACTION_YML}")
-        action = yaml.safe_load(ACTION_YML.read_text(encoding="utf-8"))
-        declared = action.get("inputs") or {}
-        unknown = set(inputs) - set(declared)
-        if unknown:
-            raise WorkflowError(f"{where}: action.yml has no input {', '.join(sorted(unknown))}")
-        missing = [k for k, v in declared.items() if v.get("required") and not inputs.get(k)]
-        if missing:
-            raise WorkflowError(f"{where}: input {', '.join(missing)} is required")
-        values = {k: inputs.get(k, str(v.get("default", ""))) for k, v in declared.items()}
-        run = job.run
-        temp = self._temp(run, job)
-        ws = self._dir(run, job) / "workspace"
-        actx = {**ctx, "inputs": values,
-                "github": {**ctx["github"], "action_path": str(ACTION_YML.parent)}}
-        argv: list[str] | None = None
-        env: dict[str, str] = {}
-        step_id = ""
-        for s in action["runs"]["steps"]:
-            sname = s.get("name") or s.get("uses", "")
-            if str(s.get("uses", "")).startswith("actions/setup-python@"):
-                continue  # the stand-in's Python is this interpreter
-            if sname == "Install improve":
-                continue  # installed in this interpreter
-            if sname == "Run improve":
-                env = {str(k): interpolate(to_string(v), actx)
-                       for k, v in (s.get("env") or {}).items()}
-                # as its bash does: the command, then its arguments, split on blanks
-                argv = f"{env.pop('IMPROVE_COMMAND', '')} {env.pop('IMPROVE_ARGS')}".split()
-                step_id = str(s.get("id") or "")
-                continue
-            raise WorkflowError(f"action.yml: the stand-in does not know the step {sname!r}")
-        if argv is None:
-            raise WorkflowError("action.yml: no 'Run improve' step")
-        if not argv:
-            return StepRecord(name, "failure", "failure", code=2,
-                              message="the action needs a command (with: command: handle)"), {}
-        logs = self._dir(run, job) / f"step-{len(job.steps)}"
-        base = actions_env(run.event, run.payload, repo=self.repo, api_url=self.sb.api_url,
-                           server_url=self.sb.server_url, token="", sha=run.sha, ref=run.ref,
-                           workdir=logs)
-        keep = {k: v for k, v in os.environ.items()
-                if not k.startswith(("GITHUB_", "RUNNER_", "IMPROVE_", "ACTIONS_", "CI"))}
-        proc_env = {**keep, **base, **step_env, **env,
-                    "GITHUB_WORKSPACE": str(ws), "RUNNER_TEMP": str(temp),
-                    "GITHUB_RUN_ID": str(run.id), "GITHUB_RUN_ATTEMPT": str(run.attempt),
-                    "GITHUB_RUN_NUMBER": str(run.id), "GITHUB_WORKFLOW": run.workflow.name,
-                    "GITHUB_WORKFLOW_REF": f"{self.repo}/{run.workflow.file}@{run.ref}",
-                    "GITHUB_JOB": job.key, "GITHUB_ACTOR": run.actor,
-                    "GITHUB_ACTION_PATH": str(ACTION_YML.parent), "GIT_TERMINAL_PROMPT": "0",
-                    "RUNNER_OS": "Linux"}
-        proc = self.launcher.run(argv, proc_env, ws, logs)
-        # a composite action's outputs are the ones its action.yml declares, each mapped from
-        # its inner step's (``steps.improve.outputs.tag``); nothing else leaks out
-        inner = {step_id: {"outputs": _outputs(Path(base["GITHUB_OUTPUT"])),
-                           "outcome": "success", "conclusion": "success"}} if step_id else {}
-        outputs = {str(k): interpolate(to_string((v or {}).get("value", "")),
-                                       {**actx, "steps": inner})
-                   for k, v in (action.get("outputs") or {}).items()}
-        ok = proc.code == 0
-        return (StepRecord(name, "success" if ok else "failure", "success" if ok else "failure",
-                           argv=argv, out=proc.out, err=proc.err, code=proc.code,
-                           message=f"improve {' '.join(argv)}: exit {proc.code}",
-                           outputs=outputs), outputs)
-
-
-def _hash_files(workspace: Path) -> Callable[..., str]:
-    """``hashFiles(patterns...)`` as the runner computes it: the SHA-256 of the SHA-256 of each
-    file under the workspace the patterns match (files only, in path order); '' when none."""
-
-    def hash_files(*patterns: Any) -> str:
-        found = {p for pattern in patterns for p in workspace.glob(to_string(pattern))
-                 if p.is_file() and ".git" not in p.relative_to(workspace).parts}
-        if not found:
-            return ""
-        digest = hashlib.sha256()
-        for path in sorted(found):
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-        return digest.hexdigest()
-
-    return hash_files
-
-
-def _outputs(path: Path) -> dict[str, str]:
-    """``GITHUB_OUTPUT``: ``key=value`` lines and ``key<<DELIM`` ... ``DELIM`` blocks."""
-    out: dict[str, str] = {}
-    if not path.exists():
-        return out
-    lines = path.read_text(encoding="utf-8").splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            key, delim = line.split("<<", 1)
-            body = []
-            i += 1
-            while i < len(lines) and lines[i] != delim:
-                body.append(lines[i])
-                i += 1
-            out[key] = "\n".join(body)
-        elif "=" in line:
-            key, value = line.split("=", 1)
-            out[key] = value
-        i += 1
-    return out
-
-
-def _check_needs(file: str, specs: Mapping[str, Any]) -> None:
-    """``needs:`` as GitHub validates it before any job runs: known jobs, no cycle."""
-    graph: dict[str, list[str]] = {}
-    for key, spec in specs.items():
-        needs = spec.get("needs", []) if isinstance(spec, dict) else []
-        needs = [needs] if isinstance(needs, str) else needs
-        if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
-            raise WorkflowError(f"{file}: jobs.{key}.needs: a job id or a list of them")
-        for n in needs:
-            if n not in specs:
-                raise WorkflowError(f"{file}: jobs.{key}.needs: job '{key}' depends on unknown "
-                                    f"job '{n}'")
-        graph[str(key)] = needs
-    state: dict[str, int] = {}
-
-    def visit(key: str, path: tuple[str, ...]) -> None:
-        if state.get(key) == 2:
-            return
-        if state.get(key) == 1:
-            raise WorkflowError(f"{file}: jobs: a cycle in needs: {' -> '.join((*path, key))}")
-        state[key] = 1
-        for n in graph[key]:
-            visit(n, (*path, key))
-        state[key] = 2
-
-    for key in graph:
-        visit(key, ())
-
-
-def expand_matrix(matrix: Any, where: str) -> list[dict[str, Any]]:
-    """A ``strategy.matrix`` as GitHub expands it: the product of its lists (the first key
-    varies slowest), minus each ``exclude`` that matches a combination (on the keys it
-    names), then each ``include``: added to every combination whose original values it does
-    not contradict (overwriting only values an include added), or, if it fits none, a
-    combination of its own. Expressions (a matrix from ``fromJSON``) are refused by name."""
-    if not isinstance(matrix, dict) or not matrix:
-        raise WorkflowError(f"{where}: a mapping of lists, e.g. shard: [1, 2, 3]")
-    include = matrix.get("include", [])
-    exclude = matrix.get("exclude", [])
-    for name, entries in (("include", include), ("exclude", exclude)):
-        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-            raise WorkflowError(f"{where}.{name}: a list of mappings (an expression is not "
-                                "expanded by the stand-in)")
-    dims = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
-    for name, values in dims.items():
-        if not isinstance(values, list) or not values:
-            raise WorkflowError(f"{where}.{name}: the stand-in expands non-empty lists only "
-                                "(no expressions)")
-    combos: list[dict[str, Any]] = [{}] if dims else []
-    for name, values in dims.items():
-        combos = [{**c, name: v} for c in combos for v in values]
-    combos = [c for c in combos
-              if not any(all(c.get(k) == v for k, v in e.items()) for e in exclude)]
-    # only the product's combinations take includes (one an include made takes none)
-    originals = [dict(c) for c in combos]
-    for entry in include:
-        fits = [i for i, o in enumerate(originals)
-                if all(o[k] == v for k, v in entry.items() if k in dims)]
-        for i in fits:
-            combos[i].update(entry)
-        if not fits:
-            combos.append(dict(entry))
-    if not combos:
-        raise WorkflowError(f"{where}: no combination is left to run")
-    return combos
-
-
-def _only(ctx: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """The contexts GitHub lets ``key``'s expressions read (AVAILABLE)."""
-    return {k: v for k, v in ctx.items() if k in AVAILABLE[key]}
-
-
-def _env_block(spec: Any, ctx: Mapping[str, Any], where: str) -> dict[str, str]:
-    """An ``env:`` mapping, each value's expressions expanded (YAML scalars as text)."""
-    if spec is None:
-        return {}
-    if not isinstance(spec, dict):
-        raise WorkflowError(f"{where}: env: a mapping of names to values")
-    return {str(k): interpolate(to_string(v), ctx) for k, v in spec.items()}
-
-
-def _ref_name(ref: str) -> str:
-    """``github.ref_name``: the branch or tag, or ``<number>/merge`` for a pull request."""
-    for prefix in ("refs/heads/", "refs/tags/", "refs/pull/"):
-        if ref.startswith(prefix):
-            return ref.removeprefix(prefix)
-    return ref
-
 
 def dump_journal(records: list[JobRecord]) -> str:
     """The journal as JSON lines (for a failing test's message)."""
