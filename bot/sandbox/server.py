@@ -657,35 +657,14 @@ class Sandbox:
             return
         route, params = found
         qs = parse_qs(query, keep_blank_values=True)
-        ctype = h.headers.get("Content-Type", "application/json")
         checked = self.validate and openapi.operation_exists(method, route.template)
-        if checked:
-            problem = openapi.validate_request(method, route.template, params, qs, body, ctype)
-            if problem:
-                self._violation(problem)
-                self._finish_api(h, method, path, query, login, 422,
-                                 error_body(422, "Invalid request.\n\n" + problem), headers,
-                                 None)
-                return
-        try:
-            data = json.loads(body) if body.strip() else None
-        except ValueError:
-            self._finish_api(h, method, path, query, login, 400,
-                             error_body(400, "Problems parsing JSON"), headers, None)
+        data, refusal = self._read_request(h, method, route, params, qs, body, checked)
+        if refusal is not None:
+            self._finish_api(h, method, path, query, login, *refusal, headers, None)
             return
         ctx = routes.Ctx(self.state, self.shapes, login, params, qs, data, path,
                          {"reset": str(self._reset_at)}, token)
-        try:
-            with self.state.lock:
-                refused = routes.authorize(self.state, token, method, route.template, params)
-                if refused is not None:
-                    raise refused
-                status, result, extra = route.handler(ctx)
-        except routes.ApiError as exc:
-            status, result, extra = exc.status, error_body(exc.status, exc.message, exc.doc,
-                                                           exc.errors), exc.headers
-        except gitops.GitFailed as exc:
-            status, result, extra = 500, error_body(500, f"Server Error: {exc}"), {}
+        status, result, extra = self._dispatch(route, ctx)
         headers.update(extra)
         if writing:
             self._kill_point(after=True)
@@ -695,6 +674,38 @@ class Sandbox:
             return
         self._finish_api(h, method, path, query, login, status, result, headers,
                          (route, params) if checked else None)
+
+    def _read_request(self, h: BaseHTTPRequestHandler, method: str, route: routes.Route,
+                      params: dict[str, str], qs: dict[str, list[str]], body: bytes,
+                      checked: bool) -> tuple[Any, tuple[int, Any] | None]:
+        """The request's JSON body, or GitHub's answer to a request it cannot take: one that
+        breaks GitHub's description (422, and a violation recorded) or is not JSON (400)."""
+        if checked:
+            ctype = h.headers.get("Content-Type", "application/json")
+            problem = openapi.validate_request(method, route.template, params, qs, body, ctype)
+            if problem:
+                self._violation(problem)
+                return None, (422, error_body(422, "Invalid request.\n\n" + problem))
+        try:
+            return (json.loads(body) if body.strip() else None), None
+        except ValueError:
+            return None, (400, error_body(400, "Problems parsing JSON"))
+
+    def _dispatch(self, route: routes.Route, ctx: routes.Ctx) -> tuple[int, Any, dict[str, str]]:
+        """The route's answer, or GitHub's error: a token without the permission the endpoint
+        needs, the route's own refusal, a git failure (500)."""
+        try:
+            with self.state.lock:
+                refused = routes.authorize(self.state, ctx.token, route.method, route.template,
+                                           ctx.params)
+                if refused is not None:
+                    raise refused
+                return route.handler(ctx)
+        except routes.ApiError as exc:
+            return exc.status, error_body(exc.status, exc.message, exc.doc,
+                                          exc.errors), exc.headers
+        except gitops.GitFailed as exc:
+            return 500, error_body(500, f"Server Error: {exc}"), {}
 
     def _finish_api(self, h: BaseHTTPRequestHandler, method: str, path: str, query: str,
                     login: str | None, status: int, result: Any, headers: dict[str, str],
@@ -743,75 +754,65 @@ class Sandbox:
              body: bytes) -> None:
         m = gitserve.GIT_PATH.match(path)
         assert m is not None
-        full = f"{m['owner']}/{m['repo']}"
         service = gitserve.service_of(m["rest"], query)
         token, given = self._token(h)
         login = token.login if token else None
         with self.state.lock:
-            repo = self.state.repo(full)
+            repo = self.state.repo(f"{m['owner']}/{m['repo']}")
             user = self.state.user(login) if (login and token and not token.integration) \
                 else None
             role = user.role_on(repo.full_name) if (user and repo) else None
-        challenge = {"WWW-Authenticate": 'Basic realm="GitHub"', "Content-Type": "text/plain"}
 
-        def deny(status: int, text: str, extra: dict[str, str] | None = None) -> None:
+        def deny(status: int, text: str) -> None:
             self._log(method, path, query, status, login, "git")
-            self._send(h, status, text.encode(), extra or {"Content-Type": "text/plain"})
+            # a 401 asks for credentials, as GitHub's git server does
+            extra = {"WWW-Authenticate": 'Basic realm="GitHub"'} if status == 401 else {}
+            self._send(h, status, text.encode(), {**extra, "Content-Type": "text/plain"})
 
-        if given and login is None:
-            return deny(401, "Invalid username or token.", challenge)
-        if repo is None:
-            return deny(404, "Repository not found.")
-        needs_auth = service == "receive-pack" or repo.private
-        if needs_auth and login is None:
-            return deny(401, "Authentication required.", challenge)
-        if token is not None and token.integration:
-            # a GITHUB_TOKEN or installation token: its scope and its contents permission
-            have = token.permissions or {}
-            if repo.private and (not token.covers(repo.full_name)
-                                 or not permissions_mod.grants(have, "contents", "read")):
-                return deny(404, "Repository not found.")
-            if service == "receive-pack" and not (
-                    token.covers(repo.full_name)
-                    and permissions_mod.grants(have, "contents", "write")):
-                return deny(403, PUSH_DENIED.format(repo=repo.full_name, login=login))
-        else:
-            if repo.private and role is None:
-                return deny(404, "Repository not found.")
-            if service == "receive-pack" and (role is None or ROLES.index(role) < 2):
-                return deny(403, PUSH_DENIED.format(repo=repo.full_name, login=login))
+        refusal = git_refusal(given, token, repo, role, service)
+        if refusal is not None:
+            return deny(*refusal)
+        assert repo is not None
         try:
             payload = gitserve.decode_body(body, h.headers.get("Content-Encoding"))
         except OSError:
             return deny(400, "Cannot decode the request body.")
-        is_push = service == "receive-pack" and method == "POST"
-        if is_push and self._kill_point(after=False):
-            return None  # killed before the push: it never reaches git
-        before: dict[str, str] = {}
-        if is_push:
-            with self.state.lock:
-                before = gitops.refs(repo.path)
-        if is_push:
-            with self.state.lock:
-                reject = repo.reject_pushes > 0
-                if reject:
-                    repo.reject_pushes -= 1
-            if reject:
-                out = gitserve.reject_non_fast_forward(payload)
-                self._log(method, path, query, 200, login, "git")
-                self._send(h, 200, out, {
-                    "Content-Type": "application/x-git-receive-pack-result",
-                    "Cache-Control": "no-cache"})
-                return None
+        if service == "receive-pack" and method == "POST":
+            return self._git_push(h, method, path, query, m["rest"], repo, payload, token)
         status, headers, out = gitserve.run_backend(
             self.root, method, f"/{repo.full_name}.git{m['rest']}", query, payload,
             h.headers.get("Content-Type", ""), login or "anonymous",
             h.headers.get("Git-Protocol"))
-        if is_push:
-            with self.state.lock:
-                repo.pushed_at = now_iso()
-                deliveries.refs_moved(self.state, repo, before, token)
-            self._kill_point(after=True)
+        self._log(method, path, query, status, login, "git")
+        self._send(h, status, out, headers)
+        return None
+
+    def _git_push(self, h: BaseHTTPRequestHandler, method: str, path: str, query: str,
+                  rest: str, repo: Repo, payload: bytes, token: Token | None) -> None:
+        """A push: killed before it (a fault), refused as non-fast-forward (a fault), or run by
+        git, then delivered as the ``push`` (and ``synchronize``) events it makes."""
+        login = token.login if token else None
+        if self._kill_point(after=False):
+            return None  # killed before the push: it never reaches git
+        with self.state.lock:
+            before = gitops.refs(repo.path)
+            reject = repo.reject_pushes > 0
+            if reject:
+                repo.reject_pushes -= 1
+        if reject:
+            out = gitserve.reject_non_fast_forward(payload)
+            self._log(method, path, query, 200, login, "git")
+            self._send(h, 200, out, {"Content-Type": "application/x-git-receive-pack-result",
+                                     "Cache-Control": "no-cache"})
+            return None
+        status, headers, out = gitserve.run_backend(
+            self.root, method, f"/{repo.full_name}.git{rest}", query, payload,
+            h.headers.get("Content-Type", ""), login or "anonymous",
+            h.headers.get("Git-Protocol"))
+        with self.state.lock:
+            repo.pushed_at = now_iso()
+            deliveries.refs_moved(self.state, repo, before, token)
+        self._kill_point(after=True)
         self._log(method, path, query, status, login, "git")
         self._send(h, status, out, headers)
         return None
@@ -829,6 +830,15 @@ class Sandbox:
 
     def _admin_route(self, method: str, path: str, query: dict[str, list[str]],
                      data: dict[str, Any]) -> tuple[int, Any]:
+        for part in (self._admin_world, self._admin_faults, self._admin_reads):
+            answer = part(method, path, query, data)
+            if answer is not None:
+                return answer
+        return 404, {"message": f"no admin route {method} {path}"}
+
+    def _admin_world(self, method: str, path: str, query: dict[str, list[str]],
+                     data: dict[str, Any]) -> tuple[int, Any] | None:
+        """What sets the scene: repositories, users, Apps, tokens, workflow runs."""
         if (method, path) == ("POST", "/repos"):
             files = {k: base64.b64decode(v) if data.get("base64") else v
                      for k, v in (data.get("files") or {}).items()}
@@ -847,9 +857,20 @@ class Sandbox:
             token = self.mint_token(data["login"], kind=data["kind"], repo=data.get("repo"),
                                     permissions=data.get("permissions"))
             return 201, {"token": token}
-        if (method, path) == ("GET", "/deliveries"):
-            since = int((query.get("since") or ["0"])[0])
-            return 200, [asdict(d) for d in self.deliveries(since)]
+        if (method, path) == ("POST", "/runs"):
+            keys = ("head_sha", "head_branch", "name", "path", "event", "status", "conclusion",
+                    "pull_requests")
+            run_id = self.add_workflow_run(data["repo"], **{k: data[k] for k in keys
+                                                            if k in data})
+            return 201, {"id": run_id}
+        return None
+
+    def _admin_faults(self, method: str, path: str, query: dict[str, list[str]],
+                      data: dict[str, Any]) -> tuple[int, Any] | None:
+        """Faults to inject: errors, rate limits, rejected pushes."""
+        if (method, path) == ("POST", "/reject-pushes"):
+            self.reject_pushes(data["repo"], int(data.get("times", 1)))
+            return 201, {"repo": data["repo"]}
         if (method, path) == ("POST", "/faults"):
             self.inject_fault(**{k: data[k] for k in ("method", "path", "status", "times",
                                                       "retry_after", "rate_limit_reset",
@@ -862,15 +883,14 @@ class Sandbox:
         if (method, path) == ("DELETE", "/faults"):
             self.clear_faults()
             return 200, {"faults": 0}
-        if (method, path) == ("POST", "/runs"):
-            keys = ("head_sha", "head_branch", "name", "path", "event", "status", "conclusion",
-                    "pull_requests")
-            run_id = self.add_workflow_run(data["repo"], **{k: data[k] for k in keys
-                                                            if k in data})
-            return 201, {"id": run_id}
-        if (method, path) == ("POST", "/reject-pushes"):
-            self.reject_pushes(data["repo"], int(data.get("times", 1)))
-            return 201, {"repo": data["repo"]}
+        return None
+
+    def _admin_reads(self, method: str, path: str, query: dict[str, list[str]],
+                     data: dict[str, Any]) -> tuple[int, Any] | None:
+        """What a test reads back: deliveries, requests, violations, a repository's state."""
+        if (method, path) == ("GET", "/deliveries"):
+            since = int((query.get("since") or ["0"])[0])
+            return 200, [asdict(d) for d in self.deliveries(since)]
         if (method, path) == ("GET", "/requests"):
             since = int((query.get("since") or ["0"])[0])
             return 200, [r.as_dict() for r in self.requests[since:]]
@@ -885,4 +905,32 @@ class Sandbox:
                 return 200, self.repo_state(full)
             except KeyError:
                 return 404, {"message": f"no repository {full}"}
-        return 404, {"message": f"no admin route {method} {path}"}
+        return None
+
+def git_refusal(given: bool, token: Token | None, repo: Repo | None, role: str | None,
+                service: str) -> tuple[int, str] | None:
+    """What GitHub's git server answers a clone, fetch or push it refuses (status, text), or
+    None: a bad token, an unknown (or unseen private) repository, a push without write."""
+    login = token.login if token else None
+    if given and login is None:
+        return 401, "Invalid username or token."
+    if repo is None:
+        return 404, "Repository not found."
+    if (service == "receive-pack" or repo.private) and login is None:
+        return 401, "Authentication required."
+    push = service == "receive-pack"
+    if token is not None and token.integration:
+        # a GITHUB_TOKEN or installation token: its scope and its contents permission
+        have = token.permissions or {}
+        if repo.private and (not token.covers(repo.full_name)
+                             or not permissions_mod.grants(have, "contents", "read")):
+            return 404, "Repository not found."
+        if push and not (token.covers(repo.full_name)
+                         and permissions_mod.grants(have, "contents", "write")):
+            return 403, PUSH_DENIED.format(repo=repo.full_name, login=login)
+        return None
+    if repo.private and role is None:
+        return 404, "Repository not found."
+    if push and (role is None or ROLES.index(role) < 2):
+        return 403, PUSH_DENIED.format(repo=repo.full_name, login=login)
+    return None

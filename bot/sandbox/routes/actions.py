@@ -79,8 +79,6 @@ def dispatch_workflow(ctx: Ctx) -> Result:
     must declare the trigger; inputs it does not declare, a required one missing, or a choice
     outside its options are refused (422); the others take their defaults. The event names the
     workflow, and only that workflow runs for it."""
-    import yaml
-
     repo = ctx.repo
     ctx.require("write")
     name = unquote(ctx.params["workflow_id"])
@@ -91,6 +89,21 @@ def dispatch_workflow(ctx: Ctx) -> Result:
         raise invalid("Workflow", "ref", code="missing_field")
     full_ref = ref if ref.startswith("refs/") else f"refs/heads/{ref}"
     path = f".github/workflows/{name}"
+    declared = _declared_inputs(repo, full_ref, path)
+    given = ctx.field("inputs") or {}
+    if not isinstance(given, dict):
+        raise invalid("Workflow", "inputs")
+    inputs = _dispatch_inputs(declared, given)
+    deliveries.record(ctx.state, repo, "workflow_dispatch", None, ctx.token, ref=full_ref,
+                      inputs=inputs, workflow=path)
+    return 204, None, {}
+
+
+def _declared_inputs(repo: Repo, full_ref: str, path: str) -> dict[str, Any]:
+    """The ``workflow_dispatch`` inputs the workflow file at ``full_ref`` declares; 404 when
+    there is no such file, 422 when it has no ``workflow_dispatch`` trigger (GitHub's)."""
+    import yaml
+
     try:
         kind, _, blob = gitops.read_path(repo.path, full_ref, path)
     except KeyError:
@@ -103,10 +116,12 @@ def dispatch_workflow(ctx: Ctx) -> Result:
         on = {e: None for e in ([on] if isinstance(on, str) else on)}
     if not isinstance(on, dict) or "workflow_dispatch" not in on:
         raise ApiError(422, "Workflow does not have 'workflow_dispatch' trigger")
-    declared = (on.get("workflow_dispatch") or {}).get("inputs") or {}
-    given = ctx.field("inputs") or {}
-    if not isinstance(given, dict):
-        raise invalid("Workflow", "inputs")
+    return dict((on.get("workflow_dispatch") or {}).get("inputs") or {})
+
+
+def _dispatch_inputs(declared: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The inputs a dispatch carries, as GitHub checks them: none undeclared, every required
+    one given, a choice among its options; the others take their defaults (as text)."""
     unexpected = sorted(set(given) - set(declared))
     if unexpected:
         raise ApiError(422, f"Unexpected inputs provided: {unexpected}")
@@ -128,6 +143,4 @@ def dispatch_workflow(ctx: Ctx) -> Result:
             raise ApiError(422, f"Provided value '{value}' for input '{key}' not in the list "
                                 "of allowed values")
         inputs[key] = value
-    deliveries.record(ctx.state, repo, "workflow_dispatch", None, ctx.token, ref=full_ref,
-                      inputs=inputs, workflow=path)
-    return 204, None, {}
+    return inputs

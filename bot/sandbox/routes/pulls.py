@@ -210,32 +210,7 @@ def merge_pull(ctx: Ctx) -> Result:
     base = gitops.resolve(repo.path, base_ref)
     if base is None or not mergeable(repo, pr):
         raise ApiError(405, NOT_MERGEABLE)
-    user = ctx.state.user(ctx.login or "")
-    author = gitops.ident_env(ctx.login or "sandbox", user.email if user else "")
-    # GitHub commits merges as the merging user, committed by GitHub itself
-    env = {**author, "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com"}
-    title = ctx.field("commit_title")
-    message = ctx.field("commit_message")
-    if method == "rebase":
-        new = gitops.rebase_onto(repo.path, base, pr.head_sha, env)
-        if new is None:
-            raise ApiError(405, NOT_MERGEABLE)
-    else:
-        tree = gitops.merge_tree(repo.path, base, pr.head_sha)
-        if method == "merge":
-            title = title or f"Merge pull request #{pr.number} from {repo.owner}/{pr.head_ref}"
-            body = pr.title if message is None else message
-            parents = [base, pr.head_sha]
-        else:
-            title = title or f"{pr.title} (#{pr.number})"
-            if message is None:
-                commits = gitops.commits_between(repo.path, base, pr.head_sha)
-                body = "\n\n".join(f"* {c.message}" for c in commits)
-            else:
-                body = message
-            parents = [base]
-        text = f"{title}\n\n{body}\n" if body else f"{title}\n"
-        new = gitops.commit_tree(repo.path, tree.tree, parents, text, env)
+    new = _merge_commit(ctx, repo, pr, base, method)
     before = gitops.refs(repo.path)
     if not gitops.update_ref(repo.path, base_ref, new, base):
         raise ApiError(409, BASE_MODIFIED)
@@ -248,6 +223,38 @@ def merge_pull(ctx: Ctx) -> Result:
     if pr.base_ref == repo.default_branch:
         _close_linked_issues(repo, pr, ctx.login)
     return ok({"sha": new, "merged": True, "message": MERGED})
+
+
+def _merge_commit(ctx: Ctx, repo: Repo, pr: Issue, base: str, method: str) -> str:
+    """The commit a merge by ``method`` makes of ``pr`` on ``base`` (not yet on the branch):
+    a merge commit, a squash, or the head rebased; authored by the merging user, committed by
+    GitHub, with GitHub's default title and message unless the request gives them."""
+    user = ctx.state.user(ctx.login or "")
+    author = gitops.ident_env(ctx.login or "sandbox", user.email if user else "")
+    # GitHub commits merges as the merging user, committed by GitHub itself
+    env = {**author, "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com"}
+    title = ctx.field("commit_title")
+    message = ctx.field("commit_message")
+    if method == "rebase":
+        new = gitops.rebase_onto(repo.path, base, pr.head_sha, env)
+        if new is None:
+            raise ApiError(405, NOT_MERGEABLE)
+        return new
+    tree = gitops.merge_tree(repo.path, base, pr.head_sha)
+    if method == "merge":
+        title = title or f"Merge pull request #{pr.number} from {repo.owner}/{pr.head_ref}"
+        body = pr.title if message is None else message
+        parents = [base, pr.head_sha]
+    else:
+        title = title or f"{pr.title} (#{pr.number})"
+        if message is None:
+            commits = gitops.commits_between(repo.path, base, pr.head_sha)
+            body = "\n\n".join(f"* {c.message}" for c in commits)
+        else:
+            body = message
+        parents = [base]
+    text = f"{title}\n\n{body}\n" if body else f"{title}\n"
+    return gitops.commit_tree(repo.path, tree.tree, parents, text, env)
 
 
 # GitHub's closing keywords ("Linking a pull request to an issue using a keyword"): a pull
