@@ -18,7 +18,7 @@ import yaml
 
 from bot.sandbox import permissions as permissions_mod
 from bot.sandbox.events import actions_env
-from bot.sandbox.expressions import interpolate, to_string
+from bot.sandbox.expressions import Closed, interpolate, to_string
 from bot.sandbox.runner_model import App, Job, StepRecord, WorkflowRun
 from bot.sandbox.step_process import Launcher, StepProcess
 from bot.sandbox.workflow_syntax import WorkflowError, allows, read_outputs
@@ -232,7 +232,7 @@ class StepActions:
         ``improve`` (setting up Python and installing the bot are this interpreter's)."""
         action, values = _action_inputs(inputs, where)
         actx = {**ctx, "inputs": values,
-                "github": {**ctx["github"], "action_path": str(ACTION_YML.parent)}}
+                "github": Closed({**ctx["github"], "action_path": str(ACTION_YML.parent)})}
         argv, env, step_id = _action_command(action, actx)
         if not argv:
             return StepRecord(name, "failure", "failure", code=2,
