@@ -63,7 +63,7 @@ class AnswerLost(ForgeError):
     """A POST got a 5xx or no answer: it may or may not have taken effect."""
 
 DEFAULT_API_URL = "https://api.github.com"
-# the login GITHUB_TOKEN's comments are made as
+# the most items GitHub gives in one page of a list
 PER_PAGE = 100
 
 
@@ -626,7 +626,6 @@ class GitHubForge(MarkedComments):
 
 # what `--forge github` needs from the environment, as a workflow step has it
 NEEDS_ENV = "is not set; --forge github needs it (or use --forge local in a plain repository)"
-DEFAULT_API_URL = "https://api.github.com"
 
 
 def forge_for(
