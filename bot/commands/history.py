@@ -10,7 +10,6 @@ from typing import Any
 
 from bot.errors import InputError, Problem
 
-NO_FILE = "no such file"
 NOT_JSON = "not a JSON object: {reason}"
 
 
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     # imported here, as the other commands do: `improve handle` loads every command's module
     from bot.adapters.tags import start_list_tags
     from bot.core.release.history import build_history, format_history, history_json
-    from bot.stages.context import local_config, read_input_text
+    from bot.stages.context import NO_FILE, local_config, read_input_text
 
     if args.limit is not None and args.limit < 0:
         raise InputError("--limit: must be 0 or more")
