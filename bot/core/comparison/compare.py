@@ -87,10 +87,12 @@ from bot.core.comparison.models import (
     Settings,
     Side,
     SuiteComparison,
+    TaskDelta,
     TaskFailure,
     TaskTiming,
 )
 from bot.core.comparison.report import render_comparison_markdown  # noqa: F401 - its home was here
+from bot.core.comparison.task_deltas import worse_tasks
 from bot.core.config import ApprovalConfig, CompareConfig
 from bot.core.results import (
     Results,
@@ -146,6 +148,7 @@ class _MetricWork:
     # timings, per task: (task id, log ratio, one-sided p for "slower past the floor")
     task_tests: list[tuple[str, float, float | None]] = field(default_factory=list)
     slower_tasks: list[TaskTiming] = field(default_factory=list)
+    worse_tasks: tuple[list[TaskDelta], int] = ([], 0)
     tests_in_family: int = 0
     verdict: MetricVerdict = "not compared"
 
@@ -459,6 +462,8 @@ def _paired_stats(
         else:
             _score_stats(m, effect[present, j], bmean[present, j], cmean[present, j],
                          eff_reps[:, j], config)
+            m.worse_tasks = worse_tasks([ids[i] for i in np.flatnonzero(present)],
+                                        bmean[present, j], cmean[present, j], m.sign, m.tolerance)
             noise = bvar[present, j] / bcount[present, j] + cvar[present, j] / ccount[present, j]
             m.noise_var = float(np.nanmean(noise)) if np.any(~np.isnan(noise)) else 0.0
     _suite_scores(work, eff_reps, base_reps, config)
@@ -1038,6 +1043,7 @@ def _metric_model(m: _MetricWork) -> MetricComparison:
         histogram=_histogram(m.deltas) if m.metric.kind == "score" else None,
         missing_tasks=m.missing if m.tasks else [],
         slower_tasks=m.slower_tasks,
+        worse_tasks=m.worse_tasks[0], worse_tasks_more=m.worse_tasks[1],
     )
 
 

@@ -98,6 +98,16 @@ class TaskTiming(Model):
     p_adjusted: float | None
 
 
+class TaskDelta(Model):
+    """A task whose score moved past the tolerance the wrong way, on its own: what a reader
+    looks at first when a suite's score regressed (the task ids say which data or fold)."""
+
+    id: str
+    base: float | None
+    cand: float | None
+    delta: float | None
+
+
 class MetricComparison(Model):
     name: str
     kind: Literal["score", "timing"]
@@ -127,6 +137,10 @@ class MetricComparison(Model):
     missing_tasks: list[str] = []
     # timings: the tasks that, each on its own, are slower past the floor with confidence
     slower_tasks: list[TaskTiming] = []
+    # scores: the tasks whose delta is worse than the tolerance, worst first (at most
+    # WORSE_TASKS_SHOWN; ``worse_tasks_more`` counts the others)
+    worse_tasks: list[TaskDelta] = []
+    worse_tasks_more: int = 0
 
 
 class CheckComparison(Model):
