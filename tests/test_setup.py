@@ -183,6 +183,17 @@ def test_cache_globs_matching_no_file_are_an_error(make_repo, cache: Path):
         _set_up(repo, sha, SetupConfig(run=[["true"]], cache=["poetry.lock"]))
 
 
+def test_a_lock_file_that_cannot_be_read_is_named(make_repo, cache: Path):
+    """A cache glob that matches a tracked link whose target is not there: bad input naming
+    the file (exit 2), not a traceback."""
+    repo = make_repo()
+    (repo / "deps.lock").symlink_to("../shared/deps.lock")
+    sha = commit_all(repo)
+    with pytest.raises(InputError, match=r"setup.cache: deps.lock \(of [0-9a-f]{12}\) cannot "
+                                         r"be read: No such file or directory"):
+        _set_up(repo, sha, SetupConfig(run=[["true"]], cache=["*.lock"]))
+
+
 def test_pip_installs_into_the_setup_environment_not_the_bots(make_repo, cache: Path):
     repo = make_repo({f"vendor/{GREET[0]}": GREET[1], "requirements.txt": "greet\n"})
     sha = git(repo, "rev-parse", "HEAD")

@@ -40,6 +40,7 @@ from bot.core.setup import (
     DONE_MARKER,
     NO_LOCK_FILES,
     STARTING,
+    UNREADABLE_LOCK,
     failure_message,
     lock_files,
     setup_key,
@@ -117,6 +118,16 @@ def _tracked(tree: Path) -> list[str]:
     return [p for p in out.split("\0") if p]
 
 
+def _lock_bytes(tree: Path, path: str, commit: str) -> bytes:
+    """A lock file's content; one git tracks but that cannot be read (a link whose target is
+    not there, a submodule) is bad input naming it."""
+    try:
+        return (tree / path).read_bytes()
+    except OSError as exc:
+        raise InputError(UNREADABLE_LOCK.format(path=path, commit=commit[:12],
+                                                reason=exc.strerror or exc)) from None
+
+
 def set_up(tree: Path, commit: str, side: str, setup: SetupConfig, progress: Progress,
            env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Make (or find in the cache) the setup environment of the worktree ``tree`` of
@@ -134,7 +145,7 @@ def set_up(tree: Path, commit: str, side: str, setup: SetupConfig, progress: Pro
     locks = lock_files(_tracked(tree), setup.cache)
     if not locks:
         raise InputError(NO_LOCK_FILES.format(commit=commit[:12], globs=", ".join(setup.cache)))
-    key = setup_key(commands, {p: (tree / p).read_bytes() for p in locks}, interpreter_id())
+    key = setup_key(commands, {p: _lock_bytes(tree, p, commit) for p in locks}, interpreter_id())
     root = cache_root(env) / "setup"
     env_dir = root / key
     with _locked(root / f"{key}.lock"):

@@ -21,6 +21,7 @@ DONE_MARKER = ".improve-setup-done"
 
 NO_LOCK_FILES = ("setup.cache: no file of {commit} matches {globs}: name the lock files the "
                  "setup installs from (or leave setup.cache empty to run the setup every time)")
+UNREADABLE_LOCK = "setup.cache: {path} (of {commit}) cannot be read: {reason}"
 FAILED = "setup.run[{n}]: `{command}` {how} in the {side} worktree ({commit}){output}"
 STARTING = "Setting up the {side} worktree ({commit}): setup.run"
 CACHED_TITLE = "Setting up the {side} worktree ({commit}): from the cache"
