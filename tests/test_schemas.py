@@ -3,6 +3,7 @@ writes and reject an unknown key; ``improve validate`` in Actions annotates each
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -83,3 +84,51 @@ def test_init_writes_schemas_that_accept_its_files_and_validate_annotates_proble
     assert main(["validate", "--repo", str(repo)]) == 2
     out, err = capsys.readouterr()
     assert "::error" not in out and "typo_key" in err
+
+
+def test_the_schemas_take_setup_matrix_and_batch_and_refuse_a_typo_in_them(
+    make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 19's new keys, added by hand to the files ``improve init`` wrote: both copies of
+    the schemas (the package's and the repository's) accept them, as ``improve validate``
+    does, and refuse an unknown key beside them."""
+    repo = make_repo({"README.md": "# app\n"})
+    assert main(["init", "--dir", str(repo)]) == 0
+    config = repo / CONFIG_PATH
+    # init writes the setup section empty, commented: filled in as a user would
+    head, tail = config.read_text(encoding="utf-8").split("\nsetup:\n")
+    tail = tail.replace("  run: []", "  run: ['python -m pip install -r requirements.txt']", 1)
+    tail = tail.replace("  cache: []", "  cache: [requirements.txt]", 1)
+    config.write_text(f"{head}\nsetup:\n{tail}", encoding="utf-8")
+    suite = repo / BENCHMARK_SUITE
+    suite.write_text(suite.read_text(encoding="utf-8") + (
+        "  - id: clf\n"
+        "    matrix: {dataset: [news, reviews], fold: [0, 1],"
+        " exclude: [{dataset: news, fold: 1}]}\n"
+        "    cases: data/${{ matrix.dataset }}-${{ matrix.fold }}.jsonl.gz\n"
+        "    batch: true\n"
+        "    run: python clf.py --fold ${{ matrix.fold }}\n"
+        "    scorer: {exact: {field: label}}\n"), encoding="utf-8")
+    for name in ("news-0", "reviews-0", "reviews-1"):
+        (repo / "data").mkdir(exist_ok=True)
+        (repo / "data" / f"{name}.jsonl.gz").write_bytes(
+            gzip.compress(b'{"id": 1, "text": "a", "label": "x"}\n'))
+    (repo / "requirements.txt").write_text("\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", "--repo", str(repo)]) == 0, capsys.readouterr()
+
+    data = {"config": yaml.safe_load(config.read_text(encoding="utf-8")),
+            "suite": yaml.safe_load(suite.read_text(encoding="utf-8"))}
+    assert data["config"]["setup"] and data["suite"]["tasks"][-1]["matrix"]
+    typos = {"config": {**data["config"], "setup": {**data["config"]["setup"], "cahce": []}},
+             "suite": {**data["suite"], "tasks": [
+                 *data["suite"]["tasks"][:-1], {**data["suite"]["tasks"][-1], "bacth": True}]}}
+    schemas = {"config": "improve.schema.json", "suite": "benchmark-suite.schema.json"}
+    for root in (repo, PACKAGED.parent.parent):
+        for kind, name in schemas.items():
+            where = root / (SCHEMA_DIR if root == repo else "bot/schemas")
+            validator = jsonschema.Draft202012Validator(
+                json.loads((where / name).read_text(encoding="utf-8")))
+            validator.validate(data[kind])
+            with pytest.raises(jsonschema.ValidationError, match="cahce|bacth"):
+                validator.validate(typos[kind])
