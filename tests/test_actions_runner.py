@@ -485,6 +485,25 @@ def test_actions_cache_restores_by_exact_key_and_saves_on_a_miss(
     runner.close()
 
 
+def test_a_matrixs_jobs_all_start_on_a_cold_cache(sandbox: Sandbox, tmp_path: Path) -> None:
+    # on GitHub a matrix's jobs run at once: none restores what a sibling saves at its end
+    # (the stand-in runs them in turn); the next run restores the first save
+    matrix = CACHE.replace("    runs-on: ubuntu-latest\n", "    runs-on: ubuntu-latest\n"
+                           "    strategy: {matrix: {shard: [1, 2, 3]}}\n", 1)
+    runner = make(sandbox, tmp_path, "cache-matrix", {"cached": matrix})
+    push = build_event("push", None, repo="o/cache-matrix", default_branch="main",
+                       ref="refs/heads/main", before="0" * 40,
+                       after=runner._head("refs/heads/main"))
+    runner.deliver("push", push)
+    first = runner.run_until_idle()
+    assert [j.steps[1].outputs for j in first] == [{"cache-hit": "false"}] * 3
+    runner.deliver("push", push)
+    second = runner.run_until_idle()
+    assert [j.steps[1].outputs for j in second] == [{"cache-hit": "true"}] * 3
+    assert {j.steps[2].out for j in second} == {"made\nmade\n"}
+    runner.close()
+
+
 def test_a_matrix_expands_include_and_exclude_as_githubs_docs_show() -> None:
     # the examples of GitHub's "Running variations of jobs in a workflow"
     fruits = expand_matrix({

@@ -117,6 +117,9 @@ class ActionsRunner(StepActions):
         # will make, by (run id, attempt, job key)
         self.caches: dict[tuple[str, str], Path] = {}
         self._cache_posts: dict[tuple[int, int, str], list[tuple[str, Path]]] = {}
+        # who saved each cache (run id, attempt, job spec): a matrix's jobs run at once on
+        # GitHub, so none restores what a sibling saves at its end
+        self.cache_savers: dict[tuple[str, str], tuple[int, int, str]] = {}
         self._seen_deliveries = 0
         self._apps: set[str] = set()
         root.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,7 @@ class StepActions:
     artifacts: dict[tuple[int, str], Path]
     caches: dict[tuple[str, str], Path]
     _cache_posts: dict[tuple[int, int, str], list[tuple[str, Path]]]
+    cache_savers: dict[tuple[str, str], tuple[int, int, str]]
     _apps: set[str]
 
     def default_branch(self) -> str:
@@ -203,7 +204,12 @@ class StepActions:
                 f"Input required and not supplied: {missing[0]}")), {}
         key, path = inputs["key"], Path(inputs["path"])
         scopes = [job.run.ref, f"refs/heads/{self.default_branch()}"]
-        found = next((self.caches[(s, key)] for s in scopes if (s, key) in self.caches), None)
+        # a save by a job of this matrix (same run and job spec) is not there yet: on GitHub
+        # the matrix's jobs start together, each on a cold cache, where the stand-in runs them
+        # one after the other
+        siblings = (job.run.id, job.run.attempt, job.spec_key)
+        found = next((self.caches[(s, key)] for s in scopes if (s, key) in self.caches
+                      and self.cache_savers.get((s, key)) != siblings), None)
         if found is None:
             self._cache_posts.setdefault((job.run.id, job.run.attempt, job.key), []).append(
                 (key, path))
@@ -225,6 +231,7 @@ class StepActions:
             dest = self.root / "caches" / str(len(self.caches))
             shutil.copytree(path, dest, symlinks=True)
             self.caches[(job.run.ref, key)] = dest
+            self.cache_savers[(job.run.ref, key)] = (job.run.id, job.run.attempt, job.spec_key)
 
     def _bot(self, job: Job, inputs: Mapping[str, str], step_env: Mapping[str, str],
              ctx: Mapping[str, Any], name: str, where: str) -> tuple[StepRecord, dict[str, str]]:
