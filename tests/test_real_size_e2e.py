@@ -157,11 +157,13 @@ def _verdicts(tmp: Path, monkeypatch: pytest.MonkeyPatch, shards: int,
         # the report job fails on a rejection (its gate is red), every other job succeeds
         assert all(j.conclusion == "success" for j in jobs
                    if j.workflow != "improve-report"), dump_journal(jobs)
-        comments = {c["issue_number"]: c["body"] for c in sb.repo_state(NAME)["comments"]
+        state = sb.repo_state(NAME)
+        comments = {c["issue_number"]: c["body"] for c in state["comments"]
                     if find_marker(c["body"]) == "compare"}
         assert sb.violations == []
         return {"comments": [comments[n] for n in sorted(comments)], "artifacts": artifacts,
-                "tests": [j for j in jobs if j.workflow == "improve-test"]}
+                "tests": [j for j in jobs if j.workflow == "improve-test"],
+                "bodies": [p["body"] for p in sorted(state["pulls"], key=lambda p: p["number"])]}
 
 
 def suites_of(comparison: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -192,7 +194,7 @@ def test_setup_shards_matrix_and_batch_cases_together(
     text = worse.split("<!-- improve-data:")[0]
     assert "Tasks worse than the tolerance on accuracy, worst first: " in text, text
     assert all(escaped(t) in text for t in TASK_IDS), text
-    assert "clf[" not in text and "](" not in text
+    assert "clf[" not in text  # an id never left unescaped (no link, no footnote)
     # three test jobs: each measured its share of the matrix tasks (both sides), the shares
     # apart and together all of them, each artifact a valid results file per side
     assert sorted({j.job for j in sharded["tests"]}) == [f"improve test ({k})" for k in (1, 2, 3)]
@@ -209,6 +211,13 @@ def test_setup_shards_matrix_and_batch_cases_together(
         shares.append(sorted(t["id"] for t in suite_res["tasks"]))
     assert sorted(t for share in shares for t in share) == TASK_IDS
     assert all(shares), shares
+    # the setup made each shard's environment: the batch imports what it installed; the
+    # matrix's jobs start together, so each found the cache cold
+    assert [s.outputs for j in sharded["tests"] for s in j.steps
+            if s.name.startswith("actions/cache@")] == [{"cache-hit": "false"}] * 3
+    # the proposal's evidence names matrix tasks: verbatim in the body's YAML block
+    evidence = sharded["bodies"][0].split("### Evidence")[1].split("```")[1]
+    assert "clf[dataset=news,fold=0]" in evidence, sharded["bodies"][0]
 
     # the unsharded workflow on the same proposal: the same verdict on the same tasks
     whole = _verdicts(tmp_path, monkeypatch, 1, [WORSE, NOTHING])
