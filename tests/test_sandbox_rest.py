@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.github_forge import GitHubForge
+from bot.core.forge import NotMergeable
 from bot.sandbox import Sandbox
 from bot.sandbox import routes as r
 from tests.helpers.sandbox import call, clone, push_change, run_git, sandbox  # noqa: F401
@@ -312,6 +314,13 @@ def test_the_merge_queue_merges_a_group_whose_required_checks_pass_and_drops_a_f
 
     one, two = open_pr(sb, tmp_path, "improve/one"), open_pr(sb, tmp_path, "improve/two",
                                                               {"b.txt": "b\n"})
+    # main requires the merge queue: GitHub refuses a direct merge, and the bot's forge reads
+    # the refusal as "not mergeable" with GitHub's words (the bot tells the PR why)
+    sb.require_merge_queue(REPO)
+    refused, _, answer = call(sb, "PUT", f"/repos/{REPO}/pulls/{one['number']}/merge", {})
+    assert (refused, answer["message"]) == (405, r.QUEUE_REQUIRED)
+    with pytest.raises(NotMergeable, match="Changes must be made through the merge queue"):
+        GitHubForge(REPO, sb.token, api_url=sb.api_url).merge_pull(one["number"])
     # GitHub queues a pull request only once its required checks are green, and only for
     # someone who may merge
     with pytest.raises(QueueError, match="not green on its head"):

@@ -11,6 +11,9 @@ one is ``failure`` or ``error``, the pull request leaves the queue unmerged. Eit
 queue's branch is deleted. The queue decides as statuses arrive (``settle``, after every new
 commit status), as GitHub does.
 
+A branch protected with "Require merge queue" (``Sandbox.require_merge_queue``) refuses a
+direct merge (405 "Changes must be made through the merge queue", as GitHub answers it).
+
 Only one group per pull request and no batching: enough for the loop's gate. A base that moved
 under the queue (a direct push) invalidates the entry, as GitHub rebuilds the group then. All
 functions here run with the state lock held.

@@ -390,6 +390,15 @@ class Sandbox:
                 raise merge_queue.QueueError(f"no pull request #{number} in {full_name}")
             return merge_queue.enqueue(self.state, repo, pr, by, required).sha
 
+    def require_merge_queue(self, full_name: str, branch: str | None = None) -> None:
+        """Protect ``branch`` (the default one) with "Require merge queue": pull requests into
+        it merge only through the queue (``enqueue``); the merge endpoint refuses them."""
+        with self.state.lock:
+            repo = self.state.repo(full_name)
+            if repo is None:
+                raise ValueError(f"no repository {full_name}")
+            repo.queue_required.add(branch or repo.default_branch)
+
     def merge_queue(self, full_name: str) -> list[dict[str, Any]]:
         """The queue's entries, oldest first."""
         with self.state.lock:

@@ -176,6 +176,8 @@ class Repo:
     reject_pushes: int = 0
     # the merge queue's entries (merge_queue.Entry), oldest first
     merge_queue: list[Any] = field(default_factory=list)
+    # branches whose protection requires the merge queue: no direct merge into them
+    queue_required: set[str] = field(default_factory=set)
     # (base sha, head sha) -> mergeable, computed by git once per pair
     mergeable_cache: dict[tuple[str, str], bool] = field(default_factory=dict)
 

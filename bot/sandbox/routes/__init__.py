@@ -32,6 +32,7 @@ from bot.sandbox.routes.common import (
     NOT_FOUND,
     NOT_MERGEABLE,
     PAT_NO_ACCESS,
+    QUEUE_REQUIRED,
     REACTIONS,
     REF_EXISTS,
     REF_MISSING,
@@ -57,7 +58,8 @@ from bot.sandbox.routes.releases import RELEASE_EXISTS
 __all__ = [
     "AUTHOR_REVIEW", "BASE_MODIFIED", "HEAD_MODIFIED", "MERGED", "NOT_COLLABORATOR", "NO_ACCESS",
     "NO_PUSH_FOR_PERMISSION", "NOT_FAST_FORWARD", "NOT_FOUND", "NOT_MERGEABLE", "PAT_NO_ACCESS",
-    "REACTIONS", "REF_EXISTS", "REF_MISSING", "RELEASE_EXISTS", "REQUIRES_AUTH", "ROUTES",
+    "QUEUE_REQUIRED", "REACTIONS", "REF_EXISTS", "REF_MISSING", "RELEASE_EXISTS", "REQUIRES_AUTH",
+    "ROUTES",
     "VALIDATION_FAILED", "ApiError", "Ctx", "Handler", "Result", "Route", "add_workflow_run",
     "authorize", "can_see", "invalid", "match", "mergeable", "ok", "paginate", "route",
 ]

@@ -21,6 +21,8 @@ from bot.sandbox.state import (
 NOT_FOUND = "Not Found"
 VALIDATION_FAILED = "Validation Failed"
 NOT_MERGEABLE = "Pull Request is not mergeable"
+# a merge into a branch whose protection requires the merge queue
+QUEUE_REQUIRED = "Changes must be made through the merge queue"
 HEAD_MODIFIED = "Head branch was modified. Review and try the merge again."
 BASE_MODIFIED = "Base branch was modified. Review and try the merge again."
 MERGED = "Pull Request successfully merged"

@@ -12,6 +12,7 @@ from bot.sandbox.routes.common import (
     MERGED,
     NOT_FOUND,
     NOT_MERGEABLE,
+    QUEUE_REQUIRED,
     VALIDATION_FAILED,
     ApiError,
     Ctx,
@@ -206,6 +207,9 @@ def merge_pull(ctx: Ctx) -> Result:
     sha = ctx.field("sha")
     if sha is not None and sha != pr.head_sha:
         raise ApiError(409, HEAD_MODIFIED)
+    if pr.base_ref in repo.queue_required:
+        # the branch requires the merge queue: GitHub refuses a direct merge
+        raise ApiError(405, QUEUE_REQUIRED)
     base_ref = f"refs/heads/{pr.base_ref}"
     base = gitops.resolve(repo.path, base_ref)
     if base is None or not mergeable(repo, pr):
