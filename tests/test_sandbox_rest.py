@@ -361,3 +361,51 @@ def test_the_merge_queue_merges_a_group_whose_required_checks_pass_and_drops_a_f
     assert not call(sb, "GET", f"/repos/{REPO}/pulls/{two['number']}")[2]["merged"]
     assert call(sb, "GET", f"/repos/{REPO}/branches/main")[2]["commit"]["sha"] == pr[
         "merge_commit_sha"]
+
+
+def test_a_push_to_its_head_or_closing_it_takes_a_pull_request_out_of_the_merge_queue(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    sb.add_user("maya", "write", repos=[REPO])
+    ci = sb.mint_token("ci", kind="github_token", repo=REPO, permissions={"statuses": "write"})
+
+    def status(sha: str, state: str) -> None:
+        assert call(sb, "POST", f"/repos/{REPO}/statuses/{sha}",
+                    {"state": state, "context": "improve/gate"}, token=ci)[0] == 201
+
+    def branches() -> set[str]:
+        return {b["name"] for b in call(sb, "GET", f"/repos/{REPO}/branches")[2]}
+
+    issue = call(sb, "POST", f"/repos/{REPO}/issues", {"title": "slow"})[2]
+    one = open_pr(sb, tmp_path, "improve/one")
+    two = open_pr(sb, tmp_path, "improve/two", {"b.txt": "b\n"})
+    call(sb, "PATCH", f"/repos/{REPO}/pulls/{two['number']}",
+         {"body": f"Closes #{issue['number']}"})
+    sb.require_merge_queue(REPO)
+    main = call(sb, "GET", f"/repos/{REPO}/branches/main")[2]["commit"]["sha"]
+    # a new commit on the head while queued: GitHub removes the pull request from the queue
+    status(one["head"]["sha"], "success")
+    queued = sb.enqueue(REPO, one["number"], "maya")
+    (entry,) = sb.merge_queue(REPO)
+    push_change(tmp_path / "improve-one", "improve/one", {"c.txt": "c\n"}, new_branch=False)
+    assert sb.merge_queue(REPO) == [] and entry["branch"] not in branches()
+    status(queued, "success")  # too late: the group is gone, nothing merges at the old head
+    assert not call(sb, "GET", f"/repos/{REPO}/pulls/{one['number']}")[2]["merged"]
+    assert call(sb, "GET", f"/repos/{REPO}/branches/main")[2]["commit"]["sha"] == main
+    # closed while queued (through /issues too): out of the queue, it stays closed unmerged
+    status(two["head"]["sha"], "success")
+    queued = sb.enqueue(REPO, two["number"], "maya")
+    (entry,) = sb.merge_queue(REPO)
+    assert call(sb, "PATCH", f"/repos/{REPO}/issues/{two['number']}",
+                {"state": "closed"})[0] == 200
+    assert sb.merge_queue(REPO) == [] and entry["branch"] not in branches()
+    status(queued, "success")
+    pr = call(sb, "GET", f"/repos/{REPO}/pulls/{two['number']}")[2]
+    assert (pr["state"], pr["merged"]) == ("closed", False)
+    # reopened and queued again, it merges, and closes the issue its body links, as a
+    # merge by the API does
+    assert call(sb, "PATCH", f"/repos/{REPO}/pulls/{two['number']}", {"state": "open"})[0] == 200
+    status(sb.enqueue(REPO, two["number"], "maya"), "success")
+    assert call(sb, "GET", f"/repos/{REPO}/pulls/{two['number']}")[2]["merged"]
+    linked = call(sb, "GET", f"/repos/{REPO}/issues/{issue['number']}")[2]
+    assert (linked["state"], linked["state_reason"]) == ("closed", "completed")

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.sandbox import deliveries, gitops
-from bot.sandbox.state import Issue, Repo, State, Token, now_iso
+from bot.sandbox import deliveries, gitops, merging
+from bot.sandbox.state import Issue, Repo, State, Token
 
 PREFIX = "gh-readonly-queue"
 # who GitHub says pushed the queue's branches and merged its groups
@@ -39,6 +39,7 @@ class Entry:
     base_sha: str
     required: tuple[str, ...]
     by: str  # who added the pull request to the queue
+    head_sha: str  # the pull request's head it was queued with
 
 
 class QueueError(ValueError):
@@ -76,7 +77,7 @@ def enqueue(state: State, repo: Repo, pr: Issue, by: str,
     branch = f"{PREFIX}/{pr.base_ref}/pr-{pr.number}-{pr.head_sha}"
     before = gitops.refs(repo.path)
     gitops.update_ref(repo.path, f"refs/heads/{branch}", sha)
-    entry = Entry(pr.number, branch, sha, base_sha, tuple(required), by)
+    entry = Entry(pr.number, branch, sha, base_sha, tuple(required), by, pr.head_sha)
     repo.merge_queue.append(entry)
     token = _queue_token(repo)
     deliveries.refs_moved(state, repo, before, token)
@@ -98,12 +99,26 @@ def _required_states(repo: Repo, sha: str, required: tuple[str, ...]) -> list[st
 def settle(state: State, repo: Repo) -> None:
     """Merge each queued pull request whose required checks all passed on its group; drop each
     whose checks failed (or whose base moved under it); leave the others waiting."""
+    drop_changed(state, repo)
     for entry in list(repo.merge_queue):
+        if entry not in repo.merge_queue:
+            continue  # a merge before it moved its head: it left the queue
         states = _required_states(repo, entry.sha, entry.required)
         if any(s in ("failure", "error") for s in states):
             _leave(state, repo, entry)
         elif all(s == "success" for s in states):
             _merge(state, repo, entry)
+
+
+def drop_changed(state: State, repo: Repo) -> None:
+    """Take out of the queue each pull request closed, or given a new head, since it was
+    queued: GitHub removes it then (its group would merge a head the pull request left)."""
+    for entry in [e for e in repo.merge_queue if _changed(repo.issues[e.number], e)]:
+        _leave(state, repo, entry)
+
+
+def _changed(pr: Issue, entry: Entry) -> bool:
+    return pr.state != "open" or pr.merged or pr.head_sha != entry.head_sha
 
 
 def _leave(state: State, repo: Repo, entry: Entry) -> None:
@@ -122,10 +137,4 @@ def _merge(state: State, repo: Repo, entry: Entry) -> None:
         return
     repo.merge_queue.remove(entry)
     gitops.delete_ref(repo.path, f"refs/heads/{entry.branch}")
-    now = now_iso()
-    pr.merged, pr.merged_at, pr.merged_by, pr.merge_commit_sha = True, now, entry.by, entry.sha
-    pr.state, pr.closed_at, pr.closed_by, pr.updated_at = "closed", now, entry.by, now
-    repo.pushed_at = now
-    token = _queue_token(repo)
-    deliveries.pull(state, repo, pr, "closed", token)
-    deliveries.refs_moved(state, repo, before, token)
+    merging.mark_merged(state, repo, pr, entry.by, entry.sha, _queue_token(repo), before)

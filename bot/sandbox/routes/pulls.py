@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from bot.sandbox import deliveries, gitops
+from bot.sandbox import deliveries, gitops, merge_queue, merging
 from bot.sandbox.routes.common import (
     BASE_MODIFIED,
     HEAD_MODIFIED,
@@ -126,19 +125,6 @@ def get_pull(ctx: Ctx) -> Result:
     return ok(_pull_json(ctx, _pull(ctx)))
 
 
-def _close(issue: Issue, state: str, login: str | None) -> None:
-    if state == issue.state:
-        return
-    issue.state = state
-    if state == "closed":
-        issue.closed_at = now_iso()
-        issue.closed_by = login
-    else:
-        issue.closed_at = None
-        issue.closed_by = None
-        issue.state_reason = "reopened"
-
-
 def _reopenable(repo: Repo, pr: Issue) -> None:
     """GitHub reopens a closed pull request only if its head branch still exists and still
     holds the head it was closed with (or a descendant of it): else 422, as GitHub says it."""
@@ -162,7 +148,9 @@ def change_state(ctx: Ctx, issue: Issue, state: str) -> None:
     was = issue.state
     if issue.is_pull and state == "open" and was == "closed":
         _reopenable(ctx.repo, issue)
-    _close(issue, state, ctx.login)
+    merging.set_state(issue, state, ctx.login)
+    if issue.is_pull and issue.state == "closed":
+        merge_queue.drop_changed(ctx.state, ctx.repo)  # GitHub takes it out of the queue
     if issue.is_pull and state == "open":
         deliveries.follow_heads(ctx.repo)
     if issue.is_pull and issue.state != was:
@@ -218,14 +206,7 @@ def merge_pull(ctx: Ctx) -> Result:
     before = gitops.refs(repo.path)
     if not gitops.update_ref(repo.path, base_ref, new, base):
         raise ApiError(409, BASE_MODIFIED)
-    now = now_iso()
-    pr.merged, pr.merged_at, pr.merged_by, pr.merge_commit_sha = True, now, ctx.login, new
-    pr.state, pr.closed_at, pr.closed_by, pr.updated_at = "closed", now, ctx.login, now
-    repo.pushed_at = now
-    deliveries.pull(ctx.state, repo, pr, "closed", ctx.token)
-    deliveries.refs_moved(ctx.state, repo, before, ctx.token)
-    if pr.base_ref == repo.default_branch:
-        _close_linked_issues(repo, pr, ctx.login)
+    merging.mark_merged(ctx.state, repo, pr, ctx.login, new, ctx.token, before)
     return ok({"sha": new, "merged": True, "message": MERGED})
 
 
@@ -259,20 +240,6 @@ def _merge_commit(ctx: Ctx, repo: Repo, pr: Issue, base: str, method: str) -> st
         parents = [base]
     text = f"{title}\n\n{body}\n" if body else f"{title}\n"
     return gitops.commit_tree(repo.path, tree.tree, parents, text, env)
-
-
-# GitHub's closing keywords ("Linking a pull request to an issue using a keyword"): a pull
-# request merged into the default branch closes the issues its body names this way
-_CLOSING = re.compile(r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?[ \t]+#(\d+)\b", re.I)
-
-
-def _close_linked_issues(repo: Repo, pr: Issue, login: str | None) -> None:
-    for number in dict.fromkeys(int(n) for n in _CLOSING.findall(pr.body or "")):
-        issue = repo.issues.get(number)
-        if issue is not None and not issue.is_pull and issue.state == "open":
-            _close(issue, "closed", login)
-            issue.state_reason = "completed"
-            issue.updated_at = now_iso()
 
 
 def _merge_base_of(repo: Repo, pr: Issue) -> str:
