@@ -621,3 +621,35 @@ def test_needs_github_refuses_is_refused(
     with pytest.raises(WorkflowError, match=error):
         runner.deliver("push", push_to_main(runner, f"o/{name}"))
     runner.close()
+
+
+def test_hash_files_matches_inside_the_workspace_only_and_subtracts_negated_patterns(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    from bot.sandbox.workflow_syntax import hash_files_in
+
+    ws = tmp_path / "ws"
+    for name in ("a.txt", "b.txt", "sub/c.txt", ".git/x.txt"):
+        (ws / name).parent.mkdir(parents=True, exist_ok=True)
+        (ws / name).write_text(name)
+    (tmp_path / "out.txt").write_text("outside")
+    hash_files = hash_files_in(ws)
+
+    def expected(*names: str) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(names):
+            digest.update(hashlib.sha256((ws / name).read_bytes()).digest())
+        return digest.hexdigest()
+
+    assert hash_files("*.txt") == expected("a.txt", "b.txt")
+    # GitHub hashes files under GITHUB_WORKSPACE only: '../' and absolute paths outside match
+    # nothing; an absolute path inside the workspace is matched
+    assert hash_files("../*.txt") == hash_files(f"{tmp_path}/*.txt") == ""
+    assert hash_files(f"{ws}/*.txt") == expected("a.txt", "b.txt")
+    # '!' subtracts what earlier patterns matched; a later pattern adds it back
+    assert hash_files("**/*.txt", "!a.txt") == expected("b.txt", "sub/c.txt")
+    assert hash_files("**/*.txt", "!a.txt", "a.txt") == expected("a.txt", "b.txt", "sub/c.txt")
+    # one argument may hold several patterns, a line each ('#' lines are comments)
+    assert hash_files("a.txt\n# note\nsub/*.txt") == expected("a.txt", "sub/c.txt")

@@ -58,11 +58,20 @@ def allows(perms: Mapping[str, str], scope: str, level: str) -> bool:
 
 def hash_files_in(workspace: Path) -> Callable[..., str]:
     """``hashFiles(patterns...)`` as the runner computes it: the SHA-256 of the SHA-256 of each
-    file under the workspace the patterns match (files only, in path order); '' when none."""
+    file the patterns match (files only, in path order); '' when none. As on GitHub, patterns
+    are relative to the workspace (or absolute), an argument may hold several (a line each,
+    ``#`` lines are comments), a ``!`` pattern takes away what the earlier ones matched, and a
+    file outside the workspace is never hashed."""
+    root = workspace.resolve()
 
     def hash_files(*patterns: Any) -> str:
-        found = {p for pattern in patterns for p in workspace.glob(to_string(pattern))
-                 if p.is_file() and ".git" not in p.relative_to(workspace).parts}
+        found: set[Path] = set()
+        for line in (ln.strip() for p in patterns for ln in to_string(p).splitlines()):
+            if not line or line.startswith("#"):
+                continue
+            pattern = line.lstrip("!")
+            matched = _glob_in(root, pattern)
+            found = found - matched if (len(line) - len(pattern)) % 2 else found | matched
         if not found:
             return ""
         digest = hashlib.sha256()
@@ -71,6 +80,21 @@ def hash_files_in(workspace: Path) -> Callable[..., str]:
         return digest.hexdigest()
 
     return hash_files
+
+
+def _glob_in(root: Path, pattern: str) -> set[Path]:
+    """The files under ``root`` (not in .git) that ``pattern`` (relative to it, or absolute)
+    matches."""
+    path = Path(pattern)
+    base = Path(path.anchor) if path.is_absolute() else root
+    relative = str(path.relative_to(path.anchor)) if path.is_absolute() else pattern
+    out = set()
+    for found in base.glob(relative) if relative not in ("", ".") else [base]:
+        real = found.resolve()
+        if real.is_file() and real.is_relative_to(root) and \
+                ".git" not in real.relative_to(root).parts:
+            out.add(real)
+    return out
 
 
 def read_outputs(path: Path) -> dict[str, str]:
