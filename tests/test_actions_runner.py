@@ -653,3 +653,11 @@ def test_hash_files_matches_inside_the_workspace_only_and_subtracts_negated_patt
     assert hash_files("**/*.txt", "!a.txt", "a.txt") == expected("a.txt", "b.txt", "sub/c.txt")
     # one argument may hold several patterns, a line each ('#' lines are comments)
     assert hash_files("a.txt\n# note\nsub/*.txt") == expected("a.txt", "sub/c.txt")
+
+
+def test_a_matrix_over_githubs_256_jobs_per_run_is_refused() -> None:
+    # "A matrix will generate a maximum of 256 jobs per workflow run" (GitHub's docs)
+    assert len(expand_matrix({"a": list(range(16)), "b": list(range(16))}, "m")) == 256
+    with pytest.raises(WorkflowError, match=r"m: the matrix makes 257 jobs; GitHub runs at "):
+        expand_matrix({"a": list(range(16)), "b": list(range(16)), "include": [{"a": 99}]},
+                      "m")

@@ -150,6 +150,10 @@ def check_needs(file: str, specs: Mapping[str, Any]) -> None:
         visit(key, ())
 
 
+# GitHub: "A matrix will generate a maximum of 256 jobs per workflow run"
+MAX_MATRIX_JOBS = 256
+
+
 def expand_matrix(matrix: Any, where: str) -> list[dict[str, Any]]:
     """A ``strategy.matrix`` as GitHub expands it: the product of its lists (the first key
     varies slowest), minus each ``exclude`` that matches a combination (on the keys it
@@ -185,6 +189,9 @@ def expand_matrix(matrix: Any, where: str) -> list[dict[str, Any]]:
             combos.append(dict(entry))
     if not combos:
         raise WorkflowError(f"{where}: no combination is left to run")
+    if len(combos) > MAX_MATRIX_JOBS:
+        raise WorkflowError(f"{where}: the matrix makes {len(combos)} jobs; GitHub runs at "
+                            f"most {MAX_MATRIX_JOBS} of a matrix per workflow run")
     return combos
 
 
