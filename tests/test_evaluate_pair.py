@@ -15,6 +15,7 @@ from bot.adapters.worktree import open_repo
 from bot.core.config import parse_config
 from bot.core.evaluation import Unit, interleave
 from bot.core.results import Results
+from bot.errors import InputError
 from bot.stages.evaluate import evaluate_pair
 from tests.helpers.git import commit_all, git, write_files
 
@@ -129,3 +130,30 @@ def test_an_unclear_verdict_gets_more_runs_in_the_same_job(
     assert len(task.samples) == 2 + sum(r.runs for r in pair.rounds[1:]) // 2
     # the extra runs carry on the repeat numbering: the alternation continues
     assert [s.metrics["accuracy"] for s in task.samples][:4] == [0.7, 1.0, 0.7, 1.0]
+
+
+def test_a_shard_with_no_task_sets_up_nothing_and_measures_nothing(
+    make_repo: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # two tasks over three shards: the third has none, so it must not run the setup (which
+    # here fails, to show whether it ran); the first has one, and runs it
+    repo = make_repo({
+        "benchmarks/quality.yaml": _suite("quality", ["t1", "t2"], [{"name": "accuracy"}], 1),
+        "values.json": json.dumps({"t1": {"accuracy": 0.8}, "t2": {"accuracy": 0.7}}),
+    })
+    base = git(repo, "rev-parse", "HEAD")
+    write_files(repo, {"README.md": "changed\n"})
+    head = commit_all(repo, "head")
+    monkeypatch.setenv("RUNLOG", str(tmp_path / "runs.log"))
+    monkeypatch.setenv("IMPROVE_CACHE_DIR", str(tmp_path / "cache"))
+    config = parse_config("setup:\n  run: [[python, -c, 'raise SystemExit(3)']]\n")
+    out = io.StringIO()
+    empty = evaluate_pair(open_repo(repo), base, head, config, PlainProgress(out),
+                          changed=None, shard=(3, 3))
+    assert empty.base.suites == empty.head.suites == []
+    assert empty.base.shard is not None and empty.base.shard.index == 3
+    assert [(r.look, r.runs, r.tasks) for r in empty.rounds] == [(1, 0, 0)]
+    assert "setup" not in out.getvalue() and not (tmp_path / "runs.log").exists()
+    with pytest.raises(InputError, match="exit"):
+        evaluate_pair(open_repo(repo), base, head, config, PlainProgress(io.StringIO()),
+                      changed=None, shard=(1, 3))

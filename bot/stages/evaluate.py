@@ -36,6 +36,7 @@ from bot.core.evaluation import (
     interleave,
     parent_task,
     plan_units,
+    task_ids,
 )
 from bot.core.formats import FORMATS, FormatError
 from bot.core.formats import parse as parse_tool_results
@@ -261,6 +262,8 @@ def evaluate_pair(
     on both sides, so each task's base and head are measured in one job; a baseline from the
     data branch is not reused then (its suites are whole, the shard's are not)."""
     with scratch_worktree(repo, head_sha) as htree, scratch_worktree(repo, base_sha) as btree:
+        if shard is not None and _share_is_empty((htree, btree), config, changed, shard):
+            return _empty_share(base_sha, head_sha, config, shard)
         sides: dict[SideName, Side] = {
             "head": (htree, _prepare_tree(htree, config, changed,
                                           setup=(head_sha, "head", progress)), head_sha),
@@ -314,6 +317,33 @@ def evaluate_pair(
                                  more)
     return PairResults(base=outcome.base, head=outcome.cand, reused=reused,
                        rounds=outcome.rounds)
+
+
+def _share_is_empty(trees: tuple[Path, Path], config: Config, changed: Sequence[str] | None,
+                    shard: tuple[int, int]) -> bool:
+    """Whether this shard's share of the chosen suites' tasks (both sides') is empty: more
+    shards than tasks, or a pull request that selects a small suite. Then neither side is set
+    up nor prepared (on a cold cache a setup can take minutes, here for nothing). False when
+    a suite does not load: :func:`_prepare_tree` names the problem as on any shard."""
+    keys: set[tuple[str, str]] = set()
+    for tree in trees:
+        found, problems = load_tree_suites(tree, config)
+        if problems:
+            return False
+        chosen = select_suites([s for s, _ in found], (), changed)
+        keys |= {(s.id, t) for s in chosen for t in task_ids(s)}
+    return not shard_units(sorted(keys), *shard)
+
+
+def _empty_share(base_sha: str, head_sha: str, config: Config,
+                 shard: tuple[int, int]) -> PairResults:
+    """The results of a shard with no task: no suite on either side, one look that compared
+    nothing (what measuring an empty share gives, without the setup)."""
+    base = _assemble(base_sha, [], {}, {}, shard=shard)
+    head = _assemble(head_sha, [], {}, {}, shard=shard)
+    outcome = run_sequential(base, head, config.compare, SequentialConfig.of(config.compare),
+                             lambda plan: ({}, {}))
+    return PairResults(base=outcome.base, head=outcome.cand, reused=[], rounds=outcome.rounds)
 
 
 def _runs_by_task(results: Results) -> dict[TaskKey, int]:
