@@ -6,6 +6,7 @@ and attempt, unknown steps refused). The bot's own workflows run through it in t
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -661,3 +662,42 @@ def test_a_matrix_over_githubs_256_jobs_per_run_is_refused() -> None:
     with pytest.raises(WorkflowError, match=r"m: the matrix makes 257 jobs; GitHub runs at "):
         expand_matrix({"a": list(range(16)), "b": list(range(16)), "include": [{"a": 99}]},
                       "m")
+
+
+TIMEOUT = """\
+name: slow
+on: push
+jobs:
+  slow:
+    runs-on: ubuntu-latest
+    timeout-minutes: 0.01
+    steps:
+      - run: echo before
+      - run: sleep 30
+      - run: echo never
+"""
+
+
+def test_a_job_past_its_timeout_minutes_is_cancelled(sandbox: Sandbox, tmp_path: Path) -> None:
+    runner = make(sandbox, tmp_path, "slow", {"slow": TIMEOUT})
+    head = runner._head("refs/heads/main")
+    started = time.monotonic()
+    runner.deliver("push", build_event("push", None, repo="o/slow", default_branch="main",
+                                       ref="refs/heads/main", before="0" * 40, after=head))
+    (job,) = runner.run_until_idle()
+    # GitHub cancels the job past timeout-minutes (0.6 s here): the running step is stopped,
+    # the later ones do not run
+    assert time.monotonic() - started < 20
+    assert job.conclusion == "cancelled"
+    assert [(s.conclusion, s.message) for s in job.steps] == [
+        ("success", "bash: exit 0"),
+        ("cancelled", "the job ran past its timeout-minutes (0.01)")]
+    runner.close()
+    bad = TIMEOUT.replace("0.01", "soon")
+    runner = make(sandbox, tmp_path, "badslow", {"slow": bad})
+    with pytest.raises(WorkflowError, match=r"jobs.slow.timeout-minutes: a number of minutes"):
+        runner.deliver("push", build_event("push", None, repo="o/badslow",
+                                           default_branch="main", ref="refs/heads/main",
+                                           before="0" * 40, after=runner._head("refs/heads/main")))
+        runner.run_until_idle()
+    runner.close()

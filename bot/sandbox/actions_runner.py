@@ -59,6 +59,7 @@ from bot.sandbox.runner_actions import StepActions
 from bot.sandbox.runner_model import App, Job, JobRecord, StepRecord, Workflow, WorkflowRun
 from bot.sandbox.step_process import Launcher, Zygote
 from bot.sandbox.workflow_syntax import (
+    DEFAULT_TIMEOUT_MINUTES,
     JOB_KEYS,
     STEP_KEYS,
     STRATEGY_KEYS,
@@ -72,6 +73,7 @@ from bot.sandbox.workflow_syntax import (
     permissions_of,
     read_outputs,
     ref_name,
+    timeout_minutes,
 )
 
 if TYPE_CHECKING:
@@ -597,45 +599,58 @@ class ActionsRunner(StepActions):
         shutil.rmtree(d, ignore_errors=True)
         self._temp(run, job).mkdir(parents=True)
         (d / "workspace").mkdir()
+        minutes = timeout_minutes(job.spec, f"{run.workflow.file}: jobs.{job.spec_key or job.key}")
+        job.deadline = time.monotonic() + 60 * minutes
         steps: dict[str, Any] = {}
         failed = False
         job.conclusion = "success"
         env = self._job_env(job)
         for i, spec in enumerate(job.spec["steps"]):
-            where = f"{run.workflow.file}: jobs.{job.key}.steps[{i}]"
-            name = str(spec.get("name") or spec.get("uses") or spec.get("run") or i)
-            ctx = {**self._contexts(run, job, steps, token), "env": env}
-            status = {"failed": failed}
-            try:
-                unknown = set(spec) - STEP_KEYS
-                if unknown:
-                    raise WorkflowError(f"{where}: the stand-in does not know "
-                                        f"{', '.join(sorted(unknown))}")
-                if not condition(spec.get("if"), only(ctx, "steps.if"), status):
-                    rec = StepRecord(name, "skipped", "skipped")
-                    outputs: dict[str, str] = {}
-                else:
-                    started = time.monotonic()
-                    rec, outputs = self._step(job, spec, ctx, token, where, name)
-                    rec.seconds = time.monotonic() - started
-            except (WorkflowError, ExpressionError) as exc:
-                rec, outputs = StepRecord(name, "failure", "failure", message=str(exc)), {}
-                job.steps.append(rec)
-                job.conclusion = "failure"
-                raise WorkflowError(f"{job.label()}: {exc}") from exc
-            if rec.outcome == "failure" and spec.get("continue-on-error") is True:
-                rec.conclusion = "success"
-            job.steps.append(rec)
-            if "id" in spec:
-                steps[str(spec["id"])] = {"outputs": outputs, "outcome": rec.outcome,
-                                          "conclusion": rec.conclusion}
+            rec = self._one_step(job, i, spec, steps, env, token, failed)
             if rec.conclusion == "failure":
                 failed = True
+            if rec.conclusion == "cancelled" or time.monotonic() >= job.deadline:
+                # GitHub cancels the job past its timeout-minutes: no later step runs
+                job.conclusion = "cancelled"
+                return
         job.conclusion = "failure" if failed else "success"
         if not failed:  # actions/cache's post step: post-if success()
             self._save_caches(job)
         job.outputs = self._job_outputs(job, {**self._contexts(run, job, steps, token),
                                               "env": env})
+
+    def _one_step(self, job: Job, i: int, spec: Mapping[str, Any], steps: dict[str, Any],
+                  env: dict[str, str], token: str, failed: bool) -> StepRecord:
+        """Step ``i`` of ``job``: run (or skipped), recorded, its outcome in ``steps``."""
+        run = job.run
+        where = f"{run.workflow.file}: jobs.{job.key}.steps[{i}]"
+        name = str(spec.get("name") or spec.get("uses") or spec.get("run") or i)
+        ctx = {**self._contexts(run, job, steps, token), "env": env}
+        status = {"failed": failed}
+        try:
+            unknown = set(spec) - STEP_KEYS
+            if unknown:
+                raise WorkflowError(f"{where}: the stand-in does not know "
+                                    f"{', '.join(sorted(unknown))}")
+            if not condition(spec.get("if"), only(ctx, "steps.if"), status):
+                rec = StepRecord(name, "skipped", "skipped")
+                outputs: dict[str, str] = {}
+            else:
+                started = time.monotonic()
+                rec, outputs = self._step(job, spec, ctx, token, where, name)
+                rec.seconds = time.monotonic() - started
+        except (WorkflowError, ExpressionError) as exc:
+            rec, outputs = StepRecord(name, "failure", "failure", message=str(exc)), {}
+            job.steps.append(rec)
+            job.conclusion = "failure"
+            raise WorkflowError(f"{job.label()}: {exc}") from exc
+        if rec.outcome == "failure" and spec.get("continue-on-error") is True:
+            rec.conclusion = "success"
+        job.steps.append(rec)
+        if "id" in spec:
+            steps[str(spec["id"])] = {"outputs": outputs, "outcome": rec.outcome,
+                                      "conclusion": rec.conclusion}
+        return rec
 
     def _job_outputs(self, job: Job, ctx: Mapping[str, Any]) -> dict[str, str]:
         """A job's ``outputs:``, evaluated once its steps ran (what ``needs.<job>.outputs``
@@ -712,10 +727,19 @@ class ActionsRunner(StepActions):
         cwd = ws / str(spec.get("working-directory") or ".")
         keep = {k: v for k, v in os.environ.items()
                 if not k.startswith(("GITHUB_", "RUNNER_", "IMPROVE_", "ACTIONS_", "CI"))}
-        proc = subprocess.run(["bash", "-e", "-c", script], cwd=cwd, capture_output=True,
-                              text=True, timeout=300, check=False,
-                              env={**keep, **base, **env, "GITHUB_WORKSPACE": str(ws),
-                                   "RUNNER_TEMP": str(self._temp(run, job))})
+        now = time.monotonic()
+        try:
+            proc = subprocess.run(["bash", "-e", "-c", script], cwd=cwd, capture_output=True,
+                                  text=True, timeout=min(300.0, max(0.0, job.deadline - now)),
+                                  check=False,
+                                  env={**keep, **base, **env, "GITHUB_WORKSPACE": str(ws),
+                                       "RUNNER_TEMP": str(self._temp(run, job))})
+        except subprocess.TimeoutExpired:
+            if time.monotonic() < job.deadline:
+                raise  # the stand-in's own limit on one step (5 minutes), not the job's
+            minutes = job.spec.get("timeout-minutes", DEFAULT_TIMEOUT_MINUTES)
+            return StepRecord(name, "cancelled", "cancelled", message=f"the job ran past its "
+                              f"timeout-minutes ({minutes})"), {}
         outputs = read_outputs(Path(base["GITHUB_OUTPUT"]))
         ok = proc.returncode == 0
         return (StepRecord(name, "success" if ok else "failure", "success" if ok else "failure",

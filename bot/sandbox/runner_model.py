@@ -3,6 +3,7 @@ as they go, the journal's records, and the GitHub App the repository has install
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,7 @@ class Job:
     strategy: dict[str, Any] = field(default_factory=dict)
     spec_key: str = ""
     outputs: dict[str, str] = field(default_factory=dict)  # its ``outputs:``, once it ran
+    deadline: float = math.inf  # time.monotonic() past which GitHub cancels it (timeout-minutes)
 
     @property
     def needs(self) -> list[str]:

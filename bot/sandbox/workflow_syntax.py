@@ -150,6 +150,19 @@ def check_needs(file: str, specs: Mapping[str, Any]) -> None:
         visit(key, ())
 
 
+# GitHub's default for a job's timeout-minutes (6 hours)
+DEFAULT_TIMEOUT_MINUTES = 360
+
+
+def timeout_minutes(spec: Mapping[str, Any], where: str) -> float:
+    """A job's ``timeout-minutes``: past it GitHub cancels the job (expressions are refused by
+    name: the stand-in takes a number)."""
+    value = spec.get("timeout-minutes", DEFAULT_TIMEOUT_MINUTES)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise WorkflowError(f"{where}.timeout-minutes: a number of minutes, not {value!r}")
+    return float(value)
+
+
 # GitHub: "A matrix will generate a maximum of 256 jobs per workflow run"
 MAX_MATRIX_JOBS = 256
 
