@@ -169,6 +169,18 @@ def score_case(
     raise AssertionError("scorer validated to have exactly one kind")
 
 
+def score_case_run(
+    scorer: Scorer, case: dict[str, Any], label: object, exit_code: int | None, output: str,
+    schemas: dict[str, Any] | None = None,
+) -> tuple[float, str | None]:
+    """One case's run scored, with the note on it (named by ``label``) when there is one: a
+    run that exited non-zero scores 0, its output unread."""
+    if exit_code != 0:
+        return 0.0, f"case {label}: exited with code {exit_code}"
+    score, why = score_case(scorer, case, output, schemas)
+    return score, f"case {label}: {why}" if why else None
+
+
 def junit_failures(xml_text: str) -> list[str]:
     """Names (``classname.name``) of the failed or errored test cases in a JUnit XML report."""
     try:

@@ -44,7 +44,7 @@ from bot.core.measure import (
     case_stdin,
     junit_failures,
     parse_metrics,
-    score_case,
+    score_case_run,
     tail,
     tool_samples,
 )
@@ -616,25 +616,15 @@ def run_cases(
                 duration_s=clock() - start,
                 output_tail=tail("\n".join(notes)),
             )
-        outcome = runner.run(
-            command_argv(task.run),
-            cwd=tree,
-            timeout=remaining,
-            env=env,
-            stdin=case_stdin(case, task.scorer),
-        )
+        outcome = runner.run(command_argv(task.run), cwd=tree, timeout=remaining, env=env,
+                             stdin=case_stdin(case, task.scorer))
         bad = _failed_start(outcome, timeout)
         if bad:
             return bad.model_copy(update={"duration_s": clock() - start})
-        label = case.get("id", i)
-        if outcome.exit_code != 0:
-            scores.append(0.0)
-            notes.append(f"case {label}: exited with code {outcome.exit_code}")
-            continue
-        score, why = score_case(task.scorer, case, outcome.stdout, schemas)
+        score, note = score_case_run(task.scorer, case, case.get("id", i), outcome.exit_code,
+                                     outcome.stdout, schemas)
         scores.append(score)
-        if why:
-            notes.append(f"case {label}: {why}")
+        notes += [note] if note else []
     elapsed = clock() - start
     return Sample(
         status="ok",
