@@ -153,27 +153,15 @@ def build_results(
         by_task.setdefault((unit.suite_id, unit.task_id), []).append(samples[unit])
     suites = []
     for src in sorted(sources, key=lambda s: s.suite.id):
-        s = src.suite
-        tasks = []
-        for tid in sorted(_result_task_ids(s.id, task_ids(s), by_task)):
-            unit_samples = by_task.get((s.id, tid), [])
-            if unit_samples:
-                tasks.append(summarize_task(tid, unit_samples, failures.get((s.id, tid), ())))
+        sid = src.suite.id
+        tasks = [
+            summarize_task(tid, by_task[(sid, tid)], failures.get((sid, tid), ()))
+            for tid in sorted(_result_task_ids(sid, task_ids(src.suite), by_task))
+            if by_task.get((sid, tid))
+        ]
         if not tasks and shard is not None:
             continue  # this shard ran nothing of the suite; another shard carries it
-        suites.append(
-            SuiteResult(
-                id=s.id,
-                kind=s.kind,
-                path=src.path,
-                definition_hash=src.definition_hash,
-                targets=list(s.targets),
-                minimum=s.minimum if isinstance(s, BenchmarkSuite) else None,
-                repeat=repeats_for(s, repeat),
-                metrics=list(s.metrics) if isinstance(s, BenchmarkSuite) else [],
-                tasks=tasks,
-            )
-        )
+        suites.append(_suite_result(src, tasks, repeat))
     return Results(
         commit=commit,
         ref=ref,
@@ -182,6 +170,22 @@ def build_results(
         changed_from=changed_from,
         shard=Shard(index=shard[0], total=shard[1]) if shard else None,
         suites=suites,
+    )
+
+
+def _suite_result(src: SuiteSource, tasks: list[TaskResult], repeat: int | None) -> SuiteResult:
+    """One suite's entry in the results file: its definition as measured, and its tasks."""
+    s = src.suite
+    return SuiteResult(
+        id=s.id,
+        kind=s.kind,
+        path=src.path,
+        definition_hash=src.definition_hash,
+        targets=list(s.targets),
+        minimum=s.minimum if isinstance(s, BenchmarkSuite) else None,
+        repeat=repeats_for(s, repeat),
+        metrics=list(s.metrics) if isinstance(s, BenchmarkSuite) else [],
+        tasks=tasks,
     )
 
 
