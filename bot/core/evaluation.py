@@ -201,37 +201,18 @@ def merge_results(parts: Sequence[Results], names: Sequence[str] | None = None) 
     owner: dict[tuple[str, str], str] = {}
     for name, part in zip(names, parts, strict=True):
         if part.commit != first.commit:
-            problems.append(
-                Problem(
-                    name,
-                    f"commit {part.commit[:12]} differs from {first.commit[:12]}",
-                    field="commit",
-                )
-            )
+            problems.append(Problem(
+                name, f"commit {part.commit[:12]} differs from {first.commit[:12]}", field="commit"
+            ))
             continue
         for s in part.suites:
-            if s.id in suites and suites[s.id].definition_hash != s.definition_hash:
-                problems.append(
-                    Problem(
-                        name, f"suite {s.id!r} has another definition hash", field="definition_hash"
-                    )
-                )
-                continue
-            merged = suites.setdefault(s.id, s.model_copy(update={"tasks": []}))
-            for t in s.tasks:
-                if (s.id, t.id) in owner:
-                    problems.append(
-                        Problem(name, f"task {s.id}/{t.id} is also in {owner[(s.id, t.id)]}")
-                    )
-                    continue
-                owner[(s.id, t.id)] = name
-                merged.tasks.append(t)
+            problems += _merge_suite(name, s, suites, owner)
     if problems:
         raise InputError(problems)
-    out = []
-    for sid in sorted(suites):
-        s = suites[sid]
-        out.append(s.model_copy(update={"tasks": sorted(s.tasks, key=lambda t: t.id)}))
+    out = [
+        suites[sid].model_copy(update={"tasks": sorted(suites[sid].tasks, key=lambda t: t.id)})
+        for sid in sorted(suites)
+    ]
     return first.model_copy(
         update={
             "suites": out,
@@ -239,6 +220,24 @@ def merge_results(parts: Sequence[Results], names: Sequence[str] | None = None) 
             "created_at": max(p.created_at for p in parts),
         }
     )
+
+
+def _merge_suite(name: str, s: SuiteResult, suites: dict[str, SuiteResult],
+                 owner: dict[tuple[str, str], str]) -> list[Problem]:
+    """Add one part's suite to the merge (``suites``, and ``owner``: the part each task came
+    from); the problems that keep it out: another definition hash, a task in two parts."""
+    if s.id in suites and suites[s.id].definition_hash != s.definition_hash:
+        return [Problem(name, f"suite {s.id!r} has another definition hash",
+                        field="definition_hash")]
+    merged = suites.setdefault(s.id, s.model_copy(update={"tasks": []}))
+    problems = []
+    for t in s.tasks:
+        if (s.id, t.id) in owner:
+            problems.append(Problem(name, f"task {s.id}/{t.id} is also in {owner[(s.id, t.id)]}"))
+            continue
+        owner[(s.id, t.id)] = name
+        merged.tasks.append(t)
+    return problems
 
 
 def _median(values: Sequence[float]) -> float:
