@@ -9,6 +9,7 @@ scores (tolerance 0.01 by default; task levels uniform in [0.55, 0.9]):
   outlier_task  gaussian, but one task's runs are ten times noisier
   pass_fail     20 x 5, each run passes (1) or fails (0) with the task's level as probability
   small         5 tasks x 3 repeats, gaussian
+  tiny          3 tasks x 3 repeats, gaussian (small suites are judged by Student's t)
   wide          200 tasks x 1 repeat, gaussian
 timings (floor 10%; log-normal runs, task levels 10-1000 ms):
   lognormal30   20 x 5, 30% coefficient of variation
@@ -126,6 +127,7 @@ def shapes(noise: float) -> list[Shape]:
         Shape("outlier_task", "score", 20, 5, _outlier(noise)),
         Shape("pass_fail", "score", 20, 5, _gauss(0.0), pass_fail=True),
         Shape("small", "score", 5, 3, _gauss(noise)),
+        Shape("tiny", "score", 3, 3, _gauss(noise)),
         Shape("wide", "score", 200, 1, _gauss(noise)),
         Shape("lognormal30", "timing", 20, 5, _lognormal(0.3)),
         Shape("spikes", "timing", 20, 5, _lognormal(0.3), spikes=0.05),
@@ -327,6 +329,8 @@ def main() -> None:
                    help="repeats per task for every shape (default: each shape's own)")
     p.add_argument("--max-looks", type=int, default=CompareConfig().max_looks)
     p.add_argument("--max-repeats", type=int, default=CompareConfig().max_repeats)
+    p.add_argument("--no-futility", action="store_true",
+                   help="sequential: no futility stop (every unsettled look gets more runs)")
     p.add_argument("--no-ratio", action="store_true",
                    help="skip the search for the fixed repeats that match the error rates")
     p.add_argument("--smoke", action="store_true", help="smallest size: 2 trials, 2 shapes")
@@ -339,7 +343,8 @@ def main() -> None:
     config = CompareConfig(tolerance={"default": args.tolerance}, resamples=args.resamples,
                            max_looks=args.max_looks, max_repeats=args.max_repeats)
     # the project's sequential settings, without the time budget (simulated runs take none)
-    seq = SequentialConfig(max_looks=config.max_looks, max_repeats=config.max_repeats)
+    seq = SequentialConfig(max_looks=config.max_looks, max_repeats=config.max_repeats,
+                           futility=not args.no_futility)
     one_look = SequentialConfig(max_looks=1)
     chosen = [s for s in shapes(args.noise)
               if not args.shapes or s.name in args.shapes.split(",")]

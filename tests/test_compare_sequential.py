@@ -192,14 +192,40 @@ def test_the_time_budget_ends_the_rounds() -> None:
     assert SequentialConfig.of(CFG).max_seconds == CFG.max_minutes * 60
 
 
-def test_a_suite_of_few_tasks_is_not_sent_for_more_runs() -> None:
-    # five tasks: a bootstrap over five is too narrow at the later looks' levels
-    world = World(effect=0.02, seed=4, n=5)
+@pytest.mark.parametrize(("effect", "looks"), [
+    (0.15, "one"),    # far past the tolerance: settled at the first look
+    (0.0, "more"),    # a change that does nothing, at 2% noise: unsettled at 5 x 3
+])
+def test_a_suite_of_five_tasks_stops_early_on_a_clear_change_and_looks_again_on_a_close_one(
+        effect: float, looks: str) -> None:
+    # five tasks are judged by Student's t over their deltas (not the bootstrap, too narrow
+    # over five at the later looks' strict levels), so they get later looks too
+    world = World(effect=effect, seed=1, n=5, noise=0.02)
     base, cand = world.first()
-    out = run_sequential(base, cand, CFG, SEQ, world.more)
-    assert [r.look for r in out.rounds] == [1] and world.asked == []
-    # and as no later look can come, the one look is at the full confidence
-    assert out.comparison.settings.confidence == out.rounds[0].confidence == 0.95
+    out = run_sequential(base, cand, CFG, SequentialConfig(max_looks=10, max_repeats=50),
+                         world.more)
+    assert out.comparison.decision == "accept"
+    if looks == "one":
+        assert [r.look for r in out.rounds] == [1] and world.asked == []
+        assert out.runs == 2 * 5 * 3
+    else:
+        assert out.rounds[0].decision == "inconclusive" and len(out.rounds) > 1
+        assert out.runs > 2 * 5 * 3
+        assert out.comparison.settings.confidence == out.rounds[-1].confidence > 0.95
+
+
+def test_a_five_task_suite_that_does_nothing_is_sent_for_more_runs_and_accepted() -> None:
+    # the suite of few tasks is not refused its later looks: on four seeds the change that does
+    # nothing is inconclusive at 5 x 3 and accepted by a later look, never rejected
+    for seed in range(1, 5):
+        world = World(effect=0.0, seed=seed, n=5, noise=0.01)
+        base, cand = world.first()
+        out = run_sequential(base, cand, CFG, SequentialConfig(max_looks=10, max_repeats=50),
+                             world.more)
+        assert out.rounds[0].decision == "inconclusive", seed
+        assert world.asked and out.comparison.decision == "accept", seed
+        metric = out.comparison.suites[0].metrics[0]
+        assert metric.tasks == 5 and metric.ci is not None
 
 
 def test_a_verdict_the_whole_budget_could_not_settle_gets_no_more_runs() -> None:

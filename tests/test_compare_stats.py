@@ -203,3 +203,23 @@ def _settle(**overrides: float) -> int | None:
 )
 def test_repeats_to_settle(overrides: dict, expected: int | None) -> None:
     assert _settle(**overrides) == expected
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.994, 0.9999])
+def test_t_ci_is_students_interval_and_its_p_agrees(confidence: float) -> None:
+    x = np.array([-0.012, 0.004, -0.02, 0.001, -0.006])
+    lo, hi = stats.t_ci(x, confidence) or (math.nan, math.nan)
+    want = sps.t.interval(confidence, 4, loc=x.mean(), scale=sps.sem(x))
+    assert (lo, hi) == pytest.approx(want, rel=1e-12)
+    # p below 1 - confidence exactly when the upper end is below the threshold
+    for threshold in (hi - 1e-9, hi + 1e-9):
+        p = stats.t_p_below(x, threshold)
+        assert p is not None and (p < 1 - confidence) == (hi < threshold)
+
+
+def test_t_interval_edges() -> None:
+    assert stats.t_ci(np.array([0.1]), 0.95) is None
+    assert stats.t_p_below(np.array([0.1]), 0.0) is None
+    same = np.array([0.02, 0.02, 0.02])  # every task moved alike
+    assert stats.t_ci(same, 0.95) == (0.02, 0.02)
+    assert stats.t_p_below(same, 0.03) == 0.0 and stats.t_p_below(same, 0.01) == 1.0

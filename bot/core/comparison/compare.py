@@ -514,9 +514,20 @@ def _timing_stats(m: _MetricWork, col: np.ndarray, bmed: np.ndarray, cmed: np.nd
     m.cand = float(np.exp(np.mean(np.log(cmed))))
     m.ratio = float(np.exp(np.mean(col)))
     m.delta = m.cand - m.base
-    ci = stats.percentile_ci(reps, m.units, config.confidence)
+    ci, m.p = _interval_p(m, col, reps, config, -math.log1p(m.tolerance))
     m.ci = (math.exp(ci[0]), math.exp(ci[1])) if ci else None
-    m.p = stats.bootstrap_p_below(m.sign * reps, m.units, -math.log1p(m.tolerance))
+
+
+def _interval_p(m: _MetricWork, col: np.ndarray, reps: np.ndarray, config: CompareConfig,
+                threshold: float) -> tuple[tuple[float, float] | None, float | None]:
+    """A metric's interval over the tasks (of the effects ``col``) and its p-value for "past
+    ``threshold`` on the bad side": the expanded bootstrap from ``reps``; Student's t over the
+    effects for 2 to ``FEW_TASKS - 1`` tasks (see :mod:`bot.core.comparison.stats`). A single
+    task's (``reps`` over its repeats) is always the bootstrap's."""
+    if 2 <= col.size < stats.FEW_TASKS and m.units == col.size:
+        return stats.t_ci(col, config.confidence), stats.t_p_below(m.sign * col, threshold)
+    return (stats.percentile_ci(reps, m.units, config.confidence),
+            stats.bootstrap_p_below(m.sign * reps, m.units, threshold))
 
 
 def _score_stats(m: _MetricWork, col: np.ndarray, bmean: np.ndarray, cmean: np.ndarray,
@@ -527,8 +538,7 @@ def _score_stats(m: _MetricWork, col: np.ndarray, bmean: np.ndarray, cmean: np.n
     m.cand = float(np.mean(cmean))
     m.delta = float(np.mean(col))
     m.deltas = col
-    m.ci = stats.percentile_ci(reps, m.units, config.confidence)
-    m.p = stats.bootstrap_p_below(m.sign * reps, m.units, -m.tolerance)
+    m.ci, m.p = _interval_p(m, col, reps, config, -m.tolerance)
     m.delta_var = float(np.var(col, ddof=1)) if m.tasks >= 2 else 0.0
 
 

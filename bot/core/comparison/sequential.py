@@ -64,8 +64,6 @@ from bot.core.comparison.models import MetricComparison
 from bot.core.config import CompareConfig
 from bot.core.results import Results, Sample, SuiteResult, TaskResult
 
-# fewest paired tasks for which later looks keep their error rates (see settleable)
-MIN_TASKS = 6
 # blockers that more runs can settle; any other (a changed definition, missing tasks, a check
 # failing on both sides, a falling weighted mean) needs a person
 SETTLEABLE = frozenset({"metric_unclear"})
@@ -186,10 +184,9 @@ def round_settings(config: CompareConfig, rounds: Sequence[Round]) -> CompareCon
 
 def may_look_again(base: Results, cand: Results, seq: SequentialConfig) -> bool:
     """Whether any suite could get a later look: a benchmark suite on both sides with runs
-    left in its budget (``max_repeats`` a task on average), and not 2 to ``MIN_TASKS - 1``
-    tasks (see :func:`settleable`). When none could, the one look is the whole evaluation and
-    compares at the full confidence (a stricter first look would only leave more verdicts
-    unsettled)."""
+    left in its budget (``max_repeats`` a task on average). When none could, the one look is
+    the whole evaluation and compares at the full confidence (a stricter first look would only
+    leave more verdicts unsettled)."""
     for b in base.suites:
         c = cand.suite(b.id)
         if b.kind != "benchmark" or c is None or c.kind != "benchmark":
@@ -197,7 +194,7 @@ def may_look_again(base: Results, cand: Results, seq: SequentialConfig) -> bool:
         bt = {t.id: t for t in b.tasks if t.status == "ok"}
         ct = {t.id: t for t in c.tasks if t.status == "ok"}
         paired = set(bt) & set(ct)
-        if not paired or 1 < len(paired) < MIN_TASKS:
+        if not paired:
             continue
         runs = sum(min(len(bt[t].samples), len(ct[t].samples)) for t in paired)
         if runs < seq.max_repeats * len(paired):
@@ -223,16 +220,12 @@ def settleable(comparison: Comparison) -> bool:
     (Even when the comparison's estimate says the tasks disagree: that estimate is itself noisy
     at a few repeats, and the budget bounds what a real disagreement costs.)
 
-    Not for a suite of 2 to ``MIN_TASKS - 1`` tasks: its interval is a bootstrap over so few
-    tasks that it is too narrow at the stricter levels of the later looks (the calibration
-    benchmark measured 9% false accepts at 5 tasks with more looks, 5% without), and more runs
-    do not add tasks. A single task's interval is over its runs, which more runs do narrow."""
+    A suite of 2 to 5 tasks is compared with Student's t over its tasks (not the bootstrap,
+    too narrow over so few tasks at the later looks' strict levels: see
+    :mod:`bot.core.comparison.stats`), which holds its level at every look."""
     if comparison.decision != "inconclusive" or not comparison.reasons:
         return False
-    if not all(r.code in SETTLEABLE for r in comparison.reasons):
-        return False
-    unclear = {r.suite for r in comparison.reasons}
-    return all(not 1 < s.tasks_paired < MIN_TASKS for s in comparison.suites if s.id in unclear)
+    return all(r.code in SETTLEABLE for r in comparison.reasons)
 
 
 def _variances(task: TaskResult, other: TaskResult, name: str,
