@@ -101,6 +101,36 @@ def interleave(
     return order
 
 
+def pair_share(units: Mapping[SideName, list[Unit]],
+               shard: tuple[int, int]) -> dict[SideName, list[Unit]]:
+    """Both sides' units cut to the K-th of N shares (``shard``) of their tasks. The share is
+    drawn from both sides' tasks together, so a task's base and head stay in one shard."""
+    keys = sorted({(u.suite_id, u.task_id) for side in units.values() for u in side})
+    mine = set(shard_units(keys, *shard))
+    return {side: [u for u in us if (u.suite_id, u.task_id) in mine] for side, us in units.items()}
+
+
+def more_units(
+    plan: Mapping[tuple[str, str], int], counts: Mapping[SideName, Mapping[tuple[str, str], int]],
+) -> tuple[dict[SideName, list[Unit]], dict[SideName, dict[tuple[str, str], int]]]:
+    """A round of more runs on both sides: ``plan`` asks k more samples of a task (or of a
+    tool's entry: more runs of the task that ran the tool), ``counts`` the runs per task and
+    side so far. The round's units carry on the runs' numbering; returned with the new counts."""
+    runs: dict[tuple[str, str], int] = {}
+    for (sid, tid), k in plan.items():
+        key = (sid, parent_task(tid))
+        runs[key] = max(runs.get(key, 0), k)
+    extra: dict[SideName, list[Unit]] = {"base": [], "head": []}
+    after: dict[SideName, dict[tuple[str, str], int]] = {
+        side: dict(counts[side]) for side in ("base", "head")}
+    for (sid, tid), k in sorted(runs.items()):
+        for side in ("base", "head"):
+            have = after[side].get((sid, tid), 0)
+            extra[side] += [Unit(sid, tid, r) for r in range(have, have + k)]
+            after[side][(sid, tid)] = have + k
+    return extra, after
+
+
 def summarize_task(
     task_id: str, samples: Sequence[Sample], failures: Iterable[str] = ()
 ) -> TaskResult:

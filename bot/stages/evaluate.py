@@ -34,6 +34,8 @@ from bot.core.evaluation import (
     build_results,
     has_timing,
     interleave,
+    more_units,
+    pair_share,
     parent_task,
     plan_units,
     task_ids,
@@ -265,27 +267,14 @@ def evaluate_pair(
         if shard is not None and _share_is_empty((htree, btree), config, changed, shard):
             return _empty_share(base_sha, head_sha, config, shard)
         sides: dict[SideName, Side] = {
-            "head": (htree, _prepare_tree(htree, config, changed,
-                                          setup=(head_sha, "head", progress)), head_sha),
-            "base": (btree, _prepare_tree(btree, config, changed,
-                                          setup=(base_sha, "base", progress)), base_sha),
-        }
-        base_sources = sides["base"][1].sources
-        cached: Results | None = None
-        if reuse is not None and shard is None:
-            # a baseline measured on another runner at another time is fine for scores only
-            scores_only = [src for src in base_sources if not has_timing(src.suite)]
-            cached = reuse(scores_only) if scores_only else None
-        reused = sorted(s.id for s in cached.suites) if cached else []
-        fresh = [src for src in base_sources if src.suite.id not in reused]
+            "head": _prepared_side("head", htree, head_sha, config, changed, progress),
+            "base": _prepared_side("base", btree, base_sha, config, changed, progress)}
+        cached, reused, fresh = _reusable_baseline(reuse if shard is None else None,
+                                                   sides["base"][1].sources)
         units: dict[SideName, list[Unit]] = {
             "head": plan_units(sides["head"][1].sources), "base": plan_units(fresh)}
         if shard is not None:
-            # the share is drawn from both sides' tasks together, so a task's pair stays whole
-            keys = sorted({(u.suite_id, u.task_id) for side in units.values() for u in side})
-            mine = set(shard_units(keys, *shard))
-            units = {side: [u for u in us if (u.suite_id, u.task_id) in mine]
-                     for side, us in units.items()}
+            units = pair_share(units, shard)
         got = run_sides(units, sides, jobs, progress, config.compare.seed)
         head = _assemble(head_sha, sides["head"][1].sources, *got["head"], shard=shard)
         base = _assemble(base_sha, fresh, *got["base"], shard=shard)
@@ -294,22 +283,14 @@ def evaluate_pair(
                                                             key=lambda s: s.id)})
         # runs per task and side so far (a reused baseline's included): a round's runs carry
         # on their numbering (IMPROVE_REPEAT)
-        counts = {"base": _runs_by_task(base), "head": _runs_by_task(head)}
+        counts: dict[SideName, dict[TaskKey, int]] = {"base": _runs_by_task(base),
+                                                      "head": _runs_by_task(head)}
         # a fresh seeded order for each round's interleaving: the seed plus the look's number
         seeds = itertools.count(config.compare.seed + 2)
 
         def more(plan: dict[TaskKey, int]) -> tuple[dict, dict]:
-            extra: dict[SideName, list[Unit]] = {"base": [], "head": []}
-            # more samples of a tool's entry are more runs of the task that ran the tool
-            runs: dict[TaskKey, int] = {}
-            for (sid, tid), k in plan.items():
-                key = (sid, parent_task(tid))
-                runs[key] = max(runs.get(key, 0), k)
-            for (sid, tid), k in sorted(runs.items()):
-                for side in ("base", "head"):
-                    have = counts[side].get((sid, tid), 0)
-                    extra[side] += [Unit(sid, tid, r) for r in range(have, have + k)]
-                    counts[side][(sid, tid)] = have + k
+            nonlocal counts
+            extra, counts = more_units(plan, counts)
             ran = run_sides(extra, sides, jobs, progress, next(seeds))
             return _by_task(ran["base"][0]), _by_task(ran["head"][0])
 
@@ -317,6 +298,23 @@ def evaluate_pair(
                                  more)
     return PairResults(base=outcome.base, head=outcome.cand, reused=reused,
                        rounds=outcome.rounds)
+
+
+def _prepared_side(name: SideName, tree: Path, sha: str, config: Config,
+                   changed: Sequence[str] | None, progress: Progress) -> Side:
+    """One side of the pair, set up and its suites prepared in its worktree."""
+    return tree, _prepare_tree(tree, config, changed, setup=(sha, name, progress)), sha
+
+
+def _reusable_baseline(reuse: Reuse | None, sources: list[SuiteSource],
+                       ) -> tuple[Results | None, list[str], list[SuiteSource]]:
+    """The base side's results reused from the data branch (``reuse``), if any, the ids of its
+    suites, and the suites still to run fresh. Only suites without timings are reused: a
+    baseline measured on another runner at another time is fine for scores only."""
+    scores_only = [src for src in sources if not has_timing(src.suite)]
+    cached = reuse(scores_only) if reuse is not None and scores_only else None
+    reused = sorted(s.id for s in cached.suites) if cached else []
+    return cached, reused, [src for src in sources if src.suite.id not in reused]
 
 
 def _share_is_empty(trees: tuple[Path, Path], config: Config, changed: Sequence[str] | None,
