@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bot.core.comparison import compare as cmp
+from bot.core.comparison.models import Interval, MetricComparison
 from bot.core.config import ApprovalConfig, AutoRule, CompareConfig
 from bot.core.results import Results, Shard
 from bot.core.suites import Metric
@@ -48,7 +49,7 @@ def run(base: Results, cand: Results, config: CompareConfig = CFG, **kw: object)
     return cmp.compare_results(base, cand, config, **kw)  # type: ignore[arg-type]
 
 
-def metric(c: cmp.Comparison, suite: str, name: str) -> cmp.MetricComparison:
+def metric(c: cmp.Comparison, suite: str, name: str) -> MetricComparison:
     s = next(s for s in c.suites if s.id == suite)
     return next(m for m in s.metrics if m.name == name)
 
@@ -79,7 +80,7 @@ def test_identical_results_are_accepted_with_a_zero_width_interval() -> None:
     base, cand = pair([bench("s", tasks_with(LEVELS))], [bench("s", tasks_with(LEVELS))])
     c = run(base, cand, CompareConfig())  # tolerance 0: even a zero delta must be shown
     m = metric(c, "s", "accuracy")
-    assert (m.delta, m.ci) == (0.0, cmp.Interval(low=0.0, high=0.0))
+    assert (m.delta, m.ci) == (0.0, Interval(low=0.0, high=0.0))
     assert m.verdict == "ok"
     assert c.decision == "accept"
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from bot.core.comparison.compare import Comparison, SuiteComparison
+from bot.core.comparison.models import Comparison, SuiteComparison
 from bot.core.comparison.stats import ci_level
 from bot.core.config import MonitorConfig
 from bot.core.records import MonitorRecord, MonitorRun, ReleaseRecord

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.comparison.compare import Comparison, SuiteComparison
+from bot.core.comparison.models import Comparison, SuiteComparison
 from bot.core.edits import format_of
 from bot.core.records import TuneCycle, TunedLine
 from bot.core.yamldoc import YamlError, dump_yaml, load_yaml

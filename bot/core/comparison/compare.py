@@ -37,15 +37,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 from bot.core.comparison import stats
 from bot.core.comparison.models import (
-    HISTOGRAM_BINS,
-    HISTOGRAM_MIN_TASKS,
     LIST_LIMIT,
     OUTPUT_TAIL_LIMIT,
     R_CHECK_FAILS,
@@ -72,27 +69,21 @@ from bot.core.comparison.models import (
     REC_REPEATS_NO_ESTIMATE,
     SUMMARY,
     Approval,
-    Change,
     CheckComparison,
     CheckVerdict,
     Comparison,
     Decision,
-    Histogram,
-    Interval,
-    MetricComparison,
     MetricVerdict,
-    Presence,
     Reason,
     Recommendation,
     Settings,
     Side,
-    SuiteComparison,
-    TaskDelta,
     TaskFailure,
     TaskTiming,
 )
 from bot.core.comparison.report import render_comparison_markdown  # noqa: F401 - its home was here
 from bot.core.comparison.task_deltas import worse_tasks
+from bot.core.comparison.work import MetricWork, SuiteWork, rounded, suite_model
 from bot.core.config import ApprovalConfig, CompareConfig
 from bot.core.results import (
     Results,
@@ -126,85 +117,6 @@ def suite_score(means: dict[str, float | None], metrics: list[Metric]) -> float 
         total += m.weight * v
         weight += m.weight
     return total / weight if weight else None
-
-
-@dataclass
-class _MetricWork:
-    metric: Metric
-    tolerance: float
-    tasks: int = 0
-    base: float | None = None
-    cand: float | None = None
-    delta: float | None = None
-    ratio: float | None = None
-    ci: tuple[float, float] | None = None
-    p: float | None = None
-    p_adj: float | None = None
-    units: int = 0
-    delta_var: float = 0.0
-    noise_var: float = 0.0
-    deltas: np.ndarray | None = None
-    missing: list[str] = field(default_factory=list)
-    # timings, per task: (task id, log ratio, one-sided p for "slower past the floor")
-    task_tests: list[tuple[str, float, float | None]] = field(default_factory=list)
-    slower_tasks: list[TaskTiming] = field(default_factory=list)
-    worse_tasks: tuple[list[TaskDelta], int] = ([], 0)
-    tests_in_family: int = 0
-    verdict: MetricVerdict = "not compared"
-
-    @property
-    def sign(self) -> float:
-        return 1.0 if self.metric.direction == "higher" else -1.0
-
-    def oriented_delta(self) -> float | None:
-        return None if self.delta is None else self.sign * self.delta
-
-    def oriented_ci(self) -> tuple[float, float] | None:
-        if self.ci is None:
-            return None
-        lo, hi = self.ci
-        return (lo, hi) if self.sign > 0 else (-hi, -lo)
-
-    def oriented_ratio_ci(self) -> tuple[float, float] | None:
-        """The ratio's interval turned so that above 1 is worse, whichever the direction."""
-        if self.ci is None or self.ci[0] <= 0:
-            return None
-        lo, hi = self.ci
-        return (lo, hi) if self.metric.direction == "lower" else (1.0 / hi, 1.0 / lo)
-
-
-@dataclass
-class _SuiteWork:
-    id: str
-    kind: Literal["benchmark", "regression"]
-    base: SuiteResult | None
-    cand: SuiteResult | None
-    metrics: list[_MetricWork] = field(default_factory=list)
-    checks: list[CheckComparison] = field(default_factory=list)
-    failed_tasks: list[TaskFailure] = field(default_factory=list)
-    tasks_paired: int = 0
-    base_only: list[str] = field(default_factory=list)
-    cand_only: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    # the comparison's notes about this suite (its kind differs between the sides)
-    kind_notes: list[str] = field(default_factory=list)
-    score_base: float | None = None
-    score_cand: float | None = None
-    score_delta: float | None = None
-    score_delta_ci: tuple[float, float] | None = None
-    score_change: float | None = None
-    score_change_ci: tuple[float, float] | None = None
-    weighted_delta: float | None = None
-    weighted_ci: tuple[float, float] | None = None
-    rejects: list[Reason] = field(default_factory=list)
-    blockers: list[Reason] = field(default_factory=list)
-    recommendations: list[Recommendation] = field(default_factory=list)
-
-    @property
-    def present(self) -> Presence:
-        if self.base is not None and self.cand is not None:
-            return "both"
-        return "baseline" if self.cand is None else "candidate"
 
 
 def _ids(items: list[str]) -> str:
@@ -280,12 +192,12 @@ def _metric_defs(
     return list(defs.values()), notes
 
 
-def _benchmark(work: _SuiteWork, config: CompareConfig, rng: np.random.Generator) -> None:
+def _benchmark(work: SuiteWork, config: CompareConfig, rng: np.random.Generator) -> None:
     base, cand = work.base, work.cand
     metric_defs, notes = _metric_defs(base, cand)
     work.notes.extend(notes)
     work.metrics = [
-        _MetricWork(m, config.tolerance_for(m.name) if m.kind == "score" else config.timing_floor)
+        MetricWork(m, config.tolerance_for(m.name) if m.kind == "score" else config.timing_floor)
         for m in metric_defs
     ]
     btasks = {t.id: t for t in (base.tasks if base else [])}
@@ -309,7 +221,7 @@ def _benchmark(work: _SuiteWork, config: CompareConfig, rng: np.random.Generator
             m.verdict = "not compared"
 
 
-def _pair_task(work: _SuiteWork, b: TaskResult, c: TaskResult, gated: list[str]) -> bool:
+def _pair_task(work: SuiteWork, b: TaskResult, c: TaskResult, gated: list[str]) -> bool:
     """Whether a task both sides ran can be paired; when not, it is a failed task, named (and
     a reject when it failed, or lost a gating metric, on the candidate)."""
     tid = b.id
@@ -342,7 +254,7 @@ def _pair_task(work: _SuiteWork, b: TaskResult, c: TaskResult, gated: list[str])
     return False
 
 
-def _unpaired_failures(work: _SuiteWork, btasks: dict[str, TaskResult],
+def _unpaired_failures(work: SuiteWork, btasks: dict[str, TaskResult],
                        ctasks: dict[str, TaskResult]) -> None:
     """Tasks on one side only that failed: named; a new one failing rejects."""
     for tid in work.base_only:
@@ -359,7 +271,7 @@ def _unpaired_failures(work: _SuiteWork, btasks: dict[str, TaskResult],
                                        message=R_TASK_FAILS_NEW.format(subject=tid)))
 
 
-def _pairing_notes(work: _SuiteWork) -> None:
+def _pairing_notes(work: SuiteWork) -> None:
     base_failed = [f.id for f in work.failed_tasks if f.side != "candidate"]
     if base_failed:
         work.notes.append(
@@ -392,7 +304,7 @@ def _dropped_metric(
     return None
 
 
-def _one_side(work: _SuiteWork, tasks: dict[str, TaskResult]) -> None:
+def _one_side(work: SuiteWork, tasks: dict[str, TaskResult]) -> None:
     """A suite that ran on one side only: its own numbers, nothing to compare."""
     ok = [tasks[t] for t in sorted(tasks) if tasks[t].status == "ok"]
     side: Literal["baseline", "candidate"] = "candidate" if work.cand is not None else "baseline"
@@ -428,7 +340,7 @@ def _one_side(work: _SuiteWork, tasks: dict[str, TaskResult]) -> None:
 
 
 def _paired_stats(
-    work: _SuiteWork, btasks: list[TaskResult], ctasks: list[TaskResult], ids: list[str],
+    work: SuiteWork, btasks: list[TaskResult], ctasks: list[TaskResult], ids: list[str],
     config: CompareConfig, rng: np.random.Generator,
 ) -> None:
     names = [m.metric.name for m in work.metrics]
@@ -469,7 +381,7 @@ def _paired_stats(
     _suite_scores(work, eff_reps, base_reps, config)
 
 
-def _sample_notes(work: _SuiteWork, btasks: list[TaskResult], ctasks: list[TaskResult],
+def _sample_notes(work: SuiteWork, btasks: list[TaskResult], ctasks: list[TaskResult],
                   babsent: int, cabsent: int) -> None:
     failed_samples = sum(
         1 for t in (*btasks, *ctasks) for s in t.samples if s.status == "failed")
@@ -482,7 +394,7 @@ def _sample_notes(work: _SuiteWork, btasks: list[TaskResult], ctasks: list[TaskR
                           .format(babsent, cabsent))
 
 
-def _effects(work: _SuiteWork, ids: list[str], barr: np.ndarray, carr: np.ndarray,
+def _effects(work: SuiteWork, ids: list[str], barr: np.ndarray, carr: np.ndarray,
              timing: list[bool]) -> np.ndarray:
     """Per task and metric, the candidate's effect: a score's difference of means, a timing's
     Hodges-Lehmann log ratio (with its per-task test); NaN where a side has no value."""
@@ -506,7 +418,7 @@ def _effects(work: _SuiteWork, ids: list[str], barr: np.ndarray, carr: np.ndarra
     return effect
 
 
-def _timing_stats(m: _MetricWork, col: np.ndarray, bmed: np.ndarray, cmed: np.ndarray,
+def _timing_stats(m: MetricWork, col: np.ndarray, bmed: np.ndarray, cmed: np.ndarray,
                   reps: np.ndarray, config: CompareConfig) -> None:
     """A timing over the tasks: geometric means of the medians, the ratio exp(mean log ratio)
     and its interval, the p-value for "slower past the floor"."""
@@ -518,7 +430,7 @@ def _timing_stats(m: _MetricWork, col: np.ndarray, bmed: np.ndarray, cmed: np.nd
     m.ci = (math.exp(ci[0]), math.exp(ci[1])) if ci else None
 
 
-def _interval_p(m: _MetricWork, col: np.ndarray, reps: np.ndarray, config: CompareConfig,
+def _interval_p(m: MetricWork, col: np.ndarray, reps: np.ndarray, config: CompareConfig,
                 threshold: float) -> tuple[tuple[float, float] | None, float | None]:
     """A metric's interval over the tasks (of the effects ``col``) and its p-value for "past
     ``threshold`` on the bad side": the expanded bootstrap from ``reps``; Student's t over the
@@ -530,7 +442,7 @@ def _interval_p(m: _MetricWork, col: np.ndarray, reps: np.ndarray, config: Compa
             stats.bootstrap_p_below(m.sign * reps, m.units, threshold))
 
 
-def _score_stats(m: _MetricWork, col: np.ndarray, bmean: np.ndarray, cmean: np.ndarray,
+def _score_stats(m: MetricWork, col: np.ndarray, bmean: np.ndarray, cmean: np.ndarray,
                  reps: np.ndarray, config: CompareConfig) -> None:
     """A score over the tasks: the means, the delta and its interval, the p-value for "worse
     than the tolerance", and the spread of the per-task deltas."""
@@ -542,7 +454,7 @@ def _score_stats(m: _MetricWork, col: np.ndarray, bmean: np.ndarray, cmean: np.n
     m.delta_var = float(np.var(col, ddof=1)) if m.tasks >= 2 else 0.0
 
 
-def _task_timings(m: _MetricWork, ids: list[str], base: np.ndarray, cand: np.ndarray,
+def _task_timings(m: MetricWork, ids: list[str], base: np.ndarray, cand: np.ndarray,
                   ok: np.ndarray, effect: np.ndarray) -> None:
     """Per task, on log samples: the Hodges-Lehmann log ratio (written into ``effect``) and the
     one-sided test of "slower by more than the floor" that lets a task reject on its own."""
@@ -562,7 +474,7 @@ def _task_timings(m: _MetricWork, ids: list[str], base: np.ndarray, cand: np.nda
 
 
 def _suite_scores(
-    work: _SuiteWork, eff_reps: np.ndarray, base_reps: np.ndarray, config: CompareConfig
+    work: SuiteWork, eff_reps: np.ndarray, base_reps: np.ndarray, config: CompareConfig
 ) -> None:
     scored = [(j, m) for j, m in enumerate(work.metrics)
               if m.metric.kind == "score" and m.metric.direction == "higher" and m.tasks]
@@ -596,7 +508,7 @@ def _suite_scores(
                                                config.confidence)
 
 
-def _regression(work: _SuiteWork) -> None:
+def _regression(work: SuiteWork) -> None:
     btasks = {t.id: t for t in (work.base.tasks if work.base else [])}
     ctasks = {t.id: t for t in (work.cand.tasks if work.cand else [])}
     if work.cand is None:
@@ -650,7 +562,7 @@ def _fmt_ci(ci: tuple[float, float] | None, signed: bool = True) -> str:
     return f"[{_fmt(ci[0], signed)}, {_fmt(ci[1], signed)}]"
 
 
-def _timing_verdict(m: _MetricWork, p: float | None, alpha: float) -> MetricVerdict:
+def _timing_verdict(m: MetricWork, p: float | None, alpha: float) -> MetricVerdict:
     """The interval against the floor: past it on the slow side with confidence is a
     regression, inside it on the slow side is ok, past it on the fast side an improvement."""
     if m.slower_tasks:
@@ -668,7 +580,7 @@ def _timing_verdict(m: _MetricWork, p: float | None, alpha: float) -> MetricVerd
     return "unclear"
 
 
-def _task_timing_tests(suites: list[_SuiteWork], config: CompareConfig) -> None:
+def _task_timing_tests(suites: list[SuiteWork], config: CompareConfig) -> None:
     """Holm's step-down across every per-task timing test of the gating timing metrics in the
     comparison (not per suite: the error rate holds for the whole verdict)."""
     alpha = 1.0 - config.confidence
@@ -681,11 +593,11 @@ def _task_timing_tests(suites: list[_SuiteWork], config: CompareConfig) -> None:
         m.tests_in_family = len(family)
         if adj < alpha:
             # candidate / baseline, as the metric's own ratio is
-            m.slower_tasks.append(TaskTiming(id=tid, ratio=_r(math.exp(shift)),
-                                             p_adjusted=_r(adj)))
+            m.slower_tasks.append(TaskTiming(id=tid, ratio=rounded(math.exp(shift)),
+                                             p_adjusted=rounded(adj)))
 
 
-def _metric_verdicts(suites: list[_SuiteWork], config: CompareConfig) -> None:
+def _metric_verdicts(suites: list[SuiteWork], config: CompareConfig) -> None:
     alpha = 1.0 - config.confidence
     family = [m for s in suites for m in s.metrics if m.metric.gate and m.p is not None]
     raw = [m.p for m in family if m.p is not None]
@@ -716,11 +628,11 @@ def _metric_verdicts(suites: list[_SuiteWork], config: CompareConfig) -> None:
                 m.verdict = _timing_verdict(m, p, alpha)
 
 
-def _suite_reasons(s: _SuiteWork, config: CompareConfig) -> None:
+def _suite_reasons(s: SuiteWork, config: CompareConfig) -> None:
     _presence_reasons(s)
     _minimum_reasons(s)
-    unclear_scores: list[_MetricWork] = []
-    unclear_timings: list[_MetricWork] = []
+    unclear_scores: list[MetricWork] = []
+    unclear_timings: list[MetricWork] = []
     level = _level(config.confidence)
     for m in (m for m in s.metrics if m.metric.gate):
         if m.verdict == "regressed" and m.metric.kind == "score":
@@ -738,7 +650,7 @@ def _suite_reasons(s: _SuiteWork, config: CompareConfig) -> None:
     _recommend(s, unclear_scores, unclear_timings, config)
 
 
-def _presence_reasons(s: _SuiteWork) -> None:
+def _presence_reasons(s: SuiteWork) -> None:
     cand = s.cand
     if s.base is not None and cand is not None and s.base.definition_hash != cand.definition_hash:
         s.blockers.append(Reason(code="definition_changed", suite=s.id, subject=None,
@@ -751,7 +663,7 @@ def _presence_reasons(s: _SuiteWork) -> None:
                        "checked, nothing is compared")
 
 
-def _minimum_reasons(s: _SuiteWork) -> None:
+def _minimum_reasons(s: SuiteWork) -> None:
     minimum = s.cand.minimum if s.cand is not None else None
     if s.kind != "benchmark" or minimum is None:
         return
@@ -764,7 +676,7 @@ def _minimum_reasons(s: _SuiteWork) -> None:
             message=R_UNDER_MINIMUM.format(value=_fmt(s.score_cand), minimum=f"{minimum:g}")))
 
 
-def _score_regressed(s: _SuiteWork, m: _MetricWork, level: str) -> Reason:
+def _score_regressed(s: SuiteWork, m: MetricWork, level: str) -> Reason:
     name = m.metric.name
     return Reason(code="metric_regressed", suite=s.id, subject=name,
                   message=R_SCORE_REGRESSED.format(
@@ -772,7 +684,7 @@ def _score_regressed(s: _SuiteWork, m: _MetricWork, level: str) -> Reason:
                       tol=_fmt(m.tolerance), level=level))
 
 
-def _timing_regressed(s: _SuiteWork, m: _MetricWork, level: str,
+def _timing_regressed(s: SuiteWork, m: MetricWork, level: str,
                       config: CompareConfig) -> list[Reason]:
     """The suite's timing past the floor with confidence (Holm-adjusted), and each task's."""
     name = m.metric.name
@@ -791,7 +703,7 @@ def _timing_regressed(s: _SuiteWork, m: _MetricWork, level: str,
     return out
 
 
-def _unclear_reason(s: _SuiteWork, m: _MetricWork, level: str) -> Reason:
+def _unclear_reason(s: SuiteWork, m: MetricWork, level: str) -> Reason:
     if m.ci is None:
         detail = "a single sample per side gives no estimate of the noise"
     elif m.metric.kind == "score":
@@ -804,7 +716,7 @@ def _unclear_reason(s: _SuiteWork, m: _MetricWork, level: str) -> Reason:
                   message=R_UNCLEAR.format(subject=m.metric.name, detail=detail))
 
 
-def _weighted_falls(s: _SuiteWork, level: str) -> None:
+def _weighted_falls(s: SuiteWork, level: str) -> None:
     # falls with confidence (its interval below zero), not on a point estimate: on a change
     # that does nothing the point estimate is below zero half the time
     falls = (s.weighted_delta is not None and s.weighted_delta < 0
@@ -820,7 +732,7 @@ def _weighted_falls(s: _SuiteWork, level: str) -> None:
         message=REC_PERSON.format(what=f"suite {s.id}: " + text)))
 
 
-def _recommend(s: _SuiteWork, scores: list[_MetricWork], timings: list[_MetricWork],
+def _recommend(s: SuiteWork, scores: list[MetricWork], timings: list[MetricWork],
                config: CompareConfig) -> None:
     current = s.cand.repeat if s.cand is not None else 1
     need: list[int] = []
@@ -904,7 +816,7 @@ def compare_results(
                           needs_person=decision != "accept" or tier == "person",
                           approvers=list(approval_cfg.approvers),
                           timeout_days=approval_cfg.timeout_days),
-        suites=[_suite_model(w) for w in works],
+        suites=[suite_model(w) for w in works],
         notes=_pair_notes(base, cand) + [n for w in works for n in w.kind_notes],
     )
 
@@ -940,13 +852,13 @@ def _pair_notes(base: Results, cand: Results) -> list[str]:
     return notes
 
 
-def _suite_works(base: Results, cand: Results, config: CompareConfig) -> list[_SuiteWork]:
+def _suite_works(base: Results, cand: Results, config: CompareConfig) -> list[SuiteWork]:
     """Each suite of either side, compared on its own (in id order)."""
-    works: list[_SuiteWork] = []
+    works: list[SuiteWork] = []
     for sid in sorted({s.id for s in base.suites} | {s.id for s in cand.suites}):
         b, c = base.suite(sid), cand.suite(sid)
         kind = (c or b).kind  # type: ignore[union-attr]
-        work = _SuiteWork(id=sid, kind=kind, base=b if b is None or b.kind == kind else None,
+        work = SuiteWork(id=sid, kind=kind, base=b if b is None or b.kind == kind else None,
                           cand=c)
         if b is not None and c is not None and b.kind != c.kind:
             work.kind_notes.append(
@@ -960,7 +872,7 @@ def _suite_works(base: Results, cand: Results, config: CompareConfig) -> list[_S
     return works
 
 
-def _decide(works: list[_SuiteWork], global_blockers: list[Reason]
+def _decide(works: list[SuiteWork], global_blockers: list[Reason]
             ) -> tuple[Decision, list[Reason], list[Recommendation]]:
     """Reject on any reject, else inconclusive on any blocker, else accept; the reasons that
     decided it and what would settle an inconclusive one."""
@@ -981,7 +893,7 @@ def _decide(works: list[_SuiteWork], global_blockers: list[Reason]
     return decision, rejects if decision == "reject" else blockers, recommendations
 
 
-def _summary(decision: Decision, reasons: list[Reason], works: list[_SuiteWork]) -> str:
+def _summary(decision: Decision, reasons: list[Reason], works: list[SuiteWork]) -> str:
     if decision == "accept":
         text = SUMMARY["accept"]
         scored = [w for w in works if w.score_delta is not None]
@@ -993,87 +905,6 @@ def _summary(decision: Decision, reasons: list[Reason], works: list[_SuiteWork])
     where = f"{first.suite}: " if first.suite else ""
     more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
     return SUMMARY[decision].format(reason=where + first.message + more)
-
-
-def _r(x: float | None) -> float | None:
-    return stats.sig_round(x)
-
-
-def _interval(ci: tuple[float, float] | None) -> Interval | None:
-    return None if ci is None else Interval(low=_r(ci[0]), high=_r(ci[1]))
-
-
-def _histogram(deltas: np.ndarray | None) -> Histogram | None:
-    if deltas is None or deltas.size < HISTOGRAM_MIN_TASKS:
-        return None
-    lo, hi = float(np.min(deltas)), float(np.max(deltas))
-    # equal up to float noise (0.75 - 0.7 != 0.8 - 0.75): one bar, not eight spurious ones
-    if hi - lo <= 1e-9 * max(1.0, abs(lo), abs(hi)):
-        return Histogram(edges=[_r(lo), _r(hi)], counts=[int(deltas.size)])
-    counts, edges = np.histogram(deltas, bins=HISTOGRAM_BINS, range=(lo, hi))
-    return Histogram(edges=[_r(float(e)) for e in edges], counts=[int(c) for c in counts])
-
-
-def _change(m: _MetricWork) -> Change | None:
-    """Better, worse or unchanged, as shown with confidence: the interval against no change
-    (scores) or against the floor (timings, where a ratio within the floor is never a change).
-    A timing with one task slower past the floor on its own is worse."""
-    if m.tasks == 0:
-        return None
-    if m.metric.kind == "timing":
-        if m.slower_tasks:
-            return "worse"
-        oci = m.oriented_ratio_ci()
-        if oci is None:
-            return None
-        floor = 1.0 + m.tolerance
-        if oci[0] > floor:
-            return "worse"
-        return "better" if oci[1] < 1.0 / floor else "unchanged"
-    sci = m.oriented_ci()
-    if sci is None:
-        return None
-    if sci[0] > 0:
-        return "better"
-    return "worse" if sci[1] < 0 else "unchanged"
-
-
-def _metric_model(m: _MetricWork) -> MetricComparison:
-    delta_pct: float | None = None
-    if m.metric.kind == "timing" and m.ratio is not None:
-        delta_pct = (m.ratio - 1.0) * 100.0
-    elif m.delta is not None and m.base:
-        delta_pct = m.delta / abs(m.base) * 100.0
-    return MetricComparison(
-        name=m.metric.name, kind=m.metric.kind, direction=m.metric.direction,
-        weight=m.metric.weight, gate=m.metric.gate, tolerance=m.tolerance, tasks=m.tasks,
-        base=_r(m.base), cand=_r(m.cand), delta=_r(m.delta), delta_pct=_r(delta_pct),
-        ratio=_r(m.ratio), ci=_interval(m.ci), p_value=_r(m.p), p_adjusted=_r(m.p_adj),
-        verdict=m.verdict, change=_change(m),
-        histogram=_histogram(m.deltas) if m.metric.kind == "score" else None,
-        missing_tasks=m.missing if m.tasks else [],
-        slower_tasks=m.slower_tasks,
-        worse_tasks=m.worse_tasks[0], worse_tasks_more=m.worse_tasks[1],
-    )
-
-
-def _suite_model(w: _SuiteWork) -> SuiteComparison:
-    verdict: Decision = "reject" if w.rejects else ("inconclusive" if w.blockers else "accept")
-    b, c = w.base, w.cand
-    shown = c or b
-    assert shown is not None
-    return SuiteComparison(
-        id=w.id, kind=w.kind, present=w.present,
-        base_hash=b.definition_hash if b else None, cand_hash=c.definition_hash if c else None,
-        definition_changed=bool(b and c and b.definition_hash != c.definition_hash),
-        repeat=shown.repeat, minimum=shown.minimum,
-        score_base=_r(w.score_base), score_cand=_r(w.score_cand), score_delta=_r(w.score_delta),
-        score_delta_ci=_interval(w.score_delta_ci), score_change=_r(w.score_change),
-        score_change_ci=_interval(w.score_change_ci), weighted_delta=_r(w.weighted_delta),
-        tasks_paired=w.tasks_paired, tasks_base_only=w.base_only, tasks_cand_only=w.cand_only,
-        metrics=[_metric_model(m) for m in w.metrics], checks=w.checks,
-        failed_tasks=w.failed_tasks, notes=w.notes, verdict=verdict,
-    )
 
 
 def comparison_json(comparison: Comparison) -> str:

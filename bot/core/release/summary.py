@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.core.comparison.compare import Comparison, MetricComparison, SuiteComparison
+from bot.core.comparison.models import Comparison, MetricComparison, SuiteComparison
 from bot.core.embed import extract
 from bot.core.release.plan import ComparisonSummary
 from bot.core.render import signed
