@@ -114,12 +114,6 @@ def refs_moved(state: State, repo: Repo, before: dict[str, str], token: Token | 
         record(state, repo, "push", None, token, **facts)
     for pr, old_head in follow_heads(repo):
         pull(state, repo, pr, "synchronize", token, before=old_head, after=pr.head_sha)
-    if repo.merge_queue:
-        # a new head takes its pull request out of the merge queue (merge_queue imports this
-        # module, hence the import here)
-        from bot.sandbox import merge_queue
-
-        merge_queue.drop_changed(state, repo)
 
 
 def follow_heads(repo: Repo) -> list[tuple[Issue, str]]:

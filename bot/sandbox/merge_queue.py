@@ -110,6 +110,15 @@ def settle(state: State, repo: Repo) -> None:
             _merge(state, repo, entry)
 
 
+def refs_moved(state: State, repo: Repo, before: dict[str, str], token: Token | None) -> None:
+    """What a push or a ref update delivers (deliveries.refs_moved), then the queue's entries
+    whose pull request got a new head taken out: the routes that move refs call this (the
+    queue builds on deliveries, so deliveries cannot call the queue)."""
+    deliveries.refs_moved(state, repo, before, token)
+    if repo.merge_queue:
+        drop_changed(state, repo)
+
+
 def drop_changed(state: State, repo: Repo) -> None:
     """Take out of the queue each pull request closed, or given a new head, since it was
     queued: GitHub removes it then (its group would merge a head the pull request left)."""

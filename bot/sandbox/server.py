@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from bot.sandbox import deliveries, gitops, gitserve, merge_queue, openapi, routes
+from bot.sandbox import gitops, gitserve, merge_queue, openapi, routes
 from bot.sandbox import permissions as permissions_mod
 from bot.sandbox.shapes import Shapes, error_body, etag
 from bot.sandbox.shapes import node_id as shapes_node_id
@@ -820,7 +820,7 @@ class Sandbox:
             h.headers.get("Git-Protocol"))
         with self.state.lock:
             repo.pushed_at = now_iso()
-            deliveries.refs_moved(self.state, repo, before, token)
+            merge_queue.refs_moved(self.state, repo, before, token)
         self._kill_point(after=True)
         self._log(method, path, query, status, login, "git")
         self._send(h, status, out, headers)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.sandbox import deliveries, gitops
+from bot.sandbox import gitops, merge_queue
 from bot.sandbox.routes.common import (
     NO_PUSH_FOR_PERMISSION,
     NOT_FAST_FORWARD,
@@ -65,7 +65,7 @@ def create_ref(ctx: Ctx) -> Result:
     before = gitops.refs(repo.path)
     if not gitops.update_ref(repo.path, ref, sha, "0" * 40):
         raise ApiError(422, REF_EXISTS)
-    deliveries.refs_moved(ctx.state, repo, before, ctx.token)
+    merge_queue.refs_moved(ctx.state, repo, before, ctx.token)
     kind = gitops.git(repo.path, "cat-file", "-t", sha).strip()
     return ok(ctx.shapes.git_ref(repo, ref, sha, kind), 201)
 
@@ -87,7 +87,7 @@ def update_ref(ctx: Ctx) -> Result:
     if not gitops.update_ref(repo.path, ref, sha, current):
         raise ApiError(422, NOT_FAST_FORWARD)
     repo.pushed_at = now_iso()
-    deliveries.refs_moved(ctx.state, repo, before, ctx.token)
+    merge_queue.refs_moved(ctx.state, repo, before, ctx.token)
     return ok(ctx.shapes.git_ref(repo, ref, sha))
 
 
@@ -99,7 +99,7 @@ def delete_ref(ctx: Ctx) -> Result:
     before = gitops.refs(repo.path)
     if ref not in before or not gitops.delete_ref(repo.path, ref):
         raise ApiError(422, REF_MISSING)
-    deliveries.refs_moved(ctx.state, repo, before, ctx.token)
+    merge_queue.refs_moved(ctx.state, repo, before, ctx.token)
     return 204, None, {}
 
 
