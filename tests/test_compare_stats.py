@@ -223,3 +223,18 @@ def test_t_interval_edges() -> None:
     same = np.array([0.02, 0.02, 0.02])  # every task moved alike
     assert stats.t_ci(same, 0.95) == (0.02, 0.02)
     assert stats.t_p_below(same, 0.03) == 0.0 and stats.t_p_below(same, 0.01) == 1.0
+
+
+def test_a_tail_past_every_replicate_is_read_from_their_shape_not_their_count() -> None:
+    # eight tasks all clearly worse: no replicate reaches the threshold. Counted, the p-value
+    # could not go under 0.018 with 2,000 resamples, above a sequential first look's 0.005,
+    # while the interval at that level lay far past the threshold
+    deltas = np.array([-0.23, -0.13, -0.27, -0.26, -0.36, -0.20, -0.20, -0.27])
+    reps = stats.bootstrap_means(deltas[:, None], 2000, np.random.default_rng(1))[:, 0]
+    p = stats.bootstrap_p_below(reps, 8, 0.0)
+    assert p is not None and p < 0.005
+    ci = stats.percentile_ci(reps, 8, 0.995)
+    assert ci is not None and ci[1] < 0.0
+    # one replicate reaching it: the count still decides
+    assert stats.bootstrap_p_below(np.append(reps, 0.0), 8, 0.0) == pytest.approx(
+        stats.bootstrap_p_below(np.append(reps, 0.0)[:2001], 8, 0.0))
