@@ -187,7 +187,7 @@ def test_a_lock_file_that_cannot_be_read_is_named(make_repo, cache: Path):
     """A cache glob that matches a tracked link whose target is not there: bad input naming
     the file (exit 2), not a traceback."""
     repo = make_repo()
-    (repo / "deps.lock").symlink_to("../shared/deps.lock")
+    (repo / "deps.lock").symlink_to("../nowhere/deps.lock")
     sha = commit_all(repo)
     with pytest.raises(InputError, match=r"setup.cache: deps.lock \(of [0-9a-f]{12}\) cannot "
                                          r"be read: No such file or directory"):
