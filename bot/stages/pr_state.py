@@ -14,9 +14,11 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePosixPath
 from types import EllipsisType
 
 from bot.adapters.git import Git, GitError
+from bot.core import workflows
 from bot.core.config import ApprovalConfig
 from bot.core.forge import (
     GITHUB_ACTIONS_BOT,
@@ -65,7 +67,8 @@ MERGE_FORBIDDEN = (
 )
 
 
-TEST_WORKFLOW = "improve-test.yml"
+# the workflow GitHub names by its file: the one path the templates install it at
+TEST_WORKFLOW = PurePosixPath(workflows.TEST_WORKFLOW).name
 RETEST_NO_RUN = "found no finished run of the test workflow ({workflow}) for {sha} to re-run"
 RETEST_RUNNING = "the test of {sha} is still running"
 REEVALUATING_MARKER = "reevaluating"
