@@ -66,25 +66,18 @@ for line in sys.stdin:
     print(json.dumps({"id": case["id"], "output": {"label": label}}))
 '''
 
-SUITE = f"""\
-id: {SUITE_ID}
-targets: ["classifier/**", "data/**"]
-repeat: 1
-timeout: 60
-metrics:
-  - {{name: accuracy, direction: higher}}
-tasks:
+SUITE = sample.suite(SUITE_ID, """\
   - id: clf
     matrix:
       dataset: [news, reviews]
       fold: [0, 1, 2, 3]
-      exclude: [{{dataset: reviews, fold: 3}}]
-      include: [{{dataset: forum, fold: 0}}]
-    cases: data/${{{{ matrix.dataset }}}}-${{{{ matrix.fold }}}}.jsonl.gz
+      exclude: [{dataset: reviews, fold: 3}]
+      include: [{dataset: forum, fold: 0}]
+    cases: data/${{ matrix.dataset }}-${{ matrix.fold }}.jsonl.gz
     batch: true
-    run: python classifier/batch.py --fold ${{{{ matrix.fold }}}}
-    scorer: {{exact: {{field: label}}}}
-"""
+    run: python classifier/batch.py --fold ${{ matrix.fold }}
+    scorer: {exact: {field: label}}
+""")
 COMBINATIONS = [*((d, f) for d in ("news", "reviews") for f in range(4)
                   if (d, f) != ("reviews", 3)), ("forum", 0)]
 TASK_IDS = sorted(f"clf[dataset={d},fold={f}]" for d, f in COMBINATIONS)

@@ -51,17 +51,25 @@ def main() -> None:
 main()
 '''
 
-SUITE = f"""\
-id: {SUITE_ID}
+
+
+def suite(suite_id: str, tasks: str) -> str:
+    """A suite over the classifier and its data, scored on accuracy, with ``tasks`` (YAML list
+    items under ``tasks:``)."""
+    return f"""\
+id: {suite_id}
 targets: ["classifier/**", "data/**"]
 repeat: 1
 timeout: 60
 metrics:
   - {{name: accuracy, direction: higher}}
 tasks:
-""" + "".join(
+""" + tasks
+
+
+SUITE = suite(SUITE_ID, "".join(
     f"  - {{id: split-{s}, run: python classifier/classify.py --split {s}}}\n" for s in SPLITS
-)
+))
 
 CONFIG = """\
 # improve's configuration for the sample repository
