@@ -4,6 +4,7 @@ group killed), and why it could not start; real processes, nothing mocked."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,25 @@ def test_a_process_ends_with_its_code_and_output(
 def test_a_process_past_its_timeout_is_killed_with_its_children(tmp_path: Path) -> None:
     # the child sleeps in the background holding the pipes: the group is killed, not only sh,
     # and what the process wrote before is kept
-    got = runner.run(["sh", "-c", "echo started; sleep 30 & sleep 30"], cwd=tmp_path,
-                     timeout=0.5, env=os.environ)
+    got = runner.run(["sh", "-c", "echo started; sleep 30 & echo $! > child.pid; sleep 30"],
+                     cwd=tmp_path, timeout=0.5, env=os.environ)
     assert got.timed_out and got.stdout == "started\n" and got.exit_code is not None
+    # the background child is dead too (gone, or a zombie waiting for its reaper)
+    assert _ends(int((tmp_path / "child.pid").read_text()))
+
+
+def _ends(pid: int) -> bool:
+    """Whether the process ``pid`` is dead within a few seconds (a SIGKILL lands at once)."""
+    stat = Path(f"/proc/{pid}/stat")
+    for _ in range(50):
+        try:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 @pytest.mark.parametrize(("argv", "error"), [
