@@ -182,8 +182,8 @@ def test_the_router_writes_only_to_the_streams_it_is_handed(
         capsys: pytest.CaptureFixture[str]) -> None:
     services = replace(_services(), err=io.StringIO())
     router = _failing_router([])
-    router.dispatch(Event("push", {}, "o/r"), services)
-    router.dispatch(Event("issues", {"action": "opened"}, "o/r"), services)
+    router.dispatch(Event("push", build_event("push", None, repo="o/r"), "o/r"), services)
+    router.dispatch(Event("issues", build_event("issues", "opened", repo="o/r"), "o/r"), services)
     assert capsys.readouterr() == ("", "")  # the process's own streams: nothing
     assert "nothing to do for issues.opened" in services.out.getvalue()  # type: ignore[attr-defined]
     assert "502 Bad Gateway" in services.err.getvalue()  # type: ignore[attr-defined]
