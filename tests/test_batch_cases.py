@@ -10,8 +10,8 @@ import io
 import json
 import lzma
 import os
-import signal
 import random
+import signal
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
