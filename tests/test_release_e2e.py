@@ -335,6 +335,24 @@ def test_two_concurrent_releases_end_as_two_versions(sb: Sandbox, tmp_path: Path
     assert data_file(sb, "releases/v1.3.4.json")["pr"] == b
 
 
+def test_a_github_release_a_racing_run_made_first_is_taken_as_made(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    """Two runs releasing the same tag: the other made the GitHub Release between this run's
+    look and its create, which GitHub refuses (422, already_exists). Found by
+    test_two_concurrent_releases_end_as_two_versions failing now and then; here the race is
+    made certain: the create takes effect and answers GitHub's 422."""
+    work = make_clone(sb, tmp_path)
+    number = open_improvement(sb, work, "prop-a")
+    merge(sb, number)
+    sb.inject_fault("POST", path=r"/releases$", status=422, after=True,
+                    body={"message": "Validation Failed",
+                          "errors": [{"resource": "Release", "code": "already_exists",
+                                      "field": "tag_name"}]})
+    assert [o.action for o in release(sb)] == ["released"]
+    assert [r["tag_name"] for r in sb.repo_state(REPO)["releases"]] == ["v1.3.3"]
+
+
 def test_a_rejected_push_is_retried_on_the_new_tip(sb: Sandbox, tmp_path: Path) -> None:
     work = make_clone(sb, tmp_path)
     number = open_improvement(sb, work, "prop-a")

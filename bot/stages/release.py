@@ -38,7 +38,7 @@ from bot.adapters.tags import list_tags
 from bot.core.config import Config
 from bot.core.edits import patch_paths
 from bot.core.embed import embed
-from bot.core.forge import Comment, Forge, PullRequest
+from bot.core.forge import Comment, Forge, PullRequest, Unprocessable
 from bot.core.limits import ReleaseSlots, release_slots
 from bot.core.proposal_files import PROPOSALS_DIR
 from bot.core.records import (
@@ -592,7 +592,13 @@ def _github_release(env: StageContext, plan: ReleasePlan) -> None:
     changelog = plan.files.get(rc.changelog)
     if forge.get_release(plan.tag) is None:
         notes = release_notes(plan.tag, changelog, plan.version, rc.changelog, plan.entry)
-        forge.create_release(tag=plan.tag, name=notes.name, body=notes.body)
+        try:
+            forge.create_release(tag=plan.tag, name=notes.name, body=notes.body)
+        except Unprocessable:
+            # a racing run of the same release made it between the look and the create: it
+            # is there, as this run wanted (anything else refused is still an error)
+            if forge.get_release(plan.tag) is None:
+                raise
     rollback = plan.record.rollback
     if not rollback:
         return
